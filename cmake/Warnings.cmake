@@ -1,0 +1,19 @@
+# Warning and sanitizer flags for lbmirror's own targets only (third-party headers are SYSTEM).
+add_library(lbmirror_warnings INTERFACE)
+target_compile_options(lbmirror_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
+  -Wimplicit-fallthrough -Werror)
+
+add_library(lbmirror_sanitizers INTERFACE)
+if(LBMIRROR_SANITIZE)
+  target_compile_options(lbmirror_sanitizers INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(lbmirror_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()
+
+# lbmirror_add_library(NAME SOURCES... ) - one static library per layer.
+function(lbmirror_add_library name)
+  add_library(${name} STATIC ${ARGN})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${name} PRIVATE lbmirror_warnings PUBLIC lbmirror_sanitizers)
+endfunction()

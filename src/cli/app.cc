@@ -1,0 +1,96 @@
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/log.h"
+#include "liveblocks/curl/curl_client.h"
+#include "store/mysql/mysql_connection.h"
+
+namespace lbmirror::cli {
+
+namespace {
+void AddCommonOptions(CLI::App& command, CommonOptions& common) {
+  command.add_option("--database-url", common.database_url,
+                     "mysql://USER:PASS@HOST[:PORT]/DB[?sslmode=...&sslca=...] or sqlite:PATH "
+                     "(default sqlite:lbmirror.db)")
+      ->envname("DATABASE_URL");
+  command.add_option("--table-prefix", common.table_prefix, "prefix of every table name")
+      ->envname("LBMIRROR_TABLE_PREFIX")
+      ->capture_default_str();
+  command.add_option("--log-level", common.log_level, "debug, info, warn or error")
+      ->envname("LBMIRROR_LOG_LEVEL")
+      ->capture_default_str();
+  command.add_flag("--log-json", common.log_json, "write log lines as JSON objects")
+      ->envname("LBMIRROR_LOG_JSON");
+}
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"lbmirror - mirror a Liveblocks project into MySQL/PlanetScale or SQLite"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "lbmirror 0.1.0");
+  CommonOptions common;
+  ServeOptions serve;
+  bool print_only = false;
+
+  CLI::App* serve_cmd = app.add_subcommand(
+      "serve", "receive Liveblocks webhooks and keep the database equal to the REST API");
+  AddCommonOptions(*serve_cmd, common);
+  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on")
+      ->envname("LBMIRROR_LISTEN")->capture_default_str();
+  serve_cmd->add_option("--webhook-path", serve.webhook_path, "path that receives webhooks")
+      ->envname("LBMIRROR_WEBHOOK_PATH")->capture_default_str();
+  serve_cmd->add_option("--webhook-secret", serve.webhook_secret,
+                        "endpoint signing secret(s) whsec_..., space or comma separated "
+                        "(prefer the environment variable)")
+      ->envname("LIVEBLOCKS_WEBHOOK_SECRET");
+  serve_cmd->add_option("--secret-key", serve.secret_key,
+                        "Liveblocks secret key sk_... (prefer the environment variable)")
+      ->envname("LIVEBLOCKS_SECRET_KEY");
+  serve_cmd->add_option("--liveblocks-base-url", serve.base_url, "Liveblocks REST API base URL")
+      ->envname("LIVEBLOCKS_BASE_URL")->capture_default_str();
+  serve_cmd->add_option("--timestamp-tolerance", serve.timestamp_tolerance_s,
+                        "accepted clock difference of webhook timestamps, seconds")
+      ->envname("LBMIRROR_TIMESTAMP_TOLERANCE")->capture_default_str();
+  serve_cmd->add_option("--max-body-bytes", serve.max_body_bytes,
+                        "largest webhook body accepted (larger: 413)")
+      ->envname("LBMIRROR_MAX_BODY_BYTES")->capture_default_str();
+  serve_cmd->add_option("--http-threads", serve.http_threads, "threads serving HTTP")
+      ->envname("LBMIRROR_HTTP_THREADS")->capture_default_str();
+  serve_cmd->add_option("--workers", serve.workers, "workers reading the REST API")
+      ->envname("LBMIRROR_WORKERS")->capture_default_str();
+  serve_cmd->add_option("--lease-ms", serve.lease_ms,
+                        "how long a claimed target stays with its worker before another may take it")
+      ->envname("LBMIRROR_LEASE_MS")->capture_default_str();
+  serve_cmd->add_option("--rest-timeout-ms", serve.rest_timeout_ms,
+                        "total timeout of one REST request")
+      ->envname("LBMIRROR_REST_TIMEOUT_MS")->capture_default_str();
+  serve_cmd->add_flag("--no-migrate", serve.no_migrate,
+                      "do not apply the schema at start (check its version instead)")
+      ->envname("LBMIRROR_NO_MIGRATE");
+
+  CLI::App* migrate_cmd =
+      app.add_subcommand("migrate", "create or upgrade the tables, or print their SQL");
+  AddCommonOptions(*migrate_cmd, common);
+  migrate_cmd->add_flag("--print", print_only,
+                        "print the SQL (for a PlanetScale deploy request) instead of running it");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  log::Level level;
+  if (!log::ParseLevel(common.log_level, &level)) {
+    std::cerr << "--log-level must be debug, info, warn or error\n";
+    return 2;
+  }
+  log::Configure(level, common.log_json);
+  store::mysql::MysqlLibraryInit();
+  liveblocks::CurlLiveblocksClient::GlobalInit();
+  if (serve_cmd->parsed()) return RunServe(common, serve);
+  return RunMigrate(common, print_only);
+}
+
+}  // namespace lbmirror::cli

@@ -1,0 +1,15 @@
+// Subcommands. Each returns the process exit code: 0 success, 1 runtime failure, 2 bad
+// configuration. They may throw only during startup; main turns that into exit code 2.
+#pragma once
+
+#include "cli/options.h"
+
+namespace lbmirror::cli {
+
+int RunServe(const CommonOptions& common, const ServeOptions& serve);
+int RunMigrate(const CommonOptions& common, bool print_only);
+
+// Parses argv and runs the chosen subcommand.
+int Main(int argc, char** argv);
+
+}  // namespace lbmirror::cli

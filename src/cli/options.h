@@ -1,0 +1,33 @@
+// Command-line and environment configuration for every subcommand. Environment first, with
+// the names the Liveblocks guides use; every setting also has a flag. Secrets are held here
+// and never printed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace lbmirror::cli {
+
+struct CommonOptions {
+  std::string database_url;         // DATABASE_URL; empty = sqlite:lbmirror.db
+  std::string table_prefix = "liveblocks_";
+  std::string log_level = "info";
+  bool log_json = false;
+};
+
+struct ServeOptions {
+  std::string listen = "0.0.0.0:8080";
+  std::string webhook_path = "/api/liveblocks-webhook";
+  std::string webhook_secret;       // LIVEBLOCKS_WEBHOOK_SECRET, one or more whsec_ secrets
+  std::string secret_key;           // LIVEBLOCKS_SECRET_KEY
+  std::string base_url = "https://api.liveblocks.io";
+  int64_t timestamp_tolerance_s = 300;
+  int64_t max_body_bytes = 1 << 20;
+  int http_threads = 8;
+  int workers = 4;
+  int64_t lease_ms = 60'000;
+  int64_t rest_timeout_ms = 30'000;
+  bool no_migrate = false;
+};
+
+}  // namespace lbmirror::cli

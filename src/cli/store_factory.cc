@@ -1,0 +1,41 @@
+#include "cli/store_factory.h"
+
+#include "core/log.h"
+#include "core/text.h"
+#include "store/database_url.h"
+#include "store/mysql/mysql_connection.h"
+#include "store/schema.h"
+#include "store/sql_store.h"
+#include "store/sqlite/sqlite_connection.h"
+
+namespace lbmirror::cli {
+
+Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
+                                                const std::string& table_prefix, int pool_size,
+                                                const Clock& clock) {
+  if (!store::IsValidTablePrefix(table_prefix)) {
+    return InvalidArgument("--table-prefix may hold only letters, digits and '_' (at most 32)");
+  }
+  auto config = store::ParseDatabaseUrl(database_url);
+  if (!config) return config.error();
+  log::Info(Cat("database: ", config->Redacted()));
+  store::SqlStoreOptions options;
+  options.table_prefix = table_prefix;
+  if (config->backend == store::DatabaseConfig::Backend::kSqlite) {
+    options.pool_size = 1;
+    std::string path = config->sqlite_path;
+    // Open once now so a bad path is reported at startup, not on the first webhook.
+    auto probe = store::sqlite::OpenSqliteConnection(path);
+    if (!probe) return probe.error();
+    return std::unique_ptr<store::Store>(std::make_unique<store::SqlStore>(
+        store::Dialect::kSqlite, [path] { return store::sqlite::OpenSqliteConnection(path); },
+        options, clock));
+  }
+  options.pool_size = pool_size;
+  store::DatabaseConfig mysql_config = *config;
+  return std::unique_ptr<store::Store>(std::make_unique<store::SqlStore>(
+      store::Dialect::kMysql,
+      [mysql_config] { return store::mysql::OpenMysqlConnection(mysql_config); }, options, clock));
+}
+
+}  // namespace lbmirror::cli

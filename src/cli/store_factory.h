@@ -1,0 +1,18 @@
+// Opens the Store named by DATABASE_URL: the only place that names concrete backends.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "store/store.h"
+
+namespace lbmirror::cli {
+
+// `pool_size` is the number of MySQL connections (SQLite always uses one writer connection).
+Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
+                                                const std::string& table_prefix, int pool_size,
+                                                const Clock& clock);
+
+}  // namespace lbmirror::cli

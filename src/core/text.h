@@ -1,0 +1,48 @@
+// Small string helpers shared by every layer: concatenation, splitting, trimming,
+// base64 (standard alphabet) and timestamp conversion. Pure functions, thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lbmirror {
+
+// Concatenates anything that streams into std::ostream.
+template <typename... Args>
+std::string Cat(const Args&... args) {
+  std::ostringstream out;
+  (out << ... << args);
+  return out.str();
+}
+
+// Splits on any of the characters in `separators`, dropping empty pieces.
+std::vector<std::string> SplitAny(std::string_view text, std::string_view separators);
+std::string_view Trim(std::string_view text);
+bool StartsWith(std::string_view text, std::string_view prefix);
+std::string ToLower(std::string_view text);
+
+// Standard base64 with '=' padding.
+std::string Base64Encode(std::string_view bytes);
+// Decodes standard base64. Accepts missing padding and the URL-safe characters '-' and '_'
+// like Node's decoder does; returns nullopt for any other character or a bad length.
+std::optional<std::string> Base64Decode(std::string_view text);
+
+// Parses an ISO-8601 UTC timestamp ("2026-01-01T00:00:00Z", with or without fractional
+// seconds, 'Z' or "+00:00") into milliseconds since the epoch; nullopt if malformed.
+std::optional<int64_t> ParseIsoTimestampMs(std::string_view text);
+// Formats milliseconds since the epoch as "YYYY-MM-DD HH:MM:SS.mmm" (UTC), the form every
+// backend stores in its timestamp columns.
+std::string FormatSqlTimestamp(int64_t epoch_ms);
+// Formats as ISO-8601 "YYYY-MM-DDTHH:MM:SS.mmmZ".
+std::string FormatIsoTimestamp(int64_t epoch_ms);
+
+// Percent-encodes everything except A-Z a-z 0-9 - _ . ! ~ * ' ( ) (encodeURIComponent).
+std::string EncodeUriComponent(std::string_view text);
+// Decodes %XX sequences; nullopt on a malformed escape. '+' is kept as is.
+std::optional<std::string> PercentDecode(std::string_view text);
+
+}  // namespace lbmirror

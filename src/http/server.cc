@@ -1,0 +1,255 @@
+#include "http/server.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/as_tuple.hpp>
+#include <boost/beast.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include "core/log.h"
+#include "core/text.h"
+
+namespace lbmirror::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+void Router::Add(std::string method, std::string path, Handler handler) {
+  routes_.push_back({std::move(method), std::move(path), std::move(handler)});
+}
+
+Response Router::Route(const Request& request) const {
+  std::string allow;
+  for (const Route_& route : routes_) {
+    if (route.path != request.path) continue;
+    if (route.method == request.method) return route.handler(request);
+    if (!allow.empty()) allow += ", ";
+    allow += route.method;
+  }
+  if (allow.empty()) return Response::Error(404, "not found");
+  Response response = Response::Error(405, "method not allowed");
+  response.headers.emplace("allow", allow);
+  return response;
+}
+
+Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return InvalidArgument(Cat("listen address \"", text, "\" has no :port"));
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  std::string port_text = text.substr(colon + 1);
+  int port = 0;
+  try {
+    size_t used = 0;
+    port = std::stoi(port_text, &used);
+    if (used != port_text.size()) port = -1;
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) return InvalidArgument(Cat("listen address \"", text, "\" has a bad port"));
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+namespace {
+// Per-connection state shared with Stop(): `idle` is only touched on the connection's strand.
+struct Connection {
+  beast::tcp_stream stream;
+  bool idle = true;
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+};
+}  // namespace
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  Router router;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  asio::signal_set signals{ioc};
+  std::atomic<bool> stopping{false};
+  std::mutex mutex;
+  std::unordered_set<std::shared_ptr<Connection>> connections;
+  std::function<void()> on_stop;
+
+  Impl(ServerOptions o, Router r) : options(std::move(o)), router(std::move(r)), ioc(o.threads) {}
+
+  asio::awaitable<void> Accept();
+  asio::awaitable<void> Serve(std::shared_ptr<Connection> connection);
+  asio::awaitable<bool> WriteResponse(Connection& connection, const Response& response,
+                                      unsigned version, bool keep_alive);
+  void StopNow();
+};
+
+namespace {
+Request ToRequest(const bhttp::request<bhttp::string_body>& message) {
+  Request request;
+  request.method = std::string(message.method_string());
+  std::string_view target = message.target();
+  size_t question = target.find('?');
+  request.path = std::string(target.substr(0, question));
+  if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
+  for (const auto& field : message) {
+    request.headers.emplace(ToLower(field.name_string()), std::string(field.value()));
+  }
+  request.body = message.body();
+  return request;
+}
+}  // namespace
+
+asio::awaitable<bool> HttpServer::Impl::WriteResponse(Connection& connection,
+                                                      const Response& response, unsigned version,
+                                                      bool keep_alive) {
+  bhttp::response<bhttp::string_body> message{static_cast<bhttp::status>(response.status),
+                                              version};
+  message.set(bhttp::field::server, "lbmirror");
+  if (!response.body.empty()) message.set(bhttp::field::content_type, response.content_type);
+  for (const auto& [name, value] : response.headers) message.set(name, value);
+  message.body() = response.body;
+  message.keep_alive(keep_alive);
+  message.prepare_payload();
+  connection.stream.expires_after(options.body_timeout);
+  auto [ec, bytes] = co_await bhttp::async_write(connection.stream, message, kTuple);
+  co_return !ec;
+}
+
+asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connection) {
+  beast::flat_buffer buffer;
+  while (!stopping.load()) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
+    parser.body_limit(options.max_body_bytes);
+    connection->idle = true;
+    // The idle timeout covers the wait for a new request; a started request gets the
+    // header timeout once its first bytes are buffered.
+    connection->stream.expires_after(buffer.size() > 0 ? options.header_timeout
+                                                       : options.idle_timeout);
+    auto [ec, n] = co_await bhttp::async_read_header(connection->stream, buffer, parser, kTuple);
+    connection->idle = false;
+    if (ec == bhttp::error::body_limit) {
+      co_await WriteResponse(*connection, Response::Error(413, "request body too large"), 11, false);
+      break;
+    }
+    if (ec == bhttp::error::header_limit) {
+      co_await WriteResponse(*connection, Response::Error(431, "request headers too large"), 11, false);
+      break;
+    }
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+        ec == beast::error::timeout || ec == asio::error::eof || ec == asio::error::connection_reset) {
+      break;
+    }
+    if (ec) {
+      co_await WriteResponse(*connection, Response::Error(400, "malformed HTTP request"), 11, false);
+      break;
+    }
+    connection->stream.expires_after(options.body_timeout);
+    if (!parser.is_done()) {
+      auto [body_ec, m] = co_await bhttp::async_read(connection->stream, buffer, parser, kTuple);
+      if (body_ec == bhttp::error::body_limit) {
+        co_await WriteResponse(*connection, Response::Error(413, "request body too large"), 11, false);
+        break;
+      }
+      if (body_ec) break;  // timeout or disconnect mid-body: nothing was accepted
+    }
+    const auto& message = parser.get();
+    Response response = router.Route(ToRequest(message));
+    bool keep_alive = message.keep_alive() && !stopping.load();
+    if (!co_await WriteResponse(*connection, response, message.version(), keep_alive)) break;
+    if (!keep_alive) break;
+  }
+  beast::error_code ignored;
+  connection->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  connection->stream.close();
+  std::lock_guard lock(mutex);
+  connections.erase(connection);
+}
+
+asio::awaitable<void> HttpServer::Impl::Accept() {
+  while (!stopping.load()) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kTuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
+      log::Warn(Cat("accept failed: ", ec.message()));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto connection = std::make_shared<Connection>(std::move(socket));
+    {
+      std::lock_guard lock(mutex);
+      connections.insert(connection);
+    }
+    asio::co_spawn(connection->stream.get_executor(), Serve(connection), asio::detached);
+  }
+}
+
+void HttpServer::Impl::StopNow() {
+  if (stopping.exchange(true)) return;
+  log::Info("HTTP server stopping: no new connections, finishing requests in flight");
+  asio::post(acceptor.get_executor(), [this] {
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    signals.cancel(ignored);
+  });
+  std::lock_guard lock(mutex);
+  for (const auto& connection : connections) {
+    asio::post(connection->stream.get_executor(), [connection] {
+      if (connection->idle) connection->stream.socket().cancel();
+    });
+  }
+  if (on_stop) asio::post(ioc, on_stop);
+}
+
+HttpServer::HttpServer(ServerOptions options, Router router)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(router))) {}
+
+HttpServer::~HttpServer() = default;
+
+Status HttpServer::Listen() {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(impl_->options.host, ec);
+  if (ec) return InvalidArgument(Cat("bad listen host \"", impl_->options.host, "\""));
+  tcp::endpoint endpoint(address, impl_->options.port);
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error(ErrorCode::kUnavailable,
+                 Cat("cannot listen on ", impl_->options.host, ":", impl_->options.port, ": ",
+                     ec.message()));
+  }
+  return Ok();
+}
+
+uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void HttpServer::Run() {
+  if (impl_->options.handle_signals) {
+    impl_->signals.add(SIGINT);
+    impl_->signals.add(SIGTERM);
+    impl_->signals.async_wait([this](const beast::error_code& ec, int signal) {
+      if (ec) return;
+      log::Info(Cat("received signal ", signal, ", shutting down"));
+      impl_->StopNow();
+    });
+  }
+  asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < impl_->options.threads; ++i) {
+    threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  impl_->ioc.run();
+  for (auto& thread : threads) thread.join();
+}
+
+void HttpServer::Stop() { impl_->StopNow(); }
+
+void HttpServer::OnStop(std::function<void()> callback) { impl_->on_stop = std::move(callback); }
+
+}  // namespace lbmirror::http

@@ -1,0 +1,76 @@
+// HTTP/1.1 server (Boost.Beast on Asio, C++20 coroutines) that routes requests to plain
+// handler functions. Keep-alive, header and body size limits, per-phase timeouts, and a
+// graceful stop: stop accepting, close idle connections, let requests in flight finish.
+// Handlers run on the server's threads and may block (for example on a database commit);
+// size `threads` for that. Beast and Asio stay inside this layer's .cc files.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "http/message.h"
+
+namespace lbmirror::http {
+
+using Handler = std::function<Response(const Request&)>;
+
+// Exact-path routing; a known path with another method answers 405 with an Allow header,
+// an unknown path 404.
+class Router {
+ public:
+  void Add(std::string method, std::string path, Handler handler);
+  Response Route(const Request& request) const;
+
+ private:
+  struct Route_ {
+    std::string method;
+    std::string path;
+    Handler handler;
+  };
+  std::vector<Route_> routes_;
+};
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  uint16_t port = 8080;                  // 0 binds a free port (tests)
+  size_t max_body_bytes = 1 << 20;       // larger bodies get 413
+  size_t max_header_bytes = 16 * 1024;   // larger headers get 431
+  std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
+  std::chrono::milliseconds header_timeout{10'000};  // from first byte to end of headers
+  std::chrono::milliseconds body_timeout{30'000};    // to receive the body
+  int threads = 4;
+  bool handle_signals = false;           // stop gracefully on SIGINT/SIGTERM
+};
+
+// Parses "host:port" ("0.0.0.0:8080", "[::1]:9000", ":8080").
+Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text);
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, Router router);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens. Errors: address in use, bad address, permission.
+  Status Listen();
+  // The bound port (after Listen).
+  uint16_t port() const;
+  // Serves on `threads` threads until Stop() (or a signal) and every connection has closed.
+  void Run();
+  // Thread-safe and idempotent. Returns at once; Run() returns when draining is done.
+  void Stop();
+  // Called once on the first stop request, on a server thread (for example to stop workers).
+  void OnStop(std::function<void()> callback);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lbmirror::http

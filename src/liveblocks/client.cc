@@ -1,0 +1,32 @@
+#include "liveblocks/client.h"
+
+#include <boost/json.hpp>
+
+#include "core/text.h"
+
+namespace lbmirror::liveblocks {
+
+std::string RoomPath(std::string_view room_id) { return "/v2/rooms/" + EncodeUriComponent(room_id); }
+std::string StoragePath(std::string_view room_id) { return RoomPath(room_id) + "/storage?format=json"; }
+std::string YdocPath(std::string_view room_id) { return RoomPath(room_id) + "/ydoc"; }
+
+std::string DescribeErrorResponse(const RestResponse& response) {
+  std::string out = Cat("Liveblocks answered ", response.status);
+  boost::system::error_code ec;
+  auto value = boost::json::parse(response.body, ec);
+  if (!ec && value.is_object()) {
+    const auto& object = value.as_object();
+    for (const char* field : {"error", "message", "reason"}) {
+      if (const auto* v = object.if_contains(field); v != nullptr && v->is_string()) {
+        out += " ";
+        out += std::string_view(v->as_string()).substr(0, 300);
+      }
+    }
+  } else if (!response.body.empty()) {
+    out += " ";
+    out += std::string_view(response.body).substr(0, 200);
+  }
+  return out;
+}
+
+}  // namespace lbmirror::liveblocks

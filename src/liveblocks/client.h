@@ -1,0 +1,38 @@
+// The liveblocks layer's front header: a minimal Liveblocks REST client. Get() performs one
+// logical read, retrying network errors, 429 and 5xx with exponential backoff and jitter
+// (honouring Retry-After), and returns the final HTTP status and body. Only network failures
+// that outlast the retries are errors. Implementations are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace lbmirror::liveblocks {
+
+struct RestResponse {
+  int status = 0;
+  std::string body;
+  std::optional<int64_t> retry_after_ms;  // from a Retry-After header, if any
+};
+
+class LiveblocksClient {
+ public:
+  virtual ~LiveblocksClient() = default;
+  // GET base_url + path (path starts with "/v2/", already percent-encoded).
+  virtual Result<RestResponse> Get(std::string_view path) = 0;
+};
+
+// Paths of the reads the mirror makes; ids are percent-encoded like the SDK does.
+std::string RoomPath(std::string_view room_id);
+std::string StoragePath(std::string_view room_id);  // ?format=json
+std::string YdocPath(std::string_view room_id);
+
+// "Liveblocks answered 404 ROOM_NOT_FOUND: Room not found." from an error body, tolerant of
+// non-JSON bodies and bodies using "reason" instead of "message" (no secrets involved).
+std::string DescribeErrorResponse(const RestResponse& response);
+
+}  // namespace lbmirror::liveblocks

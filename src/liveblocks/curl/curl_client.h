@@ -1,0 +1,51 @@
+// LiveblocksClient over libcurl. Each thread uses its own easy handle (kept for connection
+// reuse); nothing is shared between threads but the immutable configuration.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "liveblocks/client.h"
+
+namespace lbmirror::liveblocks {
+
+struct CurlClientOptions {
+  std::string base_url = "https://api.liveblocks.io";
+  std::string secret_key;                              // never logged
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::chrono::milliseconds total_timeout{30'000};
+  int max_attempts = 4;                                // per Get, including the first
+  std::chrono::milliseconds backoff_base{200};
+  std::chrono::milliseconds backoff_cap{5'000};
+  size_t max_response_bytes = 64 << 20;
+  // Waits between retries; returns false when the wait was interrupted (shutdown).
+  std::function<bool(std::chrono::milliseconds)> sleep;
+};
+
+// Counters readable from any thread.
+struct RestCounters {
+  std::atomic<int64_t> requests{0};   // HTTP requests sent, retries included
+  std::atomic<int64_t> retries{0};
+  std::atomic<int64_t> failures{0};   // Get() calls that ended in a network error
+};
+
+class CurlLiveblocksClient final : public LiveblocksClient {
+ public:
+  explicit CurlLiveblocksClient(CurlClientOptions options);
+  Result<RestResponse> Get(std::string_view path) override;
+  const RestCounters& counters() const { return counters_; }
+
+  // curl_global_init; call once from main before threads.
+  static void GlobalInit();
+
+ private:
+  Result<RestResponse> GetOnce(const std::string& url);
+
+  CurlClientOptions options_;
+  std::string authorization_;
+  RestCounters counters_;
+};
+
+}  // namespace lbmirror::liveblocks

@@ -1,0 +1,169 @@
+#include "store/database_url.h"
+
+#include "core/text.h"
+
+namespace lbmirror::store {
+
+std::string_view TlsModeName(TlsMode mode) {
+  switch (mode) {
+    case TlsMode::kDisabled: return "disabled";
+    case TlsMode::kPreferred: return "preferred";
+    case TlsMode::kRequired: return "required";
+    case TlsMode::kVerifyCa: return "verify_ca";
+    case TlsMode::kVerifyIdentity: return "verify_identity";
+  }
+  return "unknown";
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || StartsWith(host, "127.");
+}
+
+std::string DatabaseConfig::Redacted() const {
+  if (backend == Backend::kSqlite) return "sqlite:" + sqlite_path;
+  std::string out = "mysql://";
+  if (!user.empty()) out += user + (password.empty() ? "" : ":***") + "@";
+  out += host + ":" + std::to_string(port) + "/" + database;
+  out += "?sslmode=" + std::string(TlsModeName(tls));
+  return out;
+}
+
+namespace {
+Result<TlsMode> ParseSslMode(const std::string& value) {
+  std::string v = ToLower(value);
+  if (v == "disabled" || v == "disable" || v == "false") return TlsMode::kDisabled;
+  if (v == "preferred" || v == "prefer") return TlsMode::kPreferred;
+  if (v == "required" || v == "require") return TlsMode::kRequired;
+  if (v == "verify_ca" || v == "verify-ca") return TlsMode::kVerifyCa;
+  if (v == "verify_identity" || v == "verify-identity" || v == "verify-full") {
+    return TlsMode::kVerifyIdentity;
+  }
+  return InvalidArgument("DATABASE_URL: unknown sslmode \"" + value + "\"");
+}
+
+Status ApplyParam(const std::string& name, const std::string& value, DatabaseConfig& config,
+                  bool& tls_set) {
+  std::string key = ToLower(name);
+  if (key == "sslmode" || key == "ssl-mode" || key == "ssl_mode") {
+    auto mode = ParseSslMode(value);
+    if (!mode) return mode.error();
+    config.tls = *mode;
+    tls_set = true;
+  } else if (key == "sslaccept") {
+    if (value == "strict") config.tls = TlsMode::kVerifyIdentity;
+    else if (value == "accept_invalid_certs") config.tls = TlsMode::kRequired;
+    else return InvalidArgument("DATABASE_URL: unknown sslaccept \"" + value + "\"");
+    tls_set = true;
+  } else if (key == "ssl") {
+    std::string compact;
+    for (char c : value) if (c != ' ') compact += c;
+    if (compact.find("\"rejectUnauthorized\":false") != std::string::npos) {
+      config.tls = TlsMode::kRequired;
+    } else {
+      config.tls = TlsMode::kVerifyIdentity;
+    }
+    tls_set = true;
+  } else if (key == "tls") {
+    config.tls = (value == "false" || value == "0") ? TlsMode::kDisabled : TlsMode::kVerifyIdentity;
+    tls_set = true;
+  } else if (key == "sslca" || key == "ssl-ca" || key == "ssl_ca" || key == "sslrootcert") {
+    config.ca_file = value;
+  } else if (key == "socket") {
+    config.unix_socket = value;
+  } else {
+    return InvalidArgument("DATABASE_URL: unknown parameter \"" + name + "\"");
+  }
+  return Ok();
+}
+
+Result<DatabaseConfig> ParseMysqlUrl(std::string_view rest) {
+  DatabaseConfig config;
+  config.backend = DatabaseConfig::Backend::kMysql;
+  std::string_view query;
+  if (size_t q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  std::string_view authority = rest;
+  std::string_view path;
+  if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
+    authority = rest.substr(0, slash);
+    path = rest.substr(slash + 1);
+  }
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    std::string_view credentials = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    std::string_view user = credentials, password;
+    if (size_t colon = credentials.find(':'); colon != std::string_view::npos) {
+      user = credentials.substr(0, colon);
+      password = credentials.substr(colon + 1);
+    }
+    auto u = PercentDecode(user);
+    auto p = PercentDecode(password);
+    if (!u || !p) return InvalidArgument("DATABASE_URL: bad percent-encoding in credentials");
+    config.user = *u;
+    config.password = *p;
+  }
+  std::string_view host = authority;
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    if (close == std::string_view::npos) return InvalidArgument("DATABASE_URL: bad IPv6 host");
+    config.host = std::string(host.substr(1, close - 1));
+    host = host.substr(close + 1);
+    if (!host.empty() && host.front() != ':') return InvalidArgument("DATABASE_URL: bad host");
+    authority = host;
+  } else if (size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    config.host = std::string(host.substr(0, colon));
+    authority = host.substr(colon);
+  } else {
+    config.host = std::string(host);
+    authority = {};
+  }
+  if (!authority.empty()) {  // ":port"
+    std::string port(authority.substr(1));
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(port) == 0 || std::stoi(port) > 65535) {
+      return InvalidArgument("DATABASE_URL: bad port");
+    }
+    config.port = static_cast<uint16_t>(std::stoi(port));
+  }
+  auto database = PercentDecode(path);
+  if (!database) return InvalidArgument("DATABASE_URL: bad percent-encoding in database name");
+  config.database = *database;
+  bool tls_set = false;
+  for (const std::string& pair : SplitAny(query, "&")) {
+    size_t eq = pair.find('=');
+    auto name = PercentDecode(pair.substr(0, eq));
+    auto value = PercentDecode(eq == std::string::npos ? "" : pair.substr(eq + 1));
+    if (!name || !value) return InvalidArgument("DATABASE_URL: bad percent-encoding in parameters");
+    LBMIRROR_RETURN_IF_ERROR(ApplyParam(*name, *value, config, tls_set));
+  }
+  if (config.host.empty() && config.unix_socket.empty()) {
+    return InvalidArgument("DATABASE_URL: mysql URL without a host");
+  }
+  if (config.database.empty()) return InvalidArgument("DATABASE_URL: mysql URL without a database name");
+  // Loopback and unix sockets are local test servers: plaintext unless asked otherwise.
+  if (!tls_set && (!config.unix_socket.empty() || IsLoopbackHost(config.host))) {
+    config.tls = TlsMode::kDisabled;
+  }
+  return config;
+}
+}  // namespace
+
+Result<DatabaseConfig> ParseDatabaseUrl(const std::string& url) {
+  std::string_view text = Trim(url);
+  if (text.empty()) text = "sqlite:lbmirror.db";
+  if (StartsWith(text, "sqlite:")) {
+    DatabaseConfig config;
+    std::string_view path = text.substr(7);
+    if (StartsWith(path, "//")) path = path.substr(2);
+    if (path.empty()) return InvalidArgument("DATABASE_URL: sqlite URL without a path");
+    config.sqlite_path = std::string(path);
+    return config;
+  }
+  if (StartsWith(text, "mysql://")) return ParseMysqlUrl(text.substr(8));
+  if (StartsWith(text, "mariadb://")) return ParseMysqlUrl(text.substr(10));
+  return InvalidArgument("DATABASE_URL must start with sqlite: or mysql://");
+}
+
+}  // namespace lbmirror::store

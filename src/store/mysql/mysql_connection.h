@@ -1,0 +1,20 @@
+// SqlConnection over MariaDB Connector/C (MySQL, MariaDB, PlanetScale). Server-side prepared
+// statements cached per connection, utf8mb4, UTC session time zone, strict SQL mode, TLS as
+// configured (verify_identity fails the connection unless the session is really encrypted).
+// One thread at a time per connection; MysqlLibraryInit() once in main before threads.
+#pragma once
+
+#include <memory>
+
+#include "store/database_url.h"
+#include "store/sql_connection.h"
+
+namespace lbmirror::store::mysql {
+
+void MysqlLibraryInit();
+
+// Opens a connection; connection errors are retryable, configuration errors (bad password,
+// TLS verification failure) are not.
+Result<std::unique_ptr<SqlConnection>> OpenMysqlConnection(const DatabaseConfig& config);
+
+}  // namespace lbmirror::store::mysql

@@ -1,0 +1,150 @@
+#include "store/schema.h"
+
+#include <cctype>
+
+namespace lbmirror::store {
+
+namespace {
+// Dialect-specific spellings, substituted into one schema text.
+struct Types {
+  std::string id;        // an id in a primary key
+  std::string json;      // a JSON document
+  std::string text;      // long text
+  std::string time;      // UTC timestamp with milliseconds
+  std::string bigint;
+  std::string table_end;
+};
+
+Types TypesFor(Dialect dialect) {
+  if (dialect == Dialect::kMysql) {
+    return {"VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", "JSON", "LONGTEXT",
+            "DATETIME(3)", "BIGINT",
+            ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"};
+  }
+  return {"TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", ")"};
+}
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  for (size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size()) {
+    text.replace(pos, from.size(), to);
+  }
+  return text;
+}
+
+std::string Render(std::string sql, const Types& t, const std::string& prefix) {
+  sql = Replace(sql, "{p}", prefix);
+  sql = Replace(sql, "{id}", t.id);
+  sql = Replace(sql, "{json}", t.json);
+  sql = Replace(sql, "{text}", t.text);
+  sql = Replace(sql, "{time}", t.time);
+  sql = Replace(sql, "{bigint}", t.bigint);
+  sql = Replace(sql, "{end}", t.table_end);
+  return sql;
+}
+
+}  // namespace
+
+bool IsValidTablePrefix(const std::string& prefix) {
+  if (prefix.size() > 32) return false;
+  for (char c : prefix) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+int LatestSchemaVersion() { return 1; }
+
+std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& prefix) {
+  Types t = TypesFor(dialect);
+  auto r = [&](const std::string& sql) { return MigrationStep{Render(sql, t, prefix), {}}; };
+  auto add_column = [&](const std::string& table, const std::string& column,
+                        const std::string& type) {
+    return MigrationStep{
+        Render("ALTER TABLE {p}" + table + " ADD COLUMN " + column + " " + type, t, prefix),
+        std::make_pair(prefix + table, column)};
+  };
+  bool mysql = dialect == Dialect::kMysql;
+
+  Migration m1{1, "events, targets, documents, ydocs, rooms", {}};
+  // MySQL has no CREATE INDEX IF NOT EXISTS: a failed half-applied migration must be safe
+  // to re-run, so there an index is added only when SHOW INDEX does not list it.
+  auto add_index = [&](const std::string& table, const std::string& name,
+                       const std::string& columns) {
+    std::string sql = (mysql ? "CREATE INDEX " : "CREATE INDEX IF NOT EXISTS ") + prefix + name +
+                      " ON " + prefix + table + " (" + columns + ")";
+    std::optional<std::pair<std::string, std::string>> unless;
+    if (mysql) unless = std::make_pair(prefix + table, "index:" + prefix + name);
+    m1.steps.push_back({sql, unless});
+  };
+  m1.steps.push_back(r(
+      "CREATE TABLE IF NOT EXISTS {p}events (\n"
+      "  webhook_id {id} NOT NULL,\n"
+      "  type VARCHAR(64) NOT NULL,\n"
+      "  room_id {id} NULL,\n"
+      "  webhook_timestamp {bigint} NOT NULL,\n"
+      "  received_at {time} NOT NULL,\n"
+      "  payload {json} NOT NULL,\n"
+      "  PRIMARY KEY (webhook_id)\n"
+      "{end}"));
+  m1.steps.push_back(r(
+      "CREATE TABLE IF NOT EXISTS {p}targets (\n"
+      "  kind VARCHAR(16) NOT NULL,\n"
+      "  scope_id {id} NOT NULL,\n"
+      "  object_id {id} NOT NULL DEFAULT '',\n"
+      "  dirty_seq {bigint} NOT NULL,\n"
+      "  done_seq {bigint} NOT NULL DEFAULT 0,\n"
+      "  fence {bigint} NOT NULL DEFAULT 0,\n"
+      "  lease_owner VARCHAR(128) NOT NULL DEFAULT '',\n"
+      "  lease_until {bigint} NOT NULL DEFAULT 0,\n"
+      "  next_attempt_at {bigint} NOT NULL,\n"
+      "  attempts INT NOT NULL DEFAULT 0,\n"
+      "  first_dirty_at {bigint} NOT NULL,\n"
+      "  last_success_at {bigint} NULL,\n"
+      "  last_error {text} NULL,\n"
+      "  PRIMARY KEY (kind, scope_id, object_id)\n"
+      "{end}"));
+  // The page's own table, column for column; lbmirror adds its columns below.
+  m1.steps.push_back(r(mysql ? "CREATE TABLE IF NOT EXISTS {p}documents (\n"
+                               "  room_id {id} NOT NULL PRIMARY KEY,\n"
+                               "  data JSON NOT NULL,\n"
+                               "  updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
+                               "    ON UPDATE CURRENT_TIMESTAMP\n"
+                               "{end}"
+                             : "CREATE TABLE IF NOT EXISTS {p}documents (\n"
+                               "  room_id TEXT NOT NULL PRIMARY KEY,\n"
+                               "  data TEXT NOT NULL,\n"
+                               "  updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
+                               ")"));
+  m1.steps.push_back(add_column("documents", "synced_at", t.time + " NULL"));
+  m1.steps.push_back(add_column("documents", "deleted_at", t.time + " NULL"));
+  m1.steps.push_back(r(
+      "CREATE TABLE IF NOT EXISTS {p}ydocs (\n"
+      "  room_id {id} NOT NULL,\n"
+      "  data {json} NOT NULL,\n"
+      "  text {text} NOT NULL,\n"
+      "  updated_at {time} NOT NULL,\n"
+      "  synced_at {time} NOT NULL,\n"
+      "  deleted_at {time} NULL,\n"
+      "  PRIMARY KEY (room_id)\n"
+      "{end}"));
+  m1.steps.push_back(r(
+      "CREATE TABLE IF NOT EXISTS {p}rooms (\n"
+      "  room_id {id} NOT NULL,\n"
+      "  organization_id VARCHAR(255) NULL,\n"
+      "  metadata {json} NULL,\n"
+      "  default_accesses {json} NULL,\n"
+      "  users_accesses {json} NULL,\n"
+      "  groups_accesses {json} NULL,\n"
+      "  created_at {time} NULL,\n"
+      "  last_connection_at {time} NULL,\n"
+      "  synced_at {time} NOT NULL,\n"
+      "  deleted_at {time} NULL,\n"
+      "  PRIMARY KEY (room_id)\n"
+      "{end}"));
+  add_index("events", "events_received_at", "received_at");
+  add_index("events", "events_room", "room_id, received_at");
+  add_index("targets", "targets_due", "next_attempt_at");
+  return {m1};
+}
+
+}  // namespace lbmirror::store

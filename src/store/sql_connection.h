@@ -1,0 +1,82 @@
+// The small SQL surface the stores need, implemented once per backend (store/mysql/,
+// store/sqlite/): prepared statements cached by SQL text, "?" placeholders, text results.
+// A connection is used by one thread at a time; ConnectionPool hands them out.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/result.h"
+
+namespace lbmirror::store {
+
+enum class Dialect { kMysql, kSqlite };
+
+// A bound parameter. Strings are borrowed for the duration of the call.
+using SqlValue = std::variant<std::nullptr_t, int64_t, std::string_view>;
+// One result row; nullopt is SQL NULL. Numbers come back as decimal text.
+using SqlRow = std::vector<std::optional<std::string>>;
+
+class SqlConnection {
+ public:
+  virtual ~SqlConnection() = default;
+  // Runs one statement; returns the number of rows it changed.
+  virtual Result<int64_t> Execute(std::string_view sql, std::span<const SqlValue> params) = 0;
+  virtual Result<std::vector<SqlRow>> Query(std::string_view sql,
+                                            std::span<const SqlValue> params) = 0;
+  // Runs one statement without preparing it (DDL, transaction control).
+  virtual Status ExecuteDirect(std::string_view sql) = 0;
+  // Starts a write transaction (SQLite: BEGIN IMMEDIATE, taking the write lock up front).
+  virtual Status Begin() = 0;
+  virtual Status Commit() = 0;
+  virtual Status Rollback() = 0;
+  // True once the connection is unusable; the pool then discards it.
+  virtual bool broken() const = 0;
+};
+
+using ConnectionFactory = std::function<Result<std::unique_ptr<SqlConnection>>()>;
+
+// A bounded pool of connections. Acquire() blocks while all are in use.
+class ConnectionPool {
+ public:
+  ConnectionPool(ConnectionFactory factory, int max_size);
+  ~ConnectionPool();
+
+  class Lease {
+   public:
+    Lease(ConnectionPool* pool, std::unique_ptr<SqlConnection> connection)
+        : pool_(pool), connection_(std::move(connection)) {}
+    Lease(Lease&&) = default;
+    ~Lease();
+    SqlConnection* operator->() const { return connection_.get(); }
+    SqlConnection& operator*() const { return *connection_; }
+
+   private:
+    ConnectionPool* pool_;
+    std::unique_ptr<SqlConnection> connection_;
+  };
+
+  // A connection, opening a new one when none is idle; an error if opening fails.
+  Result<Lease> Acquire();
+
+ private:
+  void Return(std::unique_ptr<SqlConnection> connection);
+
+  ConnectionFactory factory_;
+  int max_size_;
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<std::unique_ptr<SqlConnection>> idle_;
+  int open_ = 0;
+};
+
+}  // namespace lbmirror::store

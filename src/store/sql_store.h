@@ -1,0 +1,59 @@
+// SqlStore: the Store over any SqlConnection backend. All SQL lives here, written once with
+// the few dialect differences (upsert syntax, NULL-safe equality) filled in at construction.
+// Thread-safe: each call borrows a pooled connection.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "store/sql_connection.h"
+#include "store/store.h"
+
+namespace lbmirror::store {
+
+struct SqlStoreOptions {
+  std::string table_prefix = "liveblocks_";
+  int pool_size = 8;
+};
+
+class SqlStore final : public Store {
+ public:
+  // REQUIRES: options.table_prefix satisfies IsValidTablePrefix. `clock` must outlive this.
+  SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions options,
+           const Clock& clock);
+  ~SqlStore() override;
+
+  Result<bool> Record(const InboxEvent& event) override;
+  Result<std::vector<Claim>> ClaimDue(std::string_view owner, std::span<const TargetKind> kinds,
+                                      int limit, int64_t lease_ms) override;
+  Result<bool> Complete(const Claim& claim, std::span<const RowWrite> writes,
+                        std::span<const TargetKey> also_dirty) override;
+  Status Fail(const Claim& claim, std::string_view error, int64_t retry_at_ms) override;
+  Status Release(const Claim& claim) override;
+  Result<std::optional<int64_t>> NextDueMs(std::span<const TargetKind> kinds) override;
+
+  Status Migrate() override;
+  Result<int> SchemaVersion() override;
+  void PrintMigrations(std::ostream& out) const override;
+  Status Ping() override;
+
+ private:
+  struct Statements;
+
+  // Runs `body` in a transaction, retrying the whole transaction on retryable errors.
+  Status Transact(const std::function<Status(SqlConnection&)>& body);
+  Status MarkDirty(SqlConnection& connection, const TargetKey& key, int64_t now_ms);
+  Status ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms);
+  Result<int> ReadSchemaVersion(SqlConnection& connection);
+  Result<bool> StepAlreadyApplied(SqlConnection& connection, const std::string& table,
+                                  const std::string& what);
+
+  Dialect dialect_;
+  SqlStoreOptions options_;
+  const Clock& clock_;
+  ConnectionPool pool_;
+  std::unique_ptr<Statements> sql_;
+};
+
+}  // namespace lbmirror::store

@@ -1,0 +1,28 @@
+// The store layer's front header. A Store is the durable side of lbmirror: the inbox of
+// accepted webhooks, the queue of dirty targets, the mirrored tables and their schema.
+// SqlStore implements it over a ConnectionPool of one backend (store/mysql/ or store/sqlite/).
+// Every method is thread-safe; every failure is an Error value (retryable when the
+// database is unreachable or a transaction lost a race).
+#pragma once
+
+#include <ostream>
+
+#include "store/inbox.h"
+#include "store/target_queue.h"
+
+namespace lbmirror::store {
+
+class Store : public Inbox, public TargetQueue {
+ public:
+  // Creates or upgrades the tables to the latest schema. Safe to run again and from several
+  // processes at once.
+  virtual Status Migrate() = 0;
+  // The schema version recorded in the database (0 when lbmirror's tables are absent).
+  virtual Result<int> SchemaVersion() = 0;
+  // Writes the migration SQL (statements ending in ';') without touching the database.
+  virtual void PrintMigrations(std::ostream& out) const = 0;
+  // Cheap round trip to the database.
+  virtual Status Ping() = 0;
+};
+
+}  // namespace lbmirror::store

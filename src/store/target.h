@@ -1,0 +1,30 @@
+// Targets: the units of mirroring work. An event marks targets dirty; a worker claims a
+// dirty target, re-reads it from the Liveblocks REST API and writes the rows it owns.
+// Plain value types, no I/O.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lbmirror::store {
+
+enum class TargetKind { kRoom, kStorage, kYdoc, kPresence, kThread, kNotification };
+
+// Stable names used in the targets table and in logs ("storage", "thread", ...).
+std::string_view TargetKindName(TargetKind kind);
+std::optional<TargetKind> ParseTargetKind(std::string_view name);
+
+// scope_id is the room id for room-scoped kinds and the user id for notifications;
+// object_id is the thread id or inbox notification id, empty for the other kinds.
+struct TargetKey {
+  TargetKind kind;
+  std::string scope_id;
+  std::string object_id;
+
+  friend bool operator==(const TargetKey&, const TargetKey&) = default;
+  // "storage:room-1", "thread:room-1:th_1" - for logs and operators.
+  std::string ToString() const;
+};
+
+}  // namespace lbmirror::store

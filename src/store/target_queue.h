@@ -1,0 +1,54 @@
+// TargetQueue: dirty targets waiting to be mirrored, claimed with a lease and a fencing
+// token. Several workers and several processes may share one queue; the database is the only
+// coordinator. All methods are thread-safe and return errors as values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "store/rows.h"
+#include "store/target.h"
+
+namespace lbmirror::store {
+
+struct Claim {
+  TargetKey key;
+  int64_t fence = 0;      // fencing token: the claim is valid while the row still holds it
+  int64_t dirty_seq = 0;  // how dirty the target was when claimed
+  int attempts = 0;       // attempts including this one
+};
+
+class TargetQueue {
+ public:
+  virtual ~TargetQueue() = default;
+
+  // Claims up to `limit` due targets of the given kinds for `lease_ms`. An empty vector means
+  // nothing is due.
+  virtual Result<std::vector<Claim>> ClaimDue(std::string_view owner,
+                                              std::span<const TargetKind> kinds, int limit,
+                                              int64_t lease_ms) = 0;
+
+  // In one transaction: checks that the claim still holds its fencing token, applies the row
+  // writes, marks `also_dirty` targets, and clears the target unless it was marked dirty again
+  // after the claim (then it is due again at once). Returns false, writing nothing, when the
+  // lease was taken over.
+  virtual Result<bool> Complete(const Claim& claim, std::span<const RowWrite> writes,
+                                std::span<const TargetKey> also_dirty) = 0;
+
+  // Gives the target back after a failed attempt: it is retried at `retry_at_ms`, and
+  // `error` (no secrets) is kept for operators.
+  virtual Status Fail(const Claim& claim, std::string_view error, int64_t retry_at_ms) = 0;
+
+  // Gives the target back untouched (shutdown): due again at once, attempt not counted.
+  virtual Status Release(const Claim& claim) = 0;
+
+  // The earliest time any pending target of these kinds is due, if there is one.
+  virtual Result<std::optional<int64_t>> NextDueMs(std::span<const TargetKind> kinds) = 0;
+};
+
+}  // namespace lbmirror::store

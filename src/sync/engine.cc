@@ -1,0 +1,149 @@
+#include "sync/engine.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+
+#include "core/log.h"
+#include "core/text.h"
+#include "sync/projection.h"
+
+namespace lbmirror::sync {
+
+namespace {
+std::string DefaultOwner() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return Cat(host, ":", getpid());
+}
+}  // namespace
+
+Engine::Engine(store::TargetQueue& queue, liveblocks::LiveblocksClient& client,
+               const Clock& clock, EngineOptions options)
+    : queue_(queue), client_(client), clock_(clock), options_(std::move(options)) {
+  if (options_.owner.empty()) options_.owner = DefaultOwner();
+}
+
+Engine::~Engine() { Stop(); }
+
+void Engine::Start() {
+  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
+}
+
+void Engine::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
+}
+
+void Engine::Notify() {
+  {
+    std::lock_guard lock(mutex_);
+    ++wake_generation_;
+  }
+  wake_.notify_all();
+}
+
+bool Engine::Sleep(std::chrono::milliseconds duration) {
+  std::unique_lock lock(mutex_);
+  return !wake_.wait_for(lock, duration, [this] { return stopping_.load(); });
+}
+
+int64_t Engine::BackoffMs(int attempts, int64_t base_ms, int64_t cap_ms, uint32_t random) {
+  int shift = std::clamp(attempts - 1, 0, 30);
+  int64_t bound = std::min(cap_ms, base_ms << shift);
+  // Between half and all of the bound, so retries of many targets spread out.
+  return bound / 2 + static_cast<int64_t>(random % static_cast<uint32_t>(bound / 2 + 1));
+}
+
+void Engine::Process(const store::Claim& claim) {
+  static thread_local std::minstd_rand random(std::random_device{}());
+  const std::string name = claim.key.ToString();
+  counters_.rest_reads.fetch_add(1, std::memory_order_relaxed);
+  Result<liveblocks::RestResponse> response = client_.Get(ReadPath(claim.key));
+  Result<Projection> projection =
+      response ? Project(claim.key, *response) : Result<Projection>(response.error());
+  if (!projection) {
+    if (stopping_.load() && projection.error().retryable()) {
+      (void)queue_.Release(claim);  // interrupted by shutdown: not a real attempt
+      return;
+    }
+    const Error& error = projection.error();
+    int64_t delay = BackoffMs(claim.attempts, options_.backoff_base_ms, options_.backoff_cap_ms,
+                              static_cast<uint32_t>(random()));
+    if (error.code() == ErrorCode::kUnauthenticated) {
+      delay = options_.backoff_cap_ms;  // a wrong key does not fix itself quickly: do not spin
+      log::Error(Cat(name, ": ", error.message()));
+    } else {
+      log::Warn(Cat(name, ": attempt ", claim.attempts, " failed: ", error.ToString(),
+                    "; retrying in ", delay, " ms"));
+    }
+    counters_.failed.fetch_add(1, std::memory_order_relaxed);
+    Status failed = queue_.Fail(claim, error.ToString(), clock_.NowMs() + delay);
+    if (!failed) log::Warn(Cat(name, ": could not record the failure: ", failed.error().ToString()));
+    return;
+  }
+  Result<bool> completed = queue_.Complete(claim, projection->writes, projection->also_dirty);
+  if (!completed) {
+    int64_t delay = BackoffMs(claim.attempts, options_.backoff_base_ms, options_.backoff_cap_ms,
+                              static_cast<uint32_t>(random()));
+    log::Warn(Cat(name, ": writing failed: ", completed.error().ToString()));
+    counters_.failed.fetch_add(1, std::memory_order_relaxed);
+    // If the database is down this fails too; the lease then expires and the target is due.
+    (void)queue_.Fail(claim, completed.error().ToString(), clock_.NowMs() + delay);
+    return;
+  }
+  if (!*completed) {
+    counters_.fenced_out.fetch_add(1, std::memory_order_relaxed);
+    log::Warn(Cat(name, ": lease was taken over by another worker; result discarded"));
+    return;
+  }
+  counters_.completed.fetch_add(1, std::memory_order_relaxed);
+  log::Debug(Cat(name, ": mirrored"));
+}
+
+void Engine::WorkerLoop(int index) {
+  const std::string owner = Cat(options_.owner, "/", index);
+  int64_t error_delay_ms = 250;
+  while (!stopping_.load()) {
+    uint64_t generation;
+    {
+      std::lock_guard lock(mutex_);
+      generation = wake_generation_;
+    }
+    auto claims = queue_.ClaimDue(owner, SupportedKinds(), 1, options_.lease_ms);
+    if (!claims) {
+      // The database is unreachable: wait and try again; nothing is lost meanwhile.
+      log::Warn(Cat("worker ", index, ": cannot claim work: ", claims.error().ToString()));
+      Sleep(std::chrono::milliseconds(error_delay_ms));
+      error_delay_ms = std::min<int64_t>(error_delay_ms * 2, 5'000);
+      continue;
+    }
+    error_delay_ms = 250;
+    if (claims->empty()) {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, std::chrono::milliseconds(options_.idle_poll_ms), [&] {
+        return stopping_.load() || wake_generation_ != generation;
+      });
+      continue;
+    }
+    for (const store::Claim& claim : *claims) Process(claim);
+  }
+}
+
+int Engine::RunUntilIdle() {
+  int processed = 0;
+  for (;;) {
+    auto claims = queue_.ClaimDue(options_.owner, SupportedKinds(), 1, options_.lease_ms);
+    if (!claims || claims->empty()) return processed;
+    for (const store::Claim& claim : *claims) Process(claim);
+    processed += static_cast<int>(claims->size());
+  }
+}
+
+}  // namespace lbmirror::sync

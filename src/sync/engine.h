@@ -1,0 +1,81 @@
+// The sync layer's front header. Engine runs the worker pool: each worker claims a due target
+// (lease + fencing token), reads it from the Liveblocks REST API, projects the answer into
+// rows and completes the target in one transaction. Failures are retried with exponential
+// backoff and jitter; the last error stays on the target for operators. Start/Stop/Notify
+// are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "liveblocks/client.h"
+#include "store/target_queue.h"
+
+namespace lbmirror::sync {
+
+struct EngineOptions {
+  int workers = 4;
+  int64_t lease_ms = 60'000;          // a crashed worker's target is taken over after this
+  int64_t idle_poll_ms = 500;         // how often idle workers look for work from elsewhere
+  int64_t backoff_base_ms = 1'000;    // first retry delay of a failing target
+  int64_t backoff_cap_ms = 300'000;   // longest retry delay
+  std::string owner;                  // lease owner name (host:pid by default)
+};
+
+struct EngineCounters {
+  std::atomic<int64_t> completed{0};
+  std::atomic<int64_t> failed{0};
+  std::atomic<int64_t> fenced_out{0};
+  std::atomic<int64_t> rest_reads{0};
+};
+
+class Engine {
+ public:
+  // The queue, client and clock must outlive the engine.
+  Engine(store::TargetQueue& queue, liveblocks::LiveblocksClient& client, const Clock& clock,
+         EngineOptions options);
+  ~Engine();
+
+  void Start();
+  // Stops claiming, lets each worker finish or release its target, joins the workers.
+  void Stop();
+  // Wakes idle workers (new work was recorded).
+  void Notify();
+  // Sleeps up to `duration`; returns false at once when the engine is stopping. For the REST
+  // client's retry waits.
+  bool Sleep(std::chrono::milliseconds duration);
+
+  // Claims and processes due targets on the calling thread until none is due; returns how
+  // many were processed (tests, one-shot commands).
+  int RunUntilIdle();
+
+  const EngineCounters& counters() const { return counters_; }
+
+  // The retry delay after `attempts` failed attempts (exponential with jitter, capped).
+  static int64_t BackoffMs(int attempts, int64_t base_ms, int64_t cap_ms, uint32_t random);
+
+ private:
+  void WorkerLoop(int index);
+  // Processes one claimed target; never throws.
+  void Process(const store::Claim& claim);
+
+  store::TargetQueue& queue_;
+  liveblocks::LiveblocksClient& client_;
+  const Clock& clock_;
+  EngineOptions options_;
+  EngineCounters counters_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  uint64_t wake_generation_ = 0;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace lbmirror::sync

@@ -1,0 +1,36 @@
+// Projections: pure functions from a target and the REST API's answer to the rows the mirror
+// must hold (DESIGN.md: events are hints, the REST API is the truth). No I/O, thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "liveblocks/client.h"
+#include "store/rows.h"
+#include "store/target.h"
+
+namespace lbmirror::sync {
+
+// The target kinds this version knows how to read and project.
+const std::vector<store::TargetKind>& SupportedKinds();
+
+// The REST path to read for a target. REQUIRES: the kind is supported.
+std::string ReadPath(const store::TargetKey& target);
+
+struct Projection {
+  std::vector<store::RowWrite> writes;
+  std::vector<store::TargetKey> also_dirty;  // targets to re-read because of what was seen
+};
+
+// 200 gives the target's rows; 404 marks them deleted. Errors: kUnauthenticated for 401/403
+// (wrong secret key, not retryable), retryable kUnavailable for 429/5xx, kInternal for a body
+// that is not what the API documents or another status.
+Result<Projection> Project(const store::TargetKey& target,
+                           const liveblocks::RestResponse& response);
+
+// Plain text from the Yjs JSON view (GET /ydoc): each root-level string, with XML markup
+// (Tiptap/BlockNote fragments) reduced to its text; block elements end paragraphs.
+std::string YdocTextFromJson(std::string_view json);
+
+}  // namespace lbmirror::sync

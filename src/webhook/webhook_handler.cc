@@ -1,0 +1,65 @@
+#include "webhook/webhook_handler.h"
+
+#include "core/log.h"
+#include "core/text.h"
+#include "webhook/event.h"
+
+namespace lbmirror::webhook {
+
+WebhookHandler::WebhookHandler(const SignatureVerifier& verifier, store::Inbox& inbox,
+                               const Clock& clock, std::function<void()> on_stored)
+    : verifier_(verifier), inbox_(inbox), clock_(clock), on_stored_(std::move(on_stored)) {}
+
+http::Response WebhookHandler::Handle(const http::Request& request) {
+  SignedRequest signed_request{request.SingleHeader("webhook-id"),
+                               request.SingleHeader("webhook-timestamp"),
+                               request.SingleHeader("webhook-signature"), request.body};
+  int64_t now_ms = clock_.NowMs();
+  if (Status verified = verifier_.Verify(signed_request, now_ms); !verified) {
+    counters_.rejected.fetch_add(1, std::memory_order_relaxed);
+    const Error& error = verified.error();
+    log::Warn(Cat("webhook rejected: ", error.message()));
+    int status = error.code() == ErrorCode::kUnauthenticated ? 401
+                 : error.code() == ErrorCode::kInternal      ? 500
+                                                             : 400;
+    return http::Response::Error(status, error.message());
+  }
+  std::string_view webhook_id = *signed_request.id;
+  Result<Event> event = ParseEvent(request.body);
+  if (!event) {
+    counters_.rejected.fetch_add(1, std::memory_order_relaxed);
+    log::Warn(Cat("webhook ", webhook_id, " rejected: ", event.error().message()));
+    return http::Response::Error(400, event.error().message());
+  }
+  store::InboxEvent record;
+  record.webhook_id = std::string(webhook_id);
+  record.type = event->type;
+  record.room_id = event->room_id;
+  record.received_at_ms = now_ms;
+  record.webhook_timestamp = std::stoll(std::string(*signed_request.timestamp).substr(0, 15));
+  record.payload = request.body;
+  record.targets = std::move(event->targets);
+  Result<bool> stored = inbox_.Record(record);
+  if (!stored) {
+    counters_.unavailable.fetch_add(1, std::memory_order_relaxed);
+    log::Error(Cat("webhook ", webhook_id, " (", event->type,
+                   ") not stored, answering 503: ", stored.error().ToString()));
+    http::Response response = http::Response::Error(503, "event could not be stored; retry");
+    response.headers.emplace("retry-after", "5");
+    return response;
+  }
+  if (!*stored) {
+    counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
+    log::Debug(Cat("webhook ", webhook_id, " is a duplicate"));
+    return http::Response::Json(200, R"({"status":"duplicate"})");
+  }
+  counters_.stored.fetch_add(1, std::memory_order_relaxed);
+  if (!event->known) {
+    log::Info(Cat("webhook ", webhook_id, ": unknown event type \"", event->type,
+                  "\" stored without targets"));
+  }
+  if (on_stored_) on_stored_();
+  return http::Response::Json(200, R"({"status":"stored"})");
+}
+
+}  // namespace lbmirror::webhook
