@@ -34,7 +34,7 @@ Response Router::Route(const Request& request) const {
   }
   if (allow.empty()) return Response::Error(404, "not found");
   Response response = Response::Error(405, "method not allowed");
-  response.headers.emplace("allow", allow);
+  response.headers.emplace("Allow", allow);
   return response;
 }
 

@@ -45,7 +45,7 @@ http::Response WebhookHandler::Handle(const http::Request& request) {
     log::Error(Cat("webhook ", webhook_id, " (", event->type,
                    ") not stored, answering 503: ", stored.error().ToString()));
     http::Response response = http::Response::Error(503, "event could not be stored; retry");
-    response.headers.emplace("retry-after", "5");
+    response.headers.emplace("Retry-After", "5");
     return response;
   }
   if (!*stored) {

@@ -1,0 +1,67 @@
+#include "core/text.h"
+
+#include <gtest/gtest.h>
+
+namespace lbmirror {
+namespace {
+
+TEST(TextTest, Base64RoundTripsEveryLength) {
+  std::string bytes;
+  for (int i = 0; i < 40; ++i) {
+    bytes.push_back(static_cast<char>(i * 37 + 11));
+    auto decoded = Base64Decode(Base64Encode(bytes));
+    ASSERT_TRUE(decoded.has_value()) << i;
+    EXPECT_EQ(*decoded, bytes);
+  }
+}
+
+TEST(TextTest, Base64KnownValues) {
+  EXPECT_EQ(Base64Encode("f"), "Zg==");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(*Base64Decode("Zm8"), "fo");  // missing padding, like Node
+  EXPECT_EQ(*Base64Decode("-_8="), *Base64Decode("+/8="));
+}
+
+TEST(TextTest, Base64RejectsForeignCharacters) {
+  EXPECT_FALSE(Base64Decode("ab$d").has_value());
+  EXPECT_FALSE(Base64Decode("abcde").has_value());
+}
+
+TEST(TextTest, ParsesIsoTimestampsWithAndWithoutFraction) {
+  EXPECT_EQ(*ParseIsoTimestampMs("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(*ParseIsoTimestampMs("2026-01-01T00:00:00.000Z"), 1767225600000);
+  EXPECT_EQ(*ParseIsoTimestampMs("2013-06-26T19:10:19Z"), 1372273819000);
+  EXPECT_EQ(*ParseIsoTimestampMs("2021-10-06T01:45:56.558Z"), 1633484756558);
+  EXPECT_EQ(*ParseIsoTimestampMs("2021-10-06T01:45:56.5Z"), 1633484756500);
+  EXPECT_EQ(*ParseIsoTimestampMs("2021-10-06T01:45:56.558123+00:00"), 1633484756558);
+}
+
+TEST(TextTest, RejectsMalformedTimestamps) {
+  for (const char* text : {"", "2021-10-06", "2021-13-06T01:45:56Z", "2021-02-30T00:00:00Z",
+                           "2021-10-06T01:45:56+02:00", "2021-10-06T01:45:56.Z", "garbage"}) {
+    EXPECT_FALSE(ParseIsoTimestampMs(text).has_value()) << text;
+  }
+}
+
+TEST(TextTest, FormatsSqlAndIsoTimestamps) {
+  EXPECT_EQ(FormatSqlTimestamp(1633484756558), "2021-10-06 01:45:56.558");
+  EXPECT_EQ(FormatIsoTimestamp(1633484756558), "2021-10-06T01:45:56.558Z");
+  EXPECT_EQ(FormatSqlTimestamp(0), "1970-01-01 00:00:00.000");
+}
+
+TEST(TextTest, EncodesUriComponentsLikeTheSdk) {
+  EXPECT_EQ(EncodeUriComponent("my room/1:x"), "my%20room%2F1%3Ax");
+  EXPECT_EQ(EncodeUriComponent("a-b_c.d!e~f*g'h(i)"), "a-b_c.d!e~f*g'h(i)");
+  EXPECT_EQ(EncodeUriComponent("café"), "caf%C3%A9");
+  EXPECT_EQ(*PercentDecode("caf%C3%A9%2f"), "café/");
+  EXPECT_FALSE(PercentDecode("bad%zz").has_value());
+}
+
+TEST(TextTest, SplitsOnAnySeparatorDroppingEmptyPieces) {
+  EXPECT_EQ(SplitAny(" a, b ,,c ", " ,"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_TRUE(SplitAny("", ",").empty());
+}
+
+}  // namespace
+}  // namespace lbmirror

@@ -1,0 +1,39 @@
+// An in-memory Inbox that can be made to fail. Thread-safe.
+#pragma once
+
+#include <map>
+#include <mutex>
+
+#include "store/inbox.h"
+
+namespace lbmirror::store {
+
+class FakeInbox final : public Inbox {
+ public:
+  Result<bool> Record(const InboxEvent& event) override {
+    std::lock_guard lock(mutex_);
+    if (fail_) return Unavailable("database is down");
+    auto [it, inserted] = events_.emplace(event.webhook_id, Stored{event.type, std::string(event.payload), event.targets});
+    return inserted;
+  }
+  void SetFailing(bool fail) {
+    std::lock_guard lock(mutex_);
+    fail_ = fail;
+  }
+  struct Stored {
+    std::string type;
+    std::string payload;
+    std::vector<TargetKey> targets;
+  };
+  std::map<std::string, Stored> events() {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+
+ private:
+  std::mutex mutex_;
+  bool fail_ = false;
+  std::map<std::string, Stored> events_;
+};
+
+}  // namespace lbmirror::store

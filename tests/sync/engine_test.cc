@@ -1,0 +1,135 @@
+#include "sync/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "fakes/fake_clock.h"
+#include "fakes/fake_liveblocks_client.h"
+#include "store/sql_store.h"
+#include "store/sqlite/sqlite_connection.h"
+
+namespace lbmirror::sync {
+namespace {
+
+using store::TargetKind;
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static int counter = 0;
+    path_ = std::filesystem::temp_directory_path() /
+            ("lbmirror_engine_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + ".db");
+    std::string path = path_;
+    factory_ = [path] { return store::sqlite::OpenSqliteConnection(path); };
+    store_ = std::make_unique<store::SqlStore>(store::Dialect::kSqlite, factory_,
+                                               store::SqlStoreOptions{"liveblocks_", 1}, clock_);
+    ASSERT_TRUE(store_->Migrate().has_value());
+    EngineOptions options;
+    options.workers = 2;
+    options.idle_poll_ms = 20;
+    options.backoff_base_ms = 1'000;
+    engine_ = std::make_unique<Engine>(*store_, client_, clock_, options);
+  }
+  void TearDown() override {
+    engine_.reset();
+    store_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
+  }
+
+  void Mark(const std::string& id, store::TargetKey key) {
+    store::InboxEvent event;
+    event.webhook_id = id;
+    event.type = "test";
+    event.received_at_ms = clock_.NowMs();
+    event.payload = "{}";
+    event.targets = {std::move(key)};
+    ASSERT_TRUE(*store_->Record(event));
+  }
+
+  std::string One(const std::string& sql) {
+    auto connection = factory_();
+    auto rows = (*connection)->Query(sql, {});
+    if (!rows || rows->empty()) return "<no row>";
+    return (*rows)[0][0].value_or("NULL");
+  }
+
+  FakeClock clock_;
+  std::filesystem::path path_;
+  store::ConnectionFactory factory_;
+  std::unique_ptr<store::SqlStore> store_;
+  liveblocks::FakeLiveblocksClient client_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, MirrorsStorageYdocAndRoom) {
+  client_.Set("/v2/rooms/r1/storage?format=json", 200, R"({"a":1})");
+  client_.Set("/v2/rooms/r1/ydoc", 200, R"({"t":"hi"})");
+  client_.Set("/v2/rooms/r1", 200,
+              R"({"type":"room","id":"r1","createdAt":"2026-01-01T00:00:00.000Z","metadata":{},"defaultAccesses":[],"groupsAccesses":{},"usersAccesses":{}})");
+  Mark("m1", {TargetKind::kStorage, "r1", ""});
+  Mark("m2", {TargetKind::kYdoc, "r1", ""});
+  Mark("m3", {TargetKind::kRoom, "r1", ""});
+  EXPECT_EQ(engine_->RunUntilIdle(), 3);
+  EXPECT_EQ(One("SELECT data FROM liveblocks_documents"), R"({"a":1})");
+  EXPECT_EQ(One("SELECT text FROM liveblocks_ydocs"), "hi");
+  EXPECT_EQ(One("SELECT created_at FROM liveblocks_rooms"), "2026-01-01 00:00:00.000");
+}
+
+TEST_F(EngineTest, AFailingReadIsRetriedWithBackoffAndKeepsItsError) {
+  client_.Set("/v2/rooms/r1/storage?format=json", 200, R"({"a":1})");
+  client_.FailNext(1, 500);
+  Mark("m1", {TargetKind::kStorage, "r1", ""});
+  EXPECT_EQ(engine_->RunUntilIdle(), 1);
+  EXPECT_EQ(One("SELECT COUNT(*) FROM liveblocks_documents"), "0");
+  EXPECT_NE(One("SELECT last_error FROM liveblocks_targets").find("500"), std::string::npos);
+  EXPECT_EQ(engine_->RunUntilIdle(), 0) << "not due before its backoff";
+  clock_.Advance(1'000);
+  EXPECT_EQ(engine_->RunUntilIdle(), 1);
+  EXPECT_EQ(One("SELECT data FROM liveblocks_documents"), R"({"a":1})");
+  EXPECT_EQ(One("SELECT last_error FROM liveblocks_targets"), "NULL");
+}
+
+TEST_F(EngineTest, AWrongSecretKeyBacksOffForTheLongestDelay) {
+  client_.FailNext(1, 403);
+  Mark("m1", {TargetKind::kStorage, "r1", ""});
+  EXPECT_EQ(engine_->RunUntilIdle(), 1);
+  int64_t next = std::stoll(One("SELECT next_attempt_at FROM liveblocks_targets"));
+  EXPECT_GE(next - clock_.NowMs(), 150'000);
+  EXPECT_NE(One("SELECT last_error FROM liveblocks_targets").find("LIVEBLOCKS_SECRET_KEY"),
+            std::string::npos);
+}
+
+TEST_F(EngineTest, BackgroundWorkersPickUpNotifiedWork) {
+  client_.Set("/v2/rooms/r2/storage?format=json", 200, R"({"b":2})");
+  engine_->Start();
+  Mark("m1", {TargetKind::kStorage, "r2", ""});
+  engine_->Notify();
+  for (int i = 0; i < 200 && One("SELECT COUNT(*) FROM liveblocks_documents") != "1"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  engine_->Stop();
+  EXPECT_EQ(One("SELECT data FROM liveblocks_documents"), R"({"b":2})");
+  EXPECT_EQ(engine_->counters().completed.load(), 1);
+}
+
+TEST_F(EngineTest, UnsupportedKindsWaitForAVersionThatReadsThem) {
+  Mark("m1", {TargetKind::kThread, "r1", "th_1"});
+  EXPECT_EQ(engine_->RunUntilIdle(), 0);
+  EXPECT_EQ(One("SELECT dirty_seq - done_seq FROM liveblocks_targets"), "1");
+}
+
+TEST(EngineBackoffTest, GrowsExponentiallyWithJitterUpToTheCap) {
+  for (uint32_t r : {0u, 7u, 123456u}) {
+    EXPECT_GE(Engine::BackoffMs(1, 1000, 300000, r), 500);
+    EXPECT_LE(Engine::BackoffMs(1, 1000, 300000, r), 1000);
+    EXPECT_GE(Engine::BackoffMs(4, 1000, 300000, r), 4000);
+    EXPECT_LE(Engine::BackoffMs(4, 1000, 300000, r), 8000);
+    EXPECT_LE(Engine::BackoffMs(40, 1000, 300000, r), 300000);
+    EXPECT_GE(Engine::BackoffMs(40, 1000, 300000, r), 150000);
+  }
+}
+
+}  // namespace
+}  // namespace lbmirror::sync
