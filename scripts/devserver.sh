@@ -17,6 +17,7 @@ case "$cmd" in
     if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then exit 0; fi
     [ -x "$modules/.bin/bun" ] || { echo "bun is missing: run scripts/install-deps.sh --test" >&2; exit 1; }
     # Run Bun on the CLI's entry script directly so the PID is the server's own.
+    echo "$port" > "$dir/port"
     (cd "$dir" && exec "$modules/.bin/bun" "$modules/liveblocks/dist/index.js" dev \
         --port "$port" --host 127.0.0.1 --no-check --no-persist < /dev/null > "$dir/devserver.log" 2>&1) &
     echo $! > "$pidfile"

@@ -4,6 +4,7 @@
 #include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/beast.hpp>
 
+#include <array>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -83,6 +84,7 @@ struct HttpServer::Impl {
   asio::awaitable<void> Serve(std::shared_ptr<Connection> connection);
   asio::awaitable<bool> WriteResponse(Connection& connection, const Response& response,
                                       unsigned version, bool keep_alive);
+  asio::awaitable<void> RejectAndDrain(Connection& connection, const Response& response);
   void StopNow();
 };
 
@@ -118,6 +120,24 @@ asio::awaitable<bool> HttpServer::Impl::WriteResponse(Connection& connection,
   co_return !ec;
 }
 
+// Answers an error before the request was read completely, then discards what the client is
+// still sending (bounded in time and bytes): closing with unread data would reset the
+// connection and the client might never see the answer.
+asio::awaitable<void> HttpServer::Impl::RejectAndDrain(Connection& connection,
+                                                       const Response& response) {
+  if (!co_await WriteResponse(connection, response, 11, false)) co_return;
+  beast::error_code ec;
+  connection.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  connection.stream.expires_after(std::chrono::seconds(2));
+  std::array<char, 16 * 1024> scratch;
+  size_t drained = 0;
+  while (drained < 64 * options.max_body_bytes) {
+    auto [read_ec, n] = co_await connection.stream.async_read_some(asio::buffer(scratch), kTuple);
+    if (read_ec) break;
+    drained += n;
+  }
+}
+
 asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connection) {
   beast::flat_buffer buffer;
   while (!stopping.load()) {
@@ -132,11 +152,11 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
     auto [ec, n] = co_await bhttp::async_read_header(connection->stream, buffer, parser, kTuple);
     connection->idle = false;
     if (ec == bhttp::error::body_limit) {
-      co_await WriteResponse(*connection, Response::Error(413, "request body too large"), 11, false);
+      co_await RejectAndDrain(*connection, Response::Error(413, "request body too large"));
       break;
     }
     if (ec == bhttp::error::header_limit) {
-      co_await WriteResponse(*connection, Response::Error(431, "request headers too large"), 11, false);
+      co_await RejectAndDrain(*connection, Response::Error(431, "request headers too large"));
       break;
     }
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
@@ -151,7 +171,7 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
     if (!parser.is_done()) {
       auto [body_ec, m] = co_await bhttp::async_read(connection->stream, buffer, parser, kTuple);
       if (body_ec == bhttp::error::body_limit) {
-        co_await WriteResponse(*connection, Response::Error(413, "request body too large"), 11, false);
+        co_await RejectAndDrain(*connection, Response::Error(413, "request body too large"));
         break;
       }
       if (body_ec) break;  // timeout or disconnect mid-body: nothing was accepted

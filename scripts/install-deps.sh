@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what is missing on Debian 12 (run as root, or with sudo available).
+#   scripts/install-deps.sh             build tools and libraries
+#   scripts/install-deps.sh --devserver also Node.js and the npm packages of the local
+#                                       Liveblocks dev server (tests/integration)
+#   scripts/install-deps.sh --test      everything the test suite needs (MariaDB server too)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+mode=${1:-}
+
+packages=(build-essential cmake ninja-build pkg-config ca-certificates curl
+  libboost1.81-dev libboost-json1.81-dev libcurl4-openssl-dev libssl-dev libmariadb-dev
+  libsqlite3-dev libspdlog-dev libcli11-dev)
+if [ "$mode" = "--test" ]; then
+  packages+=(libgtest-dev libgmock-dev mariadb-server mariadb-client sqlite3)
+fi
+if [ "$mode" = "--test" ] || [ "$mode" = "--devserver" ]; then
+  command -v node > /dev/null && command -v npm > /dev/null || packages+=(nodejs npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ "$mode" = "--test" ] || [ "$mode" = "--devserver" ]; then
+  cd "$root/tests/integration"
+  if ! node -e 'for (const p of ["liveblocks","bun","@liveblocks/node","standardwebhooks","yjs","mysql2"]) require.resolve(p + "/package.json")' 2> /dev/null; then
+    npm install --no-audit --no-fund --loglevel=error
+  fi
+  # npm may skip bun's install script; its binary normally arrives through a platform package.
+  if ! node_modules/.bin/bun --version > /dev/null 2>&1; then node node_modules/bun/install.js; fi
+fi

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine: installs what is missing, builds,
+# starts a private MariaDB server and the Liveblocks dev server, runs every test with ctest,
+# and stops both servers again.
+#   scripts/test.sh [ctest arguments...]     e.g. scripts/test.sh -L unit
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/install-deps.sh" --test
+"$root/scripts/build.sh"
+
+state=$(mktemp -d -t lbmirror-test.XXXXXX)
+cleanup() {
+  "$root/scripts/devserver.sh" stop "$state/devserver" || true
+  "$root/scripts/mariadb.sh" stop "$state/mariadb" || true
+  rm -rf "$state"
+}
+trap cleanup EXIT
+
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+"$root/scripts/mariadb.sh" start "$state/mariadb" "$(free_port)"
+"$root/scripts/devserver.sh" start "$state/devserver" "$(free_port)"
+
+export LIVEBLOCKS_BASE_URL="http://127.0.0.1:$(cat "$state/devserver/port")"
+export LBMIRROR_TEST_MYSQL_URL="$("$root/scripts/mariadb.sh" url "$state/mariadb")"
+export LBMIRROR_TEST_MARIADB_DIR="$state/mariadb"
+cd "$root/build"
+ctest --output-on-failure -j2 "$@"

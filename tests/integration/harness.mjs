@@ -1,0 +1,268 @@
+// Shared helpers for the end-to-end tests: start `lbmirror serve`, sign and send webhooks,
+// talk to the Liveblocks dev server, read the mirror's rows from MariaDB or SQLite.
+import { spawn, execFileSync } from "node:child_process";
+import { createServer } from "node:net";
+import http from "node:http";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Webhook } from "standardwebhooks";
+import mysql from "mysql2/promise";
+import * as Y from "yjs";
+
+export const env = {
+  bin: process.env.LBMIRROR_BIN,
+  baseUrl: process.env.LIVEBLOCKS_BASE_URL,
+  mysqlUrl: process.env.LBMIRROR_TEST_MYSQL_URL,
+  mariadbDir: process.env.LBMIRROR_TEST_MARIADB_DIR,
+  scripts: path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../scripts"),
+};
+for (const [name, value] of Object.entries({ LBMIRROR_BIN: env.bin, LIVEBLOCKS_BASE_URL: env.baseUrl })) {
+  if (!value) throw new Error(`${name} is not set: run the tests through scripts/test.sh or ctest`);
+}
+
+export const SECRET = "whsec_" + Buffer.from("lbmirror-integration-secret-0001").toString("base64");
+export const OTHER_SECRET = "whsec_" + Buffer.from("some-other-endpoint-secret-00002").toString("base64");
+const LIVEBLOCKS_KEY = "sk_localdev";
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor(what, check, timeoutMs = 15000, intervalMs = 50) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+}
+
+export function uniqueId(prefix) {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+// ---- lbmirror serve -------------------------------------------------------------------
+
+export class Mirror {
+  constructor(proc, port, logFile) {
+    this.proc = proc;
+    this.port = port;
+    this.logFile = logFile;
+    this.url = `http://127.0.0.1:${port}/api/liveblocks-webhook`;
+    this.exited = new Promise((resolve) => proc.on("exit", (code, signal) => resolve({ code, signal })));
+  }
+  log() {
+    return fs.readFileSync(this.logFile, "utf8");
+  }
+  async stop(signal = "SIGTERM") {
+    this.proc.kill(signal);
+    return this.exited;
+  }
+}
+
+export async function startMirror({ databaseUrl, baseUrl = env.baseUrl, secret = SECRET, extraArgs = [], extraEnv = {} }) {
+  const port = await freePort();
+  const logFile = path.join(os.tmpdir(), `lbmirror-e2e-${port}.log`);
+  const out = fs.openSync(logFile, "w");
+  const proc = spawn(env.bin, ["serve", "--listen", `127.0.0.1:${port}`, "--http-threads", "4", ...extraArgs], {
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: databaseUrl,
+      LIVEBLOCKS_BASE_URL: baseUrl,
+      LIVEBLOCKS_SECRET_KEY: LIVEBLOCKS_KEY,
+      LIVEBLOCKS_WEBHOOK_SECRET: secret,
+      LBMIRROR_LOG_LEVEL: "debug",
+      ...extraEnv,
+    },
+    stdio: ["ignore", out, out],
+  });
+  fs.closeSync(out);
+  const mirror = new Mirror(proc, port, logFile);
+  await waitFor("lbmirror to listen", async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+    return res.status === 200;
+  }, 20000);
+  return mirror;
+}
+
+// ---- webhooks ---------------------------------------------------------------------------
+
+export function signedRequest(event, { id = uniqueId("msg"), secret = SECRET, date = new Date() } = {}) {
+  const body = typeof event === "string" ? event : JSON.stringify(event);
+  const signature = new Webhook(secret).sign(id, date, body);
+  return {
+    body,
+    headers: {
+      "webhook-id": id,
+      "webhook-timestamp": String(Math.floor(date.getTime() / 1000)),
+      "webhook-signature": signature,
+    },
+  };
+}
+
+export async function post(url, { body, headers }) {
+  const res = await fetch(url, { method: "POST", body, headers });
+  return { status: res.status, body: await res.text() };
+}
+
+export async function sendEvent(mirror, event, options) {
+  return post(mirror.url, signedRequest(event, options));
+}
+
+export function storageUpdated(roomId) {
+  return { type: "storageUpdated", data: { roomId, projectId: "p", updatedAt: new Date().toISOString() } };
+}
+export function ydocUpdated(roomId) {
+  return { type: "ydocUpdated", data: { roomId, projectId: "p", updatedAt: new Date().toISOString() } };
+}
+export function roomEvent(type, roomId) {
+  return { type, data: { roomId, projectId: "p", createdAt: new Date().toISOString(), deletedAt: new Date().toISOString() } };
+}
+
+// ---- the Liveblocks dev server ------------------------------------------------------------
+
+async function rest(method, pathname, body, contentType = "application/json") {
+  const res = await fetch(env.baseUrl + pathname, {
+    method,
+    headers: { Authorization: `Bearer ${LIVEBLOCKS_KEY}`, ...(body !== undefined ? { "Content-Type": contentType } : {}) },
+    body,
+  });
+  const text = await res.text();
+  return { status: res.status, json: text && res.headers.get("content-type")?.includes("json") ? JSON.parse(text) : text };
+}
+
+export const liveblocks = {
+  async createRoom(id, extra = {}) {
+    const res = await rest("POST", "/v2/rooms", JSON.stringify({ id, defaultAccesses: ["room:write"], ...extra }));
+    if (res.status !== 200) throw new Error(`create room ${id}: ${res.status} ${JSON.stringify(res.json)}`);
+    return res.json;
+  },
+  async updateRoom(id, patch) {
+    return (await rest("POST", `/v2/rooms/${encodeURIComponent(id)}`, JSON.stringify(patch))).json;
+  },
+  async deleteRoom(id) {
+    return rest("DELETE", `/v2/rooms/${encodeURIComponent(id)}`);
+  },
+  // Replaces the room's Storage with a LiveObject holding `data` (plain JSON values).
+  async setStorage(id, data) {
+    await rest("DELETE", `/v2/rooms/${encodeURIComponent(id)}/storage`);
+    const res = await rest("POST", `/v2/rooms/${encodeURIComponent(id)}/storage`,
+      JSON.stringify({ liveblocksType: "LiveObject", data }));
+    if (res.status !== 200) throw new Error(`set storage ${id}: ${res.status} ${JSON.stringify(res.json)}`);
+  },
+  async putYdoc(id, update) {
+    const res = await rest("PUT", `/v2/rooms/${encodeURIComponent(id)}/ydoc`, Buffer.from(update), "application/octet-stream");
+    if (res.status !== 200) throw new Error(`put ydoc ${id}: ${res.status} ${JSON.stringify(res.json)}`);
+  },
+  async room(id) { return rest("GET", `/v2/rooms/${encodeURIComponent(id)}`); },
+  async storage(id) { return rest("GET", `/v2/rooms/${encodeURIComponent(id)}/storage?format=json`); },
+  async ydoc(id) { return rest("GET", `/v2/rooms/${encodeURIComponent(id)}/ydoc`); },
+};
+
+// A Tiptap-style document: an XML fragment "default" with a heading and a paragraph with a
+// bold mark, plus a plain Y.Text.
+export function tiptapUpdate(title, paragraph, { doc = new Y.Doc() } = {}) {
+  const fragment = doc.getXmlFragment("default");
+  doc.transact(() => {
+    fragment.delete(0, fragment.length);
+    const heading = new Y.XmlElement("heading");
+    heading.setAttribute("level", "1");
+    heading.insert(0, [new Y.XmlText(title)]);
+    const p = new Y.XmlElement("paragraph");
+    const text = new Y.XmlText();
+    text.insert(0, paragraph);
+    text.format(0, Math.min(5, paragraph.length), { bold: true });
+    p.insert(0, [text]);
+    fragment.insert(0, [heading, p]);
+  });
+  return Y.encodeStateAsUpdate(doc);
+}
+
+// ---- a fault-injecting proxy in front of the dev server -------------------------------------
+
+export async function startFaultProxy(target = env.baseUrl) {
+  const state = { mode: "pass", count: 0, faults: 0 };
+  const server = http.createServer(async (req, res) => {
+    state.count++;
+    if (state.mode === "500") {
+      state.faults++;
+      res.writeHead(500, { "content-type": "application/json" });
+      return res.end('{"error":"Internal Server Error"}');
+    }
+    if (state.mode === "429") {
+      state.faults++;
+      res.writeHead(429, { "content-type": "application/json", "retry-after": "1" });
+      return res.end('{"error":"TOO_MANY_REQUESTS"}');
+    }
+    if (state.mode === "drop") {
+      state.faults++;
+      return req.socket.destroy();
+    }
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const upstream = await fetch(target + req.url, {
+      method: req.method,
+      headers: { authorization: req.headers.authorization ?? "" },
+      body: chunks.length ? Buffer.concat(chunks) : undefined,
+    });
+    const body = Buffer.from(await upstream.arrayBuffer());
+    res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
+    res.end(body);
+  });
+  const port = await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server.address().port)));
+  return { url: `http://127.0.0.1:${port}`, state, close: () => new Promise((r) => server.close(r)) };
+}
+
+// ---- reading the mirror --------------------------------------------------------------------
+
+export class MysqlMirrorDb {
+  constructor(url) {
+    this.url = url;
+  }
+  async query(sql, params = []) {
+    const connection = await mysql.createConnection({ uri: this.url, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+    try {
+      const [rows] = await connection.query(sql, params);
+      return rows;
+    } finally {
+      await connection.end();
+    }
+  }
+}
+
+export class SqliteMirrorDb {
+  constructor(file) {
+    this.file = file;
+  }
+  async query(sql, params = []) {
+    // sqlite3's CLI has no parameters: the tests only pass ids they made, quoted here.
+    let i = 0;
+    const text = sql.replace(/\?/g, () => `'${String(params[i++]).replace(/'/g, "''")}'`);
+    const out = execFileSync("sqlite3", ["-json", "-cmd", ".timeout 5000", this.file, text], { encoding: "utf8" });
+    return out.trim() ? JSON.parse(out) : [];
+  }
+}
+
+export function parseJsonColumn(value) {
+  return typeof value === "string" ? JSON.parse(value) : value;
+}
+
+export function mariadb(command) {
+  return execFileSync(path.join(env.scripts, "mariadb.sh"), [command, env.mariadbDir], { encoding: "utf8" });
+}
