@@ -22,6 +22,7 @@ case "$cmd" in
         --port "$port" --host 127.0.0.1 --no-check --no-persist < /dev/null > "$dir/devserver.log" 2>&1) &
     echo $! > "$pidfile"
     for _ in $(seq 1 100); do
+      kill -0 "$(cat "$pidfile")" 2> /dev/null || break  # exited: port taken or install broken
       if curl -sf "http://127.0.0.1:$port/health" > /dev/null; then
         echo "Liveblocks dev server running on http://127.0.0.1:$port (pid $(cat "$pidfile"))"
         exit 0
