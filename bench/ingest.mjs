@@ -2,7 +2,8 @@
 // R rooms x U storageUpdated webhooks, pre-signed, sent at concurrency C to a fresh
 // `lbmirror serve`; prints acknowledged webhooks/s, ack latency p50/p99, REST reads per
 // webhook, and the time from the last ack until every room equals the REST API.
-// Needs the same environment as the integration tests (scripts/bench-ingest.sh sets it up).
+// Needs the environment of the integration tests (LBMIRROR_BIN, LIVEBLOCKS_BASE_URL and,
+// for MariaDB, LBMIRROR_TEST_MYSQL_URL), as scripts/test.sh sets it.
 //   node bench/ingest.mjs [--rooms 50] [--updates 20] [--concurrency 16] [--backend sqlite|mysql]
 import { isDeepStrictEqual } from "node:util";
 import fs from "node:fs";

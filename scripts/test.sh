@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs what is missing, builds,
 # starts a private MariaDB server and the Liveblocks dev server, runs every test with ctest,
-# and stops both servers again.
+# then builds with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/) and runs every
+# test again there, and stops both servers.
 #   scripts/test.sh [ctest arguments...]     e.g. scripts/test.sh -L unit
+#   LBMIRROR_TEST_SANITIZE=0 scripts/test.sh  skips the sanitizer pass
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh" --test
@@ -23,5 +25,11 @@ free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 export LIVEBLOCKS_BASE_URL="http://127.0.0.1:$(cat "$state/devserver/port")"
 export LBMIRROR_TEST_MYSQL_URL="$("$root/scripts/mariadb.sh" url "$state/mariadb")"
 export LBMIRROR_TEST_MARIADB_DIR="$state/mariadb"
-cd "$root/build"
-ctest --output-on-failure -j2 "$@"
+echo "== tests (build/)"
+(cd "$root/build" && ctest --output-on-failure -j2 "$@")
+if [ "${LBMIRROR_TEST_SANITIZE:-1}" != 0 ]; then
+  echo "== the same tests under AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/)"
+  cmake --preset asan -S "$root" > /dev/null
+  cmake --build "$root/build-asan"
+  (cd "$root/build-asan" && ctest --output-on-failure -j2 "$@")
+fi

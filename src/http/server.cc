@@ -76,9 +76,9 @@ struct HttpServer::Impl {
   std::atomic<bool> stopping{false};
   std::mutex mutex;
   std::unordered_set<std::shared_ptr<Connection>> connections;
-  std::function<void()> on_stop;
 
-  Impl(ServerOptions o, Router r) : options(std::move(o)), router(std::move(r)), ioc(o.threads) {}
+  Impl(ServerOptions o, Router r)
+      : options(std::move(o)), router(std::move(r)), ioc(options.threads) {}
 
   asio::awaitable<void> Accept();
   asio::awaitable<void> Serve(std::shared_ptr<Connection> connection);
@@ -221,7 +221,6 @@ void HttpServer::Impl::StopNow() {
       if (connection->idle) connection->stream.socket().cancel();
     });
   }
-  if (on_stop) asio::post(ioc, on_stop);
 }
 
 HttpServer::HttpServer(ServerOptions options, Router router)
@@ -270,6 +269,5 @@ void HttpServer::Run() {
 
 void HttpServer::Stop() { impl_->StopNow(); }
 
-void HttpServer::OnStop(std::function<void()> callback) { impl_->on_stop = std::move(callback); }
 
 }  // namespace lbmirror::http

@@ -65,8 +65,6 @@ class HttpServer {
   void Run();
   // Thread-safe and idempotent. Returns at once; Run() returns when draining is done.
   void Stop();
-  // Called once on the first stop request, on a server thread (for example to stop workers).
-  void OnStop(std::function<void()> callback);
 
  private:
   struct Impl;

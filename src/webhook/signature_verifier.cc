@@ -87,6 +87,11 @@ Status SignatureVerifier::Verify(const SignedRequest& request, int64_t now_ms) c
   if (request.id->empty() || request.id->size() > kMaxIdLength) {
     return InvalidArgument("webhook-id header is empty or too long");
   }
+  // Message ids are short ASCII tokens (msg_...); anything else cannot be a real delivery and
+  // would not fit the id column.
+  for (char c : *request.id) {
+    if (c <= ' ' || c > '~') return InvalidArgument("webhook-id header has characters outside printable ASCII");
+  }
   auto timestamp = LeadingInteger(*request.timestamp);
   if (!timestamp) return InvalidArgument("webhook-timestamp header is not a number");
   int64_t now = now_ms / 1000;

@@ -42,8 +42,11 @@ http::Response WebhookHandler::Handle(const http::Request& request) {
   Result<bool> stored = inbox_.Record(record);
   if (!stored) {
     counters_.unavailable.fetch_add(1, std::memory_order_relaxed);
-    log::Error(Cat("webhook ", webhook_id, " (", event->type,
-                   ") not stored, answering 503: ", stored.error().ToString()));
+    // Either way the answer is not 2xx, so Liveblocks delivers the event again later.
+    bool retryable = stored.error().retryable();
+    log::Error(Cat("webhook ", webhook_id, " (", event->type, ") not stored, answering ",
+                   retryable ? 503 : 500, ": ", stored.error().ToString()));
+    if (!retryable) return http::Response::Error(500, "event could not be stored");
     http::Response response = http::Response::Error(503, "event could not be stored; retry");
     response.headers.emplace("Retry-After", "5");
     return response;

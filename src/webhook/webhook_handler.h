@@ -31,7 +31,7 @@ class WebhookHandler {
                  std::function<void()> on_stored);
 
   // 200 stored or duplicate; 400 malformed; 401 bad signature or timestamp; 503 when the
-  // inbox cannot store the event (Liveblocks will retry).
+  // inbox is unavailable, 500 when it refused the event (Liveblocks retries both).
   http::Response Handle(const http::Request& request);
 
   const WebhookCounters& counters() const { return counters_; }

@@ -12,13 +12,17 @@ class FakeInbox final : public Inbox {
  public:
   Result<bool> Record(const InboxEvent& event) override {
     std::lock_guard lock(mutex_);
-    if (fail_) return Unavailable("database is down");
+    if (fail_) {
+      return retryable_ ? Unavailable("database is down")
+                        : Error(ErrorCode::kTooLarge, "packet too large", false);
+    }
     auto [it, inserted] = events_.emplace(event.webhook_id, Stored{event.type, std::string(event.payload), event.targets});
     return inserted;
   }
-  void SetFailing(bool fail) {
+  void SetFailing(bool fail, bool retryable = true) {
     std::lock_guard lock(mutex_);
     fail_ = fail;
+    retryable_ = retryable;
   }
   struct Stored {
     std::string type;
@@ -33,6 +37,7 @@ class FakeInbox final : public Inbox {
  private:
   std::mutex mutex_;
   bool fail_ = false;
+  bool retryable_ = true;
   std::map<std::string, Stored> events_;
 };
 

@@ -85,8 +85,7 @@ class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
     event.room_id = targets.empty() ? "" : targets[0].scope_id;
     event.received_at_ms = clock_.NowMs();
     event.webhook_timestamp = clock_.NowMs() / 1000;
-    payload_ = R"({"type":"storageUpdated","data":{"roomId":"r"}})";
-    event.payload = payload_;
+    event.payload = kPayload;
     event.targets = std::move(targets);
     return event;
   }
@@ -102,7 +101,8 @@ class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
   std::filesystem::path path_;
   ConnectionFactory factory_;
   std::unique_ptr<SqlStore> store_;
-  std::string payload_;
+  // Shared by every event; events borrow it, so it must never be reassigned.
+  static constexpr std::string_view kPayload = R"({"type":"storageUpdated","data":{"roomId":"r"}})";
 };
 
 const TargetKey kStorage{TargetKind::kStorage, "room-1", ""};
@@ -140,7 +140,7 @@ TEST_P(SqlStoreTest, RecordsAnEventOnceAndMarksItsTargets) {
   EXPECT_TRUE(*store_->Record(Event("msg_1", {kStorage})));
   EXPECT_FALSE(*store_->Record(Event("msg_1", {kStorage})));
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}events"), "1");
-  EXPECT_EQ(One("SELECT payload FROM {p}events"), payload_);
+  EXPECT_EQ(One("SELECT payload FROM {p}events"), kPayload);
   EXPECT_EQ(One("SELECT dirty_seq FROM {p}targets WHERE kind = 'storage'"), "1");
 }
 

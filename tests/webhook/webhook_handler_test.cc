@@ -119,5 +119,18 @@ TEST_F(WebhookHandlerTest, AnswersRetryable503WhenTheInboxIsDown) {
   EXPECT_EQ(inbox_.events().size(), 1u);
 }
 
+TEST_F(WebhookHandlerTest, AnswersNon2xxWhenTheInboxRefusesTheEvent) {
+  inbox_.SetFailing(true, /*retryable=*/false);
+  http::Response response = handler_.Handle(Signed("msg_1", kStorageEvent));
+  EXPECT_EQ(response.status, 500);
+  EXPECT_EQ(notified_, 0);
+}
+
+TEST_F(WebhookHandlerTest, AWebhookIdWithControlCharactersIs400) {
+  http::Response response = handler_.Handle(Signed(std::string("msg_\x01") + "bad", kStorageEvent));
+  EXPECT_EQ(response.status, 400);
+  EXPECT_TRUE(inbox_.events().empty());
+}
+
 }  // namespace
 }  // namespace lbmirror::webhook
