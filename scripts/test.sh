@@ -29,7 +29,7 @@ echo "== tests (build/)"
 (cd "$root/build" && ctest --output-on-failure -j2 "$@")
 if [ "${LBMIRROR_TEST_SANITIZE:-1}" != 0 ]; then
   echo "== the same tests under AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/)"
-  cmake --preset asan -S "$root" > /dev/null
+  (cd "$root" && cmake --preset asan > /dev/null)
   cmake --build "$root/build-asan"
   (cd "$root/build-asan" && ctest --output-on-failure -j2 "$@")
 fi
