@@ -66,6 +66,12 @@ int Main(int argc, char** argv) {
   serve_cmd->add_option("--rest-timeout-ms", serve.rest_timeout_ms,
                         "total timeout of one REST request")
       ->envname("LBMIRROR_REST_TIMEOUT_MS")->capture_default_str();
+  serve_cmd->add_option("--idle-timeout-ms", serve.idle_timeout_ms,
+                        "how long a connection may wait for (the headers of) its next request")
+      ->envname("LBMIRROR_IDLE_TIMEOUT_MS")->capture_default_str();
+  serve_cmd->add_option("--body-timeout-ms", serve.body_timeout_ms,
+                        "time to receive a request body and to send a response")
+      ->envname("LBMIRROR_BODY_TIMEOUT_MS")->capture_default_str();
   serve_cmd->add_flag("--no-migrate", serve.no_migrate,
                       "do not apply the schema at start (check its version instead)")
       ->envname("LBMIRROR_NO_MIGRATE");
@@ -79,7 +85,8 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    int code = app.exit(e);  // prints help, version or the parse error
+    return code == 0 ? 0 : 2;
   }
   log::Level level;
   if (!log::ParseLevel(common.log_level, &level)) {

@@ -74,8 +74,10 @@ int RunServe(const CommonOptions& common, const ServeOptions& options) {
   if (options.webhook_path.empty() || options.webhook_path.front() != '/') {
     return ConfigError("--webhook-path must start with /");
   }
-  if (options.workers < 1 || options.http_threads < 1 || options.max_body_bytes < 1024) {
-    return ConfigError("--workers and --http-threads must be at least 1, --max-body-bytes 1024");
+  if (options.workers < 1 || options.http_threads < 1 || options.max_body_bytes < 1024 ||
+      options.idle_timeout_ms < 100 || options.body_timeout_ms < 100) {
+    return ConfigError("--workers and --http-threads must be at least 1, --max-body-bytes 1024, "
+                       "the timeouts 100 ms");
   }
 
   const Clock& clock = SystemClock::Instance();
@@ -112,6 +114,9 @@ int RunServe(const CommonOptions& common, const ServeOptions& options) {
   server_options.port = address->second;
   server_options.max_body_bytes = static_cast<size_t>(options.max_body_bytes);
   server_options.threads = options.http_threads;
+  server_options.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
+  server_options.header_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
+  server_options.body_timeout = std::chrono::milliseconds(options.body_timeout_ms);
   server_options.handle_signals = true;
   http::HttpServer server(server_options, std::move(router));
   if (Status listening = server.Listen(); !listening) {
