@@ -3,6 +3,11 @@
 #include <curl/curl.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 
 #include "core/text.h"
@@ -104,6 +109,25 @@ TEST_F(ServerTest, StopsWithIdleKeepAliveConnectionsOpen) {
   auto start = std::chrono::steady_clock::now();
   server.Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(ServerTest, ClosesAConnectionThatSendsNothing) {
+  ServerOptions options;
+  options.idle_timeout = std::chrono::milliseconds(200);
+  TestServer server(MakeRouter(), options);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(std::stoi(server.url().substr(server.url().rfind(':') + 1))));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  timeval wait{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  auto start = std::chrono::steady_clock::now();
+  char byte;
+  EXPECT_EQ(recv(fd, &byte, 1, 0), 0) << "the server closes the idle connection";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  close(fd);
 }
 
 TEST(ListenAddressTest, ParsesHostAndPort) {
