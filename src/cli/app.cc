@@ -72,6 +72,13 @@ int Main(int argc, char** argv) {
   serve_cmd->add_option("--body-timeout-ms", serve.body_timeout_ms,
                         "time to receive a request body and to send a response")
       ->envname("LBMIRROR_BODY_TIMEOUT_MS")->capture_default_str();
+  serve_cmd->add_flag("--hard-deletes", serve.hard_deletes,
+                      "delete the rows of deleted rooms, threads, comments and notifications "
+                      "(default: keep them with deleted_at set)")
+      ->envname("LBMIRROR_HARD_DELETES");
+  serve_cmd->add_option("--flow-keys", serve.flow_keys,
+                        "Storage root keys holding React Flow diagrams, comma-separated")
+      ->envname("LBMIRROR_FLOW_KEYS")->capture_default_str();
   serve_cmd->add_flag("--no-migrate", serve.no_migrate,
                       "do not apply the schema at start (check its version instead)")
       ->envname("LBMIRROR_NO_MIGRATE");
@@ -81,6 +88,14 @@ int Main(int argc, char** argv) {
   AddCommonOptions(*migrate_cmd, common);
   migrate_cmd->add_flag("--print", print_only,
                         "print the SQL (for a PlanetScale deploy request) instead of running it");
+
+  std::string query;
+  int limit = 20;
+  CLI::App* search_cmd = app.add_subcommand(
+      "search", "full-text search over mirrored comments and Yjs document text");
+  AddCommonOptions(*search_cmd, common);
+  search_cmd->add_option("query", query, "words to find")->required();
+  search_cmd->add_option("--limit", limit, "most results to print")->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -97,6 +112,7 @@ int Main(int argc, char** argv) {
   store::mysql::MysqlLibraryInit();
   liveblocks::CurlLiveblocksClient::GlobalInit();
   if (serve_cmd->parsed()) return RunServe(common, serve);
+  if (search_cmd->parsed()) return RunSearch(common, query, limit);
   return RunMigrate(common, print_only);
 }
 

@@ -8,6 +8,8 @@ namespace lbmirror::cli {
 
 int RunServe(const CommonOptions& common, const ServeOptions& serve);
 int RunMigrate(const CommonOptions& common, bool print_only);
+// Prints matching comments and documents, one per line: kind, room, thread/comment, snippet.
+int RunSearch(const CommonOptions& common, const std::string& query, int limit);
 
 // Parses argv and runs the chosen subcommand.
 int Main(int argc, char** argv);

@@ -30,6 +30,8 @@ struct ServeOptions {
   int64_t idle_timeout_ms = 60'000;   // keep-alive wait for the next request and its headers
   int64_t body_timeout_ms = 30'000;   // receiving a request body, sending a response
   bool no_migrate = false;
+  bool hard_deletes = false;
+  std::string flow_keys = "flow";   // comma-separated Storage root keys holding diagrams
 };
 
 }  // namespace lbmirror::cli

@@ -82,7 +82,7 @@ int RunServe(const CommonOptions& common, const ServeOptions& options) {
 
   const Clock& clock = SystemClock::Instance();
   auto store = OpenStore(common.database_url, common.table_prefix,
-                         options.http_threads + options.workers + 2, clock);
+                         options.http_threads + options.workers + 2, clock, options.hard_deletes);
   if (!store) return ConfigError(store.error().ToString());
   if (int code = PrepareSchema(**store, options.no_migrate); code != 0) return code;
 
@@ -98,6 +98,7 @@ int RunServe(const CommonOptions& common, const ServeOptions& options) {
   sync::EngineOptions engine_options;
   engine_options.workers = options.workers;
   engine_options.lease_ms = options.lease_ms;
+  engine_options.projection.flow_keys = SplitAny(options.flow_keys, ", ");
   sync::Engine engine(**store, client, clock, engine_options);
   engine_ptr = &engine;
 
@@ -135,6 +136,26 @@ int RunServe(const CommonOptions& common, const ServeOptions& options) {
                 c.duplicates.load(), ", rejected ", c.rejected.load(), ", unavailable ",
                 c.unavailable.load(), "; targets mirrored ", engine.counters().completed.load(),
                 ", failed attempts ", engine.counters().failed.load()));
+  return 0;
+}
+
+int RunSearch(const CommonOptions& common, const std::string& query, int limit) {
+  auto store = OpenStore(common.database_url, common.table_prefix, 1, SystemClock::Instance());
+  if (!store) return ConfigError(store.error().ToString());
+  auto hits = (*store)->Search(query, limit);
+  if (!hits) {
+    log::Error(hits.error().ToString());
+    return hits.error().code() == ErrorCode::kInvalidArgument ? 2 : 1;
+  }
+  for (const store::SearchHit& hit : *hits) {
+    if (hit.kind == "comment") {
+      std::cout << "comment  room " << hit.room_id << "  thread " << hit.thread_id << "  comment "
+                << hit.object_id << "\n    " << hit.snippet << "\n";
+    } else {
+      std::cout << "document room " << hit.room_id << "\n    " << hit.snippet << "\n";
+    }
+  }
+  if (hits->empty()) std::cout << "no matches for \"" << query << "\"\n";
   return 0;
 }
 

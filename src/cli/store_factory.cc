@@ -12,7 +12,7 @@ namespace lbmirror::cli {
 
 Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
                                                 const std::string& table_prefix, int pool_size,
-                                                const Clock& clock) {
+                                                const Clock& clock, bool hard_deletes) {
   if (!store::IsValidTablePrefix(table_prefix)) {
     return InvalidArgument("--table-prefix may hold only letters, digits and '_' (at most 32)");
   }
@@ -21,6 +21,7 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
   log::Info(Cat("database: ", config->Redacted()));
   store::SqlStoreOptions options;
   options.table_prefix = table_prefix;
+  options.hard_deletes = hard_deletes;
   if (config->backend == store::DatabaseConfig::Backend::kSqlite) {
     options.pool_size = 1;
     std::string path = config->sqlite_path;

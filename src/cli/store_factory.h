@@ -13,6 +13,6 @@ namespace lbmirror::cli {
 // `pool_size` is the number of MySQL connections (SQLite always uses one writer connection).
 Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
                                                 const std::string& table_prefix, int pool_size,
-                                                const Clock& clock);
+                                                const Clock& clock, bool hard_deletes = false);
 
 }  // namespace lbmirror::cli

@@ -9,6 +9,14 @@ namespace lbmirror::liveblocks {
 std::string RoomPath(std::string_view room_id) { return "/v2/rooms/" + EncodeUriComponent(room_id); }
 std::string StoragePath(std::string_view room_id) { return RoomPath(room_id) + "/storage?format=json"; }
 std::string YdocPath(std::string_view room_id) { return RoomPath(room_id) + "/ydoc"; }
+std::string ActiveUsersPath(std::string_view room_id) { return RoomPath(room_id) + "/active_users"; }
+std::string ThreadPath(std::string_view room_id, std::string_view thread_id) {
+  return RoomPath(room_id) + "/threads/" + EncodeUriComponent(thread_id);
+}
+std::string InboxNotificationPath(std::string_view user_id, std::string_view notification_id) {
+  return "/v2/users/" + EncodeUriComponent(user_id) + "/inbox-notifications/" +
+         EncodeUriComponent(notification_id);
+}
 
 std::string DescribeErrorResponse(const RestResponse& response) {
   std::string out = Cat("Liveblocks answered ", response.status);

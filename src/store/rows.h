@@ -1,12 +1,17 @@
 // Row writes produced by projections and applied by the store in the transaction that
-// completes a target. Plain values; timestamps are "YYYY-MM-DD HH:MM:SS.mmm" UTC strings.
+// completes a target. Plain values; timestamps are "YYYY-MM-DD HH:MM:SS.mmm" UTC strings and
+// JSON fields hold JSON text.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace lbmirror::store {
+
+using OptionalText = std::optional<std::string>;
 
 // liveblocks_documents: Storage as plain JSON (the REST body, passed through verbatim).
 struct DocumentRow {
@@ -19,7 +24,7 @@ struct YdocRow {
   std::string data;
   std::string text;
 };
-// liveblocks_rooms: one room as the REST API returned it. JSON fields are JSON text.
+// liveblocks_rooms: one room as the REST API returned it.
 struct RoomRow {
   std::string room_id;
   std::string organization_id;
@@ -27,21 +32,116 @@ struct RoomRow {
   std::string default_accesses;
   std::string users_accesses;
   std::string groups_accesses;
-  std::optional<std::string> created_at;
-  std::optional<std::string> last_connection_at;
+  OptionalText created_at;
+  OptionalText last_connection_at;
 };
-// The Storage document or Yjs document of a room is gone (REST 404): soft-delete the row.
+// The Storage document or Yjs document of a room is gone (REST 404).
 struct DocumentGone {
   std::string room_id;
 };
 struct YdocGone {
   std::string room_id;
 };
-// The room is gone (REST 404): soft-delete the room and everything mirrored for it.
+// The room is gone (REST 404): everything mirrored for it is deleted.
 struct RoomGone {
   std::string room_id;
 };
 
-using RowWrite = std::variant<DocumentRow, YdocRow, RoomRow, DocumentGone, YdocGone, RoomGone>;
+struct ThreadRow {
+  std::string thread_id;
+  std::string room_id;
+  std::string metadata;
+  bool resolved = false;
+  std::string visibility;
+  OptionalText created_at;
+  OptionalText updated_at;
+};
+struct CommentRow {
+  std::string comment_id;
+  std::string thread_id;
+  std::string room_id;
+  std::string user_id;
+  OptionalText body;         // absent on deleted comments
+  std::string body_text;     // plain text per the SDK's stringifyCommentBody rules
+  std::string metadata;
+  std::string attachments;
+  OptionalText created_at;
+  OptionalText edited_at;
+  OptionalText deleted_at;   // set when the API lists the comment as deleted
+};
+struct ReactionRow {
+  std::string comment_id;
+  std::string emoji;
+  std::string user_id;
+  std::string thread_id;
+  std::string room_id;
+  OptionalText created_at;
+};
+// A thread as the REST API returned it: the mirror's thread, comments and reactions become
+// exactly this (comments that disappeared are deleted, reactions replaced).
+struct ThreadSnapshot {
+  ThreadRow thread;
+  std::vector<CommentRow> comments;
+  std::vector<ReactionRow> reactions;
+};
+struct ThreadGone {
+  std::string room_id;
+  std::string thread_id;
+};
+
+struct NotificationRow {
+  std::string inbox_notification_id;
+  std::string user_id;
+  std::string kind;
+  OptionalText room_id;
+  OptionalText thread_id;
+  OptionalText subject_id;
+  OptionalText notified_at;
+  OptionalText read_at;
+  std::string data;  // the whole notification JSON
+};
+struct NotificationGone {
+  std::string user_id;
+  std::string inbox_notification_id;
+};
+
+struct ActiveUser {
+  int64_t connection_id = 0;
+  OptionalText user_id;
+  OptionalText user_info;
+};
+// The room's current active users; replaces the previous set and the room's count.
+struct ActiveUsersSnapshot {
+  std::string room_id;
+  std::vector<ActiveUser> users;
+};
+
+struct FlowNode {
+  std::string node_id;
+  OptionalText type;
+  std::optional<double> position_x;
+  std::optional<double> position_y;
+  OptionalText data;
+  std::string node;  // the whole node JSON
+};
+struct FlowEdge {
+  std::string edge_id;
+  OptionalText source;
+  OptionalText target;
+  OptionalText type;
+  OptionalText data;
+  std::string edge;  // the whole edge JSON
+};
+// The React Flow diagram under one Storage key; replaces that diagram's nodes and edges.
+struct FlowSnapshot {
+  std::string room_id;
+  std::string storage_key;
+  std::vector<FlowNode> nodes;
+  std::vector<FlowEdge> edges;
+};
+
+using RowWrite = std::variant<DocumentRow, YdocRow, RoomRow, DocumentGone, YdocGone, RoomGone,
+                              ThreadSnapshot, ThreadGone, NotificationRow, NotificationGone,
+                              ActiveUsersSnapshot, FlowSnapshot>;
 
 }  // namespace lbmirror::store

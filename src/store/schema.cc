@@ -13,15 +13,20 @@ struct Types {
   std::string time;      // UTC timestamp with milliseconds
   std::string bigint;
   std::string table_end;
+  std::string emoji;     // a reaction emoji in a primary key
+  std::string key;       // a Storage key in a primary key
+  std::string real;
 };
 
 Types TypesFor(Dialect dialect) {
   if (dialect == Dialect::kMysql) {
     return {"VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", "JSON", "LONGTEXT",
             "DATETIME(3)", "BIGINT",
-            ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"};
+            ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+            "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+            "VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", "DOUBLE"};
   }
-  return {"TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", ")"};
+  return {"TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", ")", "TEXT", "TEXT", "REAL"};
 }
 
 std::string Replace(std::string text, const std::string& from, const std::string& to) {
@@ -39,6 +44,9 @@ std::string Render(std::string sql, const Types& t, const std::string& prefix) {
   sql = Replace(sql, "{time}", t.time);
   sql = Replace(sql, "{bigint}", t.bigint);
   sql = Replace(sql, "{end}", t.table_end);
+  sql = Replace(sql, "{emoji}", t.emoji);
+  sql = Replace(sql, "{key}", t.key);
+  sql = Replace(sql, "{double}", t.real);
   return sql;
 }
 
@@ -52,7 +60,7 @@ bool IsValidTablePrefix(const std::string& prefix) {
   return true;
 }
 
-int LatestSchemaVersion() { return 1; }
+int LatestSchemaVersion() { return 2; }
 
 std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& prefix) {
   Types t = TypesFor(dialect);
@@ -68,13 +76,17 @@ std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& pref
   Migration m1{1, "events, targets, documents, ydocs, rooms", {}};
   // MySQL has no CREATE INDEX IF NOT EXISTS: a failed half-applied migration must be safe
   // to re-run, so there an index is added only when SHOW INDEX does not list it.
-  auto add_index = [&](const std::string& table, const std::string& name,
-                       const std::string& columns) {
-    std::string sql = (mysql ? "CREATE INDEX " : "CREATE INDEX IF NOT EXISTS ") + prefix + name +
-                      " ON " + prefix + table + " (" + columns + ")";
+  auto index_step = [&](const std::string& table, const std::string& name,
+                        const std::string& columns, const char* kind = "INDEX") {
+    std::string sql = std::string("CREATE ") + kind + (mysql ? " " : " IF NOT EXISTS ") + prefix +
+                      name + " ON " + prefix + table + " (" + columns + ")";
     std::optional<std::pair<std::string, std::string>> unless;
     if (mysql) unless = std::make_pair(prefix + table, "index:" + prefix + name);
-    m1.steps.push_back({sql, unless});
+    return MigrationStep{sql, unless};
+  };
+  auto add_index = [&](const std::string& table, const std::string& name,
+                       const std::string& columns) {
+    m1.steps.push_back(index_step(table, name, columns));
   };
   m1.steps.push_back(r(
       "CREATE TABLE IF NOT EXISTS {p}events (\n"
@@ -144,7 +156,115 @@ std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& pref
   add_index("events", "events_received_at", "received_at");
   add_index("events", "events_room", "room_id, received_at");
   add_index("targets", "targets_due", "next_attempt_at");
-  return {m1};
+
+  Migration m2{2, "threads, comments, reactions, notifications, presence, sessions, flows, search",
+               {}};
+  m2.steps.push_back(r(
+      "CREATE TABLE IF NOT EXISTS {p}threads (\n"
+      "  thread_id {id} NOT NULL,\n"
+      "  room_id {id} NOT NULL,\n"
+      "  metadata {json} NOT NULL,\n"
+      "  resolved INT NOT NULL,\n"
+      "  visibility VARCHAR(16) NOT NULL,\n"
+      "  created_at {time} NULL,\n"
+      "  updated_at {time} NULL,\n"
+      "  synced_at {time} NOT NULL,\n"
+      "  deleted_at {time} NULL,\n"
+      "  PRIMARY KEY (thread_id)\n"
+      "{end}"));
+  m2.steps.push_back(r(
+      "CREATE TABLE IF NOT EXISTS {p}comments (\n"
+      "  comment_id {id} NOT NULL,\n"
+      "  thread_id {id} NOT NULL,\n"
+      "  room_id {id} NOT NULL,\n"
+      "  user_id VARCHAR(255) NULL,\n"
+      "  body {json} NULL,\n"
+      "  body_text {text} NOT NULL,\n"
+      "  metadata {json} NOT NULL,\n"
+      "  attachments {json} NOT NULL,\n"
+      "  created_at {time} NULL,\n"
+      "  edited_at {time} NULL,\n"
+      "  synced_at {time} NOT NULL,\n"
+      "  deleted_at {time} NULL,\n"
+      "  PRIMARY KEY (comment_id)\n"
+      "{end}"));
+  m2.steps.push_back(r(
+      "CREATE TABLE IF NOT EXISTS {p}comment_reactions (\n"
+      "  comment_id {id} NOT NULL,\n"
+      "  emoji {emoji} NOT NULL,\n"
+      "  user_id {id} NOT NULL,\n"
+      "  thread_id {id} NOT NULL,\n"
+      "  room_id {id} NOT NULL,\n"
+      "  created_at {time} NULL,\n"
+      "  PRIMARY KEY (comment_id, emoji, user_id)\n"
+      "{end}"));
+  m2.steps.push_back(r(
+      "CREATE TABLE IF NOT EXISTS {p}notifications (\n"
+      "  inbox_notification_id {id} NOT NULL,\n"
+      "  user_id {id} NOT NULL,\n"
+      "  kind VARCHAR(128) NOT NULL,\n"
+      "  room_id VARCHAR(255) NULL,\n"
+      "  thread_id VARCHAR(255) NULL,\n"
+      "  subject_id VARCHAR(255) NULL,\n"
+      "  notified_at {time} NULL,\n"
+      "  read_at {time} NULL,\n"
+      "  data {json} NOT NULL,\n"
+      "  synced_at {time} NOT NULL,\n"
+      "  deleted_at {time} NULL,\n"
+      "  PRIMARY KEY (inbox_notification_id)\n"
+      "{end}"));
+  m2.steps.push_back(r(
+      "CREATE TABLE IF NOT EXISTS {p}active_users (\n"
+      "  room_id {id} NOT NULL,\n"
+      "  connection_id {bigint} NOT NULL,\n"
+      "  user_id VARCHAR(255) NULL,\n"
+      "  user_info {json} NULL,\n"
+      "  synced_at {time} NOT NULL,\n"
+      "  PRIMARY KEY (room_id, connection_id)\n"
+      "{end}"));
+  m2.steps.push_back(r(
+      "CREATE TABLE IF NOT EXISTS {p}room_sessions (\n"
+      "  room_id {id} NOT NULL,\n"
+      "  connection_id {bigint} NOT NULL,\n"
+      "  entered_at {time} NOT NULL,\n"
+      "  entered_known INT NOT NULL,\n"
+      "  user_id VARCHAR(255) NULL,\n"
+      "  user_info {json} NULL,\n"
+      "  left_at {time} NULL,\n"
+      "  PRIMARY KEY (room_id, connection_id, entered_at)\n"
+      "{end}"));
+  for (const char* kind : {"node", "edge"}) {
+    std::string k(kind);
+    m2.steps.push_back(r(
+        "CREATE TABLE IF NOT EXISTS {p}flow_" + k + "s (\n"
+        "  room_id {id} NOT NULL,\n"
+        "  storage_key {key} NOT NULL,\n"
+        "  " + k + "_id {id} NOT NULL,\n"
+        "  type VARCHAR(255) NULL,\n" +
+        (k == "node" ? std::string("  position_x {double} NULL,\n  position_y {double} NULL,\n")
+                     : std::string("  source VARCHAR(255) NULL,\n  target VARCHAR(255) NULL,\n")) +
+        "  data {json} NULL,\n"
+        "  " + k + " {json} NOT NULL,\n"
+        "  synced_at {time} NOT NULL,\n"
+        "  PRIMARY KEY (room_id, storage_key, " + k + "_id)\n"
+        "{end}"));
+  }
+  m2.steps.push_back(add_column("rooms", "active_users", "INT NULL"));
+  m2.steps.push_back(index_step("threads", "threads_room", "room_id"));
+  m2.steps.push_back(index_step("comments", "comments_thread", "thread_id"));
+  m2.steps.push_back(index_step("comments", "comments_room", "room_id"));
+  m2.steps.push_back(index_step("comment_reactions", "reactions_thread", "thread_id"));
+  m2.steps.push_back(index_step("notifications", "notifications_user", "user_id, notified_at"));
+  if (mysql) {
+    m2.steps.push_back(index_step("comments", "comments_text", "body_text", "FULLTEXT INDEX"));
+    m2.steps.push_back(index_step("ydocs", "ydocs_text", "text", "FULLTEXT INDEX"));
+  } else {
+    // FTS5 with the trigram tokenizer: substring search in any script (CJK included).
+    m2.steps.push_back(r(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS {p}search USING fts5(kind UNINDEXED, room_id UNINDEXED,"
+        " thread_id UNINDEXED, object_id UNINDEXED, text, tokenize = 'trigram')"));
+  }
+  return {m1, m2};
 }
 
 }  // namespace lbmirror::store

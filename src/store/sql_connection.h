@@ -22,7 +22,7 @@ namespace lbmirror::store {
 enum class Dialect { kMysql, kSqlite };
 
 // A bound parameter. Strings are borrowed for the duration of the call.
-using SqlValue = std::variant<std::nullptr_t, int64_t, std::string_view>;
+using SqlValue = std::variant<std::nullptr_t, int64_t, double, std::string_view>;
 // One result row; nullopt is SQL NULL. Numbers come back as decimal text.
 using SqlRow = std::vector<std::optional<std::string>>;
 

@@ -28,6 +28,34 @@ int64_t ToInt(const std::optional<std::string>& text) {
   return text ? std::stoll(*text) : 0;
 }
 
+// Fills in the table prefix and the dialect's spellings: {p} the prefix, {same} NULL-safe
+// equality, {upsert:k} the conflict clause on key k, {v:c} the proposed value of column c.
+std::string RenderSql(std::string sql, Dialect dialect, const std::string& prefix) {
+  bool mysql = dialect == Dialect::kMysql;
+  sql = Replace(sql, "{p}", prefix);
+  sql = Replace(sql, "{same}", mysql ? "<=>" : "IS");
+  for (size_t pos; (pos = sql.find("{upsert:")) != std::string::npos;) {
+    size_t end = sql.find('}', pos);
+    std::string keys = sql.substr(pos + 8, end - pos - 8);
+    sql.replace(pos, end - pos + 1,
+                mysql ? "ON DUPLICATE KEY UPDATE" : "ON CONFLICT(" + keys + ") DO UPDATE SET");
+  }
+  for (size_t pos; (pos = sql.find("{v:")) != std::string::npos;) {
+    size_t end = sql.find('}', pos);
+    std::string column = sql.substr(pos + 3, end - pos - 3);
+    sql.replace(pos, end - pos + 1, mysql ? "VALUES(" + column + ")" : "excluded." + column);
+  }
+  return sql;
+}
+
+SqlValue Text(const std::string& text) { return std::string_view(text); }
+SqlValue Optional(const std::optional<std::string>& text) {
+  return text ? SqlValue(std::string_view(*text)) : SqlValue(nullptr);
+}
+SqlValue OrNull(const std::string& text) {
+  return text.empty() ? SqlValue(nullptr) : SqlValue(std::string_view(text));
+}
+
 std::string KindList(std::span<const TargetKind> kinds) {
   std::string list;
   for (TargetKind kind : kinds) {
@@ -48,23 +76,7 @@ struct SqlStore::Statements {
 
   Statements(Dialect dialect, const std::string& prefix) {
     bool mysql = dialect == Dialect::kMysql;
-    // {upsert:k} starts the conflict clause on key k; {v:c} is the proposed value of column c.
-    auto render = [&](std::string sql) {
-      sql = Replace(sql, "{p}", prefix);
-      sql = Replace(sql, "{same}", mysql ? "<=>" : "IS");
-      for (size_t pos; (pos = sql.find("{upsert:")) != std::string::npos;) {
-        size_t end = sql.find('}', pos);
-        std::string keys = sql.substr(pos + 8, end - pos - 8);
-        sql.replace(pos, end - pos + 1, mysql ? "ON DUPLICATE KEY UPDATE"
-                                              : "ON CONFLICT(" + keys + ") DO UPDATE SET");
-      }
-      for (size_t pos; (pos = sql.find("{v:")) != std::string::npos;) {
-        size_t end = sql.find('}', pos);
-        std::string column = sql.substr(pos + 3, end - pos - 3);
-        sql.replace(pos, end - pos + 1, mysql ? "VALUES(" + column + ")" : "excluded." + column);
-      }
-      return sql;
-    };
+    auto render = [&](const std::string& sql) { return RenderSql(sql, dialect, prefix); };
     insert_event = render(
         "INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at, payload)"
         " VALUES (?, ?, ?, ?, ?, ?) " +
@@ -204,6 +216,7 @@ Result<bool> SqlStore::Record(const InboxEvent& event) {
     for (const TargetKey& key : event.targets) {
       LBMIRROR_RETURN_IF_ERROR(MarkDirty(connection, key, event.received_at_ms));
     }
+    if (event.session) return ApplySession(connection, *event.session);
     return Ok();
   });
   if (!status) return status.error().WithContext("recording webhook");
@@ -249,59 +262,343 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
   return claims;
 }
 
+std::string SqlStore::Sql(std::string_view text) const {
+  return RenderSql(std::string(text), dialect_, options_.table_prefix);
+}
+
+Status SqlStore::Run(SqlConnection& connection, const std::string& sql,
+                     std::span<const SqlValue> params) {
+  auto changed = connection.Execute(sql, params);
+  if (!changed) return changed.error();
+  return Ok();
+}
+
 Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms) {
   std::string now = FormatSqlTimestamp(now_ms);
-  auto run = [&](const std::string& sql, std::span<const SqlValue> params) -> Status {
-    auto changed = connection.Execute(sql, params);
-    if (!changed) return changed.error();
-    return Ok();
-  };
-  auto optional = [](const std::optional<std::string>& v) {
-    return v ? SqlValue(std::string_view(*v)) : SqlValue(nullptr);
-  };
   if (auto* doc = std::get_if<DocumentRow>(&write)) {
     if (dialect_ == Dialect::kMysql) {
-      SqlValue params[] = {std::string_view(doc->room_id), std::string_view(doc->data),
-                           std::string_view(now)};
-      return run(sql_->upsert_document, params);
+      SqlValue params[] = {Text(doc->room_id), Text(doc->data), Text(now)};
+      return Run(connection, sql_->upsert_document, params);
     }
-    SqlValue params[] = {std::string_view(doc->room_id), std::string_view(doc->data),
-                         std::string_view(now), std::string_view(now)};
-    return run(sql_->upsert_document, params);
+    SqlValue params[] = {Text(doc->room_id), Text(doc->data), Text(now), Text(now)};
+    return Run(connection, sql_->upsert_document, params);
   }
   if (auto* ydoc = std::get_if<YdocRow>(&write)) {
-    SqlValue params[] = {std::string_view(ydoc->room_id), std::string_view(ydoc->data),
-                         std::string_view(ydoc->text), std::string_view(now),
-                         std::string_view(now)};
-    return run(sql_->upsert_ydoc, params);
+    SqlValue params[] = {Text(ydoc->room_id), Text(ydoc->data), Text(ydoc->text), Text(now),
+                         Text(now)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, sql_->upsert_ydoc, params));
+    if (dialect_ == Dialect::kSqlite) {
+      SqlValue key[] = {Text(ydoc->room_id)};
+      LBMIRROR_RETURN_IF_ERROR(
+          Run(connection, Sql("DELETE FROM {p}search WHERE kind = 'ydoc' AND object_id = ?"), key));
+      if (!ydoc->text.empty()) {
+        SqlValue row[] = {Text(ydoc->room_id), Text(ydoc->room_id), Text(ydoc->text)};
+        LBMIRROR_RETURN_IF_ERROR(Run(connection,
+                                     Sql("INSERT INTO {p}search (kind, room_id, thread_id, object_id,"
+                                         " text) VALUES ('ydoc', ?, '', ?, ?)"),
+                                     row));
+      }
+    }
+    return Ok();
   }
   if (auto* room = std::get_if<RoomRow>(&write)) {
-    SqlValue params[] = {std::string_view(room->room_id),
-                         std::string_view(room->organization_id),
-                         std::string_view(room->metadata),
-                         std::string_view(room->default_accesses),
-                         std::string_view(room->users_accesses),
-                         std::string_view(room->groups_accesses),
-                         optional(room->created_at),
-                         optional(room->last_connection_at),
-                         std::string_view(now)};
-    return run(sql_->upsert_room, params);
+    SqlValue params[] = {Text(room->room_id),          Text(room->organization_id),
+                         Text(room->metadata),         Text(room->default_accesses),
+                         Text(room->users_accesses),   Text(room->groups_accesses),
+                         Optional(room->created_at),   Optional(room->last_connection_at),
+                         Text(now)};
+    return Run(connection, sql_->upsert_room, params);
   }
   if (auto* gone = std::get_if<DocumentGone>(&write)) {
-    SqlValue params[] = {std::string_view(now), std::string_view(gone->room_id)};
-    return run(sql_->document_gone, params);
+    SqlValue params[] = {Text(now), Text(gone->room_id)};
+    if (options_.hard_deletes) {
+      return Run(connection, Sql("DELETE FROM {p}documents WHERE room_id = ?"),
+                 std::span(params).subspan(1));
+    }
+    return Run(connection, sql_->document_gone, params);
   }
   if (auto* gone = std::get_if<YdocGone>(&write)) {
-    SqlValue params[] = {std::string_view(now), std::string_view(gone->room_id)};
-    return run(sql_->ydoc_gone, params);
+    SqlValue params[] = {Text(now), Text(gone->room_id)};
+    LBMIRROR_RETURN_IF_ERROR(
+        options_.hard_deletes
+            ? Run(connection, Sql("DELETE FROM {p}ydocs WHERE room_id = ?"), std::span(params).subspan(1))
+            : Run(connection, sql_->ydoc_gone, params));
+    if (dialect_ == Dialect::kSqlite) {
+      SqlValue key[] = {Text(gone->room_id)};
+      return Run(connection, Sql("DELETE FROM {p}search WHERE kind = 'ydoc' AND object_id = ?"), key);
+    }
+    return Ok();
   }
-  const auto& room_gone = std::get<RoomGone>(write);
-  SqlValue room_params[] = {std::string_view(room_gone.room_id), std::string_view(now),
-                            std::string_view(now)};
-  LBMIRROR_RETURN_IF_ERROR(run(sql_->room_gone, room_params));
-  SqlValue params[] = {std::string_view(now), std::string_view(room_gone.room_id)};
-  LBMIRROR_RETURN_IF_ERROR(run(sql_->document_gone, params));
-  return run(sql_->ydoc_gone, params);
+  if (auto* gone = std::get_if<RoomGone>(&write)) return DeleteRoom(connection, gone->room_id, now);
+  if (auto* thread = std::get_if<ThreadSnapshot>(&write)) return ApplyThread(connection, *thread, now);
+  if (auto* gone = std::get_if<ThreadGone>(&write)) return DeleteThread(connection, *gone, now);
+  if (auto* n = std::get_if<NotificationRow>(&write)) {
+    SqlValue params[] = {Text(n->inbox_notification_id), Text(n->user_id), Text(n->kind),
+                         Optional(n->room_id), Optional(n->thread_id), Optional(n->subject_id),
+                         Optional(n->notified_at), Optional(n->read_at), Text(n->data), Text(now)};
+    return Run(connection,
+               Sql("INSERT INTO {p}notifications (inbox_notification_id, user_id, kind, room_id,"
+                   " thread_id, subject_id, notified_at, read_at, data, synced_at, deleted_at)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) {upsert:inbox_notification_id}"
+                   " user_id = {v:user_id}, kind = {v:kind}, room_id = {v:room_id},"
+                   " thread_id = {v:thread_id}, subject_id = {v:subject_id},"
+                   " notified_at = {v:notified_at}, read_at = {v:read_at}, data = {v:data},"
+                   " synced_at = {v:synced_at}, deleted_at = NULL"),
+               params);
+  }
+  if (auto* gone = std::get_if<NotificationGone>(&write)) {
+    SqlValue params[] = {Text(now), Text(gone->inbox_notification_id)};
+    if (options_.hard_deletes) {
+      return Run(connection, Sql("DELETE FROM {p}notifications WHERE inbox_notification_id = ?"),
+                 std::span(params).subspan(1));
+    }
+    return Run(connection,
+               Sql("UPDATE {p}notifications SET deleted_at = ? WHERE inbox_notification_id = ?"
+                   " AND deleted_at IS NULL"),
+               params);
+  }
+  if (auto* users = std::get_if<ActiveUsersSnapshot>(&write)) {
+    return ApplyActiveUsers(connection, *users, now, now_ms);
+  }
+  return ApplyFlow(connection, std::get<FlowSnapshot>(write), now);
+}
+
+Status SqlStore::ApplyThread(SqlConnection& connection, const ThreadSnapshot& snapshot,
+                             const std::string& now) {
+  const ThreadRow& t = snapshot.thread;
+  SqlValue thread[] = {Text(t.thread_id), Text(t.room_id), Text(t.metadata),
+                       int64_t{t.resolved ? 1 : 0}, Text(t.visibility), Optional(t.created_at),
+                       Optional(t.updated_at), Text(now)};
+  LBMIRROR_RETURN_IF_ERROR(Run(
+      connection,
+      Sql("INSERT INTO {p}threads (thread_id, room_id, metadata, resolved, visibility, created_at,"
+          " updated_at, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+          " {upsert:thread_id} room_id = {v:room_id}, metadata = {v:metadata},"
+          " resolved = {v:resolved}, visibility = {v:visibility}, created_at = {v:created_at},"
+          " updated_at = {v:updated_at}, synced_at = {v:synced_at}, deleted_at = NULL"),
+      thread));
+  const std::string upsert_comment = Sql(
+      "INSERT INTO {p}comments (comment_id, thread_id, room_id, user_id, body, body_text,"
+      " metadata, attachments, created_at, edited_at, synced_at, deleted_at)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {upsert:comment_id}"
+      " thread_id = {v:thread_id}, room_id = {v:room_id}, user_id = {v:user_id},"
+      " body = {v:body}, body_text = {v:body_text}, metadata = {v:metadata},"
+      " attachments = {v:attachments}, created_at = {v:created_at}, edited_at = {v:edited_at},"
+      " synced_at = {v:synced_at}, deleted_at = {v:deleted_at}");
+  std::vector<SqlValue> keep = {Text(t.thread_id)};
+  std::string placeholders;
+  for (const CommentRow& c : snapshot.comments) {
+    SqlValue comment[] = {Text(c.comment_id), Text(c.thread_id), Text(c.room_id), OrNull(c.user_id),
+                          Optional(c.body), Text(c.body_text), Text(c.metadata),
+                          Text(c.attachments), Optional(c.created_at), Optional(c.edited_at),
+                          Text(now), Optional(c.deleted_at)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert_comment, comment));
+    keep.push_back(Text(c.comment_id));
+    placeholders += placeholders.empty() ? "?" : ", ?";
+  }
+  // Comments the API no longer lists are gone.
+  std::string missing = placeholders.empty() ? "" : " AND comment_id NOT IN (" + placeholders + ")";
+  if (options_.hard_deletes) {
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection, Sql("DELETE FROM {p}comments WHERE thread_id = ?" + missing), keep));
+  } else {
+    std::vector<SqlValue> params = {Text(now)};
+    params.insert(params.end(), keep.begin(), keep.end());
+    LBMIRROR_RETURN_IF_ERROR(Run(
+        connection,
+        Sql("UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL" +
+            missing),
+        params));
+  }
+  SqlValue thread_key[] = {Text(t.thread_id)};
+  LBMIRROR_RETURN_IF_ERROR(
+      Run(connection, Sql("DELETE FROM {p}comment_reactions WHERE thread_id = ?"), thread_key));
+  const std::string insert_reaction = Sql(
+      "INSERT INTO {p}comment_reactions (comment_id, emoji, user_id, thread_id, room_id, created_at)"
+      " VALUES (?, ?, ?, ?, ?, ?) {upsert:comment_id, emoji, user_id} created_at = {v:created_at}");
+  for (const ReactionRow& r : snapshot.reactions) {
+    SqlValue reaction[] = {Text(r.comment_id), Text(r.emoji), Text(r.user_id), Text(r.thread_id),
+                           Text(r.room_id), Optional(r.created_at)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, insert_reaction, reaction));
+  }
+  if (dialect_ == Dialect::kSqlite) {
+    LBMIRROR_RETURN_IF_ERROR(Run(
+        connection, Sql("DELETE FROM {p}search WHERE kind = 'comment' AND thread_id = ?"), thread_key));
+    const std::string index = Sql(
+        "INSERT INTO {p}search (kind, room_id, thread_id, object_id, text)"
+        " VALUES ('comment', ?, ?, ?, ?)");
+    for (const CommentRow& c : snapshot.comments) {
+      if (c.deleted_at || c.body_text.empty()) continue;
+      SqlValue row[] = {Text(c.room_id), Text(c.thread_id), Text(c.comment_id), Text(c.body_text)};
+      LBMIRROR_RETURN_IF_ERROR(Run(connection, index, row));
+    }
+  }
+  return Ok();
+}
+
+Status SqlStore::DeleteThread(SqlConnection& connection, const ThreadGone& gone,
+                              const std::string& now) {
+  SqlValue key[] = {Text(gone.thread_id)};
+  SqlValue stamped[] = {Text(now), Text(gone.thread_id)};
+  if (options_.hard_deletes) {
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, Sql("DELETE FROM {p}threads WHERE thread_id = ?"), key));
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, Sql("DELETE FROM {p}comments WHERE thread_id = ?"), key));
+  } else {
+    LBMIRROR_RETURN_IF_ERROR(Run(
+        connection,
+        Sql("UPDATE {p}threads SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL"),
+        stamped));
+    LBMIRROR_RETURN_IF_ERROR(Run(
+        connection,
+        Sql("UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL"),
+        stamped));
+  }
+  LBMIRROR_RETURN_IF_ERROR(
+      Run(connection, Sql("DELETE FROM {p}comment_reactions WHERE thread_id = ?"), key));
+  if (dialect_ == Dialect::kSqlite) {
+    return Run(connection, Sql("DELETE FROM {p}search WHERE kind = 'comment' AND thread_id = ?"), key);
+  }
+  return Ok();
+}
+
+Status SqlStore::ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSnapshot& snapshot,
+                                  const std::string& now, int64_t now_ms) {
+  SqlValue room[] = {Text(snapshot.room_id)};
+  LBMIRROR_RETURN_IF_ERROR(
+      Run(connection, Sql("DELETE FROM {p}active_users WHERE room_id = ?"), room));
+  const std::string insert = Sql(
+      "INSERT INTO {p}active_users (room_id, connection_id, user_id, user_info, synced_at)"
+      " VALUES (?, ?, ?, ?, ?)");
+  for (const ActiveUser& user : snapshot.users) {
+    SqlValue row[] = {Text(snapshot.room_id), user.connection_id, Optional(user.user_id),
+                      Optional(user.user_info), Text(now)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, insert, row));
+  }
+  SqlValue count[] = {static_cast<int64_t>(snapshot.users.size()), Text(snapshot.room_id)};
+  auto changed = connection.Execute(
+      Sql("UPDATE {p}rooms SET active_users = ? WHERE room_id = ?"), count);
+  if (!changed) return changed.error();
+  if (*changed == 0) {
+    // Presence arrived before the room was mirrored: read the room too, then it gets its count.
+    SqlValue placeholder[] = {Text(snapshot.room_id), static_cast<int64_t>(snapshot.users.size()),
+                              Text(now)};
+    LBMIRROR_RETURN_IF_ERROR(Run(
+        connection,
+        Sql("INSERT INTO {p}rooms (room_id, active_users, synced_at) VALUES (?, ?, ?)"
+            " {upsert:room_id} active_users = {v:active_users}"),
+        placeholder));
+    return MarkDirty(connection, {TargetKind::kRoom, snapshot.room_id, ""}, now_ms);
+  }
+  return Ok();
+}
+
+Status SqlStore::ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow,
+                           const std::string& now) {
+  SqlValue key[] = {Text(flow.room_id), Text(flow.storage_key)};
+  LBMIRROR_RETURN_IF_ERROR(Run(
+      connection, Sql("DELETE FROM {p}flow_nodes WHERE room_id = ? AND storage_key = ?"), key));
+  LBMIRROR_RETURN_IF_ERROR(Run(
+      connection, Sql("DELETE FROM {p}flow_edges WHERE room_id = ? AND storage_key = ?"), key));
+  const std::string insert_node = Sql(
+      "INSERT INTO {p}flow_nodes (room_id, storage_key, node_id, type, position_x, position_y,"
+      " data, node, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  auto real = [](const std::optional<double>& v) { return v ? SqlValue(*v) : SqlValue(nullptr); };
+  for (const FlowNode& n : flow.nodes) {
+    SqlValue row[] = {Text(flow.room_id), Text(flow.storage_key), Text(n.node_id), Optional(n.type),
+                      real(n.position_x), real(n.position_y), Optional(n.data), Text(n.node),
+                      Text(now)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, insert_node, row));
+  }
+  const std::string insert_edge = Sql(
+      "INSERT INTO {p}flow_edges (room_id, storage_key, edge_id, type, source, target, data, edge,"
+      " synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  for (const FlowEdge& e : flow.edges) {
+    SqlValue row[] = {Text(flow.room_id), Text(flow.storage_key), Text(e.edge_id), Optional(e.type),
+                      Optional(e.source), Optional(e.target), Optional(e.data), Text(e.edge),
+                      Text(now)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, insert_edge, row));
+  }
+  return Ok();
+}
+
+Status SqlStore::DeleteRoom(SqlConnection& connection, const std::string& room_id,
+                            const std::string& now) {
+  SqlValue key[] = {Text(room_id)};
+  SqlValue stamped[] = {Text(now), Text(room_id)};
+  if (options_.hard_deletes) {
+    for (const char* table : {"rooms", "documents", "ydocs", "threads", "comments"}) {
+      LBMIRROR_RETURN_IF_ERROR(
+          Run(connection, Sql(std::string("DELETE FROM {p}") + table + " WHERE room_id = ?"), key));
+    }
+  } else {
+    SqlValue room[] = {Text(room_id), Text(now), Text(now)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, sql_->room_gone, room));
+    for (const char* table : {"documents", "ydocs", "threads", "comments"}) {
+      LBMIRROR_RETURN_IF_ERROR(
+          Run(connection,
+              Sql(std::string("UPDATE {p}") + table +
+                  " SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL"),
+              stamped));
+    }
+  }
+  // Derived rows hold no history of their own: they go in both modes.
+  for (const char* table : {"comment_reactions", "active_users", "flow_nodes", "flow_edges"}) {
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection, Sql(std::string("DELETE FROM {p}") + table + " WHERE room_id = ?"), key));
+  }
+  if (dialect_ == Dialect::kSqlite) {
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, Sql("DELETE FROM {p}search WHERE room_id = ?"), key));
+  }
+  SqlValue zero[] = {Text(room_id)};
+  return Run(connection, Sql("UPDATE {p}rooms SET active_users = 0 WHERE room_id = ?"), zero);
+}
+
+Status SqlStore::ApplySession(SqlConnection& connection, const SessionChange& change) {
+  std::string at = FormatSqlTimestamp(change.at_ms);
+  SqlValue user = OrNull(change.user_id);
+  SqlValue info = OrNull(change.user_info);
+  if (change.entered) {
+    // A userLeft may have arrived first and left a placeholder (entered_known = 0) whose
+    // entered_at is the leave time: complete it instead of opening a second session.
+    SqlValue complete[] = {Text(at), user, info, Text(change.room_id), change.connection_id,
+                           Text(at)};
+    auto changed = connection.Execute(
+        Sql("UPDATE {p}room_sessions SET entered_at = ?, entered_known = 1, user_id = ?,"
+            " user_info = ? WHERE room_id = ? AND connection_id = ? AND entered_known = 0"
+            " AND entered_at >= ?"),
+        complete);
+    if (!changed) return changed.error();
+    if (*changed > 0) return Ok();
+    SqlValue open[] = {Text(change.room_id), change.connection_id, Text(at), user, info};
+    return Run(connection,
+               Sql("INSERT INTO {p}room_sessions (room_id, connection_id, entered_at, entered_known,"
+                   " user_id, user_info, left_at) VALUES (?, ?, ?, 1, ?, ?, NULL)"
+                   " {upsert:room_id, connection_id, entered_at} entered_known = 1"),
+               open);
+  }
+  SqlValue close[] = {Text(at), Text(change.room_id), change.connection_id, Text(at)};
+  auto changed = connection.Execute(
+      Sql("UPDATE {p}room_sessions SET left_at = ? WHERE room_id = ? AND connection_id = ?"
+          " AND entered_at <= ? AND left_at IS NULL"),
+      close);
+  if (!changed) return changed.error();
+  if (*changed > 0) return Ok();
+  // No open session: either this leave came before its enter, or the session is closed
+  // already (a second leave). Only the first case records a placeholder.
+  SqlValue same[] = {Text(change.room_id), change.connection_id, Text(at)};
+  auto closed = connection.Query(
+      Sql("SELECT COUNT(*) FROM {p}room_sessions WHERE room_id = ? AND connection_id = ?"
+          " AND left_at = ?"),
+      same);
+  if (!closed) return closed.error();
+  if (!closed->empty() && ToInt((*closed)[0][0]) > 0) return Ok();
+  SqlValue placeholder[] = {Text(change.room_id), change.connection_id, Text(at), user, info,
+                            Text(at)};
+  return Run(connection,
+             Sql("INSERT INTO {p}room_sessions (room_id, connection_id, entered_at, entered_known,"
+                 " user_id, user_info, left_at) VALUES (?, ?, ?, 0, ?, ?, ?)"
+                 " {upsert:room_id, connection_id, entered_at} left_at = {v:left_at}"),
+             placeholder);
 }
 
 Result<bool> SqlStore::Complete(const Claim& claim, std::span<const RowWrite> writes,
@@ -370,6 +667,90 @@ Result<std::optional<int64_t>> SqlStore::NextDueMs(std::span<const TargetKind> k
   if (!rows) return rows.error();
   if (rows->empty() || !(*rows)[0][0]) return std::optional<int64_t>();
   return std::optional<int64_t>(std::stoll(*(*rows)[0][0]));
+}
+
+namespace {
+// A window of about `width` bytes of `text` around the first match of any query word
+// (ASCII case-insensitive), cut on UTF-8 boundaries, newlines shown as " / ".
+std::string Snippet(const std::string& text, const std::vector<std::string>& words, size_t width) {
+  std::string lower = ToLower(text);
+  size_t hit = std::string::npos;
+  for (const std::string& word : words) hit = std::min(hit, lower.find(ToLower(word)));
+  if (hit == std::string::npos) hit = 0;
+  size_t begin = hit > width / 3 ? hit - width / 3 : 0;
+  size_t end = std::min(text.size(), begin + width);
+  auto continuation = [&](size_t i) { return i < text.size() && (uint8_t(text[i]) & 0xC0) == 0x80; };
+  while (begin > 0 && continuation(begin)) --begin;
+  while (continuation(end)) ++end;
+  std::string out = (begin > 0 ? "…" : "") + text.substr(begin, end - begin) + (end < text.size() ? "…" : "");
+  for (size_t pos; (pos = out.find('\n')) != std::string::npos;) out.replace(pos, 1, " / ");
+  return out;
+}
+
+std::string LikePattern(std::string_view query) {
+  std::string pattern = "%";
+  for (char c : query) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  return pattern + "%";
+}
+}  // namespace
+
+Result<std::vector<SearchHit>> SqlStore::Search(std::string_view query, int limit) {
+  std::vector<std::string> words = SplitAny(query, " \t\n");
+  if (words.empty()) return InvalidArgument("the search query is empty");
+  auto connection = pool_.Acquire();
+  if (!connection) return connection.error();
+  bool short_word = false;
+  for (const std::string& w : words) short_word |= w.size() < 3;
+  std::string trimmed(Trim(query));
+  std::string like = LikePattern(trimmed);
+  Result<std::vector<SqlRow>> rows = std::vector<SqlRow>{};
+  if (dialect_ == Dialect::kSqlite) {
+    // Trigram FTS5: every word must occur (as a substring); shorter words use LIKE.
+    std::string match;
+    for (const std::string& w : words) {
+      std::string quoted = "\"";
+      for (char c : w) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+      match += (match.empty() ? "" : " ") + quoted + "\"";
+    }
+    SqlValue params[] = {short_word ? Text(like) : Text(match), int64_t{limit}};
+    rows = (*connection)->Query(
+        Sql(short_word ? "SELECT kind, room_id, thread_id, object_id, text FROM {p}search"
+                         " WHERE text LIKE ? ESCAPE '\\' LIMIT ?"
+                       : "SELECT kind, room_id, thread_id, object_id, text FROM {p}search"
+                         " WHERE {p}search MATCH ? ORDER BY rank LIMIT ?"),
+        params);
+  } else {
+    SqlValue params[] = {Text(trimmed), Text(trimmed), Text(trimmed), Text(trimmed), int64_t{limit}};
+    rows = (*connection)->Query(
+        Sql("SELECT 'comment', room_id, thread_id, comment_id, body_text,"
+            " MATCH(body_text) AGAINST (? IN NATURAL LANGUAGE MODE) AS score FROM {p}comments"
+            " WHERE deleted_at IS NULL AND MATCH(body_text) AGAINST (? IN NATURAL LANGUAGE MODE)"
+            " UNION ALL SELECT 'ydoc', room_id, '', room_id, text,"
+            " MATCH(text) AGAINST (? IN NATURAL LANGUAGE MODE) FROM {p}ydocs"
+            " WHERE deleted_at IS NULL AND MATCH(text) AGAINST (? IN NATURAL LANGUAGE MODE)"
+            " ORDER BY 6 DESC LIMIT ?"),
+        params);
+    if (rows && rows->empty()) {
+      // InnoDB's full-text parser skips short words, stopwords and unspaced scripts (CJK).
+      SqlValue like_params[] = {Text(like), Text(like), int64_t{limit}};
+      rows = (*connection)->Query(
+          Sql("SELECT 'comment', room_id, thread_id, comment_id, body_text FROM {p}comments"
+              " WHERE deleted_at IS NULL AND body_text LIKE ? UNION ALL"
+              " SELECT 'ydoc', room_id, '', room_id, text FROM {p}ydocs"
+              " WHERE deleted_at IS NULL AND text LIKE ? LIMIT ?"),
+          like_params);
+    }
+  }
+  if (!rows) return rows.error().WithContext("searching");
+  std::vector<SearchHit> hits;
+  for (const SqlRow& row : *rows) {
+    hits.push_back({row[0].value_or(""), row[1].value_or(""), row[2].value_or(""),
+                    row[3].value_or(""), Snippet(row[4].value_or(""), words, 120)});
+  }
+  return hits;
 }
 
 Result<bool> SqlStore::StepAlreadyApplied(SqlConnection& connection, const std::string& table,

@@ -15,6 +15,7 @@ namespace lbmirror::store {
 struct SqlStoreOptions {
   std::string table_prefix = "liveblocks_";
   int pool_size = 8;
+  bool hard_deletes = false;  // delete rows of gone objects instead of setting deleted_at
 };
 
 class SqlStore final : public Store {
@@ -33,6 +34,7 @@ class SqlStore final : public Store {
   Status Release(const Claim& claim) override;
   Result<std::optional<int64_t>> NextDueMs(std::span<const TargetKind> kinds) override;
 
+  Result<std::vector<SearchHit>> Search(std::string_view query, int limit) override;
   Status Migrate() override;
   Result<int> SchemaVersion() override;
   void PrintMigrations(std::ostream& out) const override;
@@ -45,6 +47,17 @@ class SqlStore final : public Store {
   Status Transact(const std::function<Status(SqlConnection&)>& body);
   Status MarkDirty(SqlConnection& connection, const TargetKey& key, int64_t now_ms);
   Status ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms);
+  Status ApplyThread(SqlConnection& connection, const ThreadSnapshot& snapshot,
+                     const std::string& now);
+  Status DeleteThread(SqlConnection& connection, const ThreadGone& gone, const std::string& now);
+  Status ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSnapshot& snapshot,
+                          const std::string& now, int64_t now_ms);
+  Status ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow, const std::string& now);
+  Status DeleteRoom(SqlConnection& connection, const std::string& room_id, const std::string& now);
+  Status ApplySession(SqlConnection& connection, const SessionChange& change);
+  // Runs one statement with {p} replaced by the table prefix (statements cached by text).
+  Status Run(SqlConnection& connection, const std::string& sql, std::span<const SqlValue> params);
+  std::string Sql(std::string_view text) const;
   Result<int> ReadSchemaVersion(SqlConnection& connection);
   Result<bool> StepAlreadyApplied(SqlConnection& connection, const std::string& table,
                                   const std::string& what);

@@ -6,14 +6,26 @@
 #pragma once
 
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "store/inbox.h"
 #include "store/target_queue.h"
 
 namespace lbmirror::store {
 
+struct SearchHit {
+  std::string kind;       // "comment" or "ydoc"
+  std::string room_id;
+  std::string thread_id;  // comments only
+  std::string object_id;  // the comment id; the room id for documents
+  std::string snippet;    // the matching text around the first match
+};
+
 class Store : public Inbox, public TargetQueue {
  public:
+  // Full-text search over comment text and document text (live rows only), best first.
+  virtual Result<std::vector<SearchHit>> Search(std::string_view query, int limit) = 0;
   // Creates or upgrades the tables to the latest schema. Safe to run again and from several
   // processes at once.
   virtual Status Migrate() = 0;

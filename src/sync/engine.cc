@@ -67,7 +67,8 @@ void Engine::Process(const store::Claim& claim) {
   counters_.rest_reads.fetch_add(1, std::memory_order_relaxed);
   Result<liveblocks::RestResponse> response = client_.Get(ReadPath(claim.key));
   Result<Projection> projection =
-      response ? Project(claim.key, *response) : Result<Projection>(response.error());
+      response ? Project(claim.key, *response, options_.projection)
+               : Result<Projection>(response.error());
   if (!projection) {
     if (stopping_.load() && projection.error().retryable()) {
       (void)queue_.Release(claim);  // interrupted by shutdown: not a real attempt

@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "liveblocks/client.h"
 #include "store/target_queue.h"
+#include "sync/projection.h"
 
 namespace lbmirror::sync {
 
@@ -27,6 +28,7 @@ struct EngineOptions {
   int64_t backoff_base_ms = 1'000;    // first retry delay of a failing target
   int64_t backoff_cap_ms = 300'000;   // longest retry delay
   std::string owner;                  // lease owner name (host:pid by default)
+  ProjectionOptions projection;
 };
 
 struct EngineCounters {

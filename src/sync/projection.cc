@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "core/text.h"
+#include "sync/comment_body.h"
 
 namespace lbmirror::sync {
 
@@ -114,11 +115,162 @@ std::string XmlToText(std::string_view xml) {
 bool LooksLikeXml(std::string_view text) {
   return text.size() > 2 && text.front() == '<' && text.back() == '>';
 }
+
+std::optional<std::string> OptionalString(const json::object& object, std::string_view field) {
+  const json::value* value = object.if_contains(field);
+  if (value == nullptr || !value->is_string()) return std::nullopt;
+  return std::string(value->as_string());
+}
+
+std::optional<std::string> OptionalJson(const json::object& object, std::string_view field) {
+  const json::value* value = object.if_contains(field);
+  if (value == nullptr || value->is_null()) return std::nullopt;
+  return json::serialize(*value);
+}
+
+Result<Projection> ProjectNotification(const TargetKey& target, const json::value& body,
+                                       const std::string& raw) {
+  const json::object* n = body.if_object();
+  if (n == nullptr) return Internal("notification: response is not a JSON object");
+  if (OptionalString(*n, "id") != target.object_id) {
+    return Internal("notification: response id does not match the requested notification");
+  }
+  store::NotificationRow row;
+  row.inbox_notification_id = target.object_id;
+  row.user_id = target.scope_id;
+  row.kind = OptionalString(*n, "kind").value_or("");
+  row.room_id = OptionalString(*n, "roomId");
+  row.thread_id = OptionalString(*n, "threadId");
+  row.subject_id = OptionalString(*n, "subjectId");
+  row.notified_at = Timestamp(*n, "notifiedAt");
+  row.read_at = Timestamp(*n, "readAt");
+  row.data = raw;
+  return Projection{{std::move(row)}, {}};
+}
+
+Result<Projection> ProjectActiveUsers(const TargetKey& target, const json::value& body) {
+  const json::object* object = body.if_object();
+  const json::value* data = object != nullptr ? object->if_contains("data") : nullptr;
+  if (data == nullptr || !data->is_array()) return Internal("active users: response has no data array");
+  store::ActiveUsersSnapshot snapshot{target.scope_id, {}};
+  for (const json::value& entry : data->as_array()) {
+    const json::object* user = entry.if_object();
+    const json::value* connection = user != nullptr ? user->if_contains("connectionId") : nullptr;
+    if (connection == nullptr || !connection->is_int64()) {
+      return Internal("active users: an entry has no integer connectionId");
+    }
+    snapshot.users.push_back(
+        {connection->as_int64(), OptionalString(*user, "id"), OptionalJson(*user, "info")});
+  }
+  return Projection{{std::move(snapshot)}, {}};
+}
+
+std::optional<double> Number(const json::object& object, std::string_view field) {
+  const json::value* value = object.if_contains(field);
+  if (value == nullptr || !value->is_number()) return std::nullopt;
+  return value->to_number<double>();
+}
+
+// Calls `visit(id, object)` for each element of a map by id or an array of {"id": ...}.
+template <typename Visit>
+void ForEachById(const json::value* collection, Visit visit) {
+  if (collection == nullptr) return;
+  if (const json::object* map = collection->if_object()) {
+    for (const auto& [id, item] : *map) {
+      if (const json::object* o = item.if_object()) visit(std::string(id), *o);
+    }
+  } else if (const json::array* list = collection->if_array()) {
+    for (const json::value& item : *list) {
+      const json::object* o = item.if_object();
+      if (o == nullptr) continue;
+      if (auto id = OptionalString(*o, "id")) visit(*id, *o);
+    }
+  }
+}
 }  // namespace
 
+store::FlowSnapshot ProjectFlow(const std::string& room_id, const std::string& key,
+                                const json::object& storage) {
+  store::FlowSnapshot flow{room_id, key, {}, {}};
+  const json::value* root = storage.if_contains(key);
+  const json::object* diagram = root != nullptr ? root->if_object() : nullptr;
+  if (diagram == nullptr) return flow;
+  ForEachById(diagram->if_contains("nodes"), [&](const std::string& id, const json::object& node) {
+    store::FlowNode row{id, OptionalString(node, "type"), std::nullopt, std::nullopt,
+                        OptionalJson(node, "data"), json::serialize(node)};
+    if (const json::value* position = node.if_contains("position"); position && position->is_object()) {
+      row.position_x = Number(position->as_object(), "x");
+      row.position_y = Number(position->as_object(), "y");
+    }
+    flow.nodes.push_back(std::move(row));
+  });
+  ForEachById(diagram->if_contains("edges"), [&](const std::string& id, const json::object& edge) {
+    flow.edges.push_back({id, OptionalString(edge, "source"), OptionalString(edge, "target"),
+                          OptionalString(edge, "type"), OptionalJson(edge, "data"),
+                          json::serialize(edge)});
+  });
+  return flow;
+}
+
+Result<store::ThreadSnapshot> ProjectThread(const TargetKey& target, const json::value& body) {
+  const json::object* thread = body.if_object();
+  if (thread == nullptr) return Internal("thread: response is not a JSON object");
+  if (OptionalString(*thread, "id") != target.object_id) {
+    return Internal("thread: response id does not match the requested thread");
+  }
+  store::ThreadSnapshot snapshot;
+  store::ThreadRow& row = snapshot.thread;
+  row.thread_id = target.object_id;
+  row.room_id = OptionalString(*thread, "roomId").value_or(target.scope_id);
+  row.metadata = Serialize(*thread, "metadata", "{}");
+  const json::value* resolved = thread->if_contains("resolved");
+  row.resolved = resolved != nullptr && resolved->is_bool() && resolved->as_bool();
+  row.visibility = OptionalString(*thread, "visibility").value_or("public");
+  row.created_at = Timestamp(*thread, "createdAt");
+  row.updated_at = Timestamp(*thread, "updatedAt");
+  const json::value* comments = thread->if_contains("comments");
+  if (comments == nullptr || !comments->is_array()) return Internal("thread: no comments array");
+  for (const json::value& item : comments->as_array()) {
+    const json::object* c = item.if_object();
+    auto id = c != nullptr ? OptionalString(*c, "id") : std::nullopt;
+    if (!id) return Internal("thread: a comment has no id");
+    store::CommentRow comment;
+    comment.comment_id = *id;
+    comment.thread_id = row.thread_id;
+    comment.room_id = row.room_id;
+    comment.user_id = OptionalString(*c, "userId").value_or("");
+    if (const json::value* b = c->if_contains("body"); b != nullptr && !b->is_null()) {
+      comment.body = json::serialize(*b);
+      comment.body_text = CommentBodyToPlainText(*b);
+    }
+    comment.metadata = Serialize(*c, "metadata", "{}");
+    comment.attachments = Serialize(*c, "attachments", "[]");
+    comment.created_at = Timestamp(*c, "createdAt");
+    comment.edited_at = Timestamp(*c, "editedAt");
+    comment.deleted_at = Timestamp(*c, "deletedAt");
+    if (const json::value* reactions = c->if_contains("reactions"); reactions && reactions->is_array()) {
+      for (const json::value& r : reactions->as_array()) {
+        const json::object* reaction = r.if_object();
+        auto emoji = reaction != nullptr ? OptionalString(*reaction, "emoji") : std::nullopt;
+        const json::value* users = reaction != nullptr ? reaction->if_contains("users") : nullptr;
+        if (!emoji || users == nullptr || !users->is_array()) continue;
+        for (const json::value& u : users->as_array()) {
+          auto user = u.is_object() ? OptionalString(u.as_object(), "id") : std::nullopt;
+          if (!user) continue;
+          snapshot.reactions.push_back({comment.comment_id, *emoji, *user, row.thread_id,
+                                        row.room_id, Timestamp(*reaction, "createdAt")});
+        }
+      }
+    }
+    snapshot.comments.push_back(std::move(comment));
+  }
+  return snapshot;
+}
+
 const std::vector<TargetKind>& SupportedKinds() {
-  static const std::vector<TargetKind> kKinds = {TargetKind::kRoom, TargetKind::kStorage,
-                                                 TargetKind::kYdoc};
+  static const std::vector<TargetKind> kKinds = {TargetKind::kRoom,     TargetKind::kStorage,
+                                                 TargetKind::kYdoc,     TargetKind::kPresence,
+                                                 TargetKind::kThread,   TargetKind::kNotification};
   return kKinds;
 }
 
@@ -127,9 +279,12 @@ std::string ReadPath(const TargetKey& target) {
     case TargetKind::kRoom: return liveblocks::RoomPath(target.scope_id);
     case TargetKind::kStorage: return liveblocks::StoragePath(target.scope_id);
     case TargetKind::kYdoc: return liveblocks::YdocPath(target.scope_id);
-    default: break;
+    case TargetKind::kPresence: return liveblocks::ActiveUsersPath(target.scope_id);
+    case TargetKind::kThread: return liveblocks::ThreadPath(target.scope_id, target.object_id);
+    case TargetKind::kNotification:
+      return liveblocks::InboxNotificationPath(target.scope_id, target.object_id);
   }
-  LBMIRROR_CHECK(false && "unsupported target kind");
+  LBMIRROR_CHECK(false && "unknown target kind");
   return {};
 }
 
@@ -155,7 +310,8 @@ std::string YdocTextFromJson(std::string_view text) {
   return YdocText(value.as_object());
 }
 
-Result<Projection> Project(const TargetKey& target, const liveblocks::RestResponse& response) {
+Result<Projection> Project(const TargetKey& target, const liveblocks::RestResponse& response,
+                           const ProjectionOptions& options) {
   std::string_view what = store::TargetKindName(target.kind);
   if (response.status == 401 || response.status == 403) {
     return Error(ErrorCode::kUnauthenticated,
@@ -176,7 +332,13 @@ Result<Projection> Project(const TargetKey& target, const liveblocks::RestRespon
       case TargetKind::kYdoc:
         return Projection{{store::YdocGone{target.scope_id}},
                           {{TargetKind::kRoom, target.scope_id, ""}}};
-      default: break;
+      case TargetKind::kPresence:
+        return Projection{{store::ActiveUsersSnapshot{target.scope_id, {}}},
+                          {{TargetKind::kRoom, target.scope_id, ""}}};
+      case TargetKind::kThread:
+        return Projection{{store::ThreadGone{target.scope_id, target.object_id}}, {}};
+      case TargetKind::kNotification:
+        return Projection{{store::NotificationGone{target.scope_id, target.object_id}}, {}};
     }
   }
   if (response.status != 200) {
@@ -188,17 +350,31 @@ Result<Projection> Project(const TargetKey& target, const liveblocks::RestRespon
   switch (target.kind) {
     case TargetKind::kRoom:
       return ProjectRoom(target, *body);
-    case TargetKind::kStorage:
+    case TargetKind::kStorage: {
       if (!body->is_object()) return Internal("storage: response is not a JSON object");
-      // The document is stored exactly as received; it was parsed only to validate it.
-      return Projection{{store::DocumentRow{target.scope_id, response.body}}, {}};
+      // The document is stored exactly as received; it was parsed to validate it and to
+      // project its diagrams.
+      Projection projection{{store::DocumentRow{target.scope_id, response.body}}, {}};
+      for (const std::string& key : options.flow_keys) {
+        projection.writes.push_back(ProjectFlow(target.scope_id, key, body->as_object()));
+      }
+      return projection;
+    }
     case TargetKind::kYdoc:
       if (!body->is_object()) return Internal("ydoc: response is not a JSON object");
       return Projection{
           {store::YdocRow{target.scope_id, response.body, YdocText(body->as_object())}}, {}};
-    default:
-      return Internal(Cat("no projection for ", what, " targets"));
+    case TargetKind::kThread: {
+      auto snapshot = ProjectThread(target, *body);
+      if (!snapshot) return snapshot.error();
+      return Projection{{std::move(*snapshot)}, {}};
+    }
+    case TargetKind::kNotification:
+      return ProjectNotification(target, *body, response.body);
+    case TargetKind::kPresence:
+      return ProjectActiveUsers(target, *body);
   }
+  return Internal(Cat("no projection for ", what, " targets"));
 }
 
 }  // namespace lbmirror::sync

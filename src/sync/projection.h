@@ -2,6 +2,8 @@
 // must hold (DESIGN.md: events are hints, the REST API is the truth). No I/O, thread-safe.
 #pragma once
 
+#include <boost/json/fwd.hpp>
+
 #include <string>
 #include <vector>
 
@@ -15,6 +17,11 @@ namespace lbmirror::sync {
 // The target kinds this version knows how to read and project.
 const std::vector<store::TargetKind>& SupportedKinds();
 
+struct ProjectionOptions {
+  // Root keys of Storage documents that hold React Flow diagrams.
+  std::vector<std::string> flow_keys = {"flow"};
+};
+
 // The REST path to read for a target. REQUIRES: the kind is supported.
 std::string ReadPath(const store::TargetKey& target);
 
@@ -26,8 +33,16 @@ struct Projection {
 // 200 gives the target's rows; 404 marks them deleted. Errors: kUnauthenticated for 401/403
 // (wrong secret key, not retryable), retryable kUnavailable for 429/5xx, kInternal for a body
 // that is not what the API documents or another status.
-Result<Projection> Project(const store::TargetKey& target,
-                           const liveblocks::RestResponse& response);
+Result<Projection> Project(const store::TargetKey& target, const liveblocks::RestResponse& response,
+                           const ProjectionOptions& options = {});
+
+// The rows of one thread as GET /v2/rooms/{room}/threads/{thread} returns it.
+Result<store::ThreadSnapshot> ProjectThread(const store::TargetKey& target,
+                                            const boost::json::value& thread);
+// The React Flow diagram stored under `key` of a Storage document (format=json); nodes and
+// edges may be a map by id (LiveMap) or an array of objects with "id".
+store::FlowSnapshot ProjectFlow(const std::string& room_id, const std::string& key,
+                                const boost::json::object& storage);
 
 // Plain text from the Yjs JSON view (GET /ydoc): each root-level string, with XML markup
 // (Tiptap/BlockNote fragments) reduced to its text; block elements end paragraphs.

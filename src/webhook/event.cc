@@ -92,6 +92,15 @@ Status FillKnown(const json::object& data, Event& event) {
     if (ec) return InvalidArgument(Cat(type, " event with a non-integer data.connectionId"));
     event.connection_id = id;
     event.user_id = OptionalString(data, "userId");
+    const json::value* info = data.if_contains("userInfo");
+    if (info != nullptr && !info->is_null()) event.user_info = json::serialize(*info);
+    std::string at = OptionalString(data, type == "userEntered" ? "enteredAt" : "leftAt");
+    auto at_ms = ParseIsoTimestampMs(at);
+    if (!at_ms) {
+      return InvalidArgument(Cat(type, " event without a valid data.",
+                                 type == "userEntered" ? "enteredAt" : "leftAt"));
+    }
+    event.presence_at_ms = *at_ms;
     event.targets.push_back({TargetKind::kPresence, event.room_id, ""});
   }
   return Ok();

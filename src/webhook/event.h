@@ -26,6 +26,8 @@ struct Event {
   std::string inbox_notification_id;
   std::string notification_kind;  // "thread", "textMention" or "$custom"
   std::optional<int64_t> connection_id;  // userEntered/userLeft
+  std::string user_info;                 // userEntered/userLeft: JSON, empty when null
+  int64_t presence_at_ms = 0;            // userEntered: enteredAt, userLeft: leftAt
   std::vector<store::TargetKey> targets;
 };
 

@@ -39,6 +39,11 @@ http::Response WebhookHandler::Handle(const http::Request& request) {
   record.webhook_timestamp = std::stoll(std::string(*signed_request.timestamp).substr(0, 15));
   record.payload = request.body;
   record.targets = std::move(event->targets);
+  if (event->connection_id) {
+    record.session = store::SessionChange{event->type == "userEntered", event->room_id,
+                                          *event->connection_id, event->user_id,
+                                          event->user_info, event->presence_at_ms};
+  }
   Result<bool> stored = inbox_.Record(record);
   if (!stored) {
     counters_.unavailable.fetch_add(1, std::memory_order_relaxed);

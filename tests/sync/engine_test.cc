@@ -114,10 +114,25 @@ TEST_F(EngineTest, BackgroundWorkersPickUpNotifiedWork) {
   EXPECT_EQ(engine_->counters().completed.load(), 1);
 }
 
-TEST_F(EngineTest, UnsupportedKindsWaitForAVersionThatReadsThem) {
+TEST_F(EngineTest, ReadsThreadsNotificationsAndPresence) {
+  client_.Set("/v2/rooms/r1/threads/th_1", 200,
+              R"({"type":"thread","id":"th_1","roomId":"r1","createdAt":"2026-01-01T10:00:00.000Z","updatedAt":"2026-01-01T10:00:00.000Z","metadata":{},"resolved":true,"comments":[{"type":"comment","id":"cm_1","threadId":"th_1","roomId":"r1","userId":"alice","createdAt":"2026-01-01T10:00:00.000Z","reactions":[],"attachments":[],"metadata":{},"body":{"version":1,"content":[{"type":"paragraph","children":[{"text":"hi"}]}]}}]})");
+  client_.Set("/v2/users/bob/inbox-notifications/in_1", 200,
+              R"({"kind":"thread","id":"in_1","roomId":"r1","threadId":"th_1","notifiedAt":"2026-01-01T10:00:00.000Z","readAt":null})");
+  client_.Set("/v2/rooms/r1/active_users", 200, R"({"data":[{"type":"user","connectionId":2,"id":"alice"}]})");
+  client_.Set("/v2/rooms/r1", 200,
+              R"({"type":"room","id":"r1","createdAt":"2026-01-01T00:00:00.000Z","metadata":{},"defaultAccesses":[],"groupsAccesses":{},"usersAccesses":{}})");
   Mark("m1", {TargetKind::kThread, "r1", "th_1"});
-  EXPECT_EQ(engine_->RunUntilIdle(), 0);
-  EXPECT_EQ(One("SELECT dirty_seq - done_seq FROM liveblocks_targets"), "1");
+  Mark("m2", {TargetKind::kNotification, "bob", "in_1"});
+  Mark("m3", {TargetKind::kPresence, "r1", ""});
+  engine_->RunUntilIdle();
+  EXPECT_EQ(One("SELECT resolved FROM liveblocks_threads"), "1");
+  EXPECT_EQ(One("SELECT body_text FROM liveblocks_comments"), "hi");
+  EXPECT_EQ(One("SELECT kind FROM liveblocks_notifications WHERE user_id = 'bob'"), "thread");
+  EXPECT_EQ(One("SELECT user_id FROM liveblocks_active_users"), "alice");
+  // Presence came before the room row: the room was read too, and keeps its count.
+  EXPECT_EQ(One("SELECT active_users FROM liveblocks_rooms"), "1");
+  EXPECT_EQ(One("SELECT created_at FROM liveblocks_rooms"), "2026-01-01 00:00:00.000");
 }
 
 TEST(EngineBackoffTest, GrowsExponentiallyWithJitterUpToTheCap) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 namespace lbmirror::sync {
 namespace {
 
@@ -112,6 +114,99 @@ TEST(ProjectionTest, YdocProjectionStoresJsonAndText) {
   const auto& row = std::get<store::YdocRow>(projection->writes[0]);
   EXPECT_EQ(row.data, body);
   EXPECT_EQ(row.text, "Hello world");
+}
+
+}  // namespace
+}  // namespace lbmirror::sync
+
+namespace lbmirror::sync {
+namespace {
+
+const std::string kThreadJson =
+    R"({"type":"thread","id":"th_abc","roomId":"my-room","createdAt":"2026-01-01T10:00:00.000Z","updatedAt":"2026-01-01T10:05:00.000Z","metadata":{"status":"open","priority":2,"pinned":false},"resolved":false,"visibility":"public","comments":[{"type":"comment","id":"cm_1","threadId":"th_abc","roomId":"my-room","userId":"alice","createdAt":"2026-01-01T10:00:00.000Z","editedAt":"2026-01-01T10:01:00.000Z","reactions":[{"emoji":"👍","createdAt":"2026-01-01T10:02:00.000Z","users":[{"id":"bob"},{"id":"carol"}]}],"attachments":[],"metadata":{},"body":{"version":1,"content":[{"type":"paragraph","children":[{"text":"Hello "},{"type":"mention","kind":"user","id":"bob"}]}]}},{"type":"comment","id":"cm_2","threadId":"th_abc","roomId":"my-room","userId":"bob","createdAt":"2026-01-01T10:03:00.000Z","reactions":[],"attachments":[],"metadata":{},"deletedAt":"2026-01-01T10:05:00.000Z"}]})";
+
+TEST(ThreadProjectionTest, ProjectsTheSpecsIllustrativeThread) {
+  store::TargetKey key{store::TargetKind::kThread, "my-room", "th_abc"};
+  auto projection = Project(key, {200, kThreadJson, {}});
+  ASSERT_TRUE(projection.has_value()) << projection.error().message();
+  const auto& snapshot = std::get<store::ThreadSnapshot>(projection->writes.at(0));
+  EXPECT_EQ(snapshot.thread.metadata, R"({"status":"open","priority":2,"pinned":false})");
+  EXPECT_FALSE(snapshot.thread.resolved);
+  EXPECT_EQ(snapshot.thread.visibility, "public");
+  EXPECT_EQ(*snapshot.thread.updated_at, "2026-01-01 10:05:00.000");
+  ASSERT_EQ(snapshot.comments.size(), 2u);
+  EXPECT_EQ(snapshot.comments[0].body_text, "Hello @bob");
+  EXPECT_EQ(*snapshot.comments[0].edited_at, "2026-01-01 10:01:00.000");
+  EXPECT_FALSE(snapshot.comments[0].deleted_at.has_value());
+  EXPECT_FALSE(snapshot.comments[1].body.has_value());
+  EXPECT_EQ(*snapshot.comments[1].deleted_at, "2026-01-01 10:05:00.000");
+  ASSERT_EQ(snapshot.reactions.size(), 2u);
+  EXPECT_EQ(snapshot.reactions[0].emoji, "👍");
+  EXPECT_EQ(snapshot.reactions[1].user_id, "carol");
+}
+
+TEST(ThreadProjectionTest, NotFoundDeletesTheThread) {
+  store::TargetKey key{store::TargetKind::kThread, "my-room", "th_abc"};
+  EXPECT_EQ(ReadPath(key), "/v2/rooms/my-room/threads/th_abc");
+  auto projection = Project(key, {404, R"({"error":"RESOURCE_NOT_FOUND"})", {}});
+  ASSERT_TRUE(projection.has_value());
+  EXPECT_EQ(std::get<store::ThreadGone>(projection->writes.at(0)).thread_id, "th_abc");
+}
+
+TEST(NotificationProjectionTest, ProjectsEachKind) {
+  store::TargetKey key{store::TargetKind::kNotification, "bob", "in_1"};
+  EXPECT_EQ(ReadPath(key), "/v2/users/bob/inbox-notifications/in_1");
+  auto thread = Project(key, {200, R"({"kind":"thread","id":"in_1","roomId":"r","threadId":"th_1","notifiedAt":"2026-01-01T10:00:00.000Z","readAt":null})", {}});
+  ASSERT_TRUE(thread.has_value());
+  const auto& row = std::get<store::NotificationRow>(thread->writes.at(0));
+  EXPECT_EQ(row.kind, "thread");
+  EXPECT_EQ(*row.thread_id, "th_1");
+  EXPECT_FALSE(row.read_at.has_value());
+  auto custom = Project(key, {200, R"({"kind":"$fileUploaded","id":"in_1","subjectId":"file-1","notifiedAt":"2026-01-01T10:00:00.000Z","readAt":"2026-01-01T11:00:00.000Z","activities":[{"id":"a1","createdAt":"2026-01-01T10:00:00.000Z","data":{"file":"x.pdf"}}]})", {}});
+  ASSERT_TRUE(custom.has_value());
+  const auto& custom_row = std::get<store::NotificationRow>(custom->writes.at(0));
+  EXPECT_EQ(*custom_row.subject_id, "file-1");
+  EXPECT_FALSE(custom_row.room_id.has_value());
+  EXPECT_EQ(*custom_row.read_at, "2026-01-01 11:00:00.000");
+  EXPECT_FALSE(Project(key, {200, R"({"kind":"thread","id":"other"})", {}}).has_value());
+}
+
+TEST(PresenceProjectionTest, ProjectsTheDevServersCapture) {
+  store::TargetKey key{store::TargetKind::kPresence, "room-a", ""};
+  auto projection = Project(key, {200, R"({"data":[{"type":"user","connectionId":2,"id":"alice","info":{"name":"Alice","color":"#f00"}},{"type":"user","connectionId":3,"id":"bob"},{"type":"user","connectionId":4}]})", {}});
+  ASSERT_TRUE(projection.has_value());
+  const auto& users = std::get<store::ActiveUsersSnapshot>(projection->writes.at(0)).users;
+  ASSERT_EQ(users.size(), 3u);
+  EXPECT_EQ(*users[0].user_info, R"({"name":"Alice","color":"#f00"})");
+  EXPECT_FALSE(users[1].user_info.has_value());
+  EXPECT_FALSE(users[2].user_id.has_value());
+  EXPECT_EQ(users[2].connection_id, 4);
+}
+
+TEST(FlowProjectionTest, ReadsNodesAndEdgesAsMapsOrArrays) {
+  auto storage = boost::json::parse(
+      R"({"flow":{"nodes":{"n1":{"id":"n1","type":"input","position":{"x":10,"y":-2.5},"data":{"label":"A"}},"n2":{"id":"n2","position":{"x":0,"y":0},"data":{"label":"B"}}},"edges":[{"id":"e1","source":"n1","target":"n2","type":"smoothstep"}]}})").as_object();
+  store::FlowSnapshot flow = ProjectFlow("r", "flow", storage);
+  ASSERT_EQ(flow.nodes.size(), 2u);
+  EXPECT_EQ(flow.nodes[0].node_id, "n1");
+  EXPECT_EQ(*flow.nodes[0].type, "input");
+  EXPECT_DOUBLE_EQ(*flow.nodes[0].position_y, -2.5);
+  EXPECT_EQ(*flow.nodes[1].data, R"({"label":"B"})");
+  ASSERT_EQ(flow.edges.size(), 1u);
+  EXPECT_EQ(*flow.edges[0].source, "n1");
+  EXPECT_EQ(*flow.edges[0].target, "n2");
+  EXPECT_TRUE(ProjectFlow("r", "other", storage).nodes.empty());
+}
+
+TEST(FlowProjectionTest, StorageProjectsEveryConfiguredKey) {
+  store::TargetKey key{store::TargetKind::kStorage, "r", ""};
+  ProjectionOptions options;
+  options.flow_keys = {"flow", "second"};
+  auto projection = Project(key, {200, R"({"flow":{"nodes":[{"id":"a"}],"edges":[]}})", {}}, options);
+  ASSERT_TRUE(projection.has_value());
+  ASSERT_EQ(projection->writes.size(), 3u);
+  EXPECT_EQ(std::get<store::FlowSnapshot>(projection->writes[1]).nodes.size(), 1u);
+  EXPECT_EQ(std::get<store::FlowSnapshot>(projection->writes[2]).storage_key, "second");
 }
 
 }  // namespace

@@ -110,6 +110,7 @@ class MysqlConnection final : public SqlConnection {
     }
     std::vector<MYSQL_BIND> binds(params.size());
     std::vector<long long> numbers(params.size());
+    std::vector<double> reals(params.size());
     std::vector<unsigned long> lengths(params.size());
     for (size_t i = 0; i < params.size(); ++i) {
       MYSQL_BIND& bind = binds[i];
@@ -120,6 +121,10 @@ class MysqlConnection final : public SqlConnection {
         numbers[i] = *number;
         bind.buffer_type = MYSQL_TYPE_LONGLONG;
         bind.buffer = &numbers[i];
+      } else if (auto* real = std::get_if<double>(&params[i])) {
+        reals[i] = *real;
+        bind.buffer_type = MYSQL_TYPE_DOUBLE;
+        bind.buffer = &reals[i];
       } else {
         std::string_view text = std::get<std::string_view>(params[i]);
         lengths[i] = text.size();

@@ -94,6 +94,8 @@ class SqliteConnection final : public SqlConnection {
         rc = sqlite3_bind_null(stmt, index);
       } else if (auto* number = std::get_if<int64_t>(&params[i])) {
         rc = sqlite3_bind_int64(stmt, index, *number);
+      } else if (auto* real = std::get_if<double>(&params[i])) {
+        rc = sqlite3_bind_double(stmt, index, *real);
       } else {
         std::string_view text = std::get<std::string_view>(params[i]);
         // SQLITE_STATIC: the caller keeps the text alive until the statement is reset.
