@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <set>
 
 #include "fakes/fake_clock.h"
 #include "store/database_url.h"
@@ -102,6 +103,7 @@ class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
   std::filesystem::path path_;
   ConnectionFactory factory_;
   std::unique_ptr<SqlStore> store_;
+  int writes_seq_ = 0;
   // Shared by every event; events borrow it, so it must never be reassigned.
   static constexpr std::string_view kPayload = R"({"type":"storageUpdated","data":{"roomId":"r"}})";
 };
@@ -292,6 +294,164 @@ TEST_P(SqlStoreTest, ManyThreadsRecordConcurrentlyWithoutLosingEvents) {
   EXPECT_EQ(stored.load(), 100);
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}events"), "100");
   EXPECT_EQ(One("SELECT SUM(dirty_seq) FROM {p}targets"), "100");
+}
+
+// Marks a target, claims it and completes it with `writes` (as a worker would).
+#define COMPLETE_WITH(store, ...)                                                        \
+  do {                                                                                   \
+    ASSERT_TRUE(*(store)->Record(Event("msg_w" + std::to_string(++writes_seq_), {kRoom})));   \
+    auto claims_ = (store)->ClaimDue("w", kAllKinds, 10, 60'000);                       \
+    ASSERT_TRUE(claims_.has_value() && claims_->size() == 1u);                           \
+    std::vector<RowWrite> writes_ = {__VA_ARGS__};                                       \
+    auto done_ = (store)->Complete((*claims_)[0], writes_, {});                          \
+    ASSERT_TRUE(done_.has_value()) << done_.error().ToString();                          \
+    ASSERT_TRUE(*done_);                                                                 \
+  } while (0)
+
+ThreadSnapshot Thread(std::vector<std::pair<std::string, std::string>> comments,
+                      std::vector<std::tuple<std::string, std::string, std::string>> reactions,
+                      bool resolved = false) {
+  ThreadSnapshot snapshot;
+  snapshot.thread = {"th_1", "room-1", R"({"status":"open"})", resolved, "public",
+                     "2026-01-01 10:00:00.000", "2026-01-01 10:05:00.000"};
+  for (auto& [id, text] : comments) {
+    CommentRow c;
+    c.comment_id = id;
+    c.thread_id = "th_1";
+    c.room_id = "room-1";
+    c.user_id = "alice";
+    c.body = R"({"version":1,"content":[]})";
+    c.body_text = text;
+    c.metadata = "{}";
+    c.attachments = "[]";
+    c.created_at = "2026-01-01 10:00:00.000";
+    snapshot.comments.push_back(c);
+  }
+  for (auto& [comment, emoji, user] : reactions) {
+    snapshot.reactions.push_back({comment, emoji, user, "th_1", "room-1", "2026-01-01 10:02:00.000"});
+  }
+  return snapshot;
+}
+
+TEST_P(SqlStoreTest, AThreadSnapshotReconcilesCommentsAndReactions) {
+  COMPLETE_WITH(store_, Thread({{"cm_1", "first"}, {"cm_2", "second"}},
+                               {{"cm_1", "👍", "bob"}, {"cm_1", "🎉", "carol"}}));
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comments WHERE deleted_at IS NULL"), "2");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comment_reactions"), "2");
+  COMPLETE_WITH(store_, Thread({{"cm_1", "first, edited"}}, {{"cm_1", "🎉", "carol"}}, true));
+  EXPECT_EQ(One("SELECT body_text FROM {p}comments WHERE comment_id = 'cm_1'"), "first, edited");
+  EXPECT_NE(One("SELECT deleted_at FROM {p}comments WHERE comment_id = 'cm_2'"), "NULL");
+  EXPECT_EQ(One("SELECT emoji FROM {p}comment_reactions"), "🎉");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comment_reactions"), "1");
+  EXPECT_EQ(One("SELECT resolved FROM {p}threads"), "1");
+  COMPLETE_WITH(store_, ThreadGone{"room-1", "th_1"});
+  EXPECT_NE(One("SELECT deleted_at FROM {p}threads"), "NULL");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comments WHERE deleted_at IS NULL"), "0");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comment_reactions"), "0");
+}
+
+TEST_P(SqlStoreTest, HardDeletesRemoveRowsInsteadOfMarkingThem) {
+  auto hard = [&] {
+    SqlStoreOptions o;
+    o.table_prefix = prefix_;
+    o.pool_size = GetParam() == Dialect::kSqlite ? 1 : 4;
+    o.hard_deletes = true;
+    return std::make_unique<SqlStore>(GetParam(), factory_, o, clock_);
+  }();
+  store_.reset();
+  COMPLETE_WITH(hard, Thread({{"cm_1", "one"}, {"cm_2", "two"}}, {}));
+  COMPLETE_WITH(hard, Thread({{"cm_1", "one"}}, {}));
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comments"), "1");
+  COMPLETE_WITH(hard, RoomRow{"room-1", "", "{}", "[]", "{}", "{}", std::nullopt, std::nullopt},
+                DocumentRow{"room-1", "{}"});
+  COMPLETE_WITH(hard, RoomGone{"room-1"});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}rooms"), "0");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}documents"), "0");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}threads"), "0");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comments"), "0");
+}
+
+TEST_P(SqlStoreTest, ActiveUsersReplaceTheRoomsSetAndCount) {
+  COMPLETE_WITH(store_, RoomRow{"room-1", "", "{}", "[]", "{}", "{}", std::nullopt, std::nullopt});
+  COMPLETE_WITH(store_, ActiveUsersSnapshot{"room-1", {{2, "alice", R"({"name":"Alice"})"}, {3, std::nullopt, std::nullopt}}});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}active_users"), "2");
+  EXPECT_EQ(One("SELECT active_users FROM {p}rooms"), "2");
+  COMPLETE_WITH(store_, ActiveUsersSnapshot{"room-1", {{5, "bob", std::nullopt}}});
+  EXPECT_EQ(One("SELECT connection_id FROM {p}active_users"), "5");
+  EXPECT_EQ(One("SELECT active_users FROM {p}rooms"), "1");
+}
+
+TEST_P(SqlStoreTest, AFlowSnapshotReplacesItsNodesAndEdges) {
+  FlowSnapshot flow{"room-1", "flow", {}, {}};
+  flow.nodes.push_back({"n1", "input", 1.5, -2.0, R"({"label":"A"})", R"({"id":"n1"})"});
+  flow.nodes.push_back({"n2", std::nullopt, std::nullopt, std::nullopt, std::nullopt, R"({"id":"n2"})"});
+  flow.edges.push_back({"e1", "n1", "n2", std::nullopt, std::nullopt, R"({"id":"e1"})"});
+  COMPLETE_WITH(store_, flow);
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}flow_nodes"), "2");
+  EXPECT_EQ(One("SELECT position_y FROM {p}flow_nodes WHERE node_id = 'n1'"),
+            GetParam() == Dialect::kSqlite ? "-2.0" : "-2");
+  flow.nodes.pop_back();
+  flow.edges.clear();
+  COMPLETE_WITH(store_, flow);
+  EXPECT_EQ(One("SELECT node_id FROM {p}flow_nodes"), "n1");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}flow_edges"), "0");
+}
+
+TEST_P(SqlStoreTest, NotificationsAreUpsertedAndMarkedGone) {
+  NotificationRow n{"in_1", "bob", "thread", "room-1", "th_1", std::nullopt,
+                    "2026-01-01 10:00:00.000", std::nullopt, R"({"kind":"thread","id":"in_1"})"};
+  COMPLETE_WITH(store_, n);
+  n.read_at = "2026-01-01 11:00:00.000";
+  COMPLETE_WITH(store_, n);
+  EXPECT_EQ(One("SELECT read_at FROM {p}notifications"), "2026-01-01 11:00:00.000");
+  COMPLETE_WITH(store_, NotificationGone{"bob", "in_1"});
+  EXPECT_NE(One("SELECT deleted_at FROM {p}notifications"), "NULL");
+}
+
+TEST_P(SqlStoreTest, SessionsSurviveALeaveBeforeItsEnterAndASecondLeave) {
+  auto presence = [&](const std::string& id, bool entered, int64_t connection, int64_t at) {
+    InboxEvent event = Event(id, {{TargetKind::kPresence, "room-1", ""}});
+    event.type = entered ? "userEntered" : "userLeft";
+    event.session = SessionChange{entered, "room-1", connection, "alice", R"({"name":"A"})", at};
+    ASSERT_TRUE(*store_->Record(event));
+  };
+  const int64_t t0 = 1'767'225'600'000;
+  presence("e1", true, 1, t0);
+  presence("l1", false, 1, t0 + 60'000);
+  presence("l1-again", false, 1, t0 + 60'000);
+  presence("l2", false, 2, t0 + 90'000);  // arrives before its enter
+  presence("e2", true, 2, t0 + 30'000);
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}room_sessions"), "2");
+  EXPECT_EQ(One("SELECT left_at FROM {p}room_sessions WHERE connection_id = 1"), "2026-01-01 00:01:00.000");
+  EXPECT_EQ(One("SELECT entered_at FROM {p}room_sessions WHERE connection_id = 2"), "2026-01-01 00:00:30.000");
+  EXPECT_EQ(One("SELECT left_at FROM {p}room_sessions WHERE connection_id = 2"), "2026-01-01 00:01:30.000");
+  EXPECT_EQ(One("SELECT MIN(entered_known) FROM {p}room_sessions"), "1");
+}
+
+TEST_P(SqlStoreTest, SearchFindsLiveCommentsAndDocuments) {
+  COMPLETE_WITH(store_, Thread({{"cm_1", "The quarterly roadmap review"}, {"cm_2", "会議の議事録です"}}, {}),
+                YdocRow{"room-1", "{}", "Launch plan\nThe roadmap for spring"});
+  auto hits = store_->Search("roadmap", 10);
+  ASSERT_TRUE(hits.has_value()) << hits.error().ToString();
+  ASSERT_EQ(hits->size(), 2u);
+  std::set<std::string> kinds;
+  for (const auto& hit : *hits) kinds.insert(hit.kind);
+  EXPECT_EQ(kinds, (std::set<std::string>{"comment", "ydoc"}));
+  for (const auto& hit : *hits) {
+    EXPECT_NE(hit.snippet.find("roadmap"), std::string::npos) << hit.snippet;
+    if (hit.kind == "comment") {
+      EXPECT_EQ(hit.thread_id, "th_1");
+    }
+  }
+  auto cjk = store_->Search("議事録", 10);
+  ASSERT_TRUE(cjk.has_value());
+  ASSERT_EQ(cjk->size(), 1u);
+  EXPECT_EQ((*cjk)[0].object_id, "cm_2");
+  COMPLETE_WITH(store_, Thread({{"cm_2", "会議の議事録です"}}, {}));
+  auto after = store_->Search("quarterly", 10);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_TRUE(after->empty()) << "a deleted comment is not found";
+  EXPECT_FALSE(store_->Search("  ", 10).has_value());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SqlStoreTest,
