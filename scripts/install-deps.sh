@@ -32,7 +32,14 @@ fi
 
 if [ "$mode" = "--test" ] || [ "$mode" = "--devserver" ]; then
   cd "$root/tests/integration"
-  if ! node -e 'for (const p of ["liveblocks","bun","@liveblocks/node","standardwebhooks","yjs","mysql2"]) require.resolve(p + "/package.json")' 2> /dev/null; then
+  # Install when any dependency of package.json is missing or at another version.
+  if ! node -e '
+      const fs = require("fs");
+      const deps = JSON.parse(fs.readFileSync("package.json")).dependencies;
+      for (const [name, version] of Object.entries(deps)) {
+        const file = "node_modules/" + name + "/package.json";
+        if (!fs.existsSync(file) || JSON.parse(fs.readFileSync(file)).version !== version) process.exit(1);
+      }' 2> /dev/null; then
     npm install --no-audit --no-fund --loglevel=error
   fi
   # npm may skip bun's install script; its binary normally arrives through a platform package.
