@@ -1,0 +1,315 @@
+// Every one of the 18 webhook event types, on SQLite and on MariaDB: send the signed webhook,
+// then check that the rows equal what the REST API answers now. Threads, comments and inbox
+// notifications come from the project's test double (the dev server lacks them); everything
+// else from the official dev server.
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { isDeepStrictEqual } from "node:util";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import WebSocket from "ws";
+import { stringifyCommentBody } from "@liveblocks/node";
+import {
+  env, startMirror, sendEvent, liveblocks, tiptapUpdate, storageUpdated, ydocUpdated,
+  roomEvent, uniqueId, waitFor, MysqlMirrorDb, SqliteMirrorDb, parseJsonColumn,
+} from "./harness.mjs";
+import { startLiveblocksDouble, textBody } from "./liveblocks_double.mjs";
+
+const UNICODE = "héllo 👋🏽 日本語 עברית مرحبا";
+
+function backends() {
+  const file = path.join(os.tmpdir(), `lbmirror-events-${process.pid}.db`);
+  const list = [{ name: "SQLite", databaseUrl: `sqlite:${file}`, prefix: "liveblocks_", db: new SqliteMirrorDb(file),
+    cleanup: () => ["", "-wal", "-shm"].forEach((s) => fs.rmSync(file + s, { force: true })) }];
+  if (env.mysqlUrl) {
+    const prefix = `ev${process.pid}_`;
+    list.push({ name: "MariaDB", databaseUrl: env.mysqlUrl, prefix, db: new MysqlMirrorDb(env.mysqlUrl), cleanup() {} });
+  }
+  return list;
+}
+
+const threadEvent = (type, roomId, threadId, extra = {}) =>
+  ({ type, data: { projectId: "p", roomId, threadId, ...extra, updatedAt: new Date().toISOString() } });
+
+for (const backend of backends()) {
+  describe(`every event type on ${backend.name}`, () => {
+    const { db, prefix: p } = backend;
+    let double;
+    let mirror;
+    before(async () => {
+      backend.cleanup();
+      double = await startLiveblocksDouble(env.baseUrl);
+      mirror = await startMirror({ databaseUrl: backend.databaseUrl, baseUrl: double.url,
+        extraArgs: ["--table-prefix", p, "--flow-keys", "flow,diagram"] });
+    });
+    after(async () => {
+      assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-3000));
+      await double.close();
+      backend.cleanup();
+    });
+
+    async function send(event) {
+      const res = await sendEvent(mirror, event);
+      assert.equal(res.status, 200, res.body);
+    }
+
+    // The thread, its comments and reactions as the mirror holds them and as the API says.
+    async function mirroredThread(roomId, threadId) {
+      const thread = (await db.query(`SELECT * FROM ${p}threads WHERE thread_id = ?`, [threadId]))[0];
+      const comments = await db.query(`SELECT * FROM ${p}comments WHERE thread_id = ? ORDER BY created_at, comment_id`, [threadId]);
+      const reactions = await db.query(`SELECT comment_id, emoji, user_id FROM ${p}comment_reactions WHERE thread_id = ?`, [threadId]);
+      return {
+        deleted: !thread || thread.deleted_at !== null,
+        resolved: thread ? Number(thread.resolved) === 1 : null,
+        metadata: thread ? parseJsonColumn(thread.metadata) : null,
+        room: thread?.room_id,
+        comments: comments.map((c) => ({ id: c.comment_id, userId: c.user_id, deleted: c.deleted_at !== null,
+          body: c.body === null ? null : parseJsonColumn(c.body), text: c.body_text,
+          metadata: parseJsonColumn(c.metadata), edited: c.edited_at !== null })),
+        reactions: reactions.map((r) => `${r.comment_id} ${r.emoji} ${r.user_id}`).sort(),
+      };
+    }
+    async function expectedThread(roomId, threadId) {
+      let t;
+      try {
+        t = double.thread(roomId, threadId);
+      } catch {
+        return null;
+      }
+      const comments = [];
+      for (const c of [...t.comments].sort((a, b) => (a.createdAt + a.id).localeCompare(b.createdAt + b.id))) {
+        comments.push({ id: c.id, userId: c.userId, deleted: Boolean(c.deletedAt), body: c.body ?? null,
+          text: c.body ? await stringifyCommentBody(c.body, { format: "plain" }) : "",
+          metadata: c.metadata, edited: Boolean(c.editedAt) });
+      }
+      return { deleted: false, resolved: t.resolved, metadata: t.metadata, room: roomId, comments,
+        reactions: t.comments.flatMap((c) => c.reactions.flatMap((r) => r.users.map((u) => `${c.id} ${r.emoji} ${u.id}`))).sort() };
+    }
+    async function expectThreadMirrored(roomId, threadId) {
+      const expected = await expectedThread(roomId, threadId);
+      // A mismatch throws, so that a timeout reports the last difference seen.
+      await waitFor(`thread ${threadId} to equal the API`, async () => {
+        const got = await mirroredThread(roomId, threadId);
+        const equal = expected === null
+          ? got.deleted && got.comments.every((c) => c.deleted) && got.reactions.length === 0
+          : isDeepStrictEqual(got, expected);
+        if (!equal) throw new Error(JSON.stringify({ got, expected }));
+        return true;
+      });
+    }
+
+    test("thread and comment events: created, commented, edited, reacted, metadata, resolved, deleted", async () => {
+      const roomId = uniqueId("threads-" + UNICODE.slice(0, 5));
+      await liveblocks.createRoom(roomId);
+      const { threadId, commentId } = double.createThread(roomId, { userId: "alice",
+        body: { version: 1, content: [{ type: "paragraph", children: [{ text: "Hello " }, { type: "mention", kind: "user", id: "bob" }, { text: ` ${UNICODE}` }] }] },
+        metadata: { status: "open", priority: 2 } });
+      await send(threadEvent("threadCreated", roomId, threadId, { createdBy: "alice" }));
+      await expectThreadMirrored(roomId, threadId);
+
+      const second = double.addComment(roomId, threadId, { userId: "bob", body: textBody("second", "", "lines") });
+      await send(threadEvent("commentCreated", roomId, threadId, { commentId: second, createdBy: "bob" }));
+      await expectThreadMirrored(roomId, threadId);
+
+      double.editComment(roomId, threadId, second, textBody("second, edited 🎉"));
+      await send(threadEvent("commentEdited", roomId, threadId, { commentId: second }));
+      await expectThreadMirrored(roomId, threadId);
+
+      double.addReaction(roomId, threadId, commentId, "👍", "bob");
+      double.addReaction(roomId, threadId, commentId, "👍", "carol");
+      await send(threadEvent("commentReactionAdded", roomId, threadId, { commentId, emoji: "👍", addedBy: "carol" }));
+      await expectThreadMirrored(roomId, threadId);
+      double.removeReaction(roomId, threadId, commentId, "👍", "bob");
+      await send(threadEvent("commentReactionRemoved", roomId, threadId, { commentId, emoji: "👍", removedBy: "bob" }));
+      await expectThreadMirrored(roomId, threadId);
+
+      double.setCommentMetadata(roomId, threadId, commentId, { pinned: true });
+      await send(threadEvent("commentMetadataUpdated", roomId, threadId, { commentId, updatedBy: "alice" }));
+      await expectThreadMirrored(roomId, threadId);
+      double.setThreadMetadata(roomId, threadId, { status: "in review", label: UNICODE });
+      await send(threadEvent("threadMetadataUpdated", roomId, threadId, { updatedBy: "alice" }));
+      await expectThreadMirrored(roomId, threadId);
+
+      double.setResolved(roomId, threadId, true);
+      await send(threadEvent("threadMarkedAsResolved", roomId, threadId, { updatedBy: "alice" }));
+      await expectThreadMirrored(roomId, threadId);
+      double.setResolved(roomId, threadId, false);
+      await send(threadEvent("threadMarkedAsUnresolved", roomId, threadId, { updatedBy: "alice" }));
+      await expectThreadMirrored(roomId, threadId);
+
+      double.deleteComment(roomId, threadId, second);
+      await send(threadEvent("commentDeleted", roomId, threadId, { commentId: second }));
+      await expectThreadMirrored(roomId, threadId);
+      const row = (await db.query(`SELECT body, deleted_at FROM ${p}comments WHERE comment_id = ?`, [second]))[0];
+      assert.equal(row.body, null);
+      assert.notEqual(row.deleted_at, null);
+
+      double.deleteThread(roomId, threadId);
+      await send(threadEvent("threadDeleted", roomId, threadId));
+      await expectThreadMirrored(roomId, threadId);
+    });
+
+    test("deleting the last comment deletes the thread", async () => {
+      const roomId = uniqueId("lastcomment");
+      const { threadId, commentId } = double.createThread(roomId, { userId: "alice", body: textBody("only one") });
+      await send(threadEvent("threadCreated", roomId, threadId));
+      await expectThreadMirrored(roomId, threadId);
+      double.deleteComment(roomId, threadId, commentId);
+      await send(threadEvent("commentDeleted", roomId, threadId, { commentId }));
+      await expectThreadMirrored(roomId, threadId);
+    });
+
+    test("notification events of the three kinds", async () => {
+      const roomId = uniqueId("notify");
+      const at = new Date().toISOString();
+      const kinds = [
+        { kind: "thread", id: uniqueId("in"), roomId, threadId: "th_x", notifiedAt: at, readAt: null },
+        { kind: "textMention", id: uniqueId("in"), roomId, notifiedAt: at, readAt: at, createdBy: "alice", mentionId: "mn_1", mention: { kind: "user", id: "bob" } },
+        { kind: "$fileUploaded", id: uniqueId("in"), subjectId: "file-1", notifiedAt: at, readAt: null,
+          activities: [{ id: "act_1", createdAt: at, data: { file: `${UNICODE}.pdf` } }] },
+      ];
+      for (const n of kinds) {
+        double.setNotification("bob", n);
+        await send({ type: "notification", data: { channel: "email", kind: n.kind, projectId: "p", roomId: n.roomId ?? null,
+          userId: "bob", threadId: n.threadId, subjectId: n.subjectId, mentionId: n.mentionId,
+          inboxNotificationId: n.id, createdAt: at, triggeredAt: at } });
+      }
+      for (const n of kinds) {
+        const row = await waitFor(`notification ${n.kind}`, async () =>
+          (await db.query(`SELECT * FROM ${p}notifications WHERE inbox_notification_id = ?`, [n.id]))[0]);
+        assert.deepEqual(parseJsonColumn(row.data), n);
+        assert.equal(row.kind, n.kind);
+        assert.equal(row.user_id, "bob");
+        assert.equal(row.room_id, n.roomId ?? null);
+        assert.equal(row.thread_id, n.threadId ?? null);
+        assert.equal(row.subject_id, n.subjectId ?? null);
+        assert.equal(row.read_at === null, n.readAt === null);
+      }
+    });
+
+    test("presence: userEntered and userLeft update active users and sessions", async () => {
+      // ASCII only: the dev server refuses (4001) tokens whose room id or user info is not ASCII.
+      const roomId = uniqueId("presence");
+      await liveblocks.createRoom(roomId);
+      const token = (await (await fetch(env.baseUrl + "/v2/authorize-user", { method: "POST",
+        headers: { Authorization: "Bearer sk_localdev", "Content-Type": "application/json" },
+        body: JSON.stringify({ userId: "alice", userInfo: { name: "Alice", color: "#f00" }, permissions: { [roomId]: ["room:write"] } }) })).json()).token;
+      const open = async (query) => {
+        const ws = new WebSocket(`${env.baseUrl.replace("http", "ws")}/v7?roomId=${encodeURIComponent(roomId)}&${query}`);
+        await new Promise((resolve, reject) => { ws.on("open", resolve); ws.on("error", reject); });
+        return ws;
+      };
+      const alice = await open(`tok=${token}`);
+      const anonymous = await open("pubkey=pk_localdev");
+      const active = async () => (await (await fetch(`${env.baseUrl}/v2/rooms/${encodeURIComponent(roomId)}/active_users`,
+        { headers: { Authorization: "Bearer sk_localdev" } })).json()).data;
+      const users = await waitFor("two active users", async () => { const u = await active(); return u.length === 2 && u; });
+      const enteredAt = new Date(Date.now() - 5000).toISOString();
+      for (const u of users) {
+        await send({ type: "userEntered", data: { projectId: "p", roomId, connectionId: u.connectionId,
+          userId: u.id ?? null, userInfo: u.info ?? null, enteredAt, numActiveUsers: users.length } });
+      }
+      const mirrored = async () => (await db.query(`SELECT connection_id, user_id, user_info FROM ${p}active_users WHERE room_id = ? ORDER BY connection_id`, [roomId]))
+        .map((r) => ({ connectionId: Number(r.connection_id), id: r.user_id ?? undefined, info: r.user_info === null ? undefined : parseJsonColumn(r.user_info) }));
+      const truth = (list) => list.map((u) => ({ connectionId: u.connectionId, id: u.id, info: u.info })).sort((a, b) => a.connectionId - b.connectionId);
+      await waitFor("active users equal the API", async () => isDeepStrictEqual(await mirrored(), truth(await active())));
+      await waitFor("the room's count", async () =>
+        Number((await db.query(`SELECT active_users FROM ${p}rooms WHERE room_id = ?`, [roomId]))[0]?.active_users) === 2);
+
+      // The anonymous user leaves; its userLeft is delivered twice (two deliveries, two ids).
+      const anon = users.find((u) => !u.id);
+      anonymous.close();
+      await waitFor("one active user", async () => (await active()).length === 1);
+      const leftAt = new Date().toISOString();
+      const left = { type: "userLeft", data: { projectId: "p", roomId, connectionId: anon.connectionId, userId: null, userInfo: null, leftAt, numActiveUsers: 1 } };
+      await send(left);
+      await send(left);
+      await waitFor("active users equal the API after a leave", async () => isDeepStrictEqual(await mirrored(), truth(await active())));
+
+      // A userLeft that arrives before its userEntered (connection 9000 never existed here).
+      await send({ type: "userLeft", data: { projectId: "p", roomId, connectionId: 9000, userId: "zoe", userInfo: null, leftAt, numActiveUsers: 1 } });
+      await send({ type: "userEntered", data: { projectId: "p", roomId, connectionId: 9000, userId: "zoe", userInfo: null, enteredAt, numActiveUsers: 2 } });
+      const sessions = await db.query(`SELECT connection_id, user_id, entered_at, left_at, entered_known FROM ${p}room_sessions WHERE room_id = ? ORDER BY connection_id`, [roomId]);
+      const sql = (iso) => iso.replace("T", " ").replace("Z", "");
+      assert.deepEqual(sessions.map((s) => [Number(s.connection_id), s.user_id, s.entered_at, s.left_at, Number(s.entered_known)]),
+        users.map((u) => [u.connectionId, u.id ?? null, sql(enteredAt), u.id ? null : sql(leftAt), 1])
+          .concat([[9000, "zoe", sql(enteredAt), sql(leftAt), 1]]).sort((a, b) => a[0] - b[0]));
+      alice.close();
+    });
+
+    test("storageUpdated projects React Flow diagrams and removes nodes that are gone", async () => {
+      const roomId = uniqueId("flow");
+      await liveblocks.createRoom(roomId);
+      const liveObject = (data) => ({ liveblocksType: "LiveObject", data });
+      const node = (id, x, label) => liveObject({ id, type: "default", position: { x, y: x / 2 }, data: { label } });
+      const setFlow = (nodes, edges) => liveblocks.setStorage(roomId, {
+        title: UNICODE,
+        flow: liveObject({
+          nodes: { liveblocksType: "LiveMap", data: Object.fromEntries(nodes.map((n) => [n.data.id, n])) },
+          edges: { liveblocksType: "LiveMap", data: Object.fromEntries(edges.map((e) => [e.id, liveObject(e)])) },
+        }),
+      });
+      const check = async () => {
+        const truth = (await liveblocks.storage(roomId)).json.flow;
+        await waitFor("flow rows equal the API", async () => {
+          const nodes = await db.query(`SELECT node_id, type, position_x, position_y, data, node FROM ${p}flow_nodes WHERE room_id = ? AND storage_key = 'flow' ORDER BY node_id`, [roomId]);
+          const edges = await db.query(`SELECT edge_id, source, target, edge FROM ${p}flow_edges WHERE room_id = ? AND storage_key = 'flow' ORDER BY edge_id`, [roomId]);
+          const wantNodes = Object.values(truth.nodes).sort((a, b) => a.id.localeCompare(b.id));
+          const wantEdges = Object.values(truth.edges).sort((a, b) => a.id.localeCompare(b.id));
+          return isDeepStrictEqual(nodes.map((n) => [n.node_id, n.type, Number(n.position_x), Number(n.position_y), parseJsonColumn(n.data), parseJsonColumn(n.node)]),
+            wantNodes.map((n) => [n.id, n.type, n.position.x, n.position.y, n.data, n])) &&
+            isDeepStrictEqual(edges.map((e) => [e.edge_id, e.source, e.target, parseJsonColumn(e.edge)]),
+              wantEdges.map((e) => [e.id, e.source, e.target, e]));
+        });
+      };
+      await setFlow([node("n1", 10, "Start"), node("n2", 20, UNICODE), node("n3", 30, "End")],
+        [{ id: "e1", source: "n1", target: "n2" }, { id: "e2", source: "n2", target: "n3" }]);
+      await send(storageUpdated(roomId));
+      await check();
+      await setFlow([node("n1", 15, "Start"), node("n3", 30, "End")], [{ id: "e3", source: "n1", target: "n3" }]);
+      await send(storageUpdated(roomId));
+      await check();
+      const doc = (await db.query(`SELECT data FROM ${p}documents WHERE room_id = ?`, [roomId]))[0];
+      assert.deepEqual(parseJsonColumn(doc.data), (await liveblocks.storage(roomId)).json);
+    });
+
+    test("ydocUpdated: Tiptap text is searchable with lbmirror search", async () => {
+      const roomId = uniqueId("tiptap-" + UNICODE.slice(11, 14));
+      await liveblocks.createRoom(roomId);
+      await liveblocks.putYdoc(roomId, tiptapUpdate(`Quarterly ${UNICODE}`, "Zephyrine launch checklist"));
+      await send(ydocUpdated(roomId));
+      const row = await waitFor("the ydoc row", async () => (await db.query(`SELECT data, text FROM ${p}ydocs WHERE room_id = ?`, [roomId]))[0]);
+      assert.deepEqual(parseJsonColumn(row.data), (await liveblocks.ydoc(roomId)).json);
+      assert.equal(row.text, `Quarterly ${UNICODE}\nZephyrine launch checklist`);
+      const search = (q) => execFileSync(env.bin, ["search", q, "--database-url", backend.databaseUrl, "--table-prefix", p],
+        { encoding: "utf8", env: { PATH: process.env.PATH } });
+      const out = search("Zephyrine");
+      assert.match(out, new RegExp(`document room ${roomId}`));
+      assert.match(out, /Zephyrine launch checklist/);
+      assert.match(search("日本語"), new RegExp(roomId));
+      assert.match(search("nothing-like-this"), /no matches/);
+    });
+
+    test("roomCreated and roomDeleted mirror the room and then mark everything of it deleted", async () => {
+      const roomId = uniqueId("room-" + UNICODE.slice(15));
+      await liveblocks.createRoom(roomId, { metadata: { name: UNICODE } });
+      await liveblocks.setStorage(roomId, { a: 1 });
+      const { threadId } = double.createThread(roomId, { userId: "alice", body: textBody("bye") });
+      for (const event of [roomEvent("roomCreated", roomId), storageUpdated(roomId), threadEvent("threadCreated", roomId, threadId)]) await send(event);
+      const room = await waitFor("the room row", async () => (await db.query(`SELECT * FROM ${p}rooms WHERE room_id = ?`, [roomId]))[0]);
+      assert.deepEqual(parseJsonColumn(room.metadata), { name: UNICODE });
+      await expectThreadMirrored(roomId, threadId);
+      await liveblocks.deleteRoom(roomId);
+      double.deleteThread(roomId, threadId);
+      await send(roomEvent("roomDeleted", roomId));
+      await waitFor("everything deleted", async () => {
+        const [r] = await db.query(`SELECT deleted_at FROM ${p}rooms WHERE room_id = ?`, [roomId]);
+        const [t] = await db.query(`SELECT deleted_at FROM ${p}threads WHERE thread_id = ?`, [threadId]);
+        const [d] = await db.query(`SELECT deleted_at FROM ${p}documents WHERE room_id = ?`, [roomId]);
+        return r.deleted_at && t.deleted_at && d.deleted_at;
+      });
+    });
+  });
+}

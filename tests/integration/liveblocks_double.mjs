@@ -1,0 +1,148 @@
+// A test double for the Liveblocks REST endpoints the official dev server does not implement
+// (threads, comments, reactions and inbox notifications read with the secret key; it answers
+// 501 for those). It serves them from memory in the JSON shapes of spec/liveblocks.md
+// sections 3.4.5 and 3.4.6 and forwards every other request to the real dev server, so
+// lbmirror sees one Liveblocks API.
+import http from "node:http";
+import crypto from "node:crypto";
+
+const SECRET_KEY = "sk_localdev";
+const now = () => new Date().toISOString();
+const newId = (prefix) => `${prefix}_${crypto.randomBytes(8).toString("hex")}`;
+
+function send(res, status, body) {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(body === undefined ? "" : JSON.stringify(body));
+}
+
+export function textBody(...paragraphs) {
+  return { version: 1, content: paragraphs.map((text) => ({ type: "paragraph", children: [{ text }] })) };
+}
+
+export async function startLiveblocksDouble(devServerUrl) {
+  const threads = new Map();        // `${roomId}\0${threadId}` -> Thread
+  const notifications = new Map();  // `${userId}\0${id}` -> InboxNotification
+  const key = (a, b) => `${a}\u0000${b}`;
+
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url, "http://double");
+    const auth = req.headers.authorization;
+    const thread = url.pathname.match(/^\/v2\/rooms\/([^/]+)\/threads\/([^/]+)$/);
+    const inbox = url.pathname.match(/^\/v2\/users\/([^/]+)\/inbox-notifications\/([^/]+)$/);
+    if (req.method === "GET" && (thread || inbox)) {
+      if (!auth) return send(res, 401, { error: "MISSING_SECRET_KEY", message: "Missing secret key" });
+      if (auth !== `Bearer ${SECRET_KEY}`) return send(res, 403, { error: "INVALID_SECRET_KEY", message: "Invalid secret key" });
+      if (thread) {
+        const found = threads.get(key(decodeURIComponent(thread[1]), decodeURIComponent(thread[2])));
+        return found ? send(res, 200, found)
+                     : send(res, 404, { error: "RESOURCE_NOT_FOUND", message: "Thread not found" });
+      }
+      const found = notifications.get(key(decodeURIComponent(inbox[1]), decodeURIComponent(inbox[2])));
+      return found ? send(res, 200, found)
+                   : send(res, 404, { error: "RESOURCE_NOT_FOUND", message: "Inbox notification not found" });
+    }
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const upstream = await fetch(devServerUrl + req.url, {
+      method: req.method,
+      headers: Object.fromEntries(Object.entries({ authorization: auth, "content-type": req.headers["content-type"] })
+        .filter(([, v]) => v !== undefined)),
+      body: chunks.length ? Buffer.concat(chunks) : undefined,
+    });
+    res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
+    res.end(Buffer.from(await upstream.arrayBuffer()));
+  });
+  const port = await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server.address().port)));
+
+  const get = (roomId, threadId) => {
+    const t = threads.get(key(roomId, threadId));
+    if (!t) throw new Error(`no thread ${threadId}`);
+    return t;
+  };
+  const comment = (t, commentId) => {
+    const c = t.comments.find((x) => x.id === commentId);
+    if (!c) throw new Error(`no comment ${commentId}`);
+    return c;
+  };
+  const touch = (t) => { t.updatedAt = now(); };
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+    thread: (roomId, threadId) => structuredClone(get(roomId, threadId)),
+    createThread(roomId, { userId, body, metadata = {} }) {
+      const id = newId("th");
+      const at = now();
+      const first = { type: "comment", id: newId("cm"), threadId: id, roomId, userId, createdAt: at,
+        reactions: [], attachments: [], metadata: {}, body };
+      threads.set(key(roomId, id), { type: "thread", id, roomId, createdAt: at, updatedAt: at, metadata,
+        resolved: false, visibility: "public", comments: [first] });
+      return { threadId: id, commentId: first.id };
+    },
+    addComment(roomId, threadId, { userId, body, metadata = {} }) {
+      const t = get(roomId, threadId);
+      const c = { type: "comment", id: newId("cm"), threadId, roomId, userId, createdAt: now(),
+        reactions: [], attachments: [], metadata, body };
+      t.comments.push(c);
+      touch(t);
+      return c.id;
+    },
+    editComment(roomId, threadId, commentId, body) {
+      const t = get(roomId, threadId);
+      Object.assign(comment(t, commentId), { body, editedAt: now() });
+      touch(t);
+    },
+    // A deleted comment stays listed with deletedAt and without body; deleting the last live
+    // comment deletes the thread.
+    deleteComment(roomId, threadId, commentId) {
+      const t = get(roomId, threadId);
+      const c = comment(t, commentId);
+      delete c.body;
+      c.deletedAt = now();
+      c.reactions = [];
+      touch(t);
+      if (t.comments.every((x) => x.deletedAt)) threads.delete(key(roomId, threadId));
+    },
+    addReaction(roomId, threadId, commentId, emoji, userId) {
+      const t = get(roomId, threadId);
+      const c = comment(t, commentId);
+      let group = c.reactions.find((r) => r.emoji === emoji);
+      if (!group) c.reactions.push((group = { emoji, createdAt: now(), users: [] }));
+      if (!group.users.some((u) => u.id === userId)) group.users.push({ id: userId });
+      touch(t);
+    },
+    removeReaction(roomId, threadId, commentId, emoji, userId) {
+      const t = get(roomId, threadId);
+      const c = comment(t, commentId);
+      const group = c.reactions.find((r) => r.emoji === emoji);
+      if (group) group.users = group.users.filter((u) => u.id !== userId);
+      c.reactions = c.reactions.filter((r) => r.users.length > 0);
+      touch(t);
+    },
+    setThreadMetadata(roomId, threadId, metadata) {
+      const t = get(roomId, threadId);
+      t.metadata = { ...t.metadata, ...metadata };
+      touch(t);
+    },
+    setCommentMetadata(roomId, threadId, commentId, metadata) {
+      const t = get(roomId, threadId);
+      const c = comment(t, commentId);
+      c.metadata = { ...c.metadata, ...metadata };
+      touch(t);
+    },
+    setResolved(roomId, threadId, resolved) {
+      const t = get(roomId, threadId);
+      t.resolved = resolved;
+      touch(t);
+    },
+    deleteThread(roomId, threadId) {
+      threads.delete(key(roomId, threadId));
+    },
+    setNotification(userId, notification) {
+      notifications.set(key(userId, notification.id), structuredClone(notification));
+    },
+    deleteNotification(userId, id) {
+      notifications.delete(key(userId, id));
+    },
+  };
+}
