@@ -97,6 +97,14 @@ int Main(int argc, char** argv) {
   search_cmd->add_option("query", query, "words to find")->required();
   search_cmd->add_option("--limit", limit, "most results to print")->capture_default_str();
 
+  std::string room_id;
+  CLI::App* ydoc_cmd = app.add_subcommand("ydoc", "Yjs documents in the mirror");
+  ydoc_cmd->require_subcommand(1);
+  CLI::App* export_cmd = ydoc_cmd->add_subcommand(
+      "export", "write a room's binary Yjs state (one v1 update) to standard output");
+  AddCommonOptions(*export_cmd, common);
+  export_cmd->add_option("room", room_id, "room id")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -113,6 +121,7 @@ int Main(int argc, char** argv) {
   liveblocks::CurlLiveblocksClient::GlobalInit();
   if (serve_cmd->parsed()) return RunServe(common, serve);
   if (search_cmd->parsed()) return RunSearch(common, query, limit);
+  if (export_cmd->parsed()) return RunYdocExport(common, room_id);
   return RunMigrate(common, print_only);
 }
 

@@ -8,6 +8,8 @@ namespace lbmirror::cli {
 
 int RunServe(const CommonOptions& common, const ServeOptions& serve);
 int RunMigrate(const CommonOptions& common, bool print_only);
+// Writes the binary Yjs state mirrored for `room_id` to standard output (exit 1 if none).
+int RunYdocExport(const CommonOptions& common, const std::string& room_id);
 // Prints matching comments and documents, one per line: kind, room, thread/comment, snippet.
 int RunSearch(const CommonOptions& common, const std::string& query, int limit);
 

@@ -139,6 +139,23 @@ int RunServe(const CommonOptions& common, const ServeOptions& options) {
   return 0;
 }
 
+int RunYdocExport(const CommonOptions& common, const std::string& room_id) {
+  auto store = OpenStore(common.database_url, common.table_prefix, 1, SystemClock::Instance());
+  if (!store) return ConfigError(store.error().ToString());
+  auto state = (*store)->YdocState(room_id);
+  if (!state) {
+    log::Error(state.error().ToString());
+    return 1;
+  }
+  if (!*state) {
+    log::Error(Cat("no Yjs document is mirrored for room \"", room_id, "\""));
+    return 1;
+  }
+  std::cout.write((*state)->data(), static_cast<std::streamsize>((*state)->size()));
+  std::cout.flush();
+  return std::cout ? 0 : 1;
+}
+
 int RunSearch(const CommonOptions& common, const std::string& query, int limit) {
   auto store = OpenStore(common.database_url, common.table_prefix, 1, SystemClock::Instance());
   if (!store) return ConfigError(store.error().ToString());

@@ -30,6 +30,7 @@ class LiveblocksClient {
 std::string RoomPath(std::string_view room_id);
 std::string StoragePath(std::string_view room_id);  // ?format=json
 std::string YdocPath(std::string_view room_id);
+std::string YdocBinaryPath(std::string_view room_id);
 std::string ActiveUsersPath(std::string_view room_id);
 std::string ThreadPath(std::string_view room_id, std::string_view thread_id);
 std::string InboxNotificationPath(std::string_view user_id, std::string_view notification_id);

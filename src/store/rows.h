@@ -18,11 +18,13 @@ struct DocumentRow {
   std::string room_id;
   std::string data;
 };
-// liveblocks_ydocs: the Yjs JSON view and plain text derived from it.
+// liveblocks_ydocs: the Yjs JSON view, plain text derived from it, and the binary state
+// (GET ydoc-binary, one Yjs update) from which the document can be restored exactly.
 struct YdocRow {
   std::string room_id;
   std::string data;
   std::string text;
+  std::string state;
 };
 // liveblocks_rooms: one room as the REST API returned it.
 struct RoomRow {

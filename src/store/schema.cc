@@ -60,7 +60,7 @@ bool IsValidTablePrefix(const std::string& prefix) {
   return true;
 }
 
-int LatestSchemaVersion() { return 2; }
+int LatestSchemaVersion() { return 3; }
 
 std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& prefix) {
   Types t = TypesFor(dialect);
@@ -264,7 +264,10 @@ std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& pref
         "CREATE VIRTUAL TABLE IF NOT EXISTS {p}search USING fts5(kind UNINDEXED, room_id UNINDEXED,"
         " thread_id UNINDEXED, object_id UNINDEXED, text, tokenize = 'trigram')"));
   }
-  return {m1, m2};
+
+  Migration m3{3, "binary Yjs state of each document", {}};
+  m3.steps.push_back(add_column("ydocs", "state", mysql ? "LONGBLOB NULL" : "BLOB NULL"));
+  return {m1, m2, m3};
 }
 
 }  // namespace lbmirror::store

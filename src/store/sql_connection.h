@@ -21,8 +21,12 @@ namespace lbmirror::store {
 
 enum class Dialect { kMysql, kSqlite };
 
-// A bound parameter. Strings are borrowed for the duration of the call.
-using SqlValue = std::variant<std::nullptr_t, int64_t, double, std::string_view>;
+// Binary data for a BLOB column.
+struct Blob {
+  std::string_view bytes;
+};
+// A bound parameter. Strings and blobs are borrowed for the duration of the call.
+using SqlValue = std::variant<std::nullptr_t, int64_t, double, std::string_view, Blob>;
 // One result row; nullopt is SQL NULL. Numbers come back as decimal text.
 using SqlRow = std::vector<std::optional<std::string>>;
 

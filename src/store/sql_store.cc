@@ -126,11 +126,12 @@ struct SqlStore::Statements {
           " data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL");
     }
     upsert_ydoc = render(
-        "INSERT INTO {p}ydocs (room_id, data, text, updated_at, synced_at, deleted_at)"
-        " VALUES (?, ?, ?, ?, ?, NULL) {upsert:room_id}"
-        " updated_at = CASE WHEN data {same} {v:data} AND text {same} {v:text}"
-        " AND deleted_at IS NULL THEN updated_at ELSE {v:updated_at} END,"
-        " data = {v:data}, text = {v:text}, synced_at = {v:synced_at}, deleted_at = NULL");
+        "INSERT INTO {p}ydocs (room_id, data, text, state, updated_at, synced_at, deleted_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, NULL) {upsert:room_id}"
+        " updated_at = CASE WHEN state {same} {v:state} AND deleted_at IS NULL THEN updated_at"
+        " ELSE {v:updated_at} END,"
+        " data = {v:data}, text = {v:text}, state = {v:state}, synced_at = {v:synced_at},"
+        " deleted_at = NULL");
     upsert_room = render(
         "INSERT INTO {p}rooms (room_id, organization_id, metadata, default_accesses,"
         " users_accesses, groups_accesses, created_at, last_connection_at, synced_at, deleted_at)"
@@ -284,8 +285,8 @@ Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, in
     return Run(connection, sql_->upsert_document, params);
   }
   if (auto* ydoc = std::get_if<YdocRow>(&write)) {
-    SqlValue params[] = {Text(ydoc->room_id), Text(ydoc->data), Text(ydoc->text), Text(now),
-                         Text(now)};
+    SqlValue params[] = {Text(ydoc->room_id), Text(ydoc->data), Text(ydoc->text),
+                         Blob{ydoc->state}, Text(now), Text(now)};
     LBMIRROR_RETURN_IF_ERROR(Run(connection, sql_->upsert_ydoc, params));
     if (dialect_ == Dialect::kSqlite) {
       SqlValue key[] = {Text(ydoc->room_id)};
@@ -751,6 +752,16 @@ Result<std::vector<SearchHit>> SqlStore::Search(std::string_view query, int limi
                     row[3].value_or(""), Snippet(row[4].value_or(""), words, 120)});
   }
   return hits;
+}
+
+Result<std::optional<std::string>> SqlStore::YdocState(std::string_view room_id) {
+  auto connection = pool_.Acquire();
+  if (!connection) return connection.error();
+  SqlValue key[] = {room_id};
+  auto rows = (*connection)->Query(Sql("SELECT state FROM {p}ydocs WHERE room_id = ?"), key);
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<std::string>();
+  return (*rows)[0][0];
 }
 
 Result<bool> SqlStore::StepAlreadyApplied(SqlConnection& connection, const std::string& table,

@@ -35,6 +35,7 @@ class SqlStore final : public Store {
   Result<std::optional<int64_t>> NextDueMs(std::span<const TargetKind> kinds) override;
 
   Result<std::vector<SearchHit>> Search(std::string_view query, int limit) override;
+  Result<std::optional<std::string>> YdocState(std::string_view room_id) override;
   Status Migrate() override;
   Result<int> SchemaVersion() override;
   void PrintMigrations(std::ostream& out) const override;

@@ -5,6 +5,7 @@
 // database is unreachable or a transaction lost a race).
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -24,6 +25,8 @@ struct SearchHit {
 
 class Store : public Inbox, public TargetQueue {
  public:
+  // The binary Yjs state last mirrored for a room (nullopt when there is none).
+  virtual Result<std::optional<std::string>> YdocState(std::string_view room_id) = 0;
   // Full-text search over comment text and document text (live rows only), best first.
   virtual Result<std::vector<SearchHit>> Search(std::string_view query, int limit) = 0;
   // Creates or upgrades the tables to the latest schema. Safe to run again and from several

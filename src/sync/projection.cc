@@ -303,6 +303,30 @@ std::string YdocText(const json::object& document) {
 }
 }  // namespace
 
+std::vector<std::string> ReadPaths(const TargetKey& target) {
+  if (target.kind == TargetKind::kYdoc) {
+    return {liveblocks::YdocPath(target.scope_id), liveblocks::YdocBinaryPath(target.scope_id)};
+  }
+  return {ReadPath(target)};
+}
+
+Result<Projection> Project(const TargetKey& target, std::span<const liveblocks::RestResponse> responses,
+                           const ProjectionOptions& options) {
+  LBMIRROR_CHECK(responses.size() == ReadPaths(target).size());
+  if (target.kind != TargetKind::kYdoc) return Project(target, responses[0], options);
+  // The JSON view decides errors and 404; the binary read must then agree.
+  auto projection = Project(target, responses[0], options);
+  if (!projection || !std::holds_alternative<store::YdocRow>(projection->writes[0])) return projection;
+  const liveblocks::RestResponse& binary = responses[1];
+  if (binary.status != 200) {
+    auto failed = Project(target, binary, options);
+    if (!failed) return failed.error();
+    return Unavailable(Cat("ydoc-binary answered ", binary.status, " while the JSON view exists"));
+  }
+  std::get<store::YdocRow>(projection->writes[0]).state = binary.body;
+  return projection;
+}
+
 std::string YdocTextFromJson(std::string_view text) {
   boost::system::error_code ec;
   json::value value = json::parse(json::string_view(text.data(), text.size()), ec);
@@ -363,7 +387,7 @@ Result<Projection> Project(const TargetKey& target, const liveblocks::RestRespon
     case TargetKind::kYdoc:
       if (!body->is_object()) return Internal("ydoc: response is not a JSON object");
       return Projection{
-          {store::YdocRow{target.scope_id, response.body, YdocText(body->as_object())}}, {}};
+          {store::YdocRow{target.scope_id, response.body, YdocText(body->as_object()), {}}}, {}};
     case TargetKind::kThread: {
       auto snapshot = ProjectThread(target, *body);
       if (!snapshot) return snapshot.error();

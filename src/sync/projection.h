@@ -4,6 +4,7 @@
 
 #include <boost/json/fwd.hpp>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,11 @@ struct ProjectionOptions {
   std::vector<std::string> flow_keys = {"flow"};
 };
 
-// The REST path to read for a target. REQUIRES: the kind is supported.
+// The REST path to read for a target (the first of ReadPaths).
 std::string ReadPath(const store::TargetKey& target);
+// Every REST path a target needs, in the order Project expects their answers (a Yjs document
+// is read as JSON and as its binary state).
+std::vector<std::string> ReadPaths(const store::TargetKey& target);
 
 struct Projection {
   std::vector<store::RowWrite> writes;
@@ -33,6 +37,10 @@ struct Projection {
 // 200 gives the target's rows; 404 marks them deleted. Errors: kUnauthenticated for 401/403
 // (wrong secret key, not retryable), retryable kUnavailable for 429/5xx, kInternal for a body
 // that is not what the API documents or another status.
+Result<Projection> Project(const store::TargetKey& target,
+                           std::span<const liveblocks::RestResponse> responses,
+                           const ProjectionOptions& options = {});
+// For targets read with one request.
 Result<Projection> Project(const store::TargetKey& target, const liveblocks::RestResponse& response,
                            const ProjectionOptions& options = {});
 

@@ -10,6 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
+import * as Y from "yjs";
 import { stringifyCommentBody } from "@liveblocks/node";
 import {
   env, startMirror, sendEvent, liveblocks, tiptapUpdate, storageUpdated, ydocUpdated,
@@ -290,6 +291,21 @@ for (const backend of backends()) {
       assert.match(out, /Zephyrine launch checklist/);
       assert.match(search("日本語"), new RegExp(roomId));
       assert.match(search("nothing-like-this"), /no matches/);
+
+      // The binary state is mirrored byte for byte and restores the same document.
+      const binary = Buffer.from(await (await fetch(`${env.baseUrl}/v2/rooms/${encodeURIComponent(roomId)}/ydoc-binary`,
+        { headers: { Authorization: "Bearer sk_localdev" } })).arrayBuffer());
+      const exported = execFileSync(env.bin, ["ydoc", "export", roomId, "--database-url", backend.databaseUrl, "--table-prefix", p],
+        { env: { PATH: process.env.PATH } });
+      assert.ok(binary.length > 2);
+      assert.ok(exported.equals(binary), `exported ${exported.length} bytes, the API has ${binary.length}`);
+      const restored = new Y.Doc();
+      Y.applyUpdate(restored, exported);
+      const original = new Y.Doc();
+      Y.applyUpdate(original, tiptapUpdate(`Quarterly ${UNICODE}`, "Zephyrine launch checklist"));
+      assert.equal(restored.getXmlFragment("default").toString(), original.getXmlFragment("default").toString());
+      assert.throws(() => execFileSync(env.bin, ["ydoc", "export", "no-such-room", "--database-url", backend.databaseUrl,
+        "--table-prefix", p], { stdio: "pipe" }), /no Yjs document is mirrored/);
     });
 
     test("roomCreated and roomDeleted mirror the room and then mark everything of it deleted", async () => {

@@ -240,7 +240,7 @@ TEST_P(SqlStoreTest, RoomGoneSoftDeletesTheRoomAndItsDocuments) {
   RowWrite writes[] = {
       RoomRow{"room-1", "org", R"({"k":"v"})", R"(["room:write"])", "{}", "{}",
               "2026-01-01 00:00:00.000", std::nullopt},
-      DocumentRow{"room-1", R"({"a":1})"}, YdocRow{"room-1", R"({"t":"x"})", "x"}};
+      DocumentRow{"room-1", R"({"a":1})"}, YdocRow{"room-1", R"({"t":"x"})", "x", {}}};
   ASSERT_TRUE(*store_->Complete(claims[0], writes, {}));
   EXPECT_EQ(One("SELECT metadata FROM {p}rooms"), R"({"k":"v"})");
   EXPECT_EQ(One("SELECT created_at FROM {p}rooms"), "2026-01-01 00:00:00.000");
@@ -271,7 +271,7 @@ TEST_P(SqlStoreTest, KeepsUnicodeIdsAndTextIntact) {
   auto claims = ClaimAll();
   ASSERT_EQ(claims.size(), 1u);
   EXPECT_EQ(claims[0].key.scope_id, room);
-  RowWrite write = YdocRow{room, R"({"t":"👍 日本語 עברית"})", "👍 日本語 עברית"};
+  RowWrite write = YdocRow{room, R"({"t":"👍 日本語 עברית"})", "👍 日本語 עברית", {}};
   ASSERT_TRUE(*store_->Complete(claims[0], std::span(&write, 1), {}));
   EXPECT_EQ(One("SELECT text FROM {p}ydocs"), "👍 日本語 עברית");
   EXPECT_EQ(One("SELECT room_id FROM {p}ydocs"), room);
@@ -430,7 +430,7 @@ TEST_P(SqlStoreTest, SessionsSurviveALeaveBeforeItsEnterAndASecondLeave) {
 
 TEST_P(SqlStoreTest, SearchFindsLiveCommentsAndDocuments) {
   COMPLETE_WITH(store_, Thread({{"cm_1", "The quarterly roadmap review"}, {"cm_2", "会議の議事録です"}}, {}),
-                YdocRow{"room-1", "{}", "Launch plan\nThe roadmap for spring"});
+                YdocRow{"room-1", "{}", "Launch plan\nThe roadmap for spring", {}});
   auto hits = store_->Search("roadmap", 10);
   ASSERT_TRUE(hits.has_value()) << hits.error().ToString();
   ASSERT_EQ(hits->size(), 2u);
@@ -452,6 +452,18 @@ TEST_P(SqlStoreTest, SearchFindsLiveCommentsAndDocuments) {
   ASSERT_TRUE(after.has_value());
   EXPECT_TRUE(after->empty()) << "a deleted comment is not found";
   EXPECT_FALSE(store_->Search("  ", 10).has_value());
+}
+
+TEST_P(SqlStoreTest, KeepsTheBinaryYjsStateByteExact) {
+  std::string state;
+  for (int i = 0; i < 512; ++i) state.push_back(static_cast<char>((i * 131) & 0xFF));
+  state += std::string("\0\0yjs\xFF", 6);
+  COMPLETE_WITH(store_, YdocRow{"room-1", "{}", "", state});
+  auto read = store_->YdocState("room-1");
+  ASSERT_TRUE(read.has_value()) << read.error().ToString();
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ(**read, state);
+  EXPECT_FALSE(store_->YdocState("no-such-room")->has_value());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SqlStoreTest,

@@ -66,6 +66,7 @@ class EngineTest : public ::testing::Test {
 TEST_F(EngineTest, MirrorsStorageYdocAndRoom) {
   client_.Set("/v2/rooms/r1/storage?format=json", 200, R"({"a":1})");
   client_.Set("/v2/rooms/r1/ydoc", 200, R"({"t":"hi"})");
+  client_.Set("/v2/rooms/r1/ydoc-binary", 200, std::string("\x01\x00\x02", 3));
   client_.Set("/v2/rooms/r1", 200,
               R"({"type":"room","id":"r1","createdAt":"2026-01-01T00:00:00.000Z","metadata":{},"defaultAccesses":[],"groupsAccesses":{},"usersAccesses":{}})");
   Mark("m1", {TargetKind::kStorage, "r1", ""});
@@ -74,7 +75,17 @@ TEST_F(EngineTest, MirrorsStorageYdocAndRoom) {
   EXPECT_EQ(engine_->RunUntilIdle(), 3);
   EXPECT_EQ(One("SELECT data FROM liveblocks_documents"), R"({"a":1})");
   EXPECT_EQ(One("SELECT text FROM liveblocks_ydocs"), "hi");
+  EXPECT_EQ(**store_->YdocState("r1"), std::string("\x01\x00\x02", 3));
   EXPECT_EQ(One("SELECT created_at FROM liveblocks_rooms"), "2026-01-01 00:00:00.000");
+}
+
+TEST_F(EngineTest, AYdocWhoseBinaryReadFailsIsRetried) {
+  client_.Set("/v2/rooms/r1/ydoc", 200, R"({"t":"hi"})");
+  client_.Set("/v2/rooms/r1/ydoc-binary", 500, "{}");
+  Mark("m1", {TargetKind::kYdoc, "r1", ""});
+  EXPECT_EQ(engine_->RunUntilIdle(), 1);
+  EXPECT_EQ(One("SELECT COUNT(*) FROM liveblocks_ydocs"), "0");
+  EXPECT_NE(One("SELECT last_error FROM liveblocks_targets").find("500"), std::string::npos);
 }
 
 TEST_F(EngineTest, AFailingReadIsRetriedWithBackoffAndKeepsItsError) {

@@ -126,9 +126,10 @@ class MysqlConnection final : public SqlConnection {
         bind.buffer_type = MYSQL_TYPE_DOUBLE;
         bind.buffer = &reals[i];
       } else {
-        std::string_view text = std::get<std::string_view>(params[i]);
+        auto* blob = std::get_if<Blob>(&params[i]);
+        std::string_view text = blob ? blob->bytes : std::get<std::string_view>(params[i]);
         lengths[i] = text.size();
-        bind.buffer_type = MYSQL_TYPE_STRING;
+        bind.buffer_type = blob ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
         bind.buffer = const_cast<char*>(text.data());
         bind.buffer_length = text.size();
         bind.length = &lengths[i];

@@ -42,8 +42,11 @@ class SqliteConnection final : public SqlConnection {
       SqlRow row(columns);
       for (int i = 0; i < columns; ++i) {
         if (sqlite3_column_type(*stmt, i) == SQLITE_NULL) continue;
-        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(*stmt, i));
-        row[i] = std::string(text, sqlite3_column_bytes(*stmt, i));
+        const auto* bytes = sqlite3_column_type(*stmt, i) == SQLITE_BLOB
+                                ? static_cast<const char*>(sqlite3_column_blob(*stmt, i))
+                                : reinterpret_cast<const char*>(sqlite3_column_text(*stmt, i));
+        int size = sqlite3_column_bytes(*stmt, i);
+        row[i] = size > 0 ? std::string(bytes, size) : std::string();
       }
       rows.push_back(std::move(row));
     }
@@ -96,6 +99,8 @@ class SqliteConnection final : public SqlConnection {
         rc = sqlite3_bind_int64(stmt, index, *number);
       } else if (auto* real = std::get_if<double>(&params[i])) {
         rc = sqlite3_bind_double(stmt, index, *real);
+      } else if (auto* blob = std::get_if<Blob>(&params[i])) {
+        rc = sqlite3_bind_blob64(stmt, index, blob->bytes.data(), blob->bytes.size(), SQLITE_STATIC);
       } else {
         std::string_view text = std::get<std::string_view>(params[i]);
         // SQLITE_STATIC: the caller keeps the text alive until the statement is reset.
