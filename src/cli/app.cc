@@ -105,6 +105,11 @@ int Main(int argc, char** argv) {
   AddCommonOptions(*export_cmd, common);
   export_cmd->add_option("room", room_id, "room id")->required();
 
+  std::vector<std::string> files;
+  CLI::App* decode_cmd = ydoc_cmd->add_subcommand(
+      "decode", "decode binary Yjs updates and print their JSON view and text, one line each");
+  decode_cmd->add_option("files", files, "files holding one Yjs update (v1) each")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -122,6 +127,7 @@ int Main(int argc, char** argv) {
   if (serve_cmd->parsed()) return RunServe(common, serve);
   if (search_cmd->parsed()) return RunSearch(common, query, limit);
   if (export_cmd->parsed()) return RunYdocExport(common, room_id);
+  if (decode_cmd->parsed()) return RunYdocDecode(files);
   return RunMigrate(common, print_only);
 }
 

@@ -2,6 +2,9 @@
 // configuration. They may throw only during startup; main turns that into exit code 2.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "cli/options.h"
 
 namespace lbmirror::cli {
@@ -10,6 +13,9 @@ int RunServe(const CommonOptions& common, const ServeOptions& serve);
 int RunMigrate(const CommonOptions& common, bool print_only);
 // Writes the binary Yjs state mirrored for `room_id` to standard output (exit 1 if none).
 int RunYdocExport(const CommonOptions& common, const std::string& room_id);
+// Decodes binary Yjs updates (files) and prints one JSON line per file:
+// {"file":…,"json":…,"text":…} or {"file":…,"error":…}. Exit 1 if any failed.
+int RunYdocDecode(const std::vector<std::string>& files);
 // Prints matching comments and documents, one per line: kind, room, thread/comment, snippet.
 int RunSearch(const CommonOptions& common, const std::string& query, int limit);
 

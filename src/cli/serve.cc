@@ -1,3 +1,6 @@
+#include <boost/json.hpp>
+
+#include <fstream>
 #include <iostream>
 #include <regex>
 
@@ -12,6 +15,7 @@
 #include "sync/engine.h"
 #include "webhook/signature_verifier.h"
 #include "webhook/webhook_handler.h"
+#include "yjs/document.h"
 
 namespace lbmirror::cli {
 
@@ -154,6 +158,26 @@ int RunYdocExport(const CommonOptions& common, const std::string& room_id) {
   std::cout.write((*state)->data(), static_cast<std::streamsize>((*state)->size()));
   std::cout.flush();
   return std::cout ? 0 : 1;
+}
+
+int RunYdocDecode(const std::vector<std::string>& files) {
+  int failures = 0;
+  for (const std::string& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    boost::json::object line{{"file", file}};
+    auto document = in || in.eof() ? yjs::Document::Decode(bytes)
+                                   : Result<yjs::Document>(InvalidArgument("cannot read the file"));
+    if (document) {
+      line["json"] = document->ToJson();
+      line["text"] = document->Text();
+    } else {
+      line["error"] = document.error().message();
+      ++failures;
+    }
+    std::cout << boost::json::serialize(line) << "\n";
+  }
+  return failures == 0 ? 0 : 1;
 }
 
 int RunSearch(const CommonOptions& common, const std::string& query, int limit) {
