@@ -1,6 +1,3 @@
-#include <boost/json.hpp>
-
-#include <fstream>
 #include <iostream>
 #include <regex>
 
@@ -15,7 +12,6 @@
 #include "sync/engine.h"
 #include "webhook/signature_verifier.h"
 #include "webhook/webhook_handler.h"
-#include "yjs/document.h"
 
 namespace lbmirror::cli {
 
@@ -140,80 +136,6 @@ int RunServe(const CommonOptions& common, const ServeOptions& options) {
                 c.duplicates.load(), ", rejected ", c.rejected.load(), ", unavailable ",
                 c.unavailable.load(), "; targets mirrored ", engine.counters().completed.load(),
                 ", failed attempts ", engine.counters().failed.load()));
-  return 0;
-}
-
-int RunYdocExport(const CommonOptions& common, const std::string& room_id) {
-  auto store = OpenStore(common.database_url, common.table_prefix, 1, SystemClock::Instance());
-  if (!store) return ConfigError(store.error().ToString());
-  auto state = (*store)->YdocState(room_id);
-  if (!state) {
-    log::Error(state.error().ToString());
-    return 1;
-  }
-  if (!*state) {
-    log::Error(Cat("no Yjs document is mirrored for room \"", room_id, "\""));
-    return 1;
-  }
-  std::cout.write((*state)->data(), static_cast<std::streamsize>((*state)->size()));
-  std::cout.flush();
-  return std::cout ? 0 : 1;
-}
-
-int RunYdocDecode(const std::vector<std::string>& files) {
-  int failures = 0;
-  for (const std::string& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    boost::json::object line{{"file", file}};
-    auto document = in || in.eof() ? yjs::Document::Decode(bytes)
-                                   : Result<yjs::Document>(InvalidArgument("cannot read the file"));
-    if (document) {
-      line["json"] = document->ToJson();
-      line["text"] = document->Text();
-    } else {
-      line["error"] = document.error().message();
-      ++failures;
-    }
-    std::cout << boost::json::serialize(line) << "\n";
-  }
-  return failures == 0 ? 0 : 1;
-}
-
-int RunSearch(const CommonOptions& common, const std::string& query, int limit) {
-  auto store = OpenStore(common.database_url, common.table_prefix, 1, SystemClock::Instance());
-  if (!store) return ConfigError(store.error().ToString());
-  auto hits = (*store)->Search(query, limit);
-  if (!hits) {
-    log::Error(hits.error().ToString());
-    return hits.error().code() == ErrorCode::kInvalidArgument ? 2 : 1;
-  }
-  for (const store::SearchHit& hit : *hits) {
-    if (hit.kind == "comment") {
-      std::cout << "comment  room " << hit.room_id << "  thread " << hit.thread_id << "  comment "
-                << hit.object_id << "\n    " << hit.snippet << "\n";
-    } else {
-      std::cout << "document room " << hit.room_id << "\n    " << hit.snippet << "\n";
-    }
-  }
-  if (hits->empty()) std::cout << "no matches for \"" << query << "\"\n";
-  return 0;
-}
-
-int RunMigrate(const CommonOptions& common, bool print_only) {
-  auto store = OpenStore(common.database_url, common.table_prefix, 1, SystemClock::Instance());
-  if (!store) return ConfigError(store.error().ToString());
-  if (print_only) {
-    (*store)->PrintMigrations(std::cout);
-    return 0;
-  }
-  Status migrated = (*store)->Migrate();
-  if (!migrated) {
-    log::Error(Cat("migration failed: ", migrated.error().ToString()));
-    return 1;
-  }
-  auto version = (*store)->SchemaVersion();
-  log::Info(Cat("schema is at version ", version ? *version : -1));
   return 0;
 }
 

@@ -544,9 +544,9 @@ void Document::Impl::IntegrateAll(
   std::vector<uint64_t> clients;
   for (auto& [client, items] : pending) clients.push_back(client);
   std::sort(clients.begin(), clients.end(), std::greater<>());
-  auto unmet = [&](const Item& item) -> std::optional<uint64_t> {
+  auto unmet = [&](const Item& item) -> std::optional<Id> {
     for (const std::optional<Id>& dep : {item.origin, item.right_origin, item.parent_id}) {
-      if (dep && State(dep->client) <= dep->clock) return dep->client;
+      if (dep && State(dep->client) <= dep->clock) return dep;
     }
     return std::nullopt;
   };
@@ -564,20 +564,15 @@ void Document::Impl::IntegrateAll(
       }
       Item& item = *items[index];
       if (item.id.clock < State(client)) Fail("overlapping structs");
-      if (auto dep = unmet(item)) {
-        auto other = pending.find(*dep);
-        if (*dep == client || other == pending.end() || next[*dep] >= other->second.size() ||
-            on_stack.count(*dep)) {
-          Fail(Cat("struct ", item.id.client, ":", item.id.clock,
-                   " depends on a struct of client ", *dep, " that is not in the update",
-                   *dep == client ? " (its own client)" : on_stack.count(*dep) ? " (a cycle)" : "",
-                   " origin ", item.origin ? Cat(item.origin->client, ":", item.origin->clock) : "-",
-                   " right ", item.right_origin ? Cat(item.right_origin->client, ":", item.right_origin->clock) : "-",
-                   " parent ", item.parent_id ? Cat(item.parent_id->client, ":", item.parent_id->clock) : "-",
-                   " state ", State(*dep), " next ", next[*dep] < pending[*dep].size() ? pending[*dep][next[*dep]]->id.clock : 0));
+      if (auto missing = unmet(item)) {
+        auto other = pending.find(missing->client);
+        if (missing->client == client || other == pending.end() ||
+            next[missing->client] >= other->second.size() || on_stack.count(missing->client)) {
+          Fail(Cat("struct ", item.id.client, ":", item.id.clock, " depends on ", missing->client,
+                   ":", missing->clock, ", which is not in the update"));
         }
-        stack.push_back(*dep);
-        on_stack.insert(*dep);
+        stack.push_back(missing->client);
+        on_stack.insert(missing->client);
         continue;
       }
       Integrate(std::move(items[index]));
