@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "store/schema.h"
 #include "yjs/document.h"
 
 namespace lbmirror::cli {
@@ -18,11 +19,27 @@ int ConfigError(const std::string& message) {
   log::Error(message);
   return 2;
 }
+
+// Commands that read the mirror need its tables: say so instead of failing on a missing table.
+int RequireSchema(store::Store& store) {
+  auto version = store.SchemaVersion();
+  if (!version) {
+    log::Error(Cat("cannot read the database: ", version.error().ToString()));
+    return 1;
+  }
+  if (*version < store::LatestSchemaVersion()) {
+    return ConfigError(Cat("this database holds no current lbmirror tables (schema version ",
+                           *version, ", need ", store::LatestSchemaVersion(),
+                           "): check DATABASE_URL and --table-prefix, or run `lbmirror migrate`"));
+  }
+  return 0;
+}
 }  // namespace
 
 int RunYdocExport(const CommonOptions& common, const std::string& room_id) {
   auto store = OpenStore(common.database_url, common.table_prefix, 1, SystemClock::Instance());
   if (!store) return ConfigError(store.error().ToString());
+  if (int code = RequireSchema(**store); code != 0) return code;
   auto state = (*store)->YdocState(room_id);
   if (!state) {
     log::Error(state.error().ToString());
@@ -60,6 +77,7 @@ int RunYdocDecode(const std::vector<std::string>& files) {
 int RunSearch(const CommonOptions& common, const std::string& query, int limit) {
   auto store = OpenStore(common.database_url, common.table_prefix, 1, SystemClock::Instance());
   if (!store) return ConfigError(store.error().ToString());
+  if (int code = RequireSchema(**store); code != 0) return code;
   auto hits = (*store)->Search(query, limit);
   if (!hits) {
     log::Error(hits.error().ToString());

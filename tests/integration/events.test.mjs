@@ -291,6 +291,8 @@ for (const backend of backends()) {
       assert.match(out, /Zephyrine launch checklist/);
       assert.match(search("日本語"), new RegExp(roomId));
       assert.match(search("nothing-like-this"), /no matches/);
+      assert.throws(() => execFileSync(env.bin, ["search", "x", "--database-url", backend.databaseUrl,
+        "--table-prefix", "notmigrated_"], { stdio: "pipe" }), /no current lbmirror tables/);
 
       // The binary state is mirrored byte for byte and restores the same document.
       const binary = Buffer.from(await (await fetch(`${env.baseUrl}/v2/rooms/${encodeURIComponent(roomId)}/ydoc-binary`,
