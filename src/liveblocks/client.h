@@ -29,7 +29,6 @@ class LiveblocksClient {
 // Paths of the reads the mirror makes; ids are percent-encoded like the SDK does.
 std::string RoomPath(std::string_view room_id);
 std::string StoragePath(std::string_view room_id);  // ?format=json
-std::string YdocPath(std::string_view room_id);
 std::string YdocBinaryPath(std::string_view room_id);
 std::string ActiveUsersPath(std::string_view room_id);
 std::string ThreadPath(std::string_view room_id, std::string_view thread_id);

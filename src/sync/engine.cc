@@ -64,19 +64,10 @@ int64_t Engine::BackoffMs(int attempts, int64_t base_ms, int64_t cap_ms, uint32_
 void Engine::Process(const store::Claim& claim) {
   static thread_local std::minstd_rand random(std::random_device{}());
   const std::string name = claim.key.ToString();
-  std::vector<liveblocks::RestResponse> responses;
-  std::optional<Error> read_error;
-  for (const std::string& path : ReadPaths(claim.key)) {
-    counters_.rest_reads.fetch_add(1, std::memory_order_relaxed);
-    Result<liveblocks::RestResponse> response = client_.Get(path);
-    if (!response) {
-      read_error = response.error();
-      break;
-    }
-    responses.push_back(std::move(*response));
-  }
-  Result<Projection> projection = read_error ? Result<Projection>(*read_error)
-                                             : Project(claim.key, responses, options_.projection);
+  counters_.rest_reads.fetch_add(1, std::memory_order_relaxed);
+  Result<liveblocks::RestResponse> response = client_.Get(ReadPath(claim.key));
+  Result<Projection> projection = response ? Project(claim.key, *response, options_.projection)
+                                           : Result<Projection>(response.error());
   if (!projection) {
     if (stopping_.load() && projection.error().retryable()) {
       (void)queue_.Release(claim);  // interrupted by shutdown: not a real attempt

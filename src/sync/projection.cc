@@ -4,6 +4,7 @@
 
 #include "core/text.h"
 #include "sync/comment_body.h"
+#include "yjs/document.h"
 
 namespace lbmirror::sync {
 
@@ -55,65 +56,16 @@ Result<Projection> ProjectRoom(const TargetKey& target, const json::value& body)
   return Projection{{std::move(row)}, {}};
 }
 
-// Inline ProseMirror marks and text-level nodes: they do not end a paragraph.
-bool IsInlineElement(std::string_view name) {
-  static constexpr std::string_view kInline[] = {
-      "bold", "italic", "strike", "code", "underline", "link", "highlight", "textStyle",
-      "subscript", "superscript", "mention", "span", "em", "strong", "s", "a", "sub", "sup",
-      "liveblocksMention", "comment", "liveblocksCommentMark"};
-  for (std::string_view n : kInline) {
-    if (n == name) return true;
+// The binary state is the truth (the JSON view of GET /ydoc is lossy); the decoder gives the
+// exact JSON and the text. A state that does not decode fails the target with the reason.
+Result<Projection> ProjectYdoc(const TargetKey& target, const liveblocks::RestResponse& response) {
+  auto document = yjs::Document::Decode(response.body);
+  if (!document) {
+    return Error(document.error().code(), Cat("ydoc-binary: ", document.error().message()));
   }
-  return false;
-}
-
-void AppendEntity(std::string_view entity, std::string& out) {
-  if (entity == "lt") out += '<';
-  else if (entity == "gt") out += '>';
-  else if (entity == "amp") out += '&';
-  else if (entity == "quot") out += '"';
-  else if (entity == "apos") out += '\'';
-  else out += Cat('&', entity, ';');
-}
-
-// Reduces XML text to its character data; every non-inline element ends a paragraph.
-std::string XmlToText(std::string_view xml) {
-  std::string out;
-  for (size_t i = 0; i < xml.size();) {
-    char c = xml[i];
-    if (c == '<') {
-      size_t end = xml.find('>', i);
-      if (end == std::string_view::npos) break;
-      std::string_view tag = xml.substr(i + 1, end - i - 1);
-      bool closing = !tag.empty() && tag.front() == '/';
-      bool self_closing = !tag.empty() && tag.back() == '/';
-      if (closing) tag.remove_prefix(1);
-      std::string_view name = tag.substr(0, tag.find_first_of(" /"));
-      if ((closing || self_closing) && !IsInlineElement(name)) {
-        if (name == "hardBreak" || name == "br") out += '\n';
-        else if (!out.empty() && out.back() != '\n') out += '\n';
-      }
-      i = end + 1;
-    } else if (c == '&') {
-      size_t end = xml.find(';', i);
-      if (end == std::string_view::npos || end - i > 8) {
-        out += c;
-        ++i;
-        continue;
-      }
-      AppendEntity(xml.substr(i + 1, end - i - 1), out);
-      i = end + 1;
-    } else {
-      out += c;
-      ++i;
-    }
-  }
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
-bool LooksLikeXml(std::string_view text) {
-  return text.size() > 2 && text.front() == '<' && text.back() == '>';
+  return Projection{{store::YdocRow{target.scope_id, json::serialize(document->ToJson()),
+                                    document->Text(), response.body}},
+                    {}};
 }
 
 std::optional<std::string> OptionalString(const json::object& object, std::string_view field) {
@@ -278,7 +230,7 @@ std::string ReadPath(const TargetKey& target) {
   switch (target.kind) {
     case TargetKind::kRoom: return liveblocks::RoomPath(target.scope_id);
     case TargetKind::kStorage: return liveblocks::StoragePath(target.scope_id);
-    case TargetKind::kYdoc: return liveblocks::YdocPath(target.scope_id);
+    case TargetKind::kYdoc: return liveblocks::YdocBinaryPath(target.scope_id);
     case TargetKind::kPresence: return liveblocks::ActiveUsersPath(target.scope_id);
     case TargetKind::kThread: return liveblocks::ThreadPath(target.scope_id, target.object_id);
     case TargetKind::kNotification:
@@ -286,52 +238,6 @@ std::string ReadPath(const TargetKey& target) {
   }
   LBMIRROR_CHECK(false && "unknown target kind");
   return {};
-}
-
-namespace {
-std::string YdocText(const json::object& document) {
-  std::string out;
-  for (const auto& [key, root] : document) {
-    if (!root.is_string()) continue;
-    std::string_view s = root.as_string();
-    std::string part = LooksLikeXml(s) ? XmlToText(s) : std::string(s);
-    if (part.empty()) continue;
-    if (!out.empty()) out += '\n';
-    out += part;
-  }
-  return out;
-}
-}  // namespace
-
-std::vector<std::string> ReadPaths(const TargetKey& target) {
-  if (target.kind == TargetKind::kYdoc) {
-    return {liveblocks::YdocPath(target.scope_id), liveblocks::YdocBinaryPath(target.scope_id)};
-  }
-  return {ReadPath(target)};
-}
-
-Result<Projection> Project(const TargetKey& target, std::span<const liveblocks::RestResponse> responses,
-                           const ProjectionOptions& options) {
-  LBMIRROR_CHECK(responses.size() == ReadPaths(target).size());
-  if (target.kind != TargetKind::kYdoc) return Project(target, responses[0], options);
-  // The JSON view decides errors and 404; the binary read must then agree.
-  auto projection = Project(target, responses[0], options);
-  if (!projection || !std::holds_alternative<store::YdocRow>(projection->writes[0])) return projection;
-  const liveblocks::RestResponse& binary = responses[1];
-  if (binary.status != 200) {
-    auto failed = Project(target, binary, options);
-    if (!failed) return failed.error();
-    return Unavailable(Cat("ydoc-binary answered ", binary.status, " while the JSON view exists"));
-  }
-  std::get<store::YdocRow>(projection->writes[0]).state = binary.body;
-  return projection;
-}
-
-std::string YdocTextFromJson(std::string_view text) {
-  boost::system::error_code ec;
-  json::value value = json::parse(json::string_view(text.data(), text.size()), ec);
-  if (ec || !value.is_object()) return {};
-  return YdocText(value.as_object());
 }
 
 Result<Projection> Project(const TargetKey& target, const liveblocks::RestResponse& response,
@@ -369,6 +275,7 @@ Result<Projection> Project(const TargetKey& target, const liveblocks::RestRespon
     return Error(ErrorCode::kInternal, Cat(what, ": ", liveblocks::DescribeErrorResponse(response)),
                  false, response.status);
   }
+  if (target.kind == TargetKind::kYdoc) return ProjectYdoc(target, response);
   auto body = ParseBody(response, what);
   if (!body) return body.error();
   switch (target.kind) {
@@ -385,9 +292,7 @@ Result<Projection> Project(const TargetKey& target, const liveblocks::RestRespon
       return projection;
     }
     case TargetKind::kYdoc:
-      if (!body->is_object()) return Internal("ydoc: response is not a JSON object");
-      return Projection{
-          {store::YdocRow{target.scope_id, response.body, YdocText(body->as_object()), {}}}, {}};
+      break;  // handled above: its body is binary
     case TargetKind::kThread: {
       auto snapshot = ProjectThread(target, *body);
       if (!snapshot) return snapshot.error();

@@ -4,7 +4,6 @@
 
 #include <boost/json/fwd.hpp>
 
-#include <span>
 #include <string>
 #include <vector>
 
@@ -23,11 +22,8 @@ struct ProjectionOptions {
   std::vector<std::string> flow_keys = {"flow"};
 };
 
-// The REST path to read for a target (the first of ReadPaths).
+// The REST path to read for a target (a Yjs document is read as its binary state).
 std::string ReadPath(const store::TargetKey& target);
-// Every REST path a target needs, in the order Project expects their answers (a Yjs document
-// is read as JSON and as its binary state).
-std::vector<std::string> ReadPaths(const store::TargetKey& target);
 
 struct Projection {
   std::vector<store::RowWrite> writes;
@@ -36,11 +32,8 @@ struct Projection {
 
 // 200 gives the target's rows; 404 marks them deleted. Errors: kUnauthenticated for 401/403
 // (wrong secret key, not retryable), retryable kUnavailable for 429/5xx, kInternal for a body
-// that is not what the API documents or another status.
-Result<Projection> Project(const store::TargetKey& target,
-                           std::span<const liveblocks::RestResponse> responses,
-                           const ProjectionOptions& options = {});
-// For targets read with one request.
+// that is not what the API documents or another status, kInvalidArgument for a Yjs state that
+// does not decode.
 Result<Projection> Project(const store::TargetKey& target, const liveblocks::RestResponse& response,
                            const ProjectionOptions& options = {});
 
@@ -51,9 +44,5 @@ Result<store::ThreadSnapshot> ProjectThread(const store::TargetKey& target,
 // edges may be a map by id (LiveMap) or an array of objects with "id".
 store::FlowSnapshot ProjectFlow(const std::string& room_id, const std::string& key,
                                 const boost::json::object& storage);
-
-// Plain text from the Yjs JSON view (GET /ydoc): each root-level string, with XML markup
-// (Tiptap/BlockNote fragments) reduced to its text; block elements end paragraphs.
-std::string YdocTextFromJson(std::string_view json);
 
 }  // namespace lbmirror::sync

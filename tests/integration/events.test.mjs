@@ -13,10 +13,11 @@ import WebSocket from "ws";
 import * as Y from "yjs";
 import { stringifyCommentBody } from "@liveblocks/node";
 import {
-  env, startMirror, sendEvent, liveblocks, tiptapUpdate, storageUpdated, ydocUpdated,
+  env, startMirror, sendEvent, liveblocks, tiptapUpdate, lexicalUpdate, blockNoteUpdate, storageUpdated, ydocUpdated,
   roomEvent, uniqueId, waitFor, MysqlMirrorDb, SqliteMirrorDb, parseJsonColumn,
 } from "./harness.mjs";
 import { startLiveblocksDouble, textBody } from "./liveblocks_double.mjs";
+import { referenceViews } from "./yjs_reference.mjs";
 
 const UNICODE = "héllo 👋🏽 日本語 עברית مرحبا";
 
@@ -276,35 +277,62 @@ for (const backend of backends()) {
       assert.deepEqual(parseJsonColumn(doc.data), (await liveblocks.storage(roomId)).json);
     });
 
-    test("ydocUpdated: Tiptap text is searchable with lbmirror search", async () => {
-      const roomId = uniqueId("tiptap-" + UNICODE.slice(11, 14));
-      await liveblocks.createRoom(roomId);
-      await liveblocks.putYdoc(roomId, tiptapUpdate(`Quarterly ${UNICODE}`, "Zephyrine launch checklist"));
-      await send(ydocUpdated(roomId));
-      const row = await waitFor("the ydoc row", async () => (await db.query(`SELECT data, text FROM ${p}ydocs WHERE room_id = ?`, [roomId]))[0]);
-      assert.deepEqual(parseJsonColumn(row.data), (await liveblocks.ydoc(roomId)).json);
-      assert.equal(row.text, `Quarterly ${UNICODE}\nZephyrine launch checklist`);
+    test("ydocUpdated: Tiptap, BlockNote and Lexical documents are mirrored exactly and searchable", async () => {
+      const editors = [
+        { name: "tiptap", update: tiptapUpdate(`Quarterly ${UNICODE}`, "Zephyrine launch checklist"),
+          text: `Quarterly ${UNICODE}\nZephyrine launch checklist` },
+        { name: "blocknote", update: blockNoteUpdate([{ type: "heading", text: "Roadmap" },
+          { text: "Ship the mirror", children: [{ text: "Write the decoder" }, { text: "Measure it" }] }]),
+          text: "Roadmap\nShip the mirror\nWrite the decoder\nMeasure it" },
+        { name: "lexical", update: lexicalUpdate(["Obsidian quarterly notes", UNICODE]),
+          text: `Obsidian quarterly notes\n${UNICODE}` },
+      ];
+      for (const editor of editors) {
+        editor.roomId = uniqueId(`${editor.name}-` + UNICODE.slice(11, 14));
+        await liveblocks.createRoom(editor.roomId);
+        await liveblocks.putYdoc(editor.roomId, editor.update);
+        await send(ydocUpdated(editor.roomId));
+      }
+      for (const editor of editors) {
+        const row = await waitFor(`the ${editor.name} ydoc row`, async () =>
+          (await db.query(`SELECT data, text FROM ${p}ydocs WHERE room_id = ?`, [editor.roomId]))[0]);
+        // The truth is the binary state, read by npm yjs (the JSON view of GET /ydoc is lossy).
+        const binary = await liveblocks.ydocBinary(editor.roomId);
+        const want = referenceViews(binary);
+        assert.deepEqual(parseJsonColumn(row.data), want.json, editor.name);
+        assert.equal(row.text, want.text, editor.name);
+        assert.equal(row.text, editor.text, editor.name);
+        // The binary state is mirrored byte for byte.
+        const exported = execFileSync(env.bin, ["ydoc", "export", editor.roomId, "--database-url", backend.databaseUrl,
+          "--table-prefix", p], { env: { PATH: process.env.PATH } });
+        assert.ok(binary.length > 2);
+        assert.ok(exported.equals(binary), `${editor.name}: exported ${exported.length} bytes, the API has ${binary.length}`);
+      }
+      const [tiptap, blocknote, lexical] = editors;
+      // Lexical keeps its block and text-node layout in the JSON.
+      assert.deepEqual(parseJsonColumn((await db.query(`SELECT data FROM ${p}ydocs WHERE room_id = ?`, [lexical.roomId]))[0].data).root[0],
+        { attributes: { __dir: "ltr", __format: 0, __indent: 0, __type: "paragraph" },
+          delta: [{ insert: { __detail: 0, __format: 1, __mode: 0, __style: "", __type: "text" } }, { insert: "Obsidian quarterly notes" }] });
+
       const search = (q) => execFileSync(env.bin, ["search", q, "--database-url", backend.databaseUrl, "--table-prefix", p],
         { encoding: "utf8", env: { PATH: process.env.PATH } });
       const out = search("Zephyrine");
-      assert.match(out, new RegExp(`document room ${roomId}`));
+      assert.match(out, new RegExp(`document room ${tiptap.roomId}`));
       assert.match(out, /Zephyrine launch checklist/);
-      assert.match(search("日本語"), new RegExp(roomId));
+      assert.match(search("Obsidian"), new RegExp(`document room ${lexical.roomId}`));
+      assert.match(search("decoder"), new RegExp(`document room ${blocknote.roomId}`));
+      assert.match(search("日本語"), new RegExp(tiptap.roomId));
+      assert.match(search("日本語"), new RegExp(lexical.roomId));
       assert.match(search("nothing-like-this"), /no matches/);
       assert.throws(() => execFileSync(env.bin, ["search", "x", "--database-url", backend.databaseUrl,
         "--table-prefix", "notmigrated_"], { stdio: "pipe" }), /no current lbmirror tables/);
 
-      // The binary state is mirrored byte for byte and restores the same document.
-      const binary = Buffer.from(await (await fetch(`${env.baseUrl}/v2/rooms/${encodeURIComponent(roomId)}/ydoc-binary`,
-        { headers: { Authorization: "Bearer sk_localdev" } })).arrayBuffer());
-      const exported = execFileSync(env.bin, ["ydoc", "export", roomId, "--database-url", backend.databaseUrl, "--table-prefix", p],
-        { env: { PATH: process.env.PATH } });
-      assert.ok(binary.length > 2);
-      assert.ok(exported.equals(binary), `exported ${exported.length} bytes, the API has ${binary.length}`);
+      // The exported state restores the same document in yjs.
       const restored = new Y.Doc();
-      Y.applyUpdate(restored, exported);
+      Y.applyUpdate(restored, execFileSync(env.bin, ["ydoc", "export", tiptap.roomId, "--database-url", backend.databaseUrl,
+        "--table-prefix", p], { env: { PATH: process.env.PATH } }));
       const original = new Y.Doc();
-      Y.applyUpdate(original, tiptapUpdate(`Quarterly ${UNICODE}`, "Zephyrine launch checklist"));
+      Y.applyUpdate(original, tiptap.update);
       assert.equal(restored.getXmlFragment("default").toString(), original.getXmlFragment("default").toString());
       assert.throws(() => execFileSync(env.bin, ["ydoc", "export", "no-such-room", "--database-url", backend.databaseUrl,
         "--table-prefix", p], { stdio: "pipe" }), /no Yjs document is mirrored/);

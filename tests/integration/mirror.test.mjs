@@ -11,6 +11,7 @@ import {
   ydocUpdated, roomEvent, uniqueId, waitFor, MysqlMirrorDb, SqliteMirrorDb, parseJsonColumn,
   OTHER_SECRET,
 } from "./harness.mjs";
+import { referenceViews } from "./yjs_reference.mjs";
 
 function backends() {
   const list = [];
@@ -67,7 +68,7 @@ for (const backend of backends()) {
         const row = await documentRow(roomId);
         return row && isDeepStrictEqual(parseJsonColumn(row.data), truth);
       });
-      const ydocTruth = (await liveblocks.ydoc(roomId)).json;
+      const ydocTruth = referenceViews(await liveblocks.ydocBinary(roomId)).json;
       const ydoc = await waitFor("the Yjs row", async () =>
         (await db.query(`SELECT data, text FROM ${t("ydocs")} WHERE room_id = ?`, [roomId]))[0]);
       assert.deepEqual(parseJsonColumn(ydoc.data), ydocTruth);

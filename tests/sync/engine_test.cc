@@ -63,29 +63,45 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<Engine> engine_;
 };
 
+// Y.encodeStateAsUpdate of a document with Y.Text "t" = "hi" (npm yjs, client 7).
+const std::string kHiUpdate("\x01\x01\x07\x00\x04\x01\x01t\x02hi\x00", 12);
+
 TEST_F(EngineTest, MirrorsStorageYdocAndRoom) {
   client_.Set("/v2/rooms/r1/storage?format=json", 200, R"({"a":1})");
-  client_.Set("/v2/rooms/r1/ydoc", 200, R"({"t":"hi"})");
-  client_.Set("/v2/rooms/r1/ydoc-binary", 200, std::string("\x01\x00\x02", 3));
+  client_.Set("/v2/rooms/r1/ydoc-binary", 200, kHiUpdate);
   client_.Set("/v2/rooms/r1", 200,
               R"({"type":"room","id":"r1","createdAt":"2026-01-01T00:00:00.000Z","metadata":{},"defaultAccesses":[],"groupsAccesses":{},"usersAccesses":{}})");
   Mark("m1", {TargetKind::kStorage, "r1", ""});
   Mark("m2", {TargetKind::kYdoc, "r1", ""});
   Mark("m3", {TargetKind::kRoom, "r1", ""});
   EXPECT_EQ(engine_->RunUntilIdle(), 3);
+  EXPECT_EQ(engine_->counters().rest_reads.load(), 3u) << "one read per target";
   EXPECT_EQ(One("SELECT data FROM liveblocks_documents"), R"({"a":1})");
+  EXPECT_EQ(One("SELECT data FROM liveblocks_ydocs"), R"({"t":"hi"})");
   EXPECT_EQ(One("SELECT text FROM liveblocks_ydocs"), "hi");
-  EXPECT_EQ(**store_->YdocState("r1"), std::string("\x01\x00\x02", 3));
+  EXPECT_EQ(**store_->YdocState("r1"), kHiUpdate);
   EXPECT_EQ(One("SELECT created_at FROM liveblocks_rooms"), "2026-01-01 00:00:00.000");
 }
 
 TEST_F(EngineTest, AYdocWhoseBinaryReadFailsIsRetried) {
-  client_.Set("/v2/rooms/r1/ydoc", 200, R"({"t":"hi"})");
   client_.Set("/v2/rooms/r1/ydoc-binary", 500, "{}");
   Mark("m1", {TargetKind::kYdoc, "r1", ""});
   EXPECT_EQ(engine_->RunUntilIdle(), 1);
   EXPECT_EQ(One("SELECT COUNT(*) FROM liveblocks_ydocs"), "0");
   EXPECT_NE(One("SELECT last_error FROM liveblocks_targets").find("500"), std::string::npos);
+}
+
+TEST_F(EngineTest, AYdocThatDoesNotDecodeIsKeptFailedWithTheReasonAndRetried) {
+  client_.Set("/v2/rooms/r1/ydoc-binary", 200, kHiUpdate.substr(0, 7));
+  Mark("m1", {TargetKind::kYdoc, "r1", ""});
+  EXPECT_EQ(engine_->RunUntilIdle(), 1);
+  EXPECT_EQ(One("SELECT COUNT(*) FROM liveblocks_ydocs"), "0");
+  EXPECT_NE(One("SELECT last_error FROM liveblocks_targets").find("malformed Yjs update"),
+            std::string::npos);
+  client_.Set("/v2/rooms/r1/ydoc-binary", 200, kHiUpdate);
+  clock_.Advance(1'000);
+  EXPECT_EQ(engine_->RunUntilIdle(), 1);
+  EXPECT_EQ(One("SELECT text FROM liveblocks_ydocs"), "hi");
 }
 
 TEST_F(EngineTest, AFailingReadIsRetriedWithBackoffAndKeepsItsError) {

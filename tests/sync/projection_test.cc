@@ -17,7 +17,7 @@ const TargetKey kYdoc{TargetKind::kYdoc, "room-y", ""};
 TEST(ProjectionTest, ReadsTheDocumentedPathsWithEncodedIds) {
   EXPECT_EQ(ReadPath(kRoom), "/v2/rooms/room-b");
   EXPECT_EQ(ReadPath(kStorage), "/v2/rooms/my%20room%2F1/storage?format=json");
-  EXPECT_EQ(ReadPath(kYdoc), "/v2/rooms/room-y/ydoc");
+  EXPECT_EQ(ReadPath(kYdoc), "/v2/rooms/room-y/ydoc-binary");
 }
 
 TEST(ProjectionTest, ProjectsARoomAsCapturedFromTheDevServer) {
@@ -95,25 +95,49 @@ TEST(ProjectionTest, ClassifiesErrorStatuses) {
   EXPECT_FALSE(garbage.has_value());
 }
 
-TEST(ProjectionTest, YdocTextFromTiptapXmlKeepsParagraphs) {
-  std::string json =
-      R"({"default":"<heading level=\"1\">Title</heading><paragraph>Hello <bold>bold</bold> world</paragraph><paragraph>a &lt; b &amp; c</paragraph>"})";
-  EXPECT_EQ(YdocTextFromJson(json), "Title\nHello bold world\na < b & c");
+// Y.encodeStateAsUpdate of a document with Y.Text "text" = "Hello world" and Y.Map "meta" =
+// {x: 1}, client 7 (made with npm yjs).
+std::string HelloUpdate() {
+  std::string hex = "01020700040104746578740b48656c6c6f20776f726c642801046d6574610178017d0100";
+  std::string bytes;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  }
+  return bytes;
 }
 
-TEST(ProjectionTest, YdocTextFromNestedBlocksAndPlainText) {
-  std::string json =
-      R"({"default":"<bulletList><listItem><paragraph>one</paragraph></listItem><listItem><paragraph>two</paragraph></listItem></bulletList>","codemirror":"line one\nline two","meta":{"title":"not text"},"list":["a"]})";
-  EXPECT_EQ(YdocTextFromJson(json), "one\ntwo\nline one\nline two");
-}
-
-TEST(ProjectionTest, YdocProjectionStoresJsonAndText) {
-  std::string body = R"({"text":"Hello world","meta":{"x":1}})";
-  auto projection = Project(kYdoc, {200, body, {}});
-  ASSERT_TRUE(projection.has_value());
+TEST(ProjectionTest, YdocProjectionDecodesTheBinaryState) {
+  std::string state = HelloUpdate();
+  auto projection = Project(kYdoc, {200, state, {}});
+  ASSERT_TRUE(projection.has_value()) << projection.error().message();
   const auto& row = std::get<store::YdocRow>(projection->writes[0]);
-  EXPECT_EQ(row.data, body);
+  EXPECT_EQ(row.data, R"({"meta":{"x":1},"text":"Hello world"})");
   EXPECT_EQ(row.text, "Hello world");
+  EXPECT_EQ(row.state, state);
+}
+
+TEST(ProjectionTest, AnEmptyYdocHasEmptyJsonAndText) {
+  auto projection = Project(kYdoc, {200, std::string("\0\0", 2), {}});
+  ASSERT_TRUE(projection.has_value()) << projection.error().message();
+  const auto& row = std::get<store::YdocRow>(projection->writes[0]);
+  EXPECT_EQ(row.data, "{}");
+  EXPECT_EQ(row.text, "");
+}
+
+TEST(ProjectionTest, AYdocThatDoesNotDecodeIsAClearError) {
+  std::string state = HelloUpdate();
+  auto projection = Project(kYdoc, {200, state.substr(0, state.size() - 5), {}});
+  ASSERT_FALSE(projection.has_value());
+  EXPECT_EQ(projection.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(projection.error().message().find("ydoc-binary: malformed Yjs update"),
+            std::string::npos)
+      << projection.error().message();
+}
+
+TEST(ProjectionTest, AMissingYdocRoomMarksItGone) {
+  auto projection = Project(kYdoc, {404, R"({"error":"ROOM_NOT_FOUND"})", {}});
+  ASSERT_TRUE(projection.has_value());
+  EXPECT_TRUE(std::holds_alternative<store::YdocGone>(projection->writes[0]));
 }
 
 }  // namespace
