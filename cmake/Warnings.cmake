@@ -5,7 +5,14 @@ target_compile_options(lbmirror_warnings INTERFACE
   -Wimplicit-fallthrough -Werror)
 
 add_library(lbmirror_sanitizers INTERFACE)
-if(LBMIRROR_SANITIZE)
+if(LBMIRROR_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "LBMIRROR_FUZZ needs clang (libFuzzer): use the fuzz preset")
+  endif()
+  target_compile_options(lbmirror_sanitizers INTERFACE -fsanitize=fuzzer-no-link,address,undefined
+    -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(lbmirror_sanitizers INTERFACE -fsanitize=address,undefined)
+elseif(LBMIRROR_SANITIZE)
   target_compile_options(lbmirror_sanitizers INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_link_options(lbmirror_sanitizers INTERFACE -fsanitize=address,undefined)

@@ -5,6 +5,7 @@
 # test again there, and stops both servers.
 #   scripts/test.sh [ctest arguments...]     e.g. scripts/test.sh -L unit
 #   LBMIRROR_TEST_SANITIZE=0 scripts/test.sh  skips the sanitizer pass
+#   LBMIRROR_FUZZ_SECONDS=N (default 30; 0 skips) fuzzes the Yjs decoder for N seconds after
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh" --test
@@ -32,4 +33,8 @@ if [ "${LBMIRROR_TEST_SANITIZE:-1}" != 0 ]; then
   (cd "$root" && cmake --preset asan > /dev/null)
   cmake --build "$root/build-asan"
   (cd "$root/build-asan" && ctest --output-on-failure -j2 "$@")
+fi
+if [ "${LBMIRROR_FUZZ_SECONDS:-30}" != 0 ]; then
+  echo "== the Yjs decoder under libFuzzer (build-fuzz/)"
+  "$root/scripts/fuzz.sh" "${LBMIRROR_FUZZ_SECONDS:-30}"
 fi

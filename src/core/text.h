@@ -24,6 +24,9 @@ std::vector<std::string> SplitAny(std::string_view text, std::string_view separa
 std::string_view Trim(std::string_view text);
 bool StartsWith(std::string_view text, std::string_view prefix);
 std::string ToLower(std::string_view text);
+// True for well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points past
+// U+10FFFF), what a strict decoder such as TextDecoder with fatal: true accepts.
+bool IsValidUtf8(std::string_view text);
 
 // Standard base64 with '=' padding.
 std::string Base64Encode(std::string_view bytes);

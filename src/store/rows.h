@@ -18,7 +18,7 @@ struct DocumentRow {
   std::string room_id;
   std::string data;
 };
-// liveblocks_ydocs: the Yjs JSON view, plain text derived from it, and the binary state
+// liveblocks_ydocs: the decoded JSON of a Yjs document, its plain text and its binary state
 // (GET ydoc-binary, one Yjs update) from which the document can be restored exactly.
 struct YdocRow {
   std::string room_id;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -72,13 +73,25 @@ class Reader {
     pos_ += length;
     return out;
   }
-  std::string String() { return std::string(Bytes()); }
+  // lib0's readVarString decodes with a fatal UTF-8 decoder: yjs refuses such updates too.
+  std::string String() {
+    size_t start = pos_;
+    std::string_view bytes = Bytes();
+    if (!IsValidUtf8(bytes)) Fail(Cat("invalid UTF-8 in the string at byte ", start));
+    return std::string(bytes);
+  }
 
   template <size_t N>
   std::array<uint8_t, N> Fixed() {
     std::array<uint8_t, N> out;
     for (auto& b : out) b = Byte();
     return out;
+  }
+
+  // NaN and the infinities have no JSON form: null, as JSON.stringify writes them.
+  static json::value Number(double value) {
+    if (!std::isfinite(value)) return nullptr;
+    return value;
   }
 
   // lib0's writeAny format.
@@ -94,13 +107,13 @@ class Reader {
       case 124: {
         auto b = Fixed<4>();
         uint32_t bits = (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | b[3];
-        return static_cast<double>(std::bit_cast<float>(bits));
+        return Number(static_cast<double>(std::bit_cast<float>(bits)));
       }
       case 123: {
         auto b = Fixed<8>();
         uint64_t bits = 0;
         for (uint8_t x : b) bits = (bits << 8) | x;
-        return std::bit_cast<double>(bits);
+        return Number(std::bit_cast<double>(bits));
       }
       case 122: {
         auto b = Fixed<8>();

@@ -5,6 +5,24 @@
 namespace lbmirror {
 namespace {
 
+TEST(TextTest, Utf8ValidityFollowsRfc3629) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain ascii"));
+  EXPECT_TRUE(IsValidUtf8("h\xC3\xA9llo \xE6\x97\xA5 \xF0\x9F\x91\x8B"));  // é, 日, 👋
+  EXPECT_TRUE(IsValidUtf8("\xEF\xBB\xBF"));                              // BOM
+  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));                         // U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\x80"));                      // lone continuation byte
+  EXPECT_FALSE(IsValidUtf8("\xC3"));                      // truncated
+  EXPECT_FALSE(IsValidUtf8("\xE6\x97"));                  // truncated
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));                  // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xE0\x80\xAF"));              // overlong
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));              // surrogate U+D800
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));          // past U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xF5\x80\x80\x80"));
+  EXPECT_FALSE(IsValidUtf8("ok\xFF"));
+  EXPECT_FALSE(IsValidUtf8("\xC3\x28"));                  // bad continuation
+}
+
 TEST(TextTest, Base64RoundTripsEveryLength) {
   std::string bytes;
   for (int i = 0; i < 40; ++i) {
