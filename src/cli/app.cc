@@ -61,7 +61,7 @@ int Main(int argc, char** argv) {
   serve_cmd->add_option("--workers", serve.workers, "workers reading the REST API")
       ->envname("LBMIRROR_WORKERS")->capture_default_str();
   serve_cmd->add_option("--lease-ms", serve.lease_ms,
-                        "how long a claimed target stays with its worker before another may take it")
+                        "how long a claimed target stays with a worker that stopped renewing it (crashed) before another may take it")
       ->envname("LBMIRROR_LEASE_MS")->capture_default_str();
   serve_cmd->add_option("--rest-timeout-ms", serve.rest_timeout_ms,
                         "total timeout of one REST request")

@@ -70,7 +70,7 @@ std::string KindList(std::span<const TargetKind> kinds) {
 
 // Every statement, rendered once for the dialect and table prefix.
 struct SqlStore::Statements {
-  std::string insert_event, mark_dirty, claim, complete, fail, release;
+  std::string insert_event, mark_dirty, claim, complete, fail, renew, release;
   std::string upsert_document, upsert_ydoc, upsert_room, room_gone, document_gone, ydoc_gone;
   std::string schema_table, schema_version, record_version;
 
@@ -106,6 +106,9 @@ struct SqlStore::Statements {
     fail = render(
         "UPDATE {p}targets SET lease_owner = '', lease_until = 0, next_attempt_at = ?,"
         " last_error = ? WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?");
+    renew = render(
+        "UPDATE {p}targets SET lease_until = ? WHERE kind = ? AND scope_id = ? AND object_id = ?"
+        " AND fence = ? AND lease_until > 0");
     release = render(
         "UPDATE {p}targets SET lease_owner = '', lease_until = 0,"
         " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
@@ -644,6 +647,17 @@ Status SqlStore::Fail(const Claim& claim, std::string_view error, int64_t retry_
   auto changed = (*connection)->Execute(sql_->fail, params);
   if (!changed) return changed.error();
   return Ok();
+}
+
+Result<bool> SqlStore::Renew(const Claim& claim, int64_t lease_ms) {
+  auto connection = pool_.Acquire();
+  if (!connection) return connection.error();
+  SqlValue params[] = {clock_.NowMs() + lease_ms, TargetKindName(claim.key.kind),
+                       std::string_view(claim.key.scope_id),
+                       std::string_view(claim.key.object_id), claim.fence};
+  auto changed = (*connection)->Execute(sql_->renew, params);
+  if (!changed) return changed.error();
+  return *changed == 1;
 }
 
 Status SqlStore::Release(const Claim& claim) {

@@ -31,6 +31,7 @@ class SqlStore final : public Store {
   Result<bool> Complete(const Claim& claim, std::span<const RowWrite> writes,
                         std::span<const TargetKey> also_dirty) override;
   Status Fail(const Claim& claim, std::string_view error, int64_t retry_at_ms) override;
+  Result<bool> Renew(const Claim& claim, int64_t lease_ms) override;
   Status Release(const Claim& claim) override;
   Result<std::optional<int64_t>> NextDueMs(std::span<const TargetKind> kinds) override;
 

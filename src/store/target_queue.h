@@ -44,6 +44,10 @@ class TargetQueue {
   // `error` (no secrets) is kept for operators.
   virtual Status Fail(const Claim& claim, std::string_view error, int64_t retry_at_ms) = 0;
 
+  // Extends a claim's lease to now + `lease_ms` while its work goes on. False when the claim
+  // no longer holds the target (its lease was taken over, or it was completed or given back).
+  virtual Result<bool> Renew(const Claim& claim, int64_t lease_ms) = 0;
+
   // Gives the target back untouched (shutdown): due again at once, attempt not counted.
   virtual Status Release(const Claim& claim) = 0;
 

@@ -29,6 +29,7 @@ Engine::~Engine() { Stop(); }
 
 void Engine::Start() {
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
+  keeper_ = std::thread([this] { LeaseKeeperLoop(); });
 }
 
 void Engine::Stop() {
@@ -39,6 +40,32 @@ void Engine::Stop() {
   wake_.notify_all();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
+  // Only now: workers finishing their target at shutdown still need their leases.
+  {
+    std::lock_guard lock(in_flight_mutex_);
+    keeper_stopping_ = true;
+  }
+  keeper_wake_.notify_all();
+  if (keeper_.joinable()) keeper_.join();
+}
+
+void Engine::LeaseKeeperLoop() {
+  const auto period = std::chrono::milliseconds(std::max<int64_t>(options_.lease_ms / 3, 1));
+  std::unique_lock lock(in_flight_mutex_);
+  while (!keeper_wake_.wait_for(lock, period, [this] { return keeper_stopping_; })) {
+    std::vector<store::Claim> claims;
+    for (const auto& [index, claim] : in_flight_) claims.push_back(claim);
+    lock.unlock();
+    for (const store::Claim& claim : claims) {
+      Result<bool> renewed = queue_.Renew(claim, options_.lease_ms);
+      if (!renewed) {
+        log::Warn(Cat(claim.key.ToString(), ": cannot renew the lease: ", renewed.error().ToString()));
+      } else if (!*renewed) {
+        log::Debug(Cat(claim.key.ToString(), ": the lease is no longer held"));
+      }
+    }
+    lock.lock();
+  }
 }
 
 void Engine::Notify() {
@@ -132,7 +159,15 @@ void Engine::WorkerLoop(int index) {
       });
       continue;
     }
-    for (const store::Claim& claim : *claims) Process(claim);
+    for (const store::Claim& claim : *claims) {
+      {
+        std::lock_guard lock(in_flight_mutex_);
+        in_flight_[index] = claim;
+      }
+      Process(claim);
+      std::lock_guard lock(in_flight_mutex_);
+      in_flight_.erase(index);
+    }
   }
 }
 

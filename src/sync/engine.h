@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -23,7 +24,8 @@ namespace lbmirror::sync {
 
 struct EngineOptions {
   int workers = 4;
-  int64_t lease_ms = 60'000;          // a crashed worker's target is taken over after this
+  int64_t lease_ms = 30'000;          // a crashed worker's target is taken over after this;
+                                      // live claims renew it every third of it
   int64_t idle_poll_ms = 500;         // how often idle workers look for work from elsewhere
   int64_t backoff_base_ms = 1'000;    // first retry delay of a failing target
   int64_t backoff_cap_ms = 300'000;   // longest retry delay
@@ -65,6 +67,8 @@ class Engine {
 
  private:
   void WorkerLoop(int index);
+  // Renews the leases of the claims in progress until the workers have stopped.
+  void LeaseKeeperLoop();
   // Processes one claimed target; never throws.
   void Process(const store::Claim& claim);
 
@@ -78,6 +82,12 @@ class Engine {
   std::condition_variable wake_;
   uint64_t wake_generation_ = 0;
   std::vector<std::thread> threads_;
+  // Claims in progress by worker index, for the lease keeper.
+  std::mutex in_flight_mutex_;
+  std::map<int, store::Claim> in_flight_;
+  std::condition_variable keeper_wake_;
+  bool keeper_stopping_ = false;  // guarded by in_flight_mutex_
+  std::thread keeper_;
 };
 
 }  // namespace lbmirror::sync

@@ -2,6 +2,7 @@
 // Thread-safe.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
 
@@ -12,8 +13,9 @@ namespace lbmirror::liveblocks {
 class FakeLiveblocksClient final : public LiveblocksClient {
  public:
   Result<RestResponse> Get(std::string_view path) override {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     ++calls_[std::string(path)];
+    held_.wait(lock, [&] { return !holding_; });
     if (failures_left_ > 0) {
       --failures_left_;
       return failure_status_ == 0 ? Result<RestResponse>(Unavailable("connection refused"))
@@ -33,6 +35,18 @@ class FakeLiveblocksClient final : public LiveblocksClient {
     failures_left_ = count;
     failure_status_ = status;
   }
+  // While held, every Get waits (a slow read) until Resume.
+  void Hold() {
+    std::lock_guard lock(mutex_);
+    holding_ = true;
+  }
+  void Resume() {
+    {
+      std::lock_guard lock(mutex_);
+      holding_ = false;
+    }
+    held_.notify_all();
+  }
   int Calls(const std::string& path) {
     std::lock_guard lock(mutex_);
     return calls_[path];
@@ -40,6 +54,8 @@ class FakeLiveblocksClient final : public LiveblocksClient {
 
  private:
   std::mutex mutex_;
+  std::condition_variable held_;
+  bool holding_ = false;
   std::map<std::string, RestResponse> responses_;
   std::map<std::string, int> calls_;
   int failures_left_ = 0;

@@ -203,6 +203,23 @@ TEST_P(SqlStoreTest, AWorkerWhoseLeaseWasTakenOverWritesNothing) {
   EXPECT_EQ(One("SELECT last_error FROM {p}targets"), "NULL");
 }
 
+TEST_P(SqlStoreTest, ARenewedLeaseIsNotTakenOverAndALostOneCannotBeRenewed) {
+  ASSERT_TRUE(*store_->Record(Event("msg_1", {kStorage})));
+  auto first = ClaimAll("slow", 1'000);
+  ASSERT_EQ(first.size(), 1u);
+  for (int i = 0; i < 5; ++i) {  // a long read keeps its lease by renewing it
+    clock_.Advance(600);
+    ASSERT_TRUE(*store_->Renew(first[0], 1'000));
+    EXPECT_TRUE(ClaimAll("other").empty()) << "renewed at step " << i;
+  }
+  clock_.Advance(1'001);  // the holder stopped renewing (it crashed): taken over
+  auto second = ClaimAll("other");
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_FALSE(*store_->Renew(first[0], 1'000)) << "the old holder learns it lost the target";
+  ASSERT_TRUE(*store_->Complete(second[0], {}, {}));
+  EXPECT_FALSE(*store_->Renew(second[0], 1'000)) << "a completed claim holds nothing";
+}
+
 TEST_P(SqlStoreTest, AFailedTargetWaitsForItsRetryTimeAndKeepsTheError) {
   ASSERT_TRUE(*store_->Record(Event("msg_1", {kStorage})));
   auto claims = ClaimAll();

@@ -141,6 +141,37 @@ TEST_F(EngineTest, BackgroundWorkersPickUpNotifiedWork) {
   EXPECT_EQ(engine_->counters().completed.load(), 1);
 }
 
+TEST_F(EngineTest, ASlowReadKeepsRenewingItsLease) {
+  EngineOptions options;
+  options.workers = 1;
+  options.lease_ms = 60;  // renewed every 20 ms
+  Engine engine(*store_, client_, clock_, options);
+  client_.Set("/v2/rooms/r3/storage?format=json", 200, R"({"c":3})");
+  client_.Hold();
+  Mark("m1", {TargetKind::kStorage, "r3", ""});
+  engine.Start();
+  auto lease_until = [&] { return std::stoll(One("SELECT lease_until FROM liveblocks_targets")); };
+  for (int i = 0; i < 500 && lease_until() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const int64_t first = lease_until();
+  ASSERT_GT(first, 0) << "the target was claimed";
+  // Time passes while the read hangs: the lease moves with it, so no one else takes it.
+  clock_.Advance(10'000);
+  for (int i = 0; i < 500 && lease_until() < first + 10'000; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GE(lease_until(), first + 10'000);
+  EXPECT_TRUE(store_->ClaimDue("other", SupportedKinds(), 1, 60)->empty());
+  client_.Resume();
+  for (int i = 0; i < 500 && One("SELECT COUNT(*) FROM liveblocks_documents") != "1"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  engine.Stop();
+  EXPECT_EQ(One("SELECT data FROM liveblocks_documents"), R"({"c":3})");
+  EXPECT_EQ(engine.counters().fenced_out.load(), 0);
+}
+
 TEST_F(EngineTest, ReadsThreadsNotificationsAndPresence) {
   client_.Set("/v2/rooms/r1/threads/th_1", 200,
               R"({"type":"thread","id":"th_1","roomId":"r1","createdAt":"2026-01-01T10:00:00.000Z","updatedAt":"2026-01-01T10:00:00.000Z","metadata":{},"resolved":true,"comments":[{"type":"comment","id":"cm_1","threadId":"th_1","roomId":"r1","userId":"alice","createdAt":"2026-01-01T10:00:00.000Z","reactions":[],"attachments":[],"metadata":{},"body":{"version":1,"content":[{"type":"paragraph","children":[{"text":"hi"}]}]}}]})");
