@@ -26,13 +26,23 @@ free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 export LIVEBLOCKS_BASE_URL="http://127.0.0.1:$(cat "$state/devserver/port")"
 export LBMIRROR_TEST_MYSQL_URL="$("$root/scripts/mariadb.sh" url "$state/mariadb")"
 export LBMIRROR_TEST_MARIADB_DIR="$state/mariadb"
+export LBMIRROR_FAULT_REPORT="$state/faults.txt"
+report() {  # the fault-injection suite's figures, when it ran
+  if [ -s "$LBMIRROR_FAULT_REPORT" ]; then
+    echo "== fault injection figures ($1)"
+    cat "$LBMIRROR_FAULT_REPORT"
+    rm -f "$LBMIRROR_FAULT_REPORT"
+  fi
+}
 echo "== tests (build/)"
 (cd "$root/build" && ctest --output-on-failure -j2 "$@")
+report build
 if [ "${LBMIRROR_TEST_SANITIZE:-1}" != 0 ]; then
   echo "== the same tests under AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/)"
   (cd "$root" && cmake --preset asan > /dev/null)
   cmake --build "$root/build-asan"
   (cd "$root/build-asan" && ctest --output-on-failure -j2 "$@")
+  report build-asan
 fi
 if [ "${LBMIRROR_FUZZ_SECONDS:-30}" != 0 ]; then
   echo "== the Yjs decoder under libFuzzer (build-fuzz/)"

@@ -11,13 +11,13 @@ import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import * as Y from "yjs";
-import { stringifyCommentBody } from "@liveblocks/node";
 import {
   env, startMirror, sendEvent, liveblocks, tiptapUpdate, lexicalUpdate, blockNoteUpdate, storageUpdated, ydocUpdated,
   roomEvent, uniqueId, waitFor, MysqlMirrorDb, SqliteMirrorDb, parseJsonColumn,
 } from "./harness.mjs";
 import { startLiveblocksDouble, textBody } from "./liveblocks_double.mjs";
 import { referenceViews } from "./yjs_reference.mjs";
+import { threadEvent, threadDifference } from "./checks.mjs";
 
 const UNICODE = "héllo 👋🏽 日本語 עברית مرحبا";
 
@@ -31,9 +31,6 @@ function backends() {
   }
   return list;
 }
-
-const threadEvent = (type, roomId, threadId, extra = {}) =>
-  ({ type, data: { projectId: "p", roomId, threadId, ...extra, updatedAt: new Date().toISOString() } });
 
 for (const backend of backends()) {
   describe(`every event type on ${backend.name}`, () => {
@@ -57,47 +54,11 @@ for (const backend of backends()) {
       assert.equal(res.status, 200, res.body);
     }
 
-    // The thread, its comments and reactions as the mirror holds them and as the API says.
-    async function mirroredThread(roomId, threadId) {
-      const thread = (await db.query(`SELECT * FROM ${p}threads WHERE thread_id = ?`, [threadId]))[0];
-      const comments = await db.query(`SELECT * FROM ${p}comments WHERE thread_id = ? ORDER BY created_at, comment_id`, [threadId]);
-      const reactions = await db.query(`SELECT comment_id, emoji, user_id FROM ${p}comment_reactions WHERE thread_id = ?`, [threadId]);
-      return {
-        deleted: !thread || thread.deleted_at !== null,
-        resolved: thread ? Number(thread.resolved) === 1 : null,
-        metadata: thread ? parseJsonColumn(thread.metadata) : null,
-        room: thread?.room_id,
-        comments: comments.map((c) => ({ id: c.comment_id, userId: c.user_id, deleted: c.deleted_at !== null,
-          body: c.body === null ? null : parseJsonColumn(c.body), text: c.body_text,
-          metadata: parseJsonColumn(c.metadata), edited: c.edited_at !== null })),
-        reactions: reactions.map((r) => `${r.comment_id} ${r.emoji} ${r.user_id}`).sort(),
-      };
-    }
-    async function expectedThread(roomId, threadId) {
-      let t;
-      try {
-        t = double.thread(roomId, threadId);
-      } catch {
-        return null;
-      }
-      const comments = [];
-      for (const c of [...t.comments].sort((a, b) => (a.createdAt + a.id).localeCompare(b.createdAt + b.id))) {
-        comments.push({ id: c.id, userId: c.userId, deleted: Boolean(c.deletedAt), body: c.body ?? null,
-          text: c.body ? await stringifyCommentBody(c.body, { format: "plain" }) : "",
-          metadata: c.metadata, edited: Boolean(c.editedAt) });
-      }
-      return { deleted: false, resolved: t.resolved, metadata: t.metadata, room: roomId, comments,
-        reactions: t.comments.flatMap((c) => c.reactions.flatMap((r) => r.users.map((u) => `${c.id} ${r.emoji} ${u.id}`))).sort() };
-    }
     async function expectThreadMirrored(roomId, threadId) {
-      const expected = await expectedThread(roomId, threadId);
       // A mismatch throws, so that a timeout reports the last difference seen.
       await waitFor(`thread ${threadId} to equal the API`, async () => {
-        const got = await mirroredThread(roomId, threadId);
-        const equal = expected === null
-          ? got.deleted && got.comments.every((c) => c.deleted) && got.reactions.length === 0
-          : isDeepStrictEqual(got, expected);
-        if (!equal) throw new Error(JSON.stringify({ got, expected }));
+        const difference = await threadDifference(db, p, double, roomId, threadId);
+        if (difference) throw new Error(difference);
         return true;
       });
     }

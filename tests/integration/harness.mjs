@@ -1,6 +1,6 @@
 // Shared helpers for the end-to-end tests: start `lbmirror serve`, sign and send webhooks,
 // talk to the Liveblocks dev server, read the mirror's rows from MariaDB or SQLite.
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, execFile, execFileSync } from "node:child_process";
 import { createServer } from "node:net";
 import http from "node:http";
 import fs from "node:fs";
@@ -185,37 +185,63 @@ export { tiptapUpdate, lexicalUpdate, blockNoteUpdate } from "./yjs_editors.mjs"
 
 // ---- a fault-injecting proxy in front of the dev server -------------------------------------
 
+// Modes: "pass"; "500", "429" (Retry-After: 1), "drop" (connection destroyed) for every request;
+// "mixed": each request independently gets a fault with the shares in state.mix (keys "500",
+// "429", "drop", "slow"; "slow" forwards after state.slowMs). state.reads counts GETs.
 export async function startFaultProxy(target = env.baseUrl) {
-  const state = { mode: "pass", count: 0, faults: 0 };
+  const state = { mode: "pass", count: 0, faults: 0, reads: 0, mix: {}, slowMs: 800 };
+  const pickMode = () => {
+    if (state.mode !== "mixed") return state.mode;
+    let x = Math.random();
+    for (const [mode, share] of Object.entries(state.mix)) {
+      if (x < share) return mode;
+      x -= share;
+    }
+    return "pass";
+  };
   const server = http.createServer(async (req, res) => {
     state.count++;
-    if (state.mode === "500") {
+    if (req.method === "GET") state.reads++;
+    const mode = pickMode();
+    if (mode === "500") {
       state.faults++;
       res.writeHead(500, { "content-type": "application/json" });
       return res.end('{"error":"Internal Server Error"}');
     }
-    if (state.mode === "429") {
+    if (mode === "429") {
       state.faults++;
       res.writeHead(429, { "content-type": "application/json", "retry-after": "1" });
       return res.end('{"error":"TOO_MANY_REQUESTS"}');
     }
-    if (state.mode === "drop") {
+    if (mode === "drop") {
       state.faults++;
       return req.socket.destroy();
     }
+    if (mode === "slow") {
+      state.faults++;
+      await sleep(state.slowMs);
+    }
     const chunks = [];
     for await (const chunk of req) chunks.push(chunk);
-    const upstream = await fetch(target + req.url, {
-      method: req.method,
-      headers: { authorization: req.headers.authorization ?? "" },
-      body: chunks.length ? Buffer.concat(chunks) : undefined,
-    });
-    const body = Buffer.from(await upstream.arrayBuffer());
-    res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
-    res.end(body);
+    try {
+      const upstream = await fetch(target + req.url, {
+        method: req.method,
+        headers: { authorization: req.headers.authorization ?? "" },
+        body: chunks.length ? Buffer.concat(chunks) : undefined,
+      });
+      const body = Buffer.from(await upstream.arrayBuffer());
+      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
+      res.end(body);
+    } catch {
+      req.socket.destroy();  // the client went away meanwhile, or the upstream did
+    }
   });
   const port = await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server.address().port)));
-  return { url: `http://127.0.0.1:${port}`, state, close: () => new Promise((r) => server.close(r)) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    state,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
+  };
 }
 
 // ---- reading the mirror --------------------------------------------------------------------
@@ -254,4 +280,9 @@ export function parseJsonColumn(value) {
 
 export function mariadb(command) {
   return execFileSync(path.join(env.scripts, "mariadb.sh"), [command, env.mariadbDir], { encoding: "utf8" });
+}
+// The same without blocking the event loop (traffic goes on meanwhile).
+export function mariadbAsync(command) {
+  return new Promise((resolve, reject) => execFile(path.join(env.scripts, "mariadb.sh"),
+    [command, env.mariadbDir], { encoding: "utf8" }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
 }
