@@ -186,10 +186,11 @@ export { tiptapUpdate, lexicalUpdate, blockNoteUpdate } from "./yjs_editors.mjs"
 // ---- a fault-injecting proxy in front of the dev server -------------------------------------
 
 // Modes: "pass"; "500", "429" (Retry-After: 1), "drop" (connection destroyed) for every request;
+// "slow" (the answer is fetched at once and sent state.slowMs later) for every request;
 // "mixed": each request independently gets a fault with the shares in state.mix (keys "500",
-// "429", "drop", "slow"; "slow" forwards after state.slowMs). state.reads counts GETs.
+// "429", "drop", "slow"). state.reads counts GETs, state.readPaths lists them.
 export async function startFaultProxy(target = env.baseUrl) {
-  const state = { mode: "pass", count: 0, faults: 0, reads: 0, mix: {}, slowMs: 800 };
+  const state = { mode: "pass", count: 0, faults: 0, reads: 0, readPaths: [], mix: {}, slowMs: 800 };
   const pickMode = () => {
     if (state.mode !== "mixed") return state.mode;
     let x = Math.random();
@@ -201,7 +202,10 @@ export async function startFaultProxy(target = env.baseUrl) {
   };
   const server = http.createServer(async (req, res) => {
     state.count++;
-    if (req.method === "GET") state.reads++;
+    if (req.method === "GET") {
+      state.reads++;
+      state.readPaths.push(req.url);
+    }
     const mode = pickMode();
     if (mode === "500") {
       state.faults++;
@@ -217,10 +221,6 @@ export async function startFaultProxy(target = env.baseUrl) {
       state.faults++;
       return req.socket.destroy();
     }
-    if (mode === "slow") {
-      state.faults++;
-      await sleep(state.slowMs);
-    }
     const chunks = [];
     for await (const chunk of req) chunks.push(chunk);
     try {
@@ -230,6 +230,10 @@ export async function startFaultProxy(target = env.baseUrl) {
         body: chunks.length ? Buffer.concat(chunks) : undefined,
       });
       const body = Buffer.from(await upstream.arrayBuffer());
+      if (mode === "slow") {  // the answer is read now and arrives late, as from a slow API
+        state.faults++;
+        await sleep(state.slowMs);
+      }
       res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
       res.end(body);
     } catch {
