@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
-  env, startMirror, sendEvent, signedRequest, post, liveblocks, storageUpdated, uniqueId,
+  env, startMirror, sendEvent, sleep, signedRequest, post, liveblocks, storageUpdated, uniqueId,
   waitFor, startFaultProxy, MysqlMirrorDb, SqliteMirrorDb, parseJsonColumn, mariadb,
 } from "./harness.mjs";
 
@@ -104,5 +104,42 @@ describe("the database going down while webhooks arrive", { skip: !env.mysqlUrl 
     }
     const events = await db.query(`SELECT COUNT(*) AS n FROM ${prefix}events`);
     assert.equal(Number(events[0].n), 3);
+  });
+});
+
+describe("a wrong Liveblocks secret key", () => {
+  const file = path.join(os.tmpdir(), `lbmirror-wrongkey-${process.pid}.db`);
+  const db = new SqliteMirrorDb(file);
+  const wrongKey = "sk_this_is_not_the_key_0123456789";
+  let proxy;
+  let mirror;
+  before(async () => {
+    proxy = await startFaultProxy();
+    mirror = await startMirror({ databaseUrl: `sqlite:${file}`, baseUrl: proxy.url,
+      extraEnv: { LIVEBLOCKS_SECRET_KEY: wrongKey } });
+  });
+  after(async () => {
+    assert.equal((await mirror.stop()).code, 0);
+    await proxy.close();
+    ["", "-wal", "-shm"].forEach((s) => fs.rmSync(file + s, { force: true }));
+  });
+
+  test("is reported loudly, kept on the target, and does not spin", async () => {
+    const roomId = uniqueId("wrongkey");
+    await liveblocks.createRoom(roomId);
+    assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 200, "webhooks are still accepted");
+    const target = await waitFor("the failure to be recorded", async () =>
+      (await db.query("SELECT last_error, next_attempt_at FROM liveblocks_targets WHERE scope_id = ?", [roomId]))[0]?.last_error
+        ? (await db.query("SELECT last_error, next_attempt_at FROM liveblocks_targets WHERE scope_id = ?", [roomId]))[0] : false);
+    assert.match(target.last_error, /403/);
+    assert.match(target.last_error, /LIVEBLOCKS_SECRET_KEY/);
+    assert.ok(Number(target.next_attempt_at) - Date.now() > 4 * 60 * 1000, "the next attempt waits the longest backoff");
+    const reads = proxy.state.reads;
+    await sleep(2000);
+    assert.equal(proxy.state.reads, reads, "no reads while it waits");
+    assert.ok(reads <= 4, `${reads} reads: the REST client does not retry a 403`);
+    const log = mirror.log();
+    assert.match(log, /error.*storage:.*403/i, "an error line names the failing target");
+    assert.ok(!log.includes(wrongKey), "the secret key never reaches the log");
   });
 });
