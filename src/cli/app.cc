@@ -24,6 +24,16 @@ void AddCommonOptions(CLI::App& command, CommonOptions& common) {
   command.add_flag("--log-json", common.log_json, "write log lines as JSON objects")
       ->envname("LBMIRROR_LOG_JSON");
 }
+
+void AddApiOptions(CLI::App& command, ApiOptions& api) {
+  command.add_option("--secret-key", api.secret_key,
+                     "Liveblocks secret key sk_... (prefer the environment variable)")
+      ->envname("LIVEBLOCKS_SECRET_KEY");
+  command.add_option("--liveblocks-base-url", api.base_url, "Liveblocks REST API base URL")
+      ->envname("LIVEBLOCKS_BASE_URL")->capture_default_str();
+  command.add_option("--rest-timeout-ms", api.rest_timeout_ms, "total timeout of one REST request")
+      ->envname("LBMIRROR_REST_TIMEOUT_MS")->capture_default_str();
+}
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -31,6 +41,7 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "lbmirror 0.1.0");
   CommonOptions common;
+  ApiOptions api;
   ServeOptions serve;
   bool print_only = false;
 
@@ -45,11 +56,7 @@ int Main(int argc, char** argv) {
                         "endpoint signing secret(s) whsec_..., space or comma separated "
                         "(prefer the environment variable)")
       ->envname("LIVEBLOCKS_WEBHOOK_SECRET");
-  serve_cmd->add_option("--secret-key", serve.secret_key,
-                        "Liveblocks secret key sk_... (prefer the environment variable)")
-      ->envname("LIVEBLOCKS_SECRET_KEY");
-  serve_cmd->add_option("--liveblocks-base-url", serve.base_url, "Liveblocks REST API base URL")
-      ->envname("LIVEBLOCKS_BASE_URL")->capture_default_str();
+  AddApiOptions(*serve_cmd, api);
   serve_cmd->add_option("--timestamp-tolerance", serve.timestamp_tolerance_s,
                         "accepted clock difference of webhook timestamps, seconds")
       ->envname("LBMIRROR_TIMESTAMP_TOLERANCE")->capture_default_str();
@@ -63,9 +70,6 @@ int Main(int argc, char** argv) {
   serve_cmd->add_option("--lease-ms", serve.lease_ms,
                         "how long a claimed target stays with a worker that stopped renewing it (crashed) before another may take it")
       ->envname("LBMIRROR_LEASE_MS")->capture_default_str();
-  serve_cmd->add_option("--rest-timeout-ms", serve.rest_timeout_ms,
-                        "total timeout of one REST request")
-      ->envname("LBMIRROR_REST_TIMEOUT_MS")->capture_default_str();
   serve_cmd->add_option("--idle-timeout-ms", serve.idle_timeout_ms,
                         "how long a connection may wait for (the headers of) its next request")
       ->envname("LBMIRROR_IDLE_TIMEOUT_MS")->capture_default_str();
@@ -82,6 +86,45 @@ int Main(int argc, char** argv) {
   serve_cmd->add_flag("--no-migrate", serve.no_migrate,
                       "do not apply the schema at start (check its version instead)")
       ->envname("LBMIRROR_NO_MIGRATE");
+  serve_cmd->add_option("--reconcile-interval", serve.reconcile_interval,
+                        "compare the mirror with the REST API this often and repair what differs "
+                        "(0 = never)")
+      ->envname("LBMIRROR_RECONCILE_INTERVAL")->capture_default_str();
+  serve_cmd->add_option("--poll", serve.poll,
+                        "poll the REST API for changed rooms this often, for machines webhooks "
+                        "cannot reach (default 5s when no webhook secret is set)")
+      ->envname("LBMIRROR_POLL");
+  serve_cmd->add_option("--prune-events-older-than", serve.prune_events_older_than,
+                        "delete stored webhooks older than this, checked hourly (e.g. 30d)")
+      ->envname("LBMIRROR_PRUNE_EVENTS_OLDER_THAN");
+
+  BackfillOptions backfill;
+  CLI::App* backfill_cmd = app.add_subcommand(
+      "backfill", "list every room through the REST API and mirror it all (resumable)");
+  AddCommonOptions(*backfill_cmd, common);
+  AddApiOptions(*backfill_cmd, api);
+  backfill_cmd->add_option("--room-prefix", backfill.room_prefix,
+                           "only rooms whose id starts with this");
+  backfill_cmd->add_option("--kinds", backfill.kinds,
+                           "what to mirror of each room, comma-separated")
+      ->capture_default_str();
+  backfill_cmd->add_flag("--restart", backfill.restart,
+                         "start over instead of resuming an interrupted backfill");
+  backfill_cmd->add_option("--workers", backfill.workers, "workers reading the REST API")
+      ->envname("LBMIRROR_WORKERS")->capture_default_str();
+  backfill_cmd->add_option("--flow-keys", backfill.flow_keys,
+                           "Storage root keys holding React Flow diagrams, comma-separated")
+      ->envname("LBMIRROR_FLOW_KEYS")->capture_default_str();
+
+  CLI::App* status_cmd = app.add_subcommand(
+      "status", "pending and failed targets with their errors, lag, last webhook per type");
+  AddCommonOptions(*status_cmd, common);
+
+  std::string prune_age;
+  CLI::App* prune_cmd = app.add_subcommand("prune", "delete old stored webhooks");
+  AddCommonOptions(*prune_cmd, common);
+  prune_cmd->add_option("--events-older-than", prune_age, "a duration such as 30d or 12h")
+      ->required();
 
   CLI::App* migrate_cmd =
       app.add_subcommand("migrate", "create or upgrade the tables, or print their SQL");
@@ -124,7 +167,10 @@ int Main(int argc, char** argv) {
   log::Configure(level, common.log_json);
   store::mysql::MysqlLibraryInit();
   liveblocks::CurlLiveblocksClient::GlobalInit();
-  if (serve_cmd->parsed()) return RunServe(common, serve);
+  if (serve_cmd->parsed()) return RunServe(common, api, serve);
+  if (backfill_cmd->parsed()) return RunBackfill(common, api, backfill);
+  if (status_cmd->parsed()) return RunStatus(common);
+  if (prune_cmd->parsed()) return RunPrune(common, prune_age);
   if (search_cmd->parsed()) return RunSearch(common, query, limit);
   if (export_cmd->parsed()) return RunYdocExport(common, room_id);
   if (decode_cmd->parsed()) return RunYdocDecode(files);

@@ -1,10 +1,12 @@
-// The one-shot commands: migrate, search, ydoc export and ydoc decode.
+// The one-shot commands: migrate, search, status, prune, ydoc export and ydoc decode.
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "cli/store_factory.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -15,11 +17,6 @@
 namespace lbmirror::cli {
 
 namespace {
-int ConfigError(const std::string& message) {
-  log::Error(message);
-  return 2;
-}
-
 // Commands that read the mirror need its tables: say so instead of failing on a missing table.
 int RequireSchema(store::Store& store) {
   auto version = store.SchemaVersion();
@@ -109,6 +106,62 @@ int RunMigrate(const CommonOptions& common, bool print_only) {
   }
   auto version = (*store)->SchemaVersion();
   log::Info(Cat("schema is at version ", version ? *version : -1));
+  return 0;
+}
+
+int RunStatus(const CommonOptions& common) {
+  const Clock& clock = SystemClock::Instance();
+  auto store = OpenStore(common.database_url, common.table_prefix, 1, clock);
+  if (!store) return ConfigError(store.error().ToString());
+  if (int code = RequireSchema(**store); code != 0) return code;
+  auto queue = (*store)->Queue(20);
+  if (!queue) {
+    log::Error(Cat("cannot read the work queue: ", queue.error().ToString()));
+    return 1;
+  }
+  auto events = (*store)->LastEvents();
+  if (!events) {
+    log::Error(Cat("cannot read the stored webhooks: ", events.error().ToString()));
+    return 1;
+  }
+  const int64_t now = clock.NowMs();
+  std::cout << "targets pending: " << queue->pending;
+  if (queue->oldest_pending_ms) {
+    std::cout << " (the oldest waiting " << std::max<int64_t>(0, now - *queue->oldest_pending_ms) / 1000
+              << " s)";
+  }
+  std::cout << "\ntargets failed: " << queue->failed << "\n";
+  for (const store::FailedTarget& failure : queue->failures) {
+    int64_t in_s = std::max<int64_t>(0, failure.next_attempt_at_ms - now) / 1000;
+    std::cout << "  " << failure.key.ToString() << ": " << failure.attempts
+              << " attempt(s), next in " << in_s << " s: " << failure.last_error << "\n";
+  }
+  std::cout << "webhooks stored, by type (count, last received UTC):\n";
+  if (events->empty()) std::cout << "  none yet\n";
+  for (const store::LastEvent& event : *events) {
+    std::cout << "  " << event.type << " " << event.count << " " << event.last_received_at << "\n";
+  }
+  std::cout.flush();
+  return std::cout ? 0 : 1;
+}
+
+int RunPrune(const CommonOptions& common, const std::string& older_than) {
+  auto age = ParseDurationMs(older_than);
+  if (!age || *age < 60'000) {
+    return ConfigError("--events-older-than must be a duration of at least 1m, such as 30d or 12h");
+  }
+  const Clock& clock = SystemClock::Instance();
+  auto store = OpenStore(common.database_url, common.table_prefix, 1, clock);
+  if (!store) return ConfigError(store.error().ToString());
+  if (int code = RequireSchema(**store); code != 0) return code;
+  int64_t before = clock.NowMs() - *age;
+  auto deleted = (*store)->PruneEvents(before);
+  if (!deleted) {
+    log::Error(Cat("pruning failed: ", deleted.error().ToString()));
+    return 1;
+  }
+  std::cout << "deleted " << *deleted << " stored webhooks received before "
+            << FormatSqlTimestamp(before) << " UTC\n";
   return 0;
 }
 

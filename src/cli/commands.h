@@ -9,7 +9,13 @@
 
 namespace lbmirror::cli {
 
-int RunServe(const CommonOptions& common, const ServeOptions& serve);
+int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOptions& serve);
+// Lists every room and mirrors all of it (resumable); exit 130 when interrupted.
+int RunBackfill(const CommonOptions& common, const ApiOptions& api, const BackfillOptions& options);
+// Prints the work queue (pending, failed with their errors, lag) and the last webhook per type.
+int RunStatus(const CommonOptions& common);
+// Deletes stored webhooks older than a duration such as "30d".
+int RunPrune(const CommonOptions& common, const std::string& older_than);
 int RunMigrate(const CommonOptions& common, bool print_only);
 // Writes the binary Yjs state mirrored for `room_id` to standard output (exit 1 if none).
 int RunYdocExport(const CommonOptions& common, const std::string& room_id);

@@ -15,23 +15,38 @@ struct CommonOptions {
   bool log_json = false;
 };
 
+// The Liveblocks REST API: serve and backfill read it.
+struct ApiOptions {
+  std::string secret_key;           // LIVEBLOCKS_SECRET_KEY
+  std::string base_url = "https://api.liveblocks.io";
+  int64_t rest_timeout_ms = 30'000;
+};
+
 struct ServeOptions {
   std::string listen = "0.0.0.0:8080";
   std::string webhook_path = "/api/liveblocks-webhook";
   std::string webhook_secret;       // LIVEBLOCKS_WEBHOOK_SECRET, one or more whsec_ secrets
-  std::string secret_key;           // LIVEBLOCKS_SECRET_KEY
-  std::string base_url = "https://api.liveblocks.io";
   int64_t timestamp_tolerance_s = 300;
   int64_t max_body_bytes = 1 << 20;
   int http_threads = 8;
   int workers = 4;
   int64_t lease_ms = 30'000;
-  int64_t rest_timeout_ms = 30'000;
   int64_t idle_timeout_ms = 60'000;   // keep-alive wait for the next request and its headers
   int64_t body_timeout_ms = 30'000;   // receiving a request body, sending a response
   bool no_migrate = false;
   bool hard_deletes = false;
   std::string flow_keys = "flow";   // comma-separated Storage root keys holding diagrams
+  std::string reconcile_interval = "5m";  // compare with the API this often ("0": never)
+  std::string poll;                 // poll mode interval; the default when no webhook secret
+  std::string prune_events_older_than;  // delete stored webhooks older than this (hourly)
+};
+
+struct BackfillOptions {
+  std::string room_prefix;
+  std::string kinds = "room,storage,ydoc,presence,thread";
+  bool restart = false;
+  int workers = 4;
+  std::string flow_keys = "flow";
 };
 
 }  // namespace lbmirror::cli

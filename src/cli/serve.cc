@@ -1,74 +1,150 @@
-#include <iostream>
-#include <regex>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "cli/store_factory.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/text.h"
 #include "http/server.h"
 #include "liveblocks/curl/curl_client.h"
 #include "store/schema.h"
 #include "sync/engine.h"
+#include "sync/reconciler.h"
 #include "webhook/signature_verifier.h"
 #include "webhook/webhook_handler.h"
 
 namespace lbmirror::cli {
 
 namespace {
-bool IsValidSecretKey(const std::string& key) {
-  static const std::regex kPattern("^sk_[A-Za-z0-9_-]+$");
-  return std::regex_match(key, kPattern);
-}
+constexpr int64_t kPruneEveryMs = 3'600'000;
 
-int ConfigError(const std::string& message) {
-  log::Error(message);
-  return 2;
-}
-
-// Applies the schema, or with --no-migrate checks that someone else did.
-int PrepareSchema(store::Store& store, bool no_migrate) {
-  if (!no_migrate) {
-    Status migrated = store.Migrate();
-    if (!migrated) {
-      log::Error(Cat("migration failed: ", migrated.error().ToString()));
-      return 1;
+// Calls `task` now and then every `interval_ms` on its own thread until Stop.
+class Periodic {
+ public:
+  Periodic(int64_t interval_ms, std::function<void()> task)
+      : interval_ms_(interval_ms), task_(std::move(task)) {}
+  ~Periodic() { Stop(); }
+  void Start() {
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mutex_);
+      while (!stopping_) {
+        lock.unlock();
+        task_();
+        lock.lock();
+        wake_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [this] { return stopping_; });
+      }
+    });
+  }
+  void Stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
     }
-    return 0;
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
   }
-  auto version = store.SchemaVersion();
-  if (!version) {
-    log::Error(Cat("cannot read the schema version: ", version.error().ToString()));
-    return 1;
+
+ private:
+  int64_t interval_ms_;
+  std::function<void()> task_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+struct ServeMetrics {
+  metrics::Histogram ack_seconds{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
+  std::atomic<int64_t> events_pruned{0};
+};
+
+// The Prometheus text exposition of everything lbmirror counts, plus the queue read now.
+std::string RenderMetrics(store::Store& store, const Clock& clock, const ServeMetrics& serve,
+                          const webhook::WebhookCounters* webhooks,
+                          const liveblocks::RestCounters& rest, const sync::EngineCounters& engine,
+                          const sync::ReconcileLoopCounters* reconcile) {
+  std::string out;
+  auto counter = [&](std::string_view name, std::string_view help, int64_t value) {
+    metrics::Describe(out, name, "counter", help);
+    out += Cat(name, " ", value, "\n");
+  };
+  auto gauge = [&](std::string_view name, std::string_view help, auto value) {
+    metrics::Describe(out, name, "gauge", help);
+    out += Cat(name, " ", value, "\n");
+  };
+  metrics::Describe(out, "lbmirror_webhooks_total", "counter",
+                    "Webhook requests by event type and outcome (stored, duplicate, rejected, unavailable).");
+  if (webhooks != nullptr) {
+    for (const auto& [labels, value] : webhooks->by_type.Snapshot()) {
+      out += Cat("lbmirror_webhooks_total{", labels, "} ", value, "\n");
+    }
   }
-  if (*version < store::LatestSchemaVersion()) {
-    log::Error(Cat("the database schema is at version ", *version, ", this lbmirror needs ",
-                   store::LatestSchemaVersion(),
-                   ": run `lbmirror migrate` (or apply `lbmirror migrate --print`)"));
-    return 2;
+  metrics::Describe(out, "lbmirror_webhook_ack_seconds", "histogram",
+                    "Time from a webhook request to its answer.");
+  serve.ack_seconds.Render(out, "lbmirror_webhook_ack_seconds");
+
+  auto queue = store.Queue(0);
+  gauge("lbmirror_database_up", "1 when the database answered this scrape.", queue ? 1 : 0);
+  if (queue) {
+    gauge("lbmirror_targets_pending", "Targets waiting to be read from the REST API.", queue->pending);
+    gauge("lbmirror_targets_failed", "Pending targets whose last attempt failed.", queue->failed);
+    double age = queue->oldest_pending_ms
+                     ? std::max<int64_t>(0, clock.NowMs() - *queue->oldest_pending_ms) / 1000.0
+                     : 0.0;
+    gauge("lbmirror_oldest_pending_target_age_seconds",
+          "How long the longest-waiting target has been dirty (0 when none is).", age);
   }
-  return 0;
+
+  metrics::Describe(out, "lbmirror_rest_reads_total", "counter",
+                    "REST reads by final outcome (after the client's retries).");
+  for (const auto& [labels, value] : rest.by_outcome.Snapshot()) {
+    out += Cat("lbmirror_rest_reads_total{", labels, "} ", value, "\n");
+  }
+  counter("lbmirror_rest_requests_total", "HTTP requests sent to the REST API, retries included.",
+          rest.requests.load());
+  counter("lbmirror_targets_mirrored_total", "Targets read and written.", engine.completed.load());
+  counter("lbmirror_target_failures_total", "Failed attempts to mirror a target.", engine.failed.load());
+  counter("lbmirror_targets_fenced_out_total",
+          "Results discarded because another worker took the target over.", engine.fenced_out.load());
+  metrics::Describe(out, "lbmirror_db_write_seconds", "histogram",
+                    "Time of the transaction writing a target's rows.");
+  engine.write_seconds.Render(out, "lbmirror_db_write_seconds");
+  if (reconcile != nullptr) {
+    counter("lbmirror_reconcile_passes_total", "Completed reconciliation passes.", reconcile->passes.load());
+    counter("lbmirror_reconcile_failed_passes_total", "Reconciliation passes that failed.",
+            reconcile->failed_passes.load());
+    counter("lbmirror_reconcile_repaired_total",
+            "Rows that differed from the REST API with no read pending (a webhook was lost or "
+            "not sent yet).", reconcile->repaired.load());
+    counter("lbmirror_reconcile_rooms_refreshed_total",
+            "Room rows whose metadata, accesses or last connection changed (no event exists).",
+            reconcile->rooms_refreshed.load());
+    counter("lbmirror_reconcile_rooms_gone_total",
+            "Mirrored rooms the API no longer lists.", reconcile->rooms_gone.load());
+  }
+  counter("lbmirror_events_pruned_total", "Stored webhooks deleted by retention.",
+          serve.events_pruned.load());
+  return out;
 }
 }  // namespace
 
-int RunServe(const CommonOptions& common, const ServeOptions& options) {
-  if (options.webhook_secret.empty()) {
-    return ConfigError("LIVEBLOCKS_WEBHOOK_SECRET is not set: copy the endpoint's signing secret "
-                       "(whsec_...) from the Liveblocks dashboard");
+int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOptions& options) {
+  std::optional<webhook::SignatureVerifier> verifier;
+  if (!options.webhook_secret.empty()) {
+    auto created = webhook::SignatureVerifier::Create(options.webhook_secret,
+                                                      options.timestamp_tolerance_s);
+    if (!created) return ConfigError(Cat("LIVEBLOCKS_WEBHOOK_SECRET: ", created.error().message()));
+    verifier.emplace(std::move(*created));
   }
-  auto verifier =
-      webhook::SignatureVerifier::Create(options.webhook_secret, options.timestamp_tolerance_s);
-  if (!verifier) return ConfigError(Cat("LIVEBLOCKS_WEBHOOK_SECRET: ", verifier.error().message()));
-  if (options.secret_key.empty()) {
-    return ConfigError("LIVEBLOCKS_SECRET_KEY is not set: use a secret key (sk_...) of the project");
-  }
-  if (!IsValidSecretKey(options.secret_key)) {
-    return ConfigError("LIVEBLOCKS_SECRET_KEY does not look like a secret key (sk_ followed by "
-                       "letters, digits, '_' or '-')");
-  }
-  if (!StartsWith(options.base_url, "http://") && !StartsWith(options.base_url, "https://")) {
-    return ConfigError("LIVEBLOCKS_BASE_URL must start with http:// or https://");
-  }
+  if (std::string problem = CheckApiOptions(api); !problem.empty()) return ConfigError(problem);
   auto address = http::ParseListenAddress(options.listen);
   if (!address) return ConfigError(address.error().message());
   if (options.webhook_path.empty() || options.webhook_path.front() != '/') {
@@ -79,18 +155,31 @@ int RunServe(const CommonOptions& common, const ServeOptions& options) {
     return ConfigError("--workers and --http-threads must be at least 1, --max-body-bytes 1024, "
                        "the timeouts 100 ms");
   }
+  // Without webhooks, polling is the only way to learn of changes.
+  const bool poll = !options.poll.empty() || !verifier;
+  std::optional<int64_t> interval_ms = ParseDurationMs(
+      poll ? (options.poll.empty() ? "5s" : options.poll) : options.reconcile_interval);
+  if (!interval_ms) {
+    return ConfigError(Cat(poll ? "--poll" : "--reconcile-interval",
+                           " must be a duration such as 5s, 10m or 1h"));
+  }
+  if (poll && *interval_ms < 1'000) return ConfigError("--poll must be at least 1s");
+  std::optional<int64_t> prune_ms;
+  if (!options.prune_events_older_than.empty()) {
+    prune_ms = ParseDurationMs(options.prune_events_older_than);
+    if (!prune_ms || *prune_ms < 60'000) {
+      return ConfigError("--prune-events-older-than must be a duration of at least 1m, such as 30d");
+    }
+  }
 
   const Clock& clock = SystemClock::Instance();
   auto store = OpenStore(common.database_url, common.table_prefix,
-                         options.http_threads + options.workers + 2, clock, options.hard_deletes);
+                         options.http_threads + options.workers + 3, clock, options.hard_deletes);
   if (!store) return ConfigError(store.error().ToString());
   if (int code = PrepareSchema(**store, options.no_migrate); code != 0) return code;
 
   sync::Engine* engine_ptr = nullptr;
-  liveblocks::CurlClientOptions client_options;
-  client_options.base_url = options.base_url;
-  client_options.secret_key = options.secret_key;
-  client_options.total_timeout = std::chrono::milliseconds(options.rest_timeout_ms);
+  liveblocks::CurlClientOptions client_options = ClientOptions(api);
   client_options.sleep = [&engine_ptr](std::chrono::milliseconds d) {
     return engine_ptr->Sleep(d);
   };
@@ -102,12 +191,69 @@ int RunServe(const CommonOptions& common, const ServeOptions& options) {
   sync::Engine engine(**store, client, clock, engine_options);
   engine_ptr = &engine;
 
-  webhook::WebhookHandler handler(*verifier, **store, clock, [&engine] { engine.Notify(); });
+  std::unique_ptr<sync::ReconcileLoop> reconcile;
+  if (*interval_ms > 0) {
+    sync::ReconcileLoopOptions loop;
+    loop.interval_ms = *interval_ms;
+    loop.poll = poll;
+    reconcile = std::make_unique<sync::ReconcileLoop>(**store, client, clock, sync::ReconcileOptions{},
+                                                      loop, [&engine] { engine.Notify(); });
+  }
+  ServeMetrics serve_metrics;
+  std::unique_ptr<Periodic> pruner;
+  if (prune_ms) {
+    pruner = std::make_unique<Periodic>(kPruneEveryMs, [&] {
+      auto pruned = (*store)->PruneEvents(clock.NowMs() - *prune_ms);
+      if (!pruned) {
+        log::Warn(Cat("pruning stored webhooks failed: ", pruned.error().ToString()));
+      } else if (*pruned > 0) {
+        serve_metrics.events_pruned.fetch_add(*pruned);
+        log::Info(Cat("pruned ", *pruned, " stored webhooks older than ",
+                      options.prune_events_older_than));
+      }
+    });
+  }
+
+  std::unique_ptr<webhook::WebhookHandler> handler;
   http::Router router;
-  router.Add("POST", options.webhook_path,
-             [&handler](const http::Request& request) { return handler.Handle(request); });
+  if (verifier) {
+    handler = std::make_unique<webhook::WebhookHandler>(*verifier, **store, clock,
+                                                        [&engine] { engine.Notify(); });
+    router.Add("POST", options.webhook_path, [&](const http::Request& request) {
+      const auto start = std::chrono::steady_clock::now();
+      http::Response response = handler->Handle(request);
+      serve_metrics.ack_seconds.Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      return response;
+    });
+  }
   router.Add("GET", "/healthz", [](const http::Request&) {
     return http::Response::Json(200, R"({"status":"ok"})");
+  });
+  router.Add("GET", "/readyz", [&store](const http::Request&) {
+    if (Status ping = (*store)->Ping(); !ping) {
+      return http::Response::Json(
+          503, boost::json::serialize(boost::json::object{
+                   {"status", "not ready"}, {"reason", "the database is unreachable"}}));
+    }
+    auto version = (*store)->SchemaVersion();
+    if (!version || *version != store::LatestSchemaVersion()) {
+      return http::Response::Json(
+          503, boost::json::serialize(boost::json::object{
+                   {"status", "not ready"},
+                   {"reason", Cat("the schema is at version ", version ? *version : -1,
+                                  ", this lbmirror needs ", store::LatestSchemaVersion())}}));
+    }
+    return http::Response::Json(200, R"({"status":"ready"})");
+  });
+  router.Add("GET", "/metrics", [&](const http::Request&) {
+    http::Response response;
+    response.status = 200;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = RenderMetrics(**store, clock, serve_metrics,
+                                  handler ? &handler->counters() : nullptr, client.counters(),
+                                  engine.counters(), reconcile ? &reconcile->counters() : nullptr);
+    return response;
   });
 
   http::ServerOptions server_options;
@@ -124,17 +270,32 @@ int RunServe(const CommonOptions& common, const ServeOptions& options) {
     log::Error(listening.error().message());
     return 1;
   }
-  log::Info(Cat("lbmirror listening on ", address->first, ":", server.port(), ", webhook path ",
-                options.webhook_path, ", Liveblocks API ", options.base_url, ", ",
-                verifier->secret_count(), " webhook secret(s)"));
+  log::Info(Cat("lbmirror listening on ", address->first, ":", server.port(), ", Liveblocks API ",
+                api.base_url, ", ",
+                verifier ? Cat("webhooks at ", options.webhook_path, " (", verifier->secret_count(),
+                               " secret(s))")
+                         : std::string("no webhook secret")));
+  if (poll) {
+    log::Info(Cat("polling the Liveblocks API every ", *interval_ms / 1000.0,
+                  " s for changed rooms", verifier ? "" : " (set LIVEBLOCKS_WEBHOOK_SECRET to receive webhooks)"));
+  } else if (reconcile) {
+    log::Info(Cat("reconciling with the Liveblocks API every ", *interval_ms / 1000, " s"));
+  }
   engine.Start();
+  if (reconcile) reconcile->Start();
+  if (pruner) pruner->Start();
   server.Run();  // returns after SIGINT/SIGTERM once requests in flight are answered
   log::Info("HTTP server stopped; stopping workers");
+  if (pruner) pruner->Stop();
+  if (reconcile) reconcile->Stop();
   engine.Stop();
-  const auto& c = handler.counters();
-  log::Info(Cat("stopped: webhooks stored ", c.stored.load(), ", duplicates ",
-                c.duplicates.load(), ", rejected ", c.rejected.load(), ", unavailable ",
-                c.unavailable.load(), "; targets mirrored ", engine.counters().completed.load(),
+  std::string webhooks;
+  if (handler) {
+    const auto& c = handler->counters();
+    webhooks = Cat("webhooks stored ", c.stored.load(), ", duplicates ", c.duplicates.load(),
+                   ", rejected ", c.rejected.load(), ", unavailable ", c.unavailable.load(), "; ");
+  }
+  log::Info(Cat("stopped: ", webhooks, "targets mirrored ", engine.counters().completed.load(),
                 ", failed attempts ", engine.counters().failed.load()));
   return 0;
 }

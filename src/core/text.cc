@@ -33,6 +33,23 @@ bool StartsWith(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
 
+std::optional<int64_t> ParseDurationMs(std::string_view text) {
+  if (text == "0") return 0;
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 12) return std::nullopt;
+  int64_t value = std::stoll(std::string(text.substr(0, digits)));
+  std::string_view unit = text.substr(digits);
+  int64_t scale = unit == "ms" ? 1
+                  : unit == "s" ? 1'000
+                  : unit == "m" ? 60'000
+                  : unit == "h" ? 3'600'000
+                  : unit == "d" ? 86'400'000
+                                : 0;
+  if (scale == 0) return std::nullopt;
+  return value * scale;
+}
+
 bool IsValidUtf8(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
     auto c = static_cast<uint8_t>(text[i]);

@@ -27,6 +27,8 @@ std::string ToLower(std::string_view text);
 // True for well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points past
 // U+10FFFF), what a strict decoder such as TextDecoder with fatal: true accepts.
 bool IsValidUtf8(std::string_view text);
+// "250ms", "30s", "5m", "2h", "30d" (or "0") in milliseconds; nullopt for anything else.
+std::optional<int64_t> ParseDurationMs(std::string_view text);
 
 // Standard base64 with '=' padding.
 std::string Base64Encode(std::string_view bytes);

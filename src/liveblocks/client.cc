@@ -13,6 +13,12 @@ std::string ActiveUsersPath(std::string_view room_id) { return RoomPath(room_id)
 std::string ThreadPath(std::string_view room_id, std::string_view thread_id) {
   return RoomPath(room_id) + "/threads/" + EncodeUriComponent(thread_id);
 }
+std::string RoomsPath(std::string_view starting_after, int limit) {
+  std::string path = Cat("/v2/rooms?limit=", limit);
+  if (!starting_after.empty()) path += "&startingAfter=" + EncodeUriComponent(starting_after);
+  return path;
+}
+std::string ThreadsPath(std::string_view room_id) { return RoomPath(room_id) + "/threads"; }
 std::string InboxNotificationPath(std::string_view user_id, std::string_view notification_id) {
   return "/v2/users/" + EncodeUriComponent(user_id) + "/inbox-notifications/" +
          EncodeUriComponent(notification_id);

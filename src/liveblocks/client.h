@@ -32,6 +32,10 @@ std::string StoragePath(std::string_view room_id);  // ?format=json
 std::string YdocBinaryPath(std::string_view room_id);
 std::string ActiveUsersPath(std::string_view room_id);
 std::string ThreadPath(std::string_view room_id, std::string_view thread_id);
+// One page of GET /v2/rooms (limit 1-100); starting_after is the previous page's nextCursor.
+std::string RoomsPath(std::string_view starting_after, int limit);
+// Every thread of a room (GET /v2/rooms/{room}/threads is not paginated).
+std::string ThreadsPath(std::string_view room_id);
 std::string InboxNotificationPath(std::string_view user_id, std::string_view notification_id);
 
 // "Liveblocks answered 404 ROOM_NOT_FOUND: Room not found." from an error body, tolerant of

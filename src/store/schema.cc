@@ -60,7 +60,7 @@ bool IsValidTablePrefix(const std::string& prefix) {
   return true;
 }
 
-int LatestSchemaVersion() { return 3; }
+int LatestSchemaVersion() { return 4; }
 
 std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& prefix) {
   Types t = TypesFor(dialect);
@@ -267,7 +267,15 @@ std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& pref
 
   Migration m3{3, "binary Yjs state of each document", {}};
   m3.steps.push_back(add_column("ydocs", "state", mysql ? "LONGBLOB NULL" : "BLOB NULL"));
-  return {m1, m2, m3};
+  Migration m4{4, "checkpoints of backfill and reconciliation passes", {}};
+  m4.steps.push_back(r(
+      "CREATE TABLE IF NOT EXISTS {p}checkpoints (\n"
+      "  name VARCHAR(255) NOT NULL,\n"
+      "  value {json} NOT NULL,\n"
+      "  updated_at {bigint} NOT NULL,\n"
+      "  PRIMARY KEY (name)\n"
+      "{end}"));
+  return {m1, m2, m3, m4};
 }
 
 }  // namespace lbmirror::store

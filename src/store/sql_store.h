@@ -41,6 +41,14 @@ class SqlStore final : public Store {
   Result<int> SchemaVersion() override;
   void PrintMigrations(std::ostream& out) const override;
   Status Ping() override;
+  Result<std::vector<RoomRow>> LiveRooms(std::string_view prefix) override;
+  Result<RoomContent> Content(std::string_view room_id) override;
+  Status MarkDirty(std::span<const TargetKey> targets) override;
+  Result<std::optional<std::string>> Checkpoint(std::string_view name) override;
+  Status SetCheckpoint(std::string_view name, std::string_view value) override;
+  Result<QueueStatus> Queue(int max_failures) override;
+  Result<std::vector<LastEvent>> LastEvents() override;
+  Result<int64_t> PruneEvents(int64_t before_ms) override;
 
  private:
   struct Statements;

@@ -5,6 +5,7 @@
 // database is unreachable or a transaction lost a race).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -23,8 +24,52 @@ struct SearchHit {
   std::string snippet;    // the matching text around the first match
 };
 
+// What the mirror holds of one room's content, for comparison with the API.
+struct RoomContent {
+  std::optional<std::string> document;    // liveblocks_documents.data (live rows only)
+  std::optional<std::string> ydoc_state;  // liveblocks_ydocs.state (live rows only)
+  std::map<std::string, std::optional<std::string>> threads;  // live thread id -> updated_at
+  std::vector<TargetKind> pending;        // kinds of this room's targets waiting to be read
+};
+
+// A target that failed its last attempt, for operators.
+struct FailedTarget {
+  TargetKey key;
+  int attempts = 0;
+  std::string last_error;
+  int64_t next_attempt_at_ms = 0;
+};
+
+struct QueueStatus {
+  int64_t pending = 0;  // targets waiting to be read (dirty)
+  int64_t failed = 0;   // pending targets whose last attempt failed
+  std::optional<int64_t> oldest_pending_ms;  // when the longest-waiting target became dirty
+  std::vector<FailedTarget> failures;        // the most recent failures first
+};
+
+struct LastEvent {
+  std::string type;
+  int64_t count = 0;
+  std::string last_received_at;  // "YYYY-MM-DD HH:MM:SS.mmm" UTC
+};
+
 class Store : public Inbox, public TargetQueue {
  public:
+  // Live (not deleted) mirrored rooms whose id starts with `prefix`, in id order.
+  virtual Result<std::vector<RoomRow>> LiveRooms(std::string_view prefix) = 0;
+  virtual Result<RoomContent> Content(std::string_view room_id) = 0;
+  // Marks targets dirty (due now unless already pending), in one transaction.
+  virtual Status MarkDirty(std::span<const TargetKey> targets) = 0;
+  // Named progress records of long passes (backfill), JSON text.
+  virtual Result<std::optional<std::string>> Checkpoint(std::string_view name) = 0;
+  virtual Status SetCheckpoint(std::string_view name, std::string_view value) = 0;
+  // The work queue at a glance; up to `max_failures` failures with their errors.
+  virtual Result<QueueStatus> Queue(int max_failures) = 0;
+  // Stored webhooks per type with the time of the last one.
+  virtual Result<std::vector<LastEvent>> LastEvents() = 0;
+  // Deletes stored webhooks received before `before_ms` (epoch ms); returns how many.
+  virtual Result<int64_t> PruneEvents(int64_t before_ms) = 0;
+
   // The binary Yjs state last mirrored for a room (nullopt when there is none).
   virtual Result<std::optional<std::string>> YdocState(std::string_view room_id) = 0;
   // Full-text search over comment text and document text (live rows only), best first.

@@ -115,7 +115,10 @@ void Engine::Process(const store::Claim& claim) {
     if (!failed) log::Warn(Cat(name, ": could not record the failure: ", failed.error().ToString()));
     return;
   }
+  const auto write_start = std::chrono::steady_clock::now();
   Result<bool> completed = queue_.Complete(claim, projection->writes, projection->also_dirty);
+  counters_.write_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
   if (!completed) {
     int64_t delay = BackoffMs(claim.attempts, options_.backoff_base_ms, options_.backoff_cap_ms,
                               static_cast<uint32_t>(random()));

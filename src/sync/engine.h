@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "liveblocks/client.h"
 #include "store/target_queue.h"
 #include "sync/projection.h"
@@ -38,6 +39,8 @@ struct EngineCounters {
   std::atomic<int64_t> failed{0};
   std::atomic<int64_t> fenced_out{0};
   std::atomic<int64_t> rest_reads{0};
+  // Time of the transaction that writes a target's rows (Complete).
+  metrics::Histogram write_seconds{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
 };
 
 class Engine {

@@ -34,26 +34,12 @@ Result<json::value> ParseBody(const liveblocks::RestResponse& response, std::str
 }
 
 Result<Projection> ProjectRoom(const TargetKey& target, const json::value& body) {
-  const json::object* room = body.if_object();
-  if (room == nullptr) return Internal("room: response is not a JSON object");
-  const json::value* id = room->if_contains("id");
-  if (id == nullptr || !id->is_string() || id->as_string() != target.scope_id) {
+  auto row = RoomFromJson(body);
+  if (!row) return row.error();
+  if (row->room_id != target.scope_id) {
     return Internal("room: response id does not match the requested room");
   }
-  store::RoomRow row;
-  row.room_id = target.scope_id;
-  const json::value* organization = room->if_contains("organizationId");
-  if (organization == nullptr) organization = room->if_contains("tenantId");
-  if (organization != nullptr && organization->is_string()) {
-    row.organization_id = std::string(organization->as_string());
-  }
-  row.metadata = Serialize(*room, "metadata", "{}");
-  row.default_accesses = Serialize(*room, "defaultAccesses", "[]");
-  row.users_accesses = Serialize(*room, "usersAccesses", "{}");
-  row.groups_accesses = Serialize(*room, "groupsAccesses", "{}");
-  row.created_at = Timestamp(*room, "createdAt");
-  row.last_connection_at = Timestamp(*room, "lastConnectionAt");
-  return Projection{{std::move(row)}, {}};
+  return Projection{{std::move(*row)}, {}};
 }
 
 // The binary state is the truth (the JSON view of GET /ydoc is lossy); the decoder gives the
@@ -217,6 +203,29 @@ Result<store::ThreadSnapshot> ProjectThread(const TargetKey& target, const json:
     snapshot.comments.push_back(std::move(comment));
   }
   return snapshot;
+}
+
+Result<store::RoomRow> RoomFromJson(const json::value& body) {
+  const json::object* room = body.if_object();
+  if (room == nullptr) return Internal("room: response is not a JSON object");
+  const json::value* id = room->if_contains("id");
+  if (id == nullptr || !id->is_string() || id->as_string().empty()) {
+    return Internal("room: the room has no id");
+  }
+  store::RoomRow row;
+  row.room_id = std::string(id->as_string());
+  const json::value* organization = room->if_contains("organizationId");
+  if (organization == nullptr) organization = room->if_contains("tenantId");
+  if (organization != nullptr && organization->is_string()) {
+    row.organization_id = std::string(organization->as_string());
+  }
+  row.metadata = Serialize(*room, "metadata", "{}");
+  row.default_accesses = Serialize(*room, "defaultAccesses", "[]");
+  row.users_accesses = Serialize(*room, "usersAccesses", "{}");
+  row.groups_accesses = Serialize(*room, "groupsAccesses", "{}");
+  row.created_at = Timestamp(*room, "createdAt");
+  row.last_connection_at = Timestamp(*room, "lastConnectionAt");
+  return row;
 }
 
 const std::vector<TargetKind>& SupportedKinds() {

@@ -37,6 +37,9 @@ struct Projection {
 Result<Projection> Project(const store::TargetKey& target, const liveblocks::RestResponse& response,
                            const ProjectionOptions& options = {});
 
+// The room row of a Room object (GET /v2/rooms/{id}, or an element of GET /v2/rooms).
+Result<store::RoomRow> RoomFromJson(const boost::json::value& room);
+
 // The rows of one thread as GET /v2/rooms/{room}/threads/{thread} returns it.
 Result<store::ThreadSnapshot> ProjectThread(const store::TargetKey& target,
                                             const boost::json::value& thread);

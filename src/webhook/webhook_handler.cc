@@ -6,6 +6,23 @@
 
 namespace lbmirror::webhook {
 
+namespace {
+std::string TypeLabels(std::string_view type, std::string_view outcome) {
+  static constexpr std::string_view kKnown[] = {
+      "storageUpdated", "userEntered", "userLeft", "roomCreated", "roomDeleted",
+      "commentCreated", "commentEdited", "commentDeleted", "commentReactionAdded",
+      "commentReactionRemoved", "commentMetadataUpdated", "threadMetadataUpdated",
+      "threadCreated", "threadDeleted", "ydocUpdated", "notification", "threadMarkedAsResolved",
+      "threadMarkedAsUnresolved"};
+  std::string_view label = "other";
+  for (std::string_view known : kKnown) {
+    if (known == type) label = known;
+  }
+  if (type.empty()) label = "unparsed";
+  return Cat("type=\"", label, "\",outcome=\"", outcome, "\"");
+}
+}  // namespace
+
 WebhookHandler::WebhookHandler(const SignatureVerifier& verifier, store::Inbox& inbox,
                                const Clock& clock, std::function<void()> on_stored)
     : verifier_(verifier), inbox_(inbox), clock_(clock), on_stored_(std::move(on_stored)) {}
@@ -17,6 +34,7 @@ http::Response WebhookHandler::Handle(const http::Request& request) {
   int64_t now_ms = clock_.NowMs();
   if (Status verified = verifier_.Verify(signed_request, now_ms); !verified) {
     counters_.rejected.fetch_add(1, std::memory_order_relaxed);
+    counters_.by_type.Add(TypeLabels("", "rejected"));
     const Error& error = verified.error();
     log::Warn(Cat("webhook rejected: ", error.message()));
     int status = error.code() == ErrorCode::kUnauthenticated ? 401
@@ -28,6 +46,7 @@ http::Response WebhookHandler::Handle(const http::Request& request) {
   Result<Event> event = ParseEvent(request.body);
   if (!event) {
     counters_.rejected.fetch_add(1, std::memory_order_relaxed);
+    counters_.by_type.Add(TypeLabels("", "rejected"));
     log::Warn(Cat("webhook ", webhook_id, " rejected: ", event.error().message()));
     return http::Response::Error(400, event.error().message());
   }
@@ -47,6 +66,7 @@ http::Response WebhookHandler::Handle(const http::Request& request) {
   Result<bool> stored = inbox_.Record(record);
   if (!stored) {
     counters_.unavailable.fetch_add(1, std::memory_order_relaxed);
+    counters_.by_type.Add(TypeLabels(event->type, "unavailable"));
     // Either way the answer is not 2xx, so Liveblocks delivers the event again later.
     bool retryable = stored.error().retryable();
     log::Error(Cat("webhook ", webhook_id, " (", event->type, ") not stored, answering ",
@@ -58,10 +78,12 @@ http::Response WebhookHandler::Handle(const http::Request& request) {
   }
   if (!*stored) {
     counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
+    counters_.by_type.Add(TypeLabels(event->type, "duplicate"));
     log::Debug(Cat("webhook ", webhook_id, " is a duplicate"));
     return http::Response::Json(200, R"({"status":"duplicate"})");
   }
   counters_.stored.fetch_add(1, std::memory_order_relaxed);
+  counters_.by_type.Add(TypeLabels(event->type, "stored"));
   if (!event->known) {
     log::Info(Cat("webhook ", webhook_id, ": unknown event type \"", event->type,
                   "\" stored without targets"));

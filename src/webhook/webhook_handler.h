@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "http/message.h"
 #include "store/inbox.h"
 #include "webhook/signature_verifier.h"
@@ -21,6 +22,9 @@ struct WebhookCounters {
   std::atomic<int64_t> duplicates{0};
   std::atomic<int64_t> rejected{0};
   std::atomic<int64_t> unavailable{0};
+  // By event type and outcome (stored, duplicate, rejected, unavailable); types outside the
+  // 18 documented ones count as "other".
+  metrics::LabeledCounter by_type;
 };
 
 class WebhookHandler {

@@ -5,6 +5,18 @@
 namespace lbmirror {
 namespace {
 
+TEST(TextTest, ParsesDurations) {
+  EXPECT_EQ(ParseDurationMs("0"), 0);
+  EXPECT_EQ(ParseDurationMs("250ms"), 250);
+  EXPECT_EQ(ParseDurationMs("30s"), 30'000);
+  EXPECT_EQ(ParseDurationMs("5m"), 300'000);
+  EXPECT_EQ(ParseDurationMs("2h"), 7'200'000);
+  EXPECT_EQ(ParseDurationMs("30d"), 2'592'000'000);
+  for (const char* bad : {"", "s", "30", "-5m", "5 m", "5min", "1.5h", "99999999999999s"}) {
+    EXPECT_FALSE(ParseDurationMs(bad).has_value()) << bad;
+  }
+}
+
 TEST(TextTest, Utf8ValidityFollowsRfc3629) {
   EXPECT_TRUE(IsValidUtf8(""));
   EXPECT_TRUE(IsValidUtf8("plain ascii"));

@@ -73,19 +73,23 @@ TEST(CurlClientTest, HonoursRetryAfterOn429) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1'000));
 }
 
-TEST(CurlClientTest, DoesNotRetryClientErrors) {
-  std::atomic<int> calls{0};
-  http::Router router;
-  router.Add("GET", "/v2/rooms/r", [&](const http::Request&) {
-    ++calls;
-    return http::Response::Error(404, "ROOM_NOT_FOUND");
-  });
-  http::TestServer server(std::move(router));
-  CurlLiveblocksClient client(Options(server.url()));
-  auto response = client.Get("/v2/rooms/r");
-  ASSERT_TRUE(response.has_value());
-  EXPECT_EQ(response->status, 404);
-  EXPECT_EQ(calls.load(), 1);
+TEST(CurlClientTest, DoesNotRetryClientErrorsOrNotImplemented) {
+  for (int status : {404, 501}) {
+    std::atomic<int> calls{0};
+    http::Router router;
+    router.Add("GET", "/v2/rooms/r", [&](const http::Request&) {
+      ++calls;
+      return http::Response::Error(status, "no");
+    });
+    http::TestServer server(std::move(router));
+    CurlLiveblocksClient client(Options(server.url()));
+    auto response = client.Get("/v2/rooms/r");
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, status);
+    EXPECT_EQ(calls.load(), 1) << status;
+    auto outcomes = client.counters().by_outcome.Snapshot();
+    EXPECT_EQ(outcomes[status == 404 ? "outcome=\"404\"" : "outcome=\"5xx\""], 1) << status;
+  }
 }
 
 TEST(CurlClientTest, ANetworkFailureIsARetryableError) {

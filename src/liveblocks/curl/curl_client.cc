@@ -52,7 +52,8 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
-bool IsRetryableStatus(int status) { return status == 429 || status >= 500; }
+// 501 Not Implemented is an answer, not a passing failure.
+bool IsRetryableStatus(int status) { return status == 429 || (status >= 500 && status != 501); }
 }  // namespace
 
 void CurlLiveblocksClient::GlobalInit() { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -110,6 +111,7 @@ Result<RestResponse> CurlLiveblocksClient::Get(std::string_view path) {
     bool retry = response ? IsRetryableStatus(response->status) : response.error().retryable();
     if (!retry || attempt >= options_.max_attempts) {
       if (!response) counters_.failures.fetch_add(1, std::memory_order_relaxed);
+      CountOutcome(response);
       return response;
     }
     // Full jitter: a random wait up to the exponential bound; Retry-After raises the floor.
@@ -117,15 +119,31 @@ Result<RestResponse> CurlLiveblocksClient::Get(std::string_view path) {
                                       options_.backoff_base.count() << (attempt - 1));
     int64_t wait = std::uniform_int_distribution<int64_t>(bound / 2, bound)(random);
     if (response && response->retry_after_ms) {
-      if (*response->retry_after_ms > options_.backoff_cap.count()) return response;
+      if (*response->retry_after_ms > options_.backoff_cap.count()) {
+        CountOutcome(response);
+        return response;
+      }
       wait = std::max(wait, *response->retry_after_ms);
     }
     counters_.retries.fetch_add(1, std::memory_order_relaxed);
     log::Debug(Cat("GET ", path, " attempt ", attempt, " failed (",
                    response ? Cat("HTTP ", response->status) : response.error().message(),
                    "), retrying in ", wait, " ms"));
-    if (!options_.sleep(std::chrono::milliseconds(wait))) return response;
+    if (!options_.sleep(std::chrono::milliseconds(wait))) {
+      CountOutcome(response);
+      return response;
+    }
   }
+}
+
+void CurlLiveblocksClient::CountOutcome(const Result<RestResponse>& response) {
+  std::string outcome = !response                    ? "network"
+                        : response->status == 200    ? "200"
+                        : response->status == 404    ? "404"
+                        : response->status == 429    ? "429"
+                        : response->status >= 500    ? "5xx"
+                                                     : "4xx";
+  counters_.by_outcome.Add(Cat("outcome=\"", outcome, "\""));
 }
 
 }  // namespace lbmirror::liveblocks

@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "core/metrics.h"
 #include "liveblocks/client.h"
 
 namespace lbmirror::liveblocks {
@@ -29,6 +30,9 @@ struct RestCounters {
   std::atomic<int64_t> requests{0};   // HTTP requests sent, retries included
   std::atomic<int64_t> retries{0};
   std::atomic<int64_t> failures{0};   // Get() calls that ended in a network error
+  // Get() calls by final outcome: "200", "404", other statuses by class ("4xx", "5xx"),
+  // "429", "network".
+  metrics::LabeledCounter by_outcome;
 };
 
 class CurlLiveblocksClient final : public LiveblocksClient {
@@ -36,6 +40,7 @@ class CurlLiveblocksClient final : public LiveblocksClient {
   explicit CurlLiveblocksClient(CurlClientOptions options);
   Result<RestResponse> Get(std::string_view path) override;
   const RestCounters& counters() const { return counters_; }
+  void CountOutcome(const Result<RestResponse>& response);
 
   // curl_global_init; call once from main before threads.
   static void GlobalInit();

@@ -1,0 +1,179 @@
+// lbmirror backfill: lists every room through the REST API, marks its targets and mirrors them
+// with an in-process worker pool, showing progress. Resumable: an interrupted run continues
+// from its last listed page when started again with the same filters.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/store_factory.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/text.h"
+#include "sync/engine.h"
+#include "sync/reconciler.h"
+
+namespace lbmirror::cli {
+
+namespace {
+std::atomic<int> g_signal{0};
+extern "C" void OnSignal(int signal) { g_signal = signal; }
+
+// Progress on one terminal line, or a log line every few seconds when not on a terminal.
+class ProgressDisplay {
+ public:
+  explicit ProgressDisplay(const Clock& clock)
+      : clock_(clock), tty_(isatty(STDERR_FILENO) == 1), start_ms_(clock.NowMs()) {}
+
+  void Show(const sync::ReconcileCounts& counts, const store::QueueStatus* queue, int64_t total,
+            bool final) {
+    int64_t now = clock_.NowMs();
+    if (!final && now - last_ms_ < (tty_ ? 200 : 5'000)) return;
+    last_ms_ = now;
+    double seconds = std::max<int64_t>(1, now - start_ms_) / 1000.0;
+    std::string line = Cat(counts.rooms_listed, " rooms found");
+    if (queue != nullptr) {
+      int64_t done = std::max<int64_t>(0, total - queue->pending);
+      double rate = done / seconds;
+      line += Cat(", ", done, "/", total, " targets done, ", queue->failed, " failed, ",
+                  static_cast<int64_t>(rate * 10) / 10.0, "/s");
+      int64_t left = queue->pending - queue->failed;
+      if (!final && rate > 0 && left > 0) line += Cat(", about ", static_cast<int64_t>(left / rate) + 1, " s left");
+    } else {
+      line += Cat(", ", counts.targets_marked, " targets marked");
+    }
+    if (tty_) {
+      std::fprintf(stderr, "\r\033[Kbackfill: %s%s", line.c_str(), final ? "\n" : "");
+      std::fflush(stderr);
+    } else {
+      log::Info("backfill: " + line);
+    }
+  }
+
+ private:
+  const Clock& clock_;
+  bool tty_;
+  int64_t start_ms_;
+  int64_t last_ms_ = 0;
+};
+}  // namespace
+
+int RunBackfill(const CommonOptions& common, const ApiOptions& api, const BackfillOptions& options) {
+  if (std::string problem = CheckApiOptions(api); !problem.empty()) return ConfigError(problem);
+  sync::ReconcileOptions reconcile;
+  reconcile.room_prefix = options.room_prefix;
+  reconcile.kinds.clear();
+  for (const std::string& name : SplitAny(options.kinds, ", ")) {
+    auto kind = store::ParseTargetKind(name);
+    if (!kind || *kind == store::TargetKind::kNotification) {
+      return ConfigError(Cat("--kinds: unknown kind \"", name,
+                             "\" (choose from room, storage, ydoc, presence, thread)"));
+    }
+    reconcile.kinds.push_back(*kind);
+  }
+  if (reconcile.kinds.empty()) return ConfigError("--kinds needs at least one kind");
+  if (options.workers < 1) return ConfigError("--workers must be at least 1");
+
+  const Clock& clock = SystemClock::Instance();
+  auto store = OpenStore(common.database_url, common.table_prefix, options.workers + 2, clock);
+  if (!store) return ConfigError(store.error().ToString());
+  if (int code = PrepareSchema(**store, false); code != 0) return code;
+
+  sync::Engine* engine_ptr = nullptr;
+  liveblocks::CurlClientOptions client_options = ClientOptions(api);
+  client_options.sleep = [&engine_ptr](std::chrono::milliseconds d) { return engine_ptr->Sleep(d); };
+  liveblocks::CurlLiveblocksClient client(client_options);
+  sync::EngineOptions engine_options;
+  engine_options.workers = options.workers;
+  engine_options.projection.flow_keys = SplitAny(options.flow_keys, ", ");
+  sync::Engine engine(**store, client, clock, engine_options);
+  engine_ptr = &engine;
+  sync::Reconciler reconciler(**store, client, reconcile);
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::atomic<bool> finished{false};
+  std::thread watcher([&] {
+    while (!finished && g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (g_signal != 0) reconciler.Cancel();
+  });
+  auto stop = [&](int code) {
+    finished = true;
+    watcher.join();
+    engine.Stop();  // workers finish or hand back their targets
+    return code;
+  };
+
+  const std::string checkpoint =
+      Cat("backfill:", options.room_prefix, ":", options.kinds);
+  auto before = (*store)->Queue(0);
+  if (!before) {
+    log::Error(Cat("cannot read the work queue: ", before.error().ToString()));
+    return stop(1);
+  }
+  ProgressDisplay display(clock);
+  engine.Start();
+  sync::ReconcileCounts listed;
+  auto counts = reconciler.MarkAll(checkpoint, options.restart, [&](const sync::ReconcileCounts& c) {
+    listed = c;
+    engine.Notify();
+    display.Show(c, nullptr, 0, false);
+  });
+  if (!counts) {
+    if (g_signal != 0) {
+      display.Show(listed, nullptr, 0, true);
+      log::Warn("backfill interrupted while listing rooms: run the same command again to resume");
+      return stop(130);
+    }
+    log::Error(Cat("backfill failed: ", counts.error().ToString()));
+    return stop(1);
+  }
+  if (counts->resumed) {
+    log::Info(Cat("resuming an interrupted backfill after ", counts->rooms_listed, " rooms"));
+  }
+  if (counts->rooms_gone > 0) {
+    log::Info(Cat(counts->rooms_gone, " mirrored rooms are no longer in Liveblocks: they will be "
+                  "marked deleted"));
+  }
+  const int64_t total = before->pending + counts->targets_marked;
+  for (;;) {
+    if (g_signal != 0) {
+      log::Warn("backfill interrupted: run the same command again to resume");
+      return stop(130);
+    }
+    auto queue = (*store)->Queue(5);
+    if (!queue) {
+      log::Warn(Cat("cannot read the work queue: ", queue.error().ToString()));
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
+    bool done = queue->pending - queue->failed <= 0;
+    display.Show(*counts, &*queue, total, done);
+    if (done) {
+      for (const store::FailedTarget& failure : queue->failures) {
+        log::Warn(Cat(failure.key.ToString(), " failed ", failure.attempts, " time(s): ",
+                      failure.last_error));
+      }
+      if (queue->failed > 0) {
+        log::Error(Cat("backfill finished with ", queue->failed,
+                       " failed targets; they are retried by `lbmirror serve`, see `lbmirror status`"));
+        return stop(1);
+      }
+      if (Status saved = reconciler.Finish(checkpoint); !saved) {
+        log::Warn(Cat("cannot record the end of the backfill: ", saved.error().ToString()));
+      }
+      log::Info(Cat("backfill done: ", counts->rooms_listed, " rooms, ", counts->targets_marked,
+                    " targets marked"));
+      return stop(0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace lbmirror::cli

@@ -1,0 +1,63 @@
+#include "cli/common.h"
+
+#include <regex>
+
+#include "core/log.h"
+#include "core/text.h"
+#include "store/schema.h"
+
+namespace lbmirror::cli {
+
+int ConfigError(const std::string& message) {
+  log::Error(message);
+  return 2;
+}
+
+std::string CheckApiOptions(const ApiOptions& api) {
+  static const std::regex kSecretKey("^sk_[A-Za-z0-9_-]+$");
+  if (api.secret_key.empty()) {
+    return "LIVEBLOCKS_SECRET_KEY is not set: use a secret key (sk_...) of the project";
+  }
+  if (!std::regex_match(api.secret_key, kSecretKey)) {
+    return "LIVEBLOCKS_SECRET_KEY does not look like a secret key (sk_ followed by letters, "
+           "digits, '_' or '-')";
+  }
+  if (!StartsWith(api.base_url, "http://") && !StartsWith(api.base_url, "https://")) {
+    return "LIVEBLOCKS_BASE_URL must start with http:// or https://";
+  }
+  if (api.rest_timeout_ms < 100) return "--rest-timeout-ms must be at least 100";
+  return {};
+}
+
+liveblocks::CurlClientOptions ClientOptions(const ApiOptions& api) {
+  liveblocks::CurlClientOptions options;
+  options.base_url = api.base_url;
+  options.secret_key = api.secret_key;
+  options.total_timeout = std::chrono::milliseconds(api.rest_timeout_ms);
+  return options;
+}
+
+int PrepareSchema(store::Store& store, bool no_migrate) {
+  if (!no_migrate) {
+    Status migrated = store.Migrate();
+    if (!migrated) {
+      log::Error(Cat("migration failed: ", migrated.error().ToString()));
+      return 1;
+    }
+    return 0;
+  }
+  auto version = store.SchemaVersion();
+  if (!version) {
+    log::Error(Cat("cannot read the schema version: ", version.error().ToString()));
+    return 1;
+  }
+  if (*version < store::LatestSchemaVersion()) {
+    log::Error(Cat("the database schema is at version ", *version, ", this lbmirror needs ",
+                   store::LatestSchemaVersion(),
+                   ": run `lbmirror migrate` (or apply `lbmirror migrate --print`)"));
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace lbmirror::cli
