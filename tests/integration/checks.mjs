@@ -72,9 +72,10 @@ export async function roomDifferences(db, p, roomId, { double, threadIds = [], r
 
   const binary = await liveblocks.ydocBinary(roomId);
   if (binary.length > 2) {
-    const ydoc = (await db.query(`SELECT data, state FROM ${p}ydocs WHERE room_id = ? AND deleted_at IS NULL`, [roomId]))[0];
+    // hex(): the same in MySQL and SQLite, and readable through the sqlite3 CLI.
+    const ydoc = (await db.query(`SELECT data, hex(state) AS state FROM ${p}ydocs WHERE room_id = ? AND deleted_at IS NULL`, [roomId]))[0];
     if (!ydoc) out.push(`ydoc ${roomId}: not mirrored`);
-    else if (!Buffer.from(ydoc.state ?? "").equals(binary)) out.push(`ydoc ${roomId}: binary state differs`);
+    else if (String(ydoc.state ?? "").toLowerCase() !== binary.toString("hex")) out.push(`ydoc ${roomId}: binary state differs`);
     else if (!isDeepStrictEqual(parseJsonColumn(ydoc.data), referenceViews(binary).json)) out.push(`ydoc ${roomId}: JSON differs`);
   }
   for (const threadId of threadIds) {

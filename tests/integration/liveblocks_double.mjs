@@ -1,8 +1,9 @@
 // A test double for the Liveblocks REST endpoints the official dev server does not implement
 // (threads, comments, reactions and inbox notifications read with the secret key; it answers
-// 501 for those). It serves them from memory in the JSON shapes of spec/liveblocks.md
-// sections 3.4.5 and 3.4.6 and forwards every other request to the real dev server, so
-// lbmirror sees one Liveblocks API.
+// 501 for those) or implements only in part (GET /v2/rooms ignores limit and startingAfter).
+// It serves threads from memory in the JSON shapes of spec/liveblocks.md sections 3.4.5 and
+// 3.4.6, paginates the dev server's room list as section 3.4.1 documents, and forwards every
+// other request to the real dev server, so lbmirror sees one Liveblocks API.
 import http from "node:http";
 import crypto from "node:crypto";
 
@@ -23,6 +24,7 @@ export async function startLiveblocksDouble(devServerUrl) {
   const threads = new Map();        // `${roomId}\0${threadId}` -> Thread
   const notifications = new Map();  // `${userId}\0${id}` -> InboxNotification
   const key = (a, b) => `${a}\u0000${b}`;
+  const state = { roomPages: 0, roomPageDelayMs: 0 };
 
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, "http://double");
@@ -40,6 +42,29 @@ export async function startLiveblocksDouble(devServerUrl) {
       const found = notifications.get(key(decodeURIComponent(inbox[1]), decodeURIComponent(inbox[2])));
       return found ? send(res, 200, found)
                    : send(res, 404, { error: "RESOURCE_NOT_FOUND", message: "Inbox notification not found" });
+    }
+    const roomList = req.method === "GET" && url.pathname === "/v2/rooms";
+    const threadList = req.method === "GET" && url.pathname.match(/^\/v2\/rooms\/([^/]+)\/threads$/);
+    if (roomList || threadList) {
+      if (!auth) return send(res, 401, { error: "MISSING_SECRET_KEY", message: "Missing secret key" });
+      if (auth !== `Bearer ${SECRET_KEY}`) return send(res, 403, { error: "INVALID_SECRET_KEY", message: "Invalid secret key" });
+    }
+    if (threadList) {
+      const roomId = decodeURIComponent(threadList[1]);
+      return send(res, 200, { data: [...threads.values()].filter((t) => t.roomId === roomId) });
+    }
+    if (roomList) {
+      // The dev server ignores limit and startingAfter; paginate its full list as the API
+      // documents (limit 1-100, default 20; nextCursor null on the last page).
+      state.roomPages++;
+      if (state.roomPageDelayMs) await new Promise((r) => setTimeout(r, state.roomPageDelayMs));
+      const all = (await (await fetch(`${devServerUrl}/v2/rooms`, { headers: { authorization: auth } })).json()).data;
+      const limit = Math.min(100, Math.max(1, Number(url.searchParams.get("limit") ?? 20)));
+      const after = url.searchParams.get("startingAfter");
+      const start = after ? Number(Buffer.from(after, "base64url").toString()) : 0;
+      const page = all.slice(start, start + limit);
+      const next = start + limit < all.length ? Buffer.from(String(start + limit)).toString("base64url") : null;
+      return send(res, 200, { nextCursor: next, data: page });
     }
     const chunks = [];
     for await (const chunk of req) chunks.push(chunk);
@@ -68,6 +93,7 @@ export async function startLiveblocksDouble(devServerUrl) {
 
   return {
     url: `http://127.0.0.1:${port}`,
+    state,
     close: () => new Promise((resolve) => server.close(resolve)),
     thread: (roomId, threadId) => structuredClone(get(roomId, threadId)),
     createThread(roomId, { userId, body, metadata = {} }) {
