@@ -16,6 +16,7 @@ if [ "$mode" = "--test" ]; then
 fi
 if [ "$mode" = "--test" ] || [ "$mode" = "--devserver" ]; then
   command -v node > /dev/null && command -v npm > /dev/null || packages+=(nodejs npm)
+  packages+=(sqlite3)
 fi
 
 missing=()

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Quick start: installs what is missing, builds, and runs `lbmirror serve` in the foreground.
 # With LIVEBLOCKS_SECRET_KEY unset it starts the official Liveblocks dev server locally
-# (http://127.0.0.1:1154, secret key sk_localdev) and mirrors that. Without
-# LIVEBLOCKS_WEBHOOK_SECRET it makes a local one in .lbmirror/webhook-secret. Without
-# DATABASE_URL it writes the SQLite file lbmirror.db. Ctrl-C stops everything.
+# (http://127.0.0.1:1154, secret key sk_localdev), puts an example room in it and mirrors it.
+# Without LIVEBLOCKS_WEBHOOK_SECRET lbmirror polls the API for changed rooms instead of
+# receiving webhooks. Without DATABASE_URL it writes the SQLite file lbmirror.db. Ctrl-C stops
+# everything.
 #   scripts/run.sh [extra lbmirror serve flags...]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,15 +31,8 @@ if [ -z "${LIVEBLOCKS_SECRET_KEY:-}" ]; then
   export LIVEBLOCKS_SECRET_KEY=sk_localdev
   export LIVEBLOCKS_BASE_URL="http://127.0.0.1:$port"
   echo "No LIVEBLOCKS_SECRET_KEY: mirroring the local Liveblocks dev server at $LIVEBLOCKS_BASE_URL"
-fi
-if [ -z "${LIVEBLOCKS_WEBHOOK_SECRET:-}" ]; then
-  if [ ! -s "$state/webhook-secret" ]; then
-    (umask 077 && echo "whsec_$(head -c 32 /dev/urandom | base64)" > "$state/webhook-secret")
-  fi
-  LIVEBLOCKS_WEBHOOK_SECRET=$(cat "$state/webhook-secret")
-  export LIVEBLOCKS_WEBHOOK_SECRET
-  echo "No LIVEBLOCKS_WEBHOOK_SECRET: using the local one in .lbmirror/webhook-secret"
-  echo "Try: node scripts/send-webhook.mjs storageUpdated my-room"
+  node "$root/scripts/seed-demo.mjs" "$LIVEBLOCKS_BASE_URL"
+  echo "In a few seconds: sqlite3 lbmirror.db 'SELECT room_id, data FROM liveblocks_documents'"
 fi
 cd "$root"
 "$root/build/lbmirror" serve "$@"
