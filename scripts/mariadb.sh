@@ -4,6 +4,7 @@
 #                                         "lbmirror" and user lbmirror/lbmirror-test-pw
 #   scripts/mariadb.sh stop DIR           SIGTERM and wait (clean shutdown)
 #   scripts/mariadb.sh url DIR            print the DATABASE_URL of the running server
+# Extra server options (TLS certificates, say) can be put in DIR/server-args, one line.
 set -euo pipefail
 
 cmd=${1:?usage: mariadb.sh start|stop|url DIR [PORT]}
@@ -23,10 +24,12 @@ case "$cmd" in
     fi
     if [ -z "$port" ]; then port=$(cat "$dir/port" 2>/dev/null || echo 13306); fi
     echo "$port" > "$dir/port"
+    extra=()
+    if [ -s "$dir/server-args" ]; then read -ra extra < "$dir/server-args"; fi
     mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$sock" --port="$port" \
       --bind-address=127.0.0.1 --pid-file="$pidfile" --log-error="$dir/error.log" \
       --skip-log-bin --innodb-buffer-pool-size=256M --max-connections=500 \
-      --skip-name-resolve --max-allowed-packet=64M > /dev/null 2>&1 &
+      --skip-name-resolve --max-allowed-packet=64M "${extra[@]}" > /dev/null 2>&1 &
     for _ in $(seq 1 120); do
       if mariadb --no-defaults --socket="$sock" -uroot -e 'select 1' > /dev/null 2>&1; then break; fi
       sleep 0.5

@@ -1,5 +1,7 @@
 #include "cli/store_factory.h"
 
+#include <unistd.h>
+
 #include "core/log.h"
 #include "core/text.h"
 #include "store/database_url.h"
@@ -33,6 +35,9 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
         options, clock));
   }
   options.pool_size = pool_size;
+  if (!config->ca_file.empty() && access(config->ca_file.c_str(), R_OK) != 0) {
+    return InvalidArgument(Cat("DATABASE_URL: cannot read the CA file sslca=", config->ca_file));
+  }
   store::DatabaseConfig mysql_config = *config;
   return std::unique_ptr<store::Store>(std::make_unique<store::SqlStore>(
       store::Dialect::kMysql,
