@@ -80,7 +80,10 @@ export async function startMirror({ databaseUrl, baseUrl = env.baseUrl, secret =
   const port = await freePort();
   const logFile = path.join(os.tmpdir(), `lbmirror-e2e-${port}.log`);
   const out = fs.openSync(logFile, "w");
-  const proc = spawn(env.bin, ["serve", "--listen", `127.0.0.1:${port}`, "--http-threads", "4", ...extraArgs], {
+  // The dev server holds the rooms of every suite: background reconciliation would mirror all
+  // of them, so it is off unless a test asks for it.
+  const reconcile = extraArgs.some((a) => a === "--reconcile-interval" || a === "--poll") ? [] : ["--reconcile-interval", "0"];
+  const proc = spawn(env.bin, ["serve", "--listen", `127.0.0.1:${port}`, "--http-threads", "4", ...reconcile, ...extraArgs], {
     env: {
       PATH: process.env.PATH,
       DATABASE_URL: databaseUrl,

@@ -86,7 +86,12 @@ describe("the database going down while webhooks arrive", { skip: !env.mysqlUrl 
       const res = await post(mirror.url, request);
       assert.equal(res.status, 503, "never 2xx for an event that is not stored: " + res.body);
     }
+    const notReady = await fetch(`http://127.0.0.1:${mirror.port}/readyz`);
+    assert.equal(notReady.status, 503);
+    assert.match((await notReady.json()).reason, /database is unreachable/);
+    assert.equal((await fetch(`http://127.0.0.1:${mirror.port}/healthz`)).status, 200, "the process itself is up");
     mariadb("start");
+    await waitFor("/readyz to say ready again", async () => (await fetch(`http://127.0.0.1:${mirror.port}/readyz`)).status === 200, 30000, 250);
     // Liveblocks retries the same messages; the mirror recovers without a restart.
     for (const request of pending) {
       const res = await waitFor("the webhook to be accepted again", async () => {
