@@ -224,7 +224,8 @@ Status Reconciler::Finish(const std::string& checkpoint) {
   return store_.SetCheckpoint(checkpoint, R"({"finished":true})");
 }
 
-Result<ReconcileCounts> Reconciler::Compare(std::optional<int64_t> content_since_ms) {
+Result<ReconcileCounts> Reconciler::Compare(std::optional<int64_t> content_since_ms,
+                                            bool unknown_too) {
   ReconcileCounts counts;
   auto mirrored_rows = store_.LiveRooms(options_.room_prefix);
   if (!mirrored_rows) return mirrored_rows.error();
@@ -249,7 +250,8 @@ Result<ReconcileCounts> Reconciler::Compare(std::optional<int64_t> content_since
           it != mirrored.end() && Wants(TargetKind::kRoom) && !SameRoom(it->second, *api);
       std::optional<int64_t> connected = LastConnectionMs(room);
       const bool check = it != mirrored.end() &&
-                         (!content_since_ms || !connected || *connected >= *content_since_ms);
+                         (!content_since_ms || (connected ? *connected >= *content_since_ms
+                                                          : unknown_too));
       if (it != mirrored.end() && !room_differs && !check) continue;  // nothing to look at
       auto content = store_.Content(room_id);
       if (!content) return content.error();
@@ -389,9 +391,12 @@ void ReconcileLoop::Pass() {
     }
   }
   (void)store_.SetCheckpoint(kCheckpoint, json::serialize(json::object{{"started_at", start}}));
+  constexpr int64_t kRecentlyActiveMs = 3'600'000;
   std::optional<int64_t> since;
-  if (!loop_.poll && last_pass_start_ms_) since = *last_pass_start_ms_ - loop_.interval_ms;
-  auto counts = reconciler_.Compare(since);
+  if (last_pass_start_ms_) {
+    since = loop_.poll ? start - kRecentlyActiveMs : *last_pass_start_ms_ - loop_.interval_ms;
+  }
+  auto counts = reconciler_.Compare(since, /*unknown_too=*/loop_.poll);
   if (!counts) {
     counters_.failed_passes.fetch_add(1);
     log::Warn(Cat("reconciliation pass failed: ", counts.error().ToString()));

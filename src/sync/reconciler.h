@@ -62,9 +62,11 @@ class Reconciler {
   // Records that the pass behind `checkpoint` has been mirrored completely.
   Status Finish(const std::string& checkpoint);
 
-  // Marks what differs. Content is compared for rooms whose lastConnectionAt is unknown or
-  // after `content_since_ms` (every room when nullopt).
-  Result<ReconcileCounts> Compare(std::optional<int64_t> content_since_ms);
+  // Marks what differs. Content is compared for every room when `content_since_ms` is nullopt;
+  // otherwise for rooms whose lastConnectionAt is at or after it, and for rooms that report
+  // none when `unknown_too` (the dev server never reports it; in production such a room was
+  // never connected to and changes only through REST writes, which send webhooks).
+  Result<ReconcileCounts> Compare(std::optional<int64_t> content_since_ms, bool unknown_too = true);
 
   // Makes a running pass return early (with kUnavailable) at the next room.
   void Cancel() { cancelled_ = true; }
@@ -88,8 +90,9 @@ class Reconciler {
 
 struct ReconcileLoopOptions {
   int64_t interval_ms = 300'000;
-  // Poll mode (no webhooks): compare every room's content on every pass. Otherwise the first
-  // pass compares every room and later ones the rooms connected to since the pass before.
+  // The first pass compares every room's content. Later ones compare the rooms connected to
+  // since the pass before; in poll mode (no webhooks), the rooms connected to in the last hour
+  // and those that report no connection time.
   bool poll = false;
 };
 

@@ -158,6 +158,18 @@ TEST_F(ReconcilerTest, ContentIsComparedOnlyForRoomsConnectedToSinceThen) {
   EXPECT_EQ(counts->rooms_checked, 0);
   EXPECT_EQ(client_.Calls("/v2/rooms/a/storage?format=json"), storage_reads);
   EXPECT_EQ(counts->rooms_refreshed, 1) << "its last connection time is new to the mirror";
+
+  // A room that reports no connection time is compared in poll mode only.
+  client_.Set("/v2/rooms?limit=2", 200, R"({"nextCursor":"","data":[)" + Room("b") + "]}");
+  int b_reads = client_.Calls("/v2/rooms/b/storage?format=json");
+  auto webhooks = reconciler.Compare(ParseIsoTimestampMs("2026-06-01T00:00:00.000Z"), false);
+  ASSERT_TRUE(webhooks.has_value());
+  EXPECT_EQ(webhooks->rooms_checked, 0);
+  EXPECT_EQ(client_.Calls("/v2/rooms/b/storage?format=json"), b_reads);
+  auto poll = reconciler.Compare(ParseIsoTimestampMs("2026-06-01T00:00:00.000Z"), true);
+  ASSERT_TRUE(poll.has_value());
+  EXPECT_EQ(poll->rooms_checked, 1);
+  EXPECT_EQ(client_.Calls("/v2/rooms/b/storage?format=json"), b_reads + 1);
 }
 
 TEST_F(ReconcilerTest, AWrongKeyIsAClearError) {
