@@ -94,6 +94,10 @@ int Main(int argc, char** argv) {
                         "poll the REST API for changed rooms this often, for machines webhooks "
                         "cannot reach (default 5s when no webhook secret is set)")
       ->envname("LBMIRROR_POLL");
+  serve_cmd->add_option("--room-prefix", serve.room_prefix,
+                        "reconciliation and polling look only at rooms whose id starts with this "
+                        "(webhooks are mirrored for every room)")
+      ->envname("LBMIRROR_ROOM_PREFIX");
   serve_cmd->add_option("--prune-events-older-than", serve.prune_events_older_than,
                         "delete stored webhooks older than this, checked hourly (e.g. 30d)")
       ->envname("LBMIRROR_PRUNE_EVENTS_OLDER_THAN");

@@ -196,8 +196,10 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
     sync::ReconcileLoopOptions loop;
     loop.interval_ms = *interval_ms;
     loop.poll = poll;
-    reconcile = std::make_unique<sync::ReconcileLoop>(**store, client, clock, sync::ReconcileOptions{},
-                                                      loop, [&engine] { engine.Notify(); });
+    sync::ReconcileOptions scope;
+    scope.room_prefix = options.room_prefix;
+    reconcile = std::make_unique<sync::ReconcileLoop>(**store, client, clock, scope, loop,
+                                                      [&engine] { engine.Notify(); });
   }
   ServeMetrics serve_metrics;
   std::unique_ptr<Periodic> pruner;

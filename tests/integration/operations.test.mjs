@@ -158,7 +158,7 @@ describe("operating lbmirror serve", () => {
   let mirror;
   before(async () => {
     backend.cleanup();
-    mirror = await startMirror({ databaseUrl: backend.databaseUrl, extraArgs: ["--reconcile-interval", "1s"] });
+    mirror = await startMirror({ databaseUrl: backend.databaseUrl, extraArgs: ["--reconcile-interval", "1s", "--room-prefix", "reconcile-"] });
   });
   after(async () => {
     assert.equal((await mirror.stop()).code, 0);
@@ -277,10 +277,11 @@ describe("status", () => {
 
 describe("poll mode, without webhooks", () => {
   const backend = sqliteBackend("poll");
+  const roomPrefix = uniqueId("poll") + "-";
   let mirror;
   before(async () => {
     backend.cleanup();
-    mirror = await startMirror({ databaseUrl: backend.databaseUrl, secret: "", extraArgs: ["--poll", "1s"] });
+    mirror = await startMirror({ databaseUrl: backend.databaseUrl, secret: "", extraArgs: ["--poll", "1s", "--room-prefix", roomPrefix] });
   });
   after(async () => {
     assert.equal((await mirror.stop()).code, 0);
@@ -288,7 +289,9 @@ describe("poll mode, without webhooks", () => {
   });
 
   test("mirrors rooms, Storage and Yjs changed on the dev server without any webhook", async () => {
-    const roomId = uniqueId("poll");
+    const roomId = `${roomPrefix}room`;
+    const other = uniqueId("not-polled");
+    await liveblocks.createRoom(other);
     await liveblocks.createRoom(roomId, { metadata: { kind: "poll" } });
     await liveblocks.setStorage(roomId, { step: 1 });
     const row = async () => (await backend.db.query("SELECT data FROM liveblocks_documents WHERE room_id = ?", [roomId]))[0];
@@ -299,6 +302,8 @@ describe("poll mode, without webhooks", () => {
     await waitFor("the Yjs text", async () =>
       (await backend.db.query("SELECT text FROM liveblocks_ydocs WHERE room_id = ?", [roomId]))[0]?.text === "Polled\nfound without a webhook", 20000);
     assert.deepEqual(await roomDifferences(backend.db, "liveblocks_", roomId), []);
+    const outside = await backend.db.query("SELECT COUNT(*) AS n FROM liveblocks_rooms WHERE room_id = ?", [other]);
+    assert.equal(Number(outside[0].n), 0, "--room-prefix keeps other rooms out");
     assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 404, "no webhook route without a secret");
     assert.match(mirror.log(), /polling the Liveblocks API every 1 s/);
   });
