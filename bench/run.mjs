@@ -1,0 +1,222 @@
+// The benchmark: the guide's route handler (bench/baseline.mjs) against `lbmirror serve`, same
+// machine, same MariaDB server and Liveblocks dev server, same pre-signed webhooks sent by
+// build/lbmirror_loadgen, alternating systems, several repetitions; medians reported.
+// Run through bench/run.sh, which starts the services and sets the environment.
+//   node bench/run.mjs [--reps 3] [--scenarios burst,spread,duplicates,large1mb,large10mb,mixed]
+import { spawn, execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import { tiptapUpdate } from "../tests/integration/yjs_editors.mjs";
+import {
+  env, SECRET, startMirror, signedRequest, liveblocks, storageUpdated, ydocUpdated, roomEvent,
+  uniqueId, waitFor, freePort, sleep, startFaultProxy, MysqlMirrorDb, parseJsonColumn,
+} from "../tests/integration/harness.mjs";
+
+const args = Object.fromEntries(process.argv.slice(2).join(" ").split("--").filter(Boolean)
+  .map((pair) => pair.trim().split(/\s+/)));
+const REPS = Number(args.reps ?? 3);
+const SCENARIOS = (args.scenarios ?? "burst,spread,duplicates,large1mb,large10mb,mixed").split(",");
+const CONCURRENCY = Number(args.concurrency ?? 16);
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const loadgen = path.join(root, "build", "lbmirror_loadgen");
+const db = new MysqlMirrorDb(env.mysqlUrl);
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "lbmirror-bench-"));
+
+// ---- scenarios: rooms prepared once, then the webhooks each run sends -------------------------
+
+function document(room, sizeBytes) {
+  const item = { text: "x".repeat(80), n: 0 };
+  const count = Math.max(1, Math.floor(sizeBytes / 100));
+  return { room, items: Array.from({ length: count }, (_, i) => ({ ...item, n: i })) };
+}
+
+async function prepareRooms(name, count, sizeBytes, { ydoc = false } = {}) {
+  const ids = [];
+  for (let r = 0; r < count; r++) {
+    const id = uniqueId(`${name}${r}`);
+    await liveblocks.createRoom(id);
+    await liveblocks.setStorage(id, document(r, sizeBytes));
+    if (ydoc) await liveblocks.putYdoc(id, tiptapUpdate(`Room ${r}`, `notes of room ${r} `.repeat(20)));
+    ids.push(id);
+  }
+  return ids;
+}
+
+const scenarios = {
+  // 50 rooms x 20 updates in one burst: the figures the guide's handler was measured with.
+  async burst() {
+    const rooms = await prepareRooms("burst", 50, 2000);
+    return { rooms, events: () => Array.from({ length: 20 }, () => rooms.map(storageUpdated)).flat() };
+  },
+  async spread() {
+    const rooms = await prepareRooms("spread", 1000, 2000);
+    return { rooms, events: () => rooms.map(storageUpdated) };
+  },
+  // The burst, every webhook delivered three times (the same webhook-id).
+  async duplicates() {
+    const rooms = await prepareRooms("dup", 50, 2000);
+    return { rooms, copies: 3, events: () => Array.from({ length: 20 }, () => rooms.map(storageUpdated)).flat() };
+  },
+  async large1mb() {
+    const rooms = await prepareRooms("mb", 4, 1 << 20);
+    return { rooms, events: () => Array.from({ length: 5 }, () => rooms.map(storageUpdated)).flat() };
+  },
+  async large10mb() {
+    const rooms = await prepareRooms("tenmb", 1, 10 << 20);
+    return { rooms, events: () => Array.from({ length: 3 }, () => rooms.map(storageUpdated)).flat() };
+  },
+  // Storage, Yjs and room events mixed (the guide's handler acknowledges the others unread).
+  async mixed() {
+    const rooms = await prepareRooms("mixed", 50, 2000, { ydoc: true });
+    return { rooms, events: () => Array.from({ length: 20 }, (_, u) => rooms.map((id) =>
+      u % 4 === 1 ? ydocUpdated(id) : u % 10 === 3 ? roomEvent("roomCreated", id) : storageUpdated(id))).flat() };
+  },
+};
+
+// ---- one run ---------------------------------------------------------------------------------
+
+function procStat(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);  // utime + stime
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (key) => Number(status.match(new RegExp(`${key}:\\s+(\\d+)`))[1]);
+  return { cpuSeconds: ticks / 100, rssMiB: kb("VmRSS") / 1024, peakMiB: kb("VmHWM") / 1024 };
+}
+
+// Write statements the server executed (prepared ones included), all clients together: the
+// benchmark is the only client while it runs.
+async function rowWrites() {
+  const rows = await db.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_insert','Com_update','Com_delete','Com_replace')");
+  return rows.reduce((n, r) => n + Number(r.Value), 0);
+}
+
+async function startBaseline(baseUrl, table) {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [path.join(root, "bench", "baseline.mjs")], {
+    env: { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: env.mysqlUrl, LIVEBLOCKS_SECRET_KEY: "sk_localdev",
+      LIVEBLOCKS_BASE_URL: baseUrl, LIVEBLOCKS_WEBHOOK_SECRET: SECRET, BASELINE_TABLE: table },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  await waitFor("the baseline to listen", async () => {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 20000, 100);
+  return { pid: proc.pid, url: `http://127.0.0.1:${port}/api/liveblocks-webhook`,
+    stop: () => new Promise((resolve) => { proc.on("exit", resolve); proc.kill("SIGTERM"); }) };
+}
+
+async function startLbmirror(baseUrl, prefix) {
+  const mirror = await startMirror({ databaseUrl: env.mysqlUrl, baseUrl,
+    extraArgs: ["--table-prefix", prefix], extraEnv: { LBMIRROR_LOG_LEVEL: "warn" } });
+  return { pid: mirror.proc.pid, url: mirror.url, stop: () => mirror.stop("SIGTERM") };
+}
+
+async function run(system, scenarioName, setup, index) {
+  const prefix = `bench${process.pid % 10000}_${index}_`;
+  const table = `${prefix}documents`;
+  const proxy = await startFaultProxy(env.baseUrl);  // pass-through; counts REST reads
+  const server = system === "baseline" ? await startBaseline(proxy.url, table) : await startLbmirror(proxy.url, prefix);
+  await sleep(300);
+  const idle = procStat(server.pid);
+  const truth = new Map();
+  for (const id of setup.rooms) truth.set(id, (await liveblocks.storage(id)).json);
+
+  const events = setup.events();
+  const lines = [];
+  for (const event of events) {
+    const { body, headers } = signedRequest(event);
+    const line = JSON.stringify({ id: headers["webhook-id"], timestamp: headers["webhook-timestamp"],
+      signature: headers["webhook-signature"], body });
+    for (let c = 0; c < (setup.copies ?? 1); c++) lines.push(line);
+  }
+  const file = path.join(work, `${prefix}requests.jsonl`);
+  fs.writeFileSync(file, lines.join("\n") + "\n");
+  const readsBefore = proxy.state.reads;
+  const writesBefore = await rowWrites();
+  const before = procStat(server.pid);
+  // Asynchronously: the counting proxy runs in this process and must keep answering.
+  const load = JSON.parse(await new Promise((resolve, reject) => execFile(loadgen,
+    ["--url", server.url, "--connections", String(CONCURRENCY), file], { encoding: "utf8" },
+    (error, stdout) => (error && !stdout ? reject(error) : resolve(stdout)))));
+  const loadEnd = Date.now();
+  if (load.ok !== lines.length) console.error(`${system} ${scenarioName}: ${JSON.stringify(load)}`);
+  await waitFor("the mirror to equal the REST API", async () => {
+    for (const [id, want] of truth) {
+      const row = (await db.query(`SELECT data FROM ${table} WHERE room_id = ?`, [id]))[0];
+      if (!row || !isDeepStrictEqual(parseJsonColumn(row.data), want)) return false;
+    }
+    return true;
+  }, 120000, 20);
+  const convergedMs = Date.now() - loadEnd;
+  const after = procStat(server.pid);
+  const webhooks = lines.length;
+  const figures = {
+    system, scenario: scenarioName, webhooks, acked: load.ok, failed: load.other + load.errors,
+    acks_per_s: load.rate, p50_ms: load.p50_ms, p99_ms: load.p99_ms, converged_ms: convergedMs,
+    rest_reads_per_webhook: (proxy.state.reads - readsBefore) / webhooks,
+    db_writes_per_webhook: ((await rowWrites()) - writesBefore) / webhooks,
+    cpu_s_per_1000: ((after.cpuSeconds - before.cpuSeconds) / webhooks) * 1000,
+    peak_rss_mib: after.peakMiB, idle_rss_mib: idle.rssMiB,
+  };
+  await server.stop();
+  await proxy.close();
+  fs.rmSync(file, { force: true });
+  return figures;
+}
+
+// ---- all runs, alternating systems --------------------------------------------------------
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+const KEYS = ["acks_per_s", "p50_ms", "p99_ms", "converged_ms", "rest_reads_per_webhook",
+  "db_writes_per_webhook", "cpu_s_per_1000", "peak_rss_mib", "idle_rss_mib"];
+
+const results = [];
+let index = 0;
+for (const name of SCENARIOS) {
+  const setup = await scenarios[name]();
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const system of rep % 2 === 0 ? ["baseline", "lbmirror"] : ["lbmirror", "baseline"]) {
+      const figures = await run(system, name, setup, ++index);
+      results.push({ ...figures, rep });
+      console.error(`${name} ${system} rep ${rep}: ${figures.acks_per_s.toFixed(0)} acks/s, p99 ${figures.p99_ms.toFixed(1)} ms, converged ${figures.converged_ms} ms`);
+    }
+  }
+}
+
+const summary = [];
+for (const name of SCENARIOS) {
+  const row = { scenario: name };
+  for (const system of ["baseline", "lbmirror"]) {
+    const runs = results.filter((r) => r.scenario === name && r.system === system);
+    row[system] = Object.fromEntries(KEYS.map((k) => [k, median(runs.map((r) => r[k]))]));
+    row[system].failed = runs.reduce((n, r) => n + r.failed, 0);
+  }
+  row.ratio = Object.fromEntries(KEYS.map((k) => [k, row.baseline[k] ? row.lbmirror[k] / row.baseline[k] : null]));
+  summary.push(row);
+}
+
+const fmt = (v, d = 1) => (v === null || v === undefined ? "-" : Number(v).toFixed(d));
+const header = "| scenario | system | acks/s | p50 ms | p99 ms | converged ms | REST reads/webhook | DB write statements/webhook | CPU s/1000 | peak RSS MiB |";
+const out = [header, "|---|---|---|---|---|---|---|---|---|---|"];
+for (const row of summary) {
+  for (const system of ["baseline", "lbmirror", "ratio"]) {
+    const f = row[system];
+    out.push(`| ${row.scenario} | ${system === "ratio" ? "lbmirror/baseline" : system} | ${fmt(f.acks_per_s, system === "ratio" ? 2 : 0)} | ${fmt(f.p50_ms, 2)} | ${fmt(f.p99_ms, 2)} | ${fmt(f.converged_ms, system === "ratio" ? 2 : 0)} | ${fmt(f.rest_reads_per_webhook, 3)} | ${fmt(f.db_writes_per_webhook, 2)} | ${fmt(f.cpu_s_per_1000, 3)} | ${fmt(f.peak_rss_mib, system === "ratio" ? 2 : 1)} |`);
+  }
+}
+console.log(out.join("\n"));
+const json = path.join(root, "bench", "results.json");
+fs.writeFileSync(json, JSON.stringify({ machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30) },
+  date: new Date().toISOString(), reps: REPS, concurrency: CONCURRENCY, summary, runs: results }, null, 1));
+console.error(`figures saved to ${path.relative(process.cwd(), json)}`);
+fs.rmSync(work, { recursive: true, force: true });
