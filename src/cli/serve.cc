@@ -15,7 +15,6 @@
 #include "core/text.h"
 #include "http/server.h"
 #include "liveblocks/curl/curl_client.h"
-#include "store/group_commit.h"
 #include "store/schema.h"
 #include "sync/engine.h"
 #include "sync/reconciler.h"
@@ -217,12 +216,10 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
     });
   }
 
-  // Webhooks arriving together are committed together (one transaction, one log flush).
-  store::GroupCommitInbox inbox(**store);
   std::unique_ptr<webhook::WebhookHandler> handler;
   http::Router router;
   if (verifier) {
-    handler = std::make_unique<webhook::WebhookHandler>(*verifier, inbox, clock,
+    handler = std::make_unique<webhook::WebhookHandler>(*verifier, **store, clock,
                                                         [&engine] { engine.Notify(); });
     router.Add("POST", options.webhook_path, [&](const http::Request& request) {
       const auto start = std::chrono::steady_clock::now();

@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,14 +44,6 @@ class Inbox {
   // changed then). An error means nothing was stored; a retryable error means the database
   // is unavailable (answer 503).
   virtual Result<bool> Record(const InboxEvent& event) = 0;
-  // Records several events; one result per event, as Record would give. Implementations
-  // that can, commit them in one transaction (group commit); this default records each.
-  virtual std::vector<Result<bool>> RecordAll(std::span<const InboxEvent* const> events) {
-    std::vector<Result<bool>> results;
-    results.reserve(events.size());
-    for (const InboxEvent* event : events) results.push_back(Record(*event));
-    return results;
-  }
 };
 
 }  // namespace lbmirror::store

@@ -206,54 +206,25 @@ Status SqlStore::MarkDirty(SqlConnection& connection, const TargetKey& key, int6
   return Ok();
 }
 
-Status SqlStore::RecordIn(SqlConnection& connection, const InboxEvent& event, bool& inserted) {
-  std::string received_at = FormatSqlTimestamp(event.received_at_ms);
-  SqlValue room = event.room_id.empty() ? SqlValue(nullptr) : SqlValue(std::string_view(event.room_id));
-  SqlValue params[] = {std::string_view(event.webhook_id), std::string_view(event.type), room,
-                       event.webhook_timestamp, std::string_view(received_at), event.payload};
-  auto changed = connection.Execute(sql_->insert_event, params);
-  if (!changed) return changed.error();
-  inserted = *changed > 0;
-  if (!inserted) return Ok();  // a redelivery: its targets were marked the first time
-  for (const TargetKey& key : event.targets) {
-    LBMIRROR_RETURN_IF_ERROR(MarkDirty(connection, key, event.received_at_ms));
-  }
-  if (event.session) return ApplySession(connection, *event.session);
-  return Ok();
-}
-
 Result<bool> SqlStore::Record(const InboxEvent& event) {
   bool inserted = false;
-  Status status = Transact([&](SqlConnection& connection) { return RecordIn(connection, event, inserted); });
-  if (!status) return status.error().WithContext("recording webhook");
-  return inserted;
-}
-
-std::vector<Result<bool>> SqlStore::RecordAll(std::span<const InboxEvent* const> events) {
-  std::vector<bool> inserted(events.size(), false);
+  std::string received_at = FormatSqlTimestamp(event.received_at_ms);
   Status status = Transact([&](SqlConnection& connection) -> Status {
-    for (size_t i = 0; i < events.size(); ++i) {
-      bool one = false;
-      LBMIRROR_RETURN_IF_ERROR(RecordIn(connection, *events[i], one));
-      inserted[i] = one;
+    SqlValue room = event.room_id.empty() ? SqlValue(nullptr) : SqlValue(std::string_view(event.room_id));
+    SqlValue params[] = {std::string_view(event.webhook_id), std::string_view(event.type), room,
+                         event.webhook_timestamp, std::string_view(received_at), event.payload};
+    auto changed = connection.Execute(sql_->insert_event, params);
+    if (!changed) return changed.error();
+    inserted = *changed > 0;
+    if (!inserted) return Ok();  // a redelivery: its targets were marked the first time
+    for (const TargetKey& key : event.targets) {
+      LBMIRROR_RETURN_IF_ERROR(MarkDirty(connection, key, event.received_at_ms));
     }
+    if (event.session) return ApplySession(connection, *event.session);
     return Ok();
   });
-  std::vector<Result<bool>> results;
-  results.reserve(events.size());
-  if (status) {
-    for (bool one : inserted) results.emplace_back(one);
-    return results;
-  }
-  if (status.error().retryable() || events.size() == 1) {
-    for (size_t i = 0; i < events.size(); ++i) {
-      results.emplace_back(status.error().WithContext("recording webhook"));
-    }
-    return results;
-  }
-  // One event the database refuses must not take the others down: record each alone.
-  for (const InboxEvent* event : events) results.push_back(Record(*event));
-  return results;
+  if (!status) return status.error().WithContext("recording webhook");
+  return inserted;
 }
 
 Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,

@@ -26,7 +26,6 @@ class SqlStore final : public Store {
   ~SqlStore() override;
 
   Result<bool> Record(const InboxEvent& event) override;
-  std::vector<Result<bool>> RecordAll(std::span<const InboxEvent* const> events) override;
   Result<std::vector<Claim>> ClaimDue(std::string_view owner, std::span<const TargetKind> kinds,
                                       int limit, int64_t lease_ms) override;
   Result<bool> Complete(const Claim& claim, std::span<const RowWrite> writes,
@@ -57,8 +56,6 @@ class SqlStore final : public Store {
   // Runs `body` in a transaction, retrying the whole transaction on retryable errors.
   Status Transact(const std::function<Status(SqlConnection&)>& body);
   Status MarkDirty(SqlConnection& connection, const TargetKey& key, int64_t now_ms);
-  // Record's statements inside a transaction; sets `inserted` (false for a redelivery).
-  Status RecordIn(SqlConnection& connection, const InboxEvent& event, bool& inserted);
   Status ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms);
   Status ApplyThread(SqlConnection& connection, const ThreadSnapshot& snapshot,
                      const std::string& now);

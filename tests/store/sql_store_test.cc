@@ -147,26 +147,6 @@ TEST_P(SqlStoreTest, RecordsAnEventOnceAndMarksItsTargets) {
   EXPECT_EQ(One("SELECT dirty_seq FROM {p}targets WHERE kind = 'storage'"), "1");
 }
 
-TEST_P(SqlStoreTest, RecordAllCommitsABatchWithRecordsResults) {
-  ASSERT_TRUE(*store_->Record(Event("msg_old", {kStorage})));
-  InboxEvent a = Event("msg_a", {kStorage});
-  InboxEvent b = Event("msg_b", {kRoom});
-  InboxEvent again = Event("msg_a", {kStorage});  // the same webhook twice in one batch
-  InboxEvent old = Event("msg_old", {kStorage});  // stored before
-  const InboxEvent* batch[] = {&a, &b, &again, &old};
-  std::vector<Result<bool>> results = store_->RecordAll(batch);
-  ASSERT_EQ(results.size(), 4u);
-  for (const auto& r : results) ASSERT_TRUE(r.has_value()) << r.error().ToString();
-  EXPECT_TRUE(*results[0]);
-  EXPECT_TRUE(*results[1]);
-  EXPECT_FALSE(*results[2]);
-  EXPECT_FALSE(*results[3]);
-  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}events"), "3");
-  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}targets WHERE dirty_seq > done_seq"), "2");
-  EXPECT_EQ(One("SELECT dirty_seq FROM {p}targets WHERE kind = 'storage'"), "2")
-      << "msg_old and msg_a marked it; the repeats did not";
-}
-
 TEST_P(SqlStoreTest, StoresAnEventWithoutTargets) {
   InboxEvent event = Event("msg_u", {});
   event.type = "roomUpdated";
