@@ -147,12 +147,11 @@ async function run(system, scenarioName, setup, index) {
     (error, stdout) => (error && !stdout ? reject(error) : resolve(stdout)))));
   const loadEnd = Date.now();
   if (load.ok !== lines.length) console.error(`${system} ${scenarioName}: ${JSON.stringify(load)}`);
+  const ids = [...truth.keys()];
   await waitFor("the mirror to equal the REST API", async () => {
-    for (const [id, want] of truth) {
-      const row = (await db.query(`SELECT data FROM ${table} WHERE room_id = ?`, [id]))[0];
-      if (!row || !isDeepStrictEqual(parseJsonColumn(row.data), want)) return false;
-    }
-    return true;
+    const rows = await db.query(`SELECT room_id, data FROM ${table} WHERE room_id IN (${ids.map(() => "?").join(",")})`, ids);
+    if (rows.length !== ids.length) return false;
+    return rows.every((row) => isDeepStrictEqual(parseJsonColumn(row.data), truth.get(row.room_id)));
   }, 120000, 20);
   const convergedMs = Date.now() - loadEnd;
   const after = procStat(server.pid);
