@@ -19,6 +19,7 @@ const args = Object.fromEntries(process.argv.slice(2).join(" ").split("--").filt
 const REPS = Number(args.reps ?? 3);
 const SCENARIOS = (args.scenarios ?? "burst,spread,duplicates,large1mb,large10mb,mixed").split(",");
 const CONCURRENCY = Number(args.concurrency ?? 16);
+const HTTP_THREADS = Number(args["http-threads"] ?? 8);  // lbmirror's default
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const loadgen = path.join(root, "build", "lbmirror_loadgen");
 const db = new MysqlMirrorDb(env.mysqlUrl);
@@ -114,7 +115,7 @@ async function startBaseline(baseUrl, table) {
 
 async function startLbmirror(baseUrl, prefix) {
   const mirror = await startMirror({ databaseUrl: env.mysqlUrl, baseUrl,
-    extraArgs: ["--table-prefix", prefix], extraEnv: { LBMIRROR_LOG_LEVEL: "warn" } });
+    extraArgs: ["--table-prefix", prefix, "--http-threads", String(HTTP_THREADS)], extraEnv: { LBMIRROR_LOG_LEVEL: "warn" } });
   return { pid: mirror.proc.pid, url: mirror.url, stop: () => mirror.stop("SIGTERM") };
 }
 
