@@ -151,9 +151,10 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
     return ConfigError("--webhook-path must start with /");
   }
   if (options.workers < 1 || options.http_threads < 1 || options.max_body_bytes < 1024 ||
-      options.idle_timeout_ms < 100 || options.body_timeout_ms < 100) {
+      options.idle_timeout_ms < 100 || options.body_timeout_ms < 100 || options.coalesce_ms < 0 ||
+      options.coalesce_ms > 60'000) {
     return ConfigError("--workers and --http-threads must be at least 1, --max-body-bytes 1024, "
-                       "the timeouts 100 ms");
+                       "the timeouts 100 ms, --coalesce-ms between 0 and 60000");
   }
   // Without webhooks, polling is the only way to learn of changes.
   const bool poll = !options.poll.empty() || !verifier;
@@ -174,7 +175,8 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
 
   const Clock& clock = SystemClock::Instance();
   auto store = OpenStore(common.database_url, common.table_prefix,
-                         options.http_threads + options.workers + 3, clock, options.hard_deletes);
+                         options.http_threads + options.workers + 3, clock, options.hard_deletes,
+                         options.coalesce_ms);
   if (!store) return ConfigError(store.error().ToString());
   if (int code = PrepareSchema(**store, options.no_migrate); code != 0) return code;
 

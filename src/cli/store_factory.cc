@@ -14,7 +14,8 @@ namespace lbmirror::cli {
 
 Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
                                                 const std::string& table_prefix, int pool_size,
-                                                const Clock& clock, bool hard_deletes) {
+                                                const Clock& clock, bool hard_deletes,
+                                                int64_t coalesce_ms) {
   if (!store::IsValidTablePrefix(table_prefix)) {
     return InvalidArgument("--table-prefix may hold only letters, digits and '_' (at most 32)");
   }
@@ -24,6 +25,7 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
   store::SqlStoreOptions options;
   options.table_prefix = table_prefix;
   options.hard_deletes = hard_deletes;
+  options.coalesce_ms = coalesce_ms;
   if (config->backend == store::DatabaseConfig::Backend::kSqlite) {
     options.pool_size = 1;
     std::string path = config->sqlite_path;

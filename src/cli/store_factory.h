@@ -1,6 +1,7 @@
 // Opens the Store named by DATABASE_URL: the only place that names concrete backends.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -13,6 +14,7 @@ namespace lbmirror::cli {
 // `pool_size` is the number of MySQL connections (SQLite always uses one writer connection).
 Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
                                                 const std::string& table_prefix, int pool_size,
-                                                const Clock& clock, bool hard_deletes = false);
+                                                const Clock& clock, bool hard_deletes = false,
+                                                int64_t coalesce_ms = 0);
 
 }  // namespace lbmirror::cli

@@ -198,9 +198,10 @@ Status SqlStore::Transact(const std::function<Status(SqlConnection&)>& body) {
   }
 }
 
-Status SqlStore::MarkDirty(SqlConnection& connection, const TargetKey& key, int64_t now_ms) {
+Status SqlStore::MarkDirty(SqlConnection& connection, const TargetKey& key, int64_t now_ms,
+                          int64_t delay_ms) {
   SqlValue params[] = {TargetKindName(key.kind), std::string_view(key.scope_id),
-                       std::string_view(key.object_id), now_ms, now_ms};
+                       std::string_view(key.object_id), now_ms + delay_ms, now_ms};
   auto changed = connection.Execute(sql_->mark_dirty, params);
   if (!changed) return changed.error();
   return Ok();
@@ -218,7 +219,8 @@ Result<bool> SqlStore::Record(const InboxEvent& event) {
     inserted = *changed > 0;
     if (!inserted) return Ok();  // a redelivery: its targets were marked the first time
     for (const TargetKey& key : event.targets) {
-      LBMIRROR_RETURN_IF_ERROR(MarkDirty(connection, key, event.received_at_ms));
+      LBMIRROR_RETURN_IF_ERROR(
+          MarkDirty(connection, key, event.received_at_ms, options_.coalesce_ms));
     }
     if (event.session) return ApplySession(connection, *event.session);
     return Ok();
@@ -614,7 +616,7 @@ Result<bool> SqlStore::Complete(const Claim& claim, std::span<const RowWrite> wr
     SqlValue params[] = {claim.dirty_seq,
                          now,
                          claim.dirty_seq,
-                         now,
+                         now + options_.coalesce_ms,  // dirtied again during the read
                          kNever,
                          TargetKindName(claim.key.kind),
                          std::string_view(claim.key.scope_id),

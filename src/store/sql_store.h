@@ -16,6 +16,9 @@ struct SqlStoreOptions {
   std::string table_prefix = "liveblocks_";
   int pool_size = 8;
   bool hard_deletes = false;  // delete rows of gone objects instead of setting deleted_at
+  // A target made dirty by a webhook, or again while it was being read, becomes due this much
+  // later, so that the events of a burst share one read.
+  int64_t coalesce_ms = 0;
 };
 
 class SqlStore final : public Store {
@@ -55,7 +58,8 @@ class SqlStore final : public Store {
 
   // Runs `body` in a transaction, retrying the whole transaction on retryable errors.
   Status Transact(const std::function<Status(SqlConnection&)>& body);
-  Status MarkDirty(SqlConnection& connection, const TargetKey& key, int64_t now_ms);
+  Status MarkDirty(SqlConnection& connection, const TargetKey& key, int64_t now_ms,
+                   int64_t delay_ms = 0);
   Status ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms);
   Status ApplyThread(SqlConnection& connection, const ThreadSnapshot& snapshot,
                      const std::string& now);

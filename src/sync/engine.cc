@@ -156,6 +156,14 @@ void Engine::WorkerLoop(int index) {
     }
     error_delay_ms = 250;
     if (claims->empty()) {
+      // A target that becomes due shortly (a burst being coalesced): sleep until then rather
+      // than trying to claim at every new webhook.
+      auto next = queue_.NextDueMs(SupportedKinds());
+      const int64_t now = clock_.NowMs();
+      if (next && *next && **next > now && **next - now < options_.idle_poll_ms) {
+        Sleep(std::chrono::milliseconds(**next - now));
+        continue;
+      }
       std::unique_lock lock(mutex_);
       wake_.wait_for(lock, std::chrono::milliseconds(options_.idle_poll_ms), [&] {
         return stopping_.load() || wake_generation_ != generation;
