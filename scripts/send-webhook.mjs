@@ -2,23 +2,17 @@
 // Sends one signed Liveblocks-style webhook to a running lbmirror, for trying it out locally.
 //   node scripts/send-webhook.mjs TYPE ROOM_ID [URL]
 // TYPE is storageUpdated, ydocUpdated, roomCreated or roomDeleted. The signing secret is read
-// from LIVEBLOCKS_WEBHOOK_SECRET, else from .lbmirror/webhook-secret (written by scripts/run.sh).
+// from LIVEBLOCKS_WEBHOOK_SECRET, the one the mirror runs with.
 import crypto from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
 
 const [type, roomId, url = "http://127.0.0.1:8080/api/liveblocks-webhook"] = process.argv.slice(2);
 if (!type || !roomId) {
   console.error("usage: node scripts/send-webhook.mjs TYPE ROOM_ID [URL]");
   process.exit(2);
 }
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const secretFile = path.join(root, ".lbmirror", "webhook-secret");
-const secrets = process.env.LIVEBLOCKS_WEBHOOK_SECRET ??
-  (fs.existsSync(secretFile) ? fs.readFileSync(secretFile, "utf8") : "");
-const secret = secrets.split(/[\s,]+/).find((s) => s.startsWith("whsec_"));
+const secret = (process.env.LIVEBLOCKS_WEBHOOK_SECRET ?? "").split(/[\s,]+/).find((s) => s.startsWith("whsec_"));
 if (!secret) {
-  console.error("no whsec_ secret: set LIVEBLOCKS_WEBHOOK_SECRET or run scripts/run.sh first");
+  console.error("no whsec_ secret: set LIVEBLOCKS_WEBHOOK_SECRET (the mirror's own)");
   process.exit(2);
 }
 const now = new Date().toISOString();
