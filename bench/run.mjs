@@ -3,7 +3,7 @@
 // build/lbmirror_loadgen, alternating systems, several repetitions; medians reported.
 // Run through bench/run.sh, which starts the services and sets the environment.
 //   node bench/run.mjs [--reps 3] [--scenarios burst,spread,duplicates,large1mb,large10mb,mixed]
-//                      [--concurrency 16] [--http-threads 8] [--coalesce-ms N]
+//                      [--concurrency 16] [--http-threads 8] [--coalesce-ms N] [--workers N]
 import { spawn, execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -116,7 +116,8 @@ async function startBaseline(baseUrl, table) {
 
 async function startLbmirror(baseUrl, prefix) {
   const mirror = await startMirror({ databaseUrl: env.mysqlUrl, baseUrl,
-    extraArgs: ["--table-prefix", prefix, "--http-threads", String(HTTP_THREADS), ...(args["coalesce-ms"] ? ["--coalesce-ms", args["coalesce-ms"]] : [])],
+    extraArgs: ["--table-prefix", prefix, "--http-threads", String(HTTP_THREADS), ...(args["coalesce-ms"] ? ["--coalesce-ms", args["coalesce-ms"]] : []),
+      ...(args.workers ? ["--workers", args.workers] : [])],
     extraEnv: { LBMIRROR_LOG_LEVEL: "warn" } });
   return { pid: mirror.proc.pid, url: mirror.url, stop: () => mirror.stop("SIGTERM") };
 }
