@@ -2,7 +2,10 @@
 // keep-alive connections (one thread each, taking the next request from a shared index) and
 // prints one JSON object: requests, 2xx, other statuses, errors, seconds, rate, latency
 // percentiles. Cheap per request, so that the system under test is what is measured.
-//   lbmirror_loadgen --url http://127.0.0.1:8080/api/liveblocks-webhook --connections 16 FILE
+// With --rate R the requests are sent on a fixed schedule (request k at k/R seconds) and each
+// latency counts from the scheduled time, so a slow answer is not hidden by sending less.
+//   lbmirror_loadgen --url http://127.0.0.1:8080/api/liveblocks-webhook --connections 16
+//                    [--rate R] FILE
 // FILE holds one JSON object per line: {"id","timestamp","signature","body"}.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -35,8 +38,11 @@ struct Result {
   int64_t ok = 0, other = 0, errors = 0;
 };
 
+using Clock = std::chrono::steady_clock;
+
 void Run(const std::string& host, const std::string& port, const std::string& target,
-         const std::vector<Signed>& requests, std::atomic<size_t>& next, Result& result) {
+         const std::vector<Signed>& requests, std::atomic<size_t>& next, double rate,
+         Clock::time_point begin, Result& result) {
   boost::asio::io_context ioc;
   tcp::resolver resolver(ioc);
   auto endpoints = resolver.resolve(host, port);
@@ -53,7 +59,13 @@ void Run(const std::string& host, const std::string& port, const std::string& ta
     request.keep_alive(true);
     request.body() = r.body;
     request.prepare_payload();
-    auto start = std::chrono::steady_clock::now();
+    auto start = Clock::now();
+    if (rate > 0) {
+      auto scheduled = begin + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(static_cast<double>(i) / rate));
+      std::this_thread::sleep_until(scheduled);
+      start = scheduled;
+    }
     beast::error_code ec;
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (!stream) {
@@ -94,14 +106,16 @@ double Percentile(std::vector<double>& values, double p) {
 int main(int argc, char** argv) {
   std::string url, file;
   int connections = 16;
+  double rate = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--url" && i + 1 < argc) url = argv[++i];
     else if (a == "--connections" && i + 1 < argc) connections = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--rate" && i + 1 < argc) rate = std::atof(argv[++i]);
     else file = a;
   }
   if (url.rfind("http://", 0) != 0 || file.empty()) {
-    std::cerr << "usage: lbmirror_loadgen --url http://HOST:PORT/PATH [--connections N] FILE\n";
+    std::cerr << "usage: lbmirror_loadgen --url http://HOST:PORT/PATH [--connections N] [--rate R] FILE\n";
     return 2;
   }
   std::string rest = url.substr(7);
@@ -121,9 +135,11 @@ int main(int argc, char** argv) {
   std::atomic<size_t> next{0};
   std::vector<Result> results(static_cast<size_t>(connections));
   std::vector<std::thread> threads;
-  auto start = std::chrono::steady_clock::now();
+  auto start = Clock::now();
   for (int c = 0; c < connections; ++c) {
-    threads.emplace_back([&, c] { Run(host, port, target, requests, next, results[static_cast<size_t>(c)]); });
+    threads.emplace_back([&, c] {
+      Run(host, port, target, requests, next, rate, start, results[static_cast<size_t>(c)]);
+    });
   }
   for (auto& t : threads) t.join();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

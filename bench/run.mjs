@@ -2,7 +2,8 @@
 // machine, same MariaDB server and Liveblocks dev server, same pre-signed webhooks sent by
 // build/lbmirror_loadgen, alternating systems, several repetitions; medians reported.
 // Run through bench/run.sh, which starts the services and sets the environment.
-//   node bench/run.mjs [--reps 3] [--scenarios burst,spread,duplicates,large1mb,large10mb,mixed]
+//   node bench/run.mjs [--reps 3] [--scenarios burst,spread,duplicates,large1mb,large10mb,mixed,steady]
+//                      [--rate 400] (webhooks/s of the steady scenario)
 //                      [--concurrency 16] [--http-threads 8] [--coalesce-ms N] [--workers N]
 import { spawn, execFile } from "node:child_process";
 import fs from "node:fs";
@@ -18,7 +19,8 @@ import {
 const args = Object.fromEntries(process.argv.slice(2).join(" ").split("--").filter(Boolean)
   .map((pair) => pair.trim().split(/\s+/)));
 const REPS = Number(args.reps ?? 3);
-const SCENARIOS = (args.scenarios ?? "burst,spread,duplicates,large1mb,large10mb,mixed").split(",");
+const SCENARIOS = (args.scenarios ?? "burst,spread,duplicates,large1mb,large10mb,mixed,steady").split(",");
+const STEADY_RATE = Number(args.rate ?? 400);  // webhooks/s of the fixed-rate scenario
 const CONCURRENCY = Number(args.concurrency ?? 16);
 const HTTP_THREADS = Number(args["http-threads"] ?? 8);  // lbmirror's default
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
@@ -68,6 +70,11 @@ const scenarios = {
   async large10mb() {
     const rooms = await prepareRooms("tenmb", 1, 10 << 20);
     return { rooms, events: () => Array.from({ length: 3 }, () => rooms.map(storageUpdated)).flat() };
+  },
+  // The burst's webhooks at a fixed rate about the baseline's best: latency without overload.
+  async steady() {
+    const rooms = await prepareRooms("steady", 50, 2000);
+    return { rooms, rate: STEADY_RATE, events: () => Array.from({ length: 20 }, () => rooms.map(storageUpdated)).flat() };
   },
   // Storage, Yjs and room events mixed (the guide's handler acknowledges the others unread).
   async mixed() {
@@ -147,7 +154,8 @@ async function run(system, scenarioName, setup, index) {
   const before = procStat(server.pid);
   // Asynchronously: the counting proxy runs in this process and must keep answering.
   const load = JSON.parse(await new Promise((resolve, reject) => execFile(loadgen,
-    ["--url", server.url, "--connections", String(CONCURRENCY), file], { encoding: "utf8" },
+    ["--url", server.url, "--connections", String(CONCURRENCY), ...(setup.rate ? ["--rate", String(setup.rate)] : []), file],
+    { encoding: "utf8" },
     (error, stdout) => (error && !stdout ? reject(error) : resolve(stdout)))));
   const loadEnd = Date.now();
   if (load.ok !== lines.length) console.error(`${system} ${scenarioName}: ${JSON.stringify(load)}`);
