@@ -102,6 +102,12 @@ async function rowWrites() {
   return rows.reduce((n, r) => n + Number(r.Value), 0);
 }
 
+// The MariaDB server's own CPU time, from its pid file (scripts/mariadb.sh).
+function databaseCpuSeconds() {
+  const pid = Number(fs.readFileSync(path.join(env.mariadbDir, "mysqld.pid"), "utf8"));
+  return procStat(pid).cpuSeconds;
+}
+
 async function startBaseline(baseUrl, table) {
   const port = await freePort();
   const proc = spawn(process.execPath, [path.join(root, "bench", "baseline.mjs")], {
@@ -152,6 +158,7 @@ async function run(system, scenarioName, setup, index) {
   const readsBefore = proxy.state.reads;
   const writesBefore = await rowWrites();
   const before = procStat(server.pid);
+  const databaseBefore = databaseCpuSeconds();
   // Asynchronously: the counting proxy runs in this process and must keep answering.
   const load = JSON.parse(await new Promise((resolve, reject) => execFile(loadgen,
     ["--url", server.url, "--connections", String(CONCURRENCY), ...(setup.rate ? ["--rate", String(setup.rate)] : []), file],
@@ -167,6 +174,7 @@ async function run(system, scenarioName, setup, index) {
   }, 120000, 20);
   const convergedMs = Date.now() - loadEnd;
   const after = procStat(server.pid);
+  const databaseAfter = databaseCpuSeconds();
   const webhooks = lines.length;
   const figures = {
     system, scenario: scenarioName, webhooks, acked: load.ok, failed: load.other + load.errors,
@@ -174,6 +182,7 @@ async function run(system, scenarioName, setup, index) {
     rest_reads_per_webhook: (proxy.state.reads - readsBefore) / webhooks,
     db_writes_per_webhook: ((await rowWrites()) - writesBefore) / webhooks,
     cpu_s_per_1000: ((after.cpuSeconds - before.cpuSeconds) / webhooks) * 1000,
+    db_cpu_s_per_1000: ((databaseAfter - databaseBefore) / webhooks) * 1000,
     peak_rss_mib: after.peakMiB, idle_rss_mib: idle.rssMiB,
   };
   await server.stop();
@@ -189,7 +198,7 @@ const median = (values) => {
   return sorted[Math.floor(sorted.length / 2)];
 };
 const KEYS = ["acks_per_s", "p50_ms", "p99_ms", "converged_ms", "rest_reads_per_webhook",
-  "db_writes_per_webhook", "cpu_s_per_1000", "peak_rss_mib", "idle_rss_mib"];
+  "db_writes_per_webhook", "cpu_s_per_1000", "db_cpu_s_per_1000", "peak_rss_mib", "idle_rss_mib"];
 
 const results = [];
 let index = 0;
@@ -217,12 +226,12 @@ for (const name of SCENARIOS) {
 }
 
 const fmt = (v, d = 1) => (v === null || v === undefined ? "-" : Number(v).toFixed(d));
-const header = "| scenario | system | acks/s | p50 ms | p99 ms | converged ms | REST reads/webhook | DB write statements/webhook | CPU s/1000 | peak RSS MiB |";
-const out = [header, "|---|---|---|---|---|---|---|---|---|---|"];
+const header = "| scenario | system | acks/s | p50 ms | p99 ms | converged ms | REST reads/webhook | DB write statements/webhook | CPU s/1000 | MariaDB CPU s/1000 | peak RSS MiB |";
+const out = [header, "|---|---|---|---|---|---|---|---|---|---|---|"];
 for (const row of summary) {
   for (const system of ["baseline", "lbmirror", "ratio"]) {
     const f = row[system];
-    out.push(`| ${row.scenario} | ${system === "ratio" ? "lbmirror/baseline" : system} | ${fmt(f.acks_per_s, system === "ratio" ? 2 : 0)} | ${fmt(f.p50_ms, 2)} | ${fmt(f.p99_ms, 2)} | ${fmt(f.converged_ms, system === "ratio" ? 2 : 0)} | ${fmt(f.rest_reads_per_webhook, 3)} | ${fmt(f.db_writes_per_webhook, 2)} | ${fmt(f.cpu_s_per_1000, 3)} | ${fmt(f.peak_rss_mib, system === "ratio" ? 2 : 1)} |`);
+    out.push(`| ${row.scenario} | ${system === "ratio" ? "lbmirror/baseline" : system} | ${fmt(f.acks_per_s, system === "ratio" ? 2 : 0)} | ${fmt(f.p50_ms, 2)} | ${fmt(f.p99_ms, 2)} | ${fmt(f.converged_ms, system === "ratio" ? 2 : 0)} | ${fmt(f.rest_reads_per_webhook, 3)} | ${fmt(f.db_writes_per_webhook, 2)} | ${fmt(f.cpu_s_per_1000, 3)} | ${fmt(f.db_cpu_s_per_1000, 3)} | ${fmt(f.peak_rss_mib, system === "ratio" ? 2 : 1)} |`);
   }
 }
 console.log(out.join("\n"));
