@@ -83,8 +83,15 @@ std::string RenderMetrics(store::Store& store, const Clock& clock, const ServeMe
   metrics::Describe(out, "lbmirror_webhooks_total", "counter",
                     "Webhook requests by event type and outcome (stored, duplicate, rejected, unavailable).");
   if (webhooks != nullptr) {
-    for (const auto& [labels, value] : webhooks->by_type.Snapshot()) {
-      out += Cat("lbmirror_webhooks_total{", labels, "} ", value, "\n");
+    using Counters = webhook::WebhookCounters;
+    for (int row = 0; row < Counters::kTypes; ++row) {
+      for (int o = 0; o < Counters::kOutcomes; ++o) {
+        auto outcome = static_cast<Counters::Outcome>(o);
+        if (int64_t value = webhooks->Get(row, outcome); value > 0) {
+          out += Cat("lbmirror_webhooks_total{type=\"", Counters::TypeLabel(row), "\",outcome=\"",
+                     Counters::OutcomeLabel(outcome), "\"} ", value, "\n");
+        }
+      }
     }
   }
   metrics::Describe(out, "lbmirror_webhook_ack_seconds", "histogram",
@@ -105,8 +112,11 @@ std::string RenderMetrics(store::Store& store, const Clock& clock, const ServeMe
 
   metrics::Describe(out, "lbmirror_rest_reads_total", "counter",
                     "REST reads by final outcome (after the client's retries).");
-  for (const auto& [labels, value] : rest.by_outcome.Snapshot()) {
-    out += Cat("lbmirror_rest_reads_total{", labels, "} ", value, "\n");
+  for (size_t i = 0; i < rest.by_outcome.size(); ++i) {
+    if (int64_t value = rest.by_outcome[i].load(); value > 0) {
+      out += Cat("lbmirror_rest_reads_total{outcome=\"", liveblocks::RestCounters::kOutcomeLabels[i],
+                 "\"} ", value, "\n");
+    }
   }
   counter("lbmirror_rest_requests_total", "HTTP requests sent to the REST API, retries included.",
           rest.requests.load());
@@ -295,9 +305,11 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   engine.Stop();
   std::string webhooks;
   if (handler) {
-    const auto& c = handler->counters();
-    webhooks = Cat("webhooks stored ", c.stored.load(), ", duplicates ", c.duplicates.load(),
-                   ", rejected ", c.rejected.load(), ", unavailable ", c.unavailable.load(), "; ");
+    using Counters = webhook::WebhookCounters;
+    const Counters& c = handler->counters();
+    webhooks = Cat("webhooks stored ", c.Total(Counters::kStored), ", duplicates ",
+                   c.Total(Counters::kDuplicate), ", rejected ", c.Total(Counters::kRejected),
+                   ", unavailable ", c.Total(Counters::kUnavailable), "; ");
   }
   log::Info(Cat("stopped: ", webhooks, "targets mirrored ", engine.counters().completed.load(),
                 ", failed attempts ", engine.counters().failed.load()));

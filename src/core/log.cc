@@ -70,6 +70,7 @@ bool ParseLevel(std::string_view name, Level* level) {
   return true;
 }
 
+bool DebugEnabled() { return Logger()->should_log(spdlog::level::debug); }
 void Debug(std::string_view message) { Write(spdlog::level::debug, message); }
 void Info(std::string_view message) { Write(spdlog::level::info, message); }
 void Warn(std::string_view message) { Write(spdlog::level::warn, message); }

@@ -13,6 +13,8 @@ enum class Level { kDebug, kInfo, kWarn, kError };
 void Configure(Level level, bool json);
 bool ParseLevel(std::string_view name, Level* level);
 
+// Whether debug lines are written: check it before building a debug message on a hot path.
+bool DebugEnabled();
 void Debug(std::string_view message);
 void Info(std::string_view message);
 void Warn(std::string_view message);

@@ -6,27 +6,6 @@
 
 namespace lbmirror::metrics {
 
-std::string EscapeLabel(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out;
-}
-
-void LabeledCounter::Add(const std::string& labels, int64_t n) {
-  std::lock_guard lock(mutex_);
-  values_[labels] += n;
-}
-
-std::map<std::string, int64_t> LabeledCounter::Snapshot() const {
-  std::lock_guard lock(mutex_);
-  return values_;
-}
-
 Histogram::Histogram(std::vector<double> bounds)
     : bounds_(std::move(bounds)), buckets_(bounds_.size() + 1) {}
 

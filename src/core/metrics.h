@@ -1,30 +1,14 @@
-// Metric primitives for the Prometheus text format (version 0.0.4): counters split by a set of
-// labels, and histograms with fixed buckets. Thread-safe; reading takes a snapshot.
+// Metric primitives for the Prometheus text format (version 0.0.4): histograms with fixed
+// buckets and the HELP/TYPE lines. Thread-safe and lock-free to update.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace lbmirror::metrics {
-
-// A label value escaped for the text format (backslash, double quote, newline).
-std::string EscapeLabel(std::string_view value);
-
-// Counters keyed by rendered labels, e.g. `type="storageUpdated",outcome="stored"`.
-class LabeledCounter {
- public:
-  void Add(const std::string& labels, int64_t n = 1);
-  std::map<std::string, int64_t> Snapshot() const;
-
- private:
-  mutable std::mutex mutex_;
-  std::map<std::string, int64_t> values_;
-};
 
 class Histogram {
  public:

@@ -134,7 +134,7 @@ void Engine::Process(const store::Claim& claim) {
     return;
   }
   counters_.completed.fetch_add(1, std::memory_order_relaxed);
-  log::Debug(Cat(name, ": mirrored"));
+  if (log::DebugEnabled()) log::Debug(Cat(name, ": mirrored"));
 }
 
 void Engine::WorkerLoop(int index) {

@@ -55,7 +55,7 @@ Status FillKnown(const json::object& data, Event& event) {
   if (type == "notification") {
     event.notification_kind = OptionalString(data, "kind");
     if (!IsKnownNotificationKind(event.notification_kind)) {
-      event.known = false;  // stored and acknowledged, like an unknown type
+      event.type_index = -1;  // stored and acknowledged, like an unknown type
       return Ok();
     }
     auto user = RequiredId(data, type, "userId");
@@ -133,8 +133,9 @@ Result<Event> ParseEvent(std::string_view body) {
   if (event.type.size() > 64) return InvalidArgument("event type longer than 64 characters");
   const json::value* data = object->if_contains("data");
   const auto& known = KnownEventTypes();
-  event.known = std::find(known.begin(), known.end(), event.type) != known.end();
-  if (!event.known) {
+  auto found = std::find(known.begin(), known.end(), event.type);
+  if (found != known.end()) event.type_index = static_cast<int>(found - known.begin());
+  if (!event.known()) {
     if (data != nullptr && data->is_object()) event.room_id = OptionalString(data->as_object(), "roomId");
     if (Utf8Length(event.room_id) > kMaxIdChars) event.room_id.clear();
     return event;

@@ -1,6 +1,6 @@
 // Typed view of a Liveblocks webhook body ({"type": ..., "data": {...}}) and the targets it
 // marks dirty (DESIGN.md). Parsing is pure and thread-safe. Unknown event types parse
-// successfully with known == false and no targets, so they are stored and acknowledged.
+// successfully with known() == false and no targets, so they are stored and acknowledged.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +19,10 @@ const std::vector<std::string_view>& KnownEventTypes();
 
 struct Event {
   std::string type;
-  bool known = false;
+  // Position in KnownEventTypes(); -1 for any other type, and for a notification of a kind
+  // outside the documented ones (both are stored and acknowledged without targets).
+  int type_index = -1;
+  bool known() const { return type_index >= 0; }
   std::string room_id;           // empty when the event has none
   std::string thread_id;         // thread and comment events
   std::string user_id;           // notification recipient; userEntered/userLeft user (may be "")

@@ -6,22 +6,22 @@
 
 namespace lbmirror::webhook {
 
-namespace {
-std::string TypeLabels(std::string_view type, std::string_view outcome) {
-  static constexpr std::string_view kKnown[] = {
-      "storageUpdated", "userEntered", "userLeft", "roomCreated", "roomDeleted",
-      "commentCreated", "commentEdited", "commentDeleted", "commentReactionAdded",
-      "commentReactionRemoved", "commentMetadataUpdated", "threadMetadataUpdated",
-      "threadCreated", "threadDeleted", "ydocUpdated", "notification", "threadMarkedAsResolved",
-      "threadMarkedAsUnresolved"};
-  std::string_view label = "other";
-  for (std::string_view known : kKnown) {
-    if (known == type) label = known;
-  }
-  if (type.empty()) label = "unparsed";
-  return Cat("type=\"", label, "\",outcome=\"", outcome, "\"");
+int64_t WebhookCounters::Total(Outcome outcome) const {
+  int64_t total = 0;
+  for (int row = 0; row < kTypes; ++row) total += Get(row, outcome);
+  return total;
 }
-}  // namespace
+
+std::string_view WebhookCounters::TypeLabel(int row) {
+  if (row == kOther) return "other";
+  if (row == kUnparsed) return "unparsed";
+  return KnownEventTypes()[static_cast<size_t>(row)];
+}
+
+std::string_view WebhookCounters::OutcomeLabel(Outcome outcome) {
+  static constexpr std::string_view kLabels[] = {"stored", "duplicate", "rejected", "unavailable"};
+  return kLabels[outcome];
+}
 
 WebhookHandler::WebhookHandler(const SignatureVerifier& verifier, store::Inbox& inbox,
                                const Clock& clock, std::function<void()> on_stored)
@@ -33,8 +33,7 @@ http::Response WebhookHandler::Handle(const http::Request& request) {
                                request.SingleHeader("webhook-signature"), request.body};
   int64_t now_ms = clock_.NowMs();
   if (Status verified = verifier_.Verify(signed_request, now_ms); !verified) {
-    counters_.rejected.fetch_add(1, std::memory_order_relaxed);
-    counters_.by_type.Add(TypeLabels("", "rejected"));
+    counters_.Add(WebhookCounters::kUnparsed, WebhookCounters::kRejected);
     const Error& error = verified.error();
     log::Warn(Cat("webhook rejected: ", error.message()));
     int status = error.code() == ErrorCode::kUnauthenticated ? 401
@@ -45,8 +44,7 @@ http::Response WebhookHandler::Handle(const http::Request& request) {
   std::string_view webhook_id = *signed_request.id;
   Result<Event> event = ParseEvent(request.body);
   if (!event) {
-    counters_.rejected.fetch_add(1, std::memory_order_relaxed);
-    counters_.by_type.Add(TypeLabels("", "rejected"));
+    counters_.Add(WebhookCounters::kUnparsed, WebhookCounters::kRejected);
     log::Warn(Cat("webhook ", webhook_id, " rejected: ", event.error().message()));
     return http::Response::Error(400, event.error().message());
   }
@@ -65,8 +63,7 @@ http::Response WebhookHandler::Handle(const http::Request& request) {
   }
   Result<bool> stored = inbox_.Record(record);
   if (!stored) {
-    counters_.unavailable.fetch_add(1, std::memory_order_relaxed);
-    counters_.by_type.Add(TypeLabels(event->type, "unavailable"));
+    counters_.Add(event->type_index, WebhookCounters::kUnavailable);
     // Either way the answer is not 2xx, so Liveblocks delivers the event again later.
     bool retryable = stored.error().retryable();
     log::Error(Cat("webhook ", webhook_id, " (", event->type, ") not stored, answering ",
@@ -77,14 +74,12 @@ http::Response WebhookHandler::Handle(const http::Request& request) {
     return response;
   }
   if (!*stored) {
-    counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
-    counters_.by_type.Add(TypeLabels(event->type, "duplicate"));
-    log::Debug(Cat("webhook ", webhook_id, " is a duplicate"));
+    counters_.Add(event->type_index, WebhookCounters::kDuplicate);
+    if (log::DebugEnabled()) log::Debug(Cat("webhook ", webhook_id, " is a duplicate"));
     return http::Response::Json(200, R"({"status":"duplicate"})");
   }
-  counters_.stored.fetch_add(1, std::memory_order_relaxed);
-  counters_.by_type.Add(TypeLabels(event->type, "stored"));
-  if (!event->known) {
+  counters_.Add(event->type_index, WebhookCounters::kStored);
+  if (!event->known()) {
     log::Info(Cat("webhook ", webhook_id, ": unknown event type \"", event->type,
                   "\" stored without targets"));
   }

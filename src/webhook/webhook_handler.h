@@ -4,27 +4,41 @@
 // Handle() is thread-safe if the Inbox is.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <string_view>
 #include <cstdint>
 #include <functional>
 
 #include "core/clock.h"
-#include "core/metrics.h"
 #include "http/message.h"
 #include "store/inbox.h"
 #include "webhook/signature_verifier.h"
 
 namespace lbmirror::webhook {
 
-// Counters readable from any thread (for logs and, later, metrics).
-struct WebhookCounters {
-  std::atomic<int64_t> stored{0};
-  std::atomic<int64_t> duplicates{0};
-  std::atomic<int64_t> rejected{0};
-  std::atomic<int64_t> unavailable{0};
-  // By event type and outcome (stored, duplicate, rejected, unavailable); types outside the
-  // 18 documented ones count as "other".
-  metrics::LabeledCounter by_type;
+// Webhook requests by event type and outcome, readable from any thread; lock-free, as they
+// are counted on every request.
+class WebhookCounters {
+ public:
+  enum Outcome { kStored, kDuplicate, kRejected, kUnavailable, kOutcomes };
+  // Rows: the 18 known types in KnownEventTypes() order, then "other" (Event::type_index -1)
+  // and "unparsed" (rejected before the type was known).
+  static constexpr int kOther = 18, kUnparsed = 19, kTypes = 20;
+
+  void Add(int type_index, Outcome outcome) {
+    int row = type_index < 0 ? kOther : type_index;
+    counts_[static_cast<size_t>(row)][outcome].fetch_add(1, std::memory_order_relaxed);
+  }
+  int64_t Get(int row, Outcome outcome) const {
+    return counts_[static_cast<size_t>(row)][outcome].load(std::memory_order_relaxed);
+  }
+  int64_t Total(Outcome outcome) const;
+  static std::string_view TypeLabel(int row);
+  static std::string_view OutcomeLabel(Outcome outcome);
+
+ private:
+  std::array<std::array<std::atomic<int64_t>, kOutcomes>, kTypes> counts_{};
 };
 
 class WebhookHandler {

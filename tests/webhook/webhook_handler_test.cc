@@ -60,7 +60,10 @@ TEST_F(WebhookHandlerTest, ARedeliveryIsAcknowledgedAndChangesNothing) {
   EXPECT_EQ(again.body, R"({"status":"duplicate"})");
   EXPECT_EQ(inbox_.events().size(), 1u);
   EXPECT_EQ(notified_, 1);
-  EXPECT_EQ(handler_.counters().duplicates.load(), 1);
+  const auto& counters = handler_.counters();
+  EXPECT_EQ(counters.Total(WebhookCounters::kDuplicate), 1);
+  EXPECT_EQ(counters.Get(0, WebhookCounters::kDuplicate), 1) << "counted as storageUpdated";
+  EXPECT_EQ(counters.Total(WebhookCounters::kStored), 1);
 }
 
 TEST_F(WebhookHandlerTest, AForgedSignatureIs401AndNothingIsStored) {

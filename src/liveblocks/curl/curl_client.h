@@ -2,12 +2,12 @@
 // reuse); nothing is shared between threads but the immutable configuration.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <string>
 
-#include "core/metrics.h"
 #include "liveblocks/client.h"
 
 namespace lbmirror::liveblocks {
@@ -30,9 +30,9 @@ struct RestCounters {
   std::atomic<int64_t> requests{0};   // HTTP requests sent, retries included
   std::atomic<int64_t> retries{0};
   std::atomic<int64_t> failures{0};   // Get() calls that ended in a network error
-  // Get() calls by final outcome: "200", "404", other statuses by class ("4xx", "5xx"),
-  // "429", "network".
-  metrics::LabeledCounter by_outcome;
+  // Get() calls by final outcome, in the order of kOutcomeLabels.
+  static constexpr const char* kOutcomeLabels[] = {"200", "404", "429", "4xx", "5xx", "network"};
+  std::array<std::atomic<int64_t>, 6> by_outcome{};
 };
 
 class CurlLiveblocksClient final : public LiveblocksClient {
