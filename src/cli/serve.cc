@@ -1,10 +1,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
-#include <thread>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -12,6 +9,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/periodic.h"
 #include "core/text.h"
 #include "http/server.h"
 #include "liveblocks/curl/curl_client.h"
@@ -25,41 +23,6 @@ namespace lbmirror::cli {
 
 namespace {
 constexpr int64_t kPruneEveryMs = 3'600'000;
-
-// Calls `task` now and then every `interval_ms` on its own thread until Stop.
-class Periodic {
- public:
-  Periodic(int64_t interval_ms, std::function<void()> task)
-      : interval_ms_(interval_ms), task_(std::move(task)) {}
-  ~Periodic() { Stop(); }
-  void Start() {
-    thread_ = std::thread([this] {
-      std::unique_lock lock(mutex_);
-      while (!stopping_) {
-        lock.unlock();
-        task_();
-        lock.lock();
-        wake_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [this] { return stopping_; });
-      }
-    });
-  }
-  void Stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  int64_t interval_ms_;
-  std::function<void()> task_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
 
 struct ServeMetrics {
   metrics::Histogram ack_seconds{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};

@@ -350,30 +350,16 @@ ReconcileLoop::ReconcileLoop(store::Store& store, liveblocks::LiveblocksClient& 
       clock_(clock),
       reconciler_(store, client, std::move(options)),
       loop_(loop),
-      marked_(std::move(marked)) {}
+      marked_(std::move(marked)),
+      periodic_(loop.interval_ms, [this] { Pass(); }) {}
 
 ReconcileLoop::~ReconcileLoop() { Stop(); }
 
-void ReconcileLoop::Start() { thread_ = std::thread([this] { Run(); }); }
+void ReconcileLoop::Start() { periodic_.Start(); }
 
 void ReconcileLoop::Stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  reconciler_.Cancel();
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void ReconcileLoop::Run() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    lock.unlock();
-    Pass();
-    lock.lock();
-    wake_.wait_for(lock, std::chrono::milliseconds(loop_.interval_ms), [this] { return stopping_; });
-  }
+  reconciler_.Cancel();  // a pass in progress returns at its next room
+  periodic_.Stop();
 }
 
 void ReconcileLoop::Pass() {

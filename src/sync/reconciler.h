@@ -12,9 +12,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -22,6 +19,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/periodic.h"
 #include "core/result.h"
 #include "liveblocks/client.h"
 #include "store/store.h"
@@ -119,7 +117,6 @@ class ReconcileLoop {
   const ReconcileLoopCounters& counters() const { return counters_; }
 
  private:
-  void Run();
   void Pass();
 
   store::Store& store_;
@@ -129,10 +126,7 @@ class ReconcileLoop {
   std::function<void()> marked_;
   ReconcileLoopCounters counters_;
   std::optional<int64_t> last_pass_start_ms_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  Periodic periodic_;
 };
 
 }  // namespace lbmirror::sync
