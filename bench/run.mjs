@@ -5,6 +5,7 @@
 //   node bench/run.mjs [--reps 3] [--scenarios burst,spread,duplicates,large1mb,large10mb,mixed,steady]
 //                      [--rate 400] (webhooks/s of the steady scenario)
 //                      [--concurrency 16] [--http-threads 8] [--coalesce-ms N] [--workers N]
+//                      [--systems baseline,lbmirror]
 import { spawn, execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -23,6 +24,7 @@ const SCENARIOS = (args.scenarios ?? "burst,spread,duplicates,large1mb,large10mb
 const STEADY_RATE = Number(args.rate ?? 400);  // webhooks/s of the fixed-rate scenario
 const CONCURRENCY = Number(args.concurrency ?? 16);
 const HTTP_THREADS = Number(args["http-threads"] ?? 8);  // lbmirror's default
+const SYSTEMS = (args.systems ?? "baseline,lbmirror").split(",");  // one only, for profiling
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const loadgen = path.join(root, "build", "lbmirror_loadgen");
 const db = new MysqlMirrorDb(env.mysqlUrl);
@@ -205,7 +207,8 @@ let index = 0;
 for (const name of SCENARIOS) {
   const setup = await scenarios[name]();
   for (let rep = 0; rep < REPS; rep++) {
-    for (const system of rep % 2 === 0 ? ["baseline", "lbmirror"] : ["lbmirror", "baseline"]) {
+    const order = rep % 2 === 0 ? ["baseline", "lbmirror"] : ["lbmirror", "baseline"];
+    for (const system of order.filter((s) => SYSTEMS.includes(s))) {
       const figures = await run(system, name, setup, ++index);
       results.push({ ...figures, rep });
       console.error(`${name} ${system} rep ${rep}: ${figures.acks_per_s.toFixed(0)} acks/s, p99 ${figures.p99_ms.toFixed(1)} ms, converged ${figures.converged_ms} ms`);

@@ -194,15 +194,20 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   std::unique_ptr<webhook::WebhookHandler> handler;
   http::Router router;
   if (verifier) {
-    handler = std::make_unique<webhook::WebhookHandler>(*verifier, **store, clock,
-                                                        [&engine] { engine.Notify(); });
-    router.Add("POST", options.webhook_path, [&](const http::Request& request) {
-      const auto start = std::chrono::steady_clock::now();
-      http::Response response = handler->Handle(request);
-      serve_metrics.ack_seconds.Observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-      return response;
-    });
+    // Stored targets become due after the coalescing delay (SqlStoreOptions::coalesce_ms).
+    handler = std::make_unique<webhook::WebhookHandler>(
+        *verifier, **store, clock,
+        [&engine, &clock, delay = options.coalesce_ms] { engine.Notify(clock.NowMs() + delay); });
+    router.AddAsync("POST", options.webhook_path,
+                    [&](const http::Request& request, http::Responder respond) {
+                      const auto start = std::chrono::steady_clock::now();
+                      handler->Handle(request, [&serve_metrics, start, respond = std::move(respond)](
+                                                   http::Response response) {
+                        serve_metrics.ack_seconds.Observe(std::chrono::duration<double>(
+                            std::chrono::steady_clock::now() - start).count());
+                        respond(std::move(response));
+                      });
+                    });
   }
   router.Add("GET", "/healthz", [](const http::Request&) {
     return http::Response::Json(200, R"({"status":"ok"})");

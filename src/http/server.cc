@@ -22,21 +22,28 @@ using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 void Router::Add(std::string method, std::string path, Handler handler) {
+  AddAsync(std::move(method), std::move(path),
+           [handler = std::move(handler)](const Request& request, Responder respond) {
+             respond(handler(request));
+           });
+}
+
+void Router::AddAsync(std::string method, std::string path, AsyncHandler handler) {
   routes_.push_back({std::move(method), std::move(path), std::move(handler)});
 }
 
-Response Router::Route(const Request& request) const {
+void Router::Route(const Request& request, Responder respond) const {
   std::string allow;
   for (const Route_& route : routes_) {
     if (route.path != request.path) continue;
-    if (route.method == request.method) return route.handler(request);
+    if (route.method == request.method) return route.handler(request, std::move(respond));
     if (!allow.empty()) allow += ", ";
     allow += route.method;
   }
-  if (allow.empty()) return Response::Error(404, "not found");
+  if (allow.empty()) return respond(Response::Error(404, "not found"));
   Response response = Response::Error(405, "method not allowed");
   response.headers.emplace("Allow", allow);
-  return response;
+  respond(std::move(response));
 }
 
 Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text) {
@@ -89,7 +96,31 @@ struct HttpServer::Impl {
 };
 
 namespace {
-Request ToRequest(const bhttp::request<bhttp::string_body>& message) {
+// Routes the request and resumes the awaiting coroutine on its own executor once the
+// handler has answered (possibly on another thread). The work guard keeps the io_context
+// running meanwhile, so a stopping server still sends the answer.
+auto AwaitRoute(const Router& router, const Request& request) {
+  return asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(
+      [&router, &request](auto handler) {
+        using Handler = decltype(handler);
+        struct Waiting {
+          Handler handler;
+          asio::executor_work_guard<asio::associated_executor_t<Handler>> work;
+        };
+        auto work = asio::make_work_guard(asio::get_associated_executor(handler));
+        auto waiting = std::make_shared<Waiting>(Waiting{std::move(handler), std::move(work)});
+        router.Route(request, [waiting](Response response) {
+          auto executor = waiting->work.get_executor();
+          asio::post(executor, [waiting, response = std::move(response)]() mutable {
+            waiting->handler(std::move(response));
+            waiting->work.reset();
+          });
+        });
+      },
+      asio::use_awaitable);
+}
+
+Request ToRequest(bhttp::request<bhttp::string_body>& message) {
   Request request;
   request.method = std::string(message.method_string());
   std::string_view target = message.target();
@@ -99,7 +130,7 @@ Request ToRequest(const bhttp::request<bhttp::string_body>& message) {
   for (const auto& field : message) {
     request.headers.emplace(ToLower(field.name_string()), std::string(field.value()));
   }
-  request.body = message.body();
+  request.body = std::move(message.body());
   return request;
 }
 }  // namespace
@@ -176,8 +207,9 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
       }
       if (body_ec) break;  // timeout or disconnect mid-body: nothing was accepted
     }
-    const auto& message = parser.get();
-    Response response = router.Route(ToRequest(message));
+    auto& message = parser.get();
+    Request request = ToRequest(message);
+    Response response = co_await AwaitRoute(router, request);
     bool keep_alive = message.keep_alive() && !stopping.load();
     if (!co_await WriteResponse(*connection, response, message.version(), keep_alive)) break;
     if (!keep_alive) break;

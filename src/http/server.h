@@ -1,8 +1,10 @@
 // HTTP/1.1 server (Boost.Beast on Asio, C++20 coroutines) that routes requests to plain
 // handler functions. Keep-alive, header and body size limits, per-phase timeouts, and a
 // graceful stop: stop accepting, close idle connections, let requests in flight finish.
-// Handlers run on the server's threads and may block (for example on a database commit);
-// size `threads` for that. Beast and Asio stay inside this layer's .cc files.
+// Handlers run on the server's threads: a Handler answers at once and should not block; an
+// AsyncHandler answers later, from any thread (for example after a database commit), and
+// the connection waits without holding a thread. Beast and Asio stay inside this layer's
+// .cc files.
 #pragma once
 
 #include <chrono>
@@ -18,19 +20,25 @@
 namespace lbmirror::http {
 
 using Handler = std::function<Response(const Request&)>;
+// Called exactly once with the answer, from any thread.
+using Responder = std::function<void(Response)>;
+// The request stays valid until `respond` has been called.
+using AsyncHandler = std::function<void(const Request&, Responder respond)>;
 
 // Exact-path routing; a known path with another method answers 405 with an Allow header,
 // an unknown path 404.
 class Router {
  public:
   void Add(std::string method, std::string path, Handler handler);
-  Response Route(const Request& request) const;
+  void AddAsync(std::string method, std::string path, AsyncHandler handler);
+  // Calls `respond` with the answer (at once, unless the route's handler is asynchronous).
+  void Route(const Request& request, Responder respond) const;
 
  private:
   struct Route_ {
     std::string method;
     std::string path;
-    Handler handler;
+    AsyncHandler handler;
   };
   std::vector<Route_> routes_;
 };

@@ -1,9 +1,11 @@
-// Inbox: the durable record of accepted webhooks. Record() stores the event and marks its
-// targets dirty in one transaction; it returns only after the commit. Implementations are
-// thread-safe: the HTTP layer calls Record() from many threads at once.
+// Inbox: the durable record of accepted webhooks. RecordAsync() stores the event and marks
+// its targets dirty in one transaction and reports the outcome only after the commit.
+// Implementations are thread-safe: the HTTP layer records from several threads at once.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <future>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,12 +40,23 @@ struct InboxEvent {
 
 class Inbox {
  public:
+  // The outcome of recording one event: true when the event is new, false when an event with
+  // the same webhook_id was already stored (nothing is changed then). An error means nothing
+  // was stored; a retryable error means the database is unavailable (answer 503).
+  using RecordDone = std::function<void(Result<bool>)>;
+
   virtual ~Inbox() = default;
-  // Stores the event and marks its targets dirty, atomically. Returns true when the event
-  // is new, false when an event with the same webhook_id was already stored (nothing is
-  // changed then). An error means nothing was stored; a retryable error means the database
-  // is unavailable (answer 503).
-  virtual Result<bool> Record(const InboxEvent& event) = 0;
+  // Stores the event and marks its targets dirty, atomically, then calls `done` once, on
+  // any thread (possibly before returning). event.payload must stay valid until then.
+  virtual void RecordAsync(InboxEvent event, RecordDone done) = 0;
+
+  // The same, waiting for the outcome.
+  Result<bool> Record(const InboxEvent& event) {
+    std::promise<Result<bool>> outcome;
+    std::future<Result<bool>> ready = outcome.get_future();
+    RecordAsync(event, [&outcome](Result<bool> result) { outcome.set_value(std::move(result)); });
+    return ready.get();
+  }
 };
 
 }  // namespace lbmirror::store

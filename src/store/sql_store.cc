@@ -70,6 +70,11 @@ std::string KindList(std::span<const TargetKind> kinds) {
 
 // Every statement, rendered once for the dialect and table prefix.
 struct SqlStore::Statements {
+  // Statements over a list of rows, rendered for every list length up to kMaxRecordBatch.
+  enum Many { kSelectEvents, kInsertEvents, kMarkDirty, kManyCount };
+  std::vector<std::string> many[kManyCount];
+  const std::string& ManyRows(Many which, size_t rows) const { return many[which].at(rows); }
+
   std::string insert_event, mark_dirty, claim, complete, fail, renew, release;
   std::string upsert_document, upsert_ydoc, upsert_room, room_gone, document_gone, ydoc_gone;
   std::string schema_table, schema_version, record_version;
@@ -77,23 +82,40 @@ struct SqlStore::Statements {
   Statements(Dialect dialect, const std::string& prefix) {
     bool mysql = dialect == Dialect::kMysql;
     auto render = [&](const std::string& sql) { return RenderSql(sql, dialect, prefix); };
-    insert_event = render(
-        "INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at, payload)"
-        " VALUES (?, ?, ?, ?, ?, ?) " +
-        std::string(mysql ? "ON DUPLICATE KEY UPDATE webhook_id = webhook_id"
-                          : "ON CONFLICT(webhook_id) DO NOTHING"));
+    auto rows = [&](Many which, const std::string& head, std::string_view row,
+                    const std::string& tail) {
+      std::string rendered_head = render(head), rendered_tail = render(tail);
+      many[which].resize(kMaxRecordBatch + 1);
+      std::string list;
+      for (size_t n = 1; n <= kMaxRecordBatch; ++n) {
+        if (n > 1) list += ", ";
+        list += row;
+        many[which][n] = rendered_head + list + rendered_tail;
+      }
+    };
+    rows(kSelectEvents, "SELECT webhook_id FROM {p}events WHERE webhook_id IN (", "?", ")");
+    rows(kInsertEvents,
+         "INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at,"
+         " payload) VALUES ",
+         "(?, ?, ?, ?, ?, ?)",
+         mysql ? " ON DUPLICATE KEY UPDATE webhook_id = webhook_id"
+               : " ON CONFLICT(webhook_id) DO NOTHING");
     // A target that was clean becomes due now; one already pending keeps its schedule
     // (including a retry backoff). MySQL evaluates assignments left to right, so dirty_seq
     // is bumped last and every CASE sees the old values, as SQLite does.
-    mark_dirty = render(
-        "INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at,"
-        " first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) {upsert:kind, scope_id, object_id}"
-        " first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at"
-        " ELSE {v:first_dirty_at} END,"
-        " next_attempt_at = CASE WHEN dirty_seq > done_seq THEN next_attempt_at"
-        " ELSE {v:next_attempt_at} END,"
-        " attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END,"
-        " dirty_seq = dirty_seq + 1");
+    rows(kMarkDirty,
+         "INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq,"
+         " next_attempt_at, first_dirty_at) VALUES ",
+         "(?, ?, ?, 1, 0, ?, ?)",
+         " {upsert:kind, scope_id, object_id}"
+         " first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at"
+         " ELSE {v:first_dirty_at} END,"
+         " next_attempt_at = CASE WHEN dirty_seq > done_seq THEN next_attempt_at"
+         " ELSE {v:next_attempt_at} END,"
+         " attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END,"
+         " dirty_seq = dirty_seq + 1");
+    insert_event = ManyRows(kInsertEvents, 1);
+    mark_dirty = ManyRows(kMarkDirty, 1);
     claim = render(
         "UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?,"
         " attempts = attempts + 1 WHERE kind = ? AND scope_id = ? AND object_id = ?"
@@ -174,7 +196,14 @@ SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions o
   LBMIRROR_CHECK(IsValidTablePrefix(options_.table_prefix));
 }
 
-SqlStore::~SqlStore() = default;
+SqlStore::~SqlStore() {
+  {
+    std::lock_guard lock(record_mutex_);
+    record_stopping_ = true;
+  }
+  record_wake_.notify_all();
+  for (std::thread& committer : committers_) committer.join();
+}
 
 Status SqlStore::Transact(const std::function<Status(SqlConnection&)>& body) {
   static thread_local std::minstd_rand random(std::random_device{}());
@@ -207,7 +236,77 @@ Status SqlStore::MarkDirty(SqlConnection& connection, const TargetKey& key, int6
   return Ok();
 }
 
-Result<bool> SqlStore::Record(const InboxEvent& event) {
+struct SqlStore::PendingRecord {
+  InboxEvent event;
+  RecordDone done;
+  std::optional<Result<bool>> result;
+};
+
+void SqlStore::RecordAsync(InboxEvent event, RecordDone done) {
+  {
+    std::lock_guard lock(record_mutex_);
+    if (committers_.empty()) {
+      for (int i = 0; i < std::max(1, options_.record_committers); ++i) {
+        committers_.emplace_back([this] { CommitterLoop(); });
+      }
+    }
+    record_queue_.push_back({std::move(event), std::move(done), std::nullopt});
+  }
+  record_wake_.notify_one();
+}
+
+// Group commit: a committer takes every webhook queued while it was committing the previous
+// group, so under load concurrent webhooks share one transaction (and its log flush); alone,
+// a webhook is committed at once.
+void SqlStore::CommitterLoop() {
+  std::unique_lock lock(record_mutex_);
+  for (;;) {
+    record_wake_.wait(lock, [this] { return record_stopping_ || !record_queue_.empty(); });
+    if (record_queue_.empty()) return;  // stopping, and everything queued is recorded
+    size_t take = std::min(record_queue_.size(), static_cast<size_t>(kMaxRecordBatch));
+    std::vector<PendingRecord> group(std::make_move_iterator(record_queue_.begin()),
+                                     std::make_move_iterator(record_queue_.begin() + take));
+    record_queue_.erase(record_queue_.begin(), record_queue_.begin() + take);
+    lock.unlock();
+    RecordGroup(group);
+    for (PendingRecord& pending : group) pending.done(std::move(*pending.result));
+    lock.lock();
+  }
+}
+
+void SqlStore::RecordGroup(std::span<PendingRecord> group) {
+  if (group.size() == 1) {
+    group[0].result = RecordOne(group[0].event);
+    return;
+  }
+  std::vector<const InboxEvent*> events;
+  for (const PendingRecord& pending : group) events.push_back(&pending.event);
+  std::vector<bool> stored;
+  Status status = Ok();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    // A conflict means a webhook of the group was stored by a concurrent group since this
+    // one looked: the transaction was rolled back; now it sees that commit.
+    status = Transact(
+        [&](SqlConnection& connection) { return RecordMany(connection, events, stored); });
+    if (status || status.error().code() != ErrorCode::kConflict) break;
+  }
+  if (status) {
+    for (size_t i = 0; i < group.size(); ++i) group[i].result = bool(stored[i]);
+    return;
+  }
+  if (status.error().retryable()) {
+    // The database is unavailable: every webhook of the group is answered 503 and redelivered.
+    for (PendingRecord& pending : group) {
+      pending.result = status.error().WithContext("recording webhook");
+    }
+    return;
+  }
+  // Refused (a value the database does not accept?): record each alone, so that only the
+  // webhook at fault is refused.
+  for (PendingRecord& pending : group) pending.result = RecordOne(pending.event);
+}
+
+Result<bool> SqlStore::RecordOne(const InboxEvent& event) {
   bool inserted = false;
   std::string received_at = FormatSqlTimestamp(event.received_at_ms);
   Status status = Transact([&](SqlConnection& connection) -> Status {
@@ -227,6 +326,96 @@ Result<bool> SqlStore::Record(const InboxEvent& event) {
   });
   if (!status) return status.error().WithContext("recording webhook");
   return inserted;
+}
+
+Status SqlStore::RecordMany(SqlConnection& connection, std::span<const InboxEvent* const> events,
+                            std::vector<bool>& stored) {
+  // Which ids are stored already (redeliveries), and which repeat within the group.
+  stored.assign(events.size(), false);
+  std::vector<std::string_view> ids;
+  for (const InboxEvent* event : events) ids.push_back(event->webhook_id);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<SqlValue> params(ids.begin(), ids.end());
+  auto existing = connection.Query(sql_->ManyRows(Statements::kSelectEvents, ids.size()), params);
+  if (!existing) return existing.error();
+  std::vector<std::string_view> seen;
+  for (const SqlRow& row : *existing) {
+    if (row[0]) seen.push_back(*row[0]);
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    std::string_view id = events[i]->webhook_id;
+    if (std::find(seen.begin(), seen.end(), id) != seen.end()) continue;
+    stored[i] = true;
+    seen.push_back(id);
+  }
+
+  // The new events, in one statement, in id order (concurrent groups then lock their rows in
+  // the same order).
+  std::vector<size_t> order;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (stored[i]) order.push_back(i);
+  }
+  if (order.empty()) return Ok();
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return events[a]->webhook_id < events[b]->webhook_id; });
+  std::vector<std::string> received_at;
+  received_at.reserve(order.size());
+  params.clear();
+  for (size_t i : order) {
+    const InboxEvent& event = *events[i];
+    received_at.push_back(FormatSqlTimestamp(event.received_at_ms));
+    params.insert(params.end(),
+                  {std::string_view(event.webhook_id), std::string_view(event.type),
+                   event.room_id.empty() ? SqlValue(nullptr) : SqlValue(std::string_view(event.room_id)),
+                   event.webhook_timestamp, std::string_view(received_at.back()), event.payload});
+  }
+  auto inserted =
+      connection.Execute(sql_->ManyRows(Statements::kInsertEvents, order.size()), params);
+  if (!inserted) return inserted.error();
+  if (*inserted != static_cast<int64_t>(order.size())) {
+    // A concurrent group stored one of them after the SELECT (the insert waited for it).
+    return Error(ErrorCode::kConflict, "a webhook of the group was stored concurrently");
+  }
+
+  // Their targets, each once (the earliest receipt counts), in key order so that concurrent
+  // groups lock the rows in the same order.
+  struct Mark {
+    const TargetKey* key;
+    int64_t received_at_ms;
+  };
+  std::vector<Mark> marks;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!stored[i]) continue;
+    for (const TargetKey& key : events[i]->targets) marks.push_back({&key, events[i]->received_at_ms});
+  }
+  auto by_key = [](const Mark& a, const Mark& b) {
+    return std::tie(a.key->kind, a.key->scope_id, a.key->object_id, a.received_at_ms) <
+           std::tie(b.key->kind, b.key->scope_id, b.key->object_id, b.received_at_ms);
+  };
+  std::sort(marks.begin(), marks.end(), by_key);
+  marks.erase(std::unique(marks.begin(), marks.end(),
+                          [](const Mark& a, const Mark& b) { return *a.key == *b.key; }),
+              marks.end());
+  for (size_t begin = 0; begin < marks.size(); begin += kMaxRecordBatch) {
+    size_t end = std::min(marks.size(), begin + kMaxRecordBatch);
+    params.clear();
+    for (size_t i = begin; i < end; ++i) {
+      const TargetKey& key = *marks[i].key;
+      params.insert(params.end(), {TargetKindName(key.kind), std::string_view(key.scope_id),
+                                   std::string_view(key.object_id),
+                                   marks[i].received_at_ms + options_.coalesce_ms,
+                                   marks[i].received_at_ms});
+    }
+    auto marked = connection.Execute(sql_->ManyRows(Statements::kMarkDirty, end - begin), params);
+    if (!marked) return marked.error();
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (stored[i] && events[i]->session) {
+      LBMIRROR_RETURN_IF_ERROR(ApplySession(connection, *events[i]->session));
+    }
+  }
+  return Ok();
 }
 
 Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
@@ -675,12 +864,15 @@ Status SqlStore::Release(const Claim& claim) {
 Result<std::optional<int64_t>> SqlStore::NextDueMs(std::span<const TargetKind> kinds) {
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
+  // Clean targets have next_attempt_at = kNever: the range on targets_due holds only the
+  // pending ones, so this does not scan the whole table.
   std::string sql = Replace(
       "SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until"
-      " ELSE next_attempt_at END) FROM {p}targets WHERE dirty_seq > done_seq"
-      " AND kind IN (" + KindList(kinds) + ")",
+      " ELSE next_attempt_at END) FROM {p}targets WHERE next_attempt_at < ?"
+      " AND dirty_seq > done_seq AND kind IN (" + KindList(kinds) + ")",
       "{p}", options_.table_prefix);
-  auto rows = (*connection)->Query(sql, {});
+  SqlValue params[] = {kNever};
+  auto rows = (*connection)->Query(sql, params);
   if (!rows) return rows.error();
   if (rows->empty() || !(*rows)[0][0]) return std::optional<int64_t>();
   return std::optional<int64_t>(std::stoll(*(*rows)[0][0]));

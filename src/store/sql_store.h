@@ -3,8 +3,13 @@
 // Thread-safe: each call borrows a pooled connection.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/clock.h"
 #include "store/sql_connection.h"
@@ -19,16 +24,21 @@ struct SqlStoreOptions {
   // A target made dirty by a webhook, or again while it was being read, becomes due this much
   // later, so that the events of a burst share one read.
   int64_t coalesce_ms = 0;
+  // Group commit: this many threads record webhooks, each taking every webhook queued
+  // meanwhile (up to kMaxRecordBatch) into one transaction with multi-row statements.
+  int record_committers = 1;
 };
 
 class SqlStore final : public Store {
  public:
+  static constexpr int kMaxRecordBatch = 64;
+
   // REQUIRES: options.table_prefix satisfies IsValidTablePrefix. `clock` must outlive this.
   SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions options,
            const Clock& clock);
   ~SqlStore() override;
 
-  Result<bool> Record(const InboxEvent& event) override;
+  void RecordAsync(InboxEvent event, RecordDone done) override;
   Result<std::vector<Claim>> ClaimDue(std::string_view owner, std::span<const TargetKind> kinds,
                                       int limit, int64_t lease_ms) override;
   Result<bool> Complete(const Claim& claim, std::span<const RowWrite> writes,
@@ -55,6 +65,16 @@ class SqlStore final : public Store {
 
  private:
   struct Statements;
+  struct PendingRecord;
+
+  // Records the webhooks of one group commit: one transaction when they are several (with a
+  // fall back to one transaction each if it is refused, so one bad event fails alone).
+  void RecordGroup(std::span<PendingRecord> group);
+  Result<bool> RecordOne(const InboxEvent& event);
+  // Inserts the events not stored yet and marks their targets; `stored[i]` tells whether
+  // events[i] was new (false for an id stored before or earlier in the same group).
+  Status RecordMany(SqlConnection& connection, std::span<const InboxEvent* const> events,
+                    std::vector<bool>& stored);
 
   // Runs `body` in a transaction, retrying the whole transaction on retryable errors.
   Status Transact(const std::function<Status(SqlConnection&)>& body);
@@ -81,6 +101,14 @@ class SqlStore final : public Store {
   const Clock& clock_;
   ConnectionPool pool_;
   std::unique_ptr<Statements> sql_;
+  // Group commit: webhooks waiting to be recorded, and the threads recording them (started
+  // by the first RecordAsync; the destructor records what is queued, then joins them).
+  void CommitterLoop();
+  std::mutex record_mutex_;
+  std::condition_variable record_wake_;
+  std::deque<PendingRecord> record_queue_;
+  bool record_stopping_ = false;
+  std::vector<std::thread> committers_;
 };
 
 }  // namespace lbmirror::store

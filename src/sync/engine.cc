@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 
 #include "core/log.h"
@@ -12,6 +13,8 @@
 namespace lbmirror::sync {
 
 namespace {
+constexpr int64_t kBusy = std::numeric_limits<int64_t>::max();
+
 std::string DefaultOwner() {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
@@ -28,6 +31,10 @@ Engine::Engine(store::TargetQueue& queue, liveblocks::LiveblocksClient& client,
 Engine::~Engine() { Stop(); }
 
 void Engine::Start() {
+  {
+    std::lock_guard lock(mutex_);
+    looks_at_.assign(static_cast<size_t>(options_.workers), kBusy);
+  }
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
   keeper_ = std::thread([this] { LeaseKeeperLoop(); });
 }
@@ -68,9 +75,15 @@ void Engine::LeaseKeeperLoop() {
   }
 }
 
-void Engine::Notify() {
+void Engine::Notify(std::optional<int64_t> due_at_ms) {
   {
     std::lock_guard lock(mutex_);
+    if (due_at_ms) {
+      // A worker that will look for work by the due time finds it then: no wake-up needed.
+      for (int64_t looks_at : looks_at_) {
+        if (looks_at <= *due_at_ms) return;
+      }
+    }
     ++wake_generation_;
   }
   wake_.notify_all();
@@ -156,18 +169,19 @@ void Engine::WorkerLoop(int index) {
     }
     error_delay_ms = 250;
     if (claims->empty()) {
-      // A target that becomes due shortly (a burst being coalesced): sleep until then rather
-      // than trying to claim at every new webhook.
+      // Wait until the next due target (a burst being coalesced) or the idle poll, whichever
+      // is first; Notify() wakes the wait earlier only for work due before then.
       auto next = queue_.NextDueMs(SupportedKinds());
       const int64_t now = clock_.NowMs();
-      if (next && *next && **next > now && **next - now < options_.idle_poll_ms) {
-        Sleep(std::chrono::milliseconds(**next - now));
-        continue;
-      }
+      int64_t wait_ms = options_.idle_poll_ms;
+      if (next && *next && **next > now) wait_ms = std::min(wait_ms, **next - now);
       std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, std::chrono::milliseconds(options_.idle_poll_ms), [&] {
+      if (wake_generation_ != generation) continue;  // work arrived while looking
+      looks_at_[static_cast<size_t>(index)] = now + wait_ms;
+      wake_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] {
         return stopping_.load() || wake_generation_ != generation;
       });
+      looks_at_[static_cast<size_t>(index)] = kBusy;
       continue;
     }
     for (const store::Claim& claim : *claims) {

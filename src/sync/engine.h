@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,8 +54,10 @@ class Engine {
   void Start();
   // Stops claiming, lets each worker finish or release its target, joins the workers.
   void Stop();
-  // Wakes idle workers (new work was recorded).
-  void Notify();
+  // New work was recorded that becomes due at `due_at_ms` (clock time; default now). Wakes
+  // the idle workers unless one of them is already going to look for work by then, so a
+  // burst of webhooks whose targets are coalesced does not wake every worker per webhook.
+  void Notify(std::optional<int64_t> due_at_ms = std::nullopt);
   // Sleeps up to `duration`; returns false at once when the engine is stopping. For the REST
   // client's retry waits.
   bool Sleep(std::chrono::milliseconds duration);
@@ -84,6 +87,9 @@ class Engine {
   std::mutex mutex_;
   std::condition_variable wake_;
   uint64_t wake_generation_ = 0;
+  // Per worker: the clock time it will next look for work by itself (while it waits idle),
+  // or kBusy while it is claiming or processing. Guarded by mutex_.
+  std::vector<int64_t> looks_at_;
   std::vector<std::thread> threads_;
   // Claims in progress by worker index, for the lease keeper.
   std::mutex in_flight_mutex_;

@@ -1,5 +1,7 @@
 #include "webhook/webhook_handler.h"
 
+#include <future>
+
 #include "core/log.h"
 #include "core/text.h"
 #include "webhook/event.h"
@@ -28,6 +30,13 @@ WebhookHandler::WebhookHandler(const SignatureVerifier& verifier, store::Inbox& 
     : verifier_(verifier), inbox_(inbox), clock_(clock), on_stored_(std::move(on_stored)) {}
 
 http::Response WebhookHandler::Handle(const http::Request& request) {
+  std::promise<http::Response> answer;
+  std::future<http::Response> ready = answer.get_future();
+  Handle(request, [&answer](http::Response response) { answer.set_value(std::move(response)); });
+  return ready.get();
+}
+
+void WebhookHandler::Handle(const http::Request& request, http::Responder respond) {
   SignedRequest signed_request{request.SingleHeader("webhook-id"),
                                request.SingleHeader("webhook-timestamp"),
                                request.SingleHeader("webhook-signature"), request.body};
@@ -39,14 +48,14 @@ http::Response WebhookHandler::Handle(const http::Request& request) {
     int status = error.code() == ErrorCode::kUnauthenticated ? 401
                  : error.code() == ErrorCode::kInternal      ? 500
                                                              : 400;
-    return http::Response::Error(status, error.message());
+    return respond(http::Response::Error(status, error.message()));
   }
   std::string_view webhook_id = *signed_request.id;
   Result<Event> event = ParseEvent(request.body);
   if (!event) {
     counters_.Add(WebhookCounters::kUnparsed, WebhookCounters::kRejected);
     log::Warn(Cat("webhook ", webhook_id, " rejected: ", event.error().message()));
-    return http::Response::Error(400, event.error().message());
+    return respond(http::Response::Error(400, event.error().message()));
   }
   store::InboxEvent record;
   record.webhook_id = std::string(webhook_id);
@@ -61,12 +70,21 @@ http::Response WebhookHandler::Handle(const http::Request& request) {
                                           *event->connection_id, event->user_id,
                                           event->user_info, event->presence_at_ms};
   }
-  Result<bool> stored = inbox_.Record(record);
+  std::string id(webhook_id);
+  inbox_.RecordAsync(std::move(record), [this, id = std::move(id), type = std::move(event->type),
+                                         type_index = event->type_index,
+                                         respond = std::move(respond)](Result<bool> stored) {
+    respond(Answer(id, type, type_index, stored));
+  });
+}
+
+http::Response WebhookHandler::Answer(const std::string& webhook_id, const std::string& type,
+                                      int type_index, const Result<bool>& stored) {
   if (!stored) {
-    counters_.Add(event->type_index, WebhookCounters::kUnavailable);
+    counters_.Add(type_index, WebhookCounters::kUnavailable);
     // Either way the answer is not 2xx, so Liveblocks delivers the event again later.
     bool retryable = stored.error().retryable();
-    log::Error(Cat("webhook ", webhook_id, " (", event->type, ") not stored, answering ",
+    log::Error(Cat("webhook ", webhook_id, " (", type, ") not stored, answering ",
                    retryable ? 503 : 500, ": ", stored.error().ToString()));
     if (!retryable) return http::Response::Error(500, "event could not be stored");
     http::Response response = http::Response::Error(503, "event could not be stored; retry");
@@ -74,13 +92,13 @@ http::Response WebhookHandler::Handle(const http::Request& request) {
     return response;
   }
   if (!*stored) {
-    counters_.Add(event->type_index, WebhookCounters::kDuplicate);
+    counters_.Add(type_index, WebhookCounters::kDuplicate);
     if (log::DebugEnabled()) log::Debug(Cat("webhook ", webhook_id, " is a duplicate"));
     return http::Response::Json(200, R"({"status":"duplicate"})");
   }
-  counters_.Add(event->type_index, WebhookCounters::kStored);
-  if (!event->known()) {
-    log::Info(Cat("webhook ", webhook_id, ": unknown event type \"", event->type,
+  counters_.Add(type_index, WebhookCounters::kStored);
+  if (type_index < 0) {
+    log::Info(Cat("webhook ", webhook_id, ": unknown event type \"", type,
                   "\" stored without targets"));
   }
   if (on_stored_) on_stored_();

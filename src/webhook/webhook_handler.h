@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "http/message.h"
+#include "http/server.h"
 #include "store/inbox.h"
 #include "webhook/signature_verifier.h"
 
@@ -48,13 +49,20 @@ class WebhookHandler {
   WebhookHandler(const SignatureVerifier& verifier, store::Inbox& inbox, const Clock& clock,
                  std::function<void()> on_stored);
 
-  // 200 stored or duplicate; 400 malformed; 401 bad signature or timestamp; 503 when the
-  // inbox is unavailable, 500 when it refused the event (Liveblocks retries both).
+  // Answers through `respond` (on the inbox's thread once the event is committed, at once
+  // when it is rejected): 200 stored or duplicate; 400 malformed; 401 bad signature or
+  // timestamp; 503 when the inbox is unavailable, 500 when it refused the event (Liveblocks
+  // retries both). The request must stay valid until `respond` is called.
+  void Handle(const http::Request& request, http::Responder respond);
+  // The same, waiting for the answer.
   http::Response Handle(const http::Request& request);
 
   const WebhookCounters& counters() const { return counters_; }
 
  private:
+  http::Response Answer(const std::string& webhook_id, const std::string& type, int type_index,
+                        const Result<bool>& stored);
+
   const SignatureVerifier& verifier_;
   store::Inbox& inbox_;
   const Clock& clock_;

@@ -10,15 +10,7 @@ namespace lbmirror::store {
 
 class FakeInbox final : public Inbox {
  public:
-  Result<bool> Record(const InboxEvent& event) override {
-    std::lock_guard lock(mutex_);
-    if (fail_) {
-      return retryable_ ? Unavailable("database is down")
-                        : Error(ErrorCode::kTooLarge, "packet too large", false);
-    }
-    auto [it, inserted] = events_.emplace(event.webhook_id, Stored{event.type, std::string(event.payload), event.targets});
-    return inserted;
-  }
+  void RecordAsync(InboxEvent event, RecordDone done) override { done(Keep(event)); }
   void SetFailing(bool fail, bool retryable = true) {
     std::lock_guard lock(mutex_);
     fail_ = fail;
@@ -35,6 +27,16 @@ class FakeInbox final : public Inbox {
   }
 
  private:
+  Result<bool> Keep(const InboxEvent& event) {
+    std::lock_guard lock(mutex_);
+    if (fail_) {
+      return retryable_ ? Unavailable("database is down")
+                        : Error(ErrorCode::kTooLarge, "packet too large", false);
+    }
+    auto [it, inserted] = events_.emplace(event.webhook_id, Stored{event.type, std::string(event.payload), event.targets});
+    return inserted;
+  }
+
   std::mutex mutex_;
   bool fail_ = false;
   bool retryable_ = true;
