@@ -4,7 +4,8 @@
 // Run through bench/run.sh, which starts the services and sets the environment.
 //   node bench/run.mjs [--reps 3] [--scenarios burst,spread,duplicates,large1mb,large10mb,mixed,steady]
 //                      [--rate 400] (webhooks/s of the steady scenario)
-//                      [--concurrency 16] [--http-threads 8] [--coalesce-ms N] [--workers N]
+//                      [--concurrency 16] [--http-threads N] [--coalesce-ms N] [--workers N]
+//                      (lbmirror's own defaults unless given)
 //                      [--systems baseline,lbmirror]
 import { spawn, execFile } from "node:child_process";
 import fs from "node:fs";
@@ -23,7 +24,6 @@ const REPS = Number(args.reps ?? 3);
 const SCENARIOS = (args.scenarios ?? "burst,spread,duplicates,large1mb,large10mb,mixed,steady").split(",");
 const STEADY_RATE = Number(args.rate ?? 400);  // webhooks/s of the fixed-rate scenario
 const CONCURRENCY = Number(args.concurrency ?? 16);
-const HTTP_THREADS = Number(args["http-threads"] ?? 8);  // lbmirror's default
 const SYSTEMS = (args.systems ?? "baseline,lbmirror").split(",");  // one only, for profiling
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const loadgen = path.join(root, "build", "lbmirror_loadgen");
@@ -131,7 +131,8 @@ async function startBaseline(baseUrl, table) {
 
 async function startLbmirror(baseUrl, prefix) {
   const mirror = await startMirror({ databaseUrl: env.mysqlUrl, baseUrl,
-    extraArgs: ["--table-prefix", prefix, "--http-threads", String(HTTP_THREADS), ...(args["coalesce-ms"] ? ["--coalesce-ms", args["coalesce-ms"]] : []),
+    extraArgs: ["--table-prefix", prefix, ...(args["http-threads"] ? ["--http-threads", args["http-threads"]] : []),
+      ...(args["coalesce-ms"] ? ["--coalesce-ms", args["coalesce-ms"]] : []),
       ...(args.workers ? ["--workers", args.workers] : [])],
     extraEnv: { LBMIRROR_LOG_LEVEL: "warn" } });
   return { pid: mirror.proc.pid, url: mirror.url, stop: () => mirror.stop("SIGTERM") };

@@ -71,8 +71,9 @@ int Main(int argc, char** argv) {
                         "how long a claimed target stays with a worker that stopped renewing it (crashed) before another may take it")
       ->envname("LBMIRROR_LEASE_MS")->capture_default_str();
   serve_cmd->add_option("--coalesce-ms", serve.coalesce_ms,
-                        "a target dirtied by a webhook is read this much later, so that the "
-                        "events of a burst share one read")
+                        "a target dirtied by a webhook is read once its webhooks pause this "
+                        "long (at most 10 times this after the first), so that the webhooks "
+                        "of a burst share one read")
       ->envname("LBMIRROR_COALESCE_MS")->capture_default_str();
   serve_cmd->add_option("--idle-timeout-ms", serve.idle_timeout_ms,
                         "how long a connection may wait for (the headers of) its next request")

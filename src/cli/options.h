@@ -28,7 +28,7 @@ struct ServeOptions {
   std::string webhook_secret;       // LIVEBLOCKS_WEBHOOK_SECRET, one or more whsec_ secrets
   int64_t timestamp_tolerance_s = 300;
   int64_t max_body_bytes = 1 << 20;
-  int http_threads = 8;
+  int http_threads = 2;
   int workers = 4;
   int64_t lease_ms = 30'000;
   int64_t coalesce_ms = 100;

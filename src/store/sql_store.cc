@@ -34,6 +34,8 @@ std::string RenderSql(std::string sql, Dialect dialect, const std::string& prefi
   bool mysql = dialect == Dialect::kMysql;
   sql = Replace(sql, "{p}", prefix);
   sql = Replace(sql, "{same}", mysql ? "<=>" : "IS");
+  sql = Replace(sql, "{least}", mysql ? "LEAST" : "MIN");
+  sql = Replace(sql, "{greatest}", mysql ? "GREATEST" : "MAX");
   for (size_t pos; (pos = sql.find("{upsert:")) != std::string::npos;) {
     size_t end = sql.find('}', pos);
     std::string keys = sql.substr(pos + 8, end - pos - 8);
@@ -79,7 +81,7 @@ struct SqlStore::Statements {
   std::string upsert_document, upsert_ydoc, upsert_room, room_gone, document_gone, ydoc_gone;
   std::string schema_table, schema_version, record_version;
 
-  Statements(Dialect dialect, const std::string& prefix) {
+  Statements(Dialect dialect, const std::string& prefix, int64_t max_wait_ms) {
     bool mysql = dialect == Dialect::kMysql;
     auto render = [&](const std::string& sql) { return RenderSql(sql, dialect, prefix); };
     auto rows = [&](Many which, const std::string& head, std::string_view row,
@@ -100,9 +102,12 @@ struct SqlStore::Statements {
          "(?, ?, ?, ?, ?, ?)",
          mysql ? " ON DUPLICATE KEY UPDATE webhook_id = webhook_id"
                : " ON CONFLICT(webhook_id) DO NOTHING");
-    // A target that was clean becomes due now; one already pending keeps its schedule
-    // (including a retry backoff). MySQL evaluates assignments left to right, so dirty_seq
-    // is bumped last and every CASE sees the old values, as SQLite does.
+    // A target that was clean becomes due at the proposed time (the coalescing delay after
+    // the webhook). One already pending is postponed to it (debouncing: a burst costs one
+    // read, after its last webhook), but never beyond max_wait_ms after it became dirty;
+    // one in a retry backoff (attempts > 0) keeps its schedule. MySQL evaluates assignments
+    // left to right, so dirty_seq is bumped last and every CASE sees the old values, as
+    // SQLite does (first_dirty_at is only changed for clean targets).
     rows(kMarkDirty,
          "INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq,"
          " next_attempt_at, first_dirty_at) VALUES ",
@@ -110,8 +115,10 @@ struct SqlStore::Statements {
          " {upsert:kind, scope_id, object_id}"
          " first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at"
          " ELSE {v:first_dirty_at} END,"
-         " next_attempt_at = CASE WHEN dirty_seq > done_seq THEN next_attempt_at"
-         " ELSE {v:next_attempt_at} END,"
+         " next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN {v:next_attempt_at}"
+         " WHEN attempts > 0 THEN next_attempt_at"
+         " ELSE {least}({greatest}(next_attempt_at, {v:next_attempt_at}), first_dirty_at + " +
+             std::to_string(max_wait_ms) + ") END,"
          " attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END,"
          " dirty_seq = dirty_seq + 1");
     insert_event = ManyRows(kInsertEvents, 1);
@@ -120,9 +127,11 @@ struct SqlStore::Statements {
         "UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?,"
         " attempts = attempts + 1 WHERE kind = ? AND scope_id = ? AND object_id = ?"
         " AND fence = ? AND lease_until <= ? AND dirty_seq > done_seq");
+    // Dirtied again during the read: pending from now (the read saw what came before).
     complete = render(
         "UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0,"
         " last_error = NULL, last_success_at = ?,"
+        " first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END,"
         " next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END"
         " WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?");
     fail = render(
@@ -192,7 +201,8 @@ SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions o
       options_(std::move(options)),
       clock_(clock),
       pool_(std::move(factory), options_.pool_size),
-      sql_(std::make_unique<Statements>(dialect, options_.table_prefix)) {
+      sql_(std::make_unique<Statements>(dialect, options_.table_prefix,
+                                        std::max<int64_t>(options_.coalesce_ms * 10, 1))) {
   LBMIRROR_CHECK(IsValidTablePrefix(options_.table_prefix));
 }
 
@@ -803,6 +813,8 @@ Result<bool> SqlStore::Complete(const Claim& claim, std::span<const RowWrite> wr
     // The fencing check comes first and locks the target row until commit, so a worker
     // whose lease was taken over cannot write anything.
     SqlValue params[] = {claim.dirty_seq,
+                         now,
+                         claim.dirty_seq,
                          now,
                          claim.dirty_seq,
                          now + options_.coalesce_ms,  // dirtied again during the read

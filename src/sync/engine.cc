@@ -106,7 +106,7 @@ void Engine::Process(const store::Claim& claim) {
   const std::string name = claim.key.ToString();
   counters_.rest_reads.fetch_add(1, std::memory_order_relaxed);
   Result<liveblocks::RestResponse> response = client_.Get(ReadPath(claim.key));
-  Result<Projection> projection = response ? Project(claim.key, *response, options_.projection)
+  Result<Projection> projection = response ? Project(claim.key, std::move(*response), options_.projection)
                                            : Result<Projection>(response.error());
   if (!projection) {
     if (stopping_.load() && projection.error().retryable()) {

@@ -1,6 +1,7 @@
 #include "sync/projection.h"
 
 #include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 
 #include "core/text.h"
 #include "sync/comment_body.h"
@@ -127,6 +128,85 @@ void ForEachById(const json::value* collection, Visit visit) {
 }
 }  // namespace
 
+namespace {
+// A boost::json parser handler that builds nothing: it validates the document (the same
+// grammar, UTF-8 and depth checks as json::parse) and notes the keys of the root object.
+class RootKeysHandler {
+ public:
+  static constexpr size_t max_object_size = size_t(-1);
+  static constexpr size_t max_array_size = size_t(-1);
+  static constexpr size_t max_key_size = size_t(-1);
+  static constexpr size_t max_string_size = size_t(-1);
+
+  bool root_is_object = false;
+  std::vector<std::string> keys;
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) {
+    if (depth_++ == 0) root_is_object = true;
+    return true;
+  }
+  bool on_object_end(size_t, boost::system::error_code&) { return --depth_, true; }
+  bool on_array_begin(boost::system::error_code&) { return ++depth_, true; }
+  bool on_array_end(size_t, boost::system::error_code&) { return --depth_, true; }
+  bool on_key_part(json::string_view part, size_t, boost::system::error_code&) {
+    if (depth_ == 1) key_.append(part.data(), part.size());
+    return true;
+  }
+  bool on_key(json::string_view part, size_t, boost::system::error_code&) {
+    if (depth_ == 1) {
+      key_.append(part.data(), part.size());
+      keys.push_back(std::move(key_));
+      key_.clear();
+    }
+    return true;
+  }
+  bool on_string_part(json::string_view, size_t, boost::system::error_code&) { return true; }
+  bool on_string(json::string_view, size_t, boost::system::error_code&) { return true; }
+  bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(int64_t, json::string_view, boost::system::error_code&) { return true; }
+  bool on_uint64(uint64_t, json::string_view, boost::system::error_code&) { return true; }
+  bool on_double(double, json::string_view, boost::system::error_code&) { return true; }
+  bool on_bool(bool, boost::system::error_code&) { return true; }
+  bool on_null(boost::system::error_code&) { return true; }
+  bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(json::string_view, boost::system::error_code&) { return true; }
+
+ private:
+  int depth_ = 0;
+  std::string key_;
+};
+
+Result<Projection> ProjectStorage(const TargetKey& target, liveblocks::RestResponse response,
+                                  const ProjectionOptions& options) {
+  json::basic_parser<RootKeysHandler> parser{json::parse_options{}};
+  boost::system::error_code ec;
+  size_t used = parser.write_some(false, response.body.data(), response.body.size(), ec);
+  if (ec || used != response.body.size()) return Internal("storage: response body is not valid JSON");
+  const RootKeysHandler& seen = parser.handler();
+  if (!seen.root_is_object) return Internal("storage: response is not a JSON object");
+  // Diagrams are projected from a tree, built only when the document holds one of their keys.
+  std::optional<json::value> tree;
+  for (const std::string& key : options.flow_keys) {
+    if (std::find(seen.keys.begin(), seen.keys.end(), key) != seen.keys.end()) {
+      tree = json::parse(response.body, ec);
+      if (ec || !tree->is_object()) return Internal("storage: response body is not valid JSON");
+      break;
+    }
+  }
+  const json::object none;
+  std::vector<store::RowWrite> flows;
+  for (const std::string& key : options.flow_keys) {
+    flows.push_back(ProjectFlow(target.scope_id, key, tree ? tree->as_object() : none));
+  }
+  // The document is stored exactly as received.
+  Projection projection{{store::DocumentRow{target.scope_id, std::move(response.body)}}, {}};
+  for (store::RowWrite& flow : flows) projection.writes.push_back(std::move(flow));
+  return projection;
+}
+}  // namespace
+
 store::FlowSnapshot ProjectFlow(const std::string& room_id, const std::string& key,
                                 const json::object& storage) {
   store::FlowSnapshot flow{room_id, key, {}, {}};
@@ -249,7 +329,7 @@ std::string ReadPath(const TargetKey& target) {
   return {};
 }
 
-Result<Projection> Project(const TargetKey& target, const liveblocks::RestResponse& response,
+Result<Projection> Project(const TargetKey& target, liveblocks::RestResponse response,
                            const ProjectionOptions& options) {
   std::string_view what = store::TargetKindName(target.kind);
   if (response.status == 401 || response.status == 403) {
@@ -285,23 +365,15 @@ Result<Projection> Project(const TargetKey& target, const liveblocks::RestRespon
                  false, response.status);
   }
   if (target.kind == TargetKind::kYdoc) return ProjectYdoc(target, response);
+  if (target.kind == TargetKind::kStorage) return ProjectStorage(target, std::move(response), options);
   auto body = ParseBody(response, what);
   if (!body) return body.error();
   switch (target.kind) {
     case TargetKind::kRoom:
       return ProjectRoom(target, *body);
-    case TargetKind::kStorage: {
-      if (!body->is_object()) return Internal("storage: response is not a JSON object");
-      // The document is stored exactly as received; it was parsed to validate it and to
-      // project its diagrams.
-      Projection projection{{store::DocumentRow{target.scope_id, response.body}}, {}};
-      for (const std::string& key : options.flow_keys) {
-        projection.writes.push_back(ProjectFlow(target.scope_id, key, body->as_object()));
-      }
-      return projection;
-    }
+    case TargetKind::kStorage:
     case TargetKind::kYdoc:
-      break;  // handled above: its body is binary
+      break;  // handled above
     case TargetKind::kThread: {
       auto snapshot = ProjectThread(target, *body);
       if (!snapshot) return snapshot.error();

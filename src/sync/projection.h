@@ -33,8 +33,9 @@ struct Projection {
 // 200 gives the target's rows; 404 marks them deleted. Errors: kUnauthenticated for 401/403
 // (wrong secret key, not retryable), retryable kUnavailable for 429/5xx, kInternal for a body
 // that is not what the API documents or another status, kInvalidArgument for a Yjs state that
-// does not decode.
-Result<Projection> Project(const store::TargetKey& target, const liveblocks::RestResponse& response,
+// does not decode. A Storage document is passed through as received (its body is moved into
+// the row, never re-serialised); it is only parsed to a tree when it holds a diagram key.
+Result<Projection> Project(const store::TargetKey& target, liveblocks::RestResponse response,
                            const ProjectionOptions& options = {});
 
 // The room row of a Room object (GET /v2/rooms/{id}, or an element of GET /v2/rooms).

@@ -83,8 +83,7 @@ export async function startMirror({ databaseUrl, baseUrl = env.baseUrl, secret =
   // The dev server holds the rooms of every suite: background reconciliation would mirror all
   // of them, so it is off unless a test asks for it.
   const reconcile = extraArgs.some((a) => a === "--reconcile-interval" || a === "--poll") ? [] : ["--reconcile-interval", "0"];
-  const threads = extraArgs.includes("--http-threads") ? [] : ["--http-threads", "4"];
-  const proc = spawn(env.bin, ["serve", "--listen", `127.0.0.1:${port}`, ...threads, ...reconcile, ...extraArgs], {
+  const proc = spawn(env.bin, ["serve", "--listen", `127.0.0.1:${port}`, ...reconcile, ...extraArgs], {
     env: {
       PATH: process.env.PATH,
       DATABASE_URL: databaseUrl,

@@ -52,9 +52,10 @@ class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
     }
   }
 
-  std::unique_ptr<SqlStore> MakeStore(const std::string& prefix) {
+  std::unique_ptr<SqlStore> MakeStore(const std::string& prefix, int64_t coalesce_ms = 0) {
     SqlStoreOptions options;
     options.table_prefix = prefix;
+    options.coalesce_ms = coalesce_ms;
     options.pool_size = GetParam() == Dialect::kSqlite ? 1 : 4;
     return std::make_unique<SqlStore>(GetParam(), factory_, options, clock_);
   }
@@ -181,6 +182,46 @@ TEST_P(SqlStoreTest, EventsDuringARead_CoalesceIntoOneMoreRead) {
   EXPECT_EQ(again[0].dirty_seq, 20);
   ASSERT_TRUE(*store_->Complete(again[0], {}, {}));
   EXPECT_TRUE(ClaimAll().empty());
+}
+
+TEST_P(SqlStoreTest, WebhooksOfABurstPostponeTheReadUntilTheyPause) {
+  store_.reset();
+  store_ = MakeStore(prefix_, 100);
+  auto due = [&] { return store_->NextDueMs(kAllKinds)->value_or(-1); };
+  const int64_t t0 = clock_.NowMs();
+  ASSERT_TRUE(*store_->Record(Event("msg_1", {kStorage})));
+  EXPECT_EQ(due(), t0 + 100);
+  clock_.Advance(60);
+  ASSERT_TRUE(*store_->Record(Event("msg_2", {kStorage})));
+  EXPECT_EQ(due(), t0 + 160) << "postponed to 100 ms after the last webhook";
+  EXPECT_TRUE(ClaimAll().empty());
+  for (int i = 3; i <= 20; ++i) {
+    clock_.Advance(60);  // the last at t0 + 1140
+    ASSERT_TRUE(*store_->Record(Event("msg_" + std::to_string(i), {kStorage})));
+  }
+  EXPECT_EQ(due(), t0 + 1000) << "never later than 10 times the delay after the first webhook";
+  auto claims = ClaimAll();
+  ASSERT_EQ(claims.size(), 1u);
+
+  // Dirtied during the read: due again 100 ms after the read, the wait counted from then.
+  clock_.Advance(10);
+  ASSERT_TRUE(*store_->Record(Event("msg_21", {kStorage})));
+  const int64_t t1 = clock_.NowMs();
+  ASSERT_TRUE(*store_->Complete(claims[0], {}, {}));
+  EXPECT_EQ(due(), t1 + 100);
+  for (int i = 22; i <= 40; ++i) {
+    clock_.Advance(60);
+    ASSERT_TRUE(*store_->Record(Event("msg_" + std::to_string(i), {kStorage})));
+  }
+  EXPECT_EQ(due(), t1 + 1000);
+
+  // A target in a retry backoff keeps its schedule.
+  claims = ClaimAll();
+  ASSERT_EQ(claims.size(), 1u);
+  ASSERT_TRUE(store_->Fail(claims[0], "unavailable: 500", clock_.NowMs() + 5'000).has_value());
+  const int64_t retry_at = clock_.NowMs() + 5'000;
+  ASSERT_TRUE(*store_->Record(Event("msg_41", {kStorage})));
+  EXPECT_EQ(due(), retry_at);
 }
 
 TEST_P(SqlStoreTest, AWorkerWhoseLeaseWasTakenOverWritesNothing) {

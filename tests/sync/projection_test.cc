@@ -64,6 +64,42 @@ TEST(ProjectionTest, StorageIsPassedThroughVerbatim) {
   EXPECT_EQ(row.data, body);
 }
 
+TEST(ProjectionTest, StorageIsValidatedWithoutATree) {
+  // Refused exactly like json::parse refuses them: trailing bytes, bad escapes, invalid UTF-8,
+  // nesting deeper than 32, a root that is not an object, an empty body.
+  for (std::string bad : {std::string(R"({"a":1} x)"), std::string(R"({"a":"\q"})"),
+                          std::string("{\"a\":\"\xff\"}"), std::string(40, '[') + std::string(40, ']'),
+                          std::string("[1,2]"), std::string(R"("text")"), std::string(""),
+                          std::string(R"({"a":)")}) {
+    auto projection = Project(kStorage, {200, bad, {}});
+    ASSERT_FALSE(projection.has_value()) << bad;
+    EXPECT_EQ(projection.error().code(), ErrorCode::kInternal) << bad;
+  }
+  std::string deep = "{\"a\":" + std::string(30, '[') + std::string(30, ']') + "}";
+  EXPECT_TRUE(Project(kStorage, {200, deep, {}}).has_value());
+}
+
+TEST(ProjectionTest, StorageDiagramsAreProjectedOnlyFromTheirKeys) {
+  ProjectionOptions options;
+  options.flow_keys = {"flow", "other"};
+  // A key named like a diagram key deeper down is not a diagram.
+  std::string body =
+      R"({"nested":{"flow":{"nodes":[{"id":"x"}]}},"fl\u006fw":{"nodes":[{"id":"n1","data":{"label":"A"}}],"edges":[]}})";
+  auto projection = Project(kStorage, {200, body, {}}, options);
+  ASSERT_TRUE(projection.has_value());
+  ASSERT_EQ(projection->writes.size(), 3u);
+  EXPECT_EQ(std::get<store::DocumentRow>(projection->writes[0]).data, body);
+  const auto& flow = std::get<store::FlowSnapshot>(projection->writes[1]);
+  EXPECT_EQ(flow.storage_key, "flow");
+  ASSERT_EQ(flow.nodes.size(), 1u);
+  EXPECT_EQ(flow.nodes[0].node_id, "n1");
+  // A diagram key that is absent gives an empty diagram (its rows are removed).
+  const auto& other = std::get<store::FlowSnapshot>(projection->writes[2]);
+  EXPECT_EQ(other.storage_key, "other");
+  EXPECT_TRUE(other.nodes.empty());
+  EXPECT_TRUE(other.edges.empty());
+}
+
 TEST(ProjectionTest, NotFoundMarksRowsDeletedAndRechecksTheRoom) {
   auto storage = Project(kStorage, {404, R"({"error":"ROOM_NOT_FOUND"})", {}});
   ASSERT_TRUE(storage.has_value());

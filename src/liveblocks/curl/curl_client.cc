@@ -42,6 +42,16 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   std::string_view line(data, size * count);
+  // The body is kept in one string: sized once from Content-Length (when within the limit)
+  // instead of growing by doubling, which would copy a large document several times.
+  if (line.size() > 15 && ToLower(line.substr(0, 15)) == "content-length:") {
+    std::string value(Trim(line.substr(15)));
+    if (!value.empty() && value.size() < 12 &&
+        value.find_first_not_of("0123456789") == std::string::npos) {
+      size_t length = std::stoull(value);
+      if (length <= transfer->limit) transfer->body.reserve(length);
+    }
+  }
   if (line.size() > 12 && ToLower(line.substr(0, 12)) == "retry-after:") {
     std::string value(Trim(line.substr(12)));
     if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos &&

@@ -4,6 +4,7 @@
 #include <mysqld_error.h>
 #include <errmsg.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <unordered_map>
@@ -14,6 +15,8 @@ namespace lbmirror::store::mysql {
 
 namespace {
 constexpr const char* kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
+// String and blob parameters of this size or more are sent in chunks of this size.
+constexpr size_t kLongDataBytes = 1 << 20;
 
 bool IsConnectionError(unsigned code) {
   return code == CR_SERVER_GONE_ERROR || code == CR_SERVER_LOST || code == CR_CONNECTION_ERROR ||
@@ -138,6 +141,19 @@ class MysqlConnection final : public SqlConnection {
     Error error = Internal("");
     bool ok = (params.empty() || mysql_stmt_bind_param(stmt, binds.data()) == 0);
     if (!ok) error = FailStmt(stmt, "bind");
+    // Large values go in chunks: the client then needs no packet buffer as large as the
+    // value (a 10 MB Storage document would otherwise be copied whole into one).
+    for (size_t i = 0; ok && i < params.size(); ++i) {
+      if (lengths[i] < kLongDataBytes) continue;
+      const char* data = static_cast<const char*>(binds[i].buffer);
+      for (size_t sent = 0; ok && sent < lengths[i]; sent += kLongDataBytes) {
+        size_t chunk = std::min<size_t>(kLongDataBytes, lengths[i] - sent);
+        if (mysql_stmt_send_long_data(stmt, static_cast<unsigned>(i), data + sent, chunk) != 0) {
+          ok = false;
+          error = FailStmt(stmt, "send long data");
+        }
+      }
+    }
     if (ok && mysql_stmt_execute(stmt) != 0) {
       ok = false;
       error = FailStmt(stmt, "execute");
