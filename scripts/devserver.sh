@@ -16,9 +16,12 @@ case "$cmd" in
   start)
     if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then exit 0; fi
     [ -x "$modules/.bin/bun" ] || { echo "bun is missing: run scripts/install-deps.sh --test" >&2; exit 1; }
-    # Run Bun on the CLI's entry script directly so the PID is the server's own.
+    # Run Bun on the CLI's entry script directly so the PID is the server's own. The server
+    # keeps files open for every room it has seen, even with --no-persist: it may open as
+    # many as the system allows (once out of files, creating a room answers 500).
     echo "$port" > "$dir/port"
-    (cd "$dir" && exec "$modules/.bin/bun" "$modules/liveblocks/dist/index.js" dev \
+    (ulimit -n 1048576 2> /dev/null || ulimit -n "$(ulimit -Hn)" 2> /dev/null || true
+     cd "$dir" && exec "$modules/.bin/bun" "$modules/liveblocks/dist/index.js" dev \
         --port "$port" --host 127.0.0.1 --no-check --no-persist < /dev/null > "$dir/devserver.log" 2>&1) &
     echo $! > "$pidfile"
     for _ in $(seq 1 100); do

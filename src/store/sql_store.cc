@@ -73,11 +73,11 @@ std::string KindList(std::span<const TargetKind> kinds) {
 // Every statement, rendered once for the dialect and table prefix.
 struct SqlStore::Statements {
   // Statements over a list of rows, rendered for every list length up to kMaxRecordBatch.
-  enum Many { kSelectEvents, kInsertEvents, kMarkDirty, kManyCount };
+  enum Many { kSelectEvents, kInsertEvents, kMarkDirty, kClaim, kClaimed, kManyCount };
   std::vector<std::string> many[kManyCount];
   const std::string& ManyRows(Many which, size_t rows) const { return many[which].at(rows); }
 
-  std::string insert_event, mark_dirty, claim, complete, fail, renew, release;
+  std::string insert_event, mark_dirty, complete, fail, renew, release;
   std::string upsert_document, upsert_ydoc, upsert_room, room_gone, document_gone, ydoc_gone;
   std::string schema_table, schema_version, record_version;
 
@@ -85,12 +85,12 @@ struct SqlStore::Statements {
     bool mysql = dialect == Dialect::kMysql;
     auto render = [&](const std::string& sql) { return RenderSql(sql, dialect, prefix); };
     auto rows = [&](Many which, const std::string& head, std::string_view row,
-                    const std::string& tail) {
+                    const std::string& tail, std::string_view separator = ", ") {
       std::string rendered_head = render(head), rendered_tail = render(tail);
       many[which].resize(kMaxRecordBatch + 1);
       std::string list;
       for (size_t n = 1; n <= kMaxRecordBatch; ++n) {
-        if (n > 1) list += ", ";
+        if (n > 1) list += separator;
         list += row;
         many[which][n] = rendered_head + list + rendered_tail;
       }
@@ -121,12 +121,19 @@ struct SqlStore::Statements {
              std::to_string(max_wait_ms) + ") END,"
          " attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END,"
          " dirty_seq = dirty_seq + 1");
+    // Claims candidates still as they were read (same fence, not leased, still dirty).
+    // Disjunctions of primary-key equalities: a range lookup per row on every backend.
+    const std::string key_and_fence = "(kind = ? AND scope_id = ? AND object_id = ? AND fence = ?)";
+    rows(kClaim,
+         "UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?,"
+         " attempts = attempts + 1 WHERE lease_until <= ? AND dirty_seq > done_seq AND (",
+         key_and_fence, ")", " OR ");
+    rows(kClaimed,
+         "SELECT kind, scope_id, object_id FROM {p}targets WHERE lease_owner = ?"
+         " AND lease_until = ? AND (",
+         key_and_fence, ")", " OR ");
     insert_event = ManyRows(kInsertEvents, 1);
     mark_dirty = ManyRows(kMarkDirty, 1);
-    claim = render(
-        "UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?,"
-        " attempts = attempts + 1 WHERE kind = ? AND scope_id = ? AND object_id = ?"
-        " AND fence = ? AND lease_until <= ? AND dirty_seq > done_seq");
     // Dirtied again during the read: pending from now (the read saw what came before).
     complete = render(
         "UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0,"
@@ -432,6 +439,7 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
                                               std::span<const TargetKind> kinds, int limit,
                                               int64_t lease_ms) {
   static thread_local std::minstd_rand random(std::random_device{}());
+  limit = std::clamp(limit, 1, kMaxRecordBatch);
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
   int64_t now = clock_.NowMs();
@@ -446,23 +454,50 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
   auto rows = (*connection)->Query(select, select_params);
   if (!rows) return rows.error().WithContext("reading due targets");
   std::shuffle(rows->begin(), rows->end(), random);
-  std::vector<Claim> claims;
+  std::vector<Claim> candidates;
   for (const SqlRow& row : *rows) {
-    if (static_cast<int>(claims.size()) >= limit) break;
     auto kind = ParseTargetKind(row[0].value_or(""));
     if (!kind) continue;
-    Claim claim{{*kind, row[1].value_or(""), row[2].value_or("")}, ToInt(row[3]) + 1,
-                ToInt(row[4]), static_cast<int>(ToInt(row[5])) + 1};
-    SqlValue params[] = {owner,
-                         now + lease_ms,
-                         TargetKindName(claim.key.kind),
-                         std::string_view(claim.key.scope_id),
-                         std::string_view(claim.key.object_id),
-                         claim.fence - 1,
-                         now};
-    auto changed = (*connection)->Execute(sql_->claim, params);
-    if (!changed) return changed.error().WithContext("claiming a target");
-    if (*changed == 1) claims.push_back(std::move(claim));
+    candidates.push_back(Claim{{*kind, row[1].value_or(""), row[2].value_or("")},
+                               ToInt(row[3]) + 1, ToInt(row[4]),
+                               static_cast<int>(ToInt(row[5])) + 1});
+  }
+  // Claimed a group at a time with one statement; a candidate taken by another worker meanwhile
+  // (its fence moved, or it was leased or completed) is left out, and the next ones are tried.
+  std::vector<Claim> claims;
+  const int64_t lease_until = now + lease_ms;
+  std::vector<SqlValue> params;
+  for (size_t next = 0; next < candidates.size() && static_cast<int>(claims.size()) < limit;) {
+    size_t take = std::min(candidates.size() - next, static_cast<size_t>(limit) - claims.size());
+    std::span<const Claim> group(candidates.data() + next, take);
+    next += take;
+    params = {owner, lease_until, now};
+    for (const Claim& claim : group) {
+      params.insert(params.end(), {TargetKindName(claim.key.kind), std::string_view(claim.key.scope_id),
+                                   std::string_view(claim.key.object_id), claim.fence - 1});
+    }
+    auto changed = (*connection)->Execute(sql_->ManyRows(Statements::kClaim, take), params);
+    if (!changed) return changed.error().WithContext("claiming targets");
+    if (*changed == static_cast<int64_t>(take)) {
+      claims.insert(claims.end(), group.begin(), group.end());
+      continue;
+    }
+    if (*changed == 0) continue;
+    // Some were taken by others: the rows now leased by this call are the claimed ones.
+    params = {owner, lease_until};
+    for (const Claim& claim : group) {
+      params.insert(params.end(), {TargetKindName(claim.key.kind), std::string_view(claim.key.scope_id),
+                                   std::string_view(claim.key.object_id), claim.fence});
+    }
+    auto won = (*connection)->Query(sql_->ManyRows(Statements::kClaimed, take), params);
+    if (!won) return won.error().WithContext("reading claimed targets");
+    for (const Claim& claim : group) {
+      bool held = std::any_of(won->begin(), won->end(), [&](const SqlRow& row) {
+        return row[0] == TargetKindName(claim.key.kind) && row[1] == claim.key.scope_id &&
+               row[2] == claim.key.object_id;
+      });
+      if (held) claims.push_back(claim);
+    }
   }
   return claims;
 }
@@ -478,7 +513,8 @@ Status SqlStore::Run(SqlConnection& connection, const std::string& sql,
   return Ok();
 }
 
-Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms) {
+Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms,
+                            const FlowKeys* diagrams) {
   std::string now = FormatSqlTimestamp(now_ms);
   if (auto* doc = std::get_if<DocumentRow>(&write)) {
     if (dialect_ == Dialect::kMysql) {
@@ -565,7 +601,7 @@ Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, in
   if (auto* users = std::get_if<ActiveUsersSnapshot>(&write)) {
     return ApplyActiveUsers(connection, *users, now, now_ms);
   }
-  return ApplyFlow(connection, std::get<FlowSnapshot>(write), now);
+  return ApplyFlow(connection, std::get<FlowSnapshot>(write), now, diagrams);
 }
 
 Status SqlStore::ApplyThread(SqlConnection& connection, const ThreadSnapshot& snapshot,
@@ -698,32 +734,81 @@ Status SqlStore::ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSn
 }
 
 Status SqlStore::ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow,
-                           const std::string& now) {
+                           const std::string& now, const FlowKeys* diagrams) {
+  // Replaced whole: the old rows go, the snapshot's rows come in (64 to a statement). A
+  // document without the diagram, whose diagram has no rows, costs no statement.
+  bool empty = flow.nodes.empty() && flow.edges.empty();
+  if (empty && diagrams != nullptr && !diagrams->contains({flow.room_id, flow.storage_key})) {
+    return Ok();
+  }
   SqlValue key[] = {Text(flow.room_id), Text(flow.storage_key)};
   LBMIRROR_RETURN_IF_ERROR(Run(
       connection, Sql("DELETE FROM {p}flow_nodes WHERE room_id = ? AND storage_key = ?"), key));
   LBMIRROR_RETURN_IF_ERROR(Run(
       connection, Sql("DELETE FROM {p}flow_edges WHERE room_id = ? AND storage_key = ?"), key));
-  const std::string insert_node = Sql(
-      "INSERT INTO {p}flow_nodes (room_id, storage_key, node_id, type, position_x, position_y,"
-      " data, node, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   auto real = [](const std::optional<double>& v) { return v ? SqlValue(*v) : SqlValue(nullptr); };
-  for (const FlowNode& n : flow.nodes) {
-    SqlValue row[] = {Text(flow.room_id), Text(flow.storage_key), Text(n.node_id), Optional(n.type),
-                      real(n.position_x), real(n.position_y), Optional(n.data), Text(n.node),
-                      Text(now)};
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, insert_node, row));
-  }
-  const std::string insert_edge = Sql(
+  auto insert_rows = [&](const std::string& head, size_t count, auto&& row_params) -> Status {
+    std::vector<SqlValue> params;
+    for (size_t begin = 0; begin < count; begin += kMaxRecordBatch) {
+      size_t end = std::min(count, begin + kMaxRecordBatch);
+      params.clear();
+      std::string sql = head;
+      for (size_t i = begin; i < end; ++i) {
+        sql += i == begin ? "(?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        row_params(i, params);
+      }
+      LBMIRROR_RETURN_IF_ERROR(Run(connection, Sql(sql), params));
+    }
+    return Ok();
+  };
+  LBMIRROR_RETURN_IF_ERROR(insert_rows(
+      "INSERT INTO {p}flow_nodes (room_id, storage_key, node_id, type, position_x, position_y,"
+      " data, node, synced_at) VALUES ",
+      flow.nodes.size(), [&](size_t i, std::vector<SqlValue>& params) {
+        const FlowNode& n = flow.nodes[i];
+        params.insert(params.end(), {Text(flow.room_id), Text(flow.storage_key), Text(n.node_id),
+                                     Optional(n.type), real(n.position_x), real(n.position_y),
+                                     Optional(n.data), Text(n.node), Text(now)});
+      }));
+  return insert_rows(
       "INSERT INTO {p}flow_edges (room_id, storage_key, edge_id, type, source, target, data, edge,"
-      " synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  for (const FlowEdge& e : flow.edges) {
-    SqlValue row[] = {Text(flow.room_id), Text(flow.storage_key), Text(e.edge_id), Optional(e.type),
-                      Optional(e.source), Optional(e.target), Optional(e.data), Text(e.edge),
-                      Text(now)};
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, insert_edge, row));
+      " synced_at) VALUES ",
+      flow.edges.size(), [&](size_t i, std::vector<SqlValue>& params) {
+        const FlowEdge& e = flow.edges[i];
+        params.insert(params.end(), {Text(flow.room_id), Text(flow.storage_key), Text(e.edge_id),
+                                     Optional(e.type), Optional(e.source), Optional(e.target),
+                                     Optional(e.data), Text(e.edge), Text(now)});
+      });
+}
+
+Result<SqlStore::FlowKeys> SqlStore::DiagramsWithRows(SqlConnection& connection,
+                                                      std::span<const Completion> completions) {
+  std::vector<std::string_view> rooms;
+  for (const Completion& completion : completions) {
+    for (const RowWrite& write : completion.writes) {
+      if (auto* flow = std::get_if<FlowSnapshot>(&write)) rooms.push_back(flow->room_id);
+    }
   }
-  return Ok();
+  std::sort(rooms.begin(), rooms.end());
+  rooms.erase(std::unique(rooms.begin(), rooms.end()), rooms.end());
+  FlowKeys found;
+  for (size_t begin = 0; begin < rooms.size(); begin += kMaxRecordBatch) {
+    size_t end = std::min(rooms.size(), begin + kMaxRecordBatch);
+    std::string list;
+    std::vector<SqlValue> params;
+    for (size_t i = begin; i < end; ++i) {
+      list += i == begin ? "?" : ", ?";
+      params.push_back(rooms[i]);
+    }
+    params.insert(params.end(), params.begin(), params.end());
+    auto rows = connection.Query(
+        Sql("SELECT room_id, storage_key FROM {p}flow_nodes WHERE room_id IN (" + list +
+            ") UNION SELECT room_id, storage_key FROM {p}flow_edges WHERE room_id IN (" + list + ")"),
+        params);
+    if (!rows) return rows.error();
+    for (const SqlRow& row : *rows) found.insert({row[0].value_or(""), row[1].value_or("")});
+  }
+  return found;
 }
 
 Status SqlStore::DeleteRoom(SqlConnection& connection, const std::string& room_id,
@@ -806,35 +891,60 @@ Status SqlStore::ApplySession(SqlConnection& connection, const SessionChange& ch
              placeholder);
 }
 
-Result<bool> SqlStore::Complete(const Claim& claim, std::span<const RowWrite> writes,
-                                std::span<const TargetKey> also_dirty) {
-  int64_t now = clock_.NowMs();
-  Status status = Transact([&](SqlConnection& connection) -> Status {
-    // The fencing check comes first and locks the target row until commit, so a worker
-    // whose lease was taken over cannot write anything.
-    SqlValue params[] = {claim.dirty_seq,
-                         now,
-                         claim.dirty_seq,
-                         now,
-                         claim.dirty_seq,
-                         now + options_.coalesce_ms,  // dirtied again during the read
-                         kNever,
-                         TargetKindName(claim.key.kind),
-                         std::string_view(claim.key.scope_id),
-                         std::string_view(claim.key.object_id),
-                         claim.fence};
-    auto changed = connection.Execute(sql_->complete, params);
-    if (!changed) return changed.error();
-    if (*changed != 1) return Error(ErrorCode::kConflict, "lease was taken over");
-    for (const RowWrite& write : writes) LBMIRROR_RETURN_IF_ERROR(ApplyWrite(connection, write, now));
-    for (const TargetKey& key : also_dirty) LBMIRROR_RETURN_IF_ERROR(MarkDirty(connection, key, now));
-    return Ok();
-  });
-  if (!status) {
-    if (status.error().code() == ErrorCode::kConflict) return false;
-    return status.error().WithContext(Cat("writing ", claim.key.ToString()));
+Result<bool> SqlStore::CompleteOne(SqlConnection& connection, const Completion& completion,
+                                   int64_t now, const FlowKeys* diagrams) {
+  const Claim& claim = completion.claim;
+  // The fencing check comes first and locks the target row until commit, so a worker whose
+  // lease was taken over cannot write anything.
+  SqlValue params[] = {claim.dirty_seq,
+                       now,
+                       claim.dirty_seq,
+                       now,
+                       claim.dirty_seq,
+                       now + options_.coalesce_ms,  // dirtied again during the read
+                       kNever,
+                       TargetKindName(claim.key.kind),
+                       std::string_view(claim.key.scope_id),
+                       std::string_view(claim.key.object_id),
+                       claim.fence};
+  auto changed = connection.Execute(sql_->complete, params);
+  if (!changed) return changed.error();
+  if (*changed != 1) return false;
+  for (const RowWrite& write : completion.writes) {
+    LBMIRROR_RETURN_IF_ERROR(ApplyWrite(connection, write, now, diagrams));
+  }
+  for (const TargetKey& key : completion.also_dirty) {
+    LBMIRROR_RETURN_IF_ERROR(MarkDirty(connection, key, now));
   }
   return true;
+}
+
+Result<bool> SqlStore::Complete(const Claim& claim, std::span<const RowWrite> writes,
+                                std::span<const TargetKey> also_dirty) {
+  Completion completion{claim, {writes.begin(), writes.end()}, {also_dirty.begin(), also_dirty.end()}};
+  auto done = CompleteAll(std::span(&completion, 1));
+  if (!done) return done.error();
+  return bool((*done)[0]);
+}
+
+Result<std::vector<bool>> SqlStore::CompleteAll(std::span<const Completion> completions) {
+  int64_t now = clock_.NowMs();
+  std::vector<bool> done;
+  Status status = Transact([&](SqlConnection& connection) -> Status {
+    done.clear();
+    auto diagrams = DiagramsWithRows(connection, completions);
+    if (!diagrams) return diagrams.error();
+    for (const Completion& completion : completions) {
+      auto completed = CompleteOne(connection, completion, now, &*diagrams);
+      if (!completed) {
+        return completed.error().WithContext(Cat("writing ", completion.claim.key.ToString()));
+      }
+      done.push_back(*completed);
+    }
+    return Ok();
+  });
+  if (!status) return status.error();
+  return done;
 }
 
 Status SqlStore::Fail(const Claim& claim, std::string_view error, int64_t retry_at_ms) {

@@ -7,6 +7,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,6 +33,7 @@ struct SqlStoreOptions {
 
 class SqlStore final : public Store {
  public:
+  // The most webhooks recorded, or targets claimed, by one statement.
   static constexpr int kMaxRecordBatch = 64;
 
   // REQUIRES: options.table_prefix satisfies IsValidTablePrefix. `clock` must outlive this.
@@ -44,6 +46,7 @@ class SqlStore final : public Store {
                                       int limit, int64_t lease_ms) override;
   Result<bool> Complete(const Claim& claim, std::span<const RowWrite> writes,
                         std::span<const TargetKey> also_dirty) override;
+  Result<std::vector<bool>> CompleteAll(std::span<const Completion> completions) override;
   Status Fail(const Claim& claim, std::string_view error, int64_t retry_at_ms) override;
   Result<bool> Renew(const Claim& claim, int64_t lease_ms) override;
   Status Release(const Claim& claim) override;
@@ -81,13 +84,25 @@ class SqlStore final : public Store {
   Status Transact(const std::function<Status(SqlConnection&)>& body);
   Status MarkDirty(SqlConnection& connection, const TargetKey& key, int64_t now_ms,
                    int64_t delay_ms = 0);
-  Status ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms);
+  // (room_id, storage_key) of the diagrams that have rows in the flow tables.
+  using FlowKeys = std::set<std::pair<std::string, std::string>>;
+  // Those among the diagrams the completions write (one query for all).
+  Result<FlowKeys> DiagramsWithRows(SqlConnection& connection,
+                                    std::span<const Completion> completions);
+  // `diagrams`, when known, lets an empty diagram without rows skip its deletes.
+  Status ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms,
+                    const FlowKeys* diagrams);
+  // Within a transaction: clears the claimed target (fencing checked first) and applies its
+  // writes. False, with nothing written, when the lease was taken over.
+  Result<bool> CompleteOne(SqlConnection& connection, const Completion& completion,
+                           int64_t now_ms, const FlowKeys* diagrams);
   Status ApplyThread(SqlConnection& connection, const ThreadSnapshot& snapshot,
                      const std::string& now);
   Status DeleteThread(SqlConnection& connection, const ThreadGone& gone, const std::string& now);
   Status ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSnapshot& snapshot,
                           const std::string& now, int64_t now_ms);
-  Status ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow, const std::string& now);
+  Status ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow, const std::string& now,
+                   const FlowKeys* diagrams);
   Status DeleteRoom(SqlConnection& connection, const std::string& room_id, const std::string& now);
   Status ApplySession(SqlConnection& connection, const SessionChange& change);
   // Runs one statement with {p} replaced by the table prefix (statements cached by text).

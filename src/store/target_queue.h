@@ -23,6 +23,13 @@ struct Claim {
   int attempts = 0;       // attempts including this one
 };
 
+// One claim's result, ready to be written: its rows and the targets to re-read.
+struct Completion {
+  Claim claim;
+  std::vector<RowWrite> writes;
+  std::vector<TargetKey> also_dirty;
+};
+
 class TargetQueue {
  public:
   virtual ~TargetQueue() = default;
@@ -39,6 +46,10 @@ class TargetQueue {
   // lease was taken over.
   virtual Result<bool> Complete(const Claim& claim, std::span<const RowWrite> writes,
                                 std::span<const TargetKey> also_dirty) = 0;
+
+  // Completes several claims in one transaction, each as Complete() would. Element i is false
+  // when completions[i]'s lease was taken over (its writes are skipped, not the others').
+  virtual Result<std::vector<bool>> CompleteAll(std::span<const Completion> completions) = 0;
 
   // Gives the target back after a failed attempt: it is retried at `retry_at_ms`, and
   // `error` (no secrets) is kept for operators.

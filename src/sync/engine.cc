@@ -61,7 +61,7 @@ void Engine::LeaseKeeperLoop() {
   std::unique_lock lock(in_flight_mutex_);
   while (!keeper_wake_.wait_for(lock, period, [this] { return keeper_stopping_; })) {
     std::vector<store::Claim> claims;
-    for (const auto& [index, claim] : in_flight_) claims.push_back(claim);
+    for (const auto& [index, held] : in_flight_) claims.insert(claims.end(), held.begin(), held.end());
     lock.unlock();
     for (const store::Claim& claim : claims) {
       Result<bool> renewed = queue_.Renew(claim, options_.lease_ms);
@@ -101,53 +101,78 @@ int64_t Engine::BackoffMs(int attempts, int64_t base_ms, int64_t cap_ms, uint32_
   return bound / 2 + static_cast<int64_t>(random % static_cast<uint32_t>(bound / 2 + 1));
 }
 
-void Engine::Process(const store::Claim& claim) {
+std::optional<store::Completion> Engine::Read(const store::Claim& claim) {
   static thread_local std::minstd_rand random(std::random_device{}());
-  const std::string name = claim.key.ToString();
   counters_.rest_reads.fetch_add(1, std::memory_order_relaxed);
   Result<liveblocks::RestResponse> response = client_.Get(ReadPath(claim.key));
   Result<Projection> projection = response ? Project(claim.key, std::move(*response), options_.projection)
                                            : Result<Projection>(response.error());
-  if (!projection) {
-    if (stopping_.load() && projection.error().retryable()) {
-      (void)queue_.Release(claim);  // interrupted by shutdown: not a real attempt
-      return;
-    }
-    const Error& error = projection.error();
-    int64_t delay = BackoffMs(claim.attempts, options_.backoff_base_ms, options_.backoff_cap_ms,
-                              static_cast<uint32_t>(random()));
-    if (error.code() == ErrorCode::kUnauthenticated) {
-      delay = options_.backoff_cap_ms;  // a wrong key does not fix itself quickly: do not spin
-      log::Error(Cat(name, ": ", error.message()));
-    } else {
-      log::Warn(Cat(name, ": attempt ", claim.attempts, " failed: ", error.ToString(),
-                    "; retrying in ", delay, " ms"));
-    }
-    counters_.failed.fetch_add(1, std::memory_order_relaxed);
-    Status failed = queue_.Fail(claim, error.ToString(), clock_.NowMs() + delay);
-    if (!failed) log::Warn(Cat(name, ": could not record the failure: ", failed.error().ToString()));
-    return;
+  if (projection) {
+    return store::Completion{claim, std::move(projection->writes), std::move(projection->also_dirty)};
   }
+  if (stopping_.load() && projection.error().retryable()) {
+    (void)queue_.Release(claim);  // interrupted by shutdown: not a real attempt
+    return std::nullopt;
+  }
+  const std::string name = claim.key.ToString();
+  const Error& error = projection.error();
+  int64_t delay = BackoffMs(claim.attempts, options_.backoff_base_ms, options_.backoff_cap_ms,
+                            static_cast<uint32_t>(random()));
+  if (error.code() == ErrorCode::kUnauthenticated) {
+    delay = options_.backoff_cap_ms;  // a wrong key does not fix itself quickly: do not spin
+    log::Error(Cat(name, ": ", error.message()));
+  } else {
+    log::Warn(Cat(name, ": attempt ", claim.attempts, " failed: ", error.ToString(),
+                  "; retrying in ", delay, " ms"));
+  }
+  counters_.failed.fetch_add(1, std::memory_order_relaxed);
+  Status failed = queue_.Fail(claim, error.ToString(), clock_.NowMs() + delay);
+  if (!failed) log::Warn(Cat(name, ": could not record the failure: ", failed.error().ToString()));
+  return std::nullopt;
+}
+
+void Engine::Write(std::span<const store::Completion> completions) {
+  static thread_local std::minstd_rand random(std::random_device{}());
   const auto write_start = std::chrono::steady_clock::now();
-  Result<bool> completed = queue_.Complete(claim, projection->writes, projection->also_dirty);
+  Result<std::vector<bool>> completed = queue_.CompleteAll(completions);
   counters_.write_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
-  if (!completed) {
-    int64_t delay = BackoffMs(claim.attempts, options_.backoff_base_ms, options_.backoff_cap_ms,
-                              static_cast<uint32_t>(random()));
-    log::Warn(Cat(name, ": writing failed: ", completed.error().ToString()));
-    counters_.failed.fetch_add(1, std::memory_order_relaxed);
-    // If the database is down this fails too; the lease then expires and the target is due.
-    (void)queue_.Fail(claim, completed.error().ToString(), clock_.NowMs() + delay);
+  if (!completed && completions.size() > 1) {
+    // One transaction for all failed: write each alone, so that only a target at fault fails.
+    for (const store::Completion& completion : completions) Write(std::span(&completion, 1));
     return;
   }
-  if (!*completed) {
-    counters_.fenced_out.fetch_add(1, std::memory_order_relaxed);
-    log::Warn(Cat(name, ": lease was taken over by another worker; result discarded"));
-    return;
+  for (size_t i = 0; i < completions.size(); ++i) {
+    const store::Claim& claim = completions[i].claim;
+    if (!completed) {
+      int64_t delay = BackoffMs(claim.attempts, options_.backoff_base_ms, options_.backoff_cap_ms,
+                                static_cast<uint32_t>(random()));
+      log::Warn(Cat(claim.key.ToString(), ": writing failed: ", completed.error().ToString()));
+      counters_.failed.fetch_add(1, std::memory_order_relaxed);
+      // If the database is down this fails too; the lease then expires and the target is due.
+      (void)queue_.Fail(claim, completed.error().ToString(), clock_.NowMs() + delay);
+    } else if (!(*completed)[i]) {
+      counters_.fenced_out.fetch_add(1, std::memory_order_relaxed);
+      log::Warn(Cat(claim.key.ToString(), ": lease was taken over by another worker; result discarded"));
+    } else {
+      counters_.completed.fetch_add(1, std::memory_order_relaxed);
+      if (log::DebugEnabled()) log::Debug(Cat(claim.key.ToString(), ": mirrored"));
+    }
   }
-  counters_.completed.fetch_add(1, std::memory_order_relaxed);
-  if (log::DebugEnabled()) log::Debug(Cat(name, ": mirrored"));
+}
+
+void Engine::Process(std::span<const store::Claim> claims) {
+  // Each target is read in turn; the rows of all are written in one transaction. Claims not
+  // read yet when the engine stops are given back.
+  std::vector<store::Completion> completions;
+  for (const store::Claim& claim : claims) {
+    if (stopping_.load()) {
+      (void)queue_.Release(claim);
+      continue;
+    }
+    if (auto completion = Read(claim)) completions.push_back(std::move(*completion));
+  }
+  if (!completions.empty()) Write(completions);
 }
 
 void Engine::WorkerLoop(int index) {
@@ -159,7 +184,7 @@ void Engine::WorkerLoop(int index) {
       std::lock_guard lock(mutex_);
       generation = wake_generation_;
     }
-    auto claims = queue_.ClaimDue(owner, SupportedKinds(), 1, options_.lease_ms);
+    auto claims = queue_.ClaimDue(owner, SupportedKinds(), options_.claim_batch, options_.lease_ms);
     if (!claims) {
       // The database is unreachable: wait and try again; nothing is lost meanwhile.
       log::Warn(Cat("worker ", index, ": cannot claim work: ", claims.error().ToString()));
@@ -184,24 +209,23 @@ void Engine::WorkerLoop(int index) {
       looks_at_[static_cast<size_t>(index)] = kBusy;
       continue;
     }
-    for (const store::Claim& claim : *claims) {
-      {
-        std::lock_guard lock(in_flight_mutex_);
-        in_flight_[index] = claim;
-      }
-      Process(claim);
+    {
       std::lock_guard lock(in_flight_mutex_);
-      in_flight_.erase(index);
+      in_flight_[index] = *claims;
     }
+    Process(*claims);
+    std::lock_guard lock(in_flight_mutex_);
+    in_flight_.erase(index);
   }
 }
 
 int Engine::RunUntilIdle() {
   int processed = 0;
   for (;;) {
-    auto claims = queue_.ClaimDue(options_.owner, SupportedKinds(), 1, options_.lease_ms);
+    auto claims = queue_.ClaimDue(options_.owner, SupportedKinds(), options_.claim_batch,
+                                  options_.lease_ms);
     if (!claims || claims->empty()) return processed;
-    for (const store::Claim& claim : *claims) Process(claim);
+    Process(*claims);
     processed += static_cast<int>(claims->size());
   }
 }

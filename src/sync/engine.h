@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +30,8 @@ struct EngineOptions {
   int64_t lease_ms = 30'000;          // a crashed worker's target is taken over after this;
                                       // live claims renew it every third of it
   int64_t idle_poll_ms = 500;         // how often idle workers look for work from elsewhere
+  int claim_batch = 4;                // targets a worker claims at once (read in turn, written
+                                      // in one transaction)
   int64_t backoff_base_ms = 1'000;    // first retry delay of a failing target
   int64_t backoff_cap_ms = 300'000;   // longest retry delay
   std::string owner;                  // lease owner name (host:pid by default)
@@ -40,7 +43,7 @@ struct EngineCounters {
   std::atomic<int64_t> failed{0};
   std::atomic<int64_t> fenced_out{0};
   std::atomic<int64_t> rest_reads{0};
-  // Time of the transaction that writes a target's rows (Complete).
+  // Time of a transaction that writes the rows of one or several targets (CompleteAll).
   metrics::Histogram write_seconds{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
 };
 
@@ -75,8 +78,12 @@ class Engine {
   void WorkerLoop(int index);
   // Renews the leases of the claims in progress until the workers have stopped.
   void LeaseKeeperLoop();
-  // Processes one claimed target; never throws.
-  void Process(const store::Claim& claim);
+  // Reads and writes claimed targets; never throws.
+  void Process(std::span<const store::Claim> claims);
+  // Reads one target and projects it; nullopt when it failed (recorded) or was given back.
+  std::optional<store::Completion> Read(const store::Claim& claim);
+  // Writes completed reads, together when possible.
+  void Write(std::span<const store::Completion> completions);
 
   store::TargetQueue& queue_;
   liveblocks::LiveblocksClient& client_;
@@ -93,7 +100,7 @@ class Engine {
   std::vector<std::thread> threads_;
   // Claims in progress by worker index, for the lease keeper.
   std::mutex in_flight_mutex_;
-  std::map<int, store::Claim> in_flight_;
+  std::map<int, std::vector<store::Claim>> in_flight_;
   std::condition_variable keeper_wake_;
   bool keeper_stopping_ = false;  // guarded by in_flight_mutex_
   std::thread keeper_;

@@ -4,11 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "fakes/fake_clock.h"
 #include "store/database_url.h"
@@ -422,6 +426,44 @@ ThreadSnapshot Thread(std::vector<std::pair<std::string, std::string>> comments,
   return snapshot;
 }
 
+TEST_P(SqlStoreTest, WorkersClaimingInGroupsConcurrentlyNeverShareATarget) {
+  for (int i = 0; i < 60; ++i) {
+    std::string room = "room-" + std::to_string(i);
+    ASSERT_TRUE(*store_->Record(Event("msg_" + room, {{TargetKind::kStorage, room, ""}})));
+  }
+  std::mutex mutex;
+  std::map<std::string, int> claimed;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&, w] {
+      for (;;) {
+        auto claims = store_->ClaimDue("w" + std::to_string(w), kAllKinds, 3, 60'000);
+        if (!claims) {
+          ++errors;
+          return;
+        }
+        if (claims->empty()) return;
+        {
+          std::lock_guard lock(mutex);
+          for (const Claim& claim : *claims) ++claimed[claim.key.scope_id];
+        }
+        std::vector<Completion> completions;
+        for (const Claim& claim : *claims) completions.push_back({claim, {}, {}});
+        auto done = store_->CompleteAll(completions);
+        if (!done || std::count(done->begin(), done->end(), true) != static_cast<long>(claims->size())) {
+          ++errors;
+        }
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(claimed.size(), 60u);
+  for (const auto& [room, times] : claimed) EXPECT_EQ(times, 1) << room;
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}targets WHERE dirty_seq > done_seq"), "0");
+}
+
 TEST_P(SqlStoreTest, AThreadSnapshotReconcilesCommentsAndReactions) {
   COMPLETE_WITH(store_, Thread({{"cm_1", "first"}, {"cm_2", "second"}},
                                {{"cm_1", "👍", "bob"}, {"cm_1", "🎉", "carol"}}));
@@ -483,6 +525,50 @@ TEST_P(SqlStoreTest, AFlowSnapshotReplacesItsNodesAndEdges) {
   flow.edges.clear();
   COMPLETE_WITH(store_, flow);
   EXPECT_EQ(One("SELECT node_id FROM {p}flow_nodes"), "n1");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}flow_edges"), "0");
+}
+
+TEST_P(SqlStoreTest, CompleteAllWritesSeveralTargetsAndSkipsOneWhoseLeaseWasLost) {
+  // Three storage targets claimed at once; room-a's diagram is large (statements of at most
+  // 64 rows), room-b's document has none, room-c's lease was taken over (its fence moved).
+  for (const char* room : {"room-a", "room-b", "room-c"}) {
+    ASSERT_TRUE(*store_->Record(Event(std::string("msg_") + room, {{TargetKind::kStorage, room, ""}})));
+  }
+  auto claims = store_->ClaimDue("w1", kAllKinds, 3, 60'000);
+  ASSERT_TRUE(claims.has_value());
+  ASSERT_EQ(claims->size(), 3u);
+  std::sort(claims->begin(), claims->end(),
+            [](const Claim& a, const Claim& b) { return a.key.scope_id < b.key.scope_id; });
+  EXPECT_TRUE(ClaimAll("w2").empty()) << "claimed targets are leased";
+  FlowSnapshot diagram{"room-a", "flow", {}, {}};
+  for (int i = 0; i < 150; ++i) {
+    diagram.nodes.push_back({"n" + std::to_string(i), std::nullopt, double(i), 0.0, std::nullopt, "{}"});
+  }
+  for (int i = 0; i < 70; ++i) {
+    diagram.edges.push_back({"e" + std::to_string(i), "n0", "n1", std::nullopt, std::nullopt, "{}"});
+  }
+  Claim lost = (*claims)[2];
+  lost.fence -= 1;
+  std::vector<Completion> completions = {
+      {(*claims)[0], {DocumentRow{"room-a", R"({"flow":{}})"}, diagram}, {}},
+      {(*claims)[1], {DocumentRow{"room-b", "{}"}, FlowSnapshot{"room-b", "flow", {}, {}}}, {}},
+      {lost, {DocumentRow{"room-c", "{}"}}, {}}};
+  auto done = store_->CompleteAll(completions);
+  ASSERT_TRUE(done.has_value()) << done.error().ToString();
+  EXPECT_EQ(*done, (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}documents WHERE room_id IN ('room-a', 'room-b')"), "2");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}documents WHERE room_id = 'room-c'"), "0")
+      << "nothing written for a lost lease";
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}flow_nodes WHERE room_id = 'room-a'"), "150");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}flow_edges WHERE room_id = 'room-a'"), "70");
+  EXPECT_EQ(One("SELECT MAX(position_x) FROM {p}flow_nodes"), GetParam() == Dialect::kSqlite ? "149.0" : "149");
+
+  // The diagram goes away (nodes first, then edges): its rows go too.
+  diagram.nodes.clear();
+  COMPLETE_WITH(store_, diagram);
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}flow_nodes"), "0");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}flow_edges"), "70");
+  COMPLETE_WITH(store_, (FlowSnapshot{"room-a", "flow", {}, {}}));
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}flow_edges"), "0");
 }
 
