@@ -9,6 +9,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include "core/text.h"
 #include "fakes/test_server.h"
@@ -109,6 +113,97 @@ TEST_F(ServerTest, StopsWithIdleKeepAliveConnectionsOpen) {
   auto start = std::chrono::steady_clock::now();
   server.Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+// A connected socket that has sent one POST to `path`.
+int PostOnNewConnection(const std::string& url, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1))));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  std::string request = "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+  EXPECT_EQ(send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  timeval wait{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  return fd;
+}
+
+std::string ReadAll(int fd) {
+  std::string text;
+  char buffer[4096];
+  for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) {
+    text.append(buffer, static_cast<size_t>(n));
+    if (text.find("\r\n\r\n") != std::string::npos && text.find("done") != std::string::npos) break;
+  }
+  return text;
+}
+
+TEST_F(ServerTest, AsyncHandlersAnswerLaterWithoutHoldingAThread) {
+  std::mutex mutex;
+  std::vector<Responder> waiting;
+  Router router;
+  router.AddAsync("POST", "/later", [&](const Request&, Responder respond) {
+    std::lock_guard lock(mutex);
+    waiting.push_back(std::move(respond));
+  });
+  TestServer server(std::move(router));  // 2 threads
+  std::vector<int> sockets;
+  for (int i = 0; i < 6; ++i) sockets.push_back(PostOnNewConnection(server.url(), "/later"));
+  auto pending = [&] {
+    std::lock_guard lock(mutex);
+    return waiting.size();
+  };
+  for (int i = 0; i < 500 && pending() < 6; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(pending(), 6u) << "six requests wait on two threads";
+  std::thread answerer([&] {
+    std::lock_guard lock(mutex);
+    for (size_t i = 0; i < waiting.size(); ++i) {
+      waiting[i](Response::Json(200, R"({"done":)" + std::to_string(i) + "}"));
+    }
+  });
+  answerer.join();
+  for (int fd : sockets) {
+    std::string reply = ReadAll(fd);
+    EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+    EXPECT_NE(reply.find(R"({"done":)"), std::string::npos) << reply;
+    close(fd);
+  }
+}
+
+TEST_F(ServerTest, StoppingWaitsForAnAsyncAnswerAndSendsIt) {
+  std::mutex mutex;
+  std::optional<Responder> waiting;
+  Router router;
+  router.AddAsync("POST", "/later", [&](const Request&, Responder respond) {
+    std::lock_guard lock(mutex);
+    waiting = std::move(respond);
+  });
+  TestServer server(std::move(router));
+  int fd = PostOnNewConnection(server.url(), "/later");
+  auto has_request = [&] {
+    std::lock_guard lock(mutex);
+    return waiting.has_value();
+  };
+  for (int i = 0; i < 500 && !has_request(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(has_request());
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    server.Stop();
+    stopped = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(stopped.load()) << "the server waits for the answer in flight";
+  {
+    std::lock_guard lock(mutex);
+    (*waiting)(Response::Json(200, R"({"done":true})"));
+  }
+  std::string reply = ReadAll(fd);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  stopper.join();
+  EXPECT_TRUE(stopped.load());
+  close(fd);
 }
 
 TEST_F(ServerTest, ClosesAConnectionThatSendsNothing) {
