@@ -41,6 +41,10 @@ class SqlConnection {
   virtual Status ExecuteDirect(std::string_view sql) = 0;
   // Starts a write transaction (SQLite: BEGIN IMMEDIATE, taking the write lock up front).
   virtual Status Begin() = 0;
+  // For a connection that only ever runs transactions: Begin() may then cost nothing (MySQL:
+  // autocommit is turned off once, and each transaction starts with its first statement).
+  // Statements outside Begin()/Commit() must not be run on it afterwards.
+  virtual void OnlyTransactions() {}
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
   // True once the connection is unusable; the pool then discards it.

@@ -207,7 +207,8 @@ SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions o
     : dialect_(dialect),
       options_(std::move(options)),
       clock_(clock),
-      pool_(std::move(factory), options_.pool_size),
+      pool_(factory, options_.pool_size),
+      record_pool_(std::move(factory), std::max(1, options_.record_committers)),
       sql_(std::make_unique<Statements>(dialect, options_.table_prefix,
                                         std::max<int64_t>(options_.coalesce_ms * 10, 1))) {
   LBMIRROR_CHECK(IsValidTablePrefix(options_.table_prefix));
@@ -222,12 +223,18 @@ SqlStore::~SqlStore() {
   for (std::thread& committer : committers_) committer.join();
 }
 
-Status SqlStore::Transact(const std::function<Status(SqlConnection&)>& body) {
+ConnectionPool* SqlStore::RecordPool() {
+  return dialect_ == Dialect::kMysql ? &record_pool_ : &pool_;
+}
+
+Status SqlStore::Transact(const std::function<Status(SqlConnection&)>& body,
+                          ConnectionPool* pool) {
   static thread_local std::minstd_rand random(std::random_device{}());
   for (int attempt = 1;; ++attempt) {
     Status status = [&]() -> Status {
-      auto connection = pool_.Acquire();
+      auto connection = pool != nullptr ? pool->Acquire() : pool_.Acquire();
       if (!connection) return connection.error();
+      if (pool == &record_pool_) (*connection)->OnlyTransactions();
       LBMIRROR_RETURN_IF_ERROR((*connection)->Begin());
       Status result = body(**connection);
       if (result) result = (*connection)->Commit();
@@ -300,11 +307,15 @@ void SqlStore::RecordGroup(std::span<PendingRecord> group) {
   for (const PendingRecord& pending : group) events.push_back(&pending.event);
   std::vector<bool> stored;
   Status status = Ok();
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    // A conflict means a webhook of the group was stored by a concurrent group since this
-    // one looked: the transaction was rolled back; now it sees that commit.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    // First optimistically (redeliveries are rare: no lookup before the insert); a conflict
+    // means a webhook of the group was stored before: the transaction was rolled back, and
+    // the next attempt looks first.
     status = Transact(
-        [&](SqlConnection& connection) { return RecordMany(connection, events, stored); });
+        [&](SqlConnection& connection) {
+          return RecordMany(connection, events, stored, /*look_first=*/attempt > 0);
+        },
+        RecordPool());
     if (status || status.error().code() != ErrorCode::kConflict) break;
   }
   if (status) {
@@ -340,25 +351,30 @@ Result<bool> SqlStore::RecordOne(const InboxEvent& event) {
     }
     if (event.session) return ApplySession(connection, *event.session);
     return Ok();
-  });
+  }, RecordPool());
   if (!status) return status.error().WithContext("recording webhook");
   return inserted;
 }
 
 Status SqlStore::RecordMany(SqlConnection& connection, std::span<const InboxEvent* const> events,
-                            std::vector<bool>& stored) {
+                            std::vector<bool>& stored, bool look_first) {
   // Which ids are stored already (redeliveries), and which repeat within the group.
   stored.assign(events.size(), false);
-  std::vector<std::string_view> ids;
-  for (const InboxEvent* event : events) ids.push_back(event->webhook_id);
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  std::vector<SqlValue> params(ids.begin(), ids.end());
-  auto existing = connection.Query(sql_->ManyRows(Statements::kSelectEvents, ids.size()), params);
-  if (!existing) return existing.error();
+  std::vector<SqlValue> params;
   std::vector<std::string_view> seen;
-  for (const SqlRow& row : *existing) {
-    if (row[0]) seen.push_back(*row[0]);
+  std::optional<std::vector<SqlRow>> existing;
+  if (look_first) {
+    std::vector<std::string_view> ids;
+    for (const InboxEvent* event : events) ids.push_back(event->webhook_id);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    params.assign(ids.begin(), ids.end());
+    auto rows = connection.Query(sql_->ManyRows(Statements::kSelectEvents, ids.size()), params);
+    if (!rows) return rows.error();
+    existing = std::move(*rows);
+    for (const SqlRow& row : *existing) {
+      if (row[0]) seen.push_back(*row[0]);
+    }
   }
   for (size_t i = 0; i < events.size(); ++i) {
     std::string_view id = events[i]->webhook_id;
@@ -391,8 +407,9 @@ Status SqlStore::RecordMany(SqlConnection& connection, std::span<const InboxEven
       connection.Execute(sql_->ManyRows(Statements::kInsertEvents, order.size()), params);
   if (!inserted) return inserted.error();
   if (*inserted != static_cast<int64_t>(order.size())) {
-    // A concurrent group stored one of them after the SELECT (the insert waited for it).
-    return Error(ErrorCode::kConflict, "a webhook of the group was stored concurrently");
+    // Some were stored already (before this transaction, or by a concurrent group after the
+    // lookup: the insert waited for it). Rolled back and tried again, looking first.
+    return Error(ErrorCode::kConflict, "a webhook of the group was stored already");
   }
 
   // Their targets, each once (the earliest receipt counts), in key order so that concurrent
@@ -437,22 +454,28 @@ Status SqlStore::RecordMany(SqlConnection& connection, std::span<const InboxEven
 
 Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
                                               std::span<const TargetKind> kinds, int limit,
-                                              int64_t lease_ms) {
+                                              int64_t lease_ms,
+                                              std::optional<int64_t>* next_due_ms) {
   static thread_local std::minstd_rand random(std::random_device{}());
   limit = std::clamp(limit, 1, kMaxRecordBatch);
+  if (next_due_ms != nullptr) next_due_ms->reset();
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
   int64_t now = clock_.NowMs();
   // Candidates are read without locks; the conditional UPDATE below decides who wins.
-  // Reading more than needed and shuffling keeps concurrent workers off the same rows.
+  // Reading more than needed and shuffling keeps concurrent workers off the same rows. The
+  // earliest pending targets not leased come first (clean ones have next_attempt_at =
+  // kNever): when none is due yet, the first tells when one will be.
   std::string select = Replace(
-      "SELECT kind, scope_id, object_id, fence, dirty_seq, attempts FROM {p}targets"
-      " WHERE next_attempt_at <= ? AND lease_until <= ? AND dirty_seq > done_seq"
+      "SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at"
+      " FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq"
       " AND kind IN (" + KindList(kinds) + ") ORDER BY next_attempt_at LIMIT ?",
       "{p}", options_.table_prefix);
-  SqlValue select_params[] = {now, now, int64_t{limit} * 4};
+  SqlValue select_params[] = {kNever, now, int64_t{limit} * 4};
   auto rows = (*connection)->Query(select, select_params);
   if (!rows) return rows.error().WithContext("reading due targets");
+  if (!rows->empty() && next_due_ms != nullptr) *next_due_ms = ToInt((*rows)[0][6]);
+  std::erase_if(*rows, [&](const SqlRow& row) { return ToInt(row[6]) > now; });
   std::shuffle(rows->begin(), rows->end(), random);
   std::vector<Claim> candidates;
   for (const SqlRow& row : *rows) {

@@ -28,7 +28,7 @@ struct SqlStoreOptions {
   int64_t coalesce_ms = 0;
   // Group commit: this many threads record webhooks, each taking every webhook queued
   // meanwhile (up to kMaxRecordBatch) into one transaction with multi-row statements.
-  int record_committers = 1;
+  int record_committers = 2;
 };
 
 class SqlStore final : public Store {
@@ -43,7 +43,8 @@ class SqlStore final : public Store {
 
   void RecordAsync(InboxEvent event, RecordDone done) override;
   Result<std::vector<Claim>> ClaimDue(std::string_view owner, std::span<const TargetKind> kinds,
-                                      int limit, int64_t lease_ms) override;
+                                      int limit, int64_t lease_ms,
+                                      std::optional<int64_t>* next_due_ms = nullptr) override;
   Result<bool> Complete(const Claim& claim, std::span<const RowWrite> writes,
                         std::span<const TargetKey> also_dirty) override;
   Result<std::vector<bool>> CompleteAll(std::span<const Completion> completions) override;
@@ -76,12 +77,19 @@ class SqlStore final : public Store {
   void RecordGroup(std::span<PendingRecord> group);
   Result<bool> RecordOne(const InboxEvent& event);
   // Inserts the events not stored yet and marks their targets; `stored[i]` tells whether
-  // events[i] was new (false for an id stored before or earlier in the same group).
+  // events[i] was new (false for an id stored before or earlier in the same group). Without
+  // `look_first` every id is assumed new, and a kConflict error (nothing written) says one
+  // was not.
   Status RecordMany(SqlConnection& connection, std::span<const InboxEvent* const> events,
-                    std::vector<bool>& stored);
+                    std::vector<bool>& stored, bool look_first);
 
-  // Runs `body` in a transaction, retrying the whole transaction on retryable errors.
-  Status Transact(const std::function<Status(SqlConnection&)>& body);
+  // Runs `body` in a transaction, retrying the whole transaction on retryable errors, on a
+  // connection of `pool` (default pool_).
+  Status Transact(const std::function<Status(SqlConnection&)>& body,
+                  ConnectionPool* pool = nullptr);
+  // The pool of webhook recording: one connection of its own on MySQL, used only for
+  // transactions (they then need no START TRANSACTION); pool_ on SQLite (one writer).
+  ConnectionPool* RecordPool();
   Status MarkDirty(SqlConnection& connection, const TargetKey& key, int64_t now_ms,
                    int64_t delay_ms = 0);
   // (room_id, storage_key) of the diagrams that have rows in the flow tables.
@@ -116,6 +124,7 @@ class SqlStore final : public Store {
   SqlStoreOptions options_;
   const Clock& clock_;
   ConnectionPool pool_;
+  ConnectionPool record_pool_;
   std::unique_ptr<Statements> sql_;
   // Group commit: webhooks waiting to be recorded, and the threads recording them (started
   // by the first RecordAsync; the destructor records what is queued, then joins them).

@@ -35,10 +35,12 @@ class TargetQueue {
   virtual ~TargetQueue() = default;
 
   // Claims up to `limit` due targets of the given kinds for `lease_ms`. An empty vector means
-  // nothing is due.
+  // nothing is due; then `next_due_ms`, if given, is set to when the next target not leased
+  // becomes due (nullopt: none is pending).
   virtual Result<std::vector<Claim>> ClaimDue(std::string_view owner,
                                               std::span<const TargetKind> kinds, int limit,
-                                              int64_t lease_ms) = 0;
+                                              int64_t lease_ms,
+                                              std::optional<int64_t>* next_due_ms = nullptr) = 0;
 
   // In one transaction: checks that the claim still holds its fencing token, applies the row
   // writes, marks `also_dirty` targets, and clears the target unless it was marked dirty again

@@ -45,6 +45,7 @@ void Engine::Stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  sleep_wake_.notify_all();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
   // Only now: workers finishing their target at shutdown still need their leases.
@@ -91,7 +92,7 @@ void Engine::Notify(std::optional<int64_t> due_at_ms) {
 
 bool Engine::Sleep(std::chrono::milliseconds duration) {
   std::unique_lock lock(mutex_);
-  return !wake_.wait_for(lock, duration, [this] { return stopping_.load(); });
+  return !sleep_wake_.wait_for(lock, duration, [this] { return stopping_.load(); });
 }
 
 int64_t Engine::BackoffMs(int attempts, int64_t base_ms, int64_t cap_ms, uint32_t random) {
@@ -137,8 +138,8 @@ void Engine::Write(std::span<const store::Completion> completions) {
   Result<std::vector<bool>> completed = queue_.CompleteAll(completions);
   counters_.write_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
-  if (!completed && completions.size() > 1) {
-    // One transaction for all failed: write each alone, so that only a target at fault fails.
+  if (!completed && !completed.error().retryable() && completions.size() > 1) {
+    // The transaction was refused: write each alone, so that only a target at fault fails.
     for (const store::Completion& completion : completions) Write(std::span(&completion, 1));
     return;
   }
@@ -184,7 +185,9 @@ void Engine::WorkerLoop(int index) {
       std::lock_guard lock(mutex_);
       generation = wake_generation_;
     }
-    auto claims = queue_.ClaimDue(owner, SupportedKinds(), options_.claim_batch, options_.lease_ms);
+    std::optional<int64_t> next_due;
+    auto claims = queue_.ClaimDue(owner, SupportedKinds(), options_.claim_batch, options_.lease_ms,
+                                  &next_due);
     if (!claims) {
       // The database is unreachable: wait and try again; nothing is lost meanwhile.
       log::Warn(Cat("worker ", index, ": cannot claim work: ", claims.error().ToString()));
@@ -194,20 +197,34 @@ void Engine::WorkerLoop(int index) {
     }
     error_delay_ms = 250;
     if (claims->empty()) {
-      // Wait until the next due target (a burst being coalesced) or the idle poll, whichever
-      // is first; Notify() wakes the wait earlier only for work due before then.
-      auto next = queue_.NextDueMs(SupportedKinds());
+      // Idle. One idle worker watches the queue: it waits until the next due target (a burst
+      // being coalesced) and wakes another when it takes work. The others wait for Notify()
+      // or the idle poll, so a due target does not wake every worker.
       const int64_t now = clock_.NowMs();
-      int64_t wait_ms = options_.idle_poll_ms;
-      if (next && *next && **next > now) wait_ms = std::min(wait_ms, **next - now);
       std::unique_lock lock(mutex_);
       if (wake_generation_ != generation) continue;  // work arrived while looking
+      int64_t wait_ms = options_.idle_poll_ms;
+      if (next_due) {
+        // Due already but not claimed: another worker is taking it; look again shortly.
+        int64_t due_in = *next_due > now ? *next_due - now : int64_t{20};
+        bool watched = std::any_of(looks_at_.begin(), looks_at_.end(),
+                                   [&](int64_t at) { return at <= now + due_in; });
+        if (!watched) wait_ms = std::min(wait_ms, due_in);
+      }
       looks_at_[static_cast<size_t>(index)] = now + wait_ms;
       wake_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] {
         return stopping_.load() || wake_generation_ != generation;
       });
       looks_at_[static_cast<size_t>(index)] = kBusy;
       continue;
+    }
+    {
+      // Busy now: an idle worker, if any, takes over watching the queue (more may be due).
+      std::lock_guard lock(mutex_);
+      if (std::any_of(looks_at_.begin(), looks_at_.end(), [](int64_t at) { return at != kBusy; })) {
+        ++wake_generation_;
+        wake_.notify_one();
+      }
     }
     {
       std::lock_guard lock(in_flight_mutex_);

@@ -92,7 +92,8 @@ class Engine {
   EngineCounters counters_;
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable wake_;        // idle workers
+  std::condition_variable sleep_wake_;  // Sleep() (REST retry waits): woken by Stop()
   uint64_t wake_generation_ = 0;
   // Per worker: the clock time it will next look for work by itself (while it waits idle),
   // or kBusy while it is claiming or processing. Guarded by mutex_.

@@ -71,12 +71,22 @@ class MysqlConnection final : public SqlConnection {
     if (MYSQL_RES* result = mysql_store_result(mysql_)) mysql_free_result(result);
     return Ok();
   }
-  Status Begin() override { return ExecuteDirect("START TRANSACTION"); }
+  Status Begin() override {
+    if (!only_transactions_) return ExecuteDirect("START TRANSACTION");
+    if (autocommit_) {
+      if (mysql_autocommit(mysql_, 0) != 0) return Fail("autocommit off");
+      autocommit_ = false;
+    }
+    return Ok();  // the transaction starts with the next statement
+  }
+  void OnlyTransactions() override { only_transactions_ = true; }
   Status Commit() override { return ExecuteDirect("COMMIT"); }
   Status Rollback() override { return ExecuteDirect("ROLLBACK"); }
   bool broken() const override { return broken_; }
 
  private:
+  bool only_transactions_ = false;
+  bool autocommit_ = true;
   Error Fail(std::string_view context) {
     unsigned code = mysql_errno(mysql_);
     if (IsConnectionError(code) || code == ER_NET_PACKET_TOO_LARGE) broken_ = true;
