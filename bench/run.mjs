@@ -209,6 +209,32 @@ const median = (values) => {
 const KEYS = ["acks_per_s", "p50_ms", "p99_ms", "converged_ms", "rest_reads_per_webhook",
   "db_writes_per_webhook", "cpu_s_per_1000", "db_cpu_s_per_1000", "peak_rss_mib", "idle_rss_mib"];
 
+// The load generator's own ceiling on this machine: the burst's requests sent to a path of
+// lbmirror that answers 405 at once (no verification, no database). If a system's acks/s
+// come near it, the generator is the bottleneck.
+async function generatorCeiling() {
+  const setup = await scenarios.burst();
+  const server = await startLbmirror(env.baseUrl, `bench${process.pid % 10000}_ceiling_`);
+  const file = path.join(work, "ceiling.jsonl");
+  fs.writeFileSync(file, setup.events().map((event) => {
+    const { body, headers } = signedRequest(event);
+    return JSON.stringify({ id: headers["webhook-id"], timestamp: headers["webhook-timestamp"],
+      signature: headers["webhook-signature"], body });
+  }).join("\n") + "\n");
+  const rates = [];
+  for (let rep = 0; rep < 3; rep++) {
+    const out = await new Promise((resolve, reject) => execFile(loadgen,
+      ["--url", server.url.replace(/\/api\/liveblocks-webhook$/, "/healthz"), "--connections", String(CONCURRENCY), file],
+      { encoding: "utf8" }, (error, stdout) => (error && !stdout ? reject(error) : resolve(stdout))));
+    const load = JSON.parse(out);
+    rates.push(load.requests / load.seconds);
+  }
+  await server.stop();
+  return median(rates);
+}
+const ceiling = await generatorCeiling();
+console.error(`load generator ceiling: ${ceiling.toFixed(0)} requests/s (answered 405 at once)`);
+
 const results = [];
 let index = 0;
 for (const name of SCENARIOS) {
@@ -245,8 +271,10 @@ for (const row of summary) {
   }
 }
 console.log(out.join("\n"));
+console.log(`\nLoad generator ceiling on this machine: ${ceiling.toFixed(0)} requests/s (${CONCURRENCY} connections, requests answered 405 at once).`);
 const json = path.join(root, "bench", "results.json");
 fs.writeFileSync(json, JSON.stringify({ machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30) },
-  date: new Date().toISOString(), reps: REPS, concurrency: CONCURRENCY, summary, runs: results }, null, 1));
+  date: new Date().toISOString(), reps: REPS, concurrency: CONCURRENCY, generator_ceiling_per_s: ceiling,
+  summary, runs: results }, null, 1));
 console.error(`figures saved to ${path.relative(process.cwd(), json)}`);
 fs.rmSync(work, { recursive: true, force: true });
