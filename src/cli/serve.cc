@@ -152,6 +152,9 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
                          options.coalesce_ms);
   if (!store) return ConfigError(store.error().ToString());
   if (int code = PrepareSchema(**store, options.no_migrate); code != 0) return code;
+  if (Status warm = (*store)->WarmUp(); !warm) {
+    log::Warn(Cat("could not prepare the database connections ahead: ", warm.error().ToString()));
+  }
 
   sync::Engine* engine_ptr = nullptr;
   liveblocks::CurlClientOptions client_options = ClientOptions(api);

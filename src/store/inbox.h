@@ -50,7 +50,11 @@ class Inbox {
   // any thread (possibly before returning). event.payload must stay valid until then.
   virtual void RecordAsync(InboxEvent event, RecordDone done) = 0;
 
-  // The same, waiting for the outcome.
+  // Opens connections and prepares statements ahead of the first webhooks, so that the first
+  // burst is as fast as the next ones. Optional: recording works without it.
+  virtual Status WarmUp() { return Ok(); }
+
+  // RecordAsync, waiting for the outcome.
   Result<bool> Record(const InboxEvent& event) {
     std::promise<Result<bool>> outcome;
     std::future<Result<bool>> ready = outcome.get_future();

@@ -45,6 +45,11 @@ class SqlConnection {
   // autocommit is turned off once, and each transaction starts with its first statement).
   // Statements outside Begin()/Commit() must not be run on it afterwards.
   virtual void OnlyTransactions() {}
+  // Prepares a statement ahead of its first use, where the backend caches them.
+  virtual Status Prepare(std::string_view sql) {
+    (void)sql;
+    return Ok();
+  }
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
   // True once the connection is unusable; the pool then discards it.

@@ -334,6 +334,25 @@ void SqlStore::RecordGroup(std::span<PendingRecord> group) {
   for (PendingRecord& pending : group) pending.result = RecordOne(pending.event);
 }
 
+Status SqlStore::WarmUp() {
+  if (dialect_ != Dialect::kMysql) return Ok();
+  constexpr size_t kWarmRows = 16;
+  std::vector<ConnectionPool::Lease> held;  // all at once: each is a connection of its own
+  for (int i = 0; i < std::max(1, options_.record_committers); ++i) {
+    auto connection = record_pool_.Acquire();
+    if (!connection) return connection.error();
+    (*connection)->OnlyTransactions();
+    LBMIRROR_RETURN_IF_ERROR((*connection)->Begin());
+    for (size_t rows = 1; rows <= kWarmRows; ++rows) {
+      LBMIRROR_RETURN_IF_ERROR((*connection)->Prepare(sql_->ManyRows(Statements::kInsertEvents, rows)));
+      LBMIRROR_RETURN_IF_ERROR((*connection)->Prepare(sql_->ManyRows(Statements::kMarkDirty, rows)));
+    }
+    LBMIRROR_RETURN_IF_ERROR((*connection)->Rollback());
+    held.push_back(std::move(*connection));
+  }
+  return Ok();
+}
+
 Result<bool> SqlStore::RecordOne(const InboxEvent& event) {
   bool inserted = false;
   std::string received_at = FormatSqlTimestamp(event.received_at_ms);

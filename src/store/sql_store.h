@@ -42,6 +42,9 @@ class SqlStore final : public Store {
   ~SqlStore() override;
 
   void RecordAsync(InboxEvent event, RecordDone done) override;
+  // MySQL: opens the recording connections (autocommit off) and prepares the group
+  // statements of up to 16 webhooks.
+  Status WarmUp() override;
   Result<std::vector<Claim>> ClaimDue(std::string_view owner, std::span<const TargetKind> kinds,
                                       int limit, int64_t lease_ms,
                                       std::optional<int64_t>* next_due_ms = nullptr) override;

@@ -152,6 +152,18 @@ TEST_P(SqlStoreTest, RecordsAnEventOnceAndMarksItsTargets) {
   EXPECT_EQ(One("SELECT dirty_seq FROM {p}targets WHERE kind = 'storage'"), "1");
 }
 
+TEST_P(SqlStoreTest, WarmedUpRecordingConnectionsCommitWhatTheyRecord) {
+  ASSERT_TRUE(store_->WarmUp().has_value());
+  EXPECT_TRUE(*store_->Record(Event("msg_1", {kStorage})));
+  // Seen from another connection: committed, although the recording connection runs with
+  // autocommit off on MySQL.
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}events"), "1");
+  EXPECT_EQ(One("SELECT dirty_seq FROM {p}targets"), "1");
+  EXPECT_FALSE(*store_->Record(Event("msg_1", {kStorage})));
+  EXPECT_TRUE(*store_->Record(Event("msg_2", {kStorage})));
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}events"), "2");
+}
+
 TEST_P(SqlStoreTest, StoresAnEventWithoutTargets) {
   InboxEvent event = Event("msg_u", {});
   event.type = "roomUpdated";

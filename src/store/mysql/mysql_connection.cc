@@ -80,6 +80,11 @@ class MysqlConnection final : public SqlConnection {
     return Ok();  // the transaction starts with the next statement
   }
   void OnlyTransactions() override { only_transactions_ = true; }
+  Status Prepare(std::string_view sql) override {
+    auto prepared = PrepareCached(sql);
+    if (!prepared) return prepared.error();
+    return Ok();
+  }
   Status Commit() override { return ExecuteDirect("COMMIT"); }
   Status Rollback() override { return ExecuteDirect("ROLLBACK"); }
   bool broken() const override { return broken_; }
@@ -100,7 +105,7 @@ class MysqlConnection final : public SqlConnection {
     return MysqlError(code, mysql_stmt_error(stmt), context);
   }
 
-  Result<MYSQL_STMT*> Prepare(std::string_view sql) {
+  Result<MYSQL_STMT*> PrepareCached(std::string_view sql) {
     auto it = statements_.find(std::string(sql));
     if (it != statements_.end()) return it->second.get();
     StmtPtr stmt(mysql_stmt_init(mysql_));
@@ -114,7 +119,7 @@ class MysqlConnection final : public SqlConnection {
   // Prepares (or reuses), binds and executes; the statement is dropped from the cache on error
   // so a re-prepare happens next time.
   Result<MYSQL_STMT*> Run(std::string_view sql, std::span<const SqlValue> params) {
-    auto prepared = Prepare(sql);
+    auto prepared = PrepareCached(sql);
     if (!prepared) return prepared.error();
     MYSQL_STMT* stmt = *prepared;
     if (mysql_stmt_param_count(stmt) != params.size()) {
