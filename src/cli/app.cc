@@ -72,7 +72,7 @@ int Main(int argc, char** argv) {
       ->envname("LBMIRROR_LEASE_MS")->capture_default_str();
   serve_cmd->add_option("--coalesce-ms", serve.coalesce_ms,
                         "a target dirtied by a webhook is read once its webhooks pause this "
-                        "long (at most 10 times this after the first), so that the webhooks "
+                        "long (at most 5 times this after the first), so that the webhooks "
                         "of a burst share one read")
       ->envname("LBMIRROR_COALESCE_MS")->capture_default_str();
   serve_cmd->add_option("--idle-timeout-ms", serve.idle_timeout_ms,

@@ -31,7 +31,7 @@ struct ServeOptions {
   int http_threads = 2;
   int workers = 4;
   int64_t lease_ms = 30'000;
-  int64_t coalesce_ms = 100;
+  int64_t coalesce_ms = 200;
   int64_t idle_timeout_ms = 60'000;   // keep-alive wait for the next request and its headers
   int64_t body_timeout_ms = 30'000;   // receiving a request body, sending a response
   bool no_migrate = false;

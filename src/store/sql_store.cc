@@ -210,7 +210,7 @@ SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions o
       pool_(factory, options_.pool_size),
       record_pool_(std::move(factory), std::max(1, options_.record_committers)),
       sql_(std::make_unique<Statements>(dialect, options_.table_prefix,
-                                        std::max<int64_t>(options_.coalesce_ms * 10, 1))) {
+                                        std::max<int64_t>(options_.coalesce_ms * 5, 1))) {
   LBMIRROR_CHECK(IsValidTablePrefix(options_.table_prefix));
 }
 

@@ -23,7 +23,7 @@ struct SqlStoreOptions {
   int pool_size = 8;
   bool hard_deletes = false;  // delete rows of gone objects instead of setting deleted_at
   // A target made dirty by a webhook, or again while it was being read, becomes due this much
-  // later, and each further webhook for it postpones it again (at most to 10 times this after
+  // later, and each further webhook for it postpones it again (at most to 5 times this after
   // it became dirty), so that the webhooks of a burst share one read after the last of them.
   int64_t coalesce_ms = 0;
   // Group commit: this many threads record webhooks, each taking every webhook queued
