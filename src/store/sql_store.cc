@@ -268,7 +268,13 @@ struct SqlStore::PendingRecord {
 
 void SqlStore::RecordAsync(InboxEvent event, RecordDone done) {
   {
-    std::lock_guard lock(record_mutex_);
+    std::unique_lock lock(record_mutex_);
+    if (recent_ids_.contains(event.webhook_id)) {
+      // Recorded by this process a moment ago: a redelivery, answered without the database.
+      lock.unlock();
+      done(false);
+      return;
+    }
     if (committers_.empty()) {
       for (int i = 0; i < std::max(1, options_.record_committers); ++i) {
         committers_.emplace_back([this] { CommitterLoop(); });
@@ -293,6 +299,17 @@ void SqlStore::CommitterLoop() {
     record_queue_.erase(record_queue_.begin(), record_queue_.begin() + take);
     lock.unlock();
     RecordGroup(group);
+    lock.lock();
+    for (const PendingRecord& pending : group) {
+      if (!*pending.result || recent_ids_.contains(pending.event.webhook_id)) continue;
+      recent_ids_.insert(pending.event.webhook_id);
+      recent_order_.push_back(pending.event.webhook_id);
+      if (recent_order_.size() > kRecentIds) {
+        recent_ids_.erase(recent_order_.front());
+        recent_order_.pop_front();
+      }
+    }
+    lock.unlock();
     for (PendingRecord& pending : group) pending.done(std::move(*pending.result));
     lock.lock();
   }

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "core/clock.h"
@@ -135,6 +136,11 @@ class SqlStore final : public Store {
   std::mutex record_mutex_;
   std::condition_variable record_wake_;
   std::deque<PendingRecord> record_queue_;
+  // The ids of the last kRecentIds webhooks this process found stored (new or not): their
+  // redeliveries are answered at once. Guarded by record_mutex_.
+  static constexpr size_t kRecentIds = 8192;
+  std::unordered_set<std::string> recent_ids_;
+  std::deque<std::string> recent_order_;
   bool record_stopping_ = false;
   std::vector<std::thread> committers_;
 };

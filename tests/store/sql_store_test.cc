@@ -164,6 +164,15 @@ TEST_P(SqlStoreTest, WarmedUpRecordingConnectionsCommitWhatTheyRecord) {
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}events"), "2");
 }
 
+TEST_P(SqlStoreTest, ARedeliveryToAnotherReplicaIsFoundInTheDatabase) {
+  auto replica = MakeStore(prefix_);
+  EXPECT_TRUE(*store_->Record(Event("msg_1", {kStorage})));
+  EXPECT_FALSE(*replica->Record(Event("msg_1", {kStorage})));
+  EXPECT_FALSE(*store_->Record(Event("msg_1", {kStorage})));
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}events"), "1");
+  EXPECT_EQ(One("SELECT dirty_seq FROM {p}targets"), "1") << "a redelivery marks nothing";
+}
+
 TEST_P(SqlStoreTest, StoresAnEventWithoutTargets) {
   InboxEvent event = Event("msg_u", {});
   event.type = "roomUpdated";
@@ -379,19 +388,23 @@ TEST_P(SqlStoreTest, ManyThreadsRecordConcurrentlyWithoutLosingEvents) {
 }
 
 TEST_P(SqlStoreTest, ConcurrentRedeliveriesAreStoredExactlyOnce) {
-  // Eight threads deliver the same 40 webhooks (each in a different order), as Liveblocks
-  // redelivering while the first delivery is still being recorded: every webhook is stored
-  // once, answered "new" exactly once, and its session change applied.
+  // Eight threads deliver the same 40 webhooks (each in a different order) to two replicas,
+  // as Liveblocks redelivering while the first delivery is still being recorded: every
+  // webhook is stored once, answered "new" exactly once, and its session change applied.
+  // (A replica answers its own recent webhooks from memory; the other's are found in the
+  // database.)
+  auto replica = MakeStore(prefix_);
   std::vector<std::thread> threads;
   std::atomic<int> stored{0}, failed{0};
   for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&, t] {
+    SqlStore* store = t % 2 == 0 ? store_.get() : replica.get();
+    threads.emplace_back([&, t, store] {
       for (int k = 0; k < 40; ++k) {
         int i = (k * 7 + t * 5) % 40;
         InboxEvent event = Event("msg_" + std::to_string(i),
                                  {{TargetKind::kStorage, "room-" + std::to_string(i % 4), ""}});
         event.session = SessionChange{true, "room-s", 1000 + i, "user", "", 1'700'000'000'000};
-        auto r = store_->Record(event);
+        auto r = store->Record(event);
         if (!r) ++failed;
         if (r && *r) ++stored;
       }
