@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 
@@ -96,24 +97,28 @@ struct HttpServer::Impl {
 };
 
 namespace {
-// Routes the request and resumes the awaiting coroutine on its own executor once the
-// handler has answered (possibly on another thread). The work guard keeps the io_context
-// running meanwhile, so a stopping server still sends the answer.
-auto AwaitRoute(const Router& router, const Request& request) {
+// Routes the request and resumes the awaiting coroutine on its own executor (its strand)
+// once the handler has answered, possibly on another thread. That thread only touches the
+// io_context's plain executor (a pointer): the answer is posted there together with a work
+// guard, which keeps a stopping server running until the answer is sent, and the strand is
+// reached from an io thread. A responder keeps nothing once it has been called, so it may
+// outlive the server.
+auto AwaitRoute(asio::io_context& ioc, const Router& router, const Request& request) {
   return asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(
-      [&router, &request](auto handler) {
+      [&ioc, &router, &request](auto handler) {
         using Handler = decltype(handler);
-        struct Waiting {
-          Handler handler;
-          asio::executor_work_guard<asio::associated_executor_t<Handler>> work;
-        };
-        auto work = asio::make_work_guard(asio::get_associated_executor(handler));
-        auto waiting = std::make_shared<Waiting>(Waiting{std::move(handler), std::move(work)});
-        router.Route(request, [waiting](Response response) {
-          auto executor = waiting->work.get_executor();
-          asio::post(executor, [waiting, response = std::move(response)]() mutable {
-            waiting->handler(std::move(response));
-            waiting->work.reset();
+        auto waiting = std::make_shared<std::optional<Handler>>(std::move(handler));
+        router.Route(request, [waiting, work = asio::make_work_guard(ioc)](Response response) mutable {
+          auto executor = work.get_executor();
+          asio::post(executor, [waiting = std::move(waiting), work = std::move(work),
+                                response = std::move(response)]() mutable {
+            Handler resume = std::move(**waiting);
+            waiting->reset();
+            auto strand = asio::get_associated_executor(resume);
+            asio::dispatch(strand, [resume = std::move(resume), response = std::move(response)]() mutable {
+              resume(std::move(response));
+            });
+            work.reset();
           });
         });
       },
@@ -209,7 +214,7 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
     }
     auto& message = parser.get();
     Request request = ToRequest(message);
-    Response response = co_await AwaitRoute(router, request);
+    Response response = co_await AwaitRoute(ioc, router, request);
     bool keep_alive = message.keep_alive() && !stopping.load();
     if (!co_await WriteResponse(*connection, response, message.version(), keep_alive)) break;
     if (!keep_alive) break;
