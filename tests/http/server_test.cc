@@ -10,7 +10,6 @@
 
 #include <atomic>
 #include <mutex>
-#include <optional>
 #include <thread>
 #include <vector>
 
@@ -140,29 +139,48 @@ std::string ReadAll(int fd) {
   return text;
 }
 
+// An asynchronous route on /later whose requests wait until the test answers them.
+class HeldRequests {
+ public:
+  Router MakeRouter() {
+    Router router;
+    router.AddAsync("POST", "/later", [this](const Request&, Responder respond) {
+      std::lock_guard lock(mutex_);
+      held_.push_back(std::move(respond));
+    });
+    return router;
+  }
+  // Waits (up to 5 s) until `count` requests are held.
+  bool WaitFor(size_t count) {
+    for (int i = 0; i < 500; ++i) {
+      {
+        std::lock_guard lock(mutex_);
+        if (held_.size() >= count) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+  // Answers every held request, numbering the answers.
+  void AnswerAll() {
+    std::lock_guard lock(mutex_);
+    for (size_t i = 0; i < held_.size(); ++i) {
+      held_[i](Response::Json(200, R"({"done":)" + std::to_string(i) + "}"));
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<Responder> held_;
+};
+
 TEST_F(ServerTest, AsyncHandlersAnswerLaterWithoutHoldingAThread) {
-  std::mutex mutex;
-  std::vector<Responder> waiting;
-  Router router;
-  router.AddAsync("POST", "/later", [&](const Request&, Responder respond) {
-    std::lock_guard lock(mutex);
-    waiting.push_back(std::move(respond));
-  });
-  TestServer server(std::move(router));  // 2 threads
+  HeldRequests held;
+  TestServer server(held.MakeRouter());  // 2 threads
   std::vector<int> sockets;
   for (int i = 0; i < 6; ++i) sockets.push_back(PostOnNewConnection(server.url(), "/later"));
-  auto pending = [&] {
-    std::lock_guard lock(mutex);
-    return waiting.size();
-  };
-  for (int i = 0; i < 500 && pending() < 6; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_EQ(pending(), 6u) << "six requests wait on two threads";
-  std::thread answerer([&] {
-    std::lock_guard lock(mutex);
-    for (size_t i = 0; i < waiting.size(); ++i) {
-      waiting[i](Response::Json(200, R"({"done":)" + std::to_string(i) + "}"));
-    }
-  });
+  ASSERT_TRUE(held.WaitFor(6)) << "six requests wait on two threads";
+  std::thread answerer([&] { held.AnswerAll(); });  // from a thread of its own
   answerer.join();
   for (int fd : sockets) {
     std::string reply = ReadAll(fd);
@@ -173,21 +191,10 @@ TEST_F(ServerTest, AsyncHandlersAnswerLaterWithoutHoldingAThread) {
 }
 
 TEST_F(ServerTest, StoppingWaitsForAnAsyncAnswerAndSendsIt) {
-  std::mutex mutex;
-  std::optional<Responder> waiting;
-  Router router;
-  router.AddAsync("POST", "/later", [&](const Request&, Responder respond) {
-    std::lock_guard lock(mutex);
-    waiting = std::move(respond);
-  });
-  TestServer server(std::move(router));
+  HeldRequests held;  // outlives the server: a responder may
+  TestServer server(held.MakeRouter());
   int fd = PostOnNewConnection(server.url(), "/later");
-  auto has_request = [&] {
-    std::lock_guard lock(mutex);
-    return waiting.has_value();
-  };
-  for (int i = 0; i < 500 && !has_request(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(has_request());
+  ASSERT_TRUE(held.WaitFor(1));
   std::atomic<bool> stopped{false};
   std::thread stopper([&] {
     server.Stop();
@@ -195,10 +202,7 @@ TEST_F(ServerTest, StoppingWaitsForAnAsyncAnswerAndSendsIt) {
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_FALSE(stopped.load()) << "the server waits for the answer in flight";
-  {
-    std::lock_guard lock(mutex);
-    (*waiting)(Response::Json(200, R"({"done":true})"));
-  }
+  held.AnswerAll();
   std::string reply = ReadAll(fd);
   EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
   stopper.join();
