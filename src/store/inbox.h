@@ -40,10 +40,10 @@ struct InboxEvent {
 
 class Inbox {
  public:
-  // The outcome of recording one event: true when the event is new, false when an event with
-  // the same webhook_id was already stored (nothing is changed then). An error means nothing
-  // was stored; a retryable error means the database is unavailable (answer 503).
-  using RecordDone = std::function<void(Result<bool>)>;
+  // The event recorded, and the outcome: true when the event is new, false when an event
+  // with the same webhook_id was already stored (nothing is changed then). An error means
+  // nothing was stored; a retryable error means the database is unavailable (answer 503).
+  using RecordDone = std::function<void(const InboxEvent& event, Result<bool> outcome)>;
 
   virtual ~Inbox() = default;
   // Stores the event and marks its targets dirty, atomically, then calls `done` once, on
@@ -58,7 +58,9 @@ class Inbox {
   Result<bool> Record(const InboxEvent& event) {
     std::promise<Result<bool>> outcome;
     std::future<Result<bool>> ready = outcome.get_future();
-    RecordAsync(event, [&outcome](Result<bool> result) { outcome.set_value(std::move(result)); });
+    RecordAsync(event, [&outcome](const InboxEvent&, Result<bool> result) {
+      outcome.set_value(std::move(result));
+    });
     return ready.get();
   }
 };

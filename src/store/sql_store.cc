@@ -77,7 +77,7 @@ struct SqlStore::Statements {
   std::vector<std::string> many[kManyCount];
   const std::string& ManyRows(Many which, size_t rows) const { return many[which].at(rows); }
 
-  std::string insert_event, mark_dirty, complete, fail, renew, release;
+  std::string mark_dirty, complete, fail, renew, release;
   std::string upsert_document, upsert_ydoc, upsert_room, room_gone, document_gone, ydoc_gone;
   std::string schema_table, schema_version, record_version;
 
@@ -132,7 +132,6 @@ struct SqlStore::Statements {
          "SELECT kind, scope_id, object_id FROM {p}targets WHERE lease_owner = ?"
          " AND lease_until = ? AND (",
          key_and_fence, ")", " OR ");
-    insert_event = ManyRows(kInsertEvents, 1);
     mark_dirty = ManyRows(kMarkDirty, 1);
     // Dirtied again during the read: pending from now (the read saw what came before).
     complete = render(
@@ -208,7 +207,14 @@ SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions o
       options_(std::move(options)),
       clock_(clock),
       pool_(factory, options_.pool_size),
-      record_pool_(std::move(factory), std::max(1, options_.record_committers)),
+      // Recording connections run nothing but transactions: no START TRANSACTION each time.
+      record_pool_(
+          [factory = std::move(factory)] {
+            auto connection = factory();
+            if (connection) (*connection)->OnlyTransactions();
+            return connection;
+          },
+          std::max(1, options_.record_committers)),
       sql_(std::make_unique<Statements>(dialect, options_.table_prefix,
                                         std::max<int64_t>(options_.coalesce_ms * 5, 1))) {
   LBMIRROR_CHECK(IsValidTablePrefix(options_.table_prefix));
@@ -234,7 +240,6 @@ Status SqlStore::Transact(const std::function<Status(SqlConnection&)>& body,
     Status status = [&]() -> Status {
       auto connection = pool != nullptr ? pool->Acquire() : pool_.Acquire();
       if (!connection) return connection.error();
-      if (pool == &record_pool_) (*connection)->OnlyTransactions();
       LBMIRROR_RETURN_IF_ERROR((*connection)->Begin());
       Status result = body(**connection);
       if (result) result = (*connection)->Commit();
@@ -272,7 +277,7 @@ void SqlStore::RecordAsync(InboxEvent event, RecordDone done) {
     if (recent_ids_.contains(event.webhook_id)) {
       // Recorded by this process a moment ago: a redelivery, answered without the database.
       lock.unlock();
-      done(false);
+      done(event, false);
       return;
     }
     if (committers_.empty()) {
@@ -301,8 +306,7 @@ void SqlStore::CommitterLoop() {
     RecordGroup(group);
     lock.lock();
     for (const PendingRecord& pending : group) {
-      if (!*pending.result || recent_ids_.contains(pending.event.webhook_id)) continue;
-      recent_ids_.insert(pending.event.webhook_id);
+      if (!*pending.result || !recent_ids_.insert(pending.event.webhook_id).second) continue;
       recent_order_.push_back(pending.event.webhook_id);
       if (recent_order_.size() > kRecentIds) {
         recent_ids_.erase(recent_order_.front());
@@ -310,24 +314,37 @@ void SqlStore::CommitterLoop() {
       }
     }
     lock.unlock();
-    for (PendingRecord& pending : group) pending.done(std::move(*pending.result));
+    for (PendingRecord& pending : group) pending.done(pending.event, std::move(*pending.result));
     lock.lock();
   }
 }
 
 void SqlStore::RecordGroup(std::span<PendingRecord> group) {
-  if (group.size() == 1) {
-    group[0].result = RecordOne(group[0].event);
-    return;
-  }
   std::vector<const InboxEvent*> events;
   for (const PendingRecord& pending : group) events.push_back(&pending.event);
+  Result<std::vector<bool>> stored = RecordEvents(events);
+  if (stored) {
+    for (size_t i = 0; i < group.size(); ++i) group[i].result = bool((*stored)[i]);
+    return;
+  }
+  if (stored.error().retryable() || group.size() == 1) {
+    // The database is unavailable (every webhook of the group is answered 503 and
+    // redelivered), or the one webhook was refused.
+    for (PendingRecord& pending : group) pending.result = stored.error();
+    return;
+  }
+  // Refused (a value the database does not accept?): record each alone, so that only the
+  // webhook at fault is refused.
+  for (PendingRecord& pending : group) RecordGroup(std::span(&pending, 1));
+}
+
+Result<std::vector<bool>> SqlStore::RecordEvents(std::span<const InboxEvent* const> events) {
   std::vector<bool> stored;
   Status status = Ok();
   for (int attempt = 0; attempt < 4; ++attempt) {
     // First optimistically (redeliveries are rare: no lookup before the insert); a conflict
-    // means a webhook of the group was stored before: the transaction was rolled back, and
-    // the next attempt looks first.
+    // means some, not all, of the group were stored before: the transaction was rolled back,
+    // and the next attempt looks first.
     status = Transact(
         [&](SqlConnection& connection) {
           return RecordMany(connection, events, stored, /*look_first=*/attempt > 0);
@@ -335,20 +352,8 @@ void SqlStore::RecordGroup(std::span<PendingRecord> group) {
         RecordPool());
     if (status || status.error().code() != ErrorCode::kConflict) break;
   }
-  if (status) {
-    for (size_t i = 0; i < group.size(); ++i) group[i].result = bool(stored[i]);
-    return;
-  }
-  if (status.error().retryable()) {
-    // The database is unavailable: every webhook of the group is answered 503 and redelivered.
-    for (PendingRecord& pending : group) {
-      pending.result = status.error().WithContext("recording webhook");
-    }
-    return;
-  }
-  // Refused (a value the database does not accept?): record each alone, so that only the
-  // webhook at fault is refused.
-  for (PendingRecord& pending : group) pending.result = RecordOne(pending.event);
+  if (!status) return status.error().WithContext("recording webhook");
+  return stored;
 }
 
 Status SqlStore::WarmUp() {
@@ -358,7 +363,6 @@ Status SqlStore::WarmUp() {
   for (int i = 0; i < std::max(1, options_.record_committers); ++i) {
     auto connection = record_pool_.Acquire();
     if (!connection) return connection.error();
-    (*connection)->OnlyTransactions();
     LBMIRROR_RETURN_IF_ERROR((*connection)->Begin());
     for (size_t rows = 1; rows <= kWarmRows; ++rows) {
       LBMIRROR_RETURN_IF_ERROR((*connection)->Prepare(sql_->ManyRows(Statements::kInsertEvents, rows)));
@@ -368,28 +372,6 @@ Status SqlStore::WarmUp() {
     held.push_back(std::move(*connection));
   }
   return Ok();
-}
-
-Result<bool> SqlStore::RecordOne(const InboxEvent& event) {
-  bool inserted = false;
-  std::string received_at = FormatSqlTimestamp(event.received_at_ms);
-  Status status = Transact([&](SqlConnection& connection) -> Status {
-    SqlValue room = event.room_id.empty() ? SqlValue(nullptr) : SqlValue(std::string_view(event.room_id));
-    SqlValue params[] = {std::string_view(event.webhook_id), std::string_view(event.type), room,
-                         event.webhook_timestamp, std::string_view(received_at), event.payload};
-    auto changed = connection.Execute(sql_->insert_event, params);
-    if (!changed) return changed.error();
-    inserted = *changed > 0;
-    if (!inserted) return Ok();  // a redelivery: its targets were marked the first time
-    for (const TargetKey& key : event.targets) {
-      LBMIRROR_RETURN_IF_ERROR(
-          MarkDirty(connection, key, event.received_at_ms, options_.coalesce_ms));
-    }
-    if (event.session) return ApplySession(connection, *event.session);
-    return Ok();
-  }, RecordPool());
-  if (!status) return status.error().WithContext("recording webhook");
-  return inserted;
 }
 
 Status SqlStore::RecordMany(SqlConnection& connection, std::span<const InboxEvent* const> events,
@@ -442,6 +424,10 @@ Status SqlStore::RecordMany(SqlConnection& connection, std::span<const InboxEven
   auto inserted =
       connection.Execute(sql_->ManyRows(Statements::kInsertEvents, order.size()), params);
   if (!inserted) return inserted.error();
+  if (*inserted == 0 && !look_first) {
+    stored.assign(events.size(), false);  // every one stored already: redeliveries
+    return Ok();
+  }
   if (*inserted != static_cast<int64_t>(order.size())) {
     // Some were stored already (before this transaction, or by a concurrent group after the
     // lookup: the insert waited for it). Rolled back and tried again, looking first.
@@ -1040,23 +1026,6 @@ Status SqlStore::Release(const Claim& claim) {
   auto changed = (*connection)->Execute(sql_->release, params);
   if (!changed) return changed.error();
   return Ok();
-}
-
-Result<std::optional<int64_t>> SqlStore::NextDueMs(std::span<const TargetKind> kinds) {
-  auto connection = pool_.Acquire();
-  if (!connection) return connection.error();
-  // Clean targets have next_attempt_at = kNever: the range on targets_due holds only the
-  // pending ones, so this does not scan the whole table.
-  std::string sql = Replace(
-      "SELECT MIN(CASE WHEN lease_until > next_attempt_at THEN lease_until"
-      " ELSE next_attempt_at END) FROM {p}targets WHERE next_attempt_at < ?"
-      " AND dirty_seq > done_seq AND kind IN (" + KindList(kinds) + ")",
-      "{p}", options_.table_prefix);
-  SqlValue params[] = {kNever};
-  auto rows = (*connection)->Query(sql, params);
-  if (!rows) return rows.error();
-  if (rows->empty() || !(*rows)[0][0]) return std::optional<int64_t>();
-  return std::optional<int64_t>(std::stoll(*(*rows)[0][0]));
 }
 
 namespace {

@@ -55,7 +55,6 @@ class SqlStore final : public Store {
   Status Fail(const Claim& claim, std::string_view error, int64_t retry_at_ms) override;
   Result<bool> Renew(const Claim& claim, int64_t lease_ms) override;
   Status Release(const Claim& claim) override;
-  Result<std::optional<int64_t>> NextDueMs(std::span<const TargetKind> kinds) override;
 
   Result<std::vector<SearchHit>> Search(std::string_view query, int limit) override;
   Result<std::optional<std::string>> YdocState(std::string_view room_id) override;
@@ -79,11 +78,13 @@ class SqlStore final : public Store {
   // Records the webhooks of one group commit: one transaction when they are several (with a
   // fall back to one transaction each if it is refused, so one bad event fails alone).
   void RecordGroup(std::span<PendingRecord> group);
-  Result<bool> RecordOne(const InboxEvent& event);
+  // One group commit, retried looking first when some of the group were stored before;
+  // element i tells whether events[i] was new.
+  Result<std::vector<bool>> RecordEvents(std::span<const InboxEvent* const> events);
   // Inserts the events not stored yet and marks their targets; `stored[i]` tells whether
   // events[i] was new (false for an id stored before or earlier in the same group). Without
-  // `look_first` every id is assumed new, and a kConflict error (nothing written) says one
-  // was not.
+  // `look_first` every id is assumed new: when none is, all are reported as stored before;
+  // when only some are, a kConflict error (nothing to commit) asks to look first.
   Status RecordMany(SqlConnection& connection, std::span<const InboxEvent* const> events,
                     std::vector<bool>& stored, bool look_first);
 
@@ -91,7 +92,7 @@ class SqlStore final : public Store {
   // connection of `pool` (default pool_).
   Status Transact(const std::function<Status(SqlConnection&)>& body,
                   ConnectionPool* pool = nullptr);
-  // The pool of webhook recording: one connection of its own on MySQL, used only for
+  // The pool of webhook recording: connections of its own on MySQL, used only for
   // transactions (they then need no START TRANSACTION); pool_ on SQLite (one writer).
   ConnectionPool* RecordPool();
   Status MarkDirty(SqlConnection& connection, const TargetKey& key, int64_t now_ms,

@@ -63,9 +63,6 @@ class TargetQueue {
 
   // Gives the target back untouched (shutdown): due again at once, attempt not counted.
   virtual Status Release(const Claim& claim) = 0;
-
-  // The earliest time any pending target of these kinds is due, if there is one.
-  virtual Result<std::optional<int64_t>> NextDueMs(std::span<const TargetKind> kinds) = 0;
 };
 
 }  // namespace lbmirror::store

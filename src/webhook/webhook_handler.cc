@@ -70,16 +70,17 @@ void WebhookHandler::Handle(const http::Request& request, http::Responder respon
                                           *event->connection_id, event->user_id,
                                           event->user_info, event->presence_at_ms};
   }
-  std::string id(webhook_id);
-  inbox_.RecordAsync(std::move(record), [this, id = std::move(id), type = std::move(event->type),
-                                         type_index = event->type_index,
-                                         respond = std::move(respond)](Result<bool> stored) {
-    respond(Answer(id, type, type_index, stored));
-  });
+  inbox_.RecordAsync(std::move(record),
+                     [this, type_index = event->type_index, respond = std::move(respond)](
+                         const store::InboxEvent& recorded, Result<bool> stored) {
+                       respond(Answer(recorded, type_index, stored));
+                     });
 }
 
-http::Response WebhookHandler::Answer(const std::string& webhook_id, const std::string& type,
-                                      int type_index, const Result<bool>& stored) {
+http::Response WebhookHandler::Answer(const store::InboxEvent& recorded, int type_index,
+                                      const Result<bool>& stored) {
+  const std::string& webhook_id = recorded.webhook_id;
+  const std::string& type = recorded.type;
   if (!stored) {
     counters_.Add(type_index, WebhookCounters::kUnavailable);
     // Either way the answer is not 2xx, so Liveblocks delivers the event again later.

@@ -60,7 +60,8 @@ class WebhookHandler {
   const WebhookCounters& counters() const { return counters_; }
 
  private:
-  http::Response Answer(const std::string& webhook_id, const std::string& type, int type_index,
+  // The answer once the inbox has recorded (or refused) the event; counts it.
+  http::Response Answer(const store::InboxEvent& recorded, int type_index,
                         const Result<bool>& stored);
 
   const SignatureVerifier& verifier_;

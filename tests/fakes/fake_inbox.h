@@ -10,7 +10,7 @@ namespace lbmirror::store {
 
 class FakeInbox final : public Inbox {
  public:
-  void RecordAsync(InboxEvent event, RecordDone done) override { done(Keep(event)); }
+  void RecordAsync(InboxEvent event, RecordDone done) override { done(event, Keep(event)); }
   void SetFailing(bool fail, bool retryable = true) {
     std::lock_guard lock(mutex_);
     fail_ = fail;
