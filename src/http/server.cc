@@ -67,26 +67,43 @@ Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& t
 }
 
 namespace {
-// Per-connection state shared with Stop(): `idle` is only touched on the connection's strand.
+// Per-connection state shared with Stop(): `idle` is only touched on the connection's thread.
 struct Connection {
+  asio::io_context& ioc;  // the one of the thread serving it
   beast::tcp_stream stream;
   bool idle = true;
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  Connection(asio::io_context& context, tcp::socket socket)
+      : ioc(context), stream(std::move(socket)) {}
 };
 }  // namespace
 
+// One io_context per thread, each connection served by one of them from start to end: no
+// strands, and no hand-over of ready work between threads (each costs a wake-up).
 struct HttpServer::Impl {
+  using WorkGuard = asio::executor_work_guard<asio::io_context::executor_type>;
   ServerOptions options;
   Router router;
-  asio::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  asio::signal_set signals{ioc};
+  std::vector<std::unique_ptr<asio::io_context>> iocs;
+  std::vector<WorkGuard> running;  // keeps idle threads serving until Stop()
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
   std::atomic<bool> stopping{false};
   std::mutex mutex;
   std::unordered_set<std::shared_ptr<Connection>> connections;
+  size_t next_ioc = 0;
 
   Impl(ServerOptions o, Router r)
-      : options(std::move(o)), router(std::move(r)), ioc(options.threads) {}
+      : options(std::move(o)),
+        router(std::move(r)),
+        iocs(MakeContexts(std::max(1, options.threads))),
+        acceptor(*iocs[0]),
+        signals(*iocs[0]) {}
+
+  static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int count) {
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    for (int i = 0; i < count; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
+    return contexts;
+  }
 
   asio::awaitable<void> Accept();
   asio::awaitable<void> Serve(std::shared_ptr<Connection> connection);
@@ -97,12 +114,11 @@ struct HttpServer::Impl {
 };
 
 namespace {
-// Routes the request and resumes the awaiting coroutine on its own executor (its strand)
-// once the handler has answered, possibly on another thread. That thread only touches the
-// io_context's plain executor (a pointer): the answer is posted there together with a work
-// guard, which keeps a stopping server running until the answer is sent, and the strand is
-// reached from an io thread. A responder keeps nothing once it has been called, so it may
-// outlive the server.
+// Routes the request and resumes the awaiting coroutine on its connection's thread once the
+// handler has answered, possibly on another thread. The answer is posted to the connection's
+// io_context together with a work guard, which keeps a stopping server running until the
+// answer is sent. A responder keeps nothing once it has been called, so it may outlive the
+// server.
 auto AwaitRoute(asio::io_context& ioc, const Router& router, const Request& request) {
   return asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(
       [&ioc, &router, &request](auto handler) {
@@ -114,10 +130,7 @@ auto AwaitRoute(asio::io_context& ioc, const Router& router, const Request& requ
                                 response = std::move(response)]() mutable {
             Handler resume = std::move(**waiting);
             waiting->reset();
-            auto strand = asio::get_associated_executor(resume);
-            asio::dispatch(strand, [resume = std::move(resume), response = std::move(response)]() mutable {
-              resume(std::move(response));
-            });
+            resume(std::move(response));
             work.reset();
           });
         });
@@ -214,7 +227,7 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
     }
     auto& message = parser.get();
     Request request = ToRequest(message);
-    Response response = co_await AwaitRoute(ioc, router, request);
+    Response response = co_await AwaitRoute(connection->ioc, router, request);
     bool keep_alive = message.keep_alive() && !stopping.load();
     if (!co_await WriteResponse(*connection, response, message.version(), keep_alive)) break;
     if (!keep_alive) break;
@@ -228,14 +241,16 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
 
 asio::awaitable<void> HttpServer::Impl::Accept() {
   while (!stopping.load()) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), kTuple);
+    // Connections go to the threads in turn.
+    asio::io_context& ioc = *iocs[next_ioc++ % iocs.size()];
+    auto [ec, socket] = co_await acceptor.async_accept(ioc, kTuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
       log::Warn(Cat("accept failed: ", ec.message()));
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto connection = std::make_shared<Connection>(std::move(socket));
+    auto connection = std::make_shared<Connection>(ioc, std::move(socket));
     {
       std::lock_guard lock(mutex);
       connections.insert(connection);
@@ -251,6 +266,8 @@ void HttpServer::Impl::StopNow() {
     beast::error_code ignored;
     acceptor.close(ignored);
     signals.cancel(ignored);
+    // Each thread stops once its connections are done (and its answers sent).
+    for (WorkGuard& guard : running) guard.reset();
   });
   std::lock_guard lock(mutex);
   for (const auto& connection : connections) {
@@ -295,12 +312,13 @@ void HttpServer::Run() {
       impl_->StopNow();
     });
   }
-  asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
+  asio::co_spawn(*impl_->iocs[0], impl_->Accept(), asio::detached);
+  for (auto& ioc : impl_->iocs) impl_->running.push_back(asio::make_work_guard(*ioc));
   std::vector<std::thread> threads;
-  for (int i = 1; i < impl_->options.threads; ++i) {
-    threads.emplace_back([this] { impl_->ioc.run(); });
+  for (size_t i = 1; i < impl_->iocs.size(); ++i) {
+    threads.emplace_back([this, i] { impl_->iocs[i]->run(); });
   }
-  impl_->ioc.run();
+  impl_->iocs[0]->run();
   for (auto& thread : threads) thread.join();
 }
 

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -188,6 +190,27 @@ TEST_F(ServerTest, AsyncHandlersAnswerLaterWithoutHoldingAThread) {
     EXPECT_NE(reply.find(R"({"done":)"), std::string::npos) << reply;
     close(fd);
   }
+}
+
+TEST_F(ServerTest, EachConnectionStaysOnOneThreadAndConnectionsTakeTheThreadsInTurn) {
+  std::mutex mutex;
+  std::map<std::string, std::set<std::thread::id>> threads;  // by connection
+  Router router;
+  router.Add("POST", "/who", [&](const Request& request) {
+    std::lock_guard lock(mutex);
+    threads[request.query].insert(std::this_thread::get_id());
+    return Response::Json(200, "{}");
+  });
+  TestServer server(std::move(router));  // 2 threads
+  CURL* second = curl_easy_init();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(Send(curl_, server.url() + "/who?first", "POST", "{}").status, 200);
+    EXPECT_EQ(Send(second, server.url() + "/who?second", "POST", "{}").status, 200);
+  }
+  curl_easy_cleanup(second);
+  ASSERT_EQ(threads["first"].size(), 1u);
+  ASSERT_EQ(threads["second"].size(), 1u);
+  EXPECT_NE(*threads["first"].begin(), *threads["second"].begin());
 }
 
 TEST_F(ServerTest, StoppingWaitsForAnAsyncAnswerAndSendsIt) {
