@@ -85,9 +85,11 @@ void Engine::Notify(std::optional<int64_t> due_at_ms) {
         if (looks_at <= *due_at_ms) return;
       }
     }
+    notified_due_ = std::min(notified_due_, due_at_ms.value_or(0));
     ++wake_generation_;
   }
-  wake_.notify_all();
+  // One is enough: a worker that takes work wakes the next (see WorkerLoop).
+  wake_.notify_one();
 }
 
 bool Engine::Sleep(std::chrono::milliseconds duration) {
@@ -184,6 +186,7 @@ void Engine::WorkerLoop(int index) {
     {
       std::lock_guard lock(mutex_);
       generation = wake_generation_;
+      notified_due_ = kNotified;  // what was notified so far, this claim sees
     }
     std::optional<int64_t> next_due;
     auto claims = queue_.ClaimDue(owner, SupportedKinds(), options_.claim_batch, options_.lease_ms,
@@ -200,7 +203,7 @@ void Engine::WorkerLoop(int index) {
       // Idle. One idle worker watches the queue: it waits until the next due target (a burst
       // being coalesced) and wakes another when it takes work. The others wait for Notify()
       // or the idle poll, so a due target does not wake every worker.
-      const int64_t now = clock_.NowMs();
+      int64_t now = clock_.NowMs();
       std::unique_lock lock(mutex_);
       if (wake_generation_ != generation) continue;  // work arrived while looking
       int64_t wait_ms = options_.idle_poll_ms;
@@ -211,17 +214,30 @@ void Engine::WorkerLoop(int index) {
                                    [&](int64_t at) { return at <= now + due_in; });
         if (!watched) wait_ms = std::min(wait_ms, due_in);
       }
-      looks_at_[static_cast<size_t>(index)] = now + wait_ms;
-      wake_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] {
-        return stopping_.load() || wake_generation_ != generation;
-      });
-      looks_at_[static_cast<size_t>(index)] = kBusy;
+      int64_t look_at = now + wait_ms;
+      for (;;) {
+        looks_at_[static_cast<size_t>(index)] = look_at;
+        wake_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(0, look_at - now)), [&] {
+          return stopping_.load() || wake_generation_ != generation;
+        });
+        looks_at_[static_cast<size_t>(index)] = kBusy;
+        if (stopping_.load() || wake_generation_ == generation) break;  // time to look
+        // Woken by Notify() for work due later than this worker meant to look: it now looks
+        // then (the queue holds nothing earlier: it was looked at, and Notify() tells of
+        // anything new).
+        now = clock_.NowMs();
+        int64_t due = std::exchange(notified_due_, kNotified);
+        if (due <= now || now >= look_at) break;
+        generation = wake_generation_;
+        look_at = std::min(look_at, due);
+      }
       continue;
     }
     {
       // Busy now: an idle worker, if any, takes over watching the queue (more may be due).
       std::lock_guard lock(mutex_);
       if (std::any_of(looks_at_.begin(), looks_at_.end(), [](int64_t at) { return at != kBusy; })) {
+        notified_due_ = 0;
         ++wake_generation_;
         wake_.notify_one();
       }

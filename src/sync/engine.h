@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -58,8 +59,9 @@ class Engine {
   // Stops claiming, lets each worker finish or release its target, joins the workers.
   void Stop();
   // New work was recorded that becomes due at `due_at_ms` (clock time; default now). Wakes
-  // the idle workers unless one of them is already going to look for work by then, so a
-  // burst of webhooks whose targets are coalesced does not wake every worker per webhook.
+  // one idle worker unless one of them is already going to look for work by then, so a
+  // burst of webhooks whose targets are coalesced does not wake a worker per webhook; woken
+  // for work due later, it sleeps until then without looking at the queue.
   void Notify(std::optional<int64_t> due_at_ms = std::nullopt);
   // Sleeps up to `duration`; returns false at once when the engine is stopping. For the REST
   // client's retry waits.
@@ -95,6 +97,10 @@ class Engine {
   std::condition_variable wake_;        // idle workers
   std::condition_variable sleep_wake_;  // Sleep() (REST retry waits): woken by Stop()
   uint64_t wake_generation_ = 0;
+  // The earliest due time told by Notify() since an idle worker last woke for it (0: due
+  // now, or more may be due; kNotified: none). Guarded by mutex_.
+  static constexpr int64_t kNotified = std::numeric_limits<int64_t>::max();
+  int64_t notified_due_ = kNotified;
   // Per worker: the clock time it will next look for work by itself (while it waits idle),
   // or kBusy while it is claiming or processing. Guarded by mutex_.
   std::vector<int64_t> looks_at_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -139,6 +140,66 @@ TEST_F(EngineTest, BackgroundWorkersPickUpNotifiedWork) {
   engine_->Stop();
   EXPECT_EQ(One("SELECT data FROM liveblocks_documents"), R"({"b":2})");
   EXPECT_EQ(engine_->counters().completed.load(), 1);
+}
+
+// The store, counting how often the workers look at the queue.
+class CountingQueue final : public store::TargetQueue {
+ public:
+  explicit CountingQueue(store::TargetQueue& queue) : queue_(queue) {}
+  Result<std::vector<store::Claim>> ClaimDue(std::string_view owner,
+                                             std::span<const TargetKind> kinds, int limit,
+                                             int64_t lease_ms,
+                                             std::optional<int64_t>* next_due_ms) override {
+    ++claims;
+    return queue_.ClaimDue(owner, kinds, limit, lease_ms, next_due_ms);
+  }
+  Result<bool> Complete(const store::Claim& claim, std::span<const store::RowWrite> writes,
+                        std::span<const store::TargetKey> also_dirty) override {
+    return queue_.Complete(claim, writes, also_dirty);
+  }
+  Result<std::vector<bool>> CompleteAll(std::span<const store::Completion> completions) override {
+    return queue_.CompleteAll(completions);
+  }
+  Status Fail(const store::Claim& claim, std::string_view error, int64_t retry_at_ms) override {
+    return queue_.Fail(claim, error, retry_at_ms);
+  }
+  Result<bool> Renew(const store::Claim& claim, int64_t lease_ms) override {
+    return queue_.Renew(claim, lease_ms);
+  }
+  Status Release(const store::Claim& claim) override { return queue_.Release(claim); }
+
+  std::atomic<int> claims{0};
+
+ private:
+  store::TargetQueue& queue_;
+};
+
+TEST_F(EngineTest, AWorkerWokenForWorkDueLaterWaitsForItWithoutLookingAtTheQueue) {
+  CountingQueue queue(*store_);
+  EngineOptions options;
+  options.workers = 3;
+  options.idle_poll_ms = 600'000;  // no idle polling during the test
+  Engine engine(queue, client_, clock_, options);
+  engine.Start();
+  // Each worker looks once at the empty queue, then waits.
+  for (int i = 0; i < 500 && queue.claims.load() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(queue.claims.load(), 3);
+  // Work due in 100 s: a worker is woken to wait for it, but does not look now; later work
+  // wakes nobody (one will look by then); work due now is looked for at once, by one worker.
+  engine.Notify(clock_.NowMs() + 100'000);
+  engine.Notify(clock_.NowMs() + 200'000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(queue.claims.load(), 3);
+  engine.Notify();
+  for (int i = 0; i < 500 && queue.claims.load() < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(queue.claims.load(), 4);
+  engine.Stop();
 }
 
 TEST_F(EngineTest, ASlowReadKeepsRenewingItsLease) {
