@@ -5,6 +5,7 @@
 #include <limits>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include "core/log.h"
 #include "core/text.h"
@@ -50,6 +51,15 @@ std::string RenderSql(std::string sql, Dialect dialect, const std::string& prefi
   return sql;
 }
 
+// The order of the targets table's primary key (utf8mb4_bin compares bytes, as std::string
+// does): statements that lock several target rows lock them in this order.
+bool KeyOrder(const TargetKey& a, const TargetKey& b) {
+  return std::make_tuple(TargetKindName(a.kind), std::string_view(a.scope_id),
+                         std::string_view(a.object_id)) <
+         std::make_tuple(TargetKindName(b.kind), std::string_view(b.scope_id),
+                         std::string_view(b.object_id));
+}
+
 SqlValue Text(const std::string& text) { return std::string_view(text); }
 SqlValue Optional(const std::optional<std::string>& text) {
   return text ? SqlValue(std::string_view(*text)) : SqlValue(nullptr);
@@ -77,7 +87,7 @@ struct SqlStore::Statements {
   std::vector<std::string> many[kManyCount];
   const std::string& ManyRows(Many which, size_t rows) const { return many[which].at(rows); }
 
-  std::string mark_dirty, complete, fail, renew, release;
+  std::string mark_dirty, complete, fail, renew, release, unclaim;
   std::string upsert_document, upsert_ydoc, upsert_room, room_gone, document_gone, ydoc_gone;
   std::string schema_table, schema_version, record_version;
 
@@ -150,6 +160,11 @@ struct SqlStore::Statements {
         "UPDATE {p}targets SET lease_owner = '', lease_until = 0,"
         " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
         " WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?");
+    // The same for every target one claim leased (its owner and lease end).
+    unclaim = render(
+        "UPDATE {p}targets SET lease_owner = '', lease_until = 0,"
+        " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
+        " WHERE lease_owner = ? AND lease_until = ?");
     // updated_at moves only when the content changes; synced_at on every successful read.
     if (mysql) {
       upsert_document = render(
@@ -446,8 +461,9 @@ Status SqlStore::RecordMany(SqlConnection& connection, std::span<const InboxEven
     for (const TargetKey& key : events[i]->targets) marks.push_back({&key, events[i]->received_at_ms});
   }
   auto by_key = [](const Mark& a, const Mark& b) {
-    return std::tie(a.key->kind, a.key->scope_id, a.key->object_id, a.received_at_ms) <
-           std::tie(b.key->kind, b.key->scope_id, b.key->object_id, b.received_at_ms);
+    if (KeyOrder(*a.key, *b.key)) return true;
+    if (KeyOrder(*b.key, *a.key)) return false;
+    return a.received_at_ms < b.received_at_ms;
   };
   std::sort(marks.begin(), marks.end(), by_key);
   marks.erase(std::unique(marks.begin(), marks.end(),
@@ -522,7 +538,12 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
                                    std::string_view(claim.key.object_id), claim.fence - 1});
     }
     auto changed = (*connection)->Execute(sql_->ManyRows(Statements::kClaim, take), params);
-    if (!changed) return changed.error().WithContext("claiming targets");
+    if (!changed) {
+      // Nothing of this group was claimed (the statement was rolled back); what the earlier
+      // groups claimed is the caller's to process, or it would stay leased by nobody.
+      if (!claims.empty()) return claims;
+      return changed.error().WithContext("claiming targets");
+    }
     if (*changed == static_cast<int64_t>(take)) {
       claims.insert(claims.end(), group.begin(), group.end());
       continue;
@@ -535,7 +556,14 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
                                    std::string_view(claim.key.object_id), claim.fence});
     }
     auto won = (*connection)->Query(sql_->ManyRows(Statements::kClaimed, take), params);
-    if (!won) return won.error().WithContext("reading claimed targets");
+    if (!won) {
+      // Which of the group are claimed is unknown: they are given back (due again at once,
+      // as if never claimed), or, if that fails too, taken again when the lease ends.
+      params.resize(2);
+      (void)(*connection)->Execute(sql_->unclaim, params);
+      if (!claims.empty()) return claims;
+      return won.error().WithContext("reading claimed targets");
+    }
     for (const Claim& claim : group) {
       bool held = std::any_of(won->begin(), won->end(), [&](const SqlRow& row) {
         return row[0] == TargetKindName(claim.key.kind) && row[1] == claim.key.scope_id &&
@@ -975,16 +1003,24 @@ Result<bool> SqlStore::Complete(const Claim& claim, std::span<const RowWrite> wr
 Result<std::vector<bool>> SqlStore::CompleteAll(std::span<const Completion> completions) {
   int64_t now = clock_.NowMs();
   std::vector<bool> done;
+  // Target rows are locked in key order, as claims and recording lock them: concurrent
+  // transactions then wait for each other instead of deadlocking.
+  std::vector<size_t> order(completions.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return KeyOrder(completions[a].claim.key, completions[b].claim.key);
+  });
   Status status = Transact([&](SqlConnection& connection) -> Status {
-    done.clear();
+    done.assign(completions.size(), false);
     auto diagrams = DiagramsWithRows(connection, completions);
     if (!diagrams) return diagrams.error();
-    for (const Completion& completion : completions) {
+    for (size_t i : order) {
+      const Completion& completion = completions[i];
       auto completed = CompleteOne(connection, completion, now, &*diagrams);
       if (!completed) {
         return completed.error().WithContext(Cat("writing ", completion.claim.key.ToString()));
       }
-      done.push_back(*completed);
+      done[i] = *completed;
     }
     return Ok();
   });

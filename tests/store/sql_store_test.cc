@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <random>
@@ -25,6 +26,35 @@ namespace lbmirror::store {
 namespace {
 
 const TargetKind kAllKinds[] = {TargetKind::kRoom, TargetKind::kStorage, TargetKind::kYdoc};
+
+// A connection whose statements pass a hook first: the hook can act at that moment (as
+// another worker would) or fail the statement (as a deadlock or a dropped connection would).
+class HookedConnection final : public SqlConnection {
+ public:
+  using Hook = std::function<std::optional<Error>(std::string_view sql,
+                                                  std::span<const SqlValue> params)>;
+  HookedConnection(std::unique_ptr<SqlConnection> inner, Hook hook)
+      : inner_(std::move(inner)), hook_(std::move(hook)) {}
+  Result<int64_t> Execute(std::string_view sql, std::span<const SqlValue> params) override {
+    if (auto error = hook_(sql, params)) return *error;
+    return inner_->Execute(sql, params);
+  }
+  Result<std::vector<SqlRow>> Query(std::string_view sql, std::span<const SqlValue> params) override {
+    if (auto error = hook_(sql, params)) return *error;
+    return inner_->Query(sql, params);
+  }
+  Status ExecuteDirect(std::string_view sql) override { return inner_->ExecuteDirect(sql); }
+  Status Begin() override { return inner_->Begin(); }
+  void OnlyTransactions() override { inner_->OnlyTransactions(); }
+  Status Prepare(std::string_view sql) override { return inner_->Prepare(sql); }
+  Status Commit() override { return inner_->Commit(); }
+  Status Rollback() override { return inner_->Rollback(); }
+  bool broken() const override { return inner_->broken(); }
+
+ private:
+  std::unique_ptr<SqlConnection> inner_;
+  Hook hook_;
+};
 
 class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
  protected:
@@ -529,6 +559,151 @@ TEST_P(SqlStoreTest, WorkersClaimingInGroupsConcurrentlyNeverShareATarget) {
   EXPECT_EQ(claimed.size(), 60u);
   for (const auto& [room, times] : claimed) EXPECT_EQ(times, 1) << room;
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}targets WHERE dirty_seq > done_seq"), "0");
+}
+
+// A claim whose first group loses one target to another worker, then fails (a deadlock, say)
+// on its second group, or while reading which of the first it won.
+class ClaimFailingPartWay {
+ public:
+  // `exec` runs a statement on a connection of its own ({p}: the table prefix).
+  ClaimFailingPartWay(std::function<void(std::string)> exec, std::string prefix, bool fail_reading)
+      : exec_(std::move(exec)), prefix_(std::move(prefix)), fail_reading_(fail_reading) {}
+
+  std::optional<Error> operator()(std::string_view sql, std::span<const SqlValue> params) {
+    if (sql.starts_with("UPDATE " + prefix_ + "targets SET fence = fence + 1, lease_owner")) {
+      if (++claims_ == 1) {
+        // Another worker takes the group's first candidate just before this statement.
+        std::string kind(std::get<std::string_view>(params[3]));
+        std::string room(std::get<std::string_view>(params[4]));
+        taken_ = room;
+        exec_("UPDATE {p}targets SET fence = fence + 1, lease_owner = 'other',"
+                    " lease_until = 9000000000000 WHERE kind = '" + kind + "' AND scope_id = '" +
+                    room + "'");
+        return std::nullopt;
+      }
+      if (!fail_reading_) return Error(ErrorCode::kUnavailable, "deadlock (injected)", true);
+    }
+    if (fail_reading_ &&
+        sql.starts_with("SELECT kind, scope_id, object_id FROM " + prefix_ + "targets WHERE lease_owner")) {
+      return Error(ErrorCode::kUnavailable, "connection lost (injected)", true);
+    }
+    return std::nullopt;
+  }
+  std::string taken() const { return taken_; }
+
+ private:
+  std::function<void(std::string)> exec_;
+  std::string prefix_;
+  bool fail_reading_;
+  int claims_ = 0;
+  std::string taken_;
+};
+
+TEST_P(SqlStoreTest, AClaimFailingPartWayReturnsWhatItClaimedAndLeavesNothingLeasedByNobody) {
+  for (int i = 0; i < 8; ++i) {
+    std::string room = "room-" + std::to_string(i);
+    ASSERT_TRUE(*store_->Record(Event("msg_" + room, {{TargetKind::kStorage, room, ""}})));
+  }
+  auto hook = std::make_shared<ClaimFailingPartWay>(
+      [this](std::string sql) { Exec(std::move(sql)); }, prefix_, /*fail_reading=*/false);
+  ConnectionFactory inner = factory_;
+  SqlStoreOptions options;
+  options.table_prefix = prefix_;
+  options.pool_size = 1;
+  SqlStore store(GetParam(), [inner, hook]() -> Result<std::unique_ptr<SqlConnection>> {
+    auto connection = inner();
+    if (!connection) return connection.error();
+    return std::unique_ptr<SqlConnection>(std::make_unique<HookedConnection>(
+        std::move(*connection), [hook](std::string_view sql, std::span<const SqlValue> params) {
+          return (*hook)(sql, params);
+        }));
+  }, options, clock_);
+  auto claims = store.ClaimDue("w1", kAllKinds, 4, 60'000);
+  ASSERT_TRUE(claims.has_value()) << claims.error().ToString();
+  EXPECT_EQ(claims->size(), 3u) << "the first group, less the target another worker took";
+  std::set<std::string> returned;
+  for (const Claim& claim : *claims) returned.insert(claim.key.scope_id);
+  std::set<std::string> leased;
+  for (const SqlRow& row : Rows("SELECT scope_id FROM {p}targets WHERE lease_owner = 'w1'")) {
+    leased.insert(*row[0]);
+  }
+  EXPECT_EQ(leased, returned) << "every target leased by w1 is one it was given";
+  EXPECT_FALSE(returned.contains(hook->taken()));
+}
+
+TEST_P(SqlStoreTest, AClaimThatCannotTellWhichTargetsItWonGivesThemBack) {
+  for (int i = 0; i < 8; ++i) {
+    std::string room = "room-" + std::to_string(i);
+    ASSERT_TRUE(*store_->Record(Event("msg_" + room, {{TargetKind::kStorage, room, ""}})));
+  }
+  auto hook = std::make_shared<ClaimFailingPartWay>(
+      [this](std::string sql) { Exec(std::move(sql)); }, prefix_, /*fail_reading=*/true);
+  ConnectionFactory inner = factory_;
+  SqlStoreOptions options;
+  options.table_prefix = prefix_;
+  options.pool_size = 1;
+  SqlStore store(GetParam(), [inner, hook]() -> Result<std::unique_ptr<SqlConnection>> {
+    auto connection = inner();
+    if (!connection) return connection.error();
+    return std::unique_ptr<SqlConnection>(std::make_unique<HookedConnection>(
+        std::move(*connection), [hook](std::string_view sql, std::span<const SqlValue> params) {
+          return (*hook)(sql, params);
+        }));
+  }, options, clock_);
+  auto claims = store.ClaimDue("w1", kAllKinds, 4, 60'000);
+  EXPECT_FALSE(claims.has_value()) << "nothing was claimed before";
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}targets WHERE lease_owner = 'w1'"), "0");
+  EXPECT_EQ(One("SELECT MAX(attempts) FROM {p}targets WHERE lease_owner = ''"), "0");
+  // The seven not taken by the other worker are due again at once.
+  auto again = ClaimAll("w2");
+  EXPECT_EQ(again.size(), 7u);
+}
+
+TEST_P(SqlStoreTest, RecordingAndCompletingLockTargetRowsInPrimaryKeyOrder) {
+  // Kinds whose names sort otherwise than their enum: rows locked in the table's key order
+  // by every statement cannot deadlock with each other.
+  const TargetKey room{TargetKind::kRoom, "r1", ""};
+  const TargetKey presence{TargetKind::kPresence, "r1", ""};
+  const TargetKey notification{TargetKind::kNotification, "u1", "n1"};
+  const TargetKind kinds[] = {TargetKind::kRoom, TargetKind::kPresence, TargetKind::kNotification};
+  std::mutex mutex;
+  std::vector<std::string> marked, completed;  // "kind scope", in statement order
+  ConnectionFactory inner = factory_;
+  std::string prefix = prefix_;
+  SqlStoreOptions options;
+  options.table_prefix = prefix_;
+  options.pool_size = 1;
+  SqlStore store(GetParam(), [&, inner, prefix]() -> Result<std::unique_ptr<SqlConnection>> {
+    auto connection = inner();
+    if (!connection) return connection.error();
+    return std::unique_ptr<SqlConnection>(std::make_unique<HookedConnection>(
+        std::move(*connection),
+        [&, prefix](std::string_view sql, std::span<const SqlValue> params) -> std::optional<Error> {
+          auto text = [&](size_t i) { return std::string(std::get<std::string_view>(params[i])); };
+          std::lock_guard lock(mutex);
+          if (sql.starts_with("INSERT INTO " + prefix + "targets")) {
+            for (size_t i = 0; i + 4 < params.size(); i += 5) marked.push_back(text(i) + " " + text(i + 1));
+          } else if (sql.starts_with("UPDATE " + prefix + "targets SET done_seq")) {
+            completed.push_back(text(7) + " " + text(8));
+          }
+          return std::nullopt;
+        }));
+  }, options, clock_);
+  ASSERT_TRUE(*store.Record(Event("msg_1", {room, presence, notification})));
+  const std::vector<std::string> key_order = {"notification u1", "presence r1", "room r1"};
+  EXPECT_EQ(marked, key_order);
+  auto claims = store.ClaimDue("w1", kinds, 3, 60'000);
+  ASSERT_TRUE(claims.has_value() && claims->size() == 3u);
+  std::vector<Completion> completions;
+  for (const TargetKey& key : {room, presence, notification}) {
+    for (const Claim& claim : *claims) {
+      if (claim.key == key) completions.push_back({claim, {}, {}});
+    }
+  }
+  auto done = store.CompleteAll(completions);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(*done, std::vector<bool>({true, true, true})) << "answers in the order asked";
+  EXPECT_EQ(completed, key_order);
 }
 
 TEST_P(SqlStoreTest, AThreadSnapshotReconcilesCommentsAndReactions) {
