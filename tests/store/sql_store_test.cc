@@ -98,6 +98,32 @@ class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
     return std::make_unique<SqlStore>(GetParam(), factory_, options, clock_);
   }
 
+  // A store on the same tables whose connections pass each statement to `hook` first.
+  std::unique_ptr<SqlStore> MakeHookedStore(HookedConnection::Hook hook) {
+    ConnectionFactory inner = factory_;
+    SqlStoreOptions options;
+    options.table_prefix = prefix_;
+    options.pool_size = 1;
+    ConnectionFactory hooked = [inner, hook]() -> Result<std::unique_ptr<SqlConnection>> {
+      auto connection = inner();
+      if (!connection) return connection.error();
+      return std::unique_ptr<SqlConnection>(
+          std::make_unique<HookedConnection>(std::move(*connection), hook));
+    };
+    return std::make_unique<SqlStore>(GetParam(), hooked, options, clock_);
+  }
+
+  // Eight storage targets due, then a claim of four by "w1" through a store whose statements
+  // pass `hook` first.
+  Result<std::vector<Claim>> RecordEightAndClaimFour(HookedConnection::Hook hook) {
+    for (int i = 0; i < 8; ++i) {
+      std::string room = "room-" + std::to_string(i);
+      auto recorded = store_->Record(Event("msg_" + room, {{TargetKind::kStorage, room, ""}}));
+      if (!recorded) return recorded.error();
+    }
+    return MakeHookedStore(std::move(hook))->ClaimDue("w1", kAllKinds, 4, 60'000);
+  }
+
   // Runs a query on a separate connection; {p} is replaced by the table prefix.
   std::vector<SqlRow> Rows(std::string sql) {
     for (size_t pos; (pos = sql.find("{p}")) != std::string::npos;) sql.replace(pos, 3, prefix_);
@@ -600,25 +626,10 @@ class ClaimFailingPartWay {
 };
 
 TEST_P(SqlStoreTest, AClaimFailingPartWayReturnsWhatItClaimedAndLeavesNothingLeasedByNobody) {
-  for (int i = 0; i < 8; ++i) {
-    std::string room = "room-" + std::to_string(i);
-    ASSERT_TRUE(*store_->Record(Event("msg_" + room, {{TargetKind::kStorage, room, ""}})));
-  }
   auto hook = std::make_shared<ClaimFailingPartWay>(
       [this](std::string sql) { Exec(std::move(sql)); }, prefix_, /*fail_reading=*/false);
-  ConnectionFactory inner = factory_;
-  SqlStoreOptions options;
-  options.table_prefix = prefix_;
-  options.pool_size = 1;
-  SqlStore store(GetParam(), [inner, hook]() -> Result<std::unique_ptr<SqlConnection>> {
-    auto connection = inner();
-    if (!connection) return connection.error();
-    return std::unique_ptr<SqlConnection>(std::make_unique<HookedConnection>(
-        std::move(*connection), [hook](std::string_view sql, std::span<const SqlValue> params) {
-          return (*hook)(sql, params);
-        }));
-  }, options, clock_);
-  auto claims = store.ClaimDue("w1", kAllKinds, 4, 60'000);
+  auto claims = RecordEightAndClaimFour(
+      [hook](std::string_view sql, std::span<const SqlValue> params) { return (*hook)(sql, params); });
   ASSERT_TRUE(claims.has_value()) << claims.error().ToString();
   EXPECT_EQ(claims->size(), 3u) << "the first group, less the target another worker took";
   std::set<std::string> returned;
@@ -632,25 +643,10 @@ TEST_P(SqlStoreTest, AClaimFailingPartWayReturnsWhatItClaimedAndLeavesNothingLea
 }
 
 TEST_P(SqlStoreTest, AClaimThatCannotTellWhichTargetsItWonGivesThemBack) {
-  for (int i = 0; i < 8; ++i) {
-    std::string room = "room-" + std::to_string(i);
-    ASSERT_TRUE(*store_->Record(Event("msg_" + room, {{TargetKind::kStorage, room, ""}})));
-  }
   auto hook = std::make_shared<ClaimFailingPartWay>(
       [this](std::string sql) { Exec(std::move(sql)); }, prefix_, /*fail_reading=*/true);
-  ConnectionFactory inner = factory_;
-  SqlStoreOptions options;
-  options.table_prefix = prefix_;
-  options.pool_size = 1;
-  SqlStore store(GetParam(), [inner, hook]() -> Result<std::unique_ptr<SqlConnection>> {
-    auto connection = inner();
-    if (!connection) return connection.error();
-    return std::unique_ptr<SqlConnection>(std::make_unique<HookedConnection>(
-        std::move(*connection), [hook](std::string_view sql, std::span<const SqlValue> params) {
-          return (*hook)(sql, params);
-        }));
-  }, options, clock_);
-  auto claims = store.ClaimDue("w1", kAllKinds, 4, 60'000);
+  auto claims = RecordEightAndClaimFour(
+      [hook](std::string_view sql, std::span<const SqlValue> params) { return (*hook)(sql, params); });
   EXPECT_FALSE(claims.has_value()) << "nothing was claimed before";
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}targets WHERE lease_owner = 'w1'"), "0");
   EXPECT_EQ(One("SELECT MAX(attempts) FROM {p}targets WHERE lease_owner = ''"), "0");
@@ -668,31 +664,22 @@ TEST_P(SqlStoreTest, RecordingAndCompletingLockTargetRowsInPrimaryKeyOrder) {
   const TargetKind kinds[] = {TargetKind::kRoom, TargetKind::kPresence, TargetKind::kNotification};
   std::mutex mutex;
   std::vector<std::string> marked, completed;  // "kind scope", in statement order
-  ConnectionFactory inner = factory_;
   std::string prefix = prefix_;
-  SqlStoreOptions options;
-  options.table_prefix = prefix_;
-  options.pool_size = 1;
-  SqlStore store(GetParam(), [&, inner, prefix]() -> Result<std::unique_ptr<SqlConnection>> {
-    auto connection = inner();
-    if (!connection) return connection.error();
-    return std::unique_ptr<SqlConnection>(std::make_unique<HookedConnection>(
-        std::move(*connection),
-        [&, prefix](std::string_view sql, std::span<const SqlValue> params) -> std::optional<Error> {
-          auto text = [&](size_t i) { return std::string(std::get<std::string_view>(params[i])); };
-          std::lock_guard lock(mutex);
-          if (sql.starts_with("INSERT INTO " + prefix + "targets")) {
-            for (size_t i = 0; i + 4 < params.size(); i += 5) marked.push_back(text(i) + " " + text(i + 1));
-          } else if (sql.starts_with("UPDATE " + prefix + "targets SET done_seq")) {
-            completed.push_back(text(7) + " " + text(8));
-          }
-          return std::nullopt;
-        }));
-  }, options, clock_);
-  ASSERT_TRUE(*store.Record(Event("msg_1", {room, presence, notification})));
+  auto store = MakeHookedStore(
+      [&, prefix](std::string_view sql, std::span<const SqlValue> params) -> std::optional<Error> {
+        auto text = [&](size_t i) { return std::string(std::get<std::string_view>(params[i])); };
+        std::lock_guard lock(mutex);
+        if (sql.starts_with("INSERT INTO " + prefix + "targets")) {
+          for (size_t i = 0; i + 4 < params.size(); i += 5) marked.push_back(text(i) + " " + text(i + 1));
+        } else if (sql.starts_with("UPDATE " + prefix + "targets SET done_seq")) {
+          completed.push_back(text(7) + " " + text(8));
+        }
+        return std::nullopt;
+      });
+  ASSERT_TRUE(*store->Record(Event("msg_1", {room, presence, notification})));
   const std::vector<std::string> key_order = {"notification u1", "presence r1", "room r1"};
   EXPECT_EQ(marked, key_order);
-  auto claims = store.ClaimDue("w1", kinds, 3, 60'000);
+  auto claims = store->ClaimDue("w1", kinds, 3, 60'000);
   ASSERT_TRUE(claims.has_value() && claims->size() == 3u);
   std::vector<Completion> completions;
   for (const TargetKey& key : {room, presence, notification}) {
@@ -700,7 +687,7 @@ TEST_P(SqlStoreTest, RecordingAndCompletingLockTargetRowsInPrimaryKeyOrder) {
       if (claim.key == key) completions.push_back({claim, {}, {}});
     }
   }
-  auto done = store.CompleteAll(completions);
+  auto done = store->CompleteAll(completions);
   ASSERT_TRUE(done.has_value());
   EXPECT_EQ(*done, std::vector<bool>({true, true, true})) << "answers in the order asked";
   EXPECT_EQ(completed, key_order);
