@@ -156,15 +156,12 @@ struct SqlStore::Statements {
     renew = render(
         "UPDATE {p}targets SET lease_until = ? WHERE kind = ? AND scope_id = ? AND object_id = ?"
         " AND fence = ? AND lease_until > 0");
-    release = render(
+    const std::string give_back =
         "UPDATE {p}targets SET lease_owner = '', lease_until = 0,"
-        " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
-        " WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?");
+        " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE ";
+    release = render(give_back + "kind = ? AND scope_id = ? AND object_id = ? AND fence = ?");
     // The same for every target one claim leased (its owner and lease end).
-    unclaim = render(
-        "UPDATE {p}targets SET lease_owner = '', lease_until = 0,"
-        " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
-        " WHERE lease_owner = ? AND lease_until = ?");
+    unclaim = render(give_back + "lease_owner = ? AND lease_until = ?");
     // updated_at moves only when the content changes; synced_at on every successful read.
     if (mysql) {
       upsert_document = render(
@@ -395,7 +392,7 @@ Status SqlStore::RecordMany(SqlConnection& connection, std::span<const InboxEven
   stored.assign(events.size(), false);
   std::vector<SqlValue> params;
   std::vector<std::string_view> seen;
-  std::optional<std::vector<SqlRow>> existing;
+  std::vector<SqlRow> existing;  // `seen` points into it
   if (look_first) {
     std::vector<std::string_view> ids;
     for (const InboxEvent* event : events) ids.push_back(event->webhook_id);
@@ -405,7 +402,7 @@ Status SqlStore::RecordMany(SqlConnection& connection, std::span<const InboxEven
     auto rows = connection.Query(sql_->ManyRows(Statements::kSelectEvents, ids.size()), params);
     if (!rows) return rows.error();
     existing = std::move(*rows);
-    for (const SqlRow& row : *existing) {
+    for (const SqlRow& row : existing) {
       if (row[0]) seen.push_back(*row[0]);
     }
   }
