@@ -62,6 +62,13 @@ async function startCountingProxy(target) {
   };
 }
 
+// One pre-signed request for the load generator (a line of its input file).
+function requestLine(event) {
+  const { body, headers } = signedRequest(event);
+  return JSON.stringify({ id: headers["webhook-id"], timestamp: headers["webhook-timestamp"],
+    signature: headers["webhook-signature"], body });
+}
+
 // ---- scenarios: rooms prepared once, then the webhooks each run sends -------------------------
 
 function document(room, sizeBytes) {
@@ -183,9 +190,7 @@ async function run(system, scenarioName, setup, index) {
   const events = setup.events();
   const lines = [];
   for (const event of events) {
-    const { body, headers } = signedRequest(event);
-    const line = JSON.stringify({ id: headers["webhook-id"], timestamp: headers["webhook-timestamp"],
-      signature: headers["webhook-signature"], body });
+    const line = requestLine(event);
     for (let c = 0; c < (setup.copies ?? 1); c++) lines.push(line);
   }
   const file = path.join(work, `${prefix}requests.jsonl`);
@@ -207,14 +212,14 @@ async function run(system, scenarioName, setup, index) {
   // and compared; a room found equal is done (no change follows the last webhook). One full
   // comparison at the end confirms every room.
   const equal = (row) => isDeepStrictEqual(parseJsonColumn(row.data), truth.get(row.room_id));
-  const inList = (ids) => ids.map(() => "?").join(",");
-  const select = (ids) => db.query(`SELECT room_id, data, CRC32(data) AS sum FROM ${table} WHERE room_id IN (${inList(ids)})`, ids);
+  const rowsOf = (ids, columns) => db.query(`SELECT room_id, ${columns} FROM ${table} WHERE room_id IN (${ids.map(() => "?").join(",")})`, ids);
+  const select = (ids) => rowsOf(ids, "data, CRC32(data) AS sum");
   const pending = new Set(truth.keys());
   const looked = new Map();  // room -> checksum of the row last found unequal
   const convergedAt = [];  // ms after the last acknowledgement, per room
   await waitFor("the mirror to equal the REST API", async () => {
     const ids = [...pending];
-    const sums = await db.query(`SELECT room_id, CRC32(data) AS sum FROM ${table} WHERE room_id IN (${inList(ids)})`, ids);
+    const sums = await rowsOf(ids, "CRC32(data) AS sum");
     const seenAt = Date.now() - loadEnd;
     const seen = new Map(sums.map((row) => [row.room_id, Number(row.sum)]));
     const changed = sums.filter((row) => looked.get(row.room_id) !== Number(row.sum)).map((row) => row.room_id);
@@ -271,11 +276,7 @@ async function generatorCeiling() {
   const setup = await scenarios.burst();
   const server = await startLbmirror(env.baseUrl, `bench${process.pid % 10000}_ceiling_`);
   const file = path.join(work, "ceiling.jsonl");
-  fs.writeFileSync(file, setup.events().map((event) => {
-    const { body, headers } = signedRequest(event);
-    return JSON.stringify({ id: headers["webhook-id"], timestamp: headers["webhook-timestamp"],
-      signature: headers["webhook-signature"], body });
-  }).join("\n") + "\n");
+  fs.writeFileSync(file, setup.events().map(requestLine).join("\n") + "\n");
   const rates = [];
   for (let rep = 0; rep < 3; rep++) {
     const out = await new Promise((resolve, reject) => execFile(loadgen,
