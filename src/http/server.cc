@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/text.h"
+#include "core/thread_name.h"
 
 namespace lbmirror::http {
 
@@ -316,9 +317,12 @@ void HttpServer::Run() {
   for (auto& ioc : impl_->iocs) impl_->running.push_back(asio::make_work_guard(*ioc));
   std::vector<std::thread> threads;
   for (size_t i = 1; i < impl_->iocs.size(); ++i) {
-    threads.emplace_back([this, i] { impl_->iocs[i]->run(); });
+    threads.emplace_back([this, i] {
+      NameThisThread(Cat("lbm-http-", i));
+      impl_->iocs[i]->run();
+    });
   }
-  impl_->iocs[0]->run();
+  impl_->iocs[0]->run();  // the main thread keeps the process name
   for (auto& thread : threads) thread.join();
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "core/text.h"
+#include "core/thread_name.h"
 #include "store/schema.h"
 
 namespace lbmirror::store {
@@ -238,6 +239,7 @@ SqlStore::~SqlStore() {
     record_stopping_ = true;
   }
   record_wake_.notify_all();
+  overflow_wake_.notify_all();
   for (std::thread& committer : committers_) committer.join();
 }
 
@@ -293,22 +295,31 @@ void SqlStore::RecordAsync(InboxEvent event, RecordDone done) {
       return;
     }
     if (committers_.empty()) {
-      for (int i = 0; i < std::max(1, options_.record_committers); ++i) {
-        committers_.emplace_back([this] { CommitterLoop(); });
+      // SQLite has one writer: a second committer would only wait for it.
+      int committers = dialect_ == Dialect::kMysql ? std::max(1, options_.record_committers) : 1;
+      for (int i = 0; i < committers; ++i) {
+        committers_.emplace_back([this, i] {
+          NameThisThread(Cat("lbm-record-", i));
+          CommitterLoop(/*first=*/i == 0);
+        });
       }
     }
     record_queue_.push_back({std::move(event), std::move(done), std::nullopt});
+    if (record_queue_.size() > kMaxRecordBatch) overflow_wake_.notify_one();
   }
   record_wake_.notify_one();
 }
 
 // Group commit: a committer takes every webhook queued while it was committing the previous
 // group, so under load concurrent webhooks share one transaction (and its log flush); alone,
-// a webhook is committed at once.
-void SqlStore::CommitterLoop() {
+// a webhook is committed at once. The other committers wait until more is queued than one
+// group takes.
+void SqlStore::CommitterLoop(bool first) {
   std::unique_lock lock(record_mutex_);
   for (;;) {
-    record_wake_.wait(lock, [this] { return record_stopping_ || !record_queue_.empty(); });
+    (first ? record_wake_ : overflow_wake_).wait(lock, [this, first] {
+      return record_stopping_ || record_queue_.size() > (first ? 0 : size_t{kMaxRecordBatch});
+    });
     if (record_queue_.empty()) return;  // stopping, and everything queued is recorded
     size_t take = std::min(record_queue_.size(), static_cast<size_t>(kMaxRecordBatch));
     std::vector<PendingRecord> group(std::make_move_iterator(record_queue_.begin()),

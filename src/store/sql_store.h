@@ -27,8 +27,10 @@ struct SqlStoreOptions {
   // later, and each further webhook for it postpones it again (at most to 5 times this after
   // it became dirty), so that the webhooks of a burst share one read after the last of them.
   int64_t coalesce_ms = 0;
-  // Group commit: this many threads record webhooks, each taking every webhook queued
-  // meanwhile (up to kMaxRecordBatch) into one transaction with multi-row statements.
+  // Group commit: up to this many threads record webhooks, each taking every webhook queued
+  // meanwhile (up to kMaxRecordBatch) into one transaction with multi-row statements. The
+  // first records whatever is queued; the others join only while more than one group waits,
+  // since a second transaction in flight splits the groups and costs the database a commit.
   int record_committers = 2;
 };
 
@@ -133,9 +135,10 @@ class SqlStore final : public Store {
   std::unique_ptr<Statements> sql_;
   // Group commit: webhooks waiting to be recorded, and the threads recording them (started
   // by the first RecordAsync; the destructor records what is queued, then joins them).
-  void CommitterLoop();
+  void CommitterLoop(bool first);
   std::mutex record_mutex_;
-  std::condition_variable record_wake_;
+  std::condition_variable record_wake_;    // the first committer: something is queued
+  std::condition_variable overflow_wake_;  // the others: more than one group is queued
   std::deque<PendingRecord> record_queue_;
   // The ids of the last kRecentIds webhooks this process found stored (new or not): their
   // redeliveries are answered at once. Guarded by record_mutex_.

@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "core/text.h"
+#include "core/thread_name.h"
 #include "sync/projection.h"
 
 namespace lbmirror::sync {
@@ -35,8 +36,16 @@ void Engine::Start() {
     std::lock_guard lock(mutex_);
     looks_at_.assign(static_cast<size_t>(options_.workers), kBusy);
   }
-  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
-  keeper_ = std::thread([this] { LeaseKeeperLoop(); });
+  for (int i = 0; i < options_.workers; ++i) {
+    threads_.emplace_back([this, i] {
+      NameThisThread(Cat("lbm-worker-", i));
+      WorkerLoop(i);
+    });
+  }
+  keeper_ = std::thread([this] {
+    NameThisThread("lbm-leases");
+    LeaseKeeperLoop();
+  });
 }
 
 void Engine::Stop() {

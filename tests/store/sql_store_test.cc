@@ -458,6 +458,76 @@ TEST_P(SqlStoreTest, KeepsUnicodeIdsAndTextIntact) {
   EXPECT_EQ(One("SELECT room_id FROM {p}ydocs"), room);
 }
 
+TEST_P(SqlStoreTest, ASecondCommitterRecordsOnlyWhileMoreThanOneGroupIsQueued) {
+  // The first committer is held inside its insert while webhooks queue behind it; which
+  // threads run inserts tells which committers recorded.
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool hold = true;
+  int inserts = 0, done = 0;
+  std::set<std::thread::id> recorders;
+  const std::string insert = "INSERT INTO " + prefix_ + "events";
+  auto store = MakeHookedStore([&](std::string_view sql, std::span<const SqlValue>) {
+    if (sql.starts_with(insert)) {
+      std::unique_lock lock(mutex);
+      recorders.insert(std::this_thread::get_id());
+      ++inserts;
+      changed.notify_all();
+      changed.wait(lock, [&] { return !hold; });
+    }
+    return std::optional<Error>();
+  });
+  int sent = 0;
+  auto send = [&](int count) {
+    for (int i = 0; i < count; ++i, ++sent) {
+      store->RecordAsync(Event("msg_" + std::to_string(sent), {}), [&](const InboxEvent&, Result<bool> stored) {
+        EXPECT_TRUE(stored.has_value() && *stored);
+        std::lock_guard lock(mutex);
+        ++done;
+        changed.notify_all();
+      });
+    }
+  };
+  auto hold_first_then_send = [&](int count) {
+    send(1);
+    {
+      std::unique_lock lock(mutex);
+      ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return inserts > 0; }));
+    }
+    send(count);
+  };
+  auto release_and_wait = [&] {
+    std::unique_lock lock(mutex);
+    hold = false;
+    changed.notify_all();
+    ASSERT_TRUE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return done == sent; }));
+    inserts = 0;
+    hold = true;
+  };
+
+  // One group's worth queued behind the first: it waits for the first committer.
+  hold_first_then_send(SqlStore::kMaxRecordBatch);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(inserts, 1);
+  }
+  release_and_wait();
+  EXPECT_EQ(recorders.size(), 1u);
+
+  // More than one group queued: a second committer takes one (MySQL; SQLite has one writer).
+  hold_first_then_send(SqlStore::kMaxRecordBatch + 10);
+  const size_t expected = GetParam() == Dialect::kMysql ? 2 : 1;
+  {
+    std::unique_lock lock(mutex);
+    changed.wait_for(lock, std::chrono::milliseconds(GetParam() == Dialect::kMysql ? 10'000 : 200),
+                     [&] { return recorders.size() == 2; });
+    EXPECT_EQ(recorders.size(), expected);
+  }
+  release_and_wait();
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}events"), std::to_string(sent));
+}
+
 TEST_P(SqlStoreTest, ManyThreadsRecordConcurrentlyWithoutLosingEvents) {
   std::vector<std::thread> threads;
   std::atomic<int> stored{0};

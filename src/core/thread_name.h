@@ -1,0 +1,11 @@
+// NameThisThread: names the calling thread (Linux keeps 15 bytes), so that `top -H`, `ps -L`
+// and debuggers tell the HTTP, recording and worker threads apart.
+#pragma once
+
+#include <string>
+
+namespace lbmirror {
+
+void NameThisThread(const std::string& name);
+
+}  // namespace lbmirror
