@@ -520,7 +520,15 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
   SqlValue select_params[] = {kNever, now, int64_t{limit} * 4};
   auto rows = (*connection)->Query(select, select_params);
   if (!rows) return rows.error().WithContext("reading due targets");
-  if (!rows->empty() && next_due_ms != nullptr) *next_due_ms = ToInt((*rows)[0][6]);
+  // The first target due later (the rows are in due order); due ones left unclaimed below
+  // make that now.
+  std::optional<int64_t> later;
+  for (const SqlRow& row : *rows) {
+    if (int64_t due = ToInt(row[6]); due > now) {
+      later = due;
+      break;
+    }
+  }
   std::erase_if(*rows, [&](const SqlRow& row) { return ToInt(row[6]) > now; });
   std::shuffle(rows->begin(), rows->end(), random);
   std::vector<Claim> candidates;
@@ -534,6 +542,10 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
   // Claimed a group at a time with one statement; a candidate taken by another worker meanwhile
   // (its fence moved, or it was leased or completed) is left out, and the next ones are tried.
   std::vector<Claim> claims;
+  auto partly_claimed = [&] {
+    if (next_due_ms != nullptr) *next_due_ms = now;  // the rest may be due
+    return claims;
+  };
   const int64_t lease_until = now + lease_ms;
   std::vector<SqlValue> params;
   for (size_t next = 0; next < candidates.size() && static_cast<int>(claims.size()) < limit;) {
@@ -549,7 +561,7 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
     if (!changed) {
       // Nothing of this group was claimed (the statement was rolled back); what the earlier
       // groups claimed is the caller's to process, or it would stay leased by nobody.
-      if (!claims.empty()) return claims;
+      if (!claims.empty()) return partly_claimed();
       return changed.error().WithContext("claiming targets");
     }
     if (*changed == static_cast<int64_t>(take)) {
@@ -569,7 +581,7 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
       // as if never claimed), or, if that fails too, taken again when the lease ends.
       params.resize(2);
       (void)(*connection)->Execute(sql_->unclaim, params);
-      if (!claims.empty()) return claims;
+      if (!claims.empty()) return partly_claimed();
       return won.error().WithContext("reading claimed targets");
     }
     for (const Claim& claim : group) {
@@ -579,6 +591,9 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
       });
       if (held) claims.push_back(claim);
     }
+  }
+  if (next_due_ms != nullptr) {
+    *next_due_ms = claims.size() < candidates.size() ? std::optional<int64_t>(now) : later;
   }
   return claims;
 }

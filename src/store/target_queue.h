@@ -35,8 +35,9 @@ class TargetQueue {
   virtual ~TargetQueue() = default;
 
   // Claims up to `limit` due targets of the given kinds for `lease_ms`. An empty vector means
-  // nothing is due; then `next_due_ms`, if given, is set to when the next target not leased
-  // becomes due (nullopt: none is pending).
+  // nothing is due. `next_due_ms`, if given, is set to when the next pending target not leased
+  // and not claimed by this call becomes due (now or earlier: more is due already; nullopt:
+  // none is pending).
   virtual Result<std::vector<Claim>> ClaimDue(std::string_view owner,
                                               std::span<const TargetKind> kinds, int limit,
                                               int64_t lease_ms,

@@ -242,15 +242,9 @@ void Engine::WorkerLoop(int index) {
       }
       continue;
     }
-    {
-      // Busy now: an idle worker, if any, takes over watching the queue (more may be due).
-      std::lock_guard lock(mutex_);
-      if (std::any_of(looks_at_.begin(), looks_at_.end(), [](int64_t at) { return at != kBusy; })) {
-        notified_due_ = 0;
-        ++wake_generation_;
-        wake_.notify_one();
-      }
-    }
+    // Busy now: an idle worker takes over watching the queue when more is pending and no idle
+    // worker looks by its due time (with nothing more pending, the next webhook notifies).
+    if (next_due) Notify(*next_due);
     {
       std::lock_guard lock(in_flight_mutex_);
       in_flight_[index] = *claims;

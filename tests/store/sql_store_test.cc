@@ -347,6 +347,32 @@ TEST_P(SqlStoreTest, WebhooksOfABurstPostponeTheReadUntilTheyPause) {
   EXPECT_EQ(due(), retry_at);
 }
 
+TEST_P(SqlStoreTest, AClaimTellsWhenTheNextTargetItDidNotTakeIsDue) {
+  store_.reset();
+  store_ = MakeStore(prefix_, 100);
+  const int64_t t0 = clock_.NowMs();
+  for (const char* room : {"r1", "r2", "r3"}) {
+    ASSERT_TRUE(*store_->Record(Event(std::string("msg_") + room, {{TargetKind::kStorage, room, ""}})));
+  }
+  clock_.Advance(50);
+  ASSERT_TRUE(*store_->Record(Event("msg_r4", {{TargetKind::kStorage, "r4", ""}})));  // due t0 + 150
+  clock_.Advance(50);
+  std::optional<int64_t> next_due;
+  auto claims = store_->ClaimDue("w1", kAllKinds, 2, 60'000, &next_due);
+  ASSERT_TRUE(claims.has_value());
+  EXPECT_EQ(claims->size(), 2u);
+  EXPECT_EQ(next_due, clock_.NowMs()) << "one more is due now";
+  claims = store_->ClaimDue("w1", kAllKinds, 2, 60'000, &next_due);
+  ASSERT_TRUE(claims.has_value());
+  EXPECT_EQ(claims->size(), 1u);
+  EXPECT_EQ(next_due, t0 + 150) << "the rest is due later";
+  clock_.Advance(50);
+  claims = store_->ClaimDue("w1", kAllKinds, 2, 60'000, &next_due);
+  ASSERT_TRUE(claims.has_value());
+  EXPECT_EQ(claims->size(), 1u);
+  EXPECT_EQ(next_due, std::nullopt) << "nothing else is pending";
+}
+
 TEST_P(SqlStoreTest, AWorkerWhoseLeaseWasTakenOverWritesNothing) {
   ASSERT_TRUE(*store_->Record(Event("msg_1", {kStorage})));
   auto first = ClaimAll("slow", 1'000);

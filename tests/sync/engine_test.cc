@@ -202,6 +202,34 @@ TEST_F(EngineTest, AWorkerWokenForWorkDueLaterWaitsForItWithoutLookingAtTheQueue
   engine.Stop();
 }
 
+TEST_F(EngineTest, AWorkerTakingTheLastDueTargetWakesNoOther) {
+  CountingQueue queue(*store_);
+  EngineOptions options;
+  options.workers = 3;
+  options.idle_poll_ms = 600'000;  // no idle polling during the test
+  Engine engine(queue, client_, clock_, options);
+  client_.Set("/v2/rooms/r1/storage?format=json", 200, R"({"a":1})");
+  engine.Start();
+  for (int i = 0; i < 500 && queue.claims.load() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(queue.claims.load(), 3);
+  // One target: one worker claims it and reads (held); nothing else is pending, so no other
+  // worker is woken to look at the queue meanwhile.
+  client_.Hold();
+  Mark("m1", {TargetKind::kStorage, "r1", ""});
+  engine.Notify();
+  for (int i = 0; i < 500 && client_.Calls("/v2/rooms/r1/storage?format=json") == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(queue.claims.load(), 4);
+  client_.Resume();
+  engine.Stop();
+  EXPECT_EQ(engine.counters().completed.load(), 1);
+}
+
 TEST_F(EngineTest, ASlowReadKeepsRenewingItsLease) {
   EngineOptions options;
   options.workers = 1;
