@@ -2,7 +2,7 @@
 // machine, same MariaDB server and Liveblocks dev server, same pre-signed webhooks sent by
 // build/lbmirror_loadgen, alternating systems, several repetitions; medians reported.
 // Run through bench/run.sh, which starts the services and sets the environment.
-//   node bench/run.mjs [--reps 3] [--scenarios burst,spread,duplicates,large1mb,large10mb,mixed,steady]
+//   node bench/run.mjs [--reps 3] [--scenarios burst,spread,duplicates,large1mb,large10mb,mixed,steady,stream]
 //                      [--rate 400] (webhooks/s of the steady scenario)
 //                      [--concurrency 16] [--http-threads N] [--coalesce-ms N] [--workers N]
 //                      (lbmirror's own defaults unless given)
@@ -22,7 +22,7 @@ import {
 const args = Object.fromEntries(process.argv.slice(2).join(" ").split("--").filter(Boolean)
   .map((pair) => pair.trim().split(/\s+/)));
 const REPS = Number(args.reps ?? 3);
-const SCENARIOS = (args.scenarios ?? "burst,spread,duplicates,large1mb,large10mb,mixed,steady").split(",");
+const SCENARIOS = (args.scenarios ?? "burst,spread,duplicates,large1mb,large10mb,mixed,steady,stream").split(",");
 const STEADY_RATE = Number(args.rate ?? 400);  // webhooks/s of the fixed-rate scenario
 const CONCURRENCY = Number(args.concurrency ?? 16);
 const SYSTEMS = (args.systems ?? "baseline,lbmirror").split(",");  // one only, for profiling
@@ -117,6 +117,13 @@ const scenarios = {
     const rooms = await prepareRooms("steady", 50, 2000);
     return { rooms, rate: STEADY_RATE, events: () => Array.from({ length: 20 }, () => rooms.map(storageUpdated)).flat() };
   },
+  // Capacity: a longer stream with twice the requests in flight (32; the others 16). With
+  // each request answered only once durable, the rate is bounded by requests in flight over
+  // the commit time; more in flight share each commit.
+  async stream() {
+    const rooms = await prepareRooms("stream", 50, 2000);
+    return { rooms, concurrency: 2 * CONCURRENCY, events: () => Array.from({ length: 200 }, () => rooms.map(storageUpdated)).flat() };
+  },
   // Storage, Yjs and room events mixed (the guide's handler acknowledges the others unread).
   async mixed() {
     const rooms = await prepareRooms("mixed", 50, 2000, { ydoc: true });
@@ -201,7 +208,7 @@ async function run(system, scenarioName, setup, index) {
   const databaseBefore = databaseCpuSeconds();
   // Asynchronously: the counting proxy runs in this process and must keep answering.
   const load = JSON.parse(await new Promise((resolve, reject) => execFile(loadgen,
-    ["--url", server.url, "--connections", String(CONCURRENCY), ...(setup.rate ? ["--rate", String(setup.rate)] : []), file],
+    ["--url", server.url, "--connections", String(setup.concurrency ?? CONCURRENCY), ...(setup.rate ? ["--rate", String(setup.rate)] : []), file],
     { encoding: "utf8" },
     (error, stdout) => (error && !stdout ? reject(error) : resolve(stdout)))));
   const loadEnd = Date.now();
@@ -245,7 +252,7 @@ async function run(system, scenarioName, setup, index) {
   const databaseAfter = databaseCpuSeconds();
   const webhooks = lines.length;
   const figures = {
-    system, scenario: scenarioName, webhooks, acked: load.ok, failed: load.other + load.errors,
+    system, scenario: scenarioName, concurrency: setup.concurrency ?? CONCURRENCY, webhooks, acked: load.ok, failed: load.other + load.errors,
     acks_per_s: load.rate, p50_ms: load.p50_ms, p99_ms: load.p99_ms, converged_ms: convergedMs,
     converged_p99_ms: convergedP99Ms,
     rest_reads_per_webhook: (proxy.state.reads - readsBefore) / webhooks,

@@ -3,7 +3,7 @@
 # server and the Liveblocks dev server (as the tests do), runs bench/run.mjs (the guide's
 # handler against lbmirror, alternating, several repetitions), prints the table and saves the
 # figures to bench/results.json, then stops both servers.
-#   bench/run.sh [--reps 3] [--scenarios burst,spread,duplicates,large1mb,large10mb,mixed,steady]
+#   bench/run.sh [--reps 3] [--scenarios burst,spread,duplicates,large1mb,large10mb,mixed,steady,stream]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh" --test
