@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "fakes/fake_clock.h"
@@ -174,18 +175,26 @@ class CountingQueue final : public store::TargetQueue {
   store::TargetQueue& queue_;
 };
 
-TEST_F(EngineTest, AWorkerWokenForWorkDueLaterWaitsForItWithoutLookingAtTheQueue) {
-  CountingQueue queue(*store_);
+// Three workers that look at the queue only when woken (no idle polling during a test).
+EngineOptions WokenOnly() {
   EngineOptions options;
   options.workers = 3;
-  options.idle_poll_ms = 600'000;  // no idle polling during the test
-  Engine engine(queue, client_, clock_, options);
+  options.idle_poll_ms = 600'000;
+  return options;
+}
+
+// Waits until `done` holds, then a moment longer for looks at the queue that should not come.
+void WaitThenSettle(const std::function<bool()>& done, int settle_ms = 50) {
+  for (int i = 0; i < 500 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(settle_ms));
+}
+
+TEST_F(EngineTest, AWorkerWokenForWorkDueLaterWaitsForItWithoutLookingAtTheQueue) {
+  CountingQueue queue(*store_);
+  Engine engine(queue, client_, clock_, WokenOnly());
   engine.Start();
   // Each worker looks once at the empty queue, then waits.
-  for (int i = 0; i < 500 && queue.claims.load() < 3; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  WaitThenSettle([&] { return queue.claims.load() >= 3; });
   ASSERT_EQ(queue.claims.load(), 3);
   // Work due in 100 s: a worker is woken to wait for it, but does not look now; later work
   // wakes nobody (one will look by then); work due now is looked for at once, by one worker.
@@ -194,36 +203,24 @@ TEST_F(EngineTest, AWorkerWokenForWorkDueLaterWaitsForItWithoutLookingAtTheQueue
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(queue.claims.load(), 3);
   engine.Notify();
-  for (int i = 0; i < 500 && queue.claims.load() < 4; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  WaitThenSettle([&] { return queue.claims.load() >= 4; });
   EXPECT_EQ(queue.claims.load(), 4);
   engine.Stop();
 }
 
 TEST_F(EngineTest, AWorkerTakingTheLastDueTargetWakesNoOther) {
   CountingQueue queue(*store_);
-  EngineOptions options;
-  options.workers = 3;
-  options.idle_poll_ms = 600'000;  // no idle polling during the test
-  Engine engine(queue, client_, clock_, options);
+  Engine engine(queue, client_, clock_, WokenOnly());
   client_.Set("/v2/rooms/r1/storage?format=json", 200, R"({"a":1})");
   engine.Start();
-  for (int i = 0; i < 500 && queue.claims.load() < 3; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  WaitThenSettle([&] { return queue.claims.load() >= 3; });
   ASSERT_EQ(queue.claims.load(), 3);
   // One target: one worker claims it and reads (held); nothing else is pending, so no other
   // worker is woken to look at the queue meanwhile.
   client_.Hold();
   Mark("m1", {TargetKind::kStorage, "r1", ""});
   engine.Notify();
-  for (int i = 0; i < 500 && client_.Calls("/v2/rooms/r1/storage?format=json") == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  WaitThenSettle([&] { return client_.Calls("/v2/rooms/r1/storage?format=json") > 0; }, 100);
   EXPECT_EQ(queue.claims.load(), 4);
   client_.Resume();
   engine.Stop();
