@@ -84,12 +84,12 @@ std::string KindList(std::span<const TargetKind> kinds) {
 // Every statement, rendered once for the dialect and table prefix.
 struct SqlStore::Statements {
   // Statements over a list of rows, rendered for every list length up to kMaxRecordBatch.
-  enum Many { kSelectEvents, kInsertEvents, kMarkDirty, kClaim, kClaimed, kManyCount };
+  enum Many { kSelectEvents, kInsertEvents, kMarkDirty, kClaim, kClaimed, kUpsertDocuments, kManyCount };
   std::vector<std::string> many[kManyCount];
   const std::string& ManyRows(Many which, size_t rows) const { return many[which].at(rows); }
 
   std::string mark_dirty, complete, fail, renew, release, unclaim;
-  std::string upsert_document, upsert_ydoc, upsert_room, room_gone, document_gone, ydoc_gone;
+  std::string upsert_ydoc, upsert_room, room_gone, document_gone, ydoc_gone;
   std::string schema_table, schema_version, record_version;
 
   Statements(Dialect dialect, const std::string& prefix, int64_t max_wait_ms) {
@@ -164,19 +164,21 @@ struct SqlStore::Statements {
     // The same for every target one claim leased (its owner and lease end).
     unclaim = render(give_back + "lease_owner = ? AND lease_until = ?");
     // updated_at moves only when the content changes; synced_at on every successful read.
+    // Several documents at once: the Storage documents a worker read in one batch.
     if (mysql) {
-      upsert_document = render(
-          "INSERT INTO {p}documents (room_id, data, synced_at, deleted_at) VALUES (?, ?, ?, NULL)"
-          " ON DUPLICATE KEY UPDATE updated_at = CASE WHEN data <=> VALUES(data)"
-          " AND deleted_at IS NULL THEN updated_at ELSE CURRENT_TIMESTAMP END,"
-          " data = VALUES(data), synced_at = VALUES(synced_at), deleted_at = NULL");
+      rows(kUpsertDocuments, "INSERT INTO {p}documents (room_id, data, synced_at, deleted_at) VALUES ",
+           "(?, ?, ?, NULL)",
+           " ON DUPLICATE KEY UPDATE updated_at = CASE WHEN data <=> VALUES(data)"
+           " AND deleted_at IS NULL THEN updated_at ELSE CURRENT_TIMESTAMP END,"
+           " data = VALUES(data), synced_at = VALUES(synced_at), deleted_at = NULL");
     } else {
-      upsert_document = render(
-          "INSERT INTO {p}documents (room_id, data, synced_at, deleted_at, updated_at)"
-          " VALUES (?, ?, ?, NULL, ?) ON CONFLICT(room_id) DO UPDATE SET"
-          " updated_at = CASE WHEN data IS excluded.data AND deleted_at IS NULL THEN updated_at"
-          " ELSE excluded.updated_at END,"
-          " data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL");
+      rows(kUpsertDocuments,
+           "INSERT INTO {p}documents (room_id, data, synced_at, deleted_at, updated_at) VALUES ",
+           "(?, ?, ?, NULL, ?)",
+           " ON CONFLICT(room_id) DO UPDATE SET"
+           " updated_at = CASE WHEN data IS excluded.data AND deleted_at IS NULL THEN updated_at"
+           " ELSE excluded.updated_at END,"
+           " data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL");
     }
     upsert_ydoc = render(
         "INSERT INTO {p}ydocs (room_id, data, text, state, updated_at, synced_at, deleted_at)"
@@ -609,16 +611,28 @@ Status SqlStore::Run(SqlConnection& connection, const std::string& sql,
   return Ok();
 }
 
+Status SqlStore::UpsertDocuments(SqlConnection& connection,
+                                 std::span<const DocumentRow* const> documents,
+                                 const std::string& now) {
+  std::vector<SqlValue> params;
+  for (size_t begin = 0; begin < documents.size(); begin += kMaxRecordBatch) {
+    size_t end = std::min(documents.size(), begin + kMaxRecordBatch);
+    params.clear();
+    for (size_t i = begin; i < end; ++i) {
+      params.insert(params.end(), {Text(documents[i]->room_id), Text(documents[i]->data), Text(now)});
+      if (dialect_ == Dialect::kSqlite) params.push_back(Text(now));
+    }
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, sql_->ManyRows(Statements::kUpsertDocuments, end - begin), params));
+  }
+  return Ok();
+}
+
 Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms,
                             const FlowKeys* diagrams) {
   std::string now = FormatSqlTimestamp(now_ms);
   if (auto* doc = std::get_if<DocumentRow>(&write)) {
-    if (dialect_ == Dialect::kMysql) {
-      SqlValue params[] = {Text(doc->room_id), Text(doc->data), Text(now)};
-      return Run(connection, sql_->upsert_document, params);
-    }
-    SqlValue params[] = {Text(doc->room_id), Text(doc->data), Text(now), Text(now)};
-    return Run(connection, sql_->upsert_document, params);
+    const DocumentRow* one[] = {doc};
+    return UpsertDocuments(connection, one, now);
   }
   if (auto* ydoc = std::get_if<YdocRow>(&write)) {
     SqlValue params[] = {Text(ydoc->room_id), Text(ydoc->data), Text(ydoc->text),
@@ -988,7 +1002,8 @@ Status SqlStore::ApplySession(SqlConnection& connection, const SessionChange& ch
 }
 
 Result<bool> SqlStore::CompleteOne(SqlConnection& connection, const Completion& completion,
-                                   int64_t now, const FlowKeys* diagrams) {
+                                   int64_t now, const FlowKeys* diagrams,
+                                   std::vector<const DocumentRow*>& documents) {
   const Claim& claim = completion.claim;
   // The fencing check comes first and locks the target row until commit, so a worker whose
   // lease was taken over cannot write anything.
@@ -1007,6 +1022,10 @@ Result<bool> SqlStore::CompleteOne(SqlConnection& connection, const Completion& 
   if (!changed) return changed.error();
   if (*changed != 1) return false;
   for (const RowWrite& write : completion.writes) {
+    if (auto* doc = std::get_if<DocumentRow>(&write)) {
+      documents.push_back(doc);  // written with the batch's other documents
+      continue;
+    }
     LBMIRROR_RETURN_IF_ERROR(ApplyWrite(connection, write, now, diagrams));
   }
   for (const TargetKey& key : completion.also_dirty) {
@@ -1037,14 +1056,19 @@ Result<std::vector<bool>> SqlStore::CompleteAll(std::span<const Completion> comp
     done.assign(completions.size(), false);
     auto diagrams = DiagramsWithRows(connection, completions);
     if (!diagrams) return diagrams.error();
+    // The Storage documents of all go in one statement, after the other writes (a room
+    // deleted in the same batch is marked first, as before: "room" sorts before "storage").
+    std::vector<const DocumentRow*> documents;
     for (size_t i : order) {
       const Completion& completion = completions[i];
-      auto completed = CompleteOne(connection, completion, now, &*diagrams);
+      auto completed = CompleteOne(connection, completion, now, &*diagrams, documents);
       if (!completed) {
         return completed.error().WithContext(Cat("writing ", completion.claim.key.ToString()));
       }
       done[i] = *completed;
     }
+    auto written = UpsertDocuments(connection, documents, FormatSqlTimestamp(now));
+    if (!written) return written.error().WithContext("writing Storage documents");
     return Ok();
   });
   if (!status) return status.error();

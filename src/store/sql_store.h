@@ -108,9 +108,14 @@ class SqlStore final : public Store {
   Status ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms,
                     const FlowKeys* diagrams);
   // Within a transaction: clears the claimed target (fencing checked first) and applies its
-  // writes. False, with nothing written, when the lease was taken over.
+  // writes, except Storage documents, which are added to `documents` for UpsertDocuments.
+  // False, with nothing written, when the lease was taken over.
   Result<bool> CompleteOne(SqlConnection& connection, const Completion& completion,
-                           int64_t now_ms, const FlowKeys* diagrams);
+                           int64_t now_ms, const FlowKeys* diagrams,
+                           std::vector<const DocumentRow*>& documents);
+  // Upserts Storage documents, as many as a statement takes at a time.
+  Status UpsertDocuments(SqlConnection& connection, std::span<const DocumentRow* const> documents,
+                         const std::string& now);
   Status ApplyThread(SqlConnection& connection, const ThreadSnapshot& snapshot,
                      const std::string& now);
   Status DeleteThread(SqlConnection& connection, const ThreadGone& gone, const std::string& now);

@@ -897,6 +897,35 @@ TEST_P(SqlStoreTest, CompleteAllWritesSeveralTargetsAndSkipsOneWhoseLeaseWasLost
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}flow_edges"), "0");
 }
 
+TEST_P(SqlStoreTest, TheStorageDocumentsOfABatchAreWrittenByOneStatementEachToItsRoom) {
+  int document_statements = 0;
+  const std::string upsert = "INSERT INTO " + prefix_ + "documents";
+  auto store = MakeHookedStore([&](std::string_view sql, std::span<const SqlValue>) {
+    if (sql.starts_with(upsert)) ++document_statements;
+    return std::optional<Error>();
+  });
+  const char* rooms[] = {"room-a", "room-b", "room-c", "room-d"};
+  for (const char* room : rooms) {
+    ASSERT_TRUE(*store->Record(Event(std::string("msg_") + room, {{TargetKind::kStorage, room, ""}})));
+  }
+  auto claims = store->ClaimDue("w1", kAllKinds, 4, 60'000);
+  ASSERT_TRUE(claims.has_value());
+  ASSERT_EQ(claims->size(), 4u);
+  std::vector<Completion> completions;
+  for (const Claim& claim : *claims) {
+    const std::string& room = claim.key.scope_id;
+    completions.push_back({claim, {DocumentRow{room, R"({"room":")" + room + R"("})"}}, {}});
+  }
+  auto done = store->CompleteAll(completions);
+  ASSERT_TRUE(done.has_value()) << done.error().ToString();
+  EXPECT_EQ(*done, std::vector<bool>(4, true));
+  EXPECT_EQ(document_statements, 1);
+  for (const char* room : rooms) {
+    EXPECT_EQ(One(std::string("SELECT data FROM {p}documents WHERE room_id = '") + room + "'"),
+              std::string(R"({"room":")") + room + R"("})");
+  }
+}
+
 TEST_P(SqlStoreTest, NotificationsAreUpsertedAndMarkedGone) {
   NotificationRow n{"in_1", "bob", "thread", "room-1", "th_1", std::nullopt,
                     "2026-01-01 10:00:00.000", std::nullopt, R"({"kind":"thread","id":"in_1"})"};
