@@ -628,12 +628,12 @@ Status SqlStore::UpsertDocuments(SqlConnection& connection,
 }
 
 Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms,
-                            const FlowKeys* diagrams) {
-  std::string now = FormatSqlTimestamp(now_ms);
+                            const FlowKeys* diagrams, std::vector<const DocumentRow*>& documents) {
   if (auto* doc = std::get_if<DocumentRow>(&write)) {
-    const DocumentRow* one[] = {doc};
-    return UpsertDocuments(connection, one, now);
+    documents.push_back(doc);  // written with the batch's other documents
+    return Ok();
   }
+  std::string now = FormatSqlTimestamp(now_ms);
   if (auto* ydoc = std::get_if<YdocRow>(&write)) {
     SqlValue params[] = {Text(ydoc->room_id), Text(ydoc->data), Text(ydoc->text),
                          Blob{ydoc->state}, Text(now), Text(now)};
@@ -1022,11 +1022,7 @@ Result<bool> SqlStore::CompleteOne(SqlConnection& connection, const Completion& 
   if (!changed) return changed.error();
   if (*changed != 1) return false;
   for (const RowWrite& write : completion.writes) {
-    if (auto* doc = std::get_if<DocumentRow>(&write)) {
-      documents.push_back(doc);  // written with the batch's other documents
-      continue;
-    }
-    LBMIRROR_RETURN_IF_ERROR(ApplyWrite(connection, write, now, diagrams));
+    LBMIRROR_RETURN_IF_ERROR(ApplyWrite(connection, write, now, diagrams, documents));
   }
   for (const TargetKey& key : completion.also_dirty) {
     LBMIRROR_RETURN_IF_ERROR(MarkDirty(connection, key, now));

@@ -104,12 +104,13 @@ class SqlStore final : public Store {
   // Those among the diagrams the completions write (one query for all).
   Result<FlowKeys> DiagramsWithRows(SqlConnection& connection,
                                     std::span<const Completion> completions);
-  // `diagrams`, when known, lets an empty diagram without rows skip its deletes.
+  // `diagrams`, when known, lets an empty diagram without rows skip its deletes. A Storage
+  // document is only added to `documents`, for one UpsertDocuments of the whole batch.
   Status ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms,
-                    const FlowKeys* diagrams);
+                    const FlowKeys* diagrams, std::vector<const DocumentRow*>& documents);
   // Within a transaction: clears the claimed target (fencing checked first) and applies its
-  // writes, except Storage documents, which are added to `documents` for UpsertDocuments.
-  // False, with nothing written, when the lease was taken over.
+  // writes (Storage documents through `documents`, see ApplyWrite). False, with nothing
+  // written, when the lease was taken over.
   Result<bool> CompleteOne(SqlConnection& connection, const Completion& completion,
                            int64_t now_ms, const FlowKeys* diagrams,
                            std::vector<const DocumentRow*>& documents);

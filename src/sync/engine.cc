@@ -195,7 +195,7 @@ void Engine::WorkerLoop(int index) {
     {
       std::lock_guard lock(mutex_);
       generation = wake_generation_;
-      notified_due_ = kNotified;  // what was notified so far, this claim sees
+      notified_due_ = kNothingNotified;  // what was notified so far, this claim sees
     }
     std::optional<int64_t> next_due;
     auto claims = queue_.ClaimDue(owner, SupportedKinds(), options_.claim_batch, options_.lease_ms,
@@ -235,7 +235,7 @@ void Engine::WorkerLoop(int index) {
         // then (the queue holds nothing earlier: it was looked at, and Notify() tells of
         // anything new).
         now = clock_.NowMs();
-        int64_t due = std::exchange(notified_due_, kNotified);
+        int64_t due = std::exchange(notified_due_, kNothingNotified);
         if (due <= now || now >= look_at) break;
         generation = wake_generation_;
         look_at = std::min(look_at, due);

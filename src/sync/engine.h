@@ -98,9 +98,9 @@ class Engine {
   std::condition_variable sleep_wake_;  // Sleep() (REST retry waits): woken by Stop()
   uint64_t wake_generation_ = 0;
   // The earliest due time told by Notify() since an idle worker last woke for it (0: due
-  // now, or more may be due; kNotified: none). Guarded by mutex_.
-  static constexpr int64_t kNotified = std::numeric_limits<int64_t>::max();
-  int64_t notified_due_ = kNotified;
+  // now, or more may be due; kNothingNotified: none). Guarded by mutex_.
+  static constexpr int64_t kNothingNotified = std::numeric_limits<int64_t>::max();
+  int64_t notified_due_ = kNothingNotified;
   // Per worker: the clock time it will next look for work by itself (while it waits idle),
   // or kBusy while it is claiming or processing. Guarded by mutex_.
   std::vector<int64_t> looks_at_;
