@@ -65,6 +65,10 @@ int Main(int argc, char** argv) {
       ->envname("LBMIRROR_MAX_BODY_BYTES")->capture_default_str();
   serve_cmd->add_option("--http-threads", serve.http_threads, "threads serving HTTP")
       ->envname("LBMIRROR_HTTP_THREADS")->capture_default_str();
+  serve_cmd->add_option("--max-connections", serve.max_connections,
+                        "open HTTP connections at most (past it the longest idle is closed);"
+                        " lowered to fit the file descriptor limit")
+      ->envname("LBMIRROR_MAX_CONNECTIONS")->capture_default_str();
   serve_cmd->add_option("--workers", serve.workers, "workers reading the REST API")
       ->envname("LBMIRROR_WORKERS")->capture_default_str();
   serve_cmd->add_option("--lease-ms", serve.lease_ms,
@@ -129,6 +133,14 @@ int Main(int argc, char** argv) {
       "status", "pending and failed targets with their errors, lag, last webhook per type");
   AddCommonOptions(*status_cmd, common);
 
+  std::string retry_target;
+  bool retry_failed = false;
+  CLI::App* retry_cmd = app.add_subcommand(
+      "retry", "make a target (kind:room[:id], as `status` lists it) or every failed target due now");
+  AddCommonOptions(*retry_cmd, common);
+  retry_cmd->add_option("target", retry_target, "a target such as storage:my-room");
+  retry_cmd->add_flag("--failed", retry_failed, "every target whose last attempt failed");
+
   std::string prune_age;
   CLI::App* prune_cmd = app.add_subcommand("prune", "delete old stored webhooks");
   AddCommonOptions(*prune_cmd, common);
@@ -180,6 +192,7 @@ int Main(int argc, char** argv) {
   if (backfill_cmd->parsed()) return RunBackfill(common, api, backfill);
   if (status_cmd->parsed()) return RunStatus(common);
   if (prune_cmd->parsed()) return RunPrune(common, prune_age);
+  if (retry_cmd->parsed()) return RunRetry(common, retry_target, retry_failed);
   if (search_cmd->parsed()) return RunSearch(common, query, limit);
   if (export_cmd->parsed()) return RunYdocExport(common, room_id);
   if (decode_cmd->parsed()) return RunYdocDecode(files);

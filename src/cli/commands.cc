@@ -59,11 +59,13 @@ int RunYdocDecode(const std::vector<std::string>& files) {
     boost::json::object line{{"file", file}};
     auto document = in || in.eof() ? yjs::Document::Decode(bytes)
                                    : Result<yjs::Document>(InvalidArgument("cannot read the file"));
-    if (document) {
-      line["json"] = document->ToJson();
-      line["text"] = document->Text();
+    auto view = document ? document->ToJson() : Result<boost::json::value>(document.error());
+    auto text = view ? document->Text() : Result<std::string>(view.error());
+    if (text) {
+      line["json"] = std::move(*view);
+      line["text"] = std::move(*text);
     } else {
-      line["error"] = document.error().message();
+      line["error"] = text.error().message();
       ++failures;
     }
     std::cout << boost::json::serialize(line) << "\n";
@@ -99,13 +101,34 @@ int RunMigrate(const CommonOptions& common, bool print_only) {
     (*store)->PrintMigrations(std::cout);
     return 0;
   }
-  Status migrated = (*store)->Migrate();
-  if (!migrated) {
-    log::Error(Cat("migration failed: ", migrated.error().ToString()));
-    return 1;
-  }
+  if (int code = PrepareSchema(**store, /*no_migrate=*/false); code != 0) return code;
   auto version = (*store)->SchemaVersion();
   log::Info(Cat("schema is at version ", version ? *version : -1));
+  return 0;
+}
+
+int RunRetry(const CommonOptions& common, const std::string& target, bool failed) {
+  if (target.empty() == !failed) {
+    return ConfigError("lbmirror retry needs a target (such as storage:my-room) or --failed");
+  }
+  std::optional<store::TargetKey> key;
+  if (!failed) {
+    key = store::TargetKey::Parse(target);
+    if (!key) {
+      return ConfigError(Cat("\"", target, "\" is not a target: KIND:ROOM (room, storage, ydoc,",
+                             " presence), thread:ROOM:THREAD or notification:USER:ID"));
+    }
+  }
+  auto store = OpenStore(common.database_url, common.table_prefix, 1, SystemClock::Instance());
+  if (!store) return ConfigError(store.error().ToString());
+  if (int code = RequireSchema(**store); code != 0) return code;
+  auto changed = (*store)->RetryNow(key);
+  if (!changed) {
+    log::Error(changed.error().ToString());
+    return 1;
+  }
+  std::cout << (key ? Cat(key->ToString(), " is due now") : Cat(*changed, " failed targets are due now"))
+            << "\n";
   return 0;
 }
 

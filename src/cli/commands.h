@@ -16,6 +16,9 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api, const Backfi
 int RunStatus(const CommonOptions& common);
 // Deletes stored webhooks older than a duration such as "30d".
 int RunPrune(const CommonOptions& common, const std::string& older_than);
+// Makes `target` (or, with `failed`, every failed target) due now; the running mirror
+// reads it within its idle poll. Exit 2 for a target that does not parse, or neither/both.
+int RunRetry(const CommonOptions& common, const std::string& target, bool failed);
 int RunMigrate(const CommonOptions& common, bool print_only);
 // Writes the binary Yjs state mirrored for `room_id` to standard output (exit 1 if none).
 int RunYdocExport(const CommonOptions& common, const std::string& room_id);

@@ -40,6 +40,9 @@ liveblocks::CurlClientOptions ClientOptions(const ApiOptions& api) {
 int PrepareSchema(store::Store& store, bool no_migrate) {
   if (!no_migrate) {
     Status migrated = store.Migrate();
+    if (!migrated && migrated.error().code() == ErrorCode::kInvalidArgument) {
+      return ConfigError(migrated.error().message());  // a schema newer than this build
+    }
     if (!migrated) {
       log::Error(Cat("migration failed: ", migrated.error().ToString()));
       return 1;
@@ -50,6 +53,11 @@ int PrepareSchema(store::Store& store, bool no_migrate) {
   if (!version) {
     log::Error(Cat("cannot read the schema version: ", version.error().ToString()));
     return 1;
+  }
+  if (*version > store::LatestSchemaVersion()) {
+    return ConfigError(Cat("the database schema is at version ", *version,
+                           ", newer than this lbmirror (", store::LatestSchemaVersion(),
+                           "): run the lbmirror release that migrated it, or a newer one"));
   }
   if (*version < store::LatestSchemaVersion()) {
     log::Error(Cat("the database schema is at version ", *version, ", this lbmirror needs ",

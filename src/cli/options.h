@@ -29,6 +29,7 @@ struct ServeOptions {
   int64_t timestamp_tolerance_s = 300;
   int64_t max_body_bytes = 1 << 20;
   int http_threads = 2;
+  int max_connections = 512;        // open HTTP connections at most
   int workers = 4;
   int64_t lease_ms = 30'000;
   int64_t coalesce_ms = 200;

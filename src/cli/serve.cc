@@ -1,4 +1,5 @@
 #include <boost/json.hpp>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <functional>
@@ -23,6 +24,26 @@ namespace lbmirror::cli {
 
 namespace {
 constexpr int64_t kPruneEveryMs = 3'600'000;
+// Descriptors kept for everything but HTTP connections: database and REST connections, logs.
+constexpr int64_t kReservedDescriptors = 128;
+
+// The HTTP connection cap: the soft descriptor limit is raised to the hard one, and the cap
+// lowered, if need be, to leave kReservedDescriptors of it for the rest of the process.
+size_t ConnectionCap(int requested) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return static_cast<size_t>(requested);
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY) return static_cast<size_t>(requested);
+  int64_t fits = std::max<int64_t>(16, static_cast<int64_t>(limit.rlim_cur) - kReservedDescriptors);
+  if (requested <= fits) return static_cast<size_t>(requested);
+  log::Warn(Cat("--max-connections ", requested, " lowered to ", fits, " to fit the limit of ",
+                limit.rlim_cur, " open files"));
+  return static_cast<size_t>(fits);
+}
 
 struct ServeMetrics {
   metrics::Histogram ack_seconds{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
@@ -123,6 +144,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   if (options.webhook_path.empty() || options.webhook_path.front() != '/') {
     return ConfigError("--webhook-path must start with /");
   }
+  if (options.max_connections < 1) return ConfigError("--max-connections must be at least 1");
   if (options.workers < 1 || options.http_threads < 1 || options.max_body_bytes < 1024 ||
       options.idle_timeout_ms < 100 || options.body_timeout_ms < 100 || options.coalesce_ms < 0 ||
       options.coalesce_ms > 60'000) {
@@ -246,6 +268,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   server_options.port = address->second;
   server_options.max_body_bytes = static_cast<size_t>(options.max_body_bytes);
   server_options.threads = options.http_threads;
+  server_options.max_connections = ConnectionCap(options.max_connections);
   server_options.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
   server_options.header_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
   server_options.body_timeout = std::chrono::milliseconds(options.body_timeout_ms);

@@ -27,6 +27,9 @@ std::string ToLower(std::string_view text);
 // True for well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points past
 // U+10FFFF), what a strict decoder such as TextDecoder with fatal: true accepts.
 bool IsValidUtf8(std::string_view text);
+// The nesting depth of JSON text: objects and arrays, outside strings ("1" is 0, "{}" 1,
+// "{\"a\":[]}" 2). Linear, no allocation; the text is assumed to be valid JSON.
+int JsonDepth(std::string_view json);
 // "250ms", "30s", "5m", "2h", "30d" (or "0") in milliseconds; nullopt for anything else.
 std::optional<int64_t> ParseDurationMs(std::string_view text);
 

@@ -68,14 +68,27 @@ Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& t
 }
 
 namespace {
-// Per-connection state shared with Stop(): `idle` is only touched on the connection's thread.
+// Per-connection state shared with Stop() and the accept loop. `idle_since` (steady clock
+// ticks; 0 while a request is being served) is written on the connection's thread and read
+// by the others.
 struct Connection {
   asio::io_context& ioc;  // the one of the thread serving it
   beast::tcp_stream stream;
-  bool idle = true;
+  std::atomic<int64_t> idle_since{0};
   Connection(asio::io_context& context, tcp::socket socket)
       : ioc(context), stream(std::move(socket)) {}
+  bool idle() const { return idle_since.load(std::memory_order_relaxed) != 0; }
+  void SetIdle(bool idle) {
+    idle_since.store(idle ? std::max<int64_t>(1, std::chrono::steady_clock::now()
+                                                     .time_since_epoch().count())
+                          : 0,
+                     std::memory_order_relaxed);
+  }
 };
+
+bool OutOfDescriptors(const beast::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == beast::error_code(ENFILE, beast::system_category());
+}
 }  // namespace
 
 // One io_context per thread, each connection served by one of them from start to end: no
@@ -107,6 +120,8 @@ struct HttpServer::Impl {
   }
 
   asio::awaitable<void> Accept();
+  // Closes the connection idle the longest; false when none is idle. REQUIRES: mutex held.
+  bool CloseLongestIdle();
   asio::awaitable<void> Serve(std::shared_ptr<Connection> connection);
   asio::awaitable<bool> WriteResponse(Connection& connection, const Response& response,
                                       unsigned version, bool keep_alive);
@@ -194,13 +209,13 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
     parser.body_limit(options.max_body_bytes);
-    connection->idle = true;
+    connection->SetIdle(true);
     // The idle timeout covers the wait for a new request; a started request gets the
     // header timeout once its first bytes are buffered.
     connection->stream.expires_after(buffer.size() > 0 ? options.header_timeout
                                                        : options.idle_timeout);
     auto [ec, n] = co_await bhttp::async_read_header(connection->stream, buffer, parser, kTuple);
-    connection->idle = false;
+    connection->SetIdle(false);
     if (ec == bhttp::error::body_limit) {
       co_await RejectAndDrain(*connection, Response::Error(413, "request body too large"));
       break;
@@ -240,20 +255,64 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
   connections.erase(connection);
 }
 
+bool HttpServer::Impl::CloseLongestIdle() {
+  std::shared_ptr<Connection> oldest;
+  int64_t oldest_since = 0;
+  for (const auto& connection : connections) {
+    int64_t since = connection->idle_since.load(std::memory_order_relaxed);
+    if (since != 0 && (oldest == nullptr || since < oldest_since)) {
+      oldest = connection;
+      oldest_since = since;
+    }
+  }
+  if (oldest == nullptr) return false;
+  oldest->SetIdle(false);  // not chosen twice; its coroutine ends on the cancelled read
+  asio::post(oldest->stream.get_executor(), [oldest] {
+    beast::error_code ignored;
+    oldest->stream.socket().cancel(ignored);
+  });
+  return true;
+}
+
 asio::awaitable<void> HttpServer::Impl::Accept() {
+  // Out of file descriptors, accept fails at once for as long as it lasts: wait (10 ms,
+  // doubling to 1 s) instead of spinning, and free a descriptor by closing an idle connection.
+  std::chrono::milliseconds pause{10};
+  asio::steady_timer timer(acceptor.get_executor());
   while (!stopping.load()) {
     // Connections go to the threads in turn.
     asio::io_context& ioc = *iocs[next_ioc++ % iocs.size()];
     auto [ec, socket] = co_await acceptor.async_accept(ioc, kTuple);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
-      log::Warn(Cat("accept failed: ", ec.message()));
+      log::Warn(Cat("accept failed: ", ec.message(),
+                    OutOfDescriptors(ec) ? " (pausing; lower --max-connections or raise the"
+                                           " descriptor limit)"
+                                         : ""));
+      if (OutOfDescriptors(ec)) {
+        {
+          std::lock_guard lock(mutex);
+          CloseLongestIdle();
+        }
+        timer.expires_after(pause);
+        co_await timer.async_wait(kTuple);
+        pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(1));
+      }
       continue;
     }
+    pause = std::chrono::milliseconds(10);
     socket.set_option(tcp::no_delay(true), ec);
     auto connection = std::make_shared<Connection>(ioc, std::move(socket));
     {
       std::lock_guard lock(mutex);
+      if (connections.size() >= options.max_connections && !CloseLongestIdle()) {
+        // Every connection is busy with a request: refuse this one.
+        log::Warn(Cat("refusing a connection: ", connections.size(),
+                      " are open and busy (--max-connections)"));
+        beast::error_code ignored;
+        connection->stream.socket().close(ignored);
+        continue;
+      }
       connections.insert(connection);
     }
     asio::co_spawn(connection->stream.get_executor(), Serve(connection), asio::detached);
@@ -273,7 +332,7 @@ void HttpServer::Impl::StopNow() {
   std::lock_guard lock(mutex);
   for (const auto& connection : connections) {
     asio::post(connection->stream.get_executor(), [connection] {
-      if (connection->idle) connection->stream.socket().cancel();
+      if (connection->idle()) connection->stream.socket().cancel();
     });
   }
 }

@@ -52,6 +52,9 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10'000};  // from first byte to end of headers
   std::chrono::milliseconds body_timeout{30'000};    // to receive the body
   int threads = 4;
+  // Open connections at most; a new one past it closes the longest-idle connection, or is
+  // refused when none is idle. Keep it well under the process's descriptor limit.
+  size_t max_connections = 512;
   bool handle_signals = false;           // stop gracefully on SIGINT/SIGTERM
 };
 

@@ -14,17 +14,22 @@ namespace lbmirror::store {
 using OptionalText = std::optional<std::string>;
 
 // liveblocks_documents: Storage as plain JSON (the REST body, passed through verbatim).
+// `depth` is its nesting of objects and arrays: a document deeper than the database's JSON
+// type holds goes to the deep_data text column instead.
 struct DocumentRow {
   std::string room_id;
   std::string data;
+  int depth = 0;
 };
 // liveblocks_ydocs: the decoded JSON of a Yjs document, its plain text and its binary state
 // (GET ydoc-binary, one Yjs update) from which the document can be restored exactly.
+// `depth` is the nesting of `data`, as for DocumentRow.
 struct YdocRow {
   std::string room_id;
   std::string data;
   std::string text;
   std::string state;
+  int depth = 0;
 };
 // liveblocks_rooms: one room as the REST API returned it.
 struct RoomRow {

@@ -60,7 +60,7 @@ bool IsValidTablePrefix(const std::string& prefix) {
   return true;
 }
 
-int LatestSchemaVersion() { return 4; }
+int LatestSchemaVersion() { return 5; }
 
 std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& prefix) {
   Types t = TypesFor(dialect);
@@ -275,7 +275,12 @@ std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& pref
       "  updated_at {bigint} NOT NULL,\n"
       "  PRIMARY KEY (name)\n"
       "{end}"));
-  return {m1, m2, m3, m4};
+  // A document nested deeper than the database's JSON type holds (MariaDB before 12.2: 32
+  // levels, MySQL: 100) is kept here as text, exactly, and `data` holds JSON null.
+  Migration m5{5, "documents nested deeper than the JSON type holds", {}};
+  m5.steps.push_back(add_column("documents", "deep_data", t.text + " NULL"));
+  m5.steps.push_back(add_column("ydocs", "deep_data", t.text + " NULL"));
+  return {m1, m2, m3, m4, m5};
 }
 
 }  // namespace lbmirror::store

@@ -62,6 +62,8 @@ bool KeyOrder(const TargetKey& a, const TargetKey& b) {
 }
 
 SqlValue Text(const std::string& text) { return std::string_view(text); }
+// What a JSON column holds when the value itself is too deep for it (kept in deep_data).
+const SqlValue kJsonNull = std::string_view("null");
 SqlValue Optional(const std::optional<std::string>& text) {
   return text ? SqlValue(std::string_view(*text)) : SqlValue(nullptr);
 }
@@ -89,7 +91,7 @@ struct SqlStore::Statements {
   const std::string& ManyRows(Many which, size_t rows) const { return many[which].at(rows); }
 
   std::string mark_dirty, complete, fail, renew, release, unclaim;
-  std::string upsert_ydoc, upsert_room, room_gone, document_gone, ydoc_gone;
+  std::string upsert_ydoc, upsert_room, room_gone, document_gone, ydoc_gone, fence_room_reads;
   std::string schema_table, schema_version, record_version;
 
   Statements(Dialect dialect, const std::string& prefix, int64_t max_wait_ms) {
@@ -166,27 +168,32 @@ struct SqlStore::Statements {
     // updated_at moves only when the content changes; synced_at on every successful read.
     // Several documents at once: the Storage documents a worker read in one batch.
     if (mysql) {
-      rows(kUpsertDocuments, "INSERT INTO {p}documents (room_id, data, synced_at, deleted_at) VALUES ",
-           "(?, ?, ?, NULL)",
+      rows(kUpsertDocuments,
+           "INSERT INTO {p}documents (room_id, data, deep_data, synced_at, deleted_at) VALUES ",
+           "(?, ?, ?, ?, NULL)",
            " ON DUPLICATE KEY UPDATE updated_at = CASE WHEN data <=> VALUES(data)"
-           " AND deleted_at IS NULL THEN updated_at ELSE CURRENT_TIMESTAMP END,"
-           " data = VALUES(data), synced_at = VALUES(synced_at), deleted_at = NULL");
+           " AND deep_data <=> VALUES(deep_data) AND deleted_at IS NULL THEN updated_at"
+           " ELSE CURRENT_TIMESTAMP END,"
+           " data = VALUES(data), deep_data = VALUES(deep_data), synced_at = VALUES(synced_at),"
+           " deleted_at = NULL");
     } else {
       rows(kUpsertDocuments,
-           "INSERT INTO {p}documents (room_id, data, synced_at, deleted_at, updated_at) VALUES ",
-           "(?, ?, ?, NULL, ?)",
+           "INSERT INTO {p}documents (room_id, data, deep_data, synced_at, deleted_at, updated_at)"
+           " VALUES ",
+           "(?, ?, ?, ?, NULL, ?)",
            " ON CONFLICT(room_id) DO UPDATE SET"
-           " updated_at = CASE WHEN data IS excluded.data AND deleted_at IS NULL THEN updated_at"
-           " ELSE excluded.updated_at END,"
-           " data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL");
+           " updated_at = CASE WHEN data IS excluded.data AND deep_data IS excluded.deep_data"
+           " AND deleted_at IS NULL THEN updated_at ELSE excluded.updated_at END,"
+           " data = excluded.data, deep_data = excluded.deep_data, synced_at = excluded.synced_at,"
+           " deleted_at = NULL");
     }
     upsert_ydoc = render(
-        "INSERT INTO {p}ydocs (room_id, data, text, state, updated_at, synced_at, deleted_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, NULL) {upsert:room_id}"
+        "INSERT INTO {p}ydocs (room_id, data, deep_data, text, state, updated_at, synced_at,"
+        " deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) {upsert:room_id}"
         " updated_at = CASE WHEN state {same} {v:state} AND deleted_at IS NULL THEN updated_at"
         " ELSE {v:updated_at} END,"
-        " data = {v:data}, text = {v:text}, state = {v:state}, synced_at = {v:synced_at},"
-        " deleted_at = NULL");
+        " data = {v:data}, deep_data = {v:deep_data}, text = {v:text}, state = {v:state},"
+        " synced_at = {v:synced_at}, deleted_at = NULL");
     upsert_room = render(
         "INSERT INTO {p}rooms (room_id, organization_id, metadata, default_accesses,"
         " users_accesses, groups_accesses, created_at, last_connection_at, synced_at, deleted_at)"
@@ -199,6 +206,17 @@ struct SqlStore::Statements {
     room_gone = render(
         "INSERT INTO {p}rooms (room_id, synced_at, deleted_at) VALUES (?, ?, ?) {upsert:room_id}"
         " deleted_at = COALESCE(deleted_at, {v:deleted_at}), synced_at = {v:synced_at}");
+    // The room's other targets that are claimed: fenced out, given back and dirty again
+    // (dirty_seq bumped last: MySQL assigns left to right).
+    fence_room_reads = render(
+        "UPDATE {p}targets SET fence = fence + 1, lease_owner = '', lease_until = 0,"
+        " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,"
+        " next_attempt_at = CASE WHEN dirty_seq > done_seq THEN {least}(next_attempt_at, ?)"
+        " ELSE ? END,"
+        " first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE ? END,"
+        " dirty_seq = dirty_seq + 1"
+        " WHERE kind IN ('presence', 'storage', 'thread', 'ydoc') AND scope_id = ?"
+        " AND lease_until > 0");
     document_gone =
         render("UPDATE {p}documents SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL");
     ydoc_gone = render("UPDATE {p}ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL");
@@ -219,6 +237,7 @@ struct SqlStore::Statements {
 SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions options,
                    const Clock& clock)
     : dialect_(dialect),
+      json_depth_limit_(dialect == Dialect::kMysql ? -1 : 0),
       options_(std::move(options)),
       clock_(clock),
       pool_(factory, options_.pool_size),
@@ -619,7 +638,10 @@ Status SqlStore::UpsertDocuments(SqlConnection& connection,
     size_t end = std::min(documents.size(), begin + kMaxRecordBatch);
     params.clear();
     for (size_t i = begin; i < end; ++i) {
-      params.insert(params.end(), {Text(documents[i]->room_id), Text(documents[i]->data), Text(now)});
+      const DocumentRow& document = *documents[i];
+      bool deep = TooDeepForJson(document.depth);
+      params.insert(params.end(), {Text(document.room_id), deep ? kJsonNull : Text(document.data),
+                                   deep ? Text(document.data) : SqlValue(nullptr), Text(now)});
       if (dialect_ == Dialect::kSqlite) params.push_back(Text(now));
     }
     LBMIRROR_RETURN_IF_ERROR(Run(connection, sql_->ManyRows(Statements::kUpsertDocuments, end - begin), params));
@@ -635,7 +657,9 @@ Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, in
   }
   std::string now = FormatSqlTimestamp(now_ms);
   if (auto* ydoc = std::get_if<YdocRow>(&write)) {
-    SqlValue params[] = {Text(ydoc->room_id), Text(ydoc->data), Text(ydoc->text),
+    bool deep = TooDeepForJson(ydoc->depth);
+    SqlValue params[] = {Text(ydoc->room_id), deep ? kJsonNull : Text(ydoc->data),
+                         deep ? Text(ydoc->data) : SqlValue(nullptr), Text(ydoc->text),
                          Blob{ydoc->state}, Text(now), Text(now)};
     LBMIRROR_RETURN_IF_ERROR(Run(connection, sql_->upsert_ydoc, params));
     if (dialect_ == Dialect::kSqlite) {
@@ -680,7 +704,9 @@ Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, in
     }
     return Ok();
   }
-  if (auto* gone = std::get_if<RoomGone>(&write)) return DeleteRoom(connection, gone->room_id, now);
+  if (auto* gone = std::get_if<RoomGone>(&write)) {
+    return DeleteRoom(connection, gone->room_id, now, now_ms);
+  }
   if (auto* thread = std::get_if<ThreadSnapshot>(&write)) return ApplyThread(connection, *thread, now);
   if (auto* gone = std::get_if<ThreadGone>(&write)) return DeleteThread(connection, *gone, now);
   if (auto* n = std::get_if<NotificationRow>(&write)) {
@@ -876,18 +902,22 @@ Status SqlStore::ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow,
       " data, node, synced_at) VALUES ",
       flow.nodes.size(), [&](size_t i, std::vector<SqlValue>& params) {
         const FlowNode& n = flow.nodes[i];
+        bool deep = TooDeepForJson(n.node);
         params.insert(params.end(), {Text(flow.room_id), Text(flow.storage_key), Text(n.node_id),
                                      Optional(n.type), real(n.position_x), real(n.position_y),
-                                     Optional(n.data), Text(n.node), Text(now)});
+                                     deep ? SqlValue(nullptr) : Optional(n.data),
+                                     deep ? kJsonNull : Text(n.node), Text(now)});
       }));
   return insert_rows(
       "INSERT INTO {p}flow_edges (room_id, storage_key, edge_id, type, source, target, data, edge,"
       " synced_at) VALUES ",
       flow.edges.size(), [&](size_t i, std::vector<SqlValue>& params) {
         const FlowEdge& e = flow.edges[i];
+        bool deep = TooDeepForJson(e.edge);
         params.insert(params.end(), {Text(flow.room_id), Text(flow.storage_key), Text(e.edge_id),
                                      Optional(e.type), Optional(e.source), Optional(e.target),
-                                     Optional(e.data), Text(e.edge), Text(now)});
+                                     deep ? SqlValue(nullptr) : Optional(e.data),
+                                     deep ? kJsonNull : Text(e.edge), Text(now)});
       });
 }
 
@@ -922,7 +952,7 @@ Result<SqlStore::FlowKeys> SqlStore::DiagramsWithRows(SqlConnection& connection,
 }
 
 Status SqlStore::DeleteRoom(SqlConnection& connection, const std::string& room_id,
-                            const std::string& now) {
+                            const std::string& now, int64_t now_ms) {
   SqlValue key[] = {Text(room_id)};
   SqlValue stamped[] = {Text(now), Text(room_id)};
   if (options_.hard_deletes) {
@@ -950,7 +980,13 @@ Status SqlStore::DeleteRoom(SqlConnection& connection, const std::string& room_i
     LBMIRROR_RETURN_IF_ERROR(Run(connection, Sql("DELETE FROM {p}search WHERE room_id = ?"), key));
   }
   SqlValue zero[] = {Text(room_id)};
-  return Run(connection, Sql("UPDATE {p}rooms SET active_users = 0 WHERE room_id = ?"), zero);
+  LBMIRROR_RETURN_IF_ERROR(
+      Run(connection, Sql("UPDATE {p}rooms SET active_users = 0 WHERE room_id = ?"), zero));
+  // The deletion wins over every read of the room's content that started before it: each
+  // such target in flight loses its claim (fencing token bumped, so its completion writes
+  // nothing) and is due again at once, when it reads 404.
+  SqlValue fence[] = {now_ms, now_ms, now_ms, Text(room_id)};
+  return Run(connection, sql_->fence_room_reads, fence);
 }
 
 Status SqlStore::ApplySession(SqlConnection& connection, const SessionChange& change) {
@@ -1038,7 +1074,57 @@ Result<bool> SqlStore::Complete(const Claim& claim, std::span<const RowWrite> wr
   return bool((*done)[0]);
 }
 
+bool SqlStore::TooDeepForJson(int depth) const {
+  int limit = json_depth_limit_.load(std::memory_order_relaxed);
+  return limit > 0 && depth > limit;
+}
+
+bool SqlStore::TooDeepForJson(const std::string& json) const {
+  return json_depth_limit_.load(std::memory_order_relaxed) > 0 && TooDeepForJson(JsonDepth(json));
+}
+
+Status SqlStore::ProbeJsonDepthLimit() {
+  if (dialect_ != Dialect::kMysql || json_depth_limit_.load() >= 0) return Ok();
+  auto connection = pool_.Acquire();
+  if (!connection) return connection.error();
+  // The deepest array the server's JSON parser takes (MariaDB before 12.2: 32, MySQL: 100),
+  // found by bisection with JSON_VALID, which is what MariaDB's JSON columns check; an error
+  // (MySQL refuses a too-deep document) counts as not valid.
+  constexpr int kProbeCeiling = 4096;
+  auto valid = [&](int depth) -> Result<bool> {
+    std::string json = std::string(static_cast<size_t>(depth), '[') + "1" +
+                       std::string(static_cast<size_t>(depth), ']');
+    SqlValue param[] = {std::string_view(json)};
+    auto rows = (*connection)->Query("SELECT JSON_VALID(?)", param);
+    if (!rows) {
+      if (rows.error().retryable() || (*connection)->broken()) return rows.error();
+      return false;
+    }
+    return !rows->empty() && (*rows)[0][0] == "1";
+  };
+  auto deepest = valid(kProbeCeiling);
+  if (!deepest) return deepest.error().WithContext("probing the JSON depth limit");
+  int limit = 0;  // none below the ceiling
+  if (!*deepest) {
+    int low = 0, high = kProbeCeiling;  // valid(low) holds (or low = 0), valid(high) does not
+    while (high - low > 1) {
+      int middle = (low + high) / 2;
+      auto ok = valid(middle);
+      if (!ok) return ok.error().WithContext("probing the JSON depth limit");
+      (*ok ? low : high) = middle;
+    }
+    limit = std::max(low, 1);
+  }
+  json_depth_limit_.store(limit);
+  if (limit > 0) {
+    log::Info(Cat("the database's JSON columns hold documents up to ", limit,
+                  " levels deep; deeper ones are kept as text in deep_data"));
+  }
+  return Ok();
+}
+
 Result<std::vector<bool>> SqlStore::CompleteAll(std::span<const Completion> completions) {
+  LBMIRROR_RETURN_IF_ERROR(ProbeJsonDepthLimit());
   int64_t now = clock_.NowMs();
   std::vector<bool> done;
   // Target rows are locked in key order, as claims and recording lock them: concurrent
@@ -1226,17 +1312,12 @@ Status SqlStore::Migrate() {
   LBMIRROR_RETURN_IF_ERROR((*connection)->ExecuteDirect(sql_->schema_table));
   auto current = ReadSchemaVersion(**connection);
   if (!current) return current.error();
+  LBMIRROR_RETURN_IF_ERROR(CheckNotNewer(*current));
   for (const Migration& migration : SchemaMigrations(dialect_, options_.table_prefix)) {
     if (migration.version <= *current) continue;
     log::Info(Cat("applying schema migration ", migration.version, ": ", migration.description));
     for (const MigrationStep& step : migration.steps) {
-      if (step.unless_exists) {
-        auto applied = StepAlreadyApplied(**connection, step.unless_exists->first,
-                                          step.unless_exists->second);
-        if (!applied) return applied.error();
-        if (*applied) continue;
-      }
-      Status status = (*connection)->ExecuteDirect(step.sql);
+      Status status = ApplyStep(**connection, step);
       if (!status) return status.error().WithContext(Cat("migration ", migration.version));
     }
     std::string now = FormatSqlTimestamp(clock_.NowMs());
@@ -1246,6 +1327,37 @@ Status SqlStore::Migrate() {
     if (!recorded) return recorded.error();
   }
   return Ok();
+}
+
+// Every step is safe to run again and to run concurrently with other processes migrating
+// the same database (replicas starting together; no lock is taken: PlanetScale has none to
+// offer): tables and SQLite indexes are created IF NOT EXISTS, and a column or index another
+// process added between our look and our ALTER counts as applied.
+Status SqlStore::ApplyStep(SqlConnection& connection, const MigrationStep& step) {
+  for (int attempt = 1;; ++attempt) {
+    if (step.unless_exists) {
+      auto applied =
+          StepAlreadyApplied(connection, step.unless_exists->first, step.unless_exists->second);
+      if (!applied) return applied.error();
+      if (*applied) return Ok();
+    }
+    Status status = connection.ExecuteDirect(step.sql);
+    if (status) return Ok();
+    if (connection.broken()) return status;
+    // Lost a race: the other process's change is there now (the look above says so), or the
+    // database was busy with it (a lock wait or deadlock: retried).
+    if (attempt == kMaxTransactionAttempts || (!step.unless_exists && !status.error().retryable())) {
+      return status;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
+  }
+}
+
+Status SqlStore::CheckNotNewer(int version) const {
+  if (version <= LatestSchemaVersion()) return Ok();
+  return Error(ErrorCode::kInvalidArgument,
+               Cat("the database schema is at version ", version, ", newer than this lbmirror (",
+                   LatestSchemaVersion(), "): run the lbmirror release that migrated it, or a newer one"));
 }
 
 Result<int> SqlStore::SchemaVersion() {

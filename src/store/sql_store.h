@@ -3,6 +3,7 @@
 // Thread-safe: each call borrows a pooled connection.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "store/schema.h"
 #include "store/sql_connection.h"
 #include "store/store.h"
 
@@ -70,6 +72,7 @@ class SqlStore final : public Store {
   Result<std::optional<std::string>> Checkpoint(std::string_view name) override;
   Status SetCheckpoint(std::string_view name, std::string_view value) override;
   Result<QueueStatus> Queue(int max_failures) override;
+  Result<int64_t> RetryNow(const std::optional<TargetKey>& target) override;
   Result<std::vector<LastEvent>> LastEvents() override;
   Result<int64_t> PruneEvents(int64_t before_ms) override;
 
@@ -124,16 +127,30 @@ class SqlStore final : public Store {
                           const std::string& now, int64_t now_ms);
   Status ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow, const std::string& now,
                    const FlowKeys* diagrams);
-  Status DeleteRoom(SqlConnection& connection, const std::string& room_id, const std::string& now);
+  Status DeleteRoom(SqlConnection& connection, const std::string& room_id, const std::string& now,
+                    int64_t now_ms);
   Status ApplySession(SqlConnection& connection, const SessionChange& change);
   // Runs one statement with {p} replaced by the table prefix (statements cached by text).
   Status Run(SqlConnection& connection, const std::string& sql, std::span<const SqlValue> params);
   std::string Sql(std::string_view text) const;
   Result<int> ReadSchemaVersion(SqlConnection& connection);
+  // Runs one migration step, tolerating another process running it at the same time.
+  Status ApplyStep(SqlConnection& connection, const MigrationStep& step);
+  // An error when the database's schema is newer than this build knows.
+  Status CheckNotNewer(int version) const;
   Result<bool> StepAlreadyApplied(SqlConnection& connection, const std::string& table,
                                   const std::string& what);
+  // Learns, once, how deep a document the database's JSON columns take (json_depth_limit_).
+  Status ProbeJsonDepthLimit();
+  // Whether a JSON value of this nesting depth (or this JSON text) is too deep for a JSON
+  // column; such documents are written to deep_data, such diagram elements as JSON null.
+  bool TooDeepForJson(int depth) const;
+  bool TooDeepForJson(const std::string& json) const;
 
   Dialect dialect_;
+  // How deep a document the JSON columns hold: 0 for no limit (SQLite: text columns), -1
+  // while not probed yet (MySQL, see ProbeJsonDepthLimit).
+  std::atomic<int> json_depth_limit_;
   SqlStoreOptions options_;
   const Clock& clock_;
   ConnectionPool pool_;

@@ -50,7 +50,9 @@ Result<RoomContent> SqlStore::Content(std::string_view room_id) {
   SqlValue key[] = {room_id};
   RoomContent content;
   auto document = (*connection)->Query(
-      Sql("SELECT data FROM {p}documents WHERE room_id = ? AND deleted_at IS NULL"), key);
+      Sql("SELECT COALESCE(deep_data, data) FROM {p}documents WHERE room_id = ?"
+          " AND deleted_at IS NULL"),
+      key);
   if (!document) return document.error();
   if (!document->empty()) content.document = (*document)[0][0].value_or("");
   auto ydoc = (*connection)->Query(
@@ -135,6 +137,35 @@ Result<QueueStatus> SqlStore::Queue(int max_failures) {
     }
   }
   return status;
+}
+
+Result<int64_t> SqlStore::RetryNow(const std::optional<TargetKey>& target) {
+  int64_t now = clock_.NowMs();
+  int64_t changed = 0;
+  Status status = Transact([&](SqlConnection& connection) -> Status {
+    if (!target) {
+      SqlValue params[] = {now};
+      auto rows = connection.Execute(
+          Sql("UPDATE {p}targets SET next_attempt_at = ? WHERE dirty_seq > done_seq"
+              " AND last_error IS NOT NULL"),
+          params);
+      if (!rows) return rows.error();
+      changed = *rows;
+      return Ok();
+    }
+    SqlValue params[] = {now, TargetKindName(target->kind), std::string_view(target->scope_id),
+                         std::string_view(target->object_id)};
+    auto rows = connection.Execute(
+        Sql("UPDATE {p}targets SET next_attempt_at = ? WHERE kind = ? AND scope_id = ?"
+            " AND object_id = ? AND dirty_seq > done_seq"),
+        params);
+    if (!rows) return rows.error();
+    changed = 1;
+    if (*rows > 0) return Ok();
+    return MarkDirty(connection, *target, now);  // not pending: read it again
+  });
+  if (!status) return status.error();
+  return changed;
 }
 
 Result<std::vector<LastEvent>> SqlStore::LastEvents() {

@@ -65,6 +65,10 @@ class Store : public Inbox, public TargetQueue {
   virtual Status SetCheckpoint(std::string_view name, std::string_view value) = 0;
   // The work queue at a glance; up to `max_failures` failures with their errors.
   virtual Result<QueueStatus> Queue(int max_failures) = 0;
+  // Makes targets due now (operators, after fixing what made them fail): `target` alone (a
+  // target that is not pending is marked dirty), or, without one, every failed target.
+  // Returns how many targets it made due.
+  virtual Result<int64_t> RetryNow(const std::optional<TargetKey>& target) = 0;
   // Stored webhooks per type with the time of the last one.
   virtual Result<std::vector<LastEvent>> LastEvents() = 0;
   // Deletes stored webhooks received before `before_ms` (epoch ms); returns how many.

@@ -40,4 +40,22 @@ std::string TargetKey::ToString() const {
   return out;
 }
 
+std::optional<TargetKey> TargetKey::Parse(std::string_view text) {
+  size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  auto kind = ParseTargetKind(text.substr(0, colon));
+  if (!kind) return std::nullopt;
+  std::string_view rest = text.substr(colon + 1);
+  std::string_view object;
+  if (*kind == TargetKind::kThread || *kind == TargetKind::kNotification) {
+    size_t last = rest.rfind(':');
+    if (last == std::string_view::npos) return std::nullopt;
+    object = rest.substr(last + 1);
+    rest = rest.substr(0, last);
+    if (object.empty()) return std::nullopt;
+  }
+  if (rest.empty()) return std::nullopt;
+  return TargetKey{*kind, std::string(rest), std::string(object)};
+}
+
 }  // namespace lbmirror::store

@@ -25,6 +25,9 @@ struct TargetKey {
   friend bool operator==(const TargetKey&, const TargetKey&) = default;
   // "storage:room-1", "thread:room-1:th_1" - for logs and operators.
   std::string ToString() const;
+  // The inverse of ToString (the object id of a thread or notification is after the last
+  // ':', so room ids may hold ':'); nullopt for an unknown kind or a missing part.
+  static std::optional<TargetKey> Parse(std::string_view text);
 };
 
 }  // namespace lbmirror::store

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 
+#include "core/limits.h"
 #include "core/text.h"
 #include "sync/comment_body.h"
 #include "yjs/document.h"
@@ -27,10 +28,25 @@ std::optional<std::string> Timestamp(const json::object& object, std::string_vie
   return FormatSqlTimestamp(*ms);
 }
 
+// What a REST answer's body may hold: JSON nested up to kMaxNestingDepth.
+json::parse_options DeepParseOptions() {
+  json::parse_options options;
+  options.max_depth = kMaxNestingDepth;
+  return options;
+}
+
+Error BodyError(std::string_view what, const boost::system::error_code& ec) {
+  if (ec == json::error::too_deep) {
+    return Error(ErrorCode::kTooLarge, Cat(what, ": the response nests JSON deeper than ",
+                                           kMaxNestingDepth, " levels (lbmirror's limit)"));
+  }
+  return Internal(Cat(what, ": response body is not valid JSON"));
+}
+
 Result<json::value> ParseBody(const liveblocks::RestResponse& response, std::string_view what) {
   boost::system::error_code ec;
-  json::value value = json::parse(response.body, ec);
-  if (ec) return Internal(Cat(what, ": response body is not valid JSON"));
+  json::value value = json::parse(response.body, ec, {}, DeepParseOptions());
+  if (ec) return BodyError(what, ec);
   return value;
 }
 
@@ -47,11 +63,13 @@ Result<Projection> ProjectRoom(const TargetKey& target, const json::value& body)
 // exact JSON and the text. A state that does not decode fails the target with the reason.
 Result<Projection> ProjectYdoc(const TargetKey& target, const liveblocks::RestResponse& response) {
   auto document = yjs::Document::Decode(response.body);
-  if (!document) {
-    return Error(document.error().code(), Cat("ydoc-binary: ", document.error().message()));
-  }
-  return Projection{{store::YdocRow{target.scope_id, json::serialize(document->ToJson()),
-                                    document->Text(), response.body}},
+  auto view = document ? document->ToJson() : Result<json::value>(document.error());
+  auto text = view ? document->Text() : Result<std::string>(view.error());
+  if (!text) return Error(text.error().code(), Cat("ydoc-binary: ", text.error().message()));
+  std::string data = json::serialize(*view);
+  int depth = JsonDepth(data);
+  return Projection{{store::YdocRow{target.scope_id, std::move(data), std::move(*text),
+                                    response.body, depth}},
                     {}};
 }
 
@@ -139,16 +157,21 @@ class RootKeysHandler {
   static constexpr size_t max_string_size = size_t(-1);
 
   bool root_is_object = false;
+  int max_depth = 0;  // of objects and arrays: {} is 1, {"a":[]} is 2
   std::vector<std::string> keys;
 
   bool on_document_begin(boost::system::error_code&) { return true; }
   bool on_document_end(boost::system::error_code&) { return true; }
   bool on_object_begin(boost::system::error_code&) {
-    if (depth_++ == 0) root_is_object = true;
+    if (depth_ == 0) root_is_object = true;
+    max_depth = std::max(max_depth, ++depth_);
     return true;
   }
   bool on_object_end(size_t, boost::system::error_code&) { return --depth_, true; }
-  bool on_array_begin(boost::system::error_code&) { return ++depth_, true; }
+  bool on_array_begin(boost::system::error_code&) {
+    max_depth = std::max(max_depth, ++depth_);
+    return true;
+  }
   bool on_array_end(size_t, boost::system::error_code&) { return --depth_, true; }
   bool on_key_part(json::string_view part, size_t, boost::system::error_code&) {
     if (depth_ == 1) key_.append(part.data(), part.size());
@@ -180,18 +203,19 @@ class RootKeysHandler {
 
 Result<Projection> ProjectStorage(const TargetKey& target, liveblocks::RestResponse response,
                                   const ProjectionOptions& options) {
-  json::basic_parser<RootKeysHandler> parser{json::parse_options{}};
+  json::basic_parser<RootKeysHandler> parser{DeepParseOptions()};
   boost::system::error_code ec;
   size_t used = parser.write_some(false, response.body.data(), response.body.size(), ec);
-  if (ec || used != response.body.size()) return Internal("storage: response body is not valid JSON");
+  if (!ec && used != response.body.size()) ec = json::error::extra_data;
+  if (ec) return BodyError("storage", ec);
   const RootKeysHandler& seen = parser.handler();
   if (!seen.root_is_object) return Internal("storage: response is not a JSON object");
   // Diagrams are projected from a tree, built only when the document holds one of their keys.
   std::optional<json::value> tree;
   for (const std::string& key : options.flow_keys) {
     if (std::find(seen.keys.begin(), seen.keys.end(), key) != seen.keys.end()) {
-      tree = json::parse(response.body, ec);
-      if (ec || !tree->is_object()) return Internal("storage: response body is not valid JSON");
+      tree = json::parse(response.body, ec, {}, DeepParseOptions());
+      if (ec || !tree->is_object()) return BodyError("storage", ec);
       break;
     }
   }
@@ -201,7 +225,8 @@ Result<Projection> ProjectStorage(const TargetKey& target, liveblocks::RestRespo
     flows.push_back(ProjectFlow(target.scope_id, key, tree ? tree->as_object() : none));
   }
   // The document is stored exactly as received.
-  Projection projection{{store::DocumentRow{target.scope_id, std::move(response.body)}}, {}};
+  Projection projection{
+      {store::DocumentRow{target.scope_id, std::move(response.body), seen.max_depth}}, {}};
   for (store::RowWrite& flow : flows) projection.writes.push_back(std::move(flow));
   return projection;
 }

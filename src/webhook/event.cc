@@ -68,6 +68,14 @@ Status FillKnown(const json::object& data, Event& event) {
     event.targets.push_back({TargetKind::kNotification, *user, *id});
     return Ok();
   }
+  if (type == "roomUpdated") {
+    // Named by Liveblocks' integration pages, not by its SDK: a hint to read the room, when
+    // it names one; otherwise only stored.
+    event.room_id = OptionalString(data, "roomId");
+    if (event.room_id.empty()) event.type_index = -1;
+    else event.targets.push_back({TargetKind::kRoom, event.room_id, ""});
+    return Ok();
+  }
   auto room = RequiredId(data, type, "roomId");
   if (!room) return room.error();
   event.room_id = *room;
@@ -114,7 +122,8 @@ const std::vector<std::string_view>& KnownEventTypes() {
       "commentEdited",          "commentDeleted",       "commentReactionAdded",
       "commentReactionRemoved", "commentMetadataUpdated", "threadMetadataUpdated",
       "threadCreated",          "threadDeleted",        "ydocUpdated",
-      "notification",           "threadMarkedAsResolved", "threadMarkedAsUnresolved"};
+      "notification",           "threadMarkedAsResolved", "threadMarkedAsUnresolved",
+      "roomUpdated"};
   return kTypes;
 }
 

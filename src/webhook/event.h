@@ -14,7 +14,8 @@
 
 namespace lbmirror::webhook {
 
-// The 18 event types of the Liveblocks SDK, in spec order.
+// The 18 event types of the Liveblocks SDK, in spec order, then roomUpdated, which only its
+// integration pages name (a hint for the room target).
 const std::vector<std::string_view>& KnownEventTypes();
 
 struct Event {

@@ -23,9 +23,9 @@ namespace lbmirror::webhook {
 class WebhookCounters {
  public:
   enum Outcome { kStored, kDuplicate, kRejected, kUnavailable, kOutcomes };
-  // Rows: the 18 known types in KnownEventTypes() order, then "other" (Event::type_index -1)
+  // Rows: the 19 known types in KnownEventTypes() order, then "other" (Event::type_index -1)
   // and "unparsed" (rejected before the type was known).
-  static constexpr int kOther = 18, kUnparsed = 19, kTypes = 20;
+  static constexpr int kOther = 19, kUnparsed = 20, kTypes = 21;
 
   void Add(int type_index, Outcome outcome) {
     int row = type_index < 0 ? kOther : type_index;

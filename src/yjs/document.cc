@@ -30,6 +30,29 @@ struct DecodeError {
 
 [[noreturn]] void Fail(std::string message) { throw DecodeError{std::move(message)}; }
 
+// Thrown past the depth limit, by the decoder (nested values) and the views (nested types).
+struct TooDeep {
+  int limit;
+};
+[[noreturn]] void FailTooDeep(int limit) { throw TooDeep{limit}; }
+
+// Runs a view, turning what it throws into an error value.
+template <typename View>
+auto Guarded(View view) -> Result<decltype(view())> {
+  try {
+    return view();
+  } catch (const TooDeep& e) {
+    return Error(ErrorCode::kTooLarge,
+                 Cat("Yjs document nested deeper than ", e.limit, " levels (lbmirror's limit)"));
+  } catch (const DecodeError& e) {
+    return InvalidArgument("malformed Yjs update: " + e.message);
+  } catch (const std::bad_alloc&) {
+    return Error(ErrorCode::kTooLarge, "Yjs document: out of memory while decoding");
+  } catch (const std::exception& e) {  // a container's own size limit, for one
+    return Error(ErrorCode::kTooLarge, Cat("Yjs document: ", e.what()));
+  }
+}
+
 // ---- lib0 encoding -------------------------------------------------------------------------
 
 class Reader {
@@ -96,7 +119,7 @@ class Reader {
 
   // lib0's writeAny format.
   json::value Any(int depth = 0) {
-    if (depth > max_depth_) Fail("value nested too deeply");
+    if (depth > max_depth_) FailTooDeep(max_depth_);
     uint8_t type = Byte();
     switch (type) {
       case 127:  // undefined
@@ -154,7 +177,10 @@ class Reader {
     std::string text = String();
     if (text == "undefined") return nullptr;
     boost::system::error_code ec;
-    json::value value = json::parse(text, ec);
+    json::parse_options options;
+    options.max_depth = static_cast<size_t>(max_depth_);
+    json::value value = json::parse(text, ec, {}, options);
+    if (ec == json::error::too_deep) FailTooDeep(max_depth_);
     if (ec) Fail(Cat("invalid JSON content at byte ", pos_));
     return value;
   }
@@ -737,7 +763,7 @@ json::value Document::Impl::Delta(const Type& type, int depth) const {
 }
 
 json::value Document::Impl::TypeJson(const Type& type, TypeRef ref, int depth) const {
-  if (depth > limits.max_depth) Fail("types nested too deeply");
+  if (depth > limits.max_depth) FailTooDeep(limits.max_depth);
   switch (ref) {
     case kMap:
     case kXmlHook:
@@ -766,7 +792,7 @@ json::value Document::Impl::TypeJson(const Type& type, TypeRef ref, int depth) c
 // (Lexical's layout: attributed Y.XmlText blocks).
 void Document::Impl::CollectText(const Type& type, TypeRef ref, std::vector<std::string>& blocks,
                                  std::string& current, int depth) const {
-  if (depth > limits.max_depth) Fail("types nested too deeply");
+  if (depth > limits.max_depth) FailTooDeep(limits.max_depth);
   auto flush = [&] {
     if (!current.empty()) blocks.push_back(std::move(current));
     current.clear();
@@ -818,17 +844,16 @@ Result<Document> Document::Decode(std::string_view update, const DecodeLimits& l
   }
   auto impl = std::make_unique<Impl>();
   impl->limits = limits;
-  try {
+  auto read = Guarded([&] {
     impl->ReadUpdate(update);
-  } catch (const DecodeError& e) {
-    return InvalidArgument("malformed Yjs update: " + e.message);
-  } catch (const std::bad_alloc&) {
-    return Error(ErrorCode::kTooLarge, "malformed Yjs update: out of memory while decoding");
-  }
+    return true;
+  });
+  if (!read) return read.error();
   return Document(std::move(impl));
 }
 
-json::value Document::ToJson() const {
+Result<json::value> Document::ToJson() const {
+  return Guarded([this]() -> json::value {
   json::object out;
   for (const auto& [name, owned] : impl_->roots) {
     const Type& root = *owned;
@@ -841,9 +866,11 @@ json::value Document::ToJson() const {
     out[name] = std::move(value);
   }
   return out;
+  });
 }
 
-std::string Document::Text() const {
+Result<std::string> Document::Text() const {
+  return Guarded([this] {
   std::vector<std::string> blocks;
   for (const auto& [name, owned] : impl_->roots) {
     const Type& root = *owned;
@@ -859,6 +886,7 @@ std::string Document::Text() const {
     out += block;
   }
   return out;
+  });
 }
 
 }  // namespace lbmirror::yjs

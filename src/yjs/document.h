@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/limits.h"
 #include "core/result.h"
 
 namespace lbmirror::yjs {
@@ -27,7 +28,7 @@ namespace lbmirror::yjs {
 struct DecodeLimits {
   size_t max_update_bytes = 256u << 20;  // larger updates are refused before decoding
   size_t max_structs = 20'000'000;       // items, GC and skip records together
-  int max_depth = 512;                   // nesting of values and types
+  int max_depth = kMaxNestingDepth;      // nesting of values and types
 };
 
 class Document {
@@ -41,9 +42,11 @@ class Document {
   static Result<Document> Decode(std::string_view update, const DecodeLimits& limits = {});
 
   // {"rootName": value, ...} for every root type that has content, sorted by name.
-  boost::json::value ToJson() const;
-  // The document's plain text, roots sorted by name, blocks on their own lines.
-  std::string Text() const;
+  // kTooLarge when types nest deeper than the limits' max_depth. Never throws.
+  Result<boost::json::value> ToJson() const;
+  // The document's plain text, roots sorted by name, blocks on their own lines. kTooLarge
+  // when types nest deeper than the limits' max_depth. Never throws.
+  Result<std::string> Text() const;
 
   struct Impl;
 

@@ -152,7 +152,7 @@ for (const backend of backends()) {
     });
 
     test("unknown event types are stored and acknowledged; bad input gets a clear status", async () => {
-      const res = await sendEvent(mirror, { type: "roomUpdated", data: { roomId: "r-unknown" } });
+      const res = await sendEvent(mirror, { type: "roomArchived", data: { roomId: "r-unknown" } });
       assert.equal(res.status, 200);
       const malformed = await post(mirror.url, signedRequest("{not json"));
       assert.deepEqual([malformed.status, JSON.parse(malformed.body).error], [400, "body is not valid JSON"]);

@@ -104,7 +104,7 @@ TEST_F(WebhookHandlerTest, ASignedButMalformedBodyIs400) {
 
 TEST_F(WebhookHandlerTest, AnUnknownTypeIsStoredAndAcknowledged) {
   http::Response response =
-      handler_.Handle(Signed("msg_9", R"({"type":"roomUpdated","data":{"roomId":"r"}})"));
+      handler_.Handle(Signed("msg_9", R"({"type":"roomArchived","data":{"roomId":"r"}})"));
   EXPECT_EQ(response.status, 200);
   auto events = inbox_.events();
   ASSERT_EQ(events.count("msg_9"), 1u);
