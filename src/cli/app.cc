@@ -1,5 +1,4 @@
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "cli/commands.h"
@@ -11,9 +10,10 @@ namespace lbmirror::cli {
 
 namespace {
 void AddCommonOptions(CLI::App& command, CommonOptions& common) {
-  command.add_option("--database-url", common.database_url,
-                     "mysql://USER:PASS@HOST[:PORT]/DB[?sslmode=...&sslca=...] or sqlite:PATH "
-                     "(default sqlite:lbmirror.db)")
+  command
+      .add_option("--database-url", common.database_url,
+                  "mysql://USER:PASS@HOST[:PORT]/DB[?sslmode=...&sslca=...] or sqlite:PATH "
+                  "(default sqlite:lbmirror.db)")
       ->envname("DATABASE_URL");
   command.add_option("--table-prefix", common.table_prefix, "prefix of every table name")
       ->envname("LBMIRROR_TABLE_PREFIX")
@@ -26,13 +26,16 @@ void AddCommonOptions(CLI::App& command, CommonOptions& common) {
 }
 
 void AddApiOptions(CLI::App& command, ApiOptions& api) {
-  command.add_option("--secret-key", api.secret_key,
-                     "Liveblocks secret key sk_... (prefer the environment variable)")
+  command
+      .add_option("--secret-key", api.secret_key,
+                  "Liveblocks secret key sk_... (prefer the environment variable)")
       ->envname("LIVEBLOCKS_SECRET_KEY");
   command.add_option("--liveblocks-base-url", api.base_url, "Liveblocks REST API base URL")
-      ->envname("LIVEBLOCKS_BASE_URL")->capture_default_str();
+      ->envname("LIVEBLOCKS_BASE_URL")
+      ->capture_default_str();
   command.add_option("--rest-timeout-ms", api.rest_timeout_ms, "total timeout of one REST request")
-      ->envname("LBMIRROR_REST_TIMEOUT_MS")->capture_default_str();
+      ->envname("LBMIRROR_REST_TIMEOUT_MS")
+      ->capture_default_str();
 }
 }  // namespace
 
@@ -49,66 +52,95 @@ int Main(int argc, char** argv) {
       "serve", "receive Liveblocks webhooks and keep the database equal to the REST API");
   AddCommonOptions(*serve_cmd, common);
   serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on")
-      ->envname("LBMIRROR_LISTEN")->capture_default_str();
+      ->envname("LBMIRROR_LISTEN")
+      ->capture_default_str();
   serve_cmd->add_option("--webhook-path", serve.webhook_path, "path that receives webhooks")
-      ->envname("LBMIRROR_WEBHOOK_PATH")->capture_default_str();
-  serve_cmd->add_option("--webhook-secret", serve.webhook_secret,
-                        "endpoint signing secret(s) whsec_..., space or comma separated "
-                        "(prefer the environment variable)")
+      ->envname("LBMIRROR_WEBHOOK_PATH")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--webhook-secret", serve.webhook_secret,
+                   "endpoint signing secret(s) whsec_..., space or comma separated "
+                   "(prefer the environment variable)")
       ->envname("LIVEBLOCKS_WEBHOOK_SECRET");
   AddApiOptions(*serve_cmd, api);
-  serve_cmd->add_option("--timestamp-tolerance", serve.timestamp_tolerance_s,
-                        "accepted clock difference of webhook timestamps, seconds")
-      ->envname("LBMIRROR_TIMESTAMP_TOLERANCE")->capture_default_str();
-  serve_cmd->add_option("--max-body-bytes", serve.max_body_bytes,
-                        "largest webhook body accepted (larger: 413)")
-      ->envname("LBMIRROR_MAX_BODY_BYTES")->capture_default_str();
+  serve_cmd
+      ->add_option("--timestamp-tolerance", serve.timestamp_tolerance_s,
+                   "accepted clock difference of webhook timestamps, seconds")
+      ->envname("LBMIRROR_TIMESTAMP_TOLERANCE")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-body-bytes", serve.max_body_bytes,
+                   "largest webhook body accepted (larger: 413)")
+      ->envname("LBMIRROR_MAX_BODY_BYTES")
+      ->capture_default_str();
   serve_cmd->add_option("--http-threads", serve.http_threads, "threads serving HTTP")
-      ->envname("LBMIRROR_HTTP_THREADS")->capture_default_str();
-  serve_cmd->add_option("--max-connections", serve.max_connections,
-                        "open HTTP connections at most (past it the longest idle is closed);"
-                        " lowered to fit the file descriptor limit")
-      ->envname("LBMIRROR_MAX_CONNECTIONS")->capture_default_str();
+      ->envname("LBMIRROR_HTTP_THREADS")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-connections", serve.max_connections,
+                   "open HTTP connections at most (past it the longest idle is closed);"
+                   " lowered to fit the file descriptor limit")
+      ->envname("LBMIRROR_MAX_CONNECTIONS")
+      ->capture_default_str();
   serve_cmd->add_option("--workers", serve.workers, "workers reading the REST API")
-      ->envname("LBMIRROR_WORKERS")->capture_default_str();
-  serve_cmd->add_option("--lease-ms", serve.lease_ms,
-                        "how long a claimed target stays with a worker that stopped renewing it (crashed) before another may take it")
-      ->envname("LBMIRROR_LEASE_MS")->capture_default_str();
-  serve_cmd->add_option("--coalesce-ms", serve.coalesce_ms,
-                        "a target dirtied by a webhook is read once its webhooks pause this "
-                        "long (at most 5 times this after the first), so that the webhooks "
-                        "of a burst share one read")
-      ->envname("LBMIRROR_COALESCE_MS")->capture_default_str();
-  serve_cmd->add_option("--idle-timeout-ms", serve.idle_timeout_ms,
-                        "how long a connection may wait for (the headers of) its next request")
-      ->envname("LBMIRROR_IDLE_TIMEOUT_MS")->capture_default_str();
-  serve_cmd->add_option("--body-timeout-ms", serve.body_timeout_ms,
-                        "time to receive a request body and to send a response")
-      ->envname("LBMIRROR_BODY_TIMEOUT_MS")->capture_default_str();
-  serve_cmd->add_flag("--hard-deletes", serve.hard_deletes,
-                      "delete the rows of deleted rooms, threads, comments and notifications "
-                      "(default: keep them with deleted_at set)")
+      ->envname("LBMIRROR_WORKERS")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--lease-ms", serve.lease_ms,
+                   "how long a claimed target stays with a worker that stopped renewing it "
+                   "(crashed) before another may take it")
+      ->envname("LBMIRROR_LEASE_MS")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--coalesce-ms", serve.coalesce_ms,
+                   "a target dirtied by a webhook is read once its webhooks pause this "
+                   "long (at most 5 times this after the first), so that the webhooks "
+                   "of a burst share one read")
+      ->envname("LBMIRROR_COALESCE_MS")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--idle-timeout-ms", serve.idle_timeout_ms,
+                   "how long a connection may wait for (the headers of) its next request")
+      ->envname("LBMIRROR_IDLE_TIMEOUT_MS")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--body-timeout-ms", serve.body_timeout_ms,
+                   "time to receive a request body and to send a response")
+      ->envname("LBMIRROR_BODY_TIMEOUT_MS")
+      ->capture_default_str();
+  serve_cmd
+      ->add_flag("--hard-deletes", serve.hard_deletes,
+                 "delete the rows of deleted rooms, threads, comments and notifications "
+                 "(default: keep them with deleted_at set)")
       ->envname("LBMIRROR_HARD_DELETES");
-  serve_cmd->add_option("--flow-keys", serve.flow_keys,
-                        "Storage root keys holding React Flow diagrams, comma-separated")
-      ->envname("LBMIRROR_FLOW_KEYS")->capture_default_str();
-  serve_cmd->add_flag("--no-migrate", serve.no_migrate,
-                      "do not apply the schema at start (check its version instead)")
+  serve_cmd
+      ->add_option("--flow-keys", serve.flow_keys,
+                   "Storage root keys holding React Flow diagrams, comma-separated")
+      ->envname("LBMIRROR_FLOW_KEYS")
+      ->capture_default_str();
+  serve_cmd
+      ->add_flag("--no-migrate", serve.no_migrate,
+                 "do not apply the schema at start (check its version instead)")
       ->envname("LBMIRROR_NO_MIGRATE");
-  serve_cmd->add_option("--reconcile-interval", serve.reconcile_interval,
-                        "compare the mirror with the REST API this often and repair what differs "
-                        "(0 = never)")
-      ->envname("LBMIRROR_RECONCILE_INTERVAL")->capture_default_str();
-  serve_cmd->add_option("--poll", serve.poll,
-                        "poll the REST API for changed rooms this often, for machines webhooks "
-                        "cannot reach (default 5s when no webhook secret is set)")
+  serve_cmd
+      ->add_option("--reconcile-interval", serve.reconcile_interval,
+                   "compare the mirror with the REST API this often and repair what differs "
+                   "(0 = never)")
+      ->envname("LBMIRROR_RECONCILE_INTERVAL")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--poll", serve.poll,
+                   "poll the REST API for changed rooms this often, for machines webhooks "
+                   "cannot reach (default 5s when no webhook secret is set)")
       ->envname("LBMIRROR_POLL");
-  serve_cmd->add_option("--room-prefix", serve.room_prefix,
-                        "reconciliation and polling look only at rooms whose id starts with this "
-                        "(webhooks are mirrored for every room)")
+  serve_cmd
+      ->add_option("--room-prefix", serve.room_prefix,
+                   "reconciliation and polling look only at rooms whose id starts with this "
+                   "(webhooks are mirrored for every room)")
       ->envname("LBMIRROR_ROOM_PREFIX");
-  serve_cmd->add_option("--prune-events-older-than", serve.prune_events_older_than,
-                        "delete stored webhooks older than this, checked hourly (e.g. 30d)")
+  serve_cmd
+      ->add_option("--prune-events-older-than", serve.prune_events_older_than,
+                   "delete stored webhooks older than this, checked hourly (e.g. 30d)")
       ->envname("LBMIRROR_PRUNE_EVENTS_OLDER_THAN");
 
   BackfillOptions backfill;
@@ -118,16 +150,19 @@ int Main(int argc, char** argv) {
   AddApiOptions(*backfill_cmd, api);
   backfill_cmd->add_option("--room-prefix", backfill.room_prefix,
                            "only rooms whose id starts with this");
-  backfill_cmd->add_option("--kinds", backfill.kinds,
-                           "what to mirror of each room, comma-separated")
+  backfill_cmd
+      ->add_option("--kinds", backfill.kinds, "what to mirror of each room, comma-separated")
       ->capture_default_str();
   backfill_cmd->add_flag("--restart", backfill.restart,
                          "start over instead of resuming an interrupted backfill");
   backfill_cmd->add_option("--workers", backfill.workers, "workers reading the REST API")
-      ->envname("LBMIRROR_WORKERS")->capture_default_str();
-  backfill_cmd->add_option("--flow-keys", backfill.flow_keys,
-                           "Storage root keys holding React Flow diagrams, comma-separated")
-      ->envname("LBMIRROR_FLOW_KEYS")->capture_default_str();
+      ->envname("LBMIRROR_WORKERS")
+      ->capture_default_str();
+  backfill_cmd
+      ->add_option("--flow-keys", backfill.flow_keys,
+                   "Storage root keys holding React Flow diagrams, comma-separated")
+      ->envname("LBMIRROR_FLOW_KEYS")
+      ->capture_default_str();
 
   CLI::App* status_cmd = app.add_subcommand(
       "status", "pending and failed targets with their errors, lag, last webhook per type");
@@ -136,7 +171,8 @@ int Main(int argc, char** argv) {
   std::string retry_target;
   bool retry_failed = false;
   CLI::App* retry_cmd = app.add_subcommand(
-      "retry", "make a target (kind:room[:id], as `status` lists it) or every failed target due now");
+      "retry",
+      "make a target (kind:room[:id], as `status` lists it) or every failed target due now");
   AddCommonOptions(*retry_cmd, common);
   retry_cmd->add_option("target", retry_target, "a target such as storage:my-room");
   retry_cmd->add_flag("--failed", retry_failed, "every target whose last attempt failed");
@@ -155,8 +191,8 @@ int Main(int argc, char** argv) {
 
   std::string query;
   int limit = 20;
-  CLI::App* search_cmd = app.add_subcommand(
-      "search", "full-text search over mirrored comments and Yjs document text");
+  CLI::App* search_cmd =
+      app.add_subcommand("search", "full-text search over mirrored comments and Yjs document text");
   AddCommonOptions(*search_cmd, common);
   search_cmd->add_option("query", query, "words to find")->required();
   search_cmd->add_option("--limit", limit, "most results to print")->capture_default_str();

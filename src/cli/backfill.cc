@@ -44,7 +44,8 @@ class ProgressDisplay {
       line += Cat(", ", done, "/", total, " targets done, ", queue->failed, " failed, ",
                   static_cast<int64_t>(rate * 10) / 10.0, "/s");
       int64_t left = queue->pending - queue->failed;
-      if (!final && rate > 0 && left > 0) line += Cat(", about ", static_cast<int64_t>(left / rate) + 1, " s left");
+      if (!final && rate > 0 && left > 0)
+        line += Cat(", about ", static_cast<int64_t>(left / rate) + 1, " s left");
     } else {
       line += Cat(", ", counts.targets_marked, " targets marked");
     }
@@ -64,7 +65,8 @@ class ProgressDisplay {
 };
 }  // namespace
 
-int RunBackfill(const CommonOptions& common, const ApiOptions& api, const BackfillOptions& options) {
+int RunBackfill(const CommonOptions& common, const ApiOptions& api,
+                const BackfillOptions& options) {
   if (std::string problem = CheckApiOptions(api); !problem.empty()) return ConfigError(problem);
   sync::ReconcileOptions reconcile;
   reconcile.room_prefix = options.room_prefix;
@@ -87,7 +89,9 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api, const Backfi
 
   sync::Engine* engine_ptr = nullptr;
   liveblocks::CurlClientOptions client_options = ClientOptions(api);
-  client_options.sleep = [&engine_ptr](std::chrono::milliseconds d) { return engine_ptr->Sleep(d); };
+  client_options.sleep = [&engine_ptr](std::chrono::milliseconds d) {
+    return engine_ptr->Sleep(d);
+  };
   liveblocks::CurlLiveblocksClient client(client_options);
   sync::EngineOptions engine_options;
   engine_options.workers = options.workers;
@@ -110,8 +114,7 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api, const Backfi
     return code;
   };
 
-  const std::string checkpoint =
-      Cat("backfill:", options.room_prefix, ":", options.kinds);
+  const std::string checkpoint = Cat("backfill:", options.room_prefix, ":", options.kinds);
   auto before = (*store)->Queue(0);
   if (!before) {
     log::Error(Cat("cannot read the work queue: ", before.error().ToString()));
@@ -120,11 +123,12 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api, const Backfi
   ProgressDisplay display(clock);
   engine.Start();
   sync::ReconcileCounts listed;
-  auto counts = reconciler.MarkAll(checkpoint, options.restart, [&](const sync::ReconcileCounts& c) {
-    listed = c;
-    engine.Notify();
-    display.Show(c, nullptr, 0, false);
-  });
+  auto counts =
+      reconciler.MarkAll(checkpoint, options.restart, [&](const sync::ReconcileCounts& c) {
+        listed = c;
+        engine.Notify();
+        display.Show(c, nullptr, 0, false);
+      });
   if (!counts) {
     if (g_signal != 0) {
       display.Show(listed, nullptr, 0, true);
@@ -138,7 +142,8 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api, const Backfi
     log::Info(Cat("resuming an interrupted backfill after ", counts->rooms_listed, " rooms"));
   }
   if (counts->rooms_gone > 0) {
-    log::Info(Cat(counts->rooms_gone, " mirrored rooms are no longer in Liveblocks: they will be "
+    log::Info(Cat(counts->rooms_gone,
+                  " mirrored rooms are no longer in Liveblocks: they will be "
                   "marked deleted"));
   }
   const int64_t total = before->pending + counts->targets_marked;
@@ -157,12 +162,13 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api, const Backfi
     display.Show(*counts, &*queue, total, done);
     if (done) {
       for (const store::FailedTarget& failure : queue->failures) {
-        log::Warn(Cat(failure.key.ToString(), " failed ", failure.attempts, " time(s): ",
-                      failure.last_error));
+        log::Warn(Cat(failure.key.ToString(), " failed ", failure.attempts,
+                      " time(s): ", failure.last_error));
       }
       if (queue->failed > 0) {
-        log::Error(Cat("backfill finished with ", queue->failed,
-                       " failed targets; they are retried by `lbmirror serve`, see `lbmirror status`"));
+        log::Error(
+            Cat("backfill finished with ", queue->failed,
+                " failed targets; they are retried by `lbmirror serve`, see `lbmirror status`"));
         return stop(1);
       }
       if (Status saved = reconciler.Finish(checkpoint); !saved) {

@@ -1,11 +1,11 @@
 // The one-shot commands: migrate, search, status, prune, ydoc export and ydoc decode.
-#include <boost/json.hpp>
+#include "cli/commands.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <fstream>
 #include <iostream>
 
-#include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/store_factory.h"
 #include "core/clock.h"
@@ -127,7 +127,8 @@ int RunRetry(const CommonOptions& common, const std::string& target, bool failed
     log::Error(changed.error().ToString());
     return 1;
   }
-  std::cout << (key ? Cat(key->ToString(), " is due now") : Cat(*changed, " failed targets are due now"))
+  std::cout << (key ? Cat(key->ToString(), " is due now")
+                    : Cat(*changed, " failed targets are due now"))
             << "\n";
   return 0;
 }
@@ -150,8 +151,8 @@ int RunStatus(const CommonOptions& common) {
   const int64_t now = clock.NowMs();
   std::cout << "targets pending: " << queue->pending;
   if (queue->oldest_pending_ms) {
-    std::cout << " (the oldest waiting " << std::max<int64_t>(0, now - *queue->oldest_pending_ms) / 1000
-              << " s)";
+    std::cout << " (the oldest waiting "
+              << std::max<int64_t>(0, now - *queue->oldest_pending_ms) / 1000 << " s)";
   }
   std::cout << "\ntargets failed: " << queue->failed << "\n";
   for (const store::FailedTarget& failure : queue->failures) {

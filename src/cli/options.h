@@ -9,7 +9,7 @@
 namespace lbmirror::cli {
 
 struct CommonOptions {
-  std::string database_url;         // DATABASE_URL; empty = sqlite:lbmirror.db
+  std::string database_url;  // DATABASE_URL; empty = sqlite:lbmirror.db
   std::string table_prefix = "liveblocks_";
   std::string log_level = "info";
   bool log_json = false;
@@ -17,7 +17,7 @@ struct CommonOptions {
 
 // The Liveblocks REST API: serve and backfill read it.
 struct ApiOptions {
-  std::string secret_key;           // LIVEBLOCKS_SECRET_KEY
+  std::string secret_key;  // LIVEBLOCKS_SECRET_KEY
   std::string base_url = "https://api.liveblocks.io";
   int64_t rest_timeout_ms = 30'000;
 };
@@ -25,23 +25,23 @@ struct ApiOptions {
 struct ServeOptions {
   std::string listen = "0.0.0.0:8080";
   std::string webhook_path = "/api/liveblocks-webhook";
-  std::string webhook_secret;       // LIVEBLOCKS_WEBHOOK_SECRET, one or more whsec_ secrets
+  std::string webhook_secret;  // LIVEBLOCKS_WEBHOOK_SECRET, one or more whsec_ secrets
   int64_t timestamp_tolerance_s = 300;
   int64_t max_body_bytes = 1 << 20;
   int http_threads = 2;
-  int max_connections = 512;        // open HTTP connections at most
+  int max_connections = 512;  // open HTTP connections at most
   int workers = 4;
   int64_t lease_ms = 30'000;
   int64_t coalesce_ms = 200;
-  int64_t idle_timeout_ms = 60'000;   // keep-alive wait for the next request and its headers
-  int64_t body_timeout_ms = 30'000;   // receiving a request body, sending a response
+  int64_t idle_timeout_ms = 60'000;  // keep-alive wait for the next request and its headers
+  int64_t body_timeout_ms = 30'000;  // receiving a request body, sending a response
   bool no_migrate = false;
   bool hard_deletes = false;
-  std::string flow_keys = "flow";   // comma-separated Storage root keys holding diagrams
+  std::string flow_keys = "flow";         // comma-separated Storage root keys holding diagrams
   std::string reconcile_interval = "5m";  // compare with the API this often ("0": never)
-  std::string poll;                 // poll mode interval; the default when no webhook secret
-  std::string room_prefix;          // reconciliation and polling look at these rooms only
-  std::string prune_events_older_than;  // delete stored webhooks older than this (hourly)
+  std::string poll;                       // poll mode interval; the default when no webhook secret
+  std::string room_prefix;                // reconciliation and polling look at these rooms only
+  std::string prune_events_older_than;    // delete stored webhooks older than this (hourly)
 };
 
 struct BackfillOptions {

@@ -1,6 +1,6 @@
-#include <boost/json.hpp>
 #include <sys/resource.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <functional>
 
@@ -64,8 +64,9 @@ std::string RenderMetrics(store::Store& store, const Clock& clock, const ServeMe
     metrics::Describe(out, name, "gauge", help);
     out += Cat(name, " ", value, "\n");
   };
-  metrics::Describe(out, "lbmirror_webhooks_total", "counter",
-                    "Webhook requests by event type and outcome (stored, duplicate, rejected, unavailable).");
+  metrics::Describe(
+      out, "lbmirror_webhooks_total", "counter",
+      "Webhook requests by event type and outcome (stored, duplicate, rejected, unavailable).");
   if (webhooks != nullptr) {
     using Counters = webhook::WebhookCounters;
     for (int row = 0; row < Counters::kTypes; ++row) {
@@ -85,7 +86,8 @@ std::string RenderMetrics(store::Store& store, const Clock& clock, const ServeMe
   auto queue = store.Queue(0);
   gauge("lbmirror_database_up", "1 when the database answered this scrape.", queue ? 1 : 0);
   if (queue) {
-    gauge("lbmirror_targets_pending", "Targets waiting to be read from the REST API.", queue->pending);
+    gauge("lbmirror_targets_pending", "Targets waiting to be read from the REST API.",
+          queue->pending);
     gauge("lbmirror_targets_failed", "Pending targets whose last attempt failed.", queue->failed);
     double age = queue->oldest_pending_ms
                      ? std::max<int64_t>(0, clock.NowMs() - *queue->oldest_pending_ms) / 1000.0
@@ -98,31 +100,35 @@ std::string RenderMetrics(store::Store& store, const Clock& clock, const ServeMe
                     "REST reads by final outcome (after the client's retries).");
   for (size_t i = 0; i < rest.by_outcome.size(); ++i) {
     if (int64_t value = rest.by_outcome[i].load(); value > 0) {
-      out += Cat("lbmirror_rest_reads_total{outcome=\"", liveblocks::RestCounters::kOutcomeLabels[i],
-                 "\"} ", value, "\n");
+      out += Cat("lbmirror_rest_reads_total{outcome=\"",
+                 liveblocks::RestCounters::kOutcomeLabels[i], "\"} ", value, "\n");
     }
   }
   counter("lbmirror_rest_requests_total", "HTTP requests sent to the REST API, retries included.",
           rest.requests.load());
   counter("lbmirror_targets_mirrored_total", "Targets read and written.", engine.completed.load());
-  counter("lbmirror_target_failures_total", "Failed attempts to mirror a target.", engine.failed.load());
+  counter("lbmirror_target_failures_total", "Failed attempts to mirror a target.",
+          engine.failed.load());
   counter("lbmirror_targets_fenced_out_total",
-          "Results discarded because another worker took the target over.", engine.fenced_out.load());
+          "Results discarded because another worker took the target over.",
+          engine.fenced_out.load());
   metrics::Describe(out, "lbmirror_db_write_seconds", "histogram",
                     "Time of the transaction writing a target's rows.");
   engine.write_seconds.Render(out, "lbmirror_db_write_seconds");
   if (reconcile != nullptr) {
-    counter("lbmirror_reconcile_passes_total", "Completed reconciliation passes.", reconcile->passes.load());
+    counter("lbmirror_reconcile_passes_total", "Completed reconciliation passes.",
+            reconcile->passes.load());
     counter("lbmirror_reconcile_failed_passes_total", "Reconciliation passes that failed.",
             reconcile->failed_passes.load());
     counter("lbmirror_reconcile_repaired_total",
             "Rows that differed from the REST API with no read pending (a webhook was lost or "
-            "not sent yet).", reconcile->repaired.load());
+            "not sent yet).",
+            reconcile->repaired.load());
     counter("lbmirror_reconcile_rooms_refreshed_total",
             "Room rows whose metadata, accesses or last connection changed (no event exists).",
             reconcile->rooms_refreshed.load());
-    counter("lbmirror_reconcile_rooms_gone_total",
-            "Mirrored rooms the API no longer lists.", reconcile->rooms_gone.load());
+    counter("lbmirror_reconcile_rooms_gone_total", "Mirrored rooms the API no longer lists.",
+            reconcile->rooms_gone.load());
   }
   counter("lbmirror_events_pruned_total", "Stored webhooks deleted by retention.",
           serve.events_pruned.load());
@@ -133,8 +139,8 @@ std::string RenderMetrics(store::Store& store, const Clock& clock, const ServeMe
 int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOptions& options) {
   std::optional<webhook::SignatureVerifier> verifier;
   if (!options.webhook_secret.empty()) {
-    auto created = webhook::SignatureVerifier::Create(options.webhook_secret,
-                                                      options.timestamp_tolerance_s);
+    auto created =
+        webhook::SignatureVerifier::Create(options.webhook_secret, options.timestamp_tolerance_s);
     if (!created) return ConfigError(Cat("LIVEBLOCKS_WEBHOOK_SECRET: ", created.error().message()));
     verifier.emplace(std::move(*created));
   }
@@ -148,23 +154,25 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   if (options.workers < 1 || options.http_threads < 1 || options.max_body_bytes < 1024 ||
       options.idle_timeout_ms < 100 || options.body_timeout_ms < 100 || options.coalesce_ms < 0 ||
       options.coalesce_ms > 60'000) {
-    return ConfigError("--workers and --http-threads must be at least 1, --max-body-bytes 1024, "
-                       "the timeouts 100 ms, --coalesce-ms between 0 and 60000");
+    return ConfigError(
+        "--workers and --http-threads must be at least 1, --max-body-bytes 1024, "
+        "the timeouts 100 ms, --coalesce-ms between 0 and 60000");
   }
   // Without webhooks, polling is the only way to learn of changes.
   const bool poll = !options.poll.empty() || !verifier;
   std::optional<int64_t> interval_ms = ParseDurationMs(
       poll ? (options.poll.empty() ? "5s" : options.poll) : options.reconcile_interval);
   if (!interval_ms) {
-    return ConfigError(Cat(poll ? "--poll" : "--reconcile-interval",
-                           " must be a duration such as 5s, 10m or 1h"));
+    return ConfigError(
+        Cat(poll ? "--poll" : "--reconcile-interval", " must be a duration such as 5s, 10m or 1h"));
   }
   if (poll && *interval_ms < 1'000) return ConfigError("--poll must be at least 1s");
   std::optional<int64_t> prune_ms;
   if (!options.prune_events_older_than.empty()) {
     prune_ms = ParseDurationMs(options.prune_events_older_than);
     if (!prune_ms || *prune_ms < 60'000) {
-      return ConfigError("--prune-events-older-than must be a duration of at least 1m, such as 30d");
+      return ConfigError(
+          "--prune-events-older-than must be a duration of at least 1m, such as 30d");
     }
   }
 
@@ -223,20 +231,19 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
     handler = std::make_unique<webhook::WebhookHandler>(
         *verifier, **store, clock,
         [&engine, &clock, delay = options.coalesce_ms] { engine.Notify(clock.NowMs() + delay); });
-    router.AddAsync("POST", options.webhook_path,
-                    [&](const http::Request& request, http::Responder respond) {
-                      const auto start = std::chrono::steady_clock::now();
-                      handler->Handle(request, [&serve_metrics, start, respond = std::move(respond)](
-                                                   http::Response response) {
-                        serve_metrics.ack_seconds.Observe(std::chrono::duration<double>(
-                            std::chrono::steady_clock::now() - start).count());
-                        respond(std::move(response));
-                      });
-                    });
+    router.AddAsync(
+        "POST", options.webhook_path, [&](const http::Request& request, http::Responder respond) {
+          const auto start = std::chrono::steady_clock::now();
+          handler->Handle(request, [&serve_metrics, start,
+                                    respond = std::move(respond)](http::Response response) {
+            serve_metrics.ack_seconds.Observe(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+            respond(std::move(response));
+          });
+        });
   }
-  router.Add("GET", "/healthz", [](const http::Request&) {
-    return http::Response::Json(200, R"({"status":"ok"})");
-  });
+  router.Add("GET", "/healthz",
+             [](const http::Request&) { return http::Response::Json(200, R"({"status":"ok"})"); });
   router.Add("GET", "/readyz", [&store](const http::Request&) {
     if (Status ping = (*store)->Ping(); !ping) {
       return http::Response::Json(
@@ -285,7 +292,8 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
                          : std::string("no webhook secret")));
   if (poll) {
     log::Info(Cat("polling the Liveblocks API every ", *interval_ms / 1000.0,
-                  " s for changed rooms", verifier ? "" : " (set LIVEBLOCKS_WEBHOOK_SECRET to receive webhooks)"));
+                  " s for changed rooms",
+                  verifier ? "" : " (set LIVEBLOCKS_WEBHOOK_SECRET to receive webhooks)"));
   } else if (reconcile) {
     log::Info(Cat("reconciling with the Liveblocks API every ", *interval_ms / 1000, " s"));
   }

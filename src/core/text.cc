@@ -41,7 +41,7 @@ std::optional<int64_t> ParseDurationMs(std::string_view text) {
   if (digits == 0 || digits > 12) return std::nullopt;
   int64_t value = std::stoll(std::string(text.substr(0, digits)));
   std::string_view unit = text.substr(digits);
-  int64_t scale = unit == "ms" ? 1
+  int64_t scale = unit == "ms"  ? 1
                   : unit == "s" ? 1'000
                   : unit == "m" ? 60'000
                   : unit == "h" ? 3'600'000
@@ -164,9 +164,8 @@ std::optional<int64_t> ParseIsoTimestampMs(std::string_view text) {
   int year, month, day, hour, minute, second;
   if (!ParseDigits(text, 0, 4, &year) || text.size() < 19 || text[4] != '-' ||
       !ParseDigits(text, 5, 2, &month) || text[7] != '-' || !ParseDigits(text, 8, 2, &day) ||
-      (text[10] != 'T' && text[10] != ' ') || !ParseDigits(text, 11, 2, &hour) ||
-      text[13] != ':' || !ParseDigits(text, 14, 2, &minute) || text[16] != ':' ||
-      !ParseDigits(text, 17, 2, &second)) {
+      (text[10] != 'T' && text[10] != ' ') || !ParseDigits(text, 11, 2, &hour) || text[13] != ':' ||
+      !ParseDigits(text, 14, 2, &minute) || text[16] != ':' || !ParseDigits(text, 17, 2, &second)) {
     return std::nullopt;
   }
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
@@ -261,8 +260,10 @@ int JsonDepth(std::string_view json) {
   for (size_t i = 0; i < json.size(); ++i) {
     char c = json[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '{' || c == '[') {

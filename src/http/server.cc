@@ -1,11 +1,10 @@
 #include "http/server.h"
 
+#include <array>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/beast.hpp>
-
-#include <array>
-#include <atomic>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -50,9 +49,11 @@ void Router::Route(const Request& request, Responder respond) const {
 
 Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& text) {
   size_t colon = text.rfind(':');
-  if (colon == std::string::npos) return InvalidArgument(Cat("listen address \"", text, "\" has no :port"));
+  if (colon == std::string::npos)
+    return InvalidArgument(Cat("listen address \"", text, "\" has no :port"));
   std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "0.0.0.0";
   std::string port_text = text.substr(colon + 1);
   int port = 0;
@@ -63,7 +64,8 @@ Result<std::pair<std::string, uint16_t>> ParseListenAddress(const std::string& t
   } catch (const std::exception&) {
     port = -1;
   }
-  if (port < 0 || port > 65535) return InvalidArgument(Cat("listen address \"", text, "\" has a bad port"));
+  if (port < 0 || port > 65535)
+    return InvalidArgument(Cat("listen address \"", text, "\" has a bad port"));
   return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
@@ -79,15 +81,16 @@ struct Connection {
       : ioc(context), stream(std::move(socket)) {}
   bool idle() const { return idle_since.load(std::memory_order_relaxed) != 0; }
   void SetIdle(bool idle) {
-    idle_since.store(idle ? std::max<int64_t>(1, std::chrono::steady_clock::now()
-                                                     .time_since_epoch().count())
-                          : 0,
-                     std::memory_order_relaxed);
+    idle_since.store(
+        idle ? std::max<int64_t>(1, std::chrono::steady_clock::now().time_since_epoch().count())
+             : 0,
+        std::memory_order_relaxed);
   }
 };
 
 bool OutOfDescriptors(const beast::error_code& ec) {
-  return ec == asio::error::no_descriptors || ec == beast::error_code(ENFILE, beast::system_category());
+  return ec == asio::error::no_descriptors ||
+         ec == beast::error_code(ENFILE, beast::system_category());
 }
 }  // namespace
 
@@ -140,16 +143,17 @@ auto AwaitRoute(asio::io_context& ioc, const Router& router, const Request& requ
       [&ioc, &router, &request](auto handler) {
         using Handler = decltype(handler);
         auto waiting = std::make_shared<std::optional<Handler>>(std::move(handler));
-        router.Route(request, [waiting, work = asio::make_work_guard(ioc)](Response response) mutable {
-          auto executor = work.get_executor();
-          asio::post(executor, [waiting = std::move(waiting), work = std::move(work),
-                                response = std::move(response)]() mutable {
-            Handler resume = std::move(**waiting);
-            waiting->reset();
-            resume(std::move(response));
-            work.reset();
-          });
-        });
+        router.Route(request,
+                     [waiting, work = asio::make_work_guard(ioc)](Response response) mutable {
+                       auto executor = work.get_executor();
+                       asio::post(executor, [waiting = std::move(waiting), work = std::move(work),
+                                             response = std::move(response)]() mutable {
+                         Handler resume = std::move(**waiting);
+                         waiting->reset();
+                         resume(std::move(response));
+                         work.reset();
+                       });
+                     });
       },
       asio::use_awaitable);
 }
@@ -172,8 +176,7 @@ Request ToRequest(bhttp::request<bhttp::string_body>& message) {
 asio::awaitable<bool> HttpServer::Impl::WriteResponse(Connection& connection,
                                                       const Response& response, unsigned version,
                                                       bool keep_alive) {
-  bhttp::response<bhttp::string_body> message{static_cast<bhttp::status>(response.status),
-                                              version};
+  bhttp::response<bhttp::string_body> message{static_cast<bhttp::status>(response.status), version};
   message.set(bhttp::field::server, "lbmirror");
   if (!response.body.empty()) message.set(bhttp::field::content_type, response.content_type);
   for (const auto& [name, value] : response.headers) message.set(name, value);
@@ -225,11 +228,13 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
       break;
     }
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
-        ec == beast::error::timeout || ec == asio::error::eof || ec == asio::error::connection_reset) {
+        ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == asio::error::connection_reset) {
       break;
     }
     if (ec) {
-      co_await WriteResponse(*connection, Response::Error(400, "malformed HTTP request"), 11, false);
+      co_await WriteResponse(*connection, Response::Error(400, "malformed HTTP request"), 11,
+                             false);
       break;
     }
     connection->stream.expires_after(options.body_timeout);
@@ -353,9 +358,8 @@ Status HttpServer::Listen() {
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Error(ErrorCode::kUnavailable,
-                 Cat("cannot listen on ", impl_->options.host, ":", impl_->options.port, ": ",
-                     ec.message()));
+    return Error(ErrorCode::kUnavailable, Cat("cannot listen on ", impl_->options.host, ":",
+                                              impl_->options.port, ": ", ec.message()));
   }
   return Ok();
 }
@@ -386,6 +390,5 @@ void HttpServer::Run() {
 }
 
 void HttpServer::Stop() { impl_->StopNow(); }
-
 
 }  // namespace lbmirror::http

@@ -45,9 +45,9 @@ class Router {
 
 struct ServerOptions {
   std::string host = "0.0.0.0";
-  uint16_t port = 8080;                  // 0 binds a free port (tests)
-  size_t max_body_bytes = 1 << 20;       // larger bodies get 413
-  size_t max_header_bytes = 16 * 1024;   // larger headers get 431
+  uint16_t port = 8080;                              // 0 binds a free port (tests)
+  size_t max_body_bytes = 1 << 20;                   // larger bodies get 413
+  size_t max_header_bytes = 16 * 1024;               // larger headers get 431
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
   std::chrono::milliseconds header_timeout{10'000};  // from first byte to end of headers
   std::chrono::milliseconds body_timeout{30'000};    // to receive the body
@@ -55,7 +55,7 @@ struct ServerOptions {
   // Open connections at most; a new one past it closes the longest-idle connection, or is
   // refused when none is idle. Keep it well under the process's descriptor limit.
   size_t max_connections = 512;
-  bool handle_signals = false;           // stop gracefully on SIGINT/SIGTERM
+  bool handle_signals = false;  // stop gracefully on SIGINT/SIGTERM
 };
 
 // Parses "host:port" ("0.0.0.0:8080", "[::1]:9000", ":8080").

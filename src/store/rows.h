@@ -68,13 +68,13 @@ struct CommentRow {
   std::string thread_id;
   std::string room_id;
   std::string user_id;
-  OptionalText body;         // absent on deleted comments
-  std::string body_text;     // plain text per the SDK's stringifyCommentBody rules
+  OptionalText body;      // absent on deleted comments
+  std::string body_text;  // plain text per the SDK's stringifyCommentBody rules
   std::string metadata;
   std::string attachments;
   OptionalText created_at;
   OptionalText edited_at;
-  OptionalText deleted_at;   // set when the API lists the comment as deleted
+  OptionalText deleted_at;  // set when the API lists the comment as deleted
 };
 struct ReactionRow {
   std::string comment_id;
@@ -147,8 +147,8 @@ struct FlowSnapshot {
   std::vector<FlowEdge> edges;
 };
 
-using RowWrite = std::variant<DocumentRow, YdocRow, RoomRow, DocumentGone, YdocGone, RoomGone,
-                              ThreadSnapshot, ThreadGone, NotificationRow, NotificationGone,
-                              ActiveUsersSnapshot, FlowSnapshot>;
+using RowWrite =
+    std::variant<DocumentRow, YdocRow, RoomRow, DocumentGone, YdocGone, RoomGone, ThreadSnapshot,
+                 ThreadGone, NotificationRow, NotificationGone, ActiveUsersSnapshot, FlowSnapshot>;
 
 }  // namespace lbmirror::store

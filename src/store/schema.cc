@@ -7,24 +7,28 @@ namespace lbmirror::store {
 namespace {
 // Dialect-specific spellings, substituted into one schema text.
 struct Types {
-  std::string id;        // an id in a primary key
-  std::string json;      // a JSON document
-  std::string text;      // long text
-  std::string time;      // UTC timestamp with milliseconds
+  std::string id;    // an id in a primary key
+  std::string json;  // a JSON document
+  std::string text;  // long text
+  std::string time;  // UTC timestamp with milliseconds
   std::string bigint;
   std::string table_end;
-  std::string emoji;     // a reaction emoji in a primary key
-  std::string key;       // a Storage key in a primary key
+  std::string emoji;  // a reaction emoji in a primary key
+  std::string key;    // a Storage key in a primary key
   std::string real;
 };
 
 Types TypesFor(Dialect dialect) {
   if (dialect == Dialect::kMysql) {
-    return {"VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", "JSON", "LONGTEXT",
-            "DATETIME(3)", "BIGINT",
+    return {"VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+            "JSON",
+            "LONGTEXT",
+            "DATETIME(3)",
+            "BIGINT",
             ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
             "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
-            "VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", "DOUBLE"};
+            "VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+            "DOUBLE"};
   }
   return {"TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", ")", "TEXT", "TEXT", "REAL"};
 }
@@ -88,33 +92,33 @@ std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& pref
                        const std::string& columns) {
     m1.steps.push_back(index_step(table, name, columns));
   };
-  m1.steps.push_back(r(
-      "CREATE TABLE IF NOT EXISTS {p}events (\n"
-      "  webhook_id {id} NOT NULL,\n"
-      "  type VARCHAR(64) NOT NULL,\n"
-      "  room_id {id} NULL,\n"
-      "  webhook_timestamp {bigint} NOT NULL,\n"
-      "  received_at {time} NOT NULL,\n"
-      "  payload {json} NOT NULL,\n"
-      "  PRIMARY KEY (webhook_id)\n"
-      "{end}"));
-  m1.steps.push_back(r(
-      "CREATE TABLE IF NOT EXISTS {p}targets (\n"
-      "  kind VARCHAR(16) NOT NULL,\n"
-      "  scope_id {id} NOT NULL,\n"
-      "  object_id {id} NOT NULL DEFAULT '',\n"
-      "  dirty_seq {bigint} NOT NULL,\n"
-      "  done_seq {bigint} NOT NULL DEFAULT 0,\n"
-      "  fence {bigint} NOT NULL DEFAULT 0,\n"
-      "  lease_owner VARCHAR(128) NOT NULL DEFAULT '',\n"
-      "  lease_until {bigint} NOT NULL DEFAULT 0,\n"
-      "  next_attempt_at {bigint} NOT NULL,\n"
-      "  attempts INT NOT NULL DEFAULT 0,\n"
-      "  first_dirty_at {bigint} NOT NULL,\n"
-      "  last_success_at {bigint} NULL,\n"
-      "  last_error {text} NULL,\n"
-      "  PRIMARY KEY (kind, scope_id, object_id)\n"
-      "{end}"));
+  m1.steps.push_back(
+      r("CREATE TABLE IF NOT EXISTS {p}events (\n"
+        "  webhook_id {id} NOT NULL,\n"
+        "  type VARCHAR(64) NOT NULL,\n"
+        "  room_id {id} NULL,\n"
+        "  webhook_timestamp {bigint} NOT NULL,\n"
+        "  received_at {time} NOT NULL,\n"
+        "  payload {json} NOT NULL,\n"
+        "  PRIMARY KEY (webhook_id)\n"
+        "{end}"));
+  m1.steps.push_back(
+      r("CREATE TABLE IF NOT EXISTS {p}targets (\n"
+        "  kind VARCHAR(16) NOT NULL,\n"
+        "  scope_id {id} NOT NULL,\n"
+        "  object_id {id} NOT NULL DEFAULT '',\n"
+        "  dirty_seq {bigint} NOT NULL,\n"
+        "  done_seq {bigint} NOT NULL DEFAULT 0,\n"
+        "  fence {bigint} NOT NULL DEFAULT 0,\n"
+        "  lease_owner VARCHAR(128) NOT NULL DEFAULT '',\n"
+        "  lease_until {bigint} NOT NULL DEFAULT 0,\n"
+        "  next_attempt_at {bigint} NOT NULL,\n"
+        "  attempts INT NOT NULL DEFAULT 0,\n"
+        "  first_dirty_at {bigint} NOT NULL,\n"
+        "  last_success_at {bigint} NULL,\n"
+        "  last_error {text} NULL,\n"
+        "  PRIMARY KEY (kind, scope_id, object_id)\n"
+        "{end}"));
   // The page's own table, column for column; lbmirror adds its columns below.
   m1.steps.push_back(r(mysql ? "CREATE TABLE IF NOT EXISTS {p}documents (\n"
                                "  room_id {id} NOT NULL PRIMARY KEY,\n"
@@ -129,124 +133,131 @@ std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& pref
                                ")"));
   m1.steps.push_back(add_column("documents", "synced_at", t.time + " NULL"));
   m1.steps.push_back(add_column("documents", "deleted_at", t.time + " NULL"));
-  m1.steps.push_back(r(
-      "CREATE TABLE IF NOT EXISTS {p}ydocs (\n"
-      "  room_id {id} NOT NULL,\n"
-      "  data {json} NOT NULL,\n"
-      "  text {text} NOT NULL,\n"
-      "  updated_at {time} NOT NULL,\n"
-      "  synced_at {time} NOT NULL,\n"
-      "  deleted_at {time} NULL,\n"
-      "  PRIMARY KEY (room_id)\n"
-      "{end}"));
-  m1.steps.push_back(r(
-      "CREATE TABLE IF NOT EXISTS {p}rooms (\n"
-      "  room_id {id} NOT NULL,\n"
-      "  organization_id VARCHAR(255) NULL,\n"
-      "  metadata {json} NULL,\n"
-      "  default_accesses {json} NULL,\n"
-      "  users_accesses {json} NULL,\n"
-      "  groups_accesses {json} NULL,\n"
-      "  created_at {time} NULL,\n"
-      "  last_connection_at {time} NULL,\n"
-      "  synced_at {time} NOT NULL,\n"
-      "  deleted_at {time} NULL,\n"
-      "  PRIMARY KEY (room_id)\n"
-      "{end}"));
+  m1.steps.push_back(
+      r("CREATE TABLE IF NOT EXISTS {p}ydocs (\n"
+        "  room_id {id} NOT NULL,\n"
+        "  data {json} NOT NULL,\n"
+        "  text {text} NOT NULL,\n"
+        "  updated_at {time} NOT NULL,\n"
+        "  synced_at {time} NOT NULL,\n"
+        "  deleted_at {time} NULL,\n"
+        "  PRIMARY KEY (room_id)\n"
+        "{end}"));
+  m1.steps.push_back(
+      r("CREATE TABLE IF NOT EXISTS {p}rooms (\n"
+        "  room_id {id} NOT NULL,\n"
+        "  organization_id VARCHAR(255) NULL,\n"
+        "  metadata {json} NULL,\n"
+        "  default_accesses {json} NULL,\n"
+        "  users_accesses {json} NULL,\n"
+        "  groups_accesses {json} NULL,\n"
+        "  created_at {time} NULL,\n"
+        "  last_connection_at {time} NULL,\n"
+        "  synced_at {time} NOT NULL,\n"
+        "  deleted_at {time} NULL,\n"
+        "  PRIMARY KEY (room_id)\n"
+        "{end}"));
   add_index("events", "events_received_at", "received_at");
   add_index("events", "events_room", "room_id, received_at");
   add_index("targets", "targets_due", "next_attempt_at");
 
-  Migration m2{2, "threads, comments, reactions, notifications, presence, sessions, flows, search",
-               {}};
-  m2.steps.push_back(r(
-      "CREATE TABLE IF NOT EXISTS {p}threads (\n"
-      "  thread_id {id} NOT NULL,\n"
-      "  room_id {id} NOT NULL,\n"
-      "  metadata {json} NOT NULL,\n"
-      "  resolved INT NOT NULL,\n"
-      "  visibility VARCHAR(16) NOT NULL,\n"
-      "  created_at {time} NULL,\n"
-      "  updated_at {time} NULL,\n"
-      "  synced_at {time} NOT NULL,\n"
-      "  deleted_at {time} NULL,\n"
-      "  PRIMARY KEY (thread_id)\n"
-      "{end}"));
-  m2.steps.push_back(r(
-      "CREATE TABLE IF NOT EXISTS {p}comments (\n"
-      "  comment_id {id} NOT NULL,\n"
-      "  thread_id {id} NOT NULL,\n"
-      "  room_id {id} NOT NULL,\n"
-      "  user_id VARCHAR(255) NULL,\n"
-      "  body {json} NULL,\n"
-      "  body_text {text} NOT NULL,\n"
-      "  metadata {json} NOT NULL,\n"
-      "  attachments {json} NOT NULL,\n"
-      "  created_at {time} NULL,\n"
-      "  edited_at {time} NULL,\n"
-      "  synced_at {time} NOT NULL,\n"
-      "  deleted_at {time} NULL,\n"
-      "  PRIMARY KEY (comment_id)\n"
-      "{end}"));
-  m2.steps.push_back(r(
-      "CREATE TABLE IF NOT EXISTS {p}comment_reactions (\n"
-      "  comment_id {id} NOT NULL,\n"
-      "  emoji {emoji} NOT NULL,\n"
-      "  user_id {id} NOT NULL,\n"
-      "  thread_id {id} NOT NULL,\n"
-      "  room_id {id} NOT NULL,\n"
-      "  created_at {time} NULL,\n"
-      "  PRIMARY KEY (comment_id, emoji, user_id)\n"
-      "{end}"));
-  m2.steps.push_back(r(
-      "CREATE TABLE IF NOT EXISTS {p}notifications (\n"
-      "  inbox_notification_id {id} NOT NULL,\n"
-      "  user_id {id} NOT NULL,\n"
-      "  kind VARCHAR(128) NOT NULL,\n"
-      "  room_id VARCHAR(255) NULL,\n"
-      "  thread_id VARCHAR(255) NULL,\n"
-      "  subject_id VARCHAR(255) NULL,\n"
-      "  notified_at {time} NULL,\n"
-      "  read_at {time} NULL,\n"
-      "  data {json} NOT NULL,\n"
-      "  synced_at {time} NOT NULL,\n"
-      "  deleted_at {time} NULL,\n"
-      "  PRIMARY KEY (inbox_notification_id)\n"
-      "{end}"));
-  m2.steps.push_back(r(
-      "CREATE TABLE IF NOT EXISTS {p}active_users (\n"
-      "  room_id {id} NOT NULL,\n"
-      "  connection_id {bigint} NOT NULL,\n"
-      "  user_id VARCHAR(255) NULL,\n"
-      "  user_info {json} NULL,\n"
-      "  synced_at {time} NOT NULL,\n"
-      "  PRIMARY KEY (room_id, connection_id)\n"
-      "{end}"));
-  m2.steps.push_back(r(
-      "CREATE TABLE IF NOT EXISTS {p}room_sessions (\n"
-      "  room_id {id} NOT NULL,\n"
-      "  connection_id {bigint} NOT NULL,\n"
-      "  entered_at {time} NOT NULL,\n"
-      "  entered_known INT NOT NULL,\n"
-      "  user_id VARCHAR(255) NULL,\n"
-      "  user_info {json} NULL,\n"
-      "  left_at {time} NULL,\n"
-      "  PRIMARY KEY (room_id, connection_id, entered_at)\n"
-      "{end}"));
+  Migration m2{
+      2, "threads, comments, reactions, notifications, presence, sessions, flows, search", {}};
+  m2.steps.push_back(
+      r("CREATE TABLE IF NOT EXISTS {p}threads (\n"
+        "  thread_id {id} NOT NULL,\n"
+        "  room_id {id} NOT NULL,\n"
+        "  metadata {json} NOT NULL,\n"
+        "  resolved INT NOT NULL,\n"
+        "  visibility VARCHAR(16) NOT NULL,\n"
+        "  created_at {time} NULL,\n"
+        "  updated_at {time} NULL,\n"
+        "  synced_at {time} NOT NULL,\n"
+        "  deleted_at {time} NULL,\n"
+        "  PRIMARY KEY (thread_id)\n"
+        "{end}"));
+  m2.steps.push_back(
+      r("CREATE TABLE IF NOT EXISTS {p}comments (\n"
+        "  comment_id {id} NOT NULL,\n"
+        "  thread_id {id} NOT NULL,\n"
+        "  room_id {id} NOT NULL,\n"
+        "  user_id VARCHAR(255) NULL,\n"
+        "  body {json} NULL,\n"
+        "  body_text {text} NOT NULL,\n"
+        "  metadata {json} NOT NULL,\n"
+        "  attachments {json} NOT NULL,\n"
+        "  created_at {time} NULL,\n"
+        "  edited_at {time} NULL,\n"
+        "  synced_at {time} NOT NULL,\n"
+        "  deleted_at {time} NULL,\n"
+        "  PRIMARY KEY (comment_id)\n"
+        "{end}"));
+  m2.steps.push_back(
+      r("CREATE TABLE IF NOT EXISTS {p}comment_reactions (\n"
+        "  comment_id {id} NOT NULL,\n"
+        "  emoji {emoji} NOT NULL,\n"
+        "  user_id {id} NOT NULL,\n"
+        "  thread_id {id} NOT NULL,\n"
+        "  room_id {id} NOT NULL,\n"
+        "  created_at {time} NULL,\n"
+        "  PRIMARY KEY (comment_id, emoji, user_id)\n"
+        "{end}"));
+  m2.steps.push_back(
+      r("CREATE TABLE IF NOT EXISTS {p}notifications (\n"
+        "  inbox_notification_id {id} NOT NULL,\n"
+        "  user_id {id} NOT NULL,\n"
+        "  kind VARCHAR(128) NOT NULL,\n"
+        "  room_id VARCHAR(255) NULL,\n"
+        "  thread_id VARCHAR(255) NULL,\n"
+        "  subject_id VARCHAR(255) NULL,\n"
+        "  notified_at {time} NULL,\n"
+        "  read_at {time} NULL,\n"
+        "  data {json} NOT NULL,\n"
+        "  synced_at {time} NOT NULL,\n"
+        "  deleted_at {time} NULL,\n"
+        "  PRIMARY KEY (inbox_notification_id)\n"
+        "{end}"));
+  m2.steps.push_back(
+      r("CREATE TABLE IF NOT EXISTS {p}active_users (\n"
+        "  room_id {id} NOT NULL,\n"
+        "  connection_id {bigint} NOT NULL,\n"
+        "  user_id VARCHAR(255) NULL,\n"
+        "  user_info {json} NULL,\n"
+        "  synced_at {time} NOT NULL,\n"
+        "  PRIMARY KEY (room_id, connection_id)\n"
+        "{end}"));
+  m2.steps.push_back(
+      r("CREATE TABLE IF NOT EXISTS {p}room_sessions (\n"
+        "  room_id {id} NOT NULL,\n"
+        "  connection_id {bigint} NOT NULL,\n"
+        "  entered_at {time} NOT NULL,\n"
+        "  entered_known INT NOT NULL,\n"
+        "  user_id VARCHAR(255) NULL,\n"
+        "  user_info {json} NULL,\n"
+        "  left_at {time} NULL,\n"
+        "  PRIMARY KEY (room_id, connection_id, entered_at)\n"
+        "{end}"));
   for (const char* kind : {"node", "edge"}) {
     std::string k(kind);
     m2.steps.push_back(r(
-        "CREATE TABLE IF NOT EXISTS {p}flow_" + k + "s (\n"
+        "CREATE TABLE IF NOT EXISTS {p}flow_" + k +
+        "s (\n"
         "  room_id {id} NOT NULL,\n"
         "  storage_key {key} NOT NULL,\n"
-        "  " + k + "_id {id} NOT NULL,\n"
+        "  " +
+        k +
+        "_id {id} NOT NULL,\n"
         "  type VARCHAR(255) NULL,\n" +
         (k == "node" ? std::string("  position_x {double} NULL,\n  position_y {double} NULL,\n")
                      : std::string("  source VARCHAR(255) NULL,\n  target VARCHAR(255) NULL,\n")) +
         "  data {json} NULL,\n"
-        "  " + k + " {json} NOT NULL,\n"
+        "  " +
+        k +
+        " {json} NOT NULL,\n"
         "  synced_at {time} NOT NULL,\n"
-        "  PRIMARY KEY (room_id, storage_key, " + k + "_id)\n"
+        "  PRIMARY KEY (room_id, storage_key, " +
+        k +
+        "_id)\n"
         "{end}"));
   }
   m2.steps.push_back(add_column("rooms", "active_users", "INT NULL"));
@@ -268,13 +279,13 @@ std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& pref
   Migration m3{3, "binary Yjs state of each document", {}};
   m3.steps.push_back(add_column("ydocs", "state", mysql ? "LONGBLOB NULL" : "BLOB NULL"));
   Migration m4{4, "checkpoints of backfill and reconciliation passes", {}};
-  m4.steps.push_back(r(
-      "CREATE TABLE IF NOT EXISTS {p}checkpoints (\n"
-      "  name VARCHAR(255) NOT NULL,\n"
-      "  value {json} NOT NULL,\n"
-      "  updated_at {bigint} NOT NULL,\n"
-      "  PRIMARY KEY (name)\n"
-      "{end}"));
+  m4.steps.push_back(
+      r("CREATE TABLE IF NOT EXISTS {p}checkpoints (\n"
+        "  name VARCHAR(255) NOT NULL,\n"
+        "  value {json} NOT NULL,\n"
+        "  updated_at {bigint} NOT NULL,\n"
+        "  PRIMARY KEY (name)\n"
+        "{end}"));
   // A document nested deeper than the database's JSON type holds (MariaDB before 12.2: 32
   // levels, MySQL: 100) is kept here as text, exactly, and `data` holds JSON null.
   Migration m5{5, "documents nested deeper than the JSON type holds", {}};

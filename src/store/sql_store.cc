@@ -26,9 +26,7 @@ std::string Replace(std::string text, std::string_view from, std::string_view to
   return text;
 }
 
-int64_t ToInt(const std::optional<std::string>& text) {
-  return text ? std::stoll(*text) : 0;
-}
+int64_t ToInt(const std::optional<std::string>& text) { return text ? std::stoll(*text) : 0; }
 
 // Fills in the table prefix and the dialect's spellings: {p} the prefix, {same} NULL-safe
 // equality, {upsert:k} the conflict clause on key k, {v:c} the proposed value of column c.
@@ -86,7 +84,15 @@ std::string KindList(std::span<const TargetKind> kinds) {
 // Every statement, rendered once for the dialect and table prefix.
 struct SqlStore::Statements {
   // Statements over a list of rows, rendered for every list length up to kMaxRecordBatch.
-  enum Many { kSelectEvents, kInsertEvents, kMarkDirty, kClaim, kClaimed, kUpsertDocuments, kManyCount };
+  enum Many {
+    kSelectEvents,
+    kInsertEvents,
+    kMarkDirty,
+    kClaim,
+    kClaimed,
+    kUpsertDocuments,
+    kManyCount
+  };
   std::vector<std::string> many[kManyCount];
   const std::string& ManyRows(Many which, size_t rows) const { return many[which].at(rows); }
 
@@ -131,9 +137,10 @@ struct SqlStore::Statements {
          " next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN {v:next_attempt_at}"
          " WHEN attempts > 0 THEN next_attempt_at"
          " ELSE {least}({greatest}(next_attempt_at, {v:next_attempt_at}), first_dirty_at + " +
-             std::to_string(max_wait_ms) + ") END,"
-         " attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END,"
-         " dirty_seq = dirty_seq + 1");
+             std::to_string(max_wait_ms) +
+             ") END,"
+             " attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END,"
+             " dirty_seq = dirty_seq + 1");
     // Claims candidates still as they were read (same fence, not leased, still dirty).
     // Disjunctions of primary-key equalities: a range lookup per row on every backend.
     const std::string key_and_fence = "(kind = ? AND scope_id = ? AND object_id = ? AND fence = ?)";
@@ -219,13 +226,14 @@ struct SqlStore::Statements {
         " AND lease_until > 0");
     document_gone =
         render("UPDATE {p}documents SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL");
-    ydoc_gone = render("UPDATE {p}ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL");
-    schema_table = render(
-        std::string("CREATE TABLE IF NOT EXISTS {p}schema_migrations (version INT NOT NULL,"
-                    " description VARCHAR(255) NOT NULL, applied_at ") +
-        (mysql ? "DATETIME(3) NOT NULL, PRIMARY KEY (version)) ENGINE=InnoDB"
-                 " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
-               : "TEXT NOT NULL, PRIMARY KEY (version))"));
+    ydoc_gone =
+        render("UPDATE {p}ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL");
+    schema_table =
+        render(std::string("CREATE TABLE IF NOT EXISTS {p}schema_migrations (version INT NOT NULL,"
+                           " description VARCHAR(255) NOT NULL, applied_at ") +
+               (mysql ? "DATETIME(3) NOT NULL, PRIMARY KEY (version)) ENGINE=InnoDB"
+                        " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+                      : "TEXT NOT NULL, PRIMARY KEY (version))"));
     schema_version = render("SELECT MAX(version) FROM {p}schema_migrations");
     record_version = render(
         "INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) " +
@@ -268,8 +276,7 @@ ConnectionPool* SqlStore::RecordPool() {
   return dialect_ == Dialect::kMysql ? &record_pool_ : &pool_;
 }
 
-Status SqlStore::Transact(const std::function<Status(SqlConnection&)>& body,
-                          ConnectionPool* pool) {
+Status SqlStore::Transact(const std::function<Status(SqlConnection&)>& body, ConnectionPool* pool) {
   static thread_local std::minstd_rand random(std::random_device{}());
   for (int attempt = 1;; ++attempt) {
     Status status = [&]() -> Status {
@@ -292,7 +299,7 @@ Status SqlStore::Transact(const std::function<Status(SqlConnection&)>& body,
 }
 
 Status SqlStore::MarkDirty(SqlConnection& connection, const TargetKey& key, int64_t now_ms,
-                          int64_t delay_ms) {
+                           int64_t delay_ms) {
   SqlValue params[] = {TargetKindName(key.kind), std::string_view(key.scope_id),
                        std::string_view(key.object_id), now_ms + delay_ms, now_ms};
   auto changed = connection.Execute(sql_->mark_dirty, params);
@@ -409,8 +416,10 @@ Status SqlStore::WarmUp() {
     if (!connection) return connection.error();
     LBMIRROR_RETURN_IF_ERROR((*connection)->Begin());
     for (size_t rows = 1; rows <= kWarmRows; ++rows) {
-      LBMIRROR_RETURN_IF_ERROR((*connection)->Prepare(sql_->ManyRows(Statements::kInsertEvents, rows)));
-      LBMIRROR_RETURN_IF_ERROR((*connection)->Prepare(sql_->ManyRows(Statements::kMarkDirty, rows)));
+      LBMIRROR_RETURN_IF_ERROR(
+          (*connection)->Prepare(sql_->ManyRows(Statements::kInsertEvents, rows)));
+      LBMIRROR_RETURN_IF_ERROR(
+          (*connection)->Prepare(sql_->ManyRows(Statements::kMarkDirty, rows)));
     }
     LBMIRROR_RETURN_IF_ERROR((*connection)->Rollback());
     held.push_back(std::move(*connection));
@@ -460,10 +469,11 @@ Status SqlStore::RecordMany(SqlConnection& connection, std::span<const InboxEven
   for (size_t i : order) {
     const InboxEvent& event = *events[i];
     received_at.push_back(FormatSqlTimestamp(event.received_at_ms));
-    params.insert(params.end(),
-                  {std::string_view(event.webhook_id), std::string_view(event.type),
-                   event.room_id.empty() ? SqlValue(nullptr) : SqlValue(std::string_view(event.room_id)),
-                   event.webhook_timestamp, std::string_view(received_at.back()), event.payload});
+    params.insert(
+        params.end(),
+        {std::string_view(event.webhook_id), std::string_view(event.type),
+         event.room_id.empty() ? SqlValue(nullptr) : SqlValue(std::string_view(event.room_id)),
+         event.webhook_timestamp, std::string_view(received_at.back()), event.payload});
   }
   auto inserted =
       connection.Execute(sql_->ManyRows(Statements::kInsertEvents, order.size()), params);
@@ -487,7 +497,8 @@ Status SqlStore::RecordMany(SqlConnection& connection, std::span<const InboxEven
   std::vector<Mark> marks;
   for (size_t i = 0; i < events.size(); ++i) {
     if (!stored[i]) continue;
-    for (const TargetKey& key : events[i]->targets) marks.push_back({&key, events[i]->received_at_ms});
+    for (const TargetKey& key : events[i]->targets)
+      marks.push_back({&key, events[i]->received_at_ms});
   }
   auto by_key = [](const Mark& a, const Mark& b) {
     if (KeyOrder(*a.key, *b.key)) return true;
@@ -503,10 +514,10 @@ Status SqlStore::RecordMany(SqlConnection& connection, std::span<const InboxEven
     params.clear();
     for (size_t i = begin; i < end; ++i) {
       const TargetKey& key = *marks[i].key;
-      params.insert(params.end(), {TargetKindName(key.kind), std::string_view(key.scope_id),
-                                   std::string_view(key.object_id),
-                                   marks[i].received_at_ms + options_.coalesce_ms,
-                                   marks[i].received_at_ms});
+      params.insert(params.end(),
+                    {TargetKindName(key.kind), std::string_view(key.scope_id),
+                     std::string_view(key.object_id),
+                     marks[i].received_at_ms + options_.coalesce_ms, marks[i].received_at_ms});
     }
     auto marked = connection.Execute(sql_->ManyRows(Statements::kMarkDirty, end - begin), params);
     if (!marked) return marked.error();
@@ -536,7 +547,8 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
   std::string select = Replace(
       "SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at"
       " FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq"
-      " AND kind IN (" + KindList(kinds) + ") ORDER BY next_attempt_at LIMIT ?",
+      " AND kind IN (" +
+          KindList(kinds) + ") ORDER BY next_attempt_at LIMIT ?",
       "{p}", options_.table_prefix);
   SqlValue select_params[] = {kNever, now, int64_t{limit} * 4};
   auto rows = (*connection)->Query(select, select_params);
@@ -557,7 +569,8 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
     auto kind = ParseTargetKind(row[0].value_or(""));
     if (!kind) continue;
     candidates.push_back(Claim{{*kind, row[1].value_or(""), row[2].value_or("")},
-                               ToInt(row[3]) + 1, ToInt(row[4]),
+                               ToInt(row[3]) + 1,
+                               ToInt(row[4]),
                                static_cast<int>(ToInt(row[5])) + 1});
   }
   // Claimed a group at a time with one statement; a candidate taken by another worker meanwhile
@@ -575,8 +588,9 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
     next += take;
     params = {owner, lease_until, now};
     for (const Claim& claim : group) {
-      params.insert(params.end(), {TargetKindName(claim.key.kind), std::string_view(claim.key.scope_id),
-                                   std::string_view(claim.key.object_id), claim.fence - 1});
+      params.insert(params.end(),
+                    {TargetKindName(claim.key.kind), std::string_view(claim.key.scope_id),
+                     std::string_view(claim.key.object_id), claim.fence - 1});
     }
     auto changed = (*connection)->Execute(sql_->ManyRows(Statements::kClaim, take), params);
     if (!changed) {
@@ -593,8 +607,9 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
     // Some were taken by others: the rows now leased by this call are the claimed ones.
     params = {owner, lease_until};
     for (const Claim& claim : group) {
-      params.insert(params.end(), {TargetKindName(claim.key.kind), std::string_view(claim.key.scope_id),
-                                   std::string_view(claim.key.object_id), claim.fence});
+      params.insert(params.end(),
+                    {TargetKindName(claim.key.kind), std::string_view(claim.key.scope_id),
+                     std::string_view(claim.key.object_id), claim.fence});
     }
     auto won = (*connection)->Query(sql_->ManyRows(Statements::kClaimed, take), params);
     if (!won) {
@@ -644,7 +659,8 @@ Status SqlStore::UpsertDocuments(SqlConnection& connection,
                                    deep ? Text(document.data) : SqlValue(nullptr), Text(now)});
       if (dialect_ == Dialect::kSqlite) params.push_back(Text(now));
     }
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, sql_->ManyRows(Statements::kUpsertDocuments, end - begin), params));
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection, sql_->ManyRows(Statements::kUpsertDocuments, end - begin), params));
   }
   return Ok();
 }
@@ -658,9 +674,13 @@ Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, in
   std::string now = FormatSqlTimestamp(now_ms);
   if (auto* ydoc = std::get_if<YdocRow>(&write)) {
     bool deep = TooDeepForJson(ydoc->depth);
-    SqlValue params[] = {Text(ydoc->room_id), deep ? kJsonNull : Text(ydoc->data),
-                         deep ? Text(ydoc->data) : SqlValue(nullptr), Text(ydoc->text),
-                         Blob{ydoc->state}, Text(now), Text(now)};
+    SqlValue params[] = {Text(ydoc->room_id),
+                         deep ? kJsonNull : Text(ydoc->data),
+                         deep ? Text(ydoc->data) : SqlValue(nullptr),
+                         Text(ydoc->text),
+                         Blob{ydoc->state},
+                         Text(now),
+                         Text(now)};
     LBMIRROR_RETURN_IF_ERROR(Run(connection, sql_->upsert_ydoc, params));
     if (dialect_ == Dialect::kSqlite) {
       SqlValue key[] = {Text(ydoc->room_id)};
@@ -668,19 +688,24 @@ Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, in
           Run(connection, Sql("DELETE FROM {p}search WHERE kind = 'ydoc' AND object_id = ?"), key));
       if (!ydoc->text.empty()) {
         SqlValue row[] = {Text(ydoc->room_id), Text(ydoc->room_id), Text(ydoc->text)};
-        LBMIRROR_RETURN_IF_ERROR(Run(connection,
-                                     Sql("INSERT INTO {p}search (kind, room_id, thread_id, object_id,"
-                                         " text) VALUES ('ydoc', ?, '', ?, ?)"),
-                                     row));
+        LBMIRROR_RETURN_IF_ERROR(
+            Run(connection,
+                Sql("INSERT INTO {p}search (kind, room_id, thread_id, object_id,"
+                    " text) VALUES ('ydoc', ?, '', ?, ?)"),
+                row));
       }
     }
     return Ok();
   }
   if (auto* room = std::get_if<RoomRow>(&write)) {
-    SqlValue params[] = {Text(room->room_id),          Text(room->organization_id),
-                         Text(room->metadata),         Text(room->default_accesses),
-                         Text(room->users_accesses),   Text(room->groups_accesses),
-                         Optional(room->created_at),   Optional(room->last_connection_at),
+    SqlValue params[] = {Text(room->room_id),
+                         Text(room->organization_id),
+                         Text(room->metadata),
+                         Text(room->default_accesses),
+                         Text(room->users_accesses),
+                         Text(room->groups_accesses),
+                         Optional(room->created_at),
+                         Optional(room->last_connection_at),
                          Text(now)};
     return Run(connection, sql_->upsert_room, params);
   }
@@ -694,25 +719,34 @@ Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, in
   }
   if (auto* gone = std::get_if<YdocGone>(&write)) {
     SqlValue params[] = {Text(now), Text(gone->room_id)};
-    LBMIRROR_RETURN_IF_ERROR(
-        options_.hard_deletes
-            ? Run(connection, Sql("DELETE FROM {p}ydocs WHERE room_id = ?"), std::span(params).subspan(1))
-            : Run(connection, sql_->ydoc_gone, params));
+    LBMIRROR_RETURN_IF_ERROR(options_.hard_deletes
+                                 ? Run(connection, Sql("DELETE FROM {p}ydocs WHERE room_id = ?"),
+                                       std::span(params).subspan(1))
+                                 : Run(connection, sql_->ydoc_gone, params));
     if (dialect_ == Dialect::kSqlite) {
       SqlValue key[] = {Text(gone->room_id)};
-      return Run(connection, Sql("DELETE FROM {p}search WHERE kind = 'ydoc' AND object_id = ?"), key);
+      return Run(connection, Sql("DELETE FROM {p}search WHERE kind = 'ydoc' AND object_id = ?"),
+                 key);
     }
     return Ok();
   }
   if (auto* gone = std::get_if<RoomGone>(&write)) {
     return DeleteRoom(connection, gone->room_id, now, now_ms);
   }
-  if (auto* thread = std::get_if<ThreadSnapshot>(&write)) return ApplyThread(connection, *thread, now);
+  if (auto* thread = std::get_if<ThreadSnapshot>(&write))
+    return ApplyThread(connection, *thread, now);
   if (auto* gone = std::get_if<ThreadGone>(&write)) return DeleteThread(connection, *gone, now);
   if (auto* n = std::get_if<NotificationRow>(&write)) {
-    SqlValue params[] = {Text(n->inbox_notification_id), Text(n->user_id), Text(n->kind),
-                         Optional(n->room_id), Optional(n->thread_id), Optional(n->subject_id),
-                         Optional(n->notified_at), Optional(n->read_at), Text(n->data), Text(now)};
+    SqlValue params[] = {Text(n->inbox_notification_id),
+                         Text(n->user_id),
+                         Text(n->kind),
+                         Optional(n->room_id),
+                         Optional(n->thread_id),
+                         Optional(n->subject_id),
+                         Optional(n->notified_at),
+                         Optional(n->read_at),
+                         Text(n->data),
+                         Text(now)};
     return Run(connection,
                Sql("INSERT INTO {p}notifications (inbox_notification_id, user_id, kind, room_id,"
                    " thread_id, subject_id, notified_at, read_at, data, synced_at, deleted_at)"
@@ -743,9 +777,9 @@ Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, in
 Status SqlStore::ApplyThread(SqlConnection& connection, const ThreadSnapshot& snapshot,
                              const std::string& now) {
   const ThreadRow& t = snapshot.thread;
-  SqlValue thread[] = {Text(t.thread_id), Text(t.room_id), Text(t.metadata),
+  SqlValue thread[] = {Text(t.thread_id),           Text(t.room_id),    Text(t.metadata),
                        int64_t{t.resolved ? 1 : 0}, Text(t.visibility), Optional(t.created_at),
-                       Optional(t.updated_at), Text(now)};
+                       Optional(t.updated_at),      Text(now)};
   LBMIRROR_RETURN_IF_ERROR(Run(
       connection,
       Sql("INSERT INTO {p}threads (thread_id, room_id, metadata, resolved, visibility, created_at,"
@@ -754,21 +788,21 @@ Status SqlStore::ApplyThread(SqlConnection& connection, const ThreadSnapshot& sn
           " resolved = {v:resolved}, visibility = {v:visibility}, created_at = {v:created_at},"
           " updated_at = {v:updated_at}, synced_at = {v:synced_at}, deleted_at = NULL"),
       thread));
-  const std::string upsert_comment = Sql(
-      "INSERT INTO {p}comments (comment_id, thread_id, room_id, user_id, body, body_text,"
-      " metadata, attachments, created_at, edited_at, synced_at, deleted_at)"
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {upsert:comment_id}"
-      " thread_id = {v:thread_id}, room_id = {v:room_id}, user_id = {v:user_id},"
-      " body = {v:body}, body_text = {v:body_text}, metadata = {v:metadata},"
-      " attachments = {v:attachments}, created_at = {v:created_at}, edited_at = {v:edited_at},"
-      " synced_at = {v:synced_at}, deleted_at = {v:deleted_at}");
+  const std::string upsert_comment =
+      Sql("INSERT INTO {p}comments (comment_id, thread_id, room_id, user_id, body, body_text,"
+          " metadata, attachments, created_at, edited_at, synced_at, deleted_at)"
+          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {upsert:comment_id}"
+          " thread_id = {v:thread_id}, room_id = {v:room_id}, user_id = {v:user_id},"
+          " body = {v:body}, body_text = {v:body_text}, metadata = {v:metadata},"
+          " attachments = {v:attachments}, created_at = {v:created_at}, edited_at = {v:edited_at},"
+          " synced_at = {v:synced_at}, deleted_at = {v:deleted_at}");
   std::vector<SqlValue> keep = {Text(t.thread_id)};
   std::string placeholders;
   for (const CommentRow& c : snapshot.comments) {
-    SqlValue comment[] = {Text(c.comment_id), Text(c.thread_id), Text(c.room_id), OrNull(c.user_id),
-                          Optional(c.body), Text(c.body_text), Text(c.metadata),
-                          Text(c.attachments), Optional(c.created_at), Optional(c.edited_at),
-                          Text(now), Optional(c.deleted_at)};
+    SqlValue comment[] = {Text(c.comment_id),    Text(c.thread_id),   Text(c.room_id),
+                          OrNull(c.user_id),     Optional(c.body),    Text(c.body_text),
+                          Text(c.metadata),      Text(c.attachments), Optional(c.created_at),
+                          Optional(c.edited_at), Text(now),           Optional(c.deleted_at)};
     LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert_comment, comment));
     keep.push_back(Text(c.comment_id));
     placeholders += placeholders.empty() ? "?" : ", ?";
@@ -781,29 +815,31 @@ Status SqlStore::ApplyThread(SqlConnection& connection, const ThreadSnapshot& sn
   } else {
     std::vector<SqlValue> params = {Text(now)};
     params.insert(params.end(), keep.begin(), keep.end());
-    LBMIRROR_RETURN_IF_ERROR(Run(
-        connection,
-        Sql("UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL" +
-            missing),
-        params));
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection,
+            Sql("UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL" +
+                missing),
+            params));
   }
   SqlValue thread_key[] = {Text(t.thread_id)};
   LBMIRROR_RETURN_IF_ERROR(
       Run(connection, Sql("DELETE FROM {p}comment_reactions WHERE thread_id = ?"), thread_key));
   const std::string insert_reaction = Sql(
-      "INSERT INTO {p}comment_reactions (comment_id, emoji, user_id, thread_id, room_id, created_at)"
+      "INSERT INTO {p}comment_reactions (comment_id, emoji, user_id, thread_id, room_id, "
+      "created_at)"
       " VALUES (?, ?, ?, ?, ?, ?) {upsert:comment_id, emoji, user_id} created_at = {v:created_at}");
   for (const ReactionRow& r : snapshot.reactions) {
-    SqlValue reaction[] = {Text(r.comment_id), Text(r.emoji), Text(r.user_id), Text(r.thread_id),
-                           Text(r.room_id), Optional(r.created_at)};
+    SqlValue reaction[] = {Text(r.comment_id), Text(r.emoji),   Text(r.user_id),
+                           Text(r.thread_id),  Text(r.room_id), Optional(r.created_at)};
     LBMIRROR_RETURN_IF_ERROR(Run(connection, insert_reaction, reaction));
   }
   if (dialect_ == Dialect::kSqlite) {
-    LBMIRROR_RETURN_IF_ERROR(Run(
-        connection, Sql("DELETE FROM {p}search WHERE kind = 'comment' AND thread_id = ?"), thread_key));
-    const std::string index = Sql(
-        "INSERT INTO {p}search (kind, room_id, thread_id, object_id, text)"
-        " VALUES ('comment', ?, ?, ?, ?)");
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection, Sql("DELETE FROM {p}search WHERE kind = 'comment' AND thread_id = ?"),
+            thread_key));
+    const std::string index =
+        Sql("INSERT INTO {p}search (kind, room_id, thread_id, object_id, text)"
+            " VALUES ('comment', ?, ?, ?, ?)");
     for (const CommentRow& c : snapshot.comments) {
       if (c.deleted_at || c.body_text.empty()) continue;
       SqlValue row[] = {Text(c.room_id), Text(c.thread_id), Text(c.comment_id), Text(c.body_text)};
@@ -818,22 +854,25 @@ Status SqlStore::DeleteThread(SqlConnection& connection, const ThreadGone& gone,
   SqlValue key[] = {Text(gone.thread_id)};
   SqlValue stamped[] = {Text(now), Text(gone.thread_id)};
   if (options_.hard_deletes) {
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, Sql("DELETE FROM {p}threads WHERE thread_id = ?"), key));
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, Sql("DELETE FROM {p}comments WHERE thread_id = ?"), key));
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection, Sql("DELETE FROM {p}threads WHERE thread_id = ?"), key));
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection, Sql("DELETE FROM {p}comments WHERE thread_id = ?"), key));
   } else {
-    LBMIRROR_RETURN_IF_ERROR(Run(
-        connection,
-        Sql("UPDATE {p}threads SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL"),
-        stamped));
-    LBMIRROR_RETURN_IF_ERROR(Run(
-        connection,
-        Sql("UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL"),
-        stamped));
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection,
+            Sql("UPDATE {p}threads SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL"),
+            stamped));
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection,
+            Sql("UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL"),
+            stamped));
   }
   LBMIRROR_RETURN_IF_ERROR(
       Run(connection, Sql("DELETE FROM {p}comment_reactions WHERE thread_id = ?"), key));
   if (dialect_ == Dialect::kSqlite) {
-    return Run(connection, Sql("DELETE FROM {p}search WHERE kind = 'comment' AND thread_id = ?"), key);
+    return Run(connection, Sql("DELETE FROM {p}search WHERE kind = 'comment' AND thread_id = ?"),
+               key);
   }
   return Ok();
 }
@@ -843,27 +882,27 @@ Status SqlStore::ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSn
   SqlValue room[] = {Text(snapshot.room_id)};
   LBMIRROR_RETURN_IF_ERROR(
       Run(connection, Sql("DELETE FROM {p}active_users WHERE room_id = ?"), room));
-  const std::string insert = Sql(
-      "INSERT INTO {p}active_users (room_id, connection_id, user_id, user_info, synced_at)"
-      " VALUES (?, ?, ?, ?, ?)");
+  const std::string insert =
+      Sql("INSERT INTO {p}active_users (room_id, connection_id, user_id, user_info, synced_at)"
+          " VALUES (?, ?, ?, ?, ?)");
   for (const ActiveUser& user : snapshot.users) {
     SqlValue row[] = {Text(snapshot.room_id), user.connection_id, Optional(user.user_id),
                       Optional(user.user_info), Text(now)};
     LBMIRROR_RETURN_IF_ERROR(Run(connection, insert, row));
   }
   SqlValue count[] = {static_cast<int64_t>(snapshot.users.size()), Text(snapshot.room_id)};
-  auto changed = connection.Execute(
-      Sql("UPDATE {p}rooms SET active_users = ? WHERE room_id = ?"), count);
+  auto changed =
+      connection.Execute(Sql("UPDATE {p}rooms SET active_users = ? WHERE room_id = ?"), count);
   if (!changed) return changed.error();
   if (*changed == 0) {
     // Presence arrived before the room was mirrored: read the room too, then it gets its count.
     SqlValue placeholder[] = {Text(snapshot.room_id), static_cast<int64_t>(snapshot.users.size()),
                               Text(now)};
-    LBMIRROR_RETURN_IF_ERROR(Run(
-        connection,
-        Sql("INSERT INTO {p}rooms (room_id, active_users, synced_at) VALUES (?, ?, ?)"
-            " {upsert:room_id} active_users = {v:active_users}"),
-        placeholder));
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection,
+            Sql("INSERT INTO {p}rooms (room_id, active_users, synced_at) VALUES (?, ?, ?)"
+                " {upsert:room_id} active_users = {v:active_users}"),
+            placeholder));
     return MarkDirty(connection, {TargetKind::kRoom, snapshot.room_id, ""}, now_ms);
   }
   return Ok();
@@ -878,10 +917,10 @@ Status SqlStore::ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow,
     return Ok();
   }
   SqlValue key[] = {Text(flow.room_id), Text(flow.storage_key)};
-  LBMIRROR_RETURN_IF_ERROR(Run(
-      connection, Sql("DELETE FROM {p}flow_nodes WHERE room_id = ? AND storage_key = ?"), key));
-  LBMIRROR_RETURN_IF_ERROR(Run(
-      connection, Sql("DELETE FROM {p}flow_edges WHERE room_id = ? AND storage_key = ?"), key));
+  LBMIRROR_RETURN_IF_ERROR(
+      Run(connection, Sql("DELETE FROM {p}flow_nodes WHERE room_id = ? AND storage_key = ?"), key));
+  LBMIRROR_RETURN_IF_ERROR(
+      Run(connection, Sql("DELETE FROM {p}flow_edges WHERE room_id = ? AND storage_key = ?"), key));
   auto real = [](const std::optional<double>& v) { return v ? SqlValue(*v) : SqlValue(nullptr); };
   auto insert_rows = [&](const std::string& head, size_t count, auto&& row_params) -> Status {
     std::vector<SqlValue> params;
@@ -943,7 +982,8 @@ Result<SqlStore::FlowKeys> SqlStore::DiagramsWithRows(SqlConnection& connection,
     params.insert(params.end(), params.begin(), params.end());
     auto rows = connection.Query(
         Sql("SELECT room_id, storage_key FROM {p}flow_nodes WHERE room_id IN (" + list +
-            ") UNION SELECT room_id, storage_key FROM {p}flow_edges WHERE room_id IN (" + list + ")"),
+            ") UNION SELECT room_id, storage_key FROM {p}flow_edges WHERE room_id IN (" + list +
+            ")"),
         params);
     if (!rows) return rows.error();
     for (const SqlRow& row : *rows) found.insert({row[0].value_or(""), row[1].value_or("")});
@@ -1006,11 +1046,12 @@ Status SqlStore::ApplySession(SqlConnection& connection, const SessionChange& ch
     if (!changed) return changed.error();
     if (*changed > 0) return Ok();
     SqlValue open[] = {Text(change.room_id), change.connection_id, Text(at), user, info};
-    return Run(connection,
-               Sql("INSERT INTO {p}room_sessions (room_id, connection_id, entered_at, entered_known,"
-                   " user_id, user_info, left_at) VALUES (?, ?, ?, 1, ?, ?, NULL)"
-                   " {upsert:room_id, connection_id, entered_at} entered_known = 1"),
-               open);
+    return Run(
+        connection,
+        Sql("INSERT INTO {p}room_sessions (room_id, connection_id, entered_at, entered_known,"
+            " user_id, user_info, left_at) VALUES (?, ?, ?, 1, ?, ?, NULL)"
+            " {upsert:room_id, connection_id, entered_at} entered_known = 1"),
+        open);
   }
   SqlValue close[] = {Text(at), Text(change.room_id), change.connection_id, Text(at)};
   auto changed = connection.Execute(
@@ -1028,8 +1069,8 @@ Status SqlStore::ApplySession(SqlConnection& connection, const SessionChange& ch
       same);
   if (!closed) return closed.error();
   if (!closed->empty() && ToInt((*closed)[0][0]) > 0) return Ok();
-  SqlValue placeholder[] = {Text(change.room_id), change.connection_id, Text(at), user, info,
-                            Text(at)};
+  SqlValue placeholder[] = {
+      Text(change.room_id), change.connection_id, Text(at), user, info, Text(at)};
   return Run(connection,
              Sql("INSERT INTO {p}room_sessions (room_id, connection_id, entered_at, entered_known,"
                  " user_id, user_info, left_at) VALUES (?, ?, ?, 0, ?, ?, ?)"
@@ -1068,7 +1109,8 @@ Result<bool> SqlStore::CompleteOne(SqlConnection& connection, const Completion& 
 
 Result<bool> SqlStore::Complete(const Claim& claim, std::span<const RowWrite> writes,
                                 std::span<const TargetKey> also_dirty) {
-  Completion completion{claim, {writes.begin(), writes.end()}, {also_dirty.begin(), also_dirty.end()}};
+  Completion completion{
+      claim, {writes.begin(), writes.end()}, {also_dirty.begin(), also_dirty.end()}};
   auto done = CompleteAll(std::span(&completion, 1));
   if (!done) return done.error();
   return bool((*done)[0]);
@@ -1176,8 +1218,8 @@ Result<bool> SqlStore::Renew(const Claim& claim, int64_t lease_ms) {
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
   SqlValue params[] = {clock_.NowMs() + lease_ms, TargetKindName(claim.key.kind),
-                       std::string_view(claim.key.scope_id),
-                       std::string_view(claim.key.object_id), claim.fence};
+                       std::string_view(claim.key.scope_id), std::string_view(claim.key.object_id),
+                       claim.fence};
   auto changed = (*connection)->Execute(sql_->renew, params);
   if (!changed) return changed.error();
   return *changed == 1;
@@ -1203,10 +1245,13 @@ std::string Snippet(const std::string& text, const std::vector<std::string>& wor
   if (hit == std::string::npos) hit = 0;
   size_t begin = hit > width / 3 ? hit - width / 3 : 0;
   size_t end = std::min(text.size(), begin + width);
-  auto continuation = [&](size_t i) { return i < text.size() && (uint8_t(text[i]) & 0xC0) == 0x80; };
+  auto continuation = [&](size_t i) {
+    return i < text.size() && (uint8_t(text[i]) & 0xC0) == 0x80;
+  };
   while (begin > 0 && continuation(begin)) --begin;
   while (continuation(end)) ++end;
-  std::string out = (begin > 0 ? "…" : "") + text.substr(begin, end - begin) + (end < text.size() ? "…" : "");
+  std::string out =
+      (begin > 0 ? "…" : "") + text.substr(begin, end - begin) + (end < text.size() ? "…" : "");
   for (size_t pos; (pos = out.find('\n')) != std::string::npos;) out.replace(pos, 1, " / ");
   return out;
 }
@@ -1240,32 +1285,40 @@ Result<std::vector<SearchHit>> SqlStore::Search(std::string_view query, int limi
       match += (match.empty() ? "" : " ") + quoted + "\"";
     }
     SqlValue params[] = {short_word ? Text(like) : Text(match), int64_t{limit}};
-    rows = (*connection)->Query(
-        Sql(short_word ? "SELECT kind, room_id, thread_id, object_id, text FROM {p}search"
-                         " WHERE text LIKE ? ESCAPE '\\' LIMIT ?"
-                       : "SELECT kind, room_id, thread_id, object_id, text FROM {p}search"
-                         " WHERE {p}search MATCH ? ORDER BY rank LIMIT ?"),
-        params);
+    rows = (*connection)
+               ->Query(Sql(short_word
+                               ? "SELECT kind, room_id, thread_id, object_id, text FROM {p}search"
+                                 " WHERE text LIKE ? ESCAPE '\\' LIMIT ?"
+                               : "SELECT kind, room_id, thread_id, object_id, text FROM {p}search"
+                                 " WHERE {p}search MATCH ? ORDER BY rank LIMIT ?"),
+                       params);
   } else {
-    SqlValue params[] = {Text(trimmed), Text(trimmed), Text(trimmed), Text(trimmed), int64_t{limit}};
-    rows = (*connection)->Query(
-        Sql("SELECT 'comment', room_id, thread_id, comment_id, body_text,"
-            " MATCH(body_text) AGAINST (? IN NATURAL LANGUAGE MODE) AS score FROM {p}comments"
-            " WHERE deleted_at IS NULL AND MATCH(body_text) AGAINST (? IN NATURAL LANGUAGE MODE)"
-            " UNION ALL SELECT 'ydoc', room_id, '', room_id, text,"
-            " MATCH(text) AGAINST (? IN NATURAL LANGUAGE MODE) FROM {p}ydocs"
-            " WHERE deleted_at IS NULL AND MATCH(text) AGAINST (? IN NATURAL LANGUAGE MODE)"
-            " ORDER BY 6 DESC LIMIT ?"),
-        params);
+    SqlValue params[] = {Text(trimmed), Text(trimmed), Text(trimmed), Text(trimmed),
+                         int64_t{limit}};
+    rows =
+        (*connection)
+            ->Query(
+                Sql("SELECT 'comment', room_id, thread_id, comment_id, body_text,"
+                    " MATCH(body_text) AGAINST (? IN NATURAL LANGUAGE MODE) AS score FROM "
+                    "{p}comments"
+                    " WHERE deleted_at IS NULL AND MATCH(body_text) AGAINST (? IN NATURAL LANGUAGE "
+                    "MODE)"
+                    " UNION ALL SELECT 'ydoc', room_id, '', room_id, text,"
+                    " MATCH(text) AGAINST (? IN NATURAL LANGUAGE MODE) FROM {p}ydocs"
+                    " WHERE deleted_at IS NULL AND MATCH(text) AGAINST (? IN NATURAL LANGUAGE MODE)"
+                    " ORDER BY 6 DESC LIMIT ?"),
+                params);
     if (rows && rows->empty()) {
       // InnoDB's full-text parser skips short words, stopwords and unspaced scripts (CJK).
       SqlValue like_params[] = {Text(like), Text(like), int64_t{limit}};
-      rows = (*connection)->Query(
-          Sql("SELECT 'comment', room_id, thread_id, comment_id, body_text FROM {p}comments"
-              " WHERE deleted_at IS NULL AND body_text LIKE ? UNION ALL"
-              " SELECT 'ydoc', room_id, '', room_id, text FROM {p}ydocs"
-              " WHERE deleted_at IS NULL AND text LIKE ? LIMIT ?"),
-          like_params);
+      rows =
+          (*connection)
+              ->Query(
+                  Sql("SELECT 'comment', room_id, thread_id, comment_id, body_text FROM {p}comments"
+                      " WHERE deleted_at IS NULL AND body_text LIKE ? UNION ALL"
+                      " SELECT 'ydoc', room_id, '', room_id, text FROM {p}ydocs"
+                      " WHERE deleted_at IS NULL AND text LIKE ? LIMIT ?"),
+                  like_params);
     }
   }
   if (!rows) return rows.error().WithContext("searching");
@@ -1296,12 +1349,14 @@ Result<bool> SqlStore::StepAlreadyApplied(SqlConnection& connection, const std::
   Result<std::vector<SqlRow>> result =
       dialect_ == Dialect::kSqlite
           ? connection.Query("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?", params)
-      : index ? connection.Query("SELECT COUNT(*) FROM information_schema.STATISTICS WHERE"
-                                 " TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?",
-                                 params)
-              : connection.Query("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE"
-                                 " TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
-                                 params);
+      : index ? connection.Query(
+                    "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE"
+                    " TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?",
+                    params)
+              : connection.Query(
+                    "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE"
+                    " TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+                    params);
   if (!result) return result.error();
   return !result->empty() && ToInt((*result)[0][0]) > 0;
 }
@@ -1346,7 +1401,8 @@ Status SqlStore::ApplyStep(SqlConnection& connection, const MigrationStep& step)
     if (connection.broken()) return status;
     // Lost a race: the other process's change is there now (the look above says so), or the
     // database was busy with it (a lock wait or deadlock: retried).
-    if (attempt == kMaxTransactionAttempts || (!step.unless_exists && !status.error().retryable())) {
+    if (attempt == kMaxTransactionAttempts ||
+        (!step.unless_exists && !status.error().retryable())) {
       return status;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
@@ -1355,9 +1411,10 @@ Status SqlStore::ApplyStep(SqlConnection& connection, const MigrationStep& step)
 
 Status SqlStore::CheckNotNewer(int version) const {
   if (version <= LatestSchemaVersion()) return Ok();
-  return Error(ErrorCode::kInvalidArgument,
-               Cat("the database schema is at version ", version, ", newer than this lbmirror (",
-                   LatestSchemaVersion(), "): run the lbmirror release that migrated it, or a newer one"));
+  return Error(
+      ErrorCode::kInvalidArgument,
+      Cat("the database schema is at version ", version, ", newer than this lbmirror (",
+          LatestSchemaVersion(), "): run the lbmirror release that migrated it, or a newer one"));
 }
 
 Result<int> SqlStore::SchemaVersion() {

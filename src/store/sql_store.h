@@ -42,8 +42,7 @@ class SqlStore final : public Store {
   static constexpr int kMaxRecordBatch = 64;
 
   // REQUIRES: options.table_prefix satisfies IsValidTablePrefix. `clock` must outlive this.
-  SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions options,
-           const Clock& clock);
+  SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions options, const Clock& clock);
   ~SqlStore() override;
 
   void RecordAsync(InboxEvent event, RecordDone done) override;
@@ -114,9 +113,8 @@ class SqlStore final : public Store {
   // Within a transaction: clears the claimed target (fencing checked first) and applies its
   // writes (Storage documents through `documents`, see ApplyWrite). False, with nothing
   // written, when the lease was taken over.
-  Result<bool> CompleteOne(SqlConnection& connection, const Completion& completion,
-                           int64_t now_ms, const FlowKeys* diagrams,
-                           std::vector<const DocumentRow*>& documents);
+  Result<bool> CompleteOne(SqlConnection& connection, const Completion& completion, int64_t now_ms,
+                           const FlowKeys* diagrams, std::vector<const DocumentRow*>& documents);
   // Upserts Storage documents, as many as a statement takes at a time.
   Status UpsertDocuments(SqlConnection& connection, std::span<const DocumentRow* const> documents,
                          const std::string& now);

@@ -19,9 +19,7 @@ std::string PrefixPattern(std::string_view prefix) {
   return out;
 }
 
-int64_t ToInt(const std::optional<std::string>& text) {
-  return text ? std::stoll(*text) : 0;
-}
+int64_t ToInt(const std::optional<std::string>& text) { return text ? std::stoll(*text) : 0; }
 }  // namespace
 
 Result<std::vector<RoomRow>> SqlStore::LiveRooms(std::string_view prefix) {
@@ -29,11 +27,12 @@ Result<std::vector<RoomRow>> SqlStore::LiveRooms(std::string_view prefix) {
   if (!connection) return connection.error();
   std::string pattern = PrefixPattern(prefix);
   SqlValue params[] = {std::string_view(pattern)};
-  auto rows = (*connection)->Query(
-      Sql("SELECT room_id, organization_id, metadata, default_accesses, users_accesses,"
-          " groups_accesses, created_at, last_connection_at FROM {p}rooms"
-          " WHERE deleted_at IS NULL AND room_id LIKE ? ESCAPE '!' ORDER BY room_id"),
-      params);
+  auto rows =
+      (*connection)
+          ->Query(Sql("SELECT room_id, organization_id, metadata, default_accesses, users_accesses,"
+                      " groups_accesses, created_at, last_connection_at FROM {p}rooms"
+                      " WHERE deleted_at IS NULL AND room_id LIKE ? ESCAPE '!' ORDER BY room_id"),
+                  params);
   if (!rows) return rows.error();
   std::vector<RoomRow> out;
   for (const SqlRow& row : *rows) {
@@ -49,26 +48,31 @@ Result<RoomContent> SqlStore::Content(std::string_view room_id) {
   if (!connection) return connection.error();
   SqlValue key[] = {room_id};
   RoomContent content;
-  auto document = (*connection)->Query(
-      Sql("SELECT COALESCE(deep_data, data) FROM {p}documents WHERE room_id = ?"
-          " AND deleted_at IS NULL"),
-      key);
+  auto document =
+      (*connection)
+          ->Query(Sql("SELECT COALESCE(deep_data, data) FROM {p}documents WHERE room_id = ?"
+                      " AND deleted_at IS NULL"),
+                  key);
   if (!document) return document.error();
   if (!document->empty()) content.document = (*document)[0][0].value_or("");
-  auto ydoc = (*connection)->Query(
-      Sql("SELECT state FROM {p}ydocs WHERE room_id = ? AND deleted_at IS NULL"), key);
+  auto ydoc =
+      (*connection)
+          ->Query(Sql("SELECT state FROM {p}ydocs WHERE room_id = ? AND deleted_at IS NULL"), key);
   if (!ydoc) return ydoc.error();
   if (!ydoc->empty()) content.ydoc_state = (*ydoc)[0][0].value_or("");
-  auto threads = (*connection)->Query(
-      Sql("SELECT thread_id, updated_at FROM {p}threads WHERE room_id = ? AND deleted_at IS NULL"),
-      key);
+  auto threads = (*connection)
+                     ->Query(Sql("SELECT thread_id, updated_at FROM {p}threads WHERE room_id = ? "
+                                 "AND deleted_at IS NULL"),
+                             key);
   if (!threads) return threads.error();
   for (const SqlRow& row : *threads) content.threads[row[0].value_or("")] = row[1];
   // Per kind, so that the primary key (kind, scope_id, object_id) serves the lookup.
-  auto pending = (*connection)->Query(
-      Sql("SELECT kind FROM {p}targets WHERE kind IN ('room', 'storage', 'ydoc', 'thread')"
-          " AND scope_id = ? AND dirty_seq > done_seq"),
-      key);
+  auto pending =
+      (*connection)
+          ->Query(
+              Sql("SELECT kind FROM {p}targets WHERE kind IN ('room', 'storage', 'ydoc', 'thread')"
+                  " AND scope_id = ? AND dirty_seq > done_seq"),
+              key);
   if (!pending) return pending.error();
   for (const SqlRow& row : *pending) {
     if (auto kind = ParseTargetKind(row[0].value_or(""))) content.pending.push_back(*kind);
@@ -109,11 +113,11 @@ Result<QueueStatus> SqlStore::Queue(int max_failures) {
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
   QueueStatus status;
-  auto totals = (*connection)->Query(
-      Sql("SELECT COUNT(*), MIN(first_dirty_at),"
-          " SUM(CASE WHEN last_error IS NULL THEN 0 ELSE 1 END)"
-          " FROM {p}targets WHERE dirty_seq > done_seq"),
-      {});
+  auto totals = (*connection)
+                    ->Query(Sql("SELECT COUNT(*), MIN(first_dirty_at),"
+                                " SUM(CASE WHEN last_error IS NULL THEN 0 ELSE 1 END)"
+                                " FROM {p}targets WHERE dirty_seq > done_seq"),
+                            {});
   if (!totals) return totals.error();
   if (!totals->empty()) {
     status.pending = ToInt((*totals)[0][0]);
@@ -122,17 +126,19 @@ Result<QueueStatus> SqlStore::Queue(int max_failures) {
   }
   if (max_failures > 0 && status.failed > 0) {
     SqlValue limit[] = {static_cast<int64_t>(max_failures)};
-    auto failures = (*connection)->Query(
-        Sql("SELECT kind, scope_id, object_id, attempts, last_error, next_attempt_at"
-            " FROM {p}targets WHERE dirty_seq > done_seq AND last_error IS NOT NULL"
-            " ORDER BY next_attempt_at DESC LIMIT ?"),
-        limit);
+    auto failures =
+        (*connection)
+            ->Query(Sql("SELECT kind, scope_id, object_id, attempts, last_error, next_attempt_at"
+                        " FROM {p}targets WHERE dirty_seq > done_seq AND last_error IS NOT NULL"
+                        " ORDER BY next_attempt_at DESC LIMIT ?"),
+                    limit);
     if (!failures) return failures.error();
     for (const SqlRow& row : *failures) {
       auto kind = ParseTargetKind(row[0].value_or(""));
       if (!kind) continue;
       status.failures.push_back({{*kind, row[1].value_or(""), row[2].value_or("")},
-                                 static_cast<int>(ToInt(row[3])), row[4].value_or(""),
+                                 static_cast<int>(ToInt(row[3])),
+                                 row[4].value_or(""),
                                  ToInt(row[5])});
     }
   }
@@ -171,8 +177,10 @@ Result<int64_t> SqlStore::RetryNow(const std::optional<TargetKey>& target) {
 Result<std::vector<LastEvent>> SqlStore::LastEvents() {
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
-  auto rows = (*connection)->Query(
-      Sql("SELECT type, COUNT(*), MAX(received_at) FROM {p}events GROUP BY type ORDER BY type"), {});
+  auto rows = (*connection)
+                  ->Query(Sql("SELECT type, COUNT(*), MAX(received_at) FROM {p}events GROUP BY "
+                              "type ORDER BY type"),
+                          {});
   if (!rows) return rows.error();
   std::vector<LastEvent> out;
   for (const SqlRow& row : *rows) {
@@ -191,9 +199,10 @@ Result<int64_t> SqlStore::PruneEvents(int64_t before_ms) {
     auto connection = pool_.Acquire();
     if (!connection) return connection.error();
     SqlValue params[] = {std::string_view(before), static_cast<int64_t>(kBatch)};
-    auto ids = (*connection)->Query(
-        Sql("SELECT webhook_id FROM {p}events WHERE received_at < ? ORDER BY received_at LIMIT ?"),
-        params);
+    auto ids = (*connection)
+                   ->Query(Sql("SELECT webhook_id FROM {p}events WHERE received_at < ? ORDER BY "
+                               "received_at LIMIT ?"),
+                           params);
     if (!ids) return ids.error();
     if (ids->empty()) return deleted;
     std::string sql = Sql("DELETE FROM {p}events WHERE webhook_id IN (");

@@ -17,7 +17,7 @@
 namespace lbmirror::store {
 
 struct SearchHit {
-  std::string kind;       // "comment" or "ydoc"
+  std::string kind;  // "comment" or "ydoc"
   std::string room_id;
   std::string thread_id;  // comments only
   std::string object_id;  // the comment id; the room id for documents
@@ -29,7 +29,7 @@ struct RoomContent {
   std::optional<std::string> document;    // liveblocks_documents.data (live rows only)
   std::optional<std::string> ydoc_state;  // liveblocks_ydocs.state (live rows only)
   std::map<std::string, std::optional<std::string>> threads;  // live thread id -> updated_at
-  std::vector<TargetKind> pending;        // kinds of this room's targets waiting to be read
+  std::vector<TargetKind> pending;  // kinds of this room's targets waiting to be read
 };
 
 // A target that failed its last attempt, for operators.
@@ -41,8 +41,8 @@ struct FailedTarget {
 };
 
 struct QueueStatus {
-  int64_t pending = 0;  // targets waiting to be read (dirty)
-  int64_t failed = 0;   // pending targets whose last attempt failed
+  int64_t pending = 0;                       // targets waiting to be read (dirty)
+  int64_t failed = 0;                        // pending targets whose last attempt failed
   std::optional<int64_t> oldest_pending_ms;  // when the longest-waiting target became dirty
   std::vector<FailedTarget> failures;        // the most recent failures first
 };

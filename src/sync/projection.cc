@@ -15,7 +15,8 @@ using store::TargetKey;
 using store::TargetKind;
 
 namespace {
-std::string Serialize(const json::object& object, std::string_view field, std::string_view fallback) {
+std::string Serialize(const json::object& object, std::string_view field,
+                      std::string_view fallback) {
   const json::value* value = object.if_contains(field);
   return value != nullptr ? json::serialize(*value) : std::string(fallback);
 }
@@ -68,9 +69,9 @@ Result<Projection> ProjectYdoc(const TargetKey& target, const liveblocks::RestRe
   if (!text) return Error(text.error().code(), Cat("ydoc-binary: ", text.error().message()));
   std::string data = json::serialize(*view);
   int depth = JsonDepth(data);
-  return Projection{{store::YdocRow{target.scope_id, std::move(data), std::move(*text),
-                                    response.body, depth}},
-                    {}};
+  return Projection{
+      {store::YdocRow{target.scope_id, std::move(data), std::move(*text), response.body, depth}},
+      {}};
 }
 
 std::optional<std::string> OptionalString(const json::object& object, std::string_view field) {
@@ -108,7 +109,8 @@ Result<Projection> ProjectNotification(const TargetKey& target, const json::valu
 Result<Projection> ProjectActiveUsers(const TargetKey& target, const json::value& body) {
   const json::object* object = body.if_object();
   const json::value* data = object != nullptr ? object->if_contains("data") : nullptr;
-  if (data == nullptr || !data->is_array()) return Internal("active users: response has no data array");
+  if (data == nullptr || !data->is_array())
+    return Internal("active users: response has no data array");
   store::ActiveUsersSnapshot snapshot{target.scope_id, {}};
   for (const json::value& entry : data->as_array()) {
     const json::object* user = entry.if_object();
@@ -239,9 +241,10 @@ store::FlowSnapshot ProjectFlow(const std::string& room_id, const std::string& k
   const json::object* diagram = root != nullptr ? root->if_object() : nullptr;
   if (diagram == nullptr) return flow;
   ForEachById(diagram->if_contains("nodes"), [&](const std::string& id, const json::object& node) {
-    store::FlowNode row{id, OptionalString(node, "type"), std::nullopt, std::nullopt,
-                        OptionalJson(node, "data"), json::serialize(node)};
-    if (const json::value* position = node.if_contains("position"); position && position->is_object()) {
+    store::FlowNode row{id,           OptionalString(node, "type"), std::nullopt,
+                        std::nullopt, OptionalJson(node, "data"),   json::serialize(node)};
+    if (const json::value* position = node.if_contains("position");
+        position && position->is_object()) {
       row.position_x = Number(position->as_object(), "x");
       row.position_y = Number(position->as_object(), "y");
     }
@@ -291,7 +294,8 @@ Result<store::ThreadSnapshot> ProjectThread(const TargetKey& target, const json:
     comment.created_at = Timestamp(*c, "createdAt");
     comment.edited_at = Timestamp(*c, "editedAt");
     comment.deleted_at = Timestamp(*c, "deletedAt");
-    if (const json::value* reactions = c->if_contains("reactions"); reactions && reactions->is_array()) {
+    if (const json::value* reactions = c->if_contains("reactions");
+        reactions && reactions->is_array()) {
       for (const json::value& r : reactions->as_array()) {
         const json::object* reaction = r.if_object();
         auto emoji = reaction != nullptr ? OptionalString(*reaction, "emoji") : std::nullopt;
@@ -334,19 +338,24 @@ Result<store::RoomRow> RoomFromJson(const json::value& body) {
 }
 
 const std::vector<TargetKind>& SupportedKinds() {
-  static const std::vector<TargetKind> kKinds = {TargetKind::kRoom,     TargetKind::kStorage,
-                                                 TargetKind::kYdoc,     TargetKind::kPresence,
-                                                 TargetKind::kThread,   TargetKind::kNotification};
+  static const std::vector<TargetKind> kKinds = {TargetKind::kRoom,   TargetKind::kStorage,
+                                                 TargetKind::kYdoc,   TargetKind::kPresence,
+                                                 TargetKind::kThread, TargetKind::kNotification};
   return kKinds;
 }
 
 std::string ReadPath(const TargetKey& target) {
   switch (target.kind) {
-    case TargetKind::kRoom: return liveblocks::RoomPath(target.scope_id);
-    case TargetKind::kStorage: return liveblocks::StoragePath(target.scope_id);
-    case TargetKind::kYdoc: return liveblocks::YdocBinaryPath(target.scope_id);
-    case TargetKind::kPresence: return liveblocks::ActiveUsersPath(target.scope_id);
-    case TargetKind::kThread: return liveblocks::ThreadPath(target.scope_id, target.object_id);
+    case TargetKind::kRoom:
+      return liveblocks::RoomPath(target.scope_id);
+    case TargetKind::kStorage:
+      return liveblocks::StoragePath(target.scope_id);
+    case TargetKind::kYdoc:
+      return liveblocks::YdocBinaryPath(target.scope_id);
+    case TargetKind::kPresence:
+      return liveblocks::ActiveUsersPath(target.scope_id);
+    case TargetKind::kThread:
+      return liveblocks::ThreadPath(target.scope_id, target.object_id);
     case TargetKind::kNotification:
       return liveblocks::InboxNotificationPath(target.scope_id, target.object_id);
   }
@@ -390,7 +399,8 @@ Result<Projection> Project(const TargetKey& target, liveblocks::RestResponse res
                  false, response.status);
   }
   if (target.kind == TargetKind::kYdoc) return ProjectYdoc(target, response);
-  if (target.kind == TargetKind::kStorage) return ProjectStorage(target, std::move(response), options);
+  if (target.kind == TargetKind::kStorage)
+    return ProjectStorage(target, std::move(response), options);
   auto body = ParseBody(response, what);
   if (!body) return body.error();
   switch (target.kind) {

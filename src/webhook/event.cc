@@ -72,8 +72,10 @@ Status FillKnown(const json::object& data, Event& event) {
     // Named by Liveblocks' integration pages, not by its SDK: a hint to read the room, when
     // it names one; otherwise only stored.
     event.room_id = OptionalString(data, "roomId");
-    if (event.room_id.empty()) event.type_index = -1;
-    else event.targets.push_back({TargetKind::kRoom, event.room_id, ""});
+    if (event.room_id.empty())
+      event.type_index = -1;
+    else
+      event.targets.push_back({TargetKind::kRoom, event.room_id, ""});
     return Ok();
   }
   auto room = RequiredId(data, type, "roomId");
@@ -116,14 +118,25 @@ Status FillKnown(const json::object& data, Event& event) {
 }  // namespace
 
 const std::vector<std::string_view>& KnownEventTypes() {
-  static const std::vector<std::string_view> kTypes = {
-      "storageUpdated",         "userEntered",          "userLeft",
-      "roomCreated",            "roomDeleted",          "commentCreated",
-      "commentEdited",          "commentDeleted",       "commentReactionAdded",
-      "commentReactionRemoved", "commentMetadataUpdated", "threadMetadataUpdated",
-      "threadCreated",          "threadDeleted",        "ydocUpdated",
-      "notification",           "threadMarkedAsResolved", "threadMarkedAsUnresolved",
-      "roomUpdated"};
+  static const std::vector<std::string_view> kTypes = {"storageUpdated",
+                                                       "userEntered",
+                                                       "userLeft",
+                                                       "roomCreated",
+                                                       "roomDeleted",
+                                                       "commentCreated",
+                                                       "commentEdited",
+                                                       "commentDeleted",
+                                                       "commentReactionAdded",
+                                                       "commentReactionRemoved",
+                                                       "commentMetadataUpdated",
+                                                       "threadMetadataUpdated",
+                                                       "threadCreated",
+                                                       "threadDeleted",
+                                                       "ydocUpdated",
+                                                       "notification",
+                                                       "threadMarkedAsResolved",
+                                                       "threadMarkedAsUnresolved",
+                                                       "roomUpdated"};
   return kTypes;
 }
 
@@ -145,7 +158,8 @@ Result<Event> ParseEvent(std::string_view body) {
   auto found = std::find(known.begin(), known.end(), event.type);
   if (found != known.end()) event.type_index = static_cast<int>(found - known.begin());
   if (!event.known()) {
-    if (data != nullptr && data->is_object()) event.room_id = OptionalString(data->as_object(), "roomId");
+    if (data != nullptr && data->is_object())
+      event.room_id = OptionalString(data->as_object(), "roomId");
     if (Utf8Length(event.room_id) > kMaxIdChars) event.room_id.clear();
     return event;
   }

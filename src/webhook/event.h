@@ -24,11 +24,11 @@ struct Event {
   // outside the documented ones (both are stored and acknowledged without targets).
   int type_index = -1;
   bool known() const { return type_index >= 0; }
-  std::string room_id;           // empty when the event has none
-  std::string thread_id;         // thread and comment events
-  std::string user_id;           // notification recipient; userEntered/userLeft user (may be "")
+  std::string room_id;    // empty when the event has none
+  std::string thread_id;  // thread and comment events
+  std::string user_id;    // notification recipient; userEntered/userLeft user (may be "")
   std::string inbox_notification_id;
-  std::string notification_kind;  // "thread", "textMention" or "$custom"
+  std::string notification_kind;         // "thread", "textMention" or "$custom"
   std::optional<int64_t> connection_id;  // userEntered/userLeft
   std::string user_info;                 // userEntered/userLeft: JSON, empty when null
   int64_t presence_at_ms = 0;            // userEntered: enteredAt, userLeft: leftAt

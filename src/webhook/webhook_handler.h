@@ -6,9 +6,9 @@
 
 #include <array>
 #include <atomic>
-#include <string_view>
 #include <cstdint>
 #include <functional>
+#include <string_view>
 
 #include "core/clock.h"
 #include "http/message.h"

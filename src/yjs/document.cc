@@ -4,10 +4,9 @@
 // internally; Decode turns it into an Error.
 #include "yjs/document.h"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
 #include <bit>
+#include <boost/json.hpp>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -129,7 +128,8 @@ class Reader {
         return VarInt();
       case 124: {
         auto b = Fixed<4>();
-        uint32_t bits = (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | b[3];
+        uint32_t bits =
+            (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | b[3];
         return Number(static_cast<double>(std::bit_cast<float>(bits)));
       }
       case 123: {
@@ -194,12 +194,26 @@ class Reader {
 // ---- the document model ----------------------------------------------------------------------
 
 enum Content : uint8_t {
-  kGc = 0, kDeleted = 1, kJson = 2, kBinary = 3, kString = 4, kEmbed = 5, kFormat = 6,
-  kType = 7, kAny = 8, kDoc = 9,
+  kGc = 0,
+  kDeleted = 1,
+  kJson = 2,
+  kBinary = 3,
+  kString = 4,
+  kEmbed = 5,
+  kFormat = 6,
+  kType = 7,
+  kAny = 8,
+  kDoc = 9,
 };
 enum TypeRef : uint8_t {
-  kArray = 0, kMap = 1, kText = 2, kXmlElement = 3, kXmlFragment = 4, kXmlHook = 5,
-  kXmlText = 6, kUnknownRoot = 255,
+  kArray = 0,
+  kMap = 1,
+  kText = 2,
+  kXmlElement = 3,
+  kXmlFragment = 4,
+  kXmlHook = 5,
+  kXmlText = 6,
+  kUnknownRoot = 255,
 };
 
 struct Id {
@@ -419,8 +433,9 @@ Item* Document::Impl::Find(const Id& id) {
   auto it = store.find(id.client);
   if (it == store.end()) return nullptr;
   auto& items = it->second;
-  auto pos = std::upper_bound(items.begin(), items.end(), id.clock,
-                              [](uint64_t clock, const auto& item) { return clock < item->id.clock; });
+  auto pos =
+      std::upper_bound(items.begin(), items.end(), id.clock,
+                       [](uint64_t clock, const auto& item) { return clock < item->id.clock; });
   if (pos == items.begin()) return nullptr;
   Item* item = std::prev(pos)->get();
   return id.clock < item->end() ? item : nullptr;
@@ -665,8 +680,8 @@ TypeRef Document::Impl::RootRef(const Type& type) const {
     for (Item* i = type.start; i != nullptr; i = i->right) {
       if (pass == 0 && i->deleted) continue;  // decide by live content first
       if (i->content == kString || i->content == kFormat || i->content == kEmbed) text = true;
-      if (i->content == kType && (i->type->ref == kXmlElement || i->type->ref == kXmlText ||
-                                  i->type->ref == kXmlHook)) {
+      if (i->content == kType &&
+          (i->type->ref == kXmlElement || i->type->ref == kXmlText || i->type->ref == kXmlHook)) {
         xml = true;
       }
     }
@@ -698,7 +713,9 @@ json::object Document::Impl::MapJson(const Type& type, int depth) const {
   json::object out;
   for (const auto& [key, item] : type.map) {
     if (item->deleted || !item->countable()) continue;
-    out[key] = ItemValue(*item, item->content == kJson || item->content == kAny ? item->values.size() - 1 : 0, depth);
+    out[key] = ItemValue(
+        *item, item->content == kJson || item->content == kAny ? item->values.size() - 1 : 0,
+        depth);
   }
   return out;
 }
@@ -758,7 +775,8 @@ json::value Document::Impl::Delta(const Type& type, int depth) const {
   });
   if (!plain) return ops;
   std::string joined;
-  for (const json::value& op : ops) joined += std::string_view(op.as_object().at("insert").as_string());
+  for (const json::value& op : ops)
+    joined += std::string_view(op.as_object().at("insert").as_string());
   return json::string(joined);
 }
 
@@ -839,8 +857,9 @@ Document& Document::operator=(Document&&) noexcept = default;
 
 Result<Document> Document::Decode(std::string_view update, const DecodeLimits& limits) {
   if (update.size() > limits.max_update_bytes) {
-    return Error(ErrorCode::kTooLarge, Cat("Yjs update of ", update.size(), " bytes is over the limit of ",
-                                           limits.max_update_bytes));
+    return Error(ErrorCode::kTooLarge,
+                 Cat("Yjs update of ", update.size(), " bytes is over the limit of ",
+                     limits.max_update_bytes));
   }
   auto impl = std::make_unique<Impl>();
   impl->limits = limits;
@@ -854,38 +873,38 @@ Result<Document> Document::Decode(std::string_view update, const DecodeLimits& l
 
 Result<json::value> Document::ToJson() const {
   return Guarded([this]() -> json::value {
-  json::object out;
-  for (const auto& [name, owned] : impl_->roots) {
-    const Type& root = *owned;
-    TypeRef ref = impl_->RootRef(root);
-    json::value value = impl_->TypeJson(root, ref, 0);
-    bool empty = (value.is_object() && value.as_object().empty()) ||
-                 (value.is_array() && value.as_array().empty()) ||
-                 (value.is_string() && value.as_string().empty());
-    if (empty && root.start == nullptr && root.map.empty()) continue;
-    out[name] = std::move(value);
-  }
-  return out;
+    json::object out;
+    for (const auto& [name, owned] : impl_->roots) {
+      const Type& root = *owned;
+      TypeRef ref = impl_->RootRef(root);
+      json::value value = impl_->TypeJson(root, ref, 0);
+      bool empty = (value.is_object() && value.as_object().empty()) ||
+                   (value.is_array() && value.as_array().empty()) ||
+                   (value.is_string() && value.as_string().empty());
+      if (empty && root.start == nullptr && root.map.empty()) continue;
+      out[name] = std::move(value);
+    }
+    return out;
   });
 }
 
 Result<std::string> Document::Text() const {
   return Guarded([this] {
-  std::vector<std::string> blocks;
-  for (const auto& [name, owned] : impl_->roots) {
-    const Type& root = *owned;
-    TypeRef ref = impl_->RootRef(root);
-    if (ref == kMap || ref == kArray) continue;
-    std::string current;
-    impl_->CollectText(root, ref, blocks, current, 0);
-    if (!current.empty()) blocks.push_back(std::move(current));
-  }
-  std::string out;
-  for (const std::string& block : blocks) {
-    if (!out.empty()) out += '\n';
-    out += block;
-  }
-  return out;
+    std::vector<std::string> blocks;
+    for (const auto& [name, owned] : impl_->roots) {
+      const Type& root = *owned;
+      TypeRef ref = impl_->RootRef(root);
+      if (ref == kMap || ref == kArray) continue;
+      std::string current;
+      impl_->CollectText(root, ref, blocks, current, 0);
+      if (!current.empty()) blocks.push_back(std::move(current));
+    }
+    std::string out;
+    for (const std::string& block : blocks) {
+      if (!out.empty()) out += '\n';
+      out += block;
+    }
+    return out;
   });
 }
 

@@ -14,7 +14,6 @@
 #pragma once
 
 #include <boost/json/value.hpp>
-
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -1,22 +1,82 @@
-// Writes the decoder fuzzer's seed corpus: random multi-client Yjs documents and one document
-// per editor layout, each a v1 update made by npm yjs.
+// Writes the fuzzers' seed corpora, one folder each under DIR: for the Yjs decoder, random
+// multi-client documents, one document per editor layout and maps nested past the depth
+// limit (made by npm yjs); for the webhook, projection and DATABASE_URL fuzzers, the shapes
+// Liveblocks sends and answers, plus very deep and very wide JSON.
 //   node tests/fuzz/make_corpus.mjs DIR [COUNT]
 import fs from "node:fs";
 import path from "node:path";
 import { randomUpdate } from "../integration/yjs_random.mjs";
-import { tiptapUpdate, lexicalUpdate, blockNoteUpdate } from "../integration/yjs_editors.mjs";
+import { tiptapUpdate, lexicalUpdate, blockNoteUpdate, nestedMapsUpdate } from "../integration/yjs_editors.mjs";
 
 const [dir, count = "64"] = process.argv.slice(2);
 if (!dir) {
   console.error("usage: make_corpus.mjs DIR [COUNT]");
   process.exit(2);
 }
-fs.mkdirSync(dir, { recursive: true });
-for (let seed = 1; seed <= Number(count); ++seed) {
-  fs.writeFileSync(path.join(dir, `random-${seed}.bin`), randomUpdate(seed));
-}
-fs.writeFileSync(path.join(dir, "tiptap.bin"), tiptapUpdate("Title", "Hello bold world"));
-fs.writeFileSync(path.join(dir, "lexical.bin"), lexicalUpdate(["One", "Two"]));
-fs.writeFileSync(path.join(dir, "blocknote.bin"),
-  blockNoteUpdate([{ text: "Parent", children: [{ text: "Child" }] }]));
-fs.writeFileSync(path.join(dir, "empty.bin"), Buffer.from([0, 0]));
+const here = path.dirname(new URL(import.meta.url).pathname);
+const write = (fuzzer, name, bytes) => {
+  fs.mkdirSync(path.join(dir, fuzzer), { recursive: true });
+  fs.writeFileSync(path.join(dir, fuzzer, name), bytes);
+};
+
+// Very deep and very wide JSON values.
+const deepArrays = (depth) => "[".repeat(depth) + "]".repeat(depth);
+const deepObjects = (depth) => '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
+const wideObject = (keys) => JSON.stringify(Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, i])));
+const wideArray = (n) => JSON.stringify(Array.from({ length: n }, (_, i) => ({ id: `n${i}`, x: i })));
+
+// Yjs decoder.
+for (let seed = 1; seed <= Number(count); ++seed) write("yjs", `random-${seed}.bin`, randomUpdate(seed));
+write("yjs", "tiptap.bin", tiptapUpdate("Title", "Hello bold world"));
+write("yjs", "lexical.bin", lexicalUpdate(["One", "Two"]));
+write("yjs", "blocknote.bin", blockNoteUpdate([{ text: "Parent", children: [{ text: "Child" }] }]));
+write("yjs", "empty.bin", Buffer.from([0, 0]));
+for (const depth of [100, 2100]) write("yjs", `nested-${depth}.bin`, nestedMapsUpdate(depth));
+
+// Webhooks: "id\ntimestamp\nsignature\nbody".
+const request = (body) => `msg_2bVrnTNJ7QoRq4PU2mWqGfVkAbc\n1767225600\nv1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=\n${body}`;
+const events = JSON.parse(fs.readFileSync(path.join(here, "../testdata/events.json"), "utf8"));
+events.forEach((c, i) => write("webhook", `event-${i}.txt`, request(c.body)));
+write("webhook", "deep.txt", request(`{"type":"storageUpdated","data":{"roomId":"r","x":${deepArrays(3000)}}}`));
+write("webhook", "wide.txt", request(`{"type":"storageUpdated","data":${wideObject(5000).replace("{", '{"roomId":"r",')}}`));
+write("webhook", "headers.txt", "\n\nv1,a v1,b v2,c v1,\n{}");
+
+// REST answers: kind byte (room, storage, ydoc, presence, thread, notification), status byte
+// (0 is 200), body.
+const answer = (kind, body, status = 0) => Buffer.concat([Buffer.from([kind, status]), Buffer.from(body)]);
+const room = { type: "room", id: "room-1", organizationId: "org", createdAt: "2026-01-01T00:00:00.000Z",
+  lastConnectionAt: "2026-01-02T00:00:00.000Z", metadata: { color: "blue", tags: ["a", "b"] },
+  defaultAccesses: ["room:write"], usersAccesses: { alice: ["room:write"] }, groupsAccesses: {} };
+const body = { version: 1, content: [{ type: "paragraph", children: [{ text: "Hello " },
+  { text: "bold", bold: true }, { type: "mention", id: "alice" }, { type: "link", url: "https://x.y", text: "x" }] }] };
+const comment = { type: "comment", id: "cm_1", threadId: "th_1", roomId: "room-1", userId: "alice",
+  createdAt: "2026-01-01T00:00:00.000Z", editedAt: "2026-01-01T00:01:00.000Z", metadata: { p: 1 },
+  reactions: [{ emoji: "👍", createdAt: "2026-01-01T00:00:00.000Z", users: [{ id: "bob" }] }],
+  attachments: [], body };
+const thread = { type: "thread", id: "th_1", roomId: "room-1", createdAt: "2026-01-01T00:00:00.000Z",
+  updatedAt: "2026-01-01T00:02:00.000Z", metadata: { pinned: true }, resolved: false, visibility: "public",
+  comments: [comment, { ...comment, id: "cm_2", body: undefined, deletedAt: "2026-01-01T00:03:00.000Z" }] };
+const notification = { kind: "thread", id: "in_1", roomId: "room-1", threadId: "th_1",
+  notifiedAt: "2026-01-01T00:00:00.000Z", readAt: null };
+const storage = { title: "t", flow: { nodes: { n1: { id: "n1", type: "default", position: { x: 1, y: 2 }, data: { label: "A" } } },
+  edges: [{ id: "e1", source: "n1", target: "n2", data: {} }] }, diagram: { nodes: [], edges: {} } };
+write("projection", "room.bin", answer(0, JSON.stringify(room)));
+write("projection", "storage.bin", answer(1, JSON.stringify(storage)));
+write("projection", "storage-deep.bin", answer(1, `{"flow":{"nodes":{"n":{"id":"n","data":${deepObjects(2500)}}}}}`));
+write("projection", "storage-deep-arrays.bin", answer(1, `{"a":${deepArrays(1900)}}`));
+write("projection", "storage-wide.bin", answer(1, `{"flow":{"nodes":${wideArray(3000)},"edges":[]}}`));
+write("projection", "ydoc.bin", answer(2, tiptapUpdate("Title", "Hello")));
+write("projection", "presence.bin", answer(3, JSON.stringify({ data: [{ type: "user", connectionId: 7, id: "alice", info: { name: "A" } }] })));
+write("projection", "thread.bin", answer(4, JSON.stringify(thread)));
+write("projection", "thread-deep-body.bin", answer(4, JSON.stringify(thread).replace('"version":1', `"deep":${deepArrays(2500)},"version":1`)));
+write("projection", "notification.bin", answer(5, JSON.stringify(notification)));
+write("projection", "error.bin", answer(0, '{"error":"ROOM_NOT_FOUND","message":"Room not found"}', 4));
+
+// DATABASE_URL.
+for (const [i, url] of [
+  "sqlite:lbmirror.db", "sqlite::memory:", "sqlite:///tmp/x.db",
+  "mysql://user:p%40ss%3Aword@db.example.com:3307/app?sslmode=verify_identity&sslca=/etc/ca.pem",
+  "mariadb://u:pw@127.0.0.1/db?socket=/run/mysqld.sock&tls=true",
+  'mysql://u:pw@host/db?ssl={"rejectUnauthorized":true}&sslaccept=strict',
+  "mysql://[::1]:3306/db", "mysql://u@h/", "postgres://u:p@h/db",
+].entries()) write("database_url", `url-${i}.txt`, url);

@@ -76,14 +76,16 @@ export class Mirror {
   }
 }
 
-export async function startMirror({ databaseUrl, baseUrl = env.baseUrl, secret = SECRET, extraArgs = [], extraEnv = {} }) {
+// `wrapper`: a command that runs lbmirror (for example ["prlimit", "--nofile=1024", "--"]).
+export async function startMirror({ databaseUrl, baseUrl = env.baseUrl, secret = SECRET, extraArgs = [], extraEnv = {}, wrapper = [] }) {
   const port = await freePort();
   const logFile = path.join(os.tmpdir(), `lbmirror-e2e-${port}.log`);
   const out = fs.openSync(logFile, "w");
   // The dev server holds the rooms of every suite: background reconciliation would mirror all
   // of them, so it is off unless a test asks for it.
   const reconcile = extraArgs.some((a) => a === "--reconcile-interval" || a === "--poll") ? [] : ["--reconcile-interval", "0"];
-  const proc = spawn(env.bin, ["serve", "--listen", `127.0.0.1:${port}`, ...reconcile, ...extraArgs], {
+  const command = [...wrapper, env.bin, "serve", "--listen", `127.0.0.1:${port}`, ...reconcile, ...extraArgs];
+  const proc = spawn(command[0], command.slice(1), {
     env: {
       PATH: process.env.PATH,
       DATABASE_URL: databaseUrl,
@@ -192,8 +194,12 @@ export { tiptapUpdate, lexicalUpdate, blockNoteUpdate } from "./yjs_editors.mjs"
 // "slow" (the answer is fetched at once and sent state.slowMs later) for every request;
 // "mixed": each request independently gets a fault with the shares in state.mix (keys "500",
 // "429", "drop", "slow"). state.reads counts GETs, state.readPaths lists them.
+// hold(predicate) holds the answers of the GETs whose path matches: each is fetched from the
+// API at once (the read has happened) and sent when release() is called; held() resolves once
+// one is being held.
 export async function startFaultProxy(target = env.baseUrl) {
   const state = { mode: "pass", count: 0, faults: 0, reads: 0, readPaths: [], mix: {}, slowMs: 800 };
+  let holding = null;
   const pickMode = () => {
     if (state.mode !== "mixed") return state.mode;
     let x = Math.random();
@@ -237,6 +243,11 @@ export async function startFaultProxy(target = env.baseUrl) {
         state.faults++;
         await sleep(state.slowMs);
       }
+      if (holding && req.method === "GET" && holding.predicate(req.url)) {
+        const hold = holding;
+        hold.onHeld(req.url);
+        await hold.released;
+      }
       res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
       res.end(body);
     } catch {
@@ -247,6 +258,19 @@ export async function startFaultProxy(target = env.baseUrl) {
   return {
     url: `http://127.0.0.1:${port}`,
     state,
+    hold(predicate) {
+      let release, onHeld;
+      const released = new Promise((r) => { release = r; });
+      const held = new Promise((r) => { onHeld = r; });
+      holding = { predicate, released, onHeld };
+      return {
+        held,
+        release() {
+          holding = null;
+          release();
+        },
+      };
+    },
     close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
   };
 }

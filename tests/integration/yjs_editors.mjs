@@ -73,3 +73,19 @@ export function blockNoteUpdate(blocks, { doc = new Y.Doc() } = {}) {
   doc.transact(() => fragment.insert(0, [group(blocks)]));
   return Y.encodeStateAsUpdate(doc);
 }
+
+// A Y.Doc whose root map "outline" holds maps nested `depth` levels deep (an outline or mind
+// map taken to the extreme).
+export function nestedMapsUpdate(depth) {
+  const doc = new Y.Doc();
+  doc.transact(() => {
+    let map = doc.getMap("outline");
+    for (let level = 1; level < depth; level++) {
+      const child = new Y.Map();
+      map.set("child", child);
+      child.set("level", level);
+      map = child;
+    }
+  });
+  return Y.encodeStateAsUpdate(doc);
+}

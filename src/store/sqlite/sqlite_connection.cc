@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+#include <thread>
 #include <unordered_map>
 
 #include "core/text.h"
@@ -69,10 +71,11 @@ class SqliteConnection final : public SqlConnection {
   Error Fail(int rc, std::string_view context) {
     int primary = rc & 0xFF;
     bool retryable = primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
-    ErrorCode code = retryable ? ErrorCode::kUnavailable
+    ErrorCode code = retryable                  ? ErrorCode::kUnavailable
                      : primary == SQLITE_TOOBIG ? ErrorCode::kTooLarge
                                                 : ErrorCode::kInternal;
-    return Error(code, Cat(context, ": SQLite error ", rc, ": ", sqlite3_errmsg(db_)), retryable, rc);
+    return Error(code, Cat(context, ": SQLite error ", rc, ": ", sqlite3_errmsg(db_)), retryable,
+                 rc);
   }
 
   Result<sqlite3_stmt*> Bind(std::string_view sql, std::span<const SqlValue> params) {
@@ -100,7 +103,8 @@ class SqliteConnection final : public SqlConnection {
       } else if (auto* real = std::get_if<double>(&params[i])) {
         rc = sqlite3_bind_double(stmt, index, *real);
       } else if (auto* blob = std::get_if<Blob>(&params[i])) {
-        rc = sqlite3_bind_blob64(stmt, index, blob->bytes.data(), blob->bytes.size(), SQLITE_STATIC);
+        rc =
+            sqlite3_bind_blob64(stmt, index, blob->bytes.data(), blob->bytes.size(), SQLITE_STATIC);
       } else {
         std::string_view text = std::get<std::string_view>(params[i]);
         // SQLITE_STATIC: the caller keeps the text alive until the statement is reset.
@@ -118,19 +122,26 @@ class SqliteConnection final : public SqlConnection {
 
 Result<std::unique_ptr<SqlConnection>> OpenSqliteConnection(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);
-    return Error(ErrorCode::kUnavailable, Cat("opening SQLite database ", path, ": ", message), false, rc);
+    return Error(ErrorCode::kUnavailable, Cat("opening SQLite database ", path, ": ", message),
+                 false, rc);
   }
   auto connection = std::make_unique<SqliteConnection>(db);
   sqlite3_busy_timeout(db, 5000);
-  for (const char* pragma : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
-                             "PRAGMA foreign_keys = OFF"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = OFF"}) {
+    // Switching a new file to WAL takes an exclusive lock without waiting for it: a process
+    // opening the same file at the same instant (replicas starting together) is told "busy".
     Status status = connection->ExecuteDirect(pragma);
+    for (int attempt = 1; !status && status.error().retryable() && attempt < 100; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      status = connection->ExecuteDirect(pragma);
+    }
     if (!status) return status.error().WithContext(Cat("opening SQLite database ", path));
   }
   return std::unique_ptr<SqlConnection>(std::move(connection));
