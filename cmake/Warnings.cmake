@@ -12,6 +12,11 @@ if(LBMIRROR_FUZZ)
   target_compile_options(lbmirror_sanitizers INTERFACE -fsanitize=fuzzer-no-link,address,undefined
     -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_link_options(lbmirror_sanitizers INTERFACE -fsanitize=address,undefined)
+elseif(LBMIRROR_TSAN)
+  # -Wno-tsan: Asio's headers use atomic_thread_fence, which TSan does not model.
+  target_compile_options(lbmirror_sanitizers INTERFACE -fsanitize=thread -fno-omit-frame-pointer
+    -Wno-tsan)
+  target_link_options(lbmirror_sanitizers INTERFACE -fsanitize=thread)
 elseif(LBMIRROR_SANITIZE)
   target_compile_options(lbmirror_sanitizers INTERFACE
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)

@@ -2,15 +2,32 @@
 # The whole test suite, from a fresh Debian 12 machine: installs what is missing, builds,
 # starts a private MariaDB server and the Liveblocks dev server, runs every test with ctest,
 # then builds with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/) and runs every
-# test again there, and stops both servers.
+# test again there, builds the threaded layers with ThreadSanitizer (build-tsan/) and runs
+# their unit tests (HTTP server, group commit and store concurrency on SQLite and MariaDB,
+# engine, reconciliation), fuzzes every parser of outside input, and stops both servers.
+# Each phase prints how long it took.
 #   scripts/test.sh [ctest arguments...]     e.g. scripts/test.sh -L unit
-#   LBMIRROR_TEST_SANITIZE=0 scripts/test.sh  skips the sanitizer pass
-#   LBMIRROR_FUZZ_SECONDS=N (default 30; 0 skips) fuzzes the Yjs decoder for N seconds after
+#   LBMIRROR_TEST_SANITIZE=0 scripts/test.sh  skips the AddressSanitizer and ThreadSanitizer passes
+#   LBMIRROR_FUZZ_SECONDS=N (default 30; 0 skips) fuzzes each parser for N seconds after
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+started=$SECONDS
+phase_start=$SECONDS
+phase() {  # phase NAME: ends the previous phase (printing its time) and starts NAME
+  if [ -n "${phase_name:-}" ]; then
+    echo "== ${phase_name}: $((SECONDS - phase_start)) s"
+  fi
+  phase_name=$1
+  phase_start=$SECONDS
+  [ -z "$phase_name" ] || echo "== $phase_name"
+}
+
+phase "installing what is missing"
 "$root/scripts/install-deps.sh" --test
+phase "building (build/)"
 "$root/scripts/build.sh"
 
+phase "starting MariaDB and the Liveblocks dev server"
 source "$root/scripts/test-services.sh"
 export LBMIRROR_FAULT_REPORT="$state/faults.txt"
 report() {  # the fault-injection suite's figures, when it ran
@@ -20,17 +37,27 @@ report() {  # the fault-injection suite's figures, when it ran
     rm -f "$LBMIRROR_FAULT_REPORT"
   fi
 }
-echo "== tests (build/)"
+phase "tests (build/)"
 (cd "$root/build" && ctest --output-on-failure -j2 "$@")
 report build
 if [ "${LBMIRROR_TEST_SANITIZE:-1}" != 0 ]; then
-  echo "== the same tests under AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/)"
+  phase "building with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/)"
   (cd "$root" && cmake --preset asan > /dev/null)
   cmake --build "$root/build-asan"
+  phase "the same tests under AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/)"
   (cd "$root/build-asan" && ctest --output-on-failure -j2 "$@")
   report build-asan
+  phase "building the unit tests with ThreadSanitizer (build-tsan/)"
+  (cd "$root" && cmake --preset tsan > /dev/null)
+  cmake --build "$root/build-tsan" --target lbmirror_core_tests lbmirror_webhook_tests \
+    lbmirror_store_tests lbmirror_sync_tests lbmirror_net_tests
+  phase "unit tests under ThreadSanitizer (build-tsan/)"
+  (cd "$root/build-tsan" && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    ctest --output-on-failure -j2 -L unit)
 fi
 if [ "${LBMIRROR_FUZZ_SECONDS:-30}" != 0 ]; then
-  echo "== the Yjs decoder under libFuzzer (build-fuzz/)"
+  phase "fuzzing every parser of outside input (build-fuzz/)"
   "$root/scripts/fuzz.sh" "${LBMIRROR_FUZZ_SECONDS:-30}"
 fi
+phase ""
+echo "== all phases: $((SECONDS - started)) s"

@@ -337,7 +337,10 @@ void HttpServer::Impl::StopNow() {
   std::lock_guard lock(mutex);
   for (const auto& connection : connections) {
     asio::post(connection->stream.get_executor(), [connection] {
-      if (connection->idle()) connection->stream.socket().cancel();
+      // The error_code overload: the socket may be closed already (a timed-out read closes
+      // it before the coroutine sees the timeout), and the throwing one would end the process.
+      beast::error_code ignored;
+      if (connection->idle()) connection->stream.socket().cancel(ignored);
     });
   }
 }

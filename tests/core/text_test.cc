@@ -21,18 +21,18 @@ TEST(TextTest, Utf8ValidityFollowsRfc3629) {
   EXPECT_TRUE(IsValidUtf8(""));
   EXPECT_TRUE(IsValidUtf8("plain ascii"));
   EXPECT_TRUE(IsValidUtf8("h\xC3\xA9llo \xE6\x97\xA5 \xF0\x9F\x91\x8B"));  // é, 日, 👋
-  EXPECT_TRUE(IsValidUtf8("\xEF\xBB\xBF"));                              // BOM
-  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));                         // U+10FFFF
-  EXPECT_FALSE(IsValidUtf8("\x80"));                      // lone continuation byte
-  EXPECT_FALSE(IsValidUtf8("\xC3"));                      // truncated
-  EXPECT_FALSE(IsValidUtf8("\xE6\x97"));                  // truncated
-  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));                  // overlong '/'
-  EXPECT_FALSE(IsValidUtf8("\xE0\x80\xAF"));              // overlong
-  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));              // surrogate U+D800
-  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));          // past U+10FFFF
+  EXPECT_TRUE(IsValidUtf8("\xEF\xBB\xBF"));                                // BOM
+  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));                            // U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\x80"));                                       // lone continuation byte
+  EXPECT_FALSE(IsValidUtf8("\xC3"));                                       // truncated
+  EXPECT_FALSE(IsValidUtf8("\xE6\x97"));                                   // truncated
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));                                   // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xE0\x80\xAF"));                               // overlong
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));                               // surrogate U+D800
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));                           // past U+10FFFF
   EXPECT_FALSE(IsValidUtf8("\xF5\x80\x80\x80"));
   EXPECT_FALSE(IsValidUtf8("ok\xFF"));
-  EXPECT_FALSE(IsValidUtf8("\xC3\x28"));                  // bad continuation
+  EXPECT_FALSE(IsValidUtf8("\xC3\x28"));  // bad continuation
 }
 
 TEST(TextTest, Base64RoundTripsEveryLength) {
@@ -91,6 +91,14 @@ TEST(TextTest, EncodesUriComponentsLikeTheSdk) {
 TEST(TextTest, SplitsOnAnySeparatorDroppingEmptyPieces) {
   EXPECT_EQ(SplitAny(" a, b ,,c ", " ,"), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_TRUE(SplitAny("", ",").empty());
+}
+
+TEST(TextTest, MeasuresTheNestingOfJsonOutsideStrings) {
+  EXPECT_EQ(JsonDepth("1"), 0);
+  EXPECT_EQ(JsonDepth("{}"), 1);
+  EXPECT_EQ(JsonDepth(R"({"a":[{"b":[]}],"c":{}})"), 4);
+  EXPECT_EQ(JsonDepth(R"({"a":"[[[{{{\"]]]"})"), 1) << "brackets in strings, escaped quotes";
+  EXPECT_EQ(JsonDepth(std::string(3000, '[') + std::string(3000, ']')), 3000);
 }
 
 }  // namespace

@@ -1,9 +1,8 @@
 #include "http/server.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <gtest/gtest.h>
-
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -240,7 +239,8 @@ TEST_F(ServerTest, ClosesAConnectionThatSendsNothing) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(std::stoi(server.url().substr(server.url().rfind(':') + 1))));
+  address.sin_port =
+      htons(static_cast<uint16_t>(std::stoi(server.url().substr(server.url().rfind(':') + 1))));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
   timeval wait{5, 0};
@@ -252,8 +252,47 @@ TEST_F(ServerTest, ClosesAConnectionThatSendsNothing) {
   close(fd);
 }
 
+// A raw TCP connection to the test server that sends nothing until asked.
+int ConnectIdle(const TestServer& server) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port =
+      htons(static_cast<uint16_t>(std::stoi(server.url().substr(server.url().rfind(':') + 1))));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  timeval wait{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  return fd;
+}
+
+TEST_F(ServerTest, PastMaxConnectionsTheLongestIdleConnectionIsClosed) {
+  ServerOptions options;
+  options.max_connections = 3;
+  TestServer server(MakeRouter(), options);
+  std::vector<int> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(ConnectIdle(server));
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // distinct idle times
+  }
+  // A fourth connection is served; the oldest idle one is closed to make room.
+  Reply reply = Send(curl_, server.url() + "/hook", "POST", "x");
+  EXPECT_EQ(reply.status, 200);
+  char byte;
+  EXPECT_EQ(recv(idle[0], &byte, 1, 0), 0) << "the longest idle connection is closed";
+  // The others are still open: a request on one is answered.
+  const char request[] = "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+  ASSERT_EQ(send(idle[2], request, sizeof request - 1, 0),
+            static_cast<ssize_t>(sizeof request - 1));
+  char answer[64] = {};
+  ASSERT_GT(recv(idle[2], answer, sizeof answer - 1, 0), 0);
+  EXPECT_EQ(std::string(answer).substr(0, 12), "HTTP/1.1 200");
+  for (int fd : idle) close(fd);
+}
+
 TEST(ListenAddressTest, ParsesHostAndPort) {
-  EXPECT_EQ(*ParseListenAddress("0.0.0.0:8080"), std::make_pair(std::string("0.0.0.0"), uint16_t{8080}));
+  EXPECT_EQ(*ParseListenAddress("0.0.0.0:8080"),
+            std::make_pair(std::string("0.0.0.0"), uint16_t{8080}));
   EXPECT_EQ(ParseListenAddress("[::1]:9000")->first, "::1");
   EXPECT_EQ(ParseListenAddress(":81")->first, "0.0.0.0");
   EXPECT_FALSE(ParseListenAddress("localhost").has_value());

@@ -16,10 +16,11 @@
 #include <set>
 #include <thread>
 
+#include "core/text.h"
 #include "fakes/fake_clock.h"
 #include "store/database_url.h"
-#include "store/schema.h"
 #include "store/mysql/mysql_connection.h"
+#include "store/schema.h"
 #include "store/sqlite/sqlite_connection.h"
 
 namespace lbmirror::store {
@@ -31,15 +32,16 @@ const TargetKind kAllKinds[] = {TargetKind::kRoom, TargetKind::kStorage, TargetK
 // another worker would) or fail the statement (as a deadlock or a dropped connection would).
 class HookedConnection final : public SqlConnection {
  public:
-  using Hook = std::function<std::optional<Error>(std::string_view sql,
-                                                  std::span<const SqlValue> params)>;
+  using Hook =
+      std::function<std::optional<Error>(std::string_view sql, std::span<const SqlValue> params)>;
   HookedConnection(std::unique_ptr<SqlConnection> inner, Hook hook)
       : inner_(std::move(inner)), hook_(std::move(hook)) {}
   Result<int64_t> Execute(std::string_view sql, std::span<const SqlValue> params) override {
     if (auto error = hook_(sql, params)) return *error;
     return inner_->Execute(sql, params);
   }
-  Result<std::vector<SqlRow>> Query(std::string_view sql, std::span<const SqlValue> params) override {
+  Result<std::vector<SqlRow>> Query(std::string_view sql,
+                                    std::span<const SqlValue> params) override {
     if (auto error = hook_(sql, params)) return *error;
     return inner_->Query(sql, params);
   }
@@ -86,7 +88,8 @@ class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
   void TearDown() override {
     store_.reset();
     if (!path_.empty()) {
-      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
+      for (const char* suffix : {"", "-wal", "-shm"})
+        std::filesystem::remove(path_.string() + suffix);
     }
   }
 
@@ -180,18 +183,21 @@ TEST_P(SqlStoreTest, MigrateIsIdempotentAndRecordsTheVersion) {
   ASSERT_TRUE(store_->Migrate().has_value());
   ASSERT_TRUE(store_->Migrate().has_value());
   EXPECT_EQ(*store_->SchemaVersion(), LatestSchemaVersion());
-  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}schema_migrations"), std::to_string(LatestSchemaVersion()));
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}schema_migrations"),
+            std::to_string(LatestSchemaVersion()));
 }
 
 TEST_P(SqlStoreTest, KeepsAndExtendsATableCreatedFromTheGuide) {
   std::string other = prefix_ + "g_";
   std::string ddl = GetParam() == Dialect::kMysql
-                        ? "CREATE TABLE " + other + "documents (room_id varchar(255) primary key,"
-                          " data json not null, updated_at timestamp not null default"
-                          " current_timestamp on update current_timestamp)"
-                        : "CREATE TABLE " + other + "documents (room_id varchar(255) primary key,"
-                          " data json not null, updated_at timestamp not null default"
-                          " current_timestamp)";
+                        ? "CREATE TABLE " + other +
+                              "documents (room_id varchar(255) primary key,"
+                              " data json not null, updated_at timestamp not null default"
+                              " current_timestamp on update current_timestamp)"
+                        : "CREATE TABLE " + other +
+                              "documents (room_id varchar(255) primary key,"
+                              " data json not null, updated_at timestamp not null default"
+                              " current_timestamp)";
   Exec(ddl);
   Exec("INSERT INTO " + other + "documents (room_id, data) VALUES ('old-room', '{\"a\":1}')");
   auto store = MakeStore(other);
@@ -200,7 +206,8 @@ TEST_P(SqlStoreTest, KeepsAndExtendsATableCreatedFromTheGuide) {
   std::string saved = prefix_;
   prefix_ = other;
   EXPECT_EQ(One("SELECT data FROM {p}documents WHERE room_id = 'old-room'"), "{\"a\":1}");
-  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}documents WHERE synced_at IS NULL AND deleted_at IS NULL"), "1");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}documents WHERE synced_at IS NULL AND deleted_at IS NULL"),
+            "1");
   prefix_ = saved;
 }
 
@@ -254,8 +261,10 @@ TEST_P(SqlStoreTest, AGroupMixingRedeliveriesAndNewWebhooksStoresTheNewOnes) {
                         });
   }
   std::unique_lock lock(mutex);
-  ASSERT_TRUE(all_done.wait_for(lock, std::chrono::seconds(10), [&] { return outcomes.size() == 5; }));
-  for (auto& [i, outcome] : outcomes) ASSERT_TRUE(outcome.has_value()) << outcome.error().ToString();
+  ASSERT_TRUE(
+      all_done.wait_for(lock, std::chrono::seconds(10), [&] { return outcomes.size() == 5; }));
+  for (auto& [i, outcome] : outcomes)
+    ASSERT_TRUE(outcome.has_value()) << outcome.error().ToString();
   EXPECT_FALSE(*outcomes.at(0));
   EXPECT_TRUE(*outcomes.at(1));
   EXPECT_FALSE(*outcomes.at(2));
@@ -294,7 +303,8 @@ TEST_P(SqlStoreTest, EventsDuringARead_CoalesceIntoOneMoreRead) {
   ASSERT_TRUE(*store_->Record(Event("msg_1", {kStorage})));
   auto claims = ClaimAll();
   ASSERT_EQ(claims.size(), 1u);
-  for (int i = 2; i <= 20; ++i) ASSERT_TRUE(*store_->Record(Event("msg_" + std::to_string(i), {kStorage})));
+  for (int i = 2; i <= 20; ++i)
+    ASSERT_TRUE(*store_->Record(Event("msg_" + std::to_string(i), {kStorage})));
   ASSERT_TRUE(*store_->Complete(claims[0], {}, {}));
   auto again = ClaimAll();
   ASSERT_EQ(again.size(), 1u) << "dirtied while read: read once more";
@@ -352,10 +362,12 @@ TEST_P(SqlStoreTest, AClaimTellsWhenTheNextTargetItDidNotTakeIsDue) {
   store_ = MakeStore(prefix_, 100);
   const int64_t t0 = clock_.NowMs();
   for (const char* room : {"r1", "r2", "r3"}) {
-    ASSERT_TRUE(*store_->Record(Event(std::string("msg_") + room, {{TargetKind::kStorage, room, ""}})));
+    ASSERT_TRUE(
+        *store_->Record(Event(std::string("msg_") + room, {{TargetKind::kStorage, room, ""}})));
   }
   clock_.Advance(50);
-  ASSERT_TRUE(*store_->Record(Event("msg_r4", {{TargetKind::kStorage, "r4", ""}})));  // due t0 + 150
+  ASSERT_TRUE(
+      *store_->Record(Event("msg_r4", {{TargetKind::kStorage, "r4", ""}})));  // due t0 + 150
   clock_.Advance(50);
   std::optional<int64_t> next_due;
   auto claims = store_->ClaimDue("w1", kAllKinds, 2, 60'000, &next_due);
@@ -444,10 +456,10 @@ TEST_P(SqlStoreTest, RoomGoneSoftDeletesTheRoomAndItsDocuments) {
   ASSERT_TRUE(*store_->Record(Event("msg_1", {kRoom})));
   auto claims = ClaimAll();
   ASSERT_EQ(claims.size(), 1u);
-  RowWrite writes[] = {
-      RoomRow{"room-1", "org", R"({"k":"v"})", R"(["room:write"])", "{}", "{}",
-              "2026-01-01 00:00:00.000", std::nullopt},
-      DocumentRow{"room-1", R"({"a":1})"}, YdocRow{"room-1", R"({"t":"x"})", "x", {}}};
+  RowWrite writes[] = {RoomRow{"room-1", "org", R"({"k":"v"})", R"(["room:write"])", "{}", "{}",
+                               "2026-01-01 00:00:00.000", std::nullopt},
+                       DocumentRow{"room-1", R"({"a":1})"},
+                       YdocRow{"room-1", R"({"t":"x"})", "x", {}}};
   ASSERT_TRUE(*store_->Complete(claims[0], writes, {}));
   EXPECT_EQ(One("SELECT metadata FROM {p}rooms"), R"({"k":"v"})");
   EXPECT_EQ(One("SELECT created_at FROM {p}rooms"), "2026-01-01 00:00:00.000");
@@ -506,12 +518,13 @@ TEST_P(SqlStoreTest, ASecondCommitterRecordsOnlyWhileMoreThanOneGroupIsQueued) {
   int sent = 0;
   auto send = [&](int count) {
     for (int i = 0; i < count; ++i, ++sent) {
-      store->RecordAsync(Event("msg_" + std::to_string(sent), {}), [&](const InboxEvent&, Result<bool> stored) {
-        EXPECT_TRUE(stored.has_value() && *stored);
-        std::lock_guard lock(mutex);
-        ++done;
-        changed.notify_all();
-      });
+      store->RecordAsync(Event("msg_" + std::to_string(sent), {}),
+                         [&](const InboxEvent&, Result<bool> stored) {
+                           EXPECT_TRUE(stored.has_value() && *stored);
+                           std::lock_guard lock(mutex);
+                           ++done;
+                           changed.notify_all();
+                         });
     }
   };
   auto hold_first_then_send = [&](int count) {
@@ -609,23 +622,28 @@ TEST_P(SqlStoreTest, ConcurrentRedeliveriesAreStoredExactlyOnce) {
 }
 
 // Marks a target, claims it and completes it with `writes` (as a worker would).
-#define COMPLETE_WITH(store, ...)                                                        \
-  do {                                                                                   \
-    ASSERT_TRUE(*(store)->Record(Event("msg_w" + std::to_string(++writes_seq_), {kRoom})));   \
-    auto claims_ = (store)->ClaimDue("w", kAllKinds, 10, 60'000);                       \
-    ASSERT_TRUE(claims_.has_value() && claims_->size() == 1u);                           \
-    std::vector<RowWrite> writes_ = {__VA_ARGS__};                                       \
-    auto done_ = (store)->Complete((*claims_)[0], writes_, {});                          \
-    ASSERT_TRUE(done_.has_value()) << done_.error().ToString();                          \
-    ASSERT_TRUE(*done_);                                                                 \
+#define COMPLETE_WITH(store, ...)                                                           \
+  do {                                                                                      \
+    ASSERT_TRUE(*(store)->Record(Event("msg_w" + std::to_string(++writes_seq_), {kRoom}))); \
+    auto claims_ = (store)->ClaimDue("w", kAllKinds, 10, 60'000);                           \
+    ASSERT_TRUE(claims_.has_value() && claims_->size() == 1u);                              \
+    std::vector<RowWrite> writes_ = {__VA_ARGS__};                                          \
+    auto done_ = (store)->Complete((*claims_)[0], writes_, {});                             \
+    ASSERT_TRUE(done_.has_value()) << done_.error().ToString();                             \
+    ASSERT_TRUE(*done_);                                                                    \
   } while (0)
 
 ThreadSnapshot Thread(std::vector<std::pair<std::string, std::string>> comments,
                       std::vector<std::tuple<std::string, std::string, std::string>> reactions,
                       bool resolved = false) {
   ThreadSnapshot snapshot;
-  snapshot.thread = {"th_1", "room-1", R"({"status":"open"})", resolved, "public",
-                     "2026-01-01 10:00:00.000", "2026-01-01 10:05:00.000"};
+  snapshot.thread = {"th_1",
+                     "room-1",
+                     R"({"status":"open"})",
+                     resolved,
+                     "public",
+                     "2026-01-01 10:00:00.000",
+                     "2026-01-01 10:05:00.000"};
   for (auto& [id, text] : comments) {
     CommentRow c;
     c.comment_id = id;
@@ -640,7 +658,8 @@ ThreadSnapshot Thread(std::vector<std::pair<std::string, std::string>> comments,
     snapshot.comments.push_back(c);
   }
   for (auto& [comment, emoji, user] : reactions) {
-    snapshot.reactions.push_back({comment, emoji, user, "th_1", "room-1", "2026-01-01 10:02:00.000"});
+    snapshot.reactions.push_back(
+        {comment, emoji, user, "th_1", "room-1", "2026-01-01 10:02:00.000"});
   }
   return snapshot;
 }
@@ -670,7 +689,8 @@ TEST_P(SqlStoreTest, WorkersClaimingInGroupsConcurrentlyNeverShareATarget) {
         std::vector<Completion> completions;
         for (const Claim& claim : *claims) completions.push_back({claim, {}, {}});
         auto done = store_->CompleteAll(completions);
-        if (!done || std::count(done->begin(), done->end(), true) != static_cast<long>(claims->size())) {
+        if (!done ||
+            std::count(done->begin(), done->end(), true) != static_cast<long>(claims->size())) {
           ++errors;
         }
       }
@@ -698,15 +718,16 @@ class ClaimFailingPartWay {
         std::string kind(std::get<std::string_view>(params[3]));
         std::string room(std::get<std::string_view>(params[4]));
         taken_ = room;
-        exec_("UPDATE {p}targets SET fence = fence + 1, lease_owner = 'other',"
-                    " lease_until = 9000000000000 WHERE kind = '" + kind + "' AND scope_id = '" +
-                    room + "'");
+        exec_(
+            "UPDATE {p}targets SET fence = fence + 1, lease_owner = 'other',"
+            " lease_until = 9000000000000 WHERE kind = '" +
+            kind + "' AND scope_id = '" + room + "'");
         return std::nullopt;
       }
       if (!fail_reading_) return Error(ErrorCode::kUnavailable, "deadlock (injected)", true);
     }
-    if (fail_reading_ &&
-        sql.starts_with("SELECT kind, scope_id, object_id FROM " + prefix_ + "targets WHERE lease_owner")) {
+    if (fail_reading_ && sql.starts_with("SELECT kind, scope_id, object_id FROM " + prefix_ +
+                                         "targets WHERE lease_owner")) {
       return Error(ErrorCode::kUnavailable, "connection lost (injected)", true);
     }
     return std::nullopt;
@@ -724,8 +745,10 @@ class ClaimFailingPartWay {
 TEST_P(SqlStoreTest, AClaimFailingPartWayReturnsWhatItClaimedAndLeavesNothingLeasedByNobody) {
   auto hook = std::make_shared<ClaimFailingPartWay>(
       [this](std::string sql) { Exec(std::move(sql)); }, prefix_, /*fail_reading=*/false);
-  auto claims = RecordEightAndClaimFour(
-      [hook](std::string_view sql, std::span<const SqlValue> params) { return (*hook)(sql, params); });
+  auto claims =
+      RecordEightAndClaimFour([hook](std::string_view sql, std::span<const SqlValue> params) {
+        return (*hook)(sql, params);
+      });
   ASSERT_TRUE(claims.has_value()) << claims.error().ToString();
   EXPECT_EQ(claims->size(), 3u) << "the first group, less the target another worker took";
   std::set<std::string> returned;
@@ -741,8 +764,10 @@ TEST_P(SqlStoreTest, AClaimFailingPartWayReturnsWhatItClaimedAndLeavesNothingLea
 TEST_P(SqlStoreTest, AClaimThatCannotTellWhichTargetsItWonGivesThemBack) {
   auto hook = std::make_shared<ClaimFailingPartWay>(
       [this](std::string sql) { Exec(std::move(sql)); }, prefix_, /*fail_reading=*/true);
-  auto claims = RecordEightAndClaimFour(
-      [hook](std::string_view sql, std::span<const SqlValue> params) { return (*hook)(sql, params); });
+  auto claims =
+      RecordEightAndClaimFour([hook](std::string_view sql, std::span<const SqlValue> params) {
+        return (*hook)(sql, params);
+      });
   EXPECT_FALSE(claims.has_value()) << "nothing was claimed before";
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}targets WHERE lease_owner = 'w1'"), "0");
   EXPECT_EQ(One("SELECT MAX(attempts) FROM {p}targets WHERE lease_owner = ''"), "0");
@@ -766,7 +791,8 @@ TEST_P(SqlStoreTest, RecordingAndCompletingLockTargetRowsInPrimaryKeyOrder) {
         auto text = [&](size_t i) { return std::string(std::get<std::string_view>(params[i])); };
         std::lock_guard lock(mutex);
         if (sql.starts_with("INSERT INTO " + prefix + "targets")) {
-          for (size_t i = 0; i + 4 < params.size(); i += 5) marked.push_back(text(i) + " " + text(i + 1));
+          for (size_t i = 0; i + 4 < params.size(); i += 5)
+            marked.push_back(text(i) + " " + text(i + 1));
         } else if (sql.starts_with("UPDATE " + prefix + "targets SET done_seq")) {
           completed.push_back(text(7) + " " + text(8));
         }
@@ -829,7 +855,9 @@ TEST_P(SqlStoreTest, HardDeletesRemoveRowsInsteadOfMarkingThem) {
 
 TEST_P(SqlStoreTest, ActiveUsersReplaceTheRoomsSetAndCount) {
   COMPLETE_WITH(store_, RoomRow{"room-1", "", "{}", "[]", "{}", "{}", std::nullopt, std::nullopt});
-  COMPLETE_WITH(store_, ActiveUsersSnapshot{"room-1", {{2, "alice", R"({"name":"Alice"})"}, {3, std::nullopt, std::nullopt}}});
+  COMPLETE_WITH(store_, ActiveUsersSnapshot{"room-1",
+                                            {{2, "alice", R"({"name":"Alice"})"},
+                                             {3, std::nullopt, std::nullopt}}});
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}active_users"), "2");
   EXPECT_EQ(One("SELECT active_users FROM {p}rooms"), "2");
   COMPLETE_WITH(store_, ActiveUsersSnapshot{"room-1", {{5, "bob", std::nullopt}}});
@@ -840,7 +868,8 @@ TEST_P(SqlStoreTest, ActiveUsersReplaceTheRoomsSetAndCount) {
 TEST_P(SqlStoreTest, AFlowSnapshotReplacesItsNodesAndEdges) {
   FlowSnapshot flow{"room-1", "flow", {}, {}};
   flow.nodes.push_back({"n1", "input", 1.5, -2.0, R"({"label":"A"})", R"({"id":"n1"})"});
-  flow.nodes.push_back({"n2", std::nullopt, std::nullopt, std::nullopt, std::nullopt, R"({"id":"n2"})"});
+  flow.nodes.push_back(
+      {"n2", std::nullopt, std::nullopt, std::nullopt, std::nullopt, R"({"id":"n2"})"});
   flow.edges.push_back({"e1", "n1", "n2", std::nullopt, std::nullopt, R"({"id":"e1"})"});
   COMPLETE_WITH(store_, flow);
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}flow_nodes"), "2");
@@ -857,7 +886,8 @@ TEST_P(SqlStoreTest, CompleteAllWritesSeveralTargetsAndSkipsOneWhoseLeaseWasLost
   // Three storage targets claimed at once; room-a's diagram is large (statements of at most
   // 64 rows), room-b's document has none, room-c's lease was taken over (its fence moved).
   for (const char* room : {"room-a", "room-b", "room-c"}) {
-    ASSERT_TRUE(*store_->Record(Event(std::string("msg_") + room, {{TargetKind::kStorage, room, ""}})));
+    ASSERT_TRUE(
+        *store_->Record(Event(std::string("msg_") + room, {{TargetKind::kStorage, room, ""}})));
   }
   auto claims = store_->ClaimDue("w1", kAllKinds, 3, 60'000);
   ASSERT_TRUE(claims.has_value());
@@ -867,10 +897,12 @@ TEST_P(SqlStoreTest, CompleteAllWritesSeveralTargetsAndSkipsOneWhoseLeaseWasLost
   EXPECT_TRUE(ClaimAll("w2").empty()) << "claimed targets are leased";
   FlowSnapshot diagram{"room-a", "flow", {}, {}};
   for (int i = 0; i < 150; ++i) {
-    diagram.nodes.push_back({"n" + std::to_string(i), std::nullopt, double(i), 0.0, std::nullopt, "{}"});
+    diagram.nodes.push_back(
+        {"n" + std::to_string(i), std::nullopt, double(i), 0.0, std::nullopt, "{}"});
   }
   for (int i = 0; i < 70; ++i) {
-    diagram.edges.push_back({"e" + std::to_string(i), "n0", "n1", std::nullopt, std::nullopt, "{}"});
+    diagram.edges.push_back(
+        {"e" + std::to_string(i), "n0", "n1", std::nullopt, std::nullopt, "{}"});
   }
   Claim lost = (*claims)[2];
   lost.fence -= 1;
@@ -886,7 +918,8 @@ TEST_P(SqlStoreTest, CompleteAllWritesSeveralTargetsAndSkipsOneWhoseLeaseWasLost
       << "nothing written for a lost lease";
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}flow_nodes WHERE room_id = 'room-a'"), "150");
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}flow_edges WHERE room_id = 'room-a'"), "70");
-  EXPECT_EQ(One("SELECT MAX(position_x) FROM {p}flow_nodes"), GetParam() == Dialect::kSqlite ? "149.0" : "149");
+  EXPECT_EQ(One("SELECT MAX(position_x) FROM {p}flow_nodes"),
+            GetParam() == Dialect::kSqlite ? "149.0" : "149");
 
   // The diagram goes away (nodes first, then edges): its rows go too.
   diagram.nodes.clear();
@@ -906,7 +939,8 @@ TEST_P(SqlStoreTest, TheStorageDocumentsOfABatchAreWrittenByOneStatementEachToIt
   });
   const char* rooms[] = {"room-a", "room-b", "room-c", "room-d"};
   for (const char* room : rooms) {
-    ASSERT_TRUE(*store->Record(Event(std::string("msg_") + room, {{TargetKind::kStorage, room, ""}})));
+    ASSERT_TRUE(
+        *store->Record(Event(std::string("msg_") + room, {{TargetKind::kStorage, room, ""}})));
   }
   auto claims = store->ClaimDue("w1", kAllKinds, 4, 60'000);
   ASSERT_TRUE(claims.has_value());
@@ -927,8 +961,15 @@ TEST_P(SqlStoreTest, TheStorageDocumentsOfABatchAreWrittenByOneStatementEachToIt
 }
 
 TEST_P(SqlStoreTest, NotificationsAreUpsertedAndMarkedGone) {
-  NotificationRow n{"in_1", "bob", "thread", "room-1", "th_1", std::nullopt,
-                    "2026-01-01 10:00:00.000", std::nullopt, R"({"kind":"thread","id":"in_1"})"};
+  NotificationRow n{"in_1",
+                    "bob",
+                    "thread",
+                    "room-1",
+                    "th_1",
+                    std::nullopt,
+                    "2026-01-01 10:00:00.000",
+                    std::nullopt,
+                    R"({"kind":"thread","id":"in_1"})"};
   COMPLETE_WITH(store_, n);
   n.read_at = "2026-01-01 11:00:00.000";
   COMPLETE_WITH(store_, n);
@@ -951,15 +992,19 @@ TEST_P(SqlStoreTest, SessionsSurviveALeaveBeforeItsEnterAndASecondLeave) {
   presence("l2", false, 2, t0 + 90'000);  // arrives before its enter
   presence("e2", true, 2, t0 + 30'000);
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}room_sessions"), "2");
-  EXPECT_EQ(One("SELECT left_at FROM {p}room_sessions WHERE connection_id = 1"), "2026-01-01 00:01:00.000");
-  EXPECT_EQ(One("SELECT entered_at FROM {p}room_sessions WHERE connection_id = 2"), "2026-01-01 00:00:30.000");
-  EXPECT_EQ(One("SELECT left_at FROM {p}room_sessions WHERE connection_id = 2"), "2026-01-01 00:01:30.000");
+  EXPECT_EQ(One("SELECT left_at FROM {p}room_sessions WHERE connection_id = 1"),
+            "2026-01-01 00:01:00.000");
+  EXPECT_EQ(One("SELECT entered_at FROM {p}room_sessions WHERE connection_id = 2"),
+            "2026-01-01 00:00:30.000");
+  EXPECT_EQ(One("SELECT left_at FROM {p}room_sessions WHERE connection_id = 2"),
+            "2026-01-01 00:01:30.000");
   EXPECT_EQ(One("SELECT MIN(entered_known) FROM {p}room_sessions"), "1");
 }
 
 TEST_P(SqlStoreTest, SearchFindsLiveCommentsAndDocuments) {
-  COMPLETE_WITH(store_, Thread({{"cm_1", "The quarterly roadmap review"}, {"cm_2", "会議の議事録です"}}, {}),
-                YdocRow{"room-1", "{}", "Launch plan\nThe roadmap for spring", {}});
+  COMPLETE_WITH(
+      store_, Thread({{"cm_1", "The quarterly roadmap review"}, {"cm_2", "会議の議事録です"}}, {}),
+      YdocRow{"room-1", "{}", "Launch plan\nThe roadmap for spring", {}});
   auto hits = store_->Search("roadmap", 10);
   ASSERT_TRUE(hits.has_value()) << hits.error().ToString();
   ASSERT_EQ(hits->size(), 2u);
@@ -993,6 +1038,162 @@ TEST_P(SqlStoreTest, KeepsTheBinaryYjsStateByteExact) {
   ASSERT_TRUE(read->has_value());
   EXPECT_EQ(**read, state);
   EXPECT_FALSE(store_->YdocState("no-such-room")->has_value());
+}
+
+// The resurrection of issue 14: a room's deletion must win over a read of its content that
+// started before it, whatever order the two transactions commit in.
+TEST_P(SqlStoreTest, ARoomsDeletionFencesOutReadsOfItsContentInFlight) {
+  const TargetKey ydoc{TargetKind::kYdoc, "room-1", ""};
+  const TargetKey thread{TargetKind::kThread, "room-1", "th_1"};
+  const TargetKind content_kinds[] = {TargetKind::kStorage, TargetKind::kYdoc, TargetKind::kThread};
+  const TargetKind room_kind[] = {TargetKind::kRoom};
+  RowWrite live = DocumentRow{"room-1", R"({"v":1})"};
+  ASSERT_TRUE(*store_->Record(Event("msg_0", {kStorage})));
+  auto first = store_->ClaimDue("w0", content_kinds, 10, 60'000);
+  ASSERT_TRUE(first.has_value() && first->size() == 1u);
+  ASSERT_TRUE(*store_->Complete((*first)[0], std::span(&live, 1), {}));
+
+  // Reads of the Storage, the Yjs document and a thread start; then the room is deleted.
+  ASSERT_TRUE(*store_->Record(Event("msg_1", {kStorage, ydoc, thread})));
+  auto reads = store_->ClaimDue("reader", content_kinds, 10, 60'000);
+  ASSERT_TRUE(reads.has_value());
+  ASSERT_EQ(reads->size(), 3u);
+  ASSERT_TRUE(*store_->Record(Event("msg_2", {kRoom})));
+  auto deletion = store_->ClaimDue("deleter", room_kind, 10, 60'000);
+  ASSERT_TRUE(deletion.has_value() && deletion->size() == 1u);
+  RowWrite gone = RoomGone{"room-1"};
+  ASSERT_TRUE(*store_->Complete((*deletion)[0], std::span(&gone, 1), {}));
+
+  // The older reads complete last and write nothing.
+  for (const Claim& claim : *reads) {
+    std::vector<RowWrite> writes;
+    if (claim.key.kind == TargetKind::kStorage)
+      writes.push_back(DocumentRow{"room-1", R"({"v":2})"});
+    if (claim.key.kind == TargetKind::kYdoc)
+      writes.push_back(YdocRow{"room-1", "{}", "text", "state"});
+    if (claim.key.kind == TargetKind::kThread) {
+      writes.push_back(ThreadSnapshot{{"th_1", "room-1", "{}", false, "public", {}, {}}, {}, {}});
+    }
+    auto done = store_->Complete(claim, writes, {});
+    ASSERT_TRUE(done.has_value()) << done.error().ToString();
+    EXPECT_FALSE(*done) << claim.key.ToString() << " is fenced out";
+  }
+  EXPECT_NE(One("SELECT deleted_at FROM {p}documents WHERE room_id = 'room-1'"), "NULL");
+  EXPECT_EQ(One("SELECT data FROM {p}documents WHERE room_id = 'room-1'"), R"({"v":1})");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}ydocs"), "0");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}threads"), "0");
+  // And each is read again at once (it will find 404), by any worker.
+  auto again = store_->ClaimDue("w2", content_kinds, 10, 60'000);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->size(), 3u);
+}
+
+TEST_P(SqlStoreTest, ARoomsDeletionLeavesItsIdleTargetsAlone) {
+  RowWrite live = DocumentRow{"room-1", "{}"};
+  ASSERT_TRUE(*store_->Record(Event("msg_0", {kStorage})));
+  auto first = ClaimAll();
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(*store_->Complete(first[0], std::span(&live, 1), {}));
+  RowWrite gone = RoomGone{"room-1"};
+  COMPLETE_WITH(store_, gone);
+  EXPECT_TRUE(ClaimAll().empty()) << "a deletion marks only reads in flight";
+}
+
+TEST_P(SqlStoreTest, DocumentsDeeperThanTheJsonTypeHoldsAreKeptExactlyInDeepData) {
+  std::string deep, shallow = R"({"a":{"b":[1,2]}})";
+  for (int i = 0; i < 40; ++i) deep += R"({"c":)";
+  deep += "1";
+  deep.append(40, '}');
+  ASSERT_EQ(JsonDepth(deep), 40);
+  std::vector<RowWrite> writes = {
+      DocumentRow{"room-deep", deep, JsonDepth(deep)},
+      DocumentRow{"room-1", shallow, JsonDepth(shallow)},
+      YdocRow{"room-deep", "[" + deep + "]", "", "state", JsonDepth(deep) + 1}};
+  ASSERT_TRUE(*store_->Record(Event("msg_1", {kRoom})));
+  auto claims = ClaimAll();
+  ASSERT_EQ(claims.size(), 1u);
+  auto done = store_->Complete(claims[0], writes, {});
+  ASSERT_TRUE(done.has_value()) << done.error().ToString();
+  ASSERT_TRUE(*done);
+  // MariaDB's JSON columns hold 32 levels; SQLite's text columns have no limit.
+  bool limited = GetParam() == Dialect::kMysql;
+  EXPECT_EQ(One("SELECT COALESCE(deep_data, data) FROM {p}documents WHERE room_id = 'room-deep'"),
+            deep);
+  EXPECT_EQ(One("SELECT data FROM {p}documents WHERE room_id = 'room-deep'"),
+            limited ? "null" : deep);
+  EXPECT_EQ(One("SELECT deep_data FROM {p}documents WHERE room_id = 'room-1'"), "NULL");
+  EXPECT_EQ(One("SELECT data FROM {p}documents WHERE room_id = 'room-1'"), shallow);
+  EXPECT_EQ(One("SELECT COALESCE(deep_data, data) FROM {p}ydocs WHERE room_id = 'room-deep'"),
+            "[" + deep + "]");
+  auto content = store_->Content("room-deep");
+  ASSERT_TRUE(content.has_value());
+  EXPECT_EQ(content->document, deep) << "reconciliation compares the document itself";
+}
+
+TEST_P(SqlStoreTest, ProcessesMigratingAFreshDatabaseAtOnceAllSucceed) {
+  std::string fresh = prefix_ + "m_";
+  std::vector<std::unique_ptr<SqlStore>> stores;
+  for (int i = 0; i < 4; ++i) stores.push_back(MakeStore(fresh));
+  std::vector<Status> results(stores.size(), Ok());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < stores.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = stores[i]->Migrate(); });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const Status& result : results) EXPECT_TRUE(result.has_value()) << result.error().ToString();
+  EXPECT_EQ(*stores[0]->SchemaVersion(), LatestSchemaVersion());
+  EXPECT_EQ(One("SELECT COUNT(*) FROM " + fresh + "schema_migrations"),
+            std::to_string(LatestSchemaVersion()));
+}
+
+TEST_P(SqlStoreTest, ASchemaNewerThanThisBuildIsRefused) {
+  Exec(
+      "INSERT INTO {p}schema_migrations (version, description, applied_at)"
+      " VALUES (99, 'from the future', '2030-01-01 00:00:00.000')");
+  Status migrated = store_->Migrate();
+  ASSERT_FALSE(migrated.has_value());
+  EXPECT_EQ(migrated.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(migrated.error().message().find("schema is at version 99, newer than this lbmirror"),
+            std::string::npos);
+}
+
+TEST_P(SqlStoreTest, RetryNowMakesFailedTargetsDue) {
+  ASSERT_TRUE(*store_->Record(Event("msg_1", {kStorage, kRoom})));
+  auto claims = ClaimAll();
+  ASSERT_EQ(claims.size(), 2u);
+  for (const Claim& claim : claims)
+    ASSERT_TRUE(store_->Fail(claim, "boom", clock_.NowMs() + 600'000).has_value());
+  EXPECT_TRUE(ClaimAll().empty()) << "both wait for their retry";
+  auto one = store_->RetryNow(kStorage);
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(*one, 1);
+  auto due = ClaimAll();
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].key, kStorage);
+  ASSERT_TRUE(store_->Release(due[0]).has_value());
+  clock_.Advance(1);  // MySQL counts the rows an UPDATE changes, not those it matches
+  auto all = store_->RetryNow(std::nullopt);
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(*all, 2) << "every failed target";
+  EXPECT_EQ(ClaimAll().size(), 2u);
+  // A target that is not pending is marked dirty.
+  const TargetKey other{TargetKind::kYdoc, "room-9", ""};
+  ASSERT_TRUE(store_->RetryNow(other).has_value());
+  auto marked = ClaimAll();
+  ASSERT_EQ(marked.size(), 1u);
+  EXPECT_EQ(marked[0].key, other);
+}
+
+TEST(TargetKeyTest, ParsesWhatToStringWrites) {
+  for (const TargetKey& key : {TargetKey{TargetKind::kStorage, "room:with:colons", ""},
+                               TargetKey{TargetKind::kThread, "room:1", "th_1"},
+                               TargetKey{TargetKind::kNotification, "user-1", "in_1"}}) {
+    EXPECT_EQ(TargetKey::Parse(key.ToString()), key) << key.ToString();
+  }
+  EXPECT_EQ(TargetKey::Parse("bogus"), std::nullopt);
+  EXPECT_EQ(TargetKey::Parse("storage:"), std::nullopt);
+  EXPECT_EQ(TargetKey::Parse("thread:room-only"), std::nullopt);
+  EXPECT_EQ(TargetKey::Parse("planet:x"), std::nullopt);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SqlStoreTest,
