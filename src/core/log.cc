@@ -120,9 +120,9 @@ class Repeats {
 };
 
 void Write(spdlog::level::level_enum level, std::string_view message) {
-  static Repeats repeats;
+  static Repeats* repeats = new Repeats;  // never destroyed: threads may log at exit
   std::vector<std::pair<spdlog::level::level_enum, std::string>> due;
-  bool admitted = repeats.Admit(level, message, due);
+  bool admitted = repeats->Admit(level, message, due);
   for (const auto& [due_level, summary] : due) Emit(due_level, summary);
   if (admitted) Emit(level, message);
 }

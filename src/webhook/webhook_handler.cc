@@ -1,5 +1,7 @@
 #include "webhook/webhook_handler.h"
 
+#include <algorithm>
+#include <charconv>
 #include <future>
 
 #include "core/log.h"
@@ -62,7 +64,11 @@ void WebhookHandler::Handle(const http::Request& request, http::Responder respon
   record.type = event->type;
   record.room_id = event->room_id;
   record.received_at_ms = now_ms;
-  record.webhook_timestamp = std::stoll(std::string(*signed_request.timestamp).substr(0, 15));
+  // Verify() accepted it: it starts with at most 15 digits, a time within the window.
+  std::string_view timestamp = *signed_request.timestamp;
+  record.webhook_timestamp = 0;
+  std::from_chars(timestamp.data(), timestamp.data() + std::min<size_t>(timestamp.size(), 15),
+                  record.webhook_timestamp);
   record.payload = request.body;
   record.targets = std::move(event->targets);
   if (event->connection_id) {

@@ -47,7 +47,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   if (line.size() > 15 && ToLower(line.substr(0, 15)) == "content-length:") {
     std::string value(Trim(line.substr(15)));
     if (!value.empty() && value.size() < 12 &&
-        value.find_first_not_of("0123456789") == std::string::npos) {
+        value.find_first_not_of("0123456789") == std::string::npos && value.size() < 19) {
       size_t length = std::stoull(value);
       if (length <= transfer->limit) transfer->body.reserve(length);
     }
