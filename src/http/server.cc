@@ -37,7 +37,26 @@ void Router::Route(const Request& request, Responder respond) const {
   std::string allow;
   for (const Route_& route : routes_) {
     if (route.path != request.path) continue;
-    if (route.method == request.method) return route.handler(request, std::move(respond));
+    if (route.method == request.method) {
+      // Handlers answer errors as responses; a bug that throws costs this request a 500, not
+      // the process (an exception must not cross the connection's coroutine).
+      struct Pending {
+        Responder respond;
+        std::atomic<bool> answered{false};
+      };
+      auto pending = std::make_shared<Pending>();
+      pending->respond = std::move(respond);
+      try {
+        return route.handler(request, [pending](Response response) {
+          if (!pending->answered.exchange(true)) pending->respond(std::move(response));
+        });
+      } catch (const std::exception& e) {
+        log::Error(Cat("handler of ", request.method, " ", request.path, " failed: ", e.what()));
+        if (!pending->answered.exchange(true))
+          pending->respond(Response::Error(500, "internal error"));
+        return;
+      }
+    }
     if (!allow.empty()) allow += ", ";
     allow += route.method;
   }

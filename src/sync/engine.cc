@@ -23,8 +23,8 @@ std::string DefaultOwner() {
 }
 }  // namespace
 
-Engine::Engine(store::TargetQueue& queue, liveblocks::LiveblocksClient& client,
-               const Clock& clock, EngineOptions options)
+Engine::Engine(store::TargetQueue& queue, liveblocks::LiveblocksClient& client, const Clock& clock,
+               EngineOptions options)
     : queue_(queue), client_(client), clock_(clock), options_(std::move(options)) {
   if (options_.owner.empty()) options_.owner = DefaultOwner();
 }
@@ -71,12 +71,14 @@ void Engine::LeaseKeeperLoop() {
   std::unique_lock lock(in_flight_mutex_);
   while (!keeper_wake_.wait_for(lock, period, [this] { return keeper_stopping_; })) {
     std::vector<store::Claim> claims;
-    for (const auto& [index, held] : in_flight_) claims.insert(claims.end(), held.begin(), held.end());
+    for (const auto& [index, held] : in_flight_)
+      claims.insert(claims.end(), held.begin(), held.end());
     lock.unlock();
     for (const store::Claim& claim : claims) {
       Result<bool> renewed = queue_.Renew(claim, options_.lease_ms);
       if (!renewed) {
-        log::Warn(Cat(claim.key.ToString(), ": cannot renew the lease: ", renewed.error().ToString()));
+        log::Warn(
+            Cat(claim.key.ToString(), ": cannot renew the lease: ", renewed.error().ToString()));
       } else if (!*renewed) {
         log::Debug(Cat(claim.key.ToString(), ": the lease is no longer held"));
       }
@@ -113,14 +115,26 @@ int64_t Engine::BackoffMs(int attempts, int64_t base_ms, int64_t cap_ms, uint32_
   return bound / 2 + static_cast<int64_t>(random % static_cast<uint32_t>(bound / 2 + 1));
 }
 
+Result<Projection> Engine::ProjectOrError(const store::TargetKey& key,
+                                          liveblocks::RestResponse response) const {
+  // Projections report bad content as errors; this is the last line, so that whatever a
+  // document holds, the worker lives on and the target fails with a reason.
+  try {
+    return Project(key, std::move(response), options_.projection);
+  } catch (const std::exception& e) {
+    return Error(ErrorCode::kInternal, Cat(store::TargetKindName(key.kind), ": ", e.what()));
+  }
+}
+
 std::optional<store::Completion> Engine::Read(const store::Claim& claim) {
   static thread_local std::minstd_rand random(std::random_device{}());
   counters_.rest_reads.fetch_add(1, std::memory_order_relaxed);
   Result<liveblocks::RestResponse> response = client_.Get(ReadPath(claim.key));
-  Result<Projection> projection = response ? Project(claim.key, std::move(*response), options_.projection)
+  Result<Projection> projection = response ? ProjectOrError(claim.key, std::move(*response))
                                            : Result<Projection>(response.error());
   if (projection) {
-    return store::Completion{claim, std::move(projection->writes), std::move(projection->also_dirty)};
+    return store::Completion{claim, std::move(projection->writes),
+                             std::move(projection->also_dirty)};
   }
   if (stopping_.load() && projection.error().retryable()) {
     (void)queue_.Release(claim);  // interrupted by shutdown: not a real attempt
@@ -165,7 +179,8 @@ void Engine::Write(std::span<const store::Completion> completions) {
       (void)queue_.Fail(claim, completed.error().ToString(), clock_.NowMs() + delay);
     } else if (!(*completed)[i]) {
       counters_.fenced_out.fetch_add(1, std::memory_order_relaxed);
-      log::Warn(Cat(claim.key.ToString(), ": lease was taken over by another worker; result discarded"));
+      log::Warn(
+          Cat(claim.key.ToString(), ": lease was taken over by another worker; result discarded"));
     } else {
       counters_.completed.fetch_add(1, std::memory_order_relaxed);
       if (log::DebugEnabled()) log::Debug(Cat(claim.key.ToString(), ": mirrored"));
@@ -226,9 +241,8 @@ void Engine::WorkerLoop(int index) {
       int64_t look_at = now + wait_ms;
       for (;;) {
         looks_at_[static_cast<size_t>(index)] = look_at;
-        wake_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(0, look_at - now)), [&] {
-          return stopping_.load() || wake_generation_ != generation;
-        });
+        wake_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(0, look_at - now)),
+                       [&] { return stopping_.load() || wake_generation_ != generation; });
         looks_at_[static_cast<size_t>(index)] = kBusy;
         if (stopping_.load() || wake_generation_ == generation) break;  // time to look
         // Woken by Notify() for work due later than this worker meant to look: it now looks
@@ -258,8 +272,8 @@ void Engine::WorkerLoop(int index) {
 int Engine::RunUntilIdle() {
   int processed = 0;
   for (;;) {
-    auto claims = queue_.ClaimDue(options_.owner, SupportedKinds(), options_.claim_batch,
-                                  options_.lease_ms);
+    auto claims =
+        queue_.ClaimDue(options_.owner, SupportedKinds(), options_.claim_batch, options_.lease_ms);
     if (!claims || claims->empty()) return processed;
     Process(*claims);
     processed += static_cast<int>(claims->size());

@@ -28,14 +28,14 @@ namespace lbmirror::sync {
 
 struct EngineOptions {
   int workers = 4;
-  int64_t lease_ms = 30'000;          // a crashed worker's target is taken over after this;
-                                      // live claims renew it every third of it
-  int64_t idle_poll_ms = 500;         // how often idle workers look for work from elsewhere
-  int claim_batch = 4;                // targets a worker claims at once (read in turn, written
-                                      // in one transaction)
-  int64_t backoff_base_ms = 1'000;    // first retry delay of a failing target
-  int64_t backoff_cap_ms = 300'000;   // longest retry delay
-  std::string owner;                  // lease owner name (host:pid by default)
+  int64_t lease_ms = 30'000;         // a crashed worker's target is taken over after this;
+                                     // live claims renew it every third of it
+  int64_t idle_poll_ms = 500;        // how often idle workers look for work from elsewhere
+  int claim_batch = 4;               // targets a worker claims at once (read in turn, written
+                                     // in one transaction)
+  int64_t backoff_base_ms = 1'000;   // first retry delay of a failing target
+  int64_t backoff_cap_ms = 300'000;  // longest retry delay
+  std::string owner;                 // lease owner name (host:pid by default)
   ProjectionOptions projection;
 };
 
@@ -45,7 +45,8 @@ struct EngineCounters {
   std::atomic<int64_t> fenced_out{0};
   std::atomic<int64_t> rest_reads{0};
   // Time of a transaction that writes the rows of one or several targets (CompleteAll).
-  metrics::Histogram write_seconds{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
+  metrics::Histogram write_seconds{
+      {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
 };
 
 class Engine {
@@ -84,6 +85,9 @@ class Engine {
   void Process(std::span<const store::Claim> claims);
   // Reads one target and projects it; nullopt when it failed (recorded) or was given back.
   std::optional<store::Completion> Read(const store::Claim& claim);
+  // Project(), with anything it might throw turned into an error of the target.
+  Result<Projection> ProjectOrError(const store::TargetKey& key,
+                                    liveblocks::RestResponse response) const;
   // Writes completed reads, together when possible.
   void Write(std::span<const store::Completion> completions);
 

@@ -72,9 +72,12 @@ void WebhookHandler::Handle(const http::Request& request, http::Responder respon
   record.payload = request.body;
   record.targets = std::move(event->targets);
   if (event->connection_id) {
-    record.session = store::SessionChange{event->type == "userEntered", event->room_id,
-                                          *event->connection_id, event->user_id,
-                                          event->user_info, event->presence_at_ms};
+    record.session = store::SessionChange{event->type == "userEntered",
+                                          event->room_id,
+                                          *event->connection_id,
+                                          event->user_id,
+                                          event->user_info,
+                                          event->presence_at_ms};
   }
   inbox_.RecordAsync(std::move(record),
                      [this, type_index = event->type_index, respond = std::move(respond)](
@@ -105,8 +108,8 @@ http::Response WebhookHandler::Answer(const store::InboxEvent& recorded, int typ
   }
   counters_.Add(type_index, WebhookCounters::kStored);
   if (type_index < 0) {
-    log::Info(Cat("webhook ", webhook_id, ": unknown event type \"", type,
-                  "\" stored without targets"));
+    log::Info(
+        Cat("webhook ", webhook_id, ": unknown event type \"", type, "\" stored without targets"));
   }
   if (on_stored_) on_stored_();
   return http::Response::Json(200, R"({"status":"stored"})");

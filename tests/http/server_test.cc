@@ -290,6 +290,14 @@ TEST_F(ServerTest, PastMaxConnectionsTheLongestIdleConnectionIsClosed) {
   for (int fd : idle) close(fd);
 }
 
+TEST_F(ServerTest, AHandlerThatThrowsCostsItsRequestA500AndNothingElse) {
+  Router router = MakeRouter();
+  router.Add("GET", "/throws", [](const Request&) -> Response { throw std::runtime_error("bug"); });
+  TestServer server(std::move(router));
+  EXPECT_EQ(Send(curl_, server.url() + "/throws", "GET").status, 500);
+  EXPECT_EQ(Send(curl_, server.url() + "/hook", "POST", "x").status, 200) << "the server lives on";
+}
+
 TEST(ListenAddressTest, ParsesHostAndPort) {
   EXPECT_EQ(*ParseListenAddress("0.0.0.0:8080"),
             std::make_pair(std::string("0.0.0.0"), uint16_t{8080}));

@@ -70,7 +70,8 @@ void CurlLiveblocksClient::GlobalInit() { curl_global_init(CURL_GLOBAL_DEFAULT);
 
 CurlLiveblocksClient::CurlLiveblocksClient(CurlClientOptions options)
     : options_(std::move(options)), authorization_("Authorization: Bearer " + options_.secret_key) {
-  while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
+  while (!options_.base_url.empty() && options_.base_url.back() == '/')
+    options_.base_url.pop_back();
   if (!options_.sleep) {
     options_.sleep = [](std::chrono::milliseconds d) {
       std::this_thread::sleep_for(d);
@@ -125,8 +126,8 @@ Result<RestResponse> CurlLiveblocksClient::Get(std::string_view path) {
       return response;
     }
     // Full jitter: a random wait up to the exponential bound; Retry-After raises the floor.
-    int64_t bound = std::min<int64_t>(options_.backoff_cap.count(),
-                                      options_.backoff_base.count() << (attempt - 1));
+    int64_t bound = std::min<int64_t>(options_.backoff_cap.count(), options_.backoff_base.count()
+                                                                        << (attempt - 1));
     int64_t wait = std::uniform_int_distribution<int64_t>(bound / 2, bound)(random);
     if (response && response->retry_after_ms) {
       if (*response->retry_after_ms > options_.backoff_cap.count()) {
@@ -147,12 +148,12 @@ Result<RestResponse> CurlLiveblocksClient::Get(std::string_view path) {
 }
 
 void CurlLiveblocksClient::CountOutcome(const Result<RestResponse>& response) {
-  size_t outcome = !response                    ? 5
-                   : response->status == 200    ? 0
-                   : response->status == 404    ? 1
-                   : response->status == 429    ? 2
-                   : response->status >= 500    ? 4
-                                                : 3;
+  size_t outcome = !response                 ? 5
+                   : response->status == 200 ? 0
+                   : response->status == 404 ? 1
+                   : response->status == 429 ? 2
+                   : response->status >= 500 ? 4
+                                             : 3;
   counters_.by_outcome[outcome].fetch_add(1, std::memory_order_relaxed);
 }
 }  // namespace lbmirror::liveblocks
