@@ -36,10 +36,11 @@ json::parse_options DeepParseOptions() {
   return options;
 }
 
-Error BodyError(std::string_view what, const boost::system::error_code& ec) {
+Error BodyError(std::string_view what, const boost::system::error_code& ec, std::string_view body) {
   if (ec == json::error::too_deep) {
-    return Error(ErrorCode::kTooLarge, Cat(what, ": the response nests JSON deeper than ",
-                                           kMaxNestingDepth, " levels (lbmirror's limit)"));
+    return Error(ErrorCode::kTooLarge,
+                 Cat(what, ": the response nests JSON ", JsonDepth(body),
+                     " levels deep, deeper than ", kMaxNestingDepth, " levels (lbmirror's limit)"));
   }
   return Internal(Cat(what, ": response body is not valid JSON"));
 }
@@ -47,7 +48,7 @@ Error BodyError(std::string_view what, const boost::system::error_code& ec) {
 Result<json::value> ParseBody(const liveblocks::RestResponse& response, std::string_view what) {
   boost::system::error_code ec;
   json::value value = json::parse(response.body, ec, {}, DeepParseOptions());
-  if (ec) return BodyError(what, ec);
+  if (ec) return BodyError(what, ec, response.body);
   return value;
 }
 
@@ -209,7 +210,7 @@ Result<Projection> ProjectStorage(const TargetKey& target, liveblocks::RestRespo
   boost::system::error_code ec;
   size_t used = parser.write_some(false, response.body.data(), response.body.size(), ec);
   if (!ec && used != response.body.size()) ec = json::error::extra_data;
-  if (ec) return BodyError("storage", ec);
+  if (ec) return BodyError("storage", ec, response.body);
   const RootKeysHandler& seen = parser.handler();
   if (!seen.root_is_object) return Internal("storage: response is not a JSON object");
   // Diagrams are projected from a tree, built only when the document holds one of their keys.
@@ -217,7 +218,7 @@ Result<Projection> ProjectStorage(const TargetKey& target, liveblocks::RestRespo
   for (const std::string& key : options.flow_keys) {
     if (std::find(seen.keys.begin(), seen.keys.end(), key) != seen.keys.end()) {
       tree = json::parse(response.body, ec, {}, DeepParseOptions());
-      if (ec || !tree->is_object()) return BodyError("storage", ec);
+      if (ec || !tree->is_object()) return BodyError("storage", ec, response.body);
       break;
     }
   }

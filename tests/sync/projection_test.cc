@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "core/limits.h"
+
 namespace lbmirror::sync {
 namespace {
 
@@ -56,7 +58,8 @@ TEST(ProjectionTest, ARoomWithAnotherIdIsAnError) {
 }
 
 TEST(ProjectionTest, StorageIsPassedThroughVerbatim) {
-  std::string body = R"({"title":"Hello","count":3,"people":{"alice":{"age":30}},"todos":[{"text":"Buy milk"},"just a string"]})";
+  std::string body =
+      R"({"title":"Hello","count":3,"people":{"alice":{"age":30}},"todos":[{"text":"Buy milk"},"just a string"]})";
   auto projection = Project(kStorage, {200, body, {}});
   ASSERT_TRUE(projection.has_value());
   const auto& row = std::get<store::DocumentRow>(projection->writes[0]);
@@ -66,17 +69,55 @@ TEST(ProjectionTest, StorageIsPassedThroughVerbatim) {
 
 TEST(ProjectionTest, StorageIsValidatedWithoutATree) {
   // Refused exactly like json::parse refuses them: trailing bytes, bad escapes, invalid UTF-8,
-  // nesting deeper than 32, a root that is not an object, an empty body.
-  for (std::string bad : {std::string(R"({"a":1} x)"), std::string(R"({"a":"\q"})"),
-                          std::string("{\"a\":\"\xff\"}"), std::string(40, '[') + std::string(40, ']'),
-                          std::string("[1,2]"), std::string(R"("text")"), std::string(""),
-                          std::string(R"({"a":)")}) {
+  // a root that is not an object, an empty body.
+  for (std::string bad :
+       {std::string(R"({"a":1} x)"), std::string(R"({"a":"\q"})"), std::string("{\"a\":\"\xff\"}"),
+        std::string(40, '[') + std::string(40, ']'), std::string("[1,2]"), std::string(R"("text")"),
+        std::string(""), std::string(R"({"a":)")}) {
     auto projection = Project(kStorage, {200, bad, {}});
     ASSERT_FALSE(projection.has_value()) << bad;
     EXPECT_EQ(projection.error().code(), ErrorCode::kInternal) << bad;
   }
   std::string deep = "{\"a\":" + std::string(30, '[') + std::string(30, ']') + "}";
   EXPECT_TRUE(Project(kStorage, {200, deep, {}}).has_value());
+}
+
+std::string NestedObjects(int depth) {
+  std::string json;
+  for (int i = 0; i < depth; ++i) json += R"({"c":)";
+  json += "1";
+  json.append(static_cast<size_t>(depth), '}');
+  return json;
+}
+
+TEST(ProjectionTest, DeepStorageIsMirroredUpToTheLimitAndRefusedPastItWithItsDepth) {
+  ProjectionOptions options;
+  options.flow_keys = {"c"};  // a diagram key at the root: the document is parsed to a tree too
+  for (int depth : {40, 1000, kMaxNestingDepth}) {
+    std::string body = NestedObjects(depth);
+    auto projection = Project(kStorage, {200, body, {}}, options);
+    ASSERT_TRUE(projection.has_value()) << depth << ": " << projection.error().ToString();
+    const auto& row = std::get<store::DocumentRow>(projection->writes[0]);
+    EXPECT_EQ(row.data, body);
+    EXPECT_EQ(row.depth, depth);
+  }
+  auto refused = Project(kStorage, {200, NestedObjects(2500), {}}, options);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kTooLarge);
+  EXPECT_EQ(refused.error().message(),
+            "storage: the response nests JSON 2500 levels deep, deeper than 2000 levels "
+            "(lbmirror's limit)");
+}
+
+TEST(ProjectionTest, EveryRestAnswerIsParsedToTheSameDepthLimit) {
+  const store::TargetKey thread{store::TargetKind::kThread, "room-1", "th_1"};
+  std::string body = R"({"type":"thread","id":"th_1","roomId":"room-1","metadata":{},"comments":[)"
+                     R"({"id":"cm_1","body":)" +
+                     NestedObjects(3000) + "}]}";
+  auto projection = Project(thread, {200, body, {}});
+  ASSERT_FALSE(projection.has_value());
+  EXPECT_EQ(projection.error().code(), ErrorCode::kTooLarge);
+  EXPECT_NE(projection.error().message().find("deeper than 2000 levels"), std::string::npos);
 }
 
 TEST(ProjectionTest, StorageDiagramsAreProjectedOnlyFromTheirKeys) {
@@ -113,7 +154,8 @@ TEST(ProjectionTest, NotFoundMarksRowsDeletedAndRechecksTheRoom) {
 }
 
 TEST(ProjectionTest, ClassifiesErrorStatuses) {
-  auto forbidden = Project(kStorage, {403, R"({"error":"Forbidden","message":"Invalid secret key"})", {}});
+  auto forbidden =
+      Project(kStorage, {403, R"({"error":"Forbidden","message":"Invalid secret key"})", {}});
   ASSERT_FALSE(forbidden.has_value());
   EXPECT_EQ(forbidden.error().code(), ErrorCode::kUnauthenticated);
   EXPECT_FALSE(forbidden.error().retryable());
@@ -216,13 +258,21 @@ TEST(ThreadProjectionTest, NotFoundDeletesTheThread) {
 TEST(NotificationProjectionTest, ProjectsEachKind) {
   store::TargetKey key{store::TargetKind::kNotification, "bob", "in_1"};
   EXPECT_EQ(ReadPath(key), "/v2/users/bob/inbox-notifications/in_1");
-  auto thread = Project(key, {200, R"({"kind":"thread","id":"in_1","roomId":"r","threadId":"th_1","notifiedAt":"2026-01-01T10:00:00.000Z","readAt":null})", {}});
+  auto thread = Project(
+      key,
+      {200,
+       R"({"kind":"thread","id":"in_1","roomId":"r","threadId":"th_1","notifiedAt":"2026-01-01T10:00:00.000Z","readAt":null})",
+       {}});
   ASSERT_TRUE(thread.has_value());
   const auto& row = std::get<store::NotificationRow>(thread->writes.at(0));
   EXPECT_EQ(row.kind, "thread");
   EXPECT_EQ(*row.thread_id, "th_1");
   EXPECT_FALSE(row.read_at.has_value());
-  auto custom = Project(key, {200, R"({"kind":"$fileUploaded","id":"in_1","subjectId":"file-1","notifiedAt":"2026-01-01T10:00:00.000Z","readAt":"2026-01-01T11:00:00.000Z","activities":[{"id":"a1","createdAt":"2026-01-01T10:00:00.000Z","data":{"file":"x.pdf"}}]})", {}});
+  auto custom = Project(
+      key,
+      {200,
+       R"({"kind":"$fileUploaded","id":"in_1","subjectId":"file-1","notifiedAt":"2026-01-01T10:00:00.000Z","readAt":"2026-01-01T11:00:00.000Z","activities":[{"id":"a1","createdAt":"2026-01-01T10:00:00.000Z","data":{"file":"x.pdf"}}]})",
+       {}});
   ASSERT_TRUE(custom.has_value());
   const auto& custom_row = std::get<store::NotificationRow>(custom->writes.at(0));
   EXPECT_EQ(*custom_row.subject_id, "file-1");
@@ -233,7 +283,11 @@ TEST(NotificationProjectionTest, ProjectsEachKind) {
 
 TEST(PresenceProjectionTest, ProjectsTheDevServersCapture) {
   store::TargetKey key{store::TargetKind::kPresence, "room-a", ""};
-  auto projection = Project(key, {200, R"({"data":[{"type":"user","connectionId":2,"id":"alice","info":{"name":"Alice","color":"#f00"}},{"type":"user","connectionId":3,"id":"bob"},{"type":"user","connectionId":4}]})", {}});
+  auto projection = Project(
+      key,
+      {200,
+       R"({"data":[{"type":"user","connectionId":2,"id":"alice","info":{"name":"Alice","color":"#f00"}},{"type":"user","connectionId":3,"id":"bob"},{"type":"user","connectionId":4}]})",
+       {}});
   ASSERT_TRUE(projection.has_value());
   const auto& users = std::get<store::ActiveUsersSnapshot>(projection->writes.at(0)).users;
   ASSERT_EQ(users.size(), 3u);
@@ -244,8 +298,10 @@ TEST(PresenceProjectionTest, ProjectsTheDevServersCapture) {
 }
 
 TEST(FlowProjectionTest, ReadsNodesAndEdgesAsMapsOrArrays) {
-  auto storage = boost::json::parse(
-      R"({"flow":{"nodes":{"n1":{"id":"n1","type":"input","position":{"x":10,"y":-2.5},"data":{"label":"A"}},"n2":{"id":"n2","position":{"x":0,"y":0},"data":{"label":"B"}}},"edges":[{"id":"e1","source":"n1","target":"n2","type":"smoothstep"}]}})").as_object();
+  auto storage =
+      boost::json::parse(
+          R"({"flow":{"nodes":{"n1":{"id":"n1","type":"input","position":{"x":10,"y":-2.5},"data":{"label":"A"}},"n2":{"id":"n2","position":{"x":0,"y":0},"data":{"label":"B"}}},"edges":[{"id":"e1","source":"n1","target":"n2","type":"smoothstep"}]}})")
+          .as_object();
   store::FlowSnapshot flow = ProjectFlow("r", "flow", storage);
   ASSERT_EQ(flow.nodes.size(), 2u);
   EXPECT_EQ(flow.nodes[0].node_id, "n1");
@@ -262,7 +318,8 @@ TEST(FlowProjectionTest, StorageProjectsEveryConfiguredKey) {
   store::TargetKey key{store::TargetKind::kStorage, "r", ""};
   ProjectionOptions options;
   options.flow_keys = {"flow", "second"};
-  auto projection = Project(key, {200, R"({"flow":{"nodes":[{"id":"a"}],"edges":[]}})", {}}, options);
+  auto projection =
+      Project(key, {200, R"({"flow":{"nodes":[{"id":"a"}],"edges":[]}})", {}}, options);
   ASSERT_TRUE(projection.has_value());
   ASSERT_EQ(projection->writes.size(), 3u);
   EXPECT_EQ(std::get<store::FlowSnapshot>(projection->writes[1]).nodes.size(), 1u);
