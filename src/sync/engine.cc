@@ -179,8 +179,9 @@ void Engine::Write(std::span<const store::Completion> completions) {
       (void)queue_.Fail(claim, completed.error().ToString(), clock_.NowMs() + delay);
     } else if (!(*completed)[i]) {
       counters_.fenced_out.fetch_add(1, std::memory_order_relaxed);
-      log::Warn(
-          Cat(claim.key.ToString(), ": lease was taken over by another worker; result discarded"));
+      log::Warn(Cat(claim.key.ToString(),
+                    ": the claim was taken over (its lease ran out, or the room was deleted "
+                    "meanwhile); result discarded"));
     } else {
       counters_.completed.fetch_add(1, std::memory_order_relaxed);
       if (log::DebugEnabled()) log::Debug(Cat(claim.key.ToString(), ": mirrored"));
