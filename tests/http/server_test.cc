@@ -232,26 +232,6 @@ TEST_F(ServerTest, StoppingWaitsForAnAsyncAnswerAndSendsIt) {
   close(fd);
 }
 
-TEST_F(ServerTest, ClosesAConnectionThatSendsNothing) {
-  ServerOptions options;
-  options.idle_timeout = std::chrono::milliseconds(200);
-  TestServer server(MakeRouter(), options);
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port =
-      htons(static_cast<uint16_t>(std::stoi(server.url().substr(server.url().rfind(':') + 1))));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  timeval wait{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
-  auto start = std::chrono::steady_clock::now();
-  char byte;
-  EXPECT_EQ(recv(fd, &byte, 1, 0), 0) << "the server closes the idle connection";
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
-  close(fd);
-}
-
 // A raw TCP connection to the test server that sends nothing until asked.
 int ConnectIdle(const TestServer& server) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -264,6 +244,18 @@ int ConnectIdle(const TestServer& server) {
   timeval wait{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
   return fd;
+}
+
+TEST_F(ServerTest, ClosesAConnectionThatSendsNothing) {
+  ServerOptions options;
+  options.idle_timeout = std::chrono::milliseconds(200);
+  TestServer server(MakeRouter(), options);
+  int fd = ConnectIdle(server);
+  auto start = std::chrono::steady_clock::now();
+  char byte;
+  EXPECT_EQ(recv(fd, &byte, 1, 0), 0) << "the server closes the idle connection";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  close(fd);
 }
 
 TEST_F(ServerTest, PastMaxConnectionsTheLongestIdleConnectionIsClosed) {
