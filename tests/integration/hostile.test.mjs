@@ -81,7 +81,7 @@ for (const backend of backends("hostile")) {
         const want = (await liveblocks.storage(roomId)).json;
         const row = await waitFor(`Storage of depth ${depth}`, async () => {
           const r = await mirrored("documents", roomId);
-          return r && r.deleted_at === null && r ? r : null;
+          return r && r.deleted_at === null ? r : null;
         });
         assert.deepEqual(documentOf(row), want, `depth ${depth}`);
         // MariaDB's JSON columns hold 32 levels: deeper documents are kept in deep_data.
@@ -293,10 +293,11 @@ describe("replicas starting together on a fresh database", () => {
         const { ports, procs, logs, migrate } = await startTogether(backend.databaseUrl, extraArgs);
         try {
           for (const [i, port] of ports.entries()) {
-            await waitFor(`round ${round}: process ${i} ready`, async () => {
-              if (procs[i].exitCode !== null) throw new Error(`exited ${procs[i].exitCode}: ${logs[i].join("")}`);
-              return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+            const state = await waitFor(`round ${round}: process ${i} ready`, async () => {
+              if (procs[i].exitCode !== null) return "exited";
+              return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? "ready" : null;
             }, 30000);
+            assert.equal(state, "ready", `round ${round}: process ${i} exited ${procs[i].exitCode}: ${logs[i].join("")}`);
           }
           const migrated = await migrate;
           assert.equal(migrated.code, 0, `round ${round}: migrate: ${migrated.stderr}`);
