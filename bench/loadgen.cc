@@ -7,14 +7,13 @@
 //   lbmirror_loadgen --url http://127.0.0.1:8080/api/liveblocks-webhook --connections 16
 //                    [--rate R] FILE
 // FILE holds one JSON object per line: {"id","timestamp","signature","body"}.
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -84,10 +83,14 @@ void Run(const std::string& host, const std::string& port, const std::string& ta
         buffer.clear();
         continue;
       }
-      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
       result.latencies_ms.push_back(ms);
-      if (response.result_int() / 100 == 2) ++result.ok;
-      else ++result.other;
+      if (response.result_int() / 100 == 2)
+        ++result.ok;
+      else
+        ++result.other;
       if (!response.keep_alive()) stream.reset();
       break;
     }
@@ -109,28 +112,35 @@ int main(int argc, char** argv) {
   double rate = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--url" && i + 1 < argc) url = argv[++i];
-    else if (a == "--connections" && i + 1 < argc) connections = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--rate" && i + 1 < argc) rate = std::atof(argv[++i]);
-    else file = a;
+    if (a == "--url" && i + 1 < argc)
+      url = argv[++i];
+    else if (a == "--connections" && i + 1 < argc)
+      connections = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--rate" && i + 1 < argc)
+      rate = std::atof(argv[++i]);
+    else
+      file = a;
   }
   if (url.rfind("http://", 0) != 0 || file.empty()) {
-    std::cerr << "usage: lbmirror_loadgen --url http://HOST:PORT/PATH [--connections N] [--rate R] FILE\n";
+    std::cerr << "usage: lbmirror_loadgen --url http://HOST:PORT/PATH [--connections N] [--rate R] "
+                 "FILE\n";
     return 2;
   }
   std::string rest = url.substr(7);
   std::string authority = rest.substr(0, rest.find('/'));
   std::string target = rest.find('/') == std::string::npos ? "/" : rest.substr(rest.find('/'));
   std::string host = authority.substr(0, authority.find(':'));
-  std::string port = authority.find(':') == std::string::npos ? "80" : authority.substr(authority.find(':') + 1);
+  std::string port =
+      authority.find(':') == std::string::npos ? "80" : authority.substr(authority.find(':') + 1);
 
   std::vector<Signed> requests;
   std::ifstream in(file);
   for (std::string line; std::getline(in, line);) {
     if (line.empty()) continue;
     json::object o = json::parse(line).as_object();
-    requests.push_back({std::string(o.at("id").as_string()), std::string(o.at("timestamp").as_string()),
-                        std::string(o.at("signature").as_string()), std::string(o.at("body").as_string())});
+    requests.push_back(
+        {std::string(o.at("id").as_string()), std::string(o.at("timestamp").as_string()),
+         std::string(o.at("signature").as_string()), std::string(o.at("body").as_string())});
   }
   std::atomic<size_t> next{0};
   std::vector<Result> results(static_cast<size_t>(connections));
@@ -151,10 +161,13 @@ int main(int argc, char** argv) {
     all.latencies_ms.insert(all.latencies_ms.end(), r.latencies_ms.begin(), r.latencies_ms.end());
   }
   double p50 = Percentile(all.latencies_ms, 0.50), p99 = Percentile(all.latencies_ms, 0.99);
-  double max = all.latencies_ms.empty() ? 0 : *std::max_element(all.latencies_ms.begin(), all.latencies_ms.end());
-  std::printf("{\"requests\":%zu,\"ok\":%lld,\"other\":%lld,\"errors\":%lld,\"seconds\":%.4f,"
-              "\"rate\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
-              requests.size(), static_cast<long long>(all.ok), static_cast<long long>(all.other),
-              static_cast<long long>(all.errors), seconds, all.ok / seconds, p50, p99, max);
+  double max = all.latencies_ms.empty()
+                   ? 0
+                   : *std::max_element(all.latencies_ms.begin(), all.latencies_ms.end());
+  std::printf(
+      "{\"requests\":%zu,\"ok\":%lld,\"other\":%lld,\"errors\":%lld,\"seconds\":%.4f,"
+      "\"rate\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
+      requests.size(), static_cast<long long>(all.ok), static_cast<long long>(all.other),
+      static_cast<long long>(all.errors), seconds, all.ok / seconds, p50, p99, max);
   return all.errors > 0 ? 1 : 0;
 }

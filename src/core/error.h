@@ -11,13 +11,13 @@
 namespace lbmirror {
 
 enum class ErrorCode {
-  kInvalidArgument,   // the input is wrong; retrying the same input cannot help
-  kUnauthenticated,   // credentials missing or rejected
-  kNotFound,          // the object does not exist
-  kUnavailable,       // a dependency is down or overloaded; retry later
-  kConflict,          // lost a race (for example a lease was taken over)
-  kTooLarge,          // the input exceeds a configured limit
-  kInternal,          // a bug or an unexpected answer
+  kInvalidArgument,  // the input is wrong; retrying the same input cannot help
+  kUnauthenticated,  // credentials missing or rejected
+  kNotFound,         // the object does not exist
+  kUnavailable,      // a dependency is down or overloaded; retry later
+  kConflict,         // lost a race (for example a lease was taken over)
+  kTooLarge,         // the input exceeds a configured limit
+  kInternal,         // a bug or an unexpected answer
 };
 
 std::string_view ErrorCodeName(ErrorCode code);
@@ -51,6 +51,8 @@ inline Error InvalidArgument(std::string message) {
 inline Error Unavailable(std::string message, int64_t native = 0) {
   return Error(ErrorCode::kUnavailable, std::move(message), true, native);
 }
-inline Error Internal(std::string message) { return Error(ErrorCode::kInternal, std::move(message)); }
+inline Error Internal(std::string message) {
+  return Error(ErrorCode::kInternal, std::move(message));
+}
 
 }  // namespace lbmirror

@@ -23,14 +23,16 @@ void Histogram::Render(std::string& out, std::string_view name) const {
   for (size_t i = 0; i <= bounds_.size(); ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);
     if (i < bounds_.size()) std::snprintf(bound, sizeof bound, "%g", bounds_[i]);
-    out += Cat(name, "_bucket{le=\"", i < bounds_.size() ? bound : "+Inf", "\"} ", cumulative, "\n");
+    out +=
+        Cat(name, "_bucket{le=\"", i < bounds_.size() ? bound : "+Inf", "\"} ", cumulative, "\n");
   }
   std::snprintf(bound, sizeof bound, "%.6f", sum_micros_.load(std::memory_order_relaxed) / 1e6);
   out += Cat(name, "_sum ", bound, "\n");
   out += Cat(name, "_count ", count_.load(std::memory_order_relaxed), "\n");
 }
 
-void Describe(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+void Describe(std::string& out, std::string_view name, std::string_view type,
+              std::string_view help) {
   out += Cat("# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
 }
 

@@ -26,6 +26,7 @@ class Histogram {
 };
 
 // Appends "# HELP" and "# TYPE" lines.
-void Describe(std::string& out, std::string_view name, std::string_view type, std::string_view help);
+void Describe(std::string& out, std::string_view name, std::string_view type,
+              std::string_view help);
 
 }  // namespace lbmirror::metrics

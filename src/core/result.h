@@ -15,16 +15,28 @@ namespace lbmirror {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(T value) : data_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Result(Error error) : data_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   bool has_value() const { return data_.index() == 0; }
   explicit operator bool() const { return has_value(); }
 
-  T& value() & { assert(has_value()); return std::get<0>(data_); }
-  const T& value() const& { assert(has_value()); return std::get<0>(data_); }
-  T&& value() && { assert(has_value()); return std::get<0>(std::move(data_)); }
-  const Error& error() const { assert(!has_value()); return std::get<1>(data_); }
+  T& value() & {
+    assert(has_value());
+    return std::get<0>(data_);
+  }
+  const T& value() const& {
+    assert(has_value());
+    return std::get<0>(data_);
+  }
+  T&& value() && {
+    assert(has_value());
+    return std::get<0>(std::move(data_));
+  }
+  const Error& error() const {
+    assert(!has_value());
+    return std::get<1>(data_);
+  }
 
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
@@ -43,7 +55,10 @@ class [[nodiscard]] Result<void> {
 
   bool has_value() const { return !error_.has_value(); }
   explicit operator bool() const { return has_value(); }
-  const Error& error() const { assert(error_.has_value()); return *error_; }
+  const Error& error() const {
+    assert(error_.has_value());
+    return *error_;
+  }
 
  private:
   std::optional<Error> error_;
@@ -56,16 +71,16 @@ inline Status Ok() { return Status(); }
 }  // namespace lbmirror
 
 // Returns early with the error of a Status/Result expression.
-#define LBMIRROR_RETURN_IF_ERROR(expr)          \
-  do {                                          \
-    auto lbmirror_status_ = (expr);             \
+#define LBMIRROR_RETURN_IF_ERROR(expr)                      \
+  do {                                                      \
+    auto lbmirror_status_ = (expr);                         \
     if (!lbmirror_status_) return lbmirror_status_.error(); \
   } while (0)
 
 // Always-on check for invariants whose violation could corrupt data.
-#define LBMIRROR_CHECK(cond)                                                          \
-  do {                                                                                \
-    if (!(cond)) ::lbmirror::CheckFailed(#cond, __FILE__, __LINE__);                  \
+#define LBMIRROR_CHECK(cond)                                         \
+  do {                                                               \
+    if (!(cond)) ::lbmirror::CheckFailed(#cond, __FILE__, __LINE__); \
   } while (0)
 
 namespace lbmirror {

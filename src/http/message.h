@@ -3,6 +3,7 @@
 // lower-cased. Values are not thread-safe; each request is handled by one thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -11,9 +12,9 @@
 namespace lbmirror::http {
 
 struct Request {
-  std::string method;                        // "POST"
-  std::string path;                          // without the query string
-  std::string query;                         // text after '?', may be empty
+  std::string method;                               // "POST"
+  std::string path;                                 // without the query string
+  std::string query;                                // text after '?', may be empty
   std::multimap<std::string, std::string> headers;  // lower-cased names
   std::string body;
 
@@ -40,5 +41,8 @@ struct Response {
   // {"error": reason} with the given status; reason must not contain secrets.
   static Response Error(int status, std::string_view reason);
 };
+
+// Called exactly once with the answer to a request, from any thread.
+using Responder = std::function<void(Response)>;
 
 }  // namespace lbmirror::http

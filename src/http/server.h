@@ -20,8 +20,6 @@
 namespace lbmirror::http {
 
 using Handler = std::function<Response(const Request&)>;
-// Called exactly once with the answer, from any thread.
-using Responder = std::function<void(Response)>;
 // The request stays valid until `respond` has been called.
 using AsyncHandler = std::function<void(const Request&, Responder respond)>;
 

@@ -6,10 +6,16 @@
 
 namespace lbmirror::liveblocks {
 
-std::string RoomPath(std::string_view room_id) { return "/v2/rooms/" + EncodeUriComponent(room_id); }
-std::string StoragePath(std::string_view room_id) { return RoomPath(room_id) + "/storage?format=json"; }
+std::string RoomPath(std::string_view room_id) {
+  return "/v2/rooms/" + EncodeUriComponent(room_id);
+}
+std::string StoragePath(std::string_view room_id) {
+  return RoomPath(room_id) + "/storage?format=json";
+}
 std::string YdocBinaryPath(std::string_view room_id) { return RoomPath(room_id) + "/ydoc-binary"; }
-std::string ActiveUsersPath(std::string_view room_id) { return RoomPath(room_id) + "/active_users"; }
+std::string ActiveUsersPath(std::string_view room_id) {
+  return RoomPath(room_id) + "/active_users";
+}
 std::string ThreadPath(std::string_view room_id, std::string_view thread_id) {
   return RoomPath(room_id) + "/threads/" + EncodeUriComponent(thread_id);
 }

@@ -6,11 +6,16 @@ namespace lbmirror::store {
 
 std::string_view TlsModeName(TlsMode mode) {
   switch (mode) {
-    case TlsMode::kDisabled: return "disabled";
-    case TlsMode::kPreferred: return "preferred";
-    case TlsMode::kRequired: return "required";
-    case TlsMode::kVerifyCa: return "verify_ca";
-    case TlsMode::kVerifyIdentity: return "verify_identity";
+    case TlsMode::kDisabled:
+      return "disabled";
+    case TlsMode::kPreferred:
+      return "preferred";
+    case TlsMode::kRequired:
+      return "required";
+    case TlsMode::kVerifyCa:
+      return "verify_ca";
+    case TlsMode::kVerifyIdentity:
+      return "verify_identity";
   }
   return "unknown";
 }
@@ -50,13 +55,17 @@ Status ApplyParam(const std::string& name, const std::string& value, DatabaseCon
     config.tls = *mode;
     tls_set = true;
   } else if (key == "sslaccept") {
-    if (value == "strict") config.tls = TlsMode::kVerifyIdentity;
-    else if (value == "accept_invalid_certs") config.tls = TlsMode::kRequired;
-    else return InvalidArgument("DATABASE_URL: unknown sslaccept \"" + value + "\"");
+    if (value == "strict")
+      config.tls = TlsMode::kVerifyIdentity;
+    else if (value == "accept_invalid_certs")
+      config.tls = TlsMode::kRequired;
+    else
+      return InvalidArgument("DATABASE_URL: unknown sslaccept \"" + value + "\"");
     tls_set = true;
   } else if (key == "ssl") {
     std::string compact;
-    for (char c : value) if (c != ' ') compact += c;
+    for (char c : value)
+      if (c != ' ') compact += c;
     if (compact.find("\"rejectUnauthorized\":false") != std::string::npos) {
       config.tls = TlsMode::kRequired;
     } else {
@@ -121,8 +130,9 @@ Result<DatabaseConfig> ParseMysqlUrl(std::string_view rest) {
   }
   if (!authority.empty()) {  // ":port"
     std::string port(authority.substr(1));
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(port) == 0 || std::stoi(port) > 65535) {
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) == 0 ||
+        std::stoi(port) > 65535) {
       return InvalidArgument("DATABASE_URL: bad port");
     }
     config.port = static_cast<uint16_t>(std::stoi(port));
@@ -141,7 +151,8 @@ Result<DatabaseConfig> ParseMysqlUrl(std::string_view rest) {
   if (config.host.empty() && config.unix_socket.empty()) {
     return InvalidArgument("DATABASE_URL: mysql URL without a host");
   }
-  if (config.database.empty()) return InvalidArgument("DATABASE_URL: mysql URL without a database name");
+  if (config.database.empty())
+    return InvalidArgument("DATABASE_URL: mysql URL without a database name");
   // Loopback and unix sockets are local test servers: plaintext unless asked otherwise.
   if (!tls_set && (!config.unix_socket.empty() || IsLoopbackHost(config.host))) {
     config.tls = TlsMode::kDisabled;

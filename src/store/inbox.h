@@ -19,21 +19,21 @@ namespace lbmirror::store {
 // A userEntered/userLeft event, applied to liveblocks_room_sessions when the event is stored
 // (the payload is the only record of it: sessions cannot be re-read later).
 struct SessionChange {
-  bool entered = true;            // userEntered, else userLeft
+  bool entered = true;  // userEntered, else userLeft
   std::string room_id;
   int64_t connection_id = 0;
-  std::string user_id;            // empty for anonymous connections
-  std::string user_info;          // JSON, empty when absent
-  int64_t at_ms = 0;              // enteredAt / leftAt
+  std::string user_id;    // empty for anonymous connections
+  std::string user_info;  // JSON, empty when absent
+  int64_t at_ms = 0;      // enteredAt / leftAt
 };
 
 struct InboxEvent {
-  std::string webhook_id;       // dedupe key (webhook-id header)
-  std::string type;             // event type as sent, known or not
-  std::string room_id;          // empty when the event has none
+  std::string webhook_id;  // dedupe key (webhook-id header)
+  std::string type;        // event type as sent, known or not
+  std::string room_id;     // empty when the event has none
   int64_t received_at_ms = 0;
   int64_t webhook_timestamp = 0;  // seconds, from the webhook-timestamp header
-  std::string_view payload;     // the raw body bytes, stored verbatim
+  std::string_view payload;       // the raw body bytes, stored verbatim
   std::vector<TargetKey> targets;
   std::optional<SessionChange> session;
 };

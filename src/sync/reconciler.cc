@@ -1,8 +1,7 @@
 #include "sync/reconciler.h"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -30,7 +29,8 @@ Error ResponseError(const liveblocks::RestResponse& response, std::string_view w
                  false, response.status);
   }
   if (response.status == 429 || response.status >= 500) {
-    return Unavailable(Cat(what, ": ", liveblocks::DescribeErrorResponse(response)), response.status);
+    return Unavailable(Cat(what, ": ", liveblocks::DescribeErrorResponse(response)),
+                       response.status);
   }
   return Error(ErrorCode::kInternal, Cat(what, ": ", liveblocks::DescribeErrorResponse(response)),
                false, response.status);
@@ -46,8 +46,7 @@ bool SameJson(const std::string& a, const std::string& b) {
 
 // Whether the mirrored room row equals the room the API lists.
 bool SameRoom(const store::RoomRow& mirrored, const store::RoomRow& api) {
-  return mirrored.organization_id == api.organization_id &&
-         mirrored.created_at == api.created_at &&
+  return mirrored.organization_id == api.organization_id && mirrored.created_at == api.created_at &&
          mirrored.last_connection_at == api.last_connection_at &&
          SameJson(mirrored.metadata, api.metadata) &&
          SameJson(mirrored.default_accesses, api.default_accesses) &&
@@ -56,7 +55,8 @@ bool SameRoom(const store::RoomRow& mirrored, const store::RoomRow& api) {
 }
 
 std::optional<int64_t> LastConnectionMs(const json::value& room) {
-  const json::value* at = room.is_object() ? room.as_object().if_contains("lastConnectionAt") : nullptr;
+  const json::value* at =
+      room.is_object() ? room.as_object().if_contains("lastConnectionAt") : nullptr;
   if (at == nullptr || !at->is_string()) return std::nullopt;
   return ParseIsoTimestampMs(at->as_string());
 }
@@ -85,7 +85,8 @@ Result<Reconciler::Page> Reconciler::ListPage(const std::string& cursor) {
   if (response->status != 200) return ResponseError(*response, "listing rooms");
   boost::system::error_code ec;
   json::value body = json::parse(response->body, ec);
-  const json::value* data = !ec && body.is_object() ? body.as_object().if_contains("data") : nullptr;
+  const json::value* data =
+      !ec && body.is_object() ? body.as_object().if_contains("data") : nullptr;
   if (data == nullptr || !data->is_array()) {
     return Internal("listing rooms: the answer has no \"data\" array");
   }
@@ -102,7 +103,8 @@ Result<std::optional<std::vector<std::string>>> Reconciler::ListThreads(
   if (threads_unavailable_) return std::optional<std::vector<std::string>>();
   auto response = client_.Get(liveblocks::ThreadsPath(room_id));
   if (!response) return response.error();
-  if (response->status == 404) return std::optional<std::vector<std::string>>(std::vector<std::string>());
+  if (response->status == 404)
+    return std::optional<std::vector<std::string>>(std::vector<std::string>());
   if (response->status == 401 || response->status == 403 || response->status == 429 ||
       (response->status >= 500 && response->status != 501)) {
     return ResponseError(*response, Cat("listing the threads of ", room_id));
@@ -119,7 +121,8 @@ Result<std::optional<std::vector<std::string>>> Reconciler::ListThreads(
   }
   boost::system::error_code ec;
   json::value body = json::parse(response->body, ec);
-  const json::value* data = !ec && body.is_object() ? body.as_object().if_contains("data") : nullptr;
+  const json::value* data =
+      !ec && body.is_object() ? body.as_object().if_contains("data") : nullptr;
   if (data == nullptr || !data->is_array()) {
     return Internal(Cat("listing the threads of ", room_id, ": the answer has no \"data\" array"));
   }
@@ -130,7 +133,8 @@ Result<std::optional<std::vector<std::string>>> Reconciler::ListThreads(
     ids.emplace_back(id->as_string());
     if (updated != nullptr) {
       const json::value* at = thread.as_object().if_contains("updatedAt");
-      auto ms = at != nullptr && at->is_string() ? ParseIsoTimestampMs(at->as_string()) : std::nullopt;
+      auto ms =
+          at != nullptr && at->is_string() ? ParseIsoTimestampMs(at->as_string()) : std::nullopt;
       updated->push_back(ms ? FormatSqlTimestamp(*ms) : std::string());
     }
   }
@@ -183,8 +187,8 @@ Result<ReconcileCounts> Reconciler::MarkAll(const std::string& checkpoint, bool 
       std::string room_id(id->as_string());
       if (!StartsWith(room_id, options_.room_prefix)) continue;
       ++counts.rooms_listed;
-      for (TargetKind kind : {TargetKind::kRoom, TargetKind::kStorage, TargetKind::kYdoc,
-                              TargetKind::kPresence}) {
+      for (TargetKind kind :
+           {TargetKind::kRoom, TargetKind::kStorage, TargetKind::kYdoc, TargetKind::kPresence}) {
         if (Wants(kind)) targets.push_back({kind, room_id, ""});
       }
       if (Wants(TargetKind::kThread)) {
@@ -249,9 +253,9 @@ Result<ReconcileCounts> Reconciler::Compare(std::optional<int64_t> content_since
       const bool room_differs =
           it != mirrored.end() && Wants(TargetKind::kRoom) && !SameRoom(it->second, *api);
       std::optional<int64_t> connected = LastConnectionMs(room);
-      const bool check = it != mirrored.end() &&
-                         (!content_since_ms || (connected ? *connected >= *content_since_ms
-                                                          : unknown_too));
+      const bool check =
+          it != mirrored.end() &&
+          (!content_since_ms || (connected ? *connected >= *content_since_ms : unknown_too));
       if (it != mirrored.end() && !room_differs && !check) continue;  // nothing to look at
       auto content = store_.Content(room_id);
       if (!content) return content.error();
@@ -275,7 +279,7 @@ Result<ReconcileCounts> Reconciler::Compare(std::optional<int64_t> content_since
         if (Wants(TargetKind::kStorage) && !Pending(*content, TargetKind::kStorage)) {
           auto storage = client_.Get(liveblocks::StoragePath(room_id));
           if (!storage) return storage.error();
-          bool differs = storage->status == 200 ? content->document != storage->body
+          bool differs = storage->status == 200   ? content->document != storage->body
                          : storage->status == 404 ? content->document.has_value()
                                                   : false;
           if (storage->status != 200 && storage->status != 404) {
@@ -369,7 +373,8 @@ void ReconcileLoop::Pass() {
   if (auto saved = store_.Checkpoint(kCheckpoint); saved && *saved) {
     boost::system::error_code ec;
     json::value value = json::parse(**saved, ec);
-    const json::value* at = !ec && value.is_object() ? value.as_object().if_contains("started_at") : nullptr;
+    const json::value* at =
+        !ec && value.is_object() ? value.as_object().if_contains("started_at") : nullptr;
     if (at != nullptr && at->is_int64() && start - at->as_int64() < loop_.interval_ms / 2 &&
         last_pass_start_ms_.has_value()) {
       log::Debug("reconciliation: another process passed recently; skipping this turn");

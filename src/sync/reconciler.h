@@ -37,8 +37,8 @@ struct ReconcileOptions {
 
 struct ReconcileCounts {
   int64_t pages = 0;
-  int64_t rooms_listed = 0;     // rooms the API listed (matching the prefix)
-  int64_t rooms_checked = 0;    // rooms whose content was compared (Compare)
+  int64_t rooms_listed = 0;   // rooms the API listed (matching the prefix)
+  int64_t rooms_checked = 0;  // rooms whose content was compared (Compare)
   int64_t targets_marked = 0;
   int64_t rooms_gone = 0;       // live in the mirror but no longer listed
   int64_t rooms_refreshed = 0;  // room rows that differed (Compare)
@@ -109,8 +109,7 @@ class ReconcileLoop {
  public:
   // `marked` is called after a pass that marked targets (to wake the workers).
   ReconcileLoop(store::Store& store, liveblocks::LiveblocksClient& client, const Clock& clock,
-                ReconcileOptions options, ReconcileLoopOptions loop,
-                std::function<void()> marked);
+                ReconcileOptions options, ReconcileLoopOptions loop, std::function<void()> marked);
   ~ReconcileLoop();
   void Start();
   void Stop();  // interrupts a pass in progress and joins

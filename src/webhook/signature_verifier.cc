@@ -22,9 +22,8 @@ std::string HmacSha256(const std::string& key, std::string_view id, std::string_
   static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
   if (ctx == nullptr) return std::string();
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>("SHA256"), 0),
-      OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>("SHA256"), 0),
+                         OSSL_PARAM_construct_end()};
   size_t len = 0;
   bool ok = EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(),
                          params) == 1 &&
@@ -33,8 +32,7 @@ std::string HmacSha256(const std::string& key, std::string_view id, std::string_
             EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(timestamp.data()),
                            timestamp.size()) &&
             EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>("."), 1) &&
-            EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(body.data()),
-                           body.size()) &&
+            EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(body.data()), body.size()) &&
             EVP_MAC_final(ctx, out, &len, sizeof out) == 1;
   EVP_MAC_CTX_free(ctx);
   out_len = ok ? static_cast<unsigned int>(len) : 0;
@@ -90,7 +88,8 @@ Status SignatureVerifier::Verify(const SignedRequest& request, int64_t now_ms) c
   // Message ids are short ASCII tokens (msg_...); anything else cannot be a real delivery and
   // would not fit the id column.
   for (char c : *request.id) {
-    if (c <= ' ' || c > '~') return InvalidArgument("webhook-id header has characters outside printable ASCII");
+    if (c <= ' ' || c > '~')
+      return InvalidArgument("webhook-id header has characters outside printable ASCII");
   }
   auto timestamp = LeadingInteger(*request.timestamp);
   if (!timestamp) return InvalidArgument("webhook-timestamp header is not a number");
@@ -115,7 +114,8 @@ Status SignatureVerifier::Verify(const SignedRequest& request, int64_t now_ms) c
     std::string expected = HmacSha256(key, *request.id, *request.timestamp, request.body);
     if (expected.empty()) return Internal("HMAC computation failed");
     // Compare against every candidate so timing does not reveal which one matched.
-    for (const std::string& candidate : candidates) match |= ConstantTimeEquals(expected, candidate);
+    for (const std::string& candidate : candidates)
+      match |= ConstantTimeEquals(expected, candidate);
   }
   if (!match) return Error(ErrorCode::kUnauthenticated, "webhook signature does not match");
   return Ok();

@@ -12,7 +12,6 @@
 
 #include "core/clock.h"
 #include "http/message.h"
-#include "http/server.h"
 #include "store/inbox.h"
 #include "webhook/signature_verifier.h"
 

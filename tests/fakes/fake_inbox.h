@@ -33,7 +33,8 @@ class FakeInbox final : public Inbox {
       return retryable_ ? Unavailable("database is down")
                         : Error(ErrorCode::kTooLarge, "packet too large", false);
     }
-    auto [it, inserted] = events_.emplace(event.webhook_id, Stored{event.type, std::string(event.payload), event.targets});
+    auto [it, inserted] = events_.emplace(
+        event.webhook_id, Stored{event.type, std::string(event.payload), event.targets});
     return inserted;
   }
 

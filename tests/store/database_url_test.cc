@@ -20,7 +20,8 @@ TEST(DatabaseUrlTest, ParsesSqliteForms) {
 }
 
 TEST(DatabaseUrlTest, ParsesAPlanetScaleUrlWithVerificationByDefault) {
-  auto config = ParseDatabaseUrl("mysql://user_1:pscale_pw_abc@aws.connect.psdb.cloud/mydb?sslaccept=strict");
+  auto config =
+      ParseDatabaseUrl("mysql://user_1:pscale_pw_abc@aws.connect.psdb.cloud/mydb?sslaccept=strict");
   ASSERT_TRUE(config.has_value());
   EXPECT_EQ(config->backend, DatabaseConfig::Backend::kMysql);
   EXPECT_EQ(config->host, "aws.connect.psdb.cloud");
@@ -45,8 +46,7 @@ TEST(DatabaseUrlTest, MapsEveryTlsSpelling) {
   EXPECT_EQ(ParseDatabaseUrl("mysql://u:p@h/x?ssl-mode=REQUIRED")->tls, TlsMode::kRequired);
   EXPECT_EQ(ParseDatabaseUrl("mysql://u:p@h/x?sslmode=verify_ca")->tls, TlsMode::kVerifyCa);
   EXPECT_EQ(ParseDatabaseUrl("mysql://u:p@h/x?tls=true")->tls, TlsMode::kVerifyIdentity);
-  EXPECT_EQ(ParseDatabaseUrl(
-                "mysql://u:p@h/x?ssl=%7B%22rejectUnauthorized%22%3Atrue%7D")->tls,
+  EXPECT_EQ(ParseDatabaseUrl("mysql://u:p@h/x?ssl=%7B%22rejectUnauthorized%22%3Atrue%7D")->tls,
             TlsMode::kVerifyIdentity);
   auto ca = ParseDatabaseUrl(
       "mysql://u:p@h/x?sslmode=verify_identity&sslca=/etc/ssl/certs/ca-certificates.crt");

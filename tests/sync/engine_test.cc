@@ -21,8 +21,9 @@ class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static int counter = 0;
-    path_ = std::filesystem::temp_directory_path() /
-            ("lbmirror_engine_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + ".db");
+    path_ =
+        std::filesystem::temp_directory_path() /
+        ("lbmirror_engine_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + ".db");
     std::string path = path_;
     factory_ = [path] { return store::sqlite::OpenSqliteConnection(path); };
     store_ = std::make_unique<store::SqlStore>(store::Dialect::kSqlite, factory_,
@@ -37,7 +38,8 @@ class EngineTest : public ::testing::Test {
   void TearDown() override {
     engine_.reset();
     store_.reset();
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(path_.string() + suffix);
   }
 
   void Mark(const std::string& id, store::TargetKey key) {
@@ -71,8 +73,9 @@ const std::string kHiUpdate("\x01\x01\x07\x00\x04\x01\x01t\x02hi\x00", 12);
 TEST_F(EngineTest, MirrorsStorageYdocAndRoom) {
   client_.Set("/v2/rooms/r1/storage?format=json", 200, R"({"a":1})");
   client_.Set("/v2/rooms/r1/ydoc-binary", 200, kHiUpdate);
-  client_.Set("/v2/rooms/r1", 200,
-              R"({"type":"room","id":"r1","createdAt":"2026-01-01T00:00:00.000Z","metadata":{},"defaultAccesses":[],"groupsAccesses":{},"usersAccesses":{}})");
+  client_.Set(
+      "/v2/rooms/r1", 200,
+      R"({"type":"room","id":"r1","createdAt":"2026-01-01T00:00:00.000Z","metadata":{},"defaultAccesses":[],"groupsAccesses":{},"usersAccesses":{}})");
   Mark("m1", {TargetKind::kStorage, "r1", ""});
   Mark("m2", {TargetKind::kYdoc, "r1", ""});
   Mark("m3", {TargetKind::kRoom, "r1", ""});
@@ -185,7 +188,8 @@ EngineOptions WokenOnly() {
 
 // Waits until `done` holds, then a moment longer for looks at the queue that should not come.
 void WaitThenSettle(const std::function<bool()>& done, int settle_ms = 50) {
-  for (int i = 0; i < 500 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  for (int i = 0; i < 500 && !done(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   std::this_thread::sleep_for(std::chrono::milliseconds(settle_ms));
 }
 
@@ -259,13 +263,17 @@ TEST_F(EngineTest, ASlowReadKeepsRenewingItsLease) {
 }
 
 TEST_F(EngineTest, ReadsThreadsNotificationsAndPresence) {
-  client_.Set("/v2/rooms/r1/threads/th_1", 200,
-              R"({"type":"thread","id":"th_1","roomId":"r1","createdAt":"2026-01-01T10:00:00.000Z","updatedAt":"2026-01-01T10:00:00.000Z","metadata":{},"resolved":true,"comments":[{"type":"comment","id":"cm_1","threadId":"th_1","roomId":"r1","userId":"alice","createdAt":"2026-01-01T10:00:00.000Z","reactions":[],"attachments":[],"metadata":{},"body":{"version":1,"content":[{"type":"paragraph","children":[{"text":"hi"}]}]}}]})");
-  client_.Set("/v2/users/bob/inbox-notifications/in_1", 200,
-              R"({"kind":"thread","id":"in_1","roomId":"r1","threadId":"th_1","notifiedAt":"2026-01-01T10:00:00.000Z","readAt":null})");
-  client_.Set("/v2/rooms/r1/active_users", 200, R"({"data":[{"type":"user","connectionId":2,"id":"alice"}]})");
-  client_.Set("/v2/rooms/r1", 200,
-              R"({"type":"room","id":"r1","createdAt":"2026-01-01T00:00:00.000Z","metadata":{},"defaultAccesses":[],"groupsAccesses":{},"usersAccesses":{}})");
+  client_.Set(
+      "/v2/rooms/r1/threads/th_1", 200,
+      R"({"type":"thread","id":"th_1","roomId":"r1","createdAt":"2026-01-01T10:00:00.000Z","updatedAt":"2026-01-01T10:00:00.000Z","metadata":{},"resolved":true,"comments":[{"type":"comment","id":"cm_1","threadId":"th_1","roomId":"r1","userId":"alice","createdAt":"2026-01-01T10:00:00.000Z","reactions":[],"attachments":[],"metadata":{},"body":{"version":1,"content":[{"type":"paragraph","children":[{"text":"hi"}]}]}}]})");
+  client_.Set(
+      "/v2/users/bob/inbox-notifications/in_1", 200,
+      R"({"kind":"thread","id":"in_1","roomId":"r1","threadId":"th_1","notifiedAt":"2026-01-01T10:00:00.000Z","readAt":null})");
+  client_.Set("/v2/rooms/r1/active_users", 200,
+              R"({"data":[{"type":"user","connectionId":2,"id":"alice"}]})");
+  client_.Set(
+      "/v2/rooms/r1", 200,
+      R"({"type":"room","id":"r1","createdAt":"2026-01-01T00:00:00.000Z","metadata":{},"defaultAccesses":[],"groupsAccesses":{},"usersAccesses":{}})");
   Mark("m1", {TargetKind::kThread, "r1", "th_1"});
   Mark("m2", {TargetKind::kNotification, "bob", "in_1"});
   Mark("m3", {TargetKind::kPresence, "r1", ""});

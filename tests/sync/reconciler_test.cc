@@ -4,11 +4,11 @@
 
 #include <filesystem>
 
+#include "core/text.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_liveblocks_client.h"
 #include "store/sql_store.h"
 #include "store/sqlite/sqlite_connection.h"
-#include "core/text.h"
 #include "sync/engine.h"
 
 namespace lbmirror::sync {
@@ -26,8 +26,9 @@ class ReconcilerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static int counter = 0;
-    path_ = std::filesystem::temp_directory_path() /
-            ("lbmirror_reconcile_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + ".db");
+    path_ =
+        std::filesystem::temp_directory_path() / ("lbmirror_reconcile_" + std::to_string(getpid()) +
+                                                  "_" + std::to_string(counter++) + ".db");
     std::string path = path_;
     factory_ = [path] { return store::sqlite::OpenSqliteConnection(path); };
     store_ = std::make_unique<store::SqlStore>(store::Dialect::kSqlite, factory_,
@@ -38,7 +39,8 @@ class ReconcilerTest : public ::testing::Test {
   }
   void TearDown() override {
     store_.reset();
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(path_.string() + suffix);
   }
   std::string One(const std::string& sql) {
     auto connection = factory_();

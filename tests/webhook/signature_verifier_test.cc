@@ -36,9 +36,7 @@ int64_t Ms(const Vector& v, int64_t offset_ms = 1234) {
   return std::stoll(v.timestamp) * 1000 + offset_ms;
 }
 
-SignedRequest RequestOf(const Vector& v) {
-  return {v.id, v.timestamp, v.signature, v.body};
-}
+SignedRequest RequestOf(const Vector& v) { return {v.id, v.timestamp, v.signature, v.body}; }
 
 Status VerifyWith(const Vector& v, const SignedRequest& request, int64_t now_ms) {
   auto verifier = SignatureVerifier::Create(v.secret, 300);
@@ -80,7 +78,8 @@ TEST_P(SpecVectorTest, RejectsABodyWithATrailingNewline) {
 TEST_P(SpecVectorTest, IgnoresTheVersionLabel) {
   const Vector& v = GetParam();
   std::string signature(v.signature);
-  for (size_t pos; (pos = signature.find("v1,")) != std::string::npos;) signature.replace(pos, 3, "v2,");
+  for (size_t pos; (pos = signature.find("v1,")) != std::string::npos;)
+    signature.replace(pos, 3, "v2,");
   SignedRequest request = RequestOf(v);
   request.signature = signature;
   EXPECT_TRUE(VerifyWith(v, request, Ms(v)).has_value());
@@ -103,8 +102,8 @@ TEST(SignatureVerifierTest, AcceptsAnyOfSeveralSecretsDuringRotation) {
   ASSERT_TRUE(verifier.has_value());
   EXPECT_EQ(verifier->secret_count(), 2u);
   EXPECT_TRUE(verifier->Verify(RequestOf(kVector1), Ms(kVector1)).has_value());
-  auto space_separated = SignatureVerifier::Create(
-      std::string(kVector3.secret) + " " + kVector1.secret, 300);
+  auto space_separated =
+      SignatureVerifier::Create(std::string(kVector3.secret) + " " + kVector1.secret, 300);
   ASSERT_TRUE(space_separated.has_value());
   EXPECT_TRUE(space_separated->Verify(RequestOf(kVector1), Ms(kVector1)).has_value());
   EXPECT_TRUE(space_separated->Verify(RequestOf(kVector3), Ms(kVector3)).has_value());

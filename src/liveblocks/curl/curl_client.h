@@ -14,10 +14,10 @@ namespace lbmirror::liveblocks {
 
 struct CurlClientOptions {
   std::string base_url = "https://api.liveblocks.io";
-  std::string secret_key;                              // never logged
+  std::string secret_key;  // never logged
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds total_timeout{30'000};
-  int max_attempts = 4;                                // per Get, including the first
+  int max_attempts = 4;  // per Get, including the first
   std::chrono::milliseconds backoff_base{200};
   std::chrono::milliseconds backoff_cap{5'000};
   size_t max_response_bytes = 64 << 20;
@@ -27,9 +27,9 @@ struct CurlClientOptions {
 
 // Counters readable from any thread.
 struct RestCounters {
-  std::atomic<int64_t> requests{0};   // HTTP requests sent, retries included
+  std::atomic<int64_t> requests{0};  // HTTP requests sent, retries included
   std::atomic<int64_t> retries{0};
-  std::atomic<int64_t> failures{0};   // Get() calls that ended in a network error
+  std::atomic<int64_t> failures{0};  // Get() calls that ended in a network error
   // Get() calls by final outcome, in the order of kOutcomeLabels.
   static constexpr const char* kOutcomeLabels[] = {"200", "404", "429", "4xx", "5xx", "network"};
   std::array<std::atomic<int64_t>, 6> by_outcome{};

@@ -1,8 +1,8 @@
 #include "store/mysql/mysql_connection.h"
 
+#include <errmsg.h>
 #include <mysql.h>
 #include <mysqld_error.h>
-#include <errmsg.h>
 
 #include <algorithm>
 #include <cstring>
@@ -110,7 +110,8 @@ class MysqlConnection final : public SqlConnection {
     if (it != statements_.end()) return it->second.get();
     StmtPtr stmt(mysql_stmt_init(mysql_));
     if (!stmt) return Fail("mysql_stmt_init");
-    if (mysql_stmt_prepare(stmt.get(), sql.data(), sql.size()) != 0) return FailStmt(stmt.get(), "prepare");
+    if (mysql_stmt_prepare(stmt.get(), sql.data(), sql.size()) != 0)
+      return FailStmt(stmt.get(), "prepare");
     MYSQL_STMT* raw = stmt.get();
     statements_.emplace(std::string(sql), std::move(stmt));
     return raw;
@@ -281,8 +282,9 @@ Result<std::unique_ptr<SqlConnection>> OpenMysqlConnection(const DatabaseConfig&
         code == CR_SERVER_GONE_ERROR || code == ER_CON_COUNT_ERROR || code == ER_SERVER_SHUTDOWN) {
       return Error(ErrorCode::kUnavailable, error.message(), true, code);
     }
-    return Error(code == ER_ACCESS_DENIED_ERROR ? ErrorCode::kUnauthenticated : ErrorCode::kInvalidArgument,
-                 error.message(), false, code);
+    return Error(
+        code == ER_ACCESS_DENIED_ERROR ? ErrorCode::kUnauthenticated : ErrorCode::kInvalidArgument,
+        error.message(), false, code);
   }
   if ((config.tls == TlsMode::kRequired || verify) && mysql_get_ssl_cipher(mysql) == nullptr) {
     mysql_close(mysql);

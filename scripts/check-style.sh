@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# House habits that hold without a reviewer (STYLE.md): clang-format decides the layout of every
+# C++ file, and each layer includes only the layers below it (private folders only from their
+# own layer and cli/). Prints what is wrong and exits 1; silent and 0 when all holds.
+#   scripts/check-style.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+status=0
+mapfile -t files < <(find src tests bench -path tests/integration/node_modules -prune -o \
+  \( -name '*.cc' -o -name '*.h' \) -print | sort)
+
+if ! clang-format --dry-run -Werror "${files[@]}" 2> /tmp/lbmirror-format.$$; then
+  grep -E '^[^ ].*: error:' /tmp/lbmirror-format.$$ | cut -d: -f1 | sort -u |
+    sed 's/^/not laid out by clang-format (run clang-format -i): /'
+  status=1
+fi
+rm -f /tmp/lbmirror-format.$$
+
+# layer -> the layers its files may include (its own always); cli may include everything.
+declare -A allowed=(
+  [core]="core"
+  [http]="core http"
+  [yjs]="core yjs"
+  [liveblocks]="core liveblocks"
+  [store]="core store"
+  [webhook]="core http store webhook"
+  [sync]="core liveblocks store sync webhook yjs"
+)
+while IFS= read -r file; do
+  layer=$(cut -d/ -f2 <<< "$file")
+  [ "$layer" = cli ] && continue
+  while IFS= read -r include; do
+    target=${include%%/*}
+    if [[ " ${allowed[$layer]:-} " != *" $target "* ]]; then
+      echo "$file: the $layer layer includes $include ($layer may include: ${allowed[$layer]:-nothing})"
+      status=1
+    fi
+    # Backends and the libcurl client are private to their layer (and the wiring in cli/).
+    case "$include" in
+      store/mysql/* | store/sqlite/* | store/postgres/* | liveblocks/curl/*)
+        [ "$layer" = "$target" ] || { echo "$file: includes the private $include"; status=1; } ;;
+    esac
+    # webhook sees HTTP message types, never the server; sync sees webhook event types only.
+    if { [ "$layer" = webhook ] && [ "$target" = http ] && [ "$include" != http/message.h ]; } ||
+       { [ "$layer" = sync ] && [ "$target" = webhook ] && [ "$include" != webhook/event.h ]; }; then
+      echo "$file: includes $include (only http/message.h or webhook/event.h cross there)"
+      status=1
+    fi
+  done < <(sed -nE 's/^#include "([a-z_]+\/[^"]+)".*/\1/p' "$file")
+done < <(printf '%s\n' "${files[@]}" | grep '^src/')
+exit "$status"
