@@ -1,0 +1,201 @@
+// The store tests' fixture: one SqlStore per test on SQLite (always) or MySQL/MariaDB (when
+// LBMIRROR_TEST_MYSQL_URL names a server), each on its own table prefix or file, and a
+// connection wrapper that passes each statement to a hook first.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "fakes/fake_clock.h"
+#include "store/database_url.h"
+#include "store/mysql/mysql_connection.h"
+#include "store/sql_store.h"
+#include "store/sqlite/sqlite_connection.h"
+
+namespace lbmirror::store {
+
+inline constexpr TargetKind kAllKinds[] = {TargetKind::kRoom, TargetKind::kStorage,
+                                           TargetKind::kYdoc};
+
+// A connection whose statements pass a hook first: the hook can act at that moment (as
+// another worker would) or fail the statement (as a deadlock or a dropped connection would).
+class HookedConnection final : public SqlConnection {
+ public:
+  using Hook =
+      std::function<std::optional<Error>(std::string_view sql, std::span<const SqlValue> params)>;
+  // Told of the statements that are not prepared: transaction control and DDL.
+  using Control = std::function<void(std::string_view sql)>;
+  HookedConnection(std::unique_ptr<SqlConnection> inner, Hook hook, Control control = {})
+      : inner_(std::move(inner)), hook_(std::move(hook)), control_(std::move(control)) {}
+  Result<int64_t> Execute(std::string_view sql, std::span<const SqlValue> params) override {
+    if (auto error = hook_(sql, params)) return *error;
+    return inner_->Execute(sql, params);
+  }
+  Result<std::vector<SqlRow>> Query(std::string_view sql,
+                                    std::span<const SqlValue> params) override {
+    if (auto error = hook_(sql, params)) return *error;
+    return inner_->Query(sql, params);
+  }
+  Status ExecuteDirect(std::string_view sql) override {
+    Tell(sql);
+    return inner_->ExecuteDirect(sql);
+  }
+  Status Begin() override {
+    Tell("BEGIN");
+    return inner_->Begin();
+  }
+  void OnlyTransactions() override { inner_->OnlyTransactions(); }
+  Status Prepare(std::string_view sql) override { return inner_->Prepare(sql); }
+  Status Commit() override {
+    Tell("COMMIT");
+    return inner_->Commit();
+  }
+  Status Rollback() override {
+    Tell("ROLLBACK");
+    return inner_->Rollback();
+  }
+  bool broken() const override { return inner_->broken(); }
+
+ private:
+  void Tell(std::string_view sql) {
+    if (control_) control_(sql);
+  }
+
+  std::unique_ptr<SqlConnection> inner_;
+  Hook hook_;
+  Control control_;
+};
+
+class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
+ protected:
+  void SetUp() override {
+    // Unique even against tables left by earlier runs on the same server (pids are reused).
+    static std::atomic<int> counter{0};
+    static const uint32_t run = std::random_device{}();
+    std::string unique = std::to_string(getpid()) + "_" + std::to_string(run % 1'000'000) + "_" +
+                         std::to_string(counter++);
+    prefix_ = "t" + unique + "_";
+    if (GetParam() == Dialect::kSqlite) {
+      path_ = std::filesystem::temp_directory_path() / ("lbmirror_store_" + unique + ".db");
+      std::string path = path_;
+      factory_ = [path] { return sqlite::OpenSqliteConnection(path); };
+    } else {
+      const char* url = std::getenv("LBMIRROR_TEST_MYSQL_URL");
+      if (url == nullptr || *url == '\0') GTEST_SKIP() << "LBMIRROR_TEST_MYSQL_URL is not set";
+      auto config = ParseDatabaseUrl(url);
+      ASSERT_TRUE(config.has_value());
+      mysql::MysqlLibraryInit();
+      DatabaseConfig c = *config;
+      factory_ = [c] { return mysql::OpenMysqlConnection(c); };
+    }
+    store_ = MakeStore(prefix_);
+    Status migrated = store_->Migrate();
+    ASSERT_TRUE(migrated.has_value()) << migrated.error().ToString();
+  }
+
+  void TearDown() override {
+    store_.reset();
+    if (!path_.empty()) {
+      for (const char* suffix : {"", "-wal", "-shm"})
+        std::filesystem::remove(path_.string() + suffix);
+    }
+  }
+
+  std::unique_ptr<SqlStore> MakeStore(const std::string& prefix, int64_t coalesce_ms = 0) {
+    SqlStoreOptions options;
+    options.table_prefix = prefix;
+    options.coalesce_ms = coalesce_ms;
+    options.pool_size = GetParam() == Dialect::kSqlite ? 1 : 4;
+    return std::make_unique<SqlStore>(GetParam(), factory_, options, clock_);
+  }
+
+  // A store on the same tables (or those of `prefix`) whose connections pass each statement
+  // to `hook` first, and tell `control` of the others.
+  std::unique_ptr<SqlStore> MakeHookedStore(HookedConnection::Hook hook,
+                                            HookedConnection::Control control = {},
+                                            const std::string& prefix = "") {
+    ConnectionFactory inner = factory_;
+    SqlStoreOptions options;
+    options.table_prefix = prefix.empty() ? prefix_ : prefix;
+    options.pool_size = 1;
+    ConnectionFactory hooked = [inner, hook, control]() -> Result<std::unique_ptr<SqlConnection>> {
+      auto connection = inner();
+      if (!connection) return connection.error();
+      return std::unique_ptr<SqlConnection>(
+          std::make_unique<HookedConnection>(std::move(*connection), hook, control));
+    };
+    return std::make_unique<SqlStore>(GetParam(), hooked, options, clock_);
+  }
+
+  // Eight storage targets due, then a claim of four by "w1" through a store whose statements
+  // pass `hook` first.
+  Result<std::vector<Claim>> RecordEightAndClaimFour(HookedConnection::Hook hook) {
+    for (int i = 0; i < 8; ++i) {
+      std::string room = "room-" + std::to_string(i);
+      auto recorded = store_->Record(Event("msg_" + room, {{TargetKind::kStorage, room, ""}}));
+      if (!recorded) return recorded.error();
+    }
+    return MakeHookedStore(std::move(hook))->ClaimDue("w1", kAllKinds, 4, 60'000);
+  }
+
+  // Runs a query on a separate connection; {p} is replaced by the table prefix.
+  std::vector<SqlRow> Rows(std::string sql) {
+    for (size_t pos; (pos = sql.find("{p}")) != std::string::npos;) sql.replace(pos, 3, prefix_);
+    auto connection = factory_();
+    EXPECT_TRUE(connection.has_value());
+    auto rows = (*connection)->Query(sql, {});
+    EXPECT_TRUE(rows.has_value()) << rows.error().ToString();
+    return rows ? *rows : std::vector<SqlRow>{};
+  }
+  std::string One(const std::string& sql) {
+    auto rows = Rows(sql);
+    if (rows.empty() || rows[0].empty()) return "<no row>";
+    return rows[0][0].value_or("NULL");
+  }
+  void Exec(std::string sql) {
+    for (size_t pos; (pos = sql.find("{p}")) != std::string::npos;) sql.replace(pos, 3, prefix_);
+    auto connection = factory_();
+    ASSERT_TRUE(connection.has_value());
+    ASSERT_TRUE((*connection)->ExecuteDirect(sql).has_value());
+  }
+
+  InboxEvent Event(const std::string& id, std::vector<TargetKey> targets) {
+    InboxEvent event;
+    event.webhook_id = id;
+    event.type = "storageUpdated";
+    event.room_id = targets.empty() ? "" : targets[0].scope_id;
+    event.received_at_ms = clock_.NowMs();
+    event.webhook_timestamp = clock_.NowMs() / 1000;
+    event.payload = kPayload;
+    event.targets = std::move(targets);
+    return event;
+  }
+
+  std::vector<Claim> ClaimAll(const std::string& owner = "w1", int64_t lease_ms = 60'000) {
+    auto claims = store_->ClaimDue(owner, kAllKinds, 10, lease_ms);
+    EXPECT_TRUE(claims.has_value()) << claims.error().ToString();
+    return claims ? *claims : std::vector<Claim>{};
+  }
+
+  FakeClock clock_;
+  std::string prefix_;
+  std::filesystem::path path_;
+  ConnectionFactory factory_;
+  std::unique_ptr<SqlStore> store_;
+  int writes_seq_ = 0;
+  // Shared by every event; events borrow it, so it must never be reassigned.
+  static constexpr std::string_view kPayload = R"({"type":"storageUpdated","data":{"roomId":"r"}})";
+};
+
+inline const TargetKey kStorage{TargetKind::kStorage, "room-1", ""};
+inline const TargetKey kRoom{TargetKind::kRoom, "room-1", ""};
+
+}  // namespace lbmirror::store
