@@ -46,7 +46,7 @@ size_t ConnectionCap(int requested) {
 }
 
 struct ServeMetrics {
-  metrics::Histogram ack_seconds{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
+  metrics::Histogram ack_seconds;
   std::atomic<int64_t> events_pruned{0};
 };
 

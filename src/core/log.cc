@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/text.h"
+
 namespace lbmirror::log {
 
 namespace {
@@ -23,38 +25,6 @@ std::shared_ptr<spdlog::logger>& Logger() {
 }
 
 bool g_json = false;
-
-std::string JsonEscape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 void Emit(spdlog::level::level_enum level, std::string_view message) {
   if (g_json) {

@@ -10,10 +10,14 @@
 
 namespace lbmirror::metrics {
 
+// Bucket bounds for latencies of a millisecond to seconds (acknowledgements, transactions).
+inline const std::vector<double> kLatencyBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                    0.1,   0.25,   0.5,   1,    2.5};
+
 class Histogram {
  public:
   // Upper bounds in seconds, ascending; +Inf is implied.
-  explicit Histogram(std::vector<double> bounds);
+  explicit Histogram(std::vector<double> bounds = kLatencyBuckets);
   void Observe(double seconds);
   // Appends NAME_bucket{le=…}, NAME_sum and NAME_count lines.
   void Render(std::string& out, std::string_view name) const;

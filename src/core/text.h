@@ -27,6 +27,11 @@ std::string ToLower(std::string_view text);
 // True for well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points past
 // U+10FFFF), what a strict decoder such as TextDecoder with fatal: true accepts.
 bool IsValidUtf8(std::string_view text);
+// `text` with every occurrence of `from` replaced by `to` (left to right, not rescanned).
+std::string ReplaceAll(std::string text, std::string_view from, std::string_view to);
+// The contents of a JSON string literal for `text` (quotes and backslashes escaped, control
+// characters as \uXXXX), without the surrounding quotes.
+std::string JsonEscape(std::string_view text);
 // The nesting depth of JSON text: objects and arrays, outside strings ("1" is 0, "{}" 1,
 // "{\"a\":[]}" 2). Linear, no allocation; the text is assumed to be valid JSON.
 int JsonDepth(std::string_view json);

@@ -1,25 +1,11 @@
 #include "http/message.h"
 
-#include <cstdio>
+#include "core/text.h"
 
 namespace lbmirror::http {
 
 Response Response::Error(int status, std::string_view reason) {
-  std::string body = "{\"error\":\"";
-  for (char c : reason) {
-    if (c == '"' || c == '\\') {
-      body += '\\';
-      body += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      body += buf;
-    } else {
-      body += c;
-    }
-  }
-  body += "\"}";
-  return Json(status, std::move(body));
+  return Json(status, "{\"error\":\"" + JsonEscape(reason) + "\"}");
 }
 
 }  // namespace lbmirror::http

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "core/text.h"
+
 namespace lbmirror::store {
 
 namespace {
@@ -33,24 +35,17 @@ Types TypesFor(Dialect dialect) {
   return {"TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", ")", "TEXT", "TEXT", "REAL"};
 }
 
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  for (size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size()) {
-    text.replace(pos, from.size(), to);
-  }
-  return text;
-}
-
 std::string Render(std::string sql, const Types& t, const std::string& prefix) {
-  sql = Replace(sql, "{p}", prefix);
-  sql = Replace(sql, "{id}", t.id);
-  sql = Replace(sql, "{json}", t.json);
-  sql = Replace(sql, "{text}", t.text);
-  sql = Replace(sql, "{time}", t.time);
-  sql = Replace(sql, "{bigint}", t.bigint);
-  sql = Replace(sql, "{end}", t.table_end);
-  sql = Replace(sql, "{emoji}", t.emoji);
-  sql = Replace(sql, "{key}", t.key);
-  sql = Replace(sql, "{double}", t.real);
+  sql = ReplaceAll(sql, "{p}", prefix);
+  sql = ReplaceAll(sql, "{id}", t.id);
+  sql = ReplaceAll(sql, "{json}", t.json);
+  sql = ReplaceAll(sql, "{text}", t.text);
+  sql = ReplaceAll(sql, "{time}", t.time);
+  sql = ReplaceAll(sql, "{bigint}", t.bigint);
+  sql = ReplaceAll(sql, "{end}", t.table_end);
+  sql = ReplaceAll(sql, "{emoji}", t.emoji);
+  sql = ReplaceAll(sql, "{key}", t.key);
+  sql = ReplaceAll(sql, "{double}", t.real);
   return sql;
 }
 

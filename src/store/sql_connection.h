@@ -3,6 +3,7 @@
 // A connection is used by one thread at a time; ConnectionPool hands them out.
 #pragma once
 
+#include <charconv>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -29,6 +30,13 @@ struct Blob {
 using SqlValue = std::variant<std::nullptr_t, int64_t, double, std::string_view, Blob>;
 // One result row; nullopt is SQL NULL. Numbers come back as decimal text.
 using SqlRow = std::vector<std::optional<std::string>>;
+
+// A numeric field of a row: 0 for NULL, and for text that is not a decimal integer.
+inline int64_t IntField(const std::optional<std::string>& field) {
+  int64_t value = 0;
+  if (field) std::from_chars(field->data(), field->data() + field->size(), value);
+  return value;
+}
 
 class SqlConnection {
  public:

@@ -19,23 +19,14 @@ namespace {
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 constexpr int kMaxTransactionAttempts = 4;
 
-std::string Replace(std::string text, std::string_view from, std::string_view to) {
-  for (size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size()) {
-    text.replace(pos, from.size(), to);
-  }
-  return text;
-}
-
-int64_t ToInt(const std::optional<std::string>& text) { return text ? std::stoll(*text) : 0; }
-
 // Fills in the table prefix and the dialect's spellings: {p} the prefix, {same} NULL-safe
 // equality, {upsert:k} the conflict clause on key k, {v:c} the proposed value of column c.
 std::string RenderSql(std::string sql, Dialect dialect, const std::string& prefix) {
   bool mysql = dialect == Dialect::kMysql;
-  sql = Replace(sql, "{p}", prefix);
-  sql = Replace(sql, "{same}", mysql ? "<=>" : "IS");
-  sql = Replace(sql, "{least}", mysql ? "LEAST" : "MIN");
-  sql = Replace(sql, "{greatest}", mysql ? "GREATEST" : "MAX");
+  sql = ReplaceAll(sql, "{p}", prefix);
+  sql = ReplaceAll(sql, "{same}", mysql ? "<=>" : "IS");
+  sql = ReplaceAll(sql, "{least}", mysql ? "LEAST" : "MIN");
+  sql = ReplaceAll(sql, "{greatest}", mysql ? "GREATEST" : "MAX");
   for (size_t pos; (pos = sql.find("{upsert:")) != std::string::npos;) {
     size_t end = sql.find('}', pos);
     std::string keys = sql.substr(pos + 8, end - pos - 8);
@@ -544,7 +535,7 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
   // Reading more than needed and shuffling keeps concurrent workers off the same rows. The
   // earliest pending targets not leased come first (clean ones have next_attempt_at =
   // kNever): when none is due yet, the first tells when one will be.
-  std::string select = Replace(
+  std::string select = ReplaceAll(
       "SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at"
       " FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq"
       " AND kind IN (" +
@@ -557,21 +548,21 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
   // make that now.
   std::optional<int64_t> later;
   for (const SqlRow& row : *rows) {
-    if (int64_t due = ToInt(row[6]); due > now) {
+    if (int64_t due = IntField(row[6]); due > now) {
       later = due;
       break;
     }
   }
-  std::erase_if(*rows, [&](const SqlRow& row) { return ToInt(row[6]) > now; });
+  std::erase_if(*rows, [&](const SqlRow& row) { return IntField(row[6]) > now; });
   std::shuffle(rows->begin(), rows->end(), random);
   std::vector<Claim> candidates;
   for (const SqlRow& row : *rows) {
     auto kind = ParseTargetKind(row[0].value_or(""));
     if (!kind) continue;
     candidates.push_back(Claim{{*kind, row[1].value_or(""), row[2].value_or("")},
-                               ToInt(row[3]) + 1,
-                               ToInt(row[4]),
-                               static_cast<int>(ToInt(row[5])) + 1});
+                               IntField(row[3]) + 1,
+                               IntField(row[4]),
+                               static_cast<int>(IntField(row[5])) + 1});
   }
   // Claimed a group at a time with one statement; a candidate taken by another worker meanwhile
   // (its fence moved, or it was leased or completed) is left out, and the next ones are tried.
@@ -1068,7 +1059,7 @@ Status SqlStore::ApplySession(SqlConnection& connection, const SessionChange& ch
           " AND left_at = ?"),
       same);
   if (!closed) return closed.error();
-  if (!closed->empty() && ToInt((*closed)[0][0]) > 0) return Ok();
+  if (!closed->empty() && IntField((*closed)[0][0]) > 0) return Ok();
   SqlValue placeholder[] = {
       Text(change.room_id), change.connection_id, Text(at), user, info, Text(at)};
   return Run(connection,
@@ -1358,7 +1349,7 @@ Result<bool> SqlStore::StepAlreadyApplied(SqlConnection& connection, const std::
                     " TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
                     params);
   if (!result) return result.error();
-  return !result->empty() && ToInt((*result)[0][0]) > 0;
+  return !result->empty() && IntField((*result)[0][0]) > 0;
 }
 
 Status SqlStore::Migrate() {
@@ -1431,7 +1422,7 @@ Result<int> SqlStore::ReadSchemaVersion(SqlConnection& connection) {
     return rows.error();
   }
   if (rows->empty() || !(*rows)[0][0]) return 0;
-  return static_cast<int>(std::stoll(*(*rows)[0][0]));
+  return static_cast<int>(IntField((*rows)[0][0]));
 }
 
 void SqlStore::PrintMigrations(std::ostream& out) const {

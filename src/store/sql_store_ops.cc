@@ -19,7 +19,6 @@ std::string PrefixPattern(std::string_view prefix) {
   return out;
 }
 
-int64_t ToInt(const std::optional<std::string>& text) { return text ? std::stoll(*text) : 0; }
 }  // namespace
 
 Result<std::vector<RoomRow>> SqlStore::LiveRooms(std::string_view prefix) {
@@ -120,9 +119,9 @@ Result<QueueStatus> SqlStore::Queue(int max_failures) {
                             {});
   if (!totals) return totals.error();
   if (!totals->empty()) {
-    status.pending = ToInt((*totals)[0][0]);
-    if ((*totals)[0][1]) status.oldest_pending_ms = ToInt((*totals)[0][1]);
-    status.failed = ToInt((*totals)[0][2]);
+    status.pending = IntField((*totals)[0][0]);
+    if ((*totals)[0][1]) status.oldest_pending_ms = IntField((*totals)[0][1]);
+    status.failed = IntField((*totals)[0][2]);
   }
   if (max_failures > 0 && status.failed > 0) {
     SqlValue limit[] = {static_cast<int64_t>(max_failures)};
@@ -137,9 +136,9 @@ Result<QueueStatus> SqlStore::Queue(int max_failures) {
       auto kind = ParseTargetKind(row[0].value_or(""));
       if (!kind) continue;
       status.failures.push_back({{*kind, row[1].value_or(""), row[2].value_or("")},
-                                 static_cast<int>(ToInt(row[3])),
+                                 static_cast<int>(IntField(row[3])),
                                  row[4].value_or(""),
-                                 ToInt(row[5])});
+                                 IntField(row[5])});
     }
   }
   return status;
@@ -184,7 +183,7 @@ Result<std::vector<LastEvent>> SqlStore::LastEvents() {
   if (!rows) return rows.error();
   std::vector<LastEvent> out;
   for (const SqlRow& row : *rows) {
-    out.push_back({row[0].value_or(""), ToInt(row[1]), row[2].value_or("")});
+    out.push_back({row[0].value_or(""), IntField(row[1]), row[2].value_or("")});
   }
   return out;
 }

@@ -45,8 +45,7 @@ struct EngineCounters {
   std::atomic<int64_t> fenced_out{0};
   std::atomic<int64_t> rest_reads{0};
   // Time of a transaction that writes the rows of one or several targets (CompleteAll).
-  metrics::Histogram write_seconds{
-      {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
+  metrics::Histogram write_seconds;
 };
 
 class Engine {

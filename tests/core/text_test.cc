@@ -93,6 +93,16 @@ TEST(TextTest, SplitsOnAnySeparatorDroppingEmptyPieces) {
   EXPECT_TRUE(SplitAny("", ",").empty());
 }
 
+TEST(TextTest, ReplacesEveryOccurrenceWithoutRescanning) {
+  EXPECT_EQ(ReplaceAll("{p}a {p}b", "{p}", "t_"), "t_a t_b");
+  EXPECT_EQ(ReplaceAll("aaa", "a", "aa"), "aaaaaa");
+  EXPECT_EQ(ReplaceAll("abc", "", "x"), "abc");
+}
+
+TEST(TextTest, EscapesJsonStringContents) {
+  EXPECT_EQ(JsonEscape("say \"hi\"\\\n\t\x01 ok 日本"), "say \\\"hi\\\"\\\\\\n\\t\\u0001 ok 日本");
+}
+
 TEST(TextTest, MeasuresTheNestingOfJsonOutsideStrings) {
   EXPECT_EQ(JsonDepth("1"), 0);
   EXPECT_EQ(JsonDepth("{}"), 1);
