@@ -31,13 +31,27 @@ int RequireSchema(store::Store& store) {
   }
   return 0;
 }
+
+// Opens the store for a command that reads or changes the mirror; nullptr, with the exit code
+// in `code`, when the database cannot be used or holds no current lbmirror tables.
+std::unique_ptr<store::Store> OpenMirror(const CommonOptions& common, const Clock& clock,
+                                         int& code) {
+  auto store = OpenStore(common.database_url, common.table_prefix, 1, clock);
+  if (!store) {
+    code = ConfigError(store.error().ToString());
+    return nullptr;
+  }
+  code = RequireSchema(**store);
+  if (code != 0) return nullptr;
+  return std::move(*store);
+}
 }  // namespace
 
 int RunYdocExport(const CommonOptions& common, const std::string& room_id) {
-  auto store = OpenStore(common.database_url, common.table_prefix, 1, SystemClock::Instance());
-  if (!store) return ConfigError(store.error().ToString());
-  if (int code = RequireSchema(**store); code != 0) return code;
-  auto state = (*store)->YdocState(room_id);
+  int code = 0;
+  auto store = OpenMirror(common, SystemClock::Instance(), code);
+  if (!store) return code;
+  auto state = store->YdocState(room_id);
   if (!state) {
     log::Error(state.error().ToString());
     return 1;
@@ -74,10 +88,10 @@ int RunYdocDecode(const std::vector<std::string>& files) {
 }
 
 int RunSearch(const CommonOptions& common, const std::string& query, int limit) {
-  auto store = OpenStore(common.database_url, common.table_prefix, 1, SystemClock::Instance());
-  if (!store) return ConfigError(store.error().ToString());
-  if (int code = RequireSchema(**store); code != 0) return code;
-  auto hits = (*store)->Search(query, limit);
+  int code = 0;
+  auto store = OpenMirror(common, SystemClock::Instance(), code);
+  if (!store) return code;
+  auto hits = store->Search(query, limit);
   if (!hits) {
     log::Error(hits.error().ToString());
     return hits.error().code() == ErrorCode::kInvalidArgument ? 2 : 1;
@@ -119,10 +133,10 @@ int RunRetry(const CommonOptions& common, const std::string& target, bool failed
                              " presence), thread:ROOM:THREAD or notification:USER:ID"));
     }
   }
-  auto store = OpenStore(common.database_url, common.table_prefix, 1, SystemClock::Instance());
-  if (!store) return ConfigError(store.error().ToString());
-  if (int code = RequireSchema(**store); code != 0) return code;
-  auto changed = (*store)->RetryNow(key);
+  int code = 0;
+  auto store = OpenMirror(common, SystemClock::Instance(), code);
+  if (!store) return code;
+  auto changed = store->RetryNow(key);
   if (!changed) {
     log::Error(changed.error().ToString());
     return 1;
@@ -135,15 +149,15 @@ int RunRetry(const CommonOptions& common, const std::string& target, bool failed
 
 int RunStatus(const CommonOptions& common) {
   const Clock& clock = SystemClock::Instance();
-  auto store = OpenStore(common.database_url, common.table_prefix, 1, clock);
-  if (!store) return ConfigError(store.error().ToString());
-  if (int code = RequireSchema(**store); code != 0) return code;
-  auto queue = (*store)->Queue(20);
+  int code = 0;
+  auto store = OpenMirror(common, clock, code);
+  if (!store) return code;
+  auto queue = store->Queue(20);
   if (!queue) {
     log::Error(Cat("cannot read the work queue: ", queue.error().ToString()));
     return 1;
   }
-  auto events = (*store)->LastEvents();
+  auto events = store->LastEvents();
   if (!events) {
     log::Error(Cat("cannot read the stored webhooks: ", events.error().ToString()));
     return 1;
@@ -175,11 +189,11 @@ int RunPrune(const CommonOptions& common, const std::string& older_than) {
     return ConfigError("--events-older-than must be a duration of at least 1m, such as 30d or 12h");
   }
   const Clock& clock = SystemClock::Instance();
-  auto store = OpenStore(common.database_url, common.table_prefix, 1, clock);
-  if (!store) return ConfigError(store.error().ToString());
-  if (int code = RequireSchema(**store); code != 0) return code;
+  int code = 0;
+  auto store = OpenMirror(common, clock, code);
+  if (!store) return code;
   int64_t before = clock.NowMs() - *age;
-  auto deleted = (*store)->PruneEvents(before);
+  auto deleted = store->PruneEvents(before);
   if (!deleted) {
     log::Error(Cat("pruning failed: ", deleted.error().ToString()));
     return 1;
