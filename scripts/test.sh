@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs what is missing, checks the
-# house style (scripts/check-style.sh: clang-format layout, the layers' include rules), builds,
+# house style (scripts/check-style.sh: clang-format layout, the layers' include rules;
+# scripts/function-lengths.sh: the longest functions, none over 80 lines unexplained), builds,
 # starts a private MariaDB server and the Liveblocks dev server, runs every test with ctest,
 # then builds with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/) and runs every
 # test again there, builds the threaded layers with ThreadSanitizer (build-tsan/) and runs
@@ -25,8 +26,9 @@ phase() {  # phase NAME: ends the previous phase (printing its time) and starts 
 
 phase "installing what is missing"
 "$root/scripts/install-deps.sh" --test
-phase "house style: clang-format layout and the layers' include rules (scripts/check-style.sh)"
+phase "house style: clang-format layout, the layers' include rules, the longest functions"
 "$root/scripts/check-style.sh"
+"$root/scripts/function-lengths.sh"
 phase "building (build/)"
 "$root/scripts/build.sh"
 
