@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -37,6 +38,35 @@ inline int64_t IntField(const std::optional<std::string>& field) {
   if (field) std::from_chars(field->data(), field->data() + field->size(), value);
   return value;
 }
+
+// A connection's prepared statements by SQL text, looked up without copying the text. `Ptr`
+// owns one backend statement handle (a unique_ptr with the backend's deleter).
+template <typename Ptr>
+class StatementCache {
+ public:
+  using Handle = typename Ptr::pointer;
+  // The statement prepared for `sql`, or nullptr.
+  Handle Find(std::string_view sql) const {
+    auto it = statements_.find(sql);
+    return it == statements_.end() ? nullptr : it->second.get();
+  }
+  Handle Add(std::string_view sql, Ptr statement) {
+    Handle handle = statement.get();
+    statements_.insert_or_assign(std::string(sql), std::move(statement));
+    return handle;
+  }
+  void Erase(std::string_view sql) {
+    if (auto it = statements_.find(sql); it != statements_.end()) statements_.erase(it);
+  }
+  void Clear() { statements_.clear(); }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  std::unordered_map<std::string, Ptr, Hash, std::equal_to<>> statements_;
+};
 
 class SqlConnection {
  public:

@@ -49,7 +49,7 @@ class MysqlConnection final : public SqlConnection {
  public:
   explicit MysqlConnection(MYSQL* mysql) : mysql_(mysql) {}
   ~MysqlConnection() override {
-    statements_.clear();
+    statements_.Clear();
     mysql_close(mysql_);
   }
 
@@ -106,15 +106,12 @@ class MysqlConnection final : public SqlConnection {
   }
 
   Result<MYSQL_STMT*> PrepareCached(std::string_view sql) {
-    auto it = statements_.find(std::string(sql));
-    if (it != statements_.end()) return it->second.get();
+    if (MYSQL_STMT* cached = statements_.Find(sql)) return cached;
     StmtPtr stmt(mysql_stmt_init(mysql_));
     if (!stmt) return Fail("mysql_stmt_init");
     if (mysql_stmt_prepare(stmt.get(), sql.data(), sql.size()) != 0)
       return FailStmt(stmt.get(), "prepare");
-    MYSQL_STMT* raw = stmt.get();
-    statements_.emplace(std::string(sql), std::move(stmt));
-    return raw;
+    return statements_.Add(sql, std::move(stmt));
   }
 
   // Prepares (or reuses), binds and executes; the statement is dropped from the cache on error
@@ -175,7 +172,7 @@ class MysqlConnection final : public SqlConnection {
       error = FailStmt(stmt, "execute");
     }
     if (!ok) {
-      statements_.erase(std::string(sql));
+      statements_.Erase(sql);
       return error;
     }
     return stmt;
@@ -240,7 +237,7 @@ class MysqlConnection final : public SqlConnection {
 
   MYSQL* mysql_;
   bool broken_ = false;
-  std::unordered_map<std::string, StmtPtr> statements_;
+  StatementCache<StmtPtr> statements_;
 };
 }  // namespace
 

@@ -20,7 +20,7 @@ class SqliteConnection final : public SqlConnection {
  public:
   explicit SqliteConnection(sqlite3* db) : db_(db) {}
   ~SqliteConnection() override {
-    statements_.clear();
+    statements_.Clear();
     sqlite3_close_v2(db_);
   }
 
@@ -79,15 +79,12 @@ class SqliteConnection final : public SqlConnection {
   }
 
   Result<sqlite3_stmt*> Bind(std::string_view sql, std::span<const SqlValue> params) {
-    sqlite3_stmt* stmt = nullptr;
-    auto it = statements_.find(std::string(sql));
-    if (it != statements_.end()) {
-      stmt = it->second.get();
-    } else {
+    sqlite3_stmt* stmt = statements_.Find(sql);
+    if (stmt == nullptr) {
       int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                   SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
       if (rc != SQLITE_OK) return Fail(rc, "prepare");
-      statements_.emplace(std::string(sql), StmtPtr(stmt));
+      statements_.Add(sql, StmtPtr(stmt));
     }
     if (sqlite3_bind_parameter_count(stmt) != static_cast<int>(params.size())) {
       return Internal(Cat("statement expects ", sqlite3_bind_parameter_count(stmt),
@@ -116,7 +113,7 @@ class SqliteConnection final : public SqlConnection {
   }
 
   sqlite3* db_;
-  std::unordered_map<std::string, StmtPtr> statements_;
+  StatementCache<StmtPtr> statements_;
 };
 }  // namespace
 
