@@ -1,0 +1,114 @@
+#include "cli/metrics_page.h"
+
+#include <algorithm>
+
+#include "core/text.h"
+
+namespace lbmirror::cli {
+
+namespace {
+void Counter(std::string& out, std::string_view name, std::string_view help, int64_t value) {
+  metrics::Describe(out, name, "counter", help);
+  out += Cat(name, " ", value, "\n");
+}
+
+template <typename Value>
+void Gauge(std::string& out, std::string_view name, std::string_view help, Value value) {
+  metrics::Describe(out, name, "gauge", help);
+  out += Cat(name, " ", value, "\n");
+}
+
+// Webhooks by type and outcome, and the acknowledgement latency.
+void RenderWebhooks(std::string& out, const webhook::WebhookCounters* webhooks,
+                    const metrics::Histogram& ack_seconds) {
+  metrics::Describe(
+      out, "lbmirror_webhooks_total", "counter",
+      "Webhook requests by event type and outcome (stored, duplicate, rejected, unavailable).");
+  if (webhooks != nullptr) {
+    using Counters = webhook::WebhookCounters;
+    for (int row = 0; row < Counters::kTypes; ++row) {
+      for (int o = 0; o < Counters::kOutcomes; ++o) {
+        auto outcome = static_cast<Counters::Outcome>(o);
+        if (int64_t value = webhooks->Get(row, outcome); value > 0) {
+          out += Cat("lbmirror_webhooks_total{type=\"", Counters::TypeLabel(row), "\",outcome=\"",
+                     Counters::OutcomeLabel(outcome), "\"} ", value, "\n");
+        }
+      }
+    }
+  }
+  metrics::Describe(out, "lbmirror_webhook_ack_seconds", "histogram",
+                    "Time from a webhook request to its answer.");
+  ack_seconds.Render(out, "lbmirror_webhook_ack_seconds");
+}
+
+// The work queue as the database holds it now.
+void RenderQueue(std::string& out, store::Store& store, const Clock& clock) {
+  auto gauge = [&](std::string_view name, std::string_view help, auto value) {
+    Gauge(out, name, help, value);
+  };
+  auto queue = store.Queue(0);
+  gauge("lbmirror_database_up", "1 when the database answered this scrape.", queue ? 1 : 0);
+  if (queue) {
+    gauge("lbmirror_targets_pending", "Targets waiting to be read from the REST API.",
+          queue->pending);
+    gauge("lbmirror_targets_failed", "Pending targets whose last attempt failed.", queue->failed);
+    double age = queue->oldest_pending_ms
+                     ? std::max<int64_t>(0, clock.NowMs() - *queue->oldest_pending_ms) / 1000.0
+                     : 0.0;
+    gauge("lbmirror_oldest_pending_target_age_seconds",
+          "How long the longest-waiting target has been dirty (0 when none is).", age);
+  }
+}
+}  // namespace
+
+std::string RenderMetrics(store::Store& store, const Clock& clock, const ServeMetrics& serve,
+                          const webhook::WebhookCounters* webhooks,
+                          const liveblocks::RestCounters& rest, const sync::EngineCounters& engine,
+                          const sync::ReconcileLoopCounters* reconcile) {
+  std::string out;
+  auto counter = [&](std::string_view name, std::string_view help, int64_t value) {
+    Counter(out, name, help, value);
+  };
+  RenderWebhooks(out, webhooks, serve.ack_seconds);
+  RenderQueue(out, store, clock);
+  metrics::Describe(out, "lbmirror_rest_reads_total", "counter",
+                    "REST reads by final outcome (after the client's retries).");
+  for (size_t i = 0; i < rest.by_outcome.size(); ++i) {
+    if (int64_t value = rest.by_outcome[i].load(); value > 0) {
+      out += Cat("lbmirror_rest_reads_total{outcome=\"",
+                 liveblocks::RestCounters::kOutcomeLabels[i], "\"} ", value, "\n");
+    }
+  }
+  counter("lbmirror_rest_requests_total", "HTTP requests sent to the REST API, retries included.",
+          rest.requests.load());
+  counter("lbmirror_targets_mirrored_total", "Targets read and written.", engine.completed.load());
+  counter("lbmirror_target_failures_total", "Failed attempts to mirror a target.",
+          engine.failed.load());
+  counter("lbmirror_targets_fenced_out_total",
+          "Results discarded because the claim was taken over (a lease that ran out, or the "
+          "room's deletion).",
+          engine.fenced_out.load());
+  metrics::Describe(out, "lbmirror_db_write_seconds", "histogram",
+                    "Time of the transaction writing a target's rows.");
+  engine.write_seconds.Render(out, "lbmirror_db_write_seconds");
+  if (reconcile != nullptr) {
+    counter("lbmirror_reconcile_passes_total", "Completed reconciliation passes.",
+            reconcile->passes.load());
+    counter("lbmirror_reconcile_failed_passes_total", "Reconciliation passes that failed.",
+            reconcile->failed_passes.load());
+    counter("lbmirror_reconcile_repaired_total",
+            "Rows that differed from the REST API with no read pending (a webhook was lost or "
+            "not sent yet).",
+            reconcile->repaired.load());
+    counter("lbmirror_reconcile_rooms_refreshed_total",
+            "Room rows whose metadata, accesses or last connection changed (no event exists).",
+            reconcile->rooms_refreshed.load());
+    counter("lbmirror_reconcile_rooms_gone_total", "Mirrored rooms the API no longer lists.",
+            reconcile->rooms_gone.load());
+  }
+  counter("lbmirror_events_pruned_total", "Stored webhooks deleted by retention.",
+          serve.events_pruned.load());
+  return out;
+}
+
+}  // namespace lbmirror::cli
