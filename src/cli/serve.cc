@@ -45,54 +45,121 @@ size_t ConnectionCap(int requested) {
   return static_cast<size_t>(fits);
 }
 
-}  // namespace
+// What `serve` checked in its options before opening anything.
+struct ServeConfig {
+  std::optional<webhook::SignatureVerifier> verifier;  // none: no webhook endpoint
+  std::pair<std::string, uint16_t> address;
+  bool poll = false;        // polling instead of (or besides) webhooks
+  int64_t interval_ms = 0;  // of polling or reconciliation; 0: never
+  std::optional<int64_t> prune_ms;
+};
 
-int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOptions& options) {
-  std::optional<webhook::SignatureVerifier> verifier;
+// The options checked; nullopt, with the exit code in `code`, when one is wrong.
+std::optional<ServeConfig> ReadServeConfig(const ApiOptions& api, const ServeOptions& options,
+                                           int& code) {
+  ServeConfig config;
+  auto fail = [&code](const std::string& message) {
+    code = ConfigError(message);
+    return std::nullopt;
+  };
   if (!options.webhook_secret.empty()) {
     auto created =
         webhook::SignatureVerifier::Create(options.webhook_secret, options.timestamp_tolerance_s);
-    if (!created) return ConfigError(Cat("LIVEBLOCKS_WEBHOOK_SECRET: ", created.error().message()));
-    verifier.emplace(std::move(*created));
+    if (!created) return fail(Cat("LIVEBLOCKS_WEBHOOK_SECRET: ", created.error().message()));
+    config.verifier.emplace(std::move(*created));
   }
-  if (std::string problem = CheckApiOptions(api); !problem.empty()) return ConfigError(problem);
+  if (std::string problem = CheckApiOptions(api); !problem.empty()) return fail(problem);
   auto address = http::ParseListenAddress(options.listen);
-  if (!address) return ConfigError(address.error().message());
+  if (!address) return fail(address.error().message());
+  config.address = *address;
   if (options.webhook_path.empty() || options.webhook_path.front() != '/') {
-    return ConfigError("--webhook-path must start with /");
+    return fail("--webhook-path must start with /");
   }
-  if (options.max_connections < 1) return ConfigError("--max-connections must be at least 1");
+  if (options.max_connections < 1) return fail("--max-connections must be at least 1");
   if (options.workers < 1 || options.http_threads < 1 || options.max_body_bytes < 1024 ||
       options.idle_timeout_ms < 100 || options.body_timeout_ms < 100 || options.coalesce_ms < 0 ||
       options.coalesce_ms > 60'000) {
-    return ConfigError(
+    return fail(
         "--workers and --http-threads must be at least 1, --max-body-bytes 1024, "
         "the timeouts 100 ms, --coalesce-ms between 0 and 60000");
   }
   // Without webhooks, polling is the only way to learn of changes.
-  const bool poll = !options.poll.empty() || !verifier;
+  config.poll = !options.poll.empty() || !config.verifier;
   std::optional<int64_t> interval_ms = ParseDurationMs(
-      poll ? (options.poll.empty() ? "5s" : options.poll) : options.reconcile_interval);
+      config.poll ? (options.poll.empty() ? "5s" : options.poll) : options.reconcile_interval);
   if (!interval_ms) {
-    return ConfigError(
-        Cat(poll ? "--poll" : "--reconcile-interval", " must be a duration such as 5s, 10m or 1h"));
+    return fail(Cat(config.poll ? "--poll" : "--reconcile-interval",
+                    " must be a duration such as 5s, 10m or 1h"));
   }
-  if (poll && *interval_ms < 1'000) return ConfigError("--poll must be at least 1s");
-  std::optional<int64_t> prune_ms;
+  if (config.poll && *interval_ms < 1'000) return fail("--poll must be at least 1s");
+  config.interval_ms = *interval_ms;
   if (!options.prune_events_older_than.empty()) {
-    prune_ms = ParseDurationMs(options.prune_events_older_than);
-    if (!prune_ms || *prune_ms < 60'000) {
-      return ConfigError(
-          "--prune-events-older-than must be a duration of at least 1m, such as 30d");
+    config.prune_ms = ParseDurationMs(options.prune_events_older_than);
+    if (!config.prune_ms || *config.prune_ms < 60'000) {
+      return fail("--prune-events-older-than must be a duration of at least 1m, such as 30d");
     }
   }
+  return config;
+}
+
+// GET /readyz: the database answers and its schema is the one this lbmirror needs.
+http::Response Readiness(store::Store& store) {
+  auto not_ready = [](const std::string& reason) {
+    return http::Response::Json(503, boost::json::serialize(boost::json::object{
+                                         {"status", "not ready"}, {"reason", reason}}));
+  };
+  if (Status ping = store.Ping(); !ping) return not_ready("the database is unreachable");
+  auto version = store.SchemaVersion();
+  if (!version || *version != store::LatestSchemaVersion()) {
+    return not_ready(Cat("the schema is at version ", version ? *version : -1,
+                         ", this lbmirror needs ", store::LatestSchemaVersion()));
+  }
+  return http::Response::Json(200, R"({"status":"ready"})");
+}
+
+http::ServerOptions ServerOptionsFor(const ServeConfig& config, const ServeOptions& options) {
+  http::ServerOptions server;
+  server.host = config.address.first;
+  server.port = config.address.second;
+  server.max_body_bytes = static_cast<size_t>(options.max_body_bytes);
+  server.threads = options.http_threads;
+  server.max_connections = ConnectionCap(options.max_connections);
+  server.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
+  server.header_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
+  server.body_timeout = std::chrono::milliseconds(options.body_timeout_ms);
+  server.handle_signals = true;
+  return server;
+}
+
+// The last line of a run: what it received and mirrored.
+void LogStopped(const webhook::WebhookHandler* handler, const sync::Engine& engine) {
+  std::string webhooks;
+  if (handler != nullptr) {
+    using Counters = webhook::WebhookCounters;
+    const Counters& c = handler->counters();
+    webhooks = Cat("webhooks stored ", c.Total(Counters::kStored), ", duplicates ",
+                   c.Total(Counters::kDuplicate), ", rejected ", c.Total(Counters::kRejected),
+                   ", unavailable ", c.Total(Counters::kUnavailable), "; ");
+  }
+  log::Info(Cat("stopped: ", webhooks, "targets mirrored ", engine.counters().completed.load(),
+                ", failed attempts ", engine.counters().failed.load()));
+}
+}  // namespace
+
+int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOptions& options) {
+  int code = 0;
+  std::optional<ServeConfig> config = ReadServeConfig(api, options, code);
+  if (!config) return code;
+  const std::optional<webhook::SignatureVerifier>& verifier = config->verifier;
+  const bool poll = config->poll;
+  const int64_t interval_ms = config->interval_ms;
 
   const Clock& clock = SystemClock::Instance();
   auto store = OpenStore(common.database_url, common.table_prefix,
                          options.http_threads + options.workers + 3, clock, options.hard_deletes,
                          options.coalesce_ms);
   if (!store) return ConfigError(store.error().ToString());
-  if (int code = PrepareSchema(**store, options.no_migrate); code != 0) return code;
+  if ((code = PrepareSchema(**store, options.no_migrate)) != 0) return code;
   if (Status warm = (*store)->WarmUp(); !warm) {
     log::Warn(Cat("could not prepare the database connections ahead: ", warm.error().ToString()));
   }
@@ -111,9 +178,9 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   engine_ptr = &engine;
 
   std::unique_ptr<sync::ReconcileLoop> reconcile;
-  if (*interval_ms > 0) {
+  if (interval_ms > 0) {
     sync::ReconcileLoopOptions loop;
-    loop.interval_ms = *interval_ms;
+    loop.interval_ms = interval_ms;
     loop.poll = poll;
     sync::ReconcileOptions scope;
     scope.room_prefix = options.room_prefix;
@@ -122,9 +189,9 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   }
   ServeMetrics serve_metrics;
   std::unique_ptr<Periodic> pruner;
-  if (prune_ms) {
+  if (config->prune_ms) {
     pruner = std::make_unique<Periodic>(kPruneEveryMs, [&] {
-      auto pruned = (*store)->PruneEvents(clock.NowMs() - *prune_ms);
+      auto pruned = (*store)->PruneEvents(clock.NowMs() - *config->prune_ms);
       if (!pruned) {
         log::Warn(Cat("pruning stored webhooks failed: ", pruned.error().ToString()));
       } else if (*pruned > 0) {
@@ -155,22 +222,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   }
   router.Add("GET", "/healthz",
              [](const http::Request&) { return http::Response::Json(200, R"({"status":"ok"})"); });
-  router.Add("GET", "/readyz", [&store](const http::Request&) {
-    if (Status ping = (*store)->Ping(); !ping) {
-      return http::Response::Json(
-          503, boost::json::serialize(boost::json::object{
-                   {"status", "not ready"}, {"reason", "the database is unreachable"}}));
-    }
-    auto version = (*store)->SchemaVersion();
-    if (!version || *version != store::LatestSchemaVersion()) {
-      return http::Response::Json(
-          503, boost::json::serialize(boost::json::object{
-                   {"status", "not ready"},
-                   {"reason", Cat("the schema is at version ", version ? *version : -1,
-                                  ", this lbmirror needs ", store::LatestSchemaVersion())}}));
-    }
-    return http::Response::Json(200, R"({"status":"ready"})");
-  });
+  router.Add("GET", "/readyz", [&store](const http::Request&) { return Readiness(**store); });
   router.Add("GET", "/metrics", [&](const http::Request&) {
     http::Response response;
     response.status = 200;
@@ -181,32 +233,21 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
     return response;
   });
 
-  http::ServerOptions server_options;
-  server_options.host = address->first;
-  server_options.port = address->second;
-  server_options.max_body_bytes = static_cast<size_t>(options.max_body_bytes);
-  server_options.threads = options.http_threads;
-  server_options.max_connections = ConnectionCap(options.max_connections);
-  server_options.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
-  server_options.header_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
-  server_options.body_timeout = std::chrono::milliseconds(options.body_timeout_ms);
-  server_options.handle_signals = true;
-  http::HttpServer server(server_options, std::move(router));
+  http::HttpServer server(ServerOptionsFor(*config, options), std::move(router));
   if (Status listening = server.Listen(); !listening) {
     log::Error(listening.error().message());
     return 1;
   }
-  log::Info(Cat("lbmirror listening on ", address->first, ":", server.port(), ", Liveblocks API ",
-                api.base_url, ", ",
+  log::Info(Cat("lbmirror listening on ", config->address.first, ":", server.port(),
+                ", Liveblocks API ", api.base_url, ", ",
                 verifier ? Cat("webhooks at ", options.webhook_path, " (", verifier->secret_count(),
                                " secret(s))")
                          : std::string("no webhook secret")));
   if (poll) {
-    log::Info(Cat("polling the Liveblocks API every ", *interval_ms / 1000.0,
-                  " s for changed rooms",
+    log::Info(Cat("polling the Liveblocks API every ", interval_ms / 1000.0, " s for changed rooms",
                   verifier ? "" : " (set LIVEBLOCKS_WEBHOOK_SECRET to receive webhooks)"));
   } else if (reconcile) {
-    log::Info(Cat("reconciling with the Liveblocks API every ", *interval_ms / 1000, " s"));
+    log::Info(Cat("reconciling with the Liveblocks API every ", interval_ms / 1000, " s"));
   }
   engine.Start();
   if (reconcile) reconcile->Start();
@@ -216,16 +257,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   if (pruner) pruner->Stop();
   if (reconcile) reconcile->Stop();
   engine.Stop();
-  std::string webhooks;
-  if (handler) {
-    using Counters = webhook::WebhookCounters;
-    const Counters& c = handler->counters();
-    webhooks = Cat("webhooks stored ", c.Total(Counters::kStored), ", duplicates ",
-                   c.Total(Counters::kDuplicate), ", rejected ", c.Total(Counters::kRejected),
-                   ", unavailable ", c.Total(Counters::kUnavailable), "; ");
-  }
-  log::Info(Cat("stopped: ", webhooks, "targets mirrored ", engine.counters().completed.load(),
-                ", failed attempts ", engine.counters().failed.load()));
+  LogStopped(handler.get(), engine);
   return 0;
 }
 
