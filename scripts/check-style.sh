@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# House habits that hold without a reviewer (STYLE.md): clang-format decides the layout of every
+# House habits that hold without a reviewer: clang-format decides the layout of every
 # C++ file, and each layer includes only the layers below it (private folders only from their
 # own layer and cli/). Prints what is wrong and exits 1; silent and 0 when all holds.
 #   scripts/check-style.sh

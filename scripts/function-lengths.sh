@@ -2,7 +2,7 @@
 # Reports the longest functions under src/ (definitions at the top level of a namespace, from
 # the line that opens them to their closing brace, as clang-format lays them out) and fails
 # when one is longer than the ceiling without a line in scripts/long-functions.txt that names
-# it and says why it is long. STYLE.md: past 40 lines, consider splitting; past 80, say why.
+# it and says why it is long. House rule: past 40 lines, consider splitting; past 80, say why.
 #   scripts/function-lengths.sh [--top N]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

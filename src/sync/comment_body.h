@@ -1,5 +1,5 @@
 // Plain text of a Liveblocks comment body, by the rules of the SDK's stringifyCommentBody
-// with format "plain" and no resolvers (spec/liveblocks.md section 4.2): paragraphs joined
+// with format "plain" and no resolvers (Liveblocks' documentation): paragraphs joined
 // by "\n" (empty ones kept), text verbatim, links as their text or original URL, mentions as
 // "@id" (empty ids dropped), unknown blocks and elements skipped. Pure; thread-safe.
 #pragma once

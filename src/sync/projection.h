@@ -1,5 +1,5 @@
 // Projections: pure functions from a target and the REST API's answer to the rows the mirror
-// must hold (DESIGN.md: events are hints, the REST API is the truth). No I/O, thread-safe.
+// must hold (events are only hints: the REST API's answer is the truth). No I/O, thread-safe.
 #pragma once
 
 #include <boost/json/fwd.hpp>

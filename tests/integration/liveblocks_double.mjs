@@ -1,8 +1,9 @@
 // A test double for the Liveblocks REST endpoints the official dev server does not implement
 // (threads, comments, reactions and inbox notifications read with the secret key; it answers
 // 501 for those) or implements only in part (GET /v2/rooms ignores limit and startingAfter).
-// It serves threads from memory in the JSON shapes of spec/liveblocks.md sections 3.4.5 and
-// 3.4.6, paginates the dev server's room list as section 3.4.1 documents, and forwards every
+// It serves threads from memory in the JSON shapes Liveblocks documents for its thread and
+// inbox notification endpoints, paginates the dev server's room list as the room listing is
+// documented, and forwards every
 // other request to the real dev server, so lbmirror sees one Liveblocks API.
 import http from "node:http";
 import crypto from "node:crypto";

@@ -11,7 +11,7 @@ std::string Plain(std::string_view body) {
   return CommentBodyToPlainText(boost::json::parse(body));
 }
 
-// Examples A, B and C of spec/liveblocks.md section 4.3 (outputs of the SDK).
+// Three bodies and the text the SDK's stringifyCommentBody gives for each.
 TEST(CommentBodyTest, SpecExampleA) {
   EXPECT_EQ(
       Plain(

@@ -5,7 +5,7 @@
 namespace lbmirror::webhook {
 namespace {
 
-// The three vectors of spec/liveblocks.md section 1.3.
+// Three signed requests and their signatures as Liveblocks documents them.
 struct Vector {
   const char* secret;
   const char* id;
