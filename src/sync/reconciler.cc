@@ -228,6 +228,77 @@ Status Reconciler::Finish(const std::string& checkpoint) {
   return store_.SetCheckpoint(checkpoint, R"({"finished":true})");
 }
 
+Result<bool> Reconciler::StorageDiffers(const std::string& room_id,
+                                        const store::RoomContent& content) {
+  auto storage = client_.Get(liveblocks::StoragePath(room_id));
+  if (!storage) return storage.error();
+  if (storage->status == 404) return content.document.has_value();
+  if (storage->status != 200)
+    return ResponseError(*storage, Cat("reading the Storage of ", room_id));
+  return content.document != storage->body;
+}
+
+Result<bool> Reconciler::YdocDiffers(const std::string& room_id,
+                                     const store::RoomContent& content) {
+  auto ydoc = client_.Get(liveblocks::YdocBinaryPath(room_id));
+  if (!ydoc) return ydoc.error();
+  if (ydoc->status == 404) return content.ydoc_state.has_value();
+  if (ydoc->status != 200) {
+    return ResponseError(*ydoc, Cat("reading the Yjs document of ", room_id));
+  }
+  return content.ydoc_state ? *content.ydoc_state != ydoc->body : !EmptyYdoc(ydoc->body);
+}
+
+Status Reconciler::CompareThreads(const std::string& room_id, const store::RoomContent& content,
+                                  std::vector<TargetKey>& targets, ReconcileCounts& counts) {
+  std::vector<std::string> updated;
+  auto threads = ListThreads(room_id, &updated);
+  if (!threads) return threads.error();
+  if (!*threads) return Ok();  // this API does not list threads
+  auto repair = [&](const std::string& thread_id) {
+    targets.push_back({TargetKind::kThread, room_id, thread_id});
+    ++counts.repaired;
+  };
+  std::unordered_set<std::string> seen;
+  for (size_t i = 0; i < (*threads)->size(); ++i) {
+    const std::string& thread_id = (**threads)[i];
+    seen.insert(thread_id);
+    auto mirrored = content.threads.find(thread_id);
+    if (mirrored == content.threads.end() || mirrored->second.value_or("") != updated[i]) {
+      repair(thread_id);
+    }
+  }
+  for (const auto& [thread_id, at] : content.threads) {
+    if (!seen.contains(thread_id)) repair(thread_id);
+  }
+  return Ok();
+}
+
+Status Reconciler::CompareContent(const std::string& room_id, const store::RoomContent& content,
+                                  std::vector<TargetKey>& targets, ReconcileCounts& counts) {
+  // Each kind with a read pending is left to that read.
+  auto repair_if = [&](TargetKind kind,
+                       Result<bool> (Reconciler::*differs)(const std::string&,
+                                                           const store::RoomContent&)) -> Status {
+    if (!Wants(kind) || Pending(content, kind)) return Ok();
+    auto result = (this->*differs)(room_id, content);
+    if (!result) return result.error();
+    if (*result) {
+      targets.push_back({kind, room_id, ""});
+      ++counts.repaired;
+    }
+    return Ok();
+  };
+  LBMIRROR_RETURN_IF_ERROR(repair_if(TargetKind::kStorage, &Reconciler::StorageDiffers));
+  LBMIRROR_RETURN_IF_ERROR(repair_if(TargetKind::kYdoc, &Reconciler::YdocDiffers));
+  // Presence changes all the time and has its own events: re-read, not counted.
+  if (Wants(TargetKind::kPresence)) targets.push_back({TargetKind::kPresence, room_id, ""});
+  if (Wants(TargetKind::kThread) && !Pending(content, TargetKind::kThread)) {
+    return CompareThreads(room_id, content, targets, counts);
+  }
+  return Ok();
+}
+
 Result<ReconcileCounts> Reconciler::Compare(std::optional<int64_t> content_since_ms,
                                             bool unknown_too) {
   ReconcileCounts counts;
@@ -276,61 +347,7 @@ Result<ReconcileCounts> Reconciler::Compare(std::optional<int64_t> content_since
 
       if (check) {
         ++counts.rooms_checked;
-        if (Wants(TargetKind::kStorage) && !Pending(*content, TargetKind::kStorage)) {
-          auto storage = client_.Get(liveblocks::StoragePath(room_id));
-          if (!storage) return storage.error();
-          bool differs = storage->status == 200   ? content->document != storage->body
-                         : storage->status == 404 ? content->document.has_value()
-                                                  : false;
-          if (storage->status != 200 && storage->status != 404) {
-            return ResponseError(*storage, Cat("reading the Storage of ", room_id));
-          }
-          if (differs) {
-            targets.push_back({TargetKind::kStorage, room_id, ""});
-            ++counts.repaired;
-          }
-        }
-        if (Wants(TargetKind::kYdoc) && !Pending(*content, TargetKind::kYdoc)) {
-          auto ydoc = client_.Get(liveblocks::YdocBinaryPath(room_id));
-          if (!ydoc) return ydoc.error();
-          if (ydoc->status != 200 && ydoc->status != 404) {
-            return ResponseError(*ydoc, Cat("reading the Yjs document of ", room_id));
-          }
-          bool differs = ydoc->status == 200
-                             ? (content->ydoc_state ? *content->ydoc_state != ydoc->body
-                                                    : !EmptyYdoc(ydoc->body))
-                             : content->ydoc_state.has_value();
-          if (differs) {
-            targets.push_back({TargetKind::kYdoc, room_id, ""});
-            ++counts.repaired;
-          }
-        }
-        // Presence changes all the time and has its own events: re-read, not counted.
-        if (Wants(TargetKind::kPresence)) targets.push_back({TargetKind::kPresence, room_id, ""});
-        if (Wants(TargetKind::kThread) && !Pending(*content, TargetKind::kThread)) {
-          std::vector<std::string> updated;
-          auto threads = ListThreads(room_id, &updated);
-          if (!threads) return threads.error();
-          if (*threads) {
-            std::unordered_set<std::string> seen;
-            for (size_t i = 0; i < (*threads)->size(); ++i) {
-              const std::string& thread_id = (**threads)[i];
-              seen.insert(thread_id);
-              auto mirrored_thread = content->threads.find(thread_id);
-              if (mirrored_thread == content->threads.end() ||
-                  mirrored_thread->second.value_or("") != updated[i]) {
-                targets.push_back({TargetKind::kThread, room_id, thread_id});
-                ++counts.repaired;
-              }
-            }
-            for (const auto& [thread_id, at] : content->threads) {
-              if (!seen.contains(thread_id)) {
-                targets.push_back({TargetKind::kThread, room_id, thread_id});
-                ++counts.repaired;
-              }
-            }
-          }
-        }
+        LBMIRROR_RETURN_IF_ERROR(CompareContent(room_id, *content, targets, counts));
       }
       LBMIRROR_RETURN_IF_ERROR(store_.MarkDirty(targets));
       counts.targets_marked += static_cast<int64_t>(targets.size());

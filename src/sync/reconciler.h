@@ -77,6 +77,14 @@ class Reconciler {
   Result<std::optional<std::vector<std::string>>> ListThreads(const std::string& room_id,
                                                               std::vector<std::string>* updated);
   Result<int64_t> MarkGoneRooms(const std::vector<std::string>& listed);
+  // Compare, for one mirrored room: marks its Storage, Yjs document and threads that differ
+  // from the REST API (and its presence, always) unless their read is pending.
+  Status CompareContent(const std::string& room_id, const store::RoomContent& content,
+                        std::vector<store::TargetKey>& targets, ReconcileCounts& counts);
+  Result<bool> StorageDiffers(const std::string& room_id, const store::RoomContent& content);
+  Result<bool> YdocDiffers(const std::string& room_id, const store::RoomContent& content);
+  Status CompareThreads(const std::string& room_id, const store::RoomContent& content,
+                        std::vector<store::TargetKey>& targets, ReconcileCounts& counts);
 
   store::Store& store_;
   liveblocks::LiveblocksClient& client_;
