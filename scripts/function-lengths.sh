@@ -44,7 +44,7 @@ lengths=$(find src -name '*.cc' | sort | xargs awk '
   }
 ' | sort -rn)
 
-echo "== the ${top} longest functions under src/ (lines; ceiling ${ceiling} unless listed in scripts/long-functions.txt)"
+echo "the ${top} longest functions under src/ (lines; ceiling ${ceiling} unless listed in scripts/long-functions.txt)"
 head -n "$top" <<< "$lengths"
 status=0
 while read -r count where name; do
