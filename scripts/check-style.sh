@@ -38,7 +38,7 @@ while IFS= read -r file; do
     fi
     # Backends and the libcurl client are private to their layer (and the wiring in cli/).
     case "$include" in
-      store/mysql/* | store/sqlite/* | store/postgres/* | liveblocks/curl/*)
+      store/mysql/* | store/sqlite/* | store/postgres/* | store/sql/* | liveblocks/curl/*)
         [ "$layer" = "$target" ] || { echo "$file: includes the private $include"; status=1; } ;;
     esac
     # webhook sees HTTP message types, never the server; sync sees webhook event types only.

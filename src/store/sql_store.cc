@@ -11,6 +11,7 @@
 #include "core/text.h"
 #include "core/thread_name.h"
 #include "store/schema.h"
+#include "store/sql/dialect.h"
 
 namespace lbmirror::store {
 
@@ -18,28 +19,6 @@ namespace {
 // next_attempt_at of a target with nothing to do: pending targets sort before it.
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 constexpr int kMaxTransactionAttempts = 4;
-
-// Fills in the table prefix and the dialect's spellings: {p} the prefix, {same} NULL-safe
-// equality, {upsert:k} the conflict clause on key k, {v:c} the proposed value of column c.
-std::string RenderSql(std::string sql, Dialect dialect, const std::string& prefix) {
-  bool mysql = dialect == Dialect::kMysql;
-  sql = ReplaceAll(sql, "{p}", prefix);
-  sql = ReplaceAll(sql, "{same}", mysql ? "<=>" : "IS");
-  sql = ReplaceAll(sql, "{least}", mysql ? "LEAST" : "MIN");
-  sql = ReplaceAll(sql, "{greatest}", mysql ? "GREATEST" : "MAX");
-  for (size_t pos; (pos = sql.find("{upsert:")) != std::string::npos;) {
-    size_t end = sql.find('}', pos);
-    std::string keys = sql.substr(pos + 8, end - pos - 8);
-    sql.replace(pos, end - pos + 1,
-                mysql ? "ON DUPLICATE KEY UPDATE" : "ON CONFLICT(" + keys + ") DO UPDATE SET");
-  }
-  for (size_t pos; (pos = sql.find("{v:")) != std::string::npos;) {
-    size_t end = sql.find('}', pos);
-    std::string column = sql.substr(pos + 3, end - pos - 3);
-    sql.replace(pos, end - pos + 1, mysql ? "VALUES(" + column + ")" : "excluded." + column);
-  }
-  return sql;
-}
 
 // The order of the targets table's primary key (utf8mb4_bin compares bytes, as std::string
 // does): statements that lock several target rows lock them in this order.
@@ -89,11 +68,10 @@ struct SqlStore::Statements {
 
   std::string mark_dirty, complete, fail, renew, release, unclaim;
   std::string upsert_ydoc, upsert_room, room_gone, document_gone, ydoc_gone, fence_room_reads;
-  std::string schema_table, schema_version, record_version;
 
   Statements(Dialect dialect, const std::string& prefix, int64_t max_wait_ms) {
     bool mysql = dialect == Dialect::kMysql;
-    auto render = [&](const std::string& sql) { return RenderSql(sql, dialect, prefix); };
+    auto render = [&](const std::string& sql) { return sql::RenderSql(sql, dialect, prefix); };
     auto rows = [&](Many which, const std::string& head, std::string_view row,
                     const std::string& tail, std::string_view separator = ", ") {
       std::string rendered_head = render(head), rendered_tail = render(tail);
@@ -219,17 +197,6 @@ struct SqlStore::Statements {
         render("UPDATE {p}documents SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL");
     ydoc_gone =
         render("UPDATE {p}ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL");
-    schema_table =
-        render(std::string("CREATE TABLE IF NOT EXISTS {p}schema_migrations (version INT NOT NULL,"
-                           " description VARCHAR(255) NOT NULL, applied_at ") +
-               (mysql ? "DATETIME(3) NOT NULL, PRIMARY KEY (version)) ENGINE=InnoDB"
-                        " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
-                      : "TEXT NOT NULL, PRIMARY KEY (version))"));
-    schema_version = render("SELECT MAX(version) FROM {p}schema_migrations");
-    record_version = render(
-        "INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) " +
-        std::string(mysql ? "ON DUPLICATE KEY UPDATE version = version"
-                          : "ON CONFLICT(version) DO NOTHING"));
   }
 };
 
@@ -238,6 +205,7 @@ SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions o
     : dialect_(dialect),
       json_depth_limit_(dialect == Dialect::kMysql ? -1 : 0),
       options_(std::move(options)),
+      migrator_(dialect, options_.table_prefix, clock),
       clock_(clock),
       pool_(factory, options_.pool_size),
       // Recording connections run nothing but transactions: no START TRANSACTION each time.
@@ -626,7 +594,7 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
 }
 
 std::string SqlStore::Sql(std::string_view text) const {
-  return RenderSql(std::string(text), dialect_, options_.table_prefix);
+  return sql::RenderSql(std::string(text), dialect_, options_.table_prefix);
 }
 
 Status SqlStore::Run(SqlConnection& connection, const std::string& sql,
@@ -1331,116 +1299,19 @@ Result<std::optional<std::string>> SqlStore::YdocState(std::string_view room_id)
   return (*rows)[0][0];
 }
 
-Result<bool> SqlStore::StepAlreadyApplied(SqlConnection& connection, const std::string& table,
-                                          const std::string& what) {
-  std::vector<SqlRow> rows;
-  bool index = StartsWith(what, "index:");
-  std::string name = index ? what.substr(6) : what;
-  SqlValue params[] = {std::string_view(table), std::string_view(name)};
-  Result<std::vector<SqlRow>> result =
-      dialect_ == Dialect::kSqlite
-          ? connection.Query("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?", params)
-      : index ? connection.Query(
-                    "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE"
-                    " TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?",
-                    params)
-              : connection.Query(
-                    "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE"
-                    " TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
-                    params);
-  if (!result) return result.error();
-  return !result->empty() && IntField((*result)[0][0]) > 0;
-}
-
 Status SqlStore::Migrate() {
   auto connection = pool_.Acquire();
   if (!connection) return connection.error().WithContext("migrating");
-  LBMIRROR_RETURN_IF_ERROR((*connection)->ExecuteDirect(sql_->schema_table));
-  auto current = ReadSchemaVersion(**connection);
-  if (!current) return current.error();
-  LBMIRROR_RETURN_IF_ERROR(CheckNotNewer(*current));
-  for (const Migration& migration : SchemaMigrations(dialect_, options_.table_prefix)) {
-    if (migration.version <= *current) continue;
-    log::Info(Cat("applying schema migration ", migration.version, ": ", migration.description));
-    for (const MigrationStep& step : migration.steps) {
-      Status status = ApplyStep(**connection, step);
-      if (!status) return status.error().WithContext(Cat("migration ", migration.version));
-    }
-    std::string now = FormatSqlTimestamp(clock_.NowMs());
-    SqlValue params[] = {int64_t{migration.version}, std::string_view(migration.description),
-                         std::string_view(now)};
-    auto recorded = (*connection)->Execute(sql_->record_version, params);
-    if (!recorded) return recorded.error();
-  }
-  return Ok();
-}
-
-// Every step is safe to run again and to run concurrently with other processes migrating
-// the same database (replicas starting together; no lock is taken: PlanetScale has none to
-// offer): tables and SQLite indexes are created IF NOT EXISTS, and a column or index another
-// process added between our look and our ALTER counts as applied.
-Status SqlStore::ApplyStep(SqlConnection& connection, const MigrationStep& step) {
-  for (int attempt = 1;; ++attempt) {
-    if (step.unless_exists) {
-      auto applied =
-          StepAlreadyApplied(connection, step.unless_exists->first, step.unless_exists->second);
-      if (!applied) return applied.error();
-      if (*applied) return Ok();
-    }
-    Status status = connection.ExecuteDirect(step.sql);
-    if (status) return Ok();
-    if (connection.broken()) return status;
-    // Lost a race: the other process's change is there now (the look above says so), or the
-    // database was busy with it (a lock wait or deadlock: retried).
-    if (attempt == kMaxTransactionAttempts ||
-        (!step.unless_exists && !status.error().retryable())) {
-      return status;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
-  }
-}
-
-Status SqlStore::CheckNotNewer(int version) const {
-  if (version <= LatestSchemaVersion()) return Ok();
-  return Error(
-      ErrorCode::kInvalidArgument,
-      Cat("the database schema is at version ", version, ", newer than this lbmirror (",
-          LatestSchemaVersion(), "): run the lbmirror release that migrated it, or a newer one"));
+  return migrator_.Migrate(**connection);
 }
 
 Result<int> SqlStore::SchemaVersion() {
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
-  return ReadSchemaVersion(**connection);
+  return migrator_.SchemaVersion(**connection);
 }
 
-Result<int> SqlStore::ReadSchemaVersion(SqlConnection& connection) {
-  auto rows = connection.Query(sql_->schema_version, {});
-  if (!rows) {
-    // The version table does not exist yet: nothing was migrated.
-    if (!rows.error().retryable() && !connection.broken()) return 0;
-    return rows.error();
-  }
-  if (rows->empty() || !(*rows)[0][0]) return 0;
-  return static_cast<int>(IntField((*rows)[0][0]));
-}
-
-void SqlStore::PrintMigrations(std::ostream& out) const {
-  out << "-- lbmirror schema version " << LatestSchemaVersion() << " ("
-      << (dialect_ == Dialect::kMysql ? "MySQL / PlanetScale / MariaDB" : "SQLite") << ")\n";
-  out << "-- Statements marked 'skip if present' only add what a table created by hand lacks.\n\n";
-  out << sql_->schema_table << ";\n\n";
-  for (const Migration& migration : SchemaMigrations(dialect_, options_.table_prefix)) {
-    out << "-- migration " << migration.version << ": " << migration.description << "\n";
-    for (const MigrationStep& step : migration.steps) {
-      if (step.unless_exists) out << "-- skip if present: " << step.unless_exists->second << "\n";
-      out << step.sql << ";\n\n";
-    }
-    out << "INSERT INTO " << options_.table_prefix
-        << "schema_migrations (version, description, applied_at) VALUES (" << migration.version
-        << ", '" << migration.description << "', CURRENT_TIMESTAMP);\n\n";
-  }
-}
+void SqlStore::PrintMigrations(std::ostream& out) const { migrator_.Print(out); }
 
 Status SqlStore::Ping() {
   auto connection = pool_.Acquire();

@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "store/schema.h"
+#include "store/sql/migrator.h"
 #include "store/sql_connection.h"
 #include "store/store.h"
 
@@ -131,13 +132,6 @@ class SqlStore final : public Store {
   // Runs one statement with {p} replaced by the table prefix (statements cached by text).
   Status Run(SqlConnection& connection, const std::string& sql, std::span<const SqlValue> params);
   std::string Sql(std::string_view text) const;
-  Result<int> ReadSchemaVersion(SqlConnection& connection);
-  // Runs one migration step, tolerating another process running it at the same time.
-  Status ApplyStep(SqlConnection& connection, const MigrationStep& step);
-  // An error when the database's schema is newer than this build knows.
-  Status CheckNotNewer(int version) const;
-  Result<bool> StepAlreadyApplied(SqlConnection& connection, const std::string& table,
-                                  const std::string& what);
   // Learns, once, how deep a document the database's JSON columns take (json_depth_limit_).
   Status ProbeJsonDepthLimit();
   // Whether a JSON value of this nesting depth (or this JSON text) is too deep for a JSON
@@ -150,6 +144,7 @@ class SqlStore final : public Store {
   // while not probed yet (MySQL, see ProbeJsonDepthLimit).
   std::atomic<int> json_depth_limit_;
   SqlStoreOptions options_;
+  sql::Migrator migrator_;
   const Clock& clock_;
   ConnectionPool pool_;
   ConnectionPool record_pool_;

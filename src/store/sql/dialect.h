@@ -1,0 +1,15 @@
+// The SQL dialects the store speaks, rendered from one text: `{p}` the table prefix, `{same}`
+// NULL-safe equality, `{least}`/`{greatest}`, `{upsert:KEYS}` the conflict clause on KEYS,
+// `{v:COLUMN}` the proposed value of COLUMN in an upsert. Pure functions, thread-safe.
+#pragma once
+
+#include <string>
+
+#include "store/sql_connection.h"
+
+namespace lbmirror::store::sql {
+
+// `sql` with its placeholders filled in for `dialect` and the table `prefix`.
+std::string RenderSql(std::string sql, Dialect dialect, const std::string& prefix);
+
+}  // namespace lbmirror::store::sql
