@@ -206,6 +206,7 @@ SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions o
       json_depth_limit_(dialect == Dialect::kMysql ? -1 : 0),
       options_(std::move(options)),
       migrator_(dialect, options_.table_prefix, clock),
+      search_(dialect, options_.table_prefix),
       clock_(clock),
       pool_(factory, options_.pool_size),
       // Recording connections run nothing but transactions: no START TRANSACTION each time.
@@ -641,20 +642,7 @@ Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, in
                          Text(now),
                          Text(now)};
     LBMIRROR_RETURN_IF_ERROR(Run(connection, sql_->upsert_ydoc, params));
-    if (dialect_ == Dialect::kSqlite) {
-      SqlValue key[] = {Text(ydoc->room_id)};
-      LBMIRROR_RETURN_IF_ERROR(
-          Run(connection, Sql("DELETE FROM {p}search WHERE kind = 'ydoc' AND object_id = ?"), key));
-      if (!ydoc->text.empty()) {
-        SqlValue row[] = {Text(ydoc->room_id), Text(ydoc->room_id), Text(ydoc->text)};
-        LBMIRROR_RETURN_IF_ERROR(
-            Run(connection,
-                Sql("INSERT INTO {p}search (kind, room_id, thread_id, object_id,"
-                    " text) VALUES ('ydoc', ?, '', ?, ?)"),
-                row));
-      }
-    }
-    return Ok();
+    return search_.IndexDocument(connection, ydoc->room_id, ydoc->text);
   }
   if (auto* room = std::get_if<RoomRow>(&write)) {
     SqlValue params[] = {Text(room->room_id),
@@ -682,12 +670,7 @@ Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, in
                                  ? Run(connection, Sql("DELETE FROM {p}ydocs WHERE room_id = ?"),
                                        std::span(params).subspan(1))
                                  : Run(connection, sql_->ydoc_gone, params));
-    if (dialect_ == Dialect::kSqlite) {
-      SqlValue key[] = {Text(gone->room_id)};
-      return Run(connection, Sql("DELETE FROM {p}search WHERE kind = 'ydoc' AND object_id = ?"),
-                 key);
-    }
-    return Ok();
+    return search_.RemoveDocument(connection, gone->room_id);
   }
   if (auto* gone = std::get_if<RoomGone>(&write)) {
     return DeleteRoom(connection, gone->room_id, now, now_ms);
@@ -792,20 +775,7 @@ Status SqlStore::ApplyThread(SqlConnection& connection, const ThreadSnapshot& sn
                            Text(r.thread_id),  Text(r.room_id), Optional(r.created_at)};
     LBMIRROR_RETURN_IF_ERROR(Run(connection, insert_reaction, reaction));
   }
-  if (dialect_ == Dialect::kSqlite) {
-    LBMIRROR_RETURN_IF_ERROR(
-        Run(connection, Sql("DELETE FROM {p}search WHERE kind = 'comment' AND thread_id = ?"),
-            thread_key));
-    const std::string index =
-        Sql("INSERT INTO {p}search (kind, room_id, thread_id, object_id, text)"
-            " VALUES ('comment', ?, ?, ?, ?)");
-    for (const CommentRow& c : snapshot.comments) {
-      if (c.deleted_at || c.body_text.empty()) continue;
-      SqlValue row[] = {Text(c.room_id), Text(c.thread_id), Text(c.comment_id), Text(c.body_text)};
-      LBMIRROR_RETURN_IF_ERROR(Run(connection, index, row));
-    }
-  }
-  return Ok();
+  return search_.IndexThread(connection, snapshot);
 }
 
 Status SqlStore::DeleteThread(SqlConnection& connection, const ThreadGone& gone,
@@ -829,11 +799,7 @@ Status SqlStore::DeleteThread(SqlConnection& connection, const ThreadGone& gone,
   }
   LBMIRROR_RETURN_IF_ERROR(
       Run(connection, Sql("DELETE FROM {p}comment_reactions WHERE thread_id = ?"), key));
-  if (dialect_ == Dialect::kSqlite) {
-    return Run(connection, Sql("DELETE FROM {p}search WHERE kind = 'comment' AND thread_id = ?"),
-               key);
-  }
-  return Ok();
+  return search_.RemoveThread(connection, gone.thread_id);
 }
 
 Status SqlStore::ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSnapshot& snapshot,
@@ -975,9 +941,7 @@ Status SqlStore::DeleteRoom(SqlConnection& connection, const std::string& room_i
     LBMIRROR_RETURN_IF_ERROR(
         Run(connection, Sql(std::string("DELETE FROM {p}") + table + " WHERE room_id = ?"), key));
   }
-  if (dialect_ == Dialect::kSqlite) {
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, Sql("DELETE FROM {p}search WHERE room_id = ?"), key));
-  }
+  LBMIRROR_RETURN_IF_ERROR(search_.RemoveRoom(connection, room_id));
   SqlValue zero[] = {Text(room_id)};
   LBMIRROR_RETURN_IF_ERROR(
       Run(connection, Sql("UPDATE {p}rooms SET active_users = 0 WHERE room_id = ?"), zero));
@@ -1194,99 +1158,11 @@ Status SqlStore::Release(const Claim& claim) {
   return Ok();
 }
 
-namespace {
-// A window of about `width` bytes of `text` around the first match of any query word
-// (ASCII case-insensitive), cut on UTF-8 boundaries, newlines shown as " / ".
-std::string Snippet(const std::string& text, const std::vector<std::string>& words, size_t width) {
-  std::string lower = ToLower(text);
-  size_t hit = std::string::npos;
-  for (const std::string& word : words) hit = std::min(hit, lower.find(ToLower(word)));
-  if (hit == std::string::npos) hit = 0;
-  size_t begin = hit > width / 3 ? hit - width / 3 : 0;
-  size_t end = std::min(text.size(), begin + width);
-  auto continuation = [&](size_t i) {
-    return i < text.size() && (uint8_t(text[i]) & 0xC0) == 0x80;
-  };
-  while (begin > 0 && continuation(begin)) --begin;
-  while (continuation(end)) ++end;
-  std::string out =
-      (begin > 0 ? "…" : "") + text.substr(begin, end - begin) + (end < text.size() ? "…" : "");
-  for (size_t pos; (pos = out.find('\n')) != std::string::npos;) out.replace(pos, 1, " / ");
-  return out;
-}
-
-std::string LikePattern(std::string_view query) {
-  std::string pattern = "%";
-  for (char c : query) {
-    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-    pattern += c;
-  }
-  return pattern + "%";
-}
-}  // namespace
-
 Result<std::vector<SearchHit>> SqlStore::Search(std::string_view query, int limit) {
-  std::vector<std::string> words = SplitAny(query, " \t\n");
-  if (words.empty()) return InvalidArgument("the search query is empty");
+  if (SplitAny(query, " \t\n").empty()) return InvalidArgument("the search query is empty");
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
-  bool short_word = false;
-  for (const std::string& w : words) short_word |= w.size() < 3;
-  std::string trimmed(Trim(query));
-  std::string like = LikePattern(trimmed);
-  Result<std::vector<SqlRow>> rows = std::vector<SqlRow>{};
-  if (dialect_ == Dialect::kSqlite) {
-    // Trigram FTS5: every word must occur (as a substring); shorter words use LIKE.
-    std::string match;
-    for (const std::string& w : words) {
-      std::string quoted = "\"";
-      for (char c : w) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-      match += (match.empty() ? "" : " ") + quoted + "\"";
-    }
-    SqlValue params[] = {short_word ? Text(like) : Text(match), int64_t{limit}};
-    rows = (*connection)
-               ->Query(Sql(short_word
-                               ? "SELECT kind, room_id, thread_id, object_id, text FROM {p}search"
-                                 " WHERE text LIKE ? ESCAPE '\\' LIMIT ?"
-                               : "SELECT kind, room_id, thread_id, object_id, text FROM {p}search"
-                                 " WHERE {p}search MATCH ? ORDER BY rank LIMIT ?"),
-                       params);
-  } else {
-    SqlValue params[] = {Text(trimmed), Text(trimmed), Text(trimmed), Text(trimmed),
-                         int64_t{limit}};
-    rows =
-        (*connection)
-            ->Query(
-                Sql("SELECT 'comment', room_id, thread_id, comment_id, body_text,"
-                    " MATCH(body_text) AGAINST (? IN NATURAL LANGUAGE MODE) AS score FROM "
-                    "{p}comments"
-                    " WHERE deleted_at IS NULL AND MATCH(body_text) AGAINST (? IN NATURAL LANGUAGE "
-                    "MODE)"
-                    " UNION ALL SELECT 'ydoc', room_id, '', room_id, text,"
-                    " MATCH(text) AGAINST (? IN NATURAL LANGUAGE MODE) FROM {p}ydocs"
-                    " WHERE deleted_at IS NULL AND MATCH(text) AGAINST (? IN NATURAL LANGUAGE MODE)"
-                    " ORDER BY 6 DESC LIMIT ?"),
-                params);
-    if (rows && rows->empty()) {
-      // InnoDB's full-text parser skips short words, stopwords and unspaced scripts (CJK).
-      SqlValue like_params[] = {Text(like), Text(like), int64_t{limit}};
-      rows =
-          (*connection)
-              ->Query(
-                  Sql("SELECT 'comment', room_id, thread_id, comment_id, body_text FROM {p}comments"
-                      " WHERE deleted_at IS NULL AND body_text LIKE ? UNION ALL"
-                      " SELECT 'ydoc', room_id, '', room_id, text FROM {p}ydocs"
-                      " WHERE deleted_at IS NULL AND text LIKE ? LIMIT ?"),
-                  like_params);
-    }
-  }
-  if (!rows) return rows.error().WithContext("searching");
-  std::vector<SearchHit> hits;
-  for (const SqlRow& row : *rows) {
-    hits.push_back({row[0].value_or(""), row[1].value_or(""), row[2].value_or(""),
-                    row[3].value_or(""), Snippet(row[4].value_or(""), words, 120)});
-  }
-  return hits;
+  return search_.Search(**connection, query, limit);
 }
 
 Result<std::optional<std::string>> SqlStore::YdocState(std::string_view room_id) {

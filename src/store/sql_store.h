@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "store/schema.h"
 #include "store/sql/migrator.h"
+#include "store/sql/search_index.h"
 #include "store/sql_connection.h"
 #include "store/store.h"
 
@@ -145,6 +146,7 @@ class SqlStore final : public Store {
   std::atomic<int> json_depth_limit_;
   SqlStoreOptions options_;
   sql::Migrator migrator_;
+  sql::SearchIndex search_;
   const Clock& clock_;
   ConnectionPool pool_;
   ConnectionPool record_pool_;
