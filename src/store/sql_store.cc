@@ -627,93 +627,119 @@ Status SqlStore::UpsertDocuments(SqlConnection& connection,
 
 Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms,
                             const FlowKeys* diagrams, std::vector<const DocumentRow*>& documents) {
-  if (auto* doc = std::get_if<DocumentRow>(&write)) {
-    documents.push_back(doc);  // written with the batch's other documents
-    return Ok();
+  const WriteContext context{now_ms, FormatSqlTimestamp(now_ms), diagrams, &documents};
+  // One WriteRow per kind of row: a kind added to RowWrite without one does not compile.
+  return std::visit([&](const auto& row) { return WriteRow(connection, row, context); }, write);
+}
+
+Status SqlStore::WriteRow(SqlConnection&, const DocumentRow& document,
+                          const WriteContext& context) {
+  context.documents->push_back(&document);  // written with the batch's other documents
+  return Ok();
+}
+
+Status SqlStore::WriteRow(SqlConnection& connection, const YdocRow& ydoc,
+                          const WriteContext& context) {
+  bool deep = TooDeepForJson(ydoc.depth);
+  SqlValue params[] = {Text(ydoc.room_id),
+                       deep ? kJsonNull : Text(ydoc.data),
+                       deep ? Text(ydoc.data) : SqlValue(nullptr),
+                       Text(ydoc.text),
+                       Blob{ydoc.state},
+                       Text(context.now),
+                       Text(context.now)};
+  LBMIRROR_RETURN_IF_ERROR(Run(connection, sql_->upsert_ydoc, params));
+  return search_.IndexDocument(connection, ydoc.room_id, ydoc.text);
+}
+
+Status SqlStore::WriteRow(SqlConnection& connection, const RoomRow& room,
+                          const WriteContext& context) {
+  SqlValue params[] = {
+      Text(room.room_id),          Text(room.organization_id),        Text(room.metadata),
+      Text(room.default_accesses), Text(room.users_accesses),         Text(room.groups_accesses),
+      Optional(room.created_at),   Optional(room.last_connection_at), Text(context.now)};
+  return Run(connection, sql_->upsert_room, params);
+}
+
+Status SqlStore::WriteRow(SqlConnection& connection, const DocumentGone& gone,
+                          const WriteContext& context) {
+  SqlValue params[] = {Text(context.now), Text(gone.room_id)};
+  if (options_.hard_deletes) {
+    return Run(connection, Sql("DELETE FROM {p}documents WHERE room_id = ?"),
+               std::span(params).subspan(1));
   }
-  std::string now = FormatSqlTimestamp(now_ms);
-  if (auto* ydoc = std::get_if<YdocRow>(&write)) {
-    bool deep = TooDeepForJson(ydoc->depth);
-    SqlValue params[] = {Text(ydoc->room_id),
-                         deep ? kJsonNull : Text(ydoc->data),
-                         deep ? Text(ydoc->data) : SqlValue(nullptr),
-                         Text(ydoc->text),
-                         Blob{ydoc->state},
-                         Text(now),
-                         Text(now)};
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, sql_->upsert_ydoc, params));
-    return search_.IndexDocument(connection, ydoc->room_id, ydoc->text);
+  return Run(connection, sql_->document_gone, params);
+}
+
+Status SqlStore::WriteRow(SqlConnection& connection, const YdocGone& gone,
+                          const WriteContext& context) {
+  SqlValue params[] = {Text(context.now), Text(gone.room_id)};
+  LBMIRROR_RETURN_IF_ERROR(options_.hard_deletes
+                               ? Run(connection, Sql("DELETE FROM {p}ydocs WHERE room_id = ?"),
+                                     std::span(params).subspan(1))
+                               : Run(connection, sql_->ydoc_gone, params));
+  return search_.RemoveDocument(connection, gone.room_id);
+}
+
+Status SqlStore::WriteRow(SqlConnection& connection, const RoomGone& gone,
+                          const WriteContext& context) {
+  return DeleteRoom(connection, gone.room_id, context.now, context.now_ms);
+}
+
+Status SqlStore::WriteRow(SqlConnection& connection, const ThreadSnapshot& thread,
+                          const WriteContext& context) {
+  return ApplyThread(connection, thread, context.now);
+}
+
+Status SqlStore::WriteRow(SqlConnection& connection, const ThreadGone& gone,
+                          const WriteContext& context) {
+  return DeleteThread(connection, gone, context.now);
+}
+
+Status SqlStore::WriteRow(SqlConnection& connection, const NotificationRow& n,
+                          const WriteContext& context) {
+  SqlValue params[] = {Text(n.inbox_notification_id),
+                       Text(n.user_id),
+                       Text(n.kind),
+                       Optional(n.room_id),
+                       Optional(n.thread_id),
+                       Optional(n.subject_id),
+                       Optional(n.notified_at),
+                       Optional(n.read_at),
+                       Text(n.data),
+                       Text(context.now)};
+  return Run(connection,
+             Sql("INSERT INTO {p}notifications (inbox_notification_id, user_id, kind, room_id,"
+                 " thread_id, subject_id, notified_at, read_at, data, synced_at, deleted_at)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) {upsert:inbox_notification_id}"
+                 " user_id = {v:user_id}, kind = {v:kind}, room_id = {v:room_id},"
+                 " thread_id = {v:thread_id}, subject_id = {v:subject_id},"
+                 " notified_at = {v:notified_at}, read_at = {v:read_at}, data = {v:data},"
+                 " synced_at = {v:synced_at}, deleted_at = NULL"),
+             params);
+}
+
+Status SqlStore::WriteRow(SqlConnection& connection, const NotificationGone& gone,
+                          const WriteContext& context) {
+  SqlValue params[] = {Text(context.now), Text(gone.inbox_notification_id)};
+  if (options_.hard_deletes) {
+    return Run(connection, Sql("DELETE FROM {p}notifications WHERE inbox_notification_id = ?"),
+               std::span(params).subspan(1));
   }
-  if (auto* room = std::get_if<RoomRow>(&write)) {
-    SqlValue params[] = {Text(room->room_id),
-                         Text(room->organization_id),
-                         Text(room->metadata),
-                         Text(room->default_accesses),
-                         Text(room->users_accesses),
-                         Text(room->groups_accesses),
-                         Optional(room->created_at),
-                         Optional(room->last_connection_at),
-                         Text(now)};
-    return Run(connection, sql_->upsert_room, params);
-  }
-  if (auto* gone = std::get_if<DocumentGone>(&write)) {
-    SqlValue params[] = {Text(now), Text(gone->room_id)};
-    if (options_.hard_deletes) {
-      return Run(connection, Sql("DELETE FROM {p}documents WHERE room_id = ?"),
-                 std::span(params).subspan(1));
-    }
-    return Run(connection, sql_->document_gone, params);
-  }
-  if (auto* gone = std::get_if<YdocGone>(&write)) {
-    SqlValue params[] = {Text(now), Text(gone->room_id)};
-    LBMIRROR_RETURN_IF_ERROR(options_.hard_deletes
-                                 ? Run(connection, Sql("DELETE FROM {p}ydocs WHERE room_id = ?"),
-                                       std::span(params).subspan(1))
-                                 : Run(connection, sql_->ydoc_gone, params));
-    return search_.RemoveDocument(connection, gone->room_id);
-  }
-  if (auto* gone = std::get_if<RoomGone>(&write)) {
-    return DeleteRoom(connection, gone->room_id, now, now_ms);
-  }
-  if (auto* thread = std::get_if<ThreadSnapshot>(&write))
-    return ApplyThread(connection, *thread, now);
-  if (auto* gone = std::get_if<ThreadGone>(&write)) return DeleteThread(connection, *gone, now);
-  if (auto* n = std::get_if<NotificationRow>(&write)) {
-    SqlValue params[] = {Text(n->inbox_notification_id),
-                         Text(n->user_id),
-                         Text(n->kind),
-                         Optional(n->room_id),
-                         Optional(n->thread_id),
-                         Optional(n->subject_id),
-                         Optional(n->notified_at),
-                         Optional(n->read_at),
-                         Text(n->data),
-                         Text(now)};
-    return Run(connection,
-               Sql("INSERT INTO {p}notifications (inbox_notification_id, user_id, kind, room_id,"
-                   " thread_id, subject_id, notified_at, read_at, data, synced_at, deleted_at)"
-                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) {upsert:inbox_notification_id}"
-                   " user_id = {v:user_id}, kind = {v:kind}, room_id = {v:room_id},"
-                   " thread_id = {v:thread_id}, subject_id = {v:subject_id},"
-                   " notified_at = {v:notified_at}, read_at = {v:read_at}, data = {v:data},"
-                   " synced_at = {v:synced_at}, deleted_at = NULL"),
-               params);
-  }
-  if (auto* gone = std::get_if<NotificationGone>(&write)) {
-    SqlValue params[] = {Text(now), Text(gone->inbox_notification_id)};
-    if (options_.hard_deletes) {
-      return Run(connection, Sql("DELETE FROM {p}notifications WHERE inbox_notification_id = ?"),
-                 std::span(params).subspan(1));
-    }
-    return Run(connection,
-               Sql("UPDATE {p}notifications SET deleted_at = ? WHERE inbox_notification_id = ?"
-                   " AND deleted_at IS NULL"),
-               params);
-  }
-  if (auto* users = std::get_if<ActiveUsersSnapshot>(&write)) {
-    return ApplyActiveUsers(connection, *users, now, now_ms);
-  }
-  return ApplyFlow(connection, std::get<FlowSnapshot>(write), now, diagrams);
+  return Run(connection,
+             Sql("UPDATE {p}notifications SET deleted_at = ? WHERE inbox_notification_id = ?"
+                 " AND deleted_at IS NULL"),
+             params);
+}
+
+Status SqlStore::WriteRow(SqlConnection& connection, const ActiveUsersSnapshot& users,
+                          const WriteContext& context) {
+  return ApplyActiveUsers(connection, users, context.now, context.now_ms);
+}
+
+Status SqlStore::WriteRow(SqlConnection& connection, const FlowSnapshot& flow,
+                          const WriteContext& context) {
+  return ApplyFlow(connection, flow, context.now, context.diagrams);
 }
 
 Status SqlStore::ApplyThread(SqlConnection& connection, const ThreadSnapshot& snapshot,

@@ -112,6 +112,30 @@ class SqlStore final : public Store {
   // document is only added to `documents`, for one UpsertDocuments of the whole batch.
   Status ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms,
                     const FlowKeys* diagrams, std::vector<const DocumentRow*>& documents);
+  // What every row write of one completion transaction shares.
+  struct WriteContext {
+    int64_t now_ms;
+    std::string now;  // now_ms as a SQL timestamp
+    const FlowKeys* diagrams;
+    std::vector<const DocumentRow*>* documents;  // the batch's Storage documents, written last
+  };
+  // One per alternative of RowWrite (ApplyWrite dispatches with std::visit).
+  Status WriteRow(SqlConnection& connection, const DocumentRow& row, const WriteContext& context);
+  Status WriteRow(SqlConnection& connection, const YdocRow& row, const WriteContext& context);
+  Status WriteRow(SqlConnection& connection, const RoomRow& row, const WriteContext& context);
+  Status WriteRow(SqlConnection& connection, const DocumentGone& row, const WriteContext& context);
+  Status WriteRow(SqlConnection& connection, const YdocGone& row, const WriteContext& context);
+  Status WriteRow(SqlConnection& connection, const RoomGone& row, const WriteContext& context);
+  Status WriteRow(SqlConnection& connection, const ThreadSnapshot& row,
+                  const WriteContext& context);
+  Status WriteRow(SqlConnection& connection, const ThreadGone& row, const WriteContext& context);
+  Status WriteRow(SqlConnection& connection, const NotificationRow& row,
+                  const WriteContext& context);
+  Status WriteRow(SqlConnection& connection, const NotificationGone& row,
+                  const WriteContext& context);
+  Status WriteRow(SqlConnection& connection, const ActiveUsersSnapshot& row,
+                  const WriteContext& context);
+  Status WriteRow(SqlConnection& connection, const FlowSnapshot& row, const WriteContext& context);
   // Within a transaction: clears the claimed target (fencing checked first) and applies its
   // writes (Storage documents through `documents`, see ApplyWrite). False, with nothing
   // written, when the lease was taken over.
