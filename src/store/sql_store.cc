@@ -220,16 +220,14 @@ SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions o
       sql_(std::make_unique<Statements>(dialect, options_.table_prefix,
                                         std::max<int64_t>(options_.coalesce_ms * 5, 1))) {
   LBMIRROR_CHECK(IsValidTablePrefix(options_.table_prefix));
+  // SQLite has one writer: a second committer would only wait for it.
+  committer_ = std::make_unique<sql::GroupCommitter>(
+      dialect_ == Dialect::kMysql ? options_.record_committers : 1, kMaxRecordBatch,
+      [this](std::span<sql::GroupCommitter::Pending> group) { RecordGroup(group); });
 }
 
 SqlStore::~SqlStore() {
-  {
-    std::lock_guard lock(record_mutex_);
-    record_stopping_ = true;
-  }
-  record_wake_.notify_all();
-  overflow_wake_.notify_all();
-  for (std::thread& committer : committers_) committer.join();
+  committer_.reset();  // records what is queued while the pools are still there
 }
 
 ConnectionPool* SqlStore::RecordPool() {
@@ -267,72 +265,13 @@ Status SqlStore::MarkDirty(SqlConnection& connection, const TargetKey& key, int6
   return Ok();
 }
 
-struct SqlStore::PendingRecord {
-  InboxEvent event;
-  RecordDone done;
-  std::optional<Result<bool>> result;
-};
-
 void SqlStore::RecordAsync(InboxEvent event, RecordDone done) {
-  {
-    std::unique_lock lock(record_mutex_);
-    if (recent_ids_.contains(event.webhook_id)) {
-      // Recorded by this process a moment ago: a redelivery, answered without the database.
-      lock.unlock();
-      done(event, false);
-      return;
-    }
-    if (committers_.empty()) {
-      // SQLite has one writer: a second committer would only wait for it.
-      int committers = dialect_ == Dialect::kMysql ? std::max(1, options_.record_committers) : 1;
-      for (int i = 0; i < committers; ++i) {
-        committers_.emplace_back([this, i] {
-          NameThisThread(Cat("lbm-record-", i));
-          CommitterLoop(/*first=*/i == 0);
-        });
-      }
-    }
-    record_queue_.push_back({std::move(event), std::move(done), std::nullopt});
-    if (record_queue_.size() > kMaxRecordBatch) overflow_wake_.notify_one();
-  }
-  record_wake_.notify_one();
+  committer_->Submit(std::move(event), std::move(done));
 }
 
-// Group commit: a committer takes every webhook queued while it was committing the previous
-// group, so under load concurrent webhooks share one transaction (and its log flush); alone,
-// a webhook is committed at once. The other committers wait until more is queued than one
-// group takes.
-void SqlStore::CommitterLoop(bool first) {
-  std::unique_lock lock(record_mutex_);
-  for (;;) {
-    (first ? record_wake_ : overflow_wake_).wait(lock, [this, first] {
-      return record_stopping_ || record_queue_.size() > (first ? 0 : size_t{kMaxRecordBatch});
-    });
-    if (record_queue_.empty()) return;  // stopping, and everything queued is recorded
-    size_t take = std::min(record_queue_.size(), static_cast<size_t>(kMaxRecordBatch));
-    std::vector<PendingRecord> group(std::make_move_iterator(record_queue_.begin()),
-                                     std::make_move_iterator(record_queue_.begin() + take));
-    record_queue_.erase(record_queue_.begin(), record_queue_.begin() + take);
-    lock.unlock();
-    RecordGroup(group);
-    lock.lock();
-    for (const PendingRecord& pending : group) {
-      if (!*pending.result || !recent_ids_.insert(pending.event.webhook_id).second) continue;
-      recent_order_.push_back(pending.event.webhook_id);
-      if (recent_order_.size() > kRecentIds) {
-        recent_ids_.erase(recent_order_.front());
-        recent_order_.pop_front();
-      }
-    }
-    lock.unlock();
-    for (PendingRecord& pending : group) pending.done(pending.event, std::move(*pending.result));
-    lock.lock();
-  }
-}
-
-void SqlStore::RecordGroup(std::span<PendingRecord> group) {
+void SqlStore::RecordGroup(std::span<sql::GroupCommitter::Pending> group) {
   std::vector<const InboxEvent*> events;
-  for (const PendingRecord& pending : group) events.push_back(&pending.event);
+  for (const sql::GroupCommitter::Pending& pending : group) events.push_back(&pending.event);
   Result<std::vector<bool>> stored = RecordEvents(events);
   if (stored) {
     for (size_t i = 0; i < group.size(); ++i) group[i].result = bool((*stored)[i]);
@@ -341,12 +280,12 @@ void SqlStore::RecordGroup(std::span<PendingRecord> group) {
   if (stored.error().retryable() || group.size() == 1) {
     // The database is unavailable (every webhook of the group is answered 503 and
     // redelivered), or the one webhook was refused.
-    for (PendingRecord& pending : group) pending.result = stored.error();
+    for (sql::GroupCommitter::Pending& pending : group) pending.result = stored.error();
     return;
   }
   // Refused (a value the database does not accept?): record each alone, so that only the
   // webhook at fault is refused.
-  for (PendingRecord& pending : group) RecordGroup(std::span(&pending, 1));
+  for (sql::GroupCommitter::Pending& pending : group) RecordGroup(std::span(&pending, 1));
 }
 
 Result<std::vector<bool>> SqlStore::RecordEvents(std::span<const InboxEvent* const> events) {

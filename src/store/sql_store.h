@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "store/schema.h"
+#include "store/sql/group_committer.h"
 #include "store/sql/migrator.h"
 #include "store/sql/search_index.h"
 #include "store/sql_connection.h"
@@ -79,11 +80,10 @@ class SqlStore final : public Store {
 
  private:
   struct Statements;
-  struct PendingRecord;
 
   // Records the webhooks of one group commit: one transaction when they are several (with a
   // fall back to one transaction each if it is refused, so one bad event fails alone).
-  void RecordGroup(std::span<PendingRecord> group);
+  void RecordGroup(std::span<sql::GroupCommitter::Pending> group);
   // One group commit, retried looking first when some of the group were stored before;
   // element i tells whether events[i] was new.
   Result<std::vector<bool>> RecordEvents(std::span<const InboxEvent* const> events);
@@ -175,20 +175,7 @@ class SqlStore final : public Store {
   ConnectionPool pool_;
   ConnectionPool record_pool_;
   std::unique_ptr<Statements> sql_;
-  // Group commit: webhooks waiting to be recorded, and the threads recording them (started
-  // by the first RecordAsync; the destructor records what is queued, then joins them).
-  void CommitterLoop(bool first);
-  std::mutex record_mutex_;
-  std::condition_variable record_wake_;    // the first committer: something is queued
-  std::condition_variable overflow_wake_;  // the others: more than one group is queued
-  std::deque<PendingRecord> record_queue_;
-  // The ids of the last kRecentIds webhooks this process found stored (new or not): their
-  // redeliveries are answered at once. Guarded by record_mutex_.
-  static constexpr size_t kRecentIds = 8192;
-  std::unordered_set<std::string> recent_ids_;
-  std::deque<std::string> recent_order_;
-  bool record_stopping_ = false;
-  std::vector<std::thread> committers_;
+  std::unique_ptr<sql::GroupCommitter> committer_;  // records webhooks (RecordAsync)
 };
 
 }  // namespace lbmirror::store
