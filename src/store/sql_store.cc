@@ -12,32 +12,18 @@
 #include "core/thread_name.h"
 #include "store/schema.h"
 #include "store/sql/dialect.h"
+#include "store/sql/values.h"
 
 namespace lbmirror::store {
+
+using sql::KeyOrder;
+using sql::OrNull;
+using sql::Text;
 
 namespace {
 // next_attempt_at of a target with nothing to do: pending targets sort before it.
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 constexpr int kMaxTransactionAttempts = 4;
-
-// The order of the targets table's primary key (utf8mb4_bin compares bytes, as std::string
-// does): statements that lock several target rows lock them in this order.
-bool KeyOrder(const TargetKey& a, const TargetKey& b) {
-  return std::make_tuple(TargetKindName(a.kind), std::string_view(a.scope_id),
-                         std::string_view(a.object_id)) <
-         std::make_tuple(TargetKindName(b.kind), std::string_view(b.scope_id),
-                         std::string_view(b.object_id));
-}
-
-SqlValue Text(const std::string& text) { return std::string_view(text); }
-// What a JSON column holds when the value itself is too deep for it (kept in deep_data).
-const SqlValue kJsonNull = std::string_view("null");
-SqlValue Optional(const std::optional<std::string>& text) {
-  return text ? SqlValue(std::string_view(*text)) : SqlValue(nullptr);
-}
-SqlValue OrNull(const std::string& text) {
-  return text.empty() ? SqlValue(nullptr) : SqlValue(std::string_view(text));
-}
 
 std::string KindList(std::span<const TargetKind> kinds) {
   std::string list;
@@ -51,37 +37,22 @@ std::string KindList(std::span<const TargetKind> kinds) {
 }
 }  // namespace
 
-// Every statement, rendered once for the dialect and table prefix.
+// The statements of recording and of the queue, rendered once for the dialect and prefix.
 struct SqlStore::Statements {
   // Statements over a list of rows, rendered for every list length up to kMaxRecordBatch.
-  enum Many {
-    kSelectEvents,
-    kInsertEvents,
-    kMarkDirty,
-    kClaim,
-    kClaimed,
-    kUpsertDocuments,
-    kManyCount
-  };
+  enum Many { kSelectEvents, kInsertEvents, kClaim, kClaimed, kManyCount };
   std::vector<std::string> many[kManyCount];
   const std::string& ManyRows(Many which, size_t rows) const { return many[which].at(rows); }
 
-  std::string mark_dirty, complete, fail, renew, release, unclaim;
-  std::string upsert_ydoc, upsert_room, room_gone, document_gone, ydoc_gone, fence_room_reads;
+  std::string complete, fail, renew, release, unclaim;
 
-  Statements(Dialect dialect, const std::string& prefix, int64_t max_wait_ms) {
+  Statements(Dialect dialect, const std::string& prefix) {
     bool mysql = dialect == Dialect::kMysql;
     auto render = [&](const std::string& sql) { return sql::RenderSql(sql, dialect, prefix); };
     auto rows = [&](Many which, const std::string& head, std::string_view row,
                     const std::string& tail, std::string_view separator = ", ") {
-      std::string rendered_head = render(head), rendered_tail = render(tail);
-      many[which].resize(kMaxRecordBatch + 1);
-      std::string list;
-      for (size_t n = 1; n <= kMaxRecordBatch; ++n) {
-        if (n > 1) list += separator;
-        list += row;
-        many[which][n] = rendered_head + list + rendered_tail;
-      }
+      many[which] =
+          sql::ManyRowStatements(dialect, prefix, head, row, tail, kMaxRecordBatch, separator);
     };
     rows(kSelectEvents, "SELECT webhook_id FROM {p}events WHERE webhook_id IN (", "?", ")");
     rows(kInsertEvents,
@@ -90,26 +61,6 @@ struct SqlStore::Statements {
          "(?, ?, ?, ?, ?, ?)",
          mysql ? " ON DUPLICATE KEY UPDATE webhook_id = webhook_id"
                : " ON CONFLICT(webhook_id) DO NOTHING");
-    // A target that was clean becomes due at the proposed time (the coalescing delay after
-    // the webhook). One already pending is postponed to it (debouncing: a burst costs one
-    // read, after its last webhook), but never beyond max_wait_ms after it became dirty;
-    // one in a retry backoff (attempts > 0) keeps its schedule. MySQL evaluates assignments
-    // left to right, so dirty_seq is bumped last and every CASE sees the old values, as
-    // SQLite does (first_dirty_at is only changed for clean targets).
-    rows(kMarkDirty,
-         "INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq,"
-         " next_attempt_at, first_dirty_at) VALUES ",
-         "(?, ?, ?, 1, 0, ?, ?)",
-         " {upsert:kind, scope_id, object_id}"
-         " first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at"
-         " ELSE {v:first_dirty_at} END,"
-         " next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN {v:next_attempt_at}"
-         " WHEN attempts > 0 THEN next_attempt_at"
-         " ELSE {least}({greatest}(next_attempt_at, {v:next_attempt_at}), first_dirty_at + " +
-             std::to_string(max_wait_ms) +
-             ") END,"
-             " attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END,"
-             " dirty_seq = dirty_seq + 1");
     // Claims candidates still as they were read (same fence, not leased, still dirty).
     // Disjunctions of primary-key equalities: a range lookup per row on every backend.
     const std::string key_and_fence = "(kind = ? AND scope_id = ? AND object_id = ? AND fence = ?)";
@@ -121,7 +72,6 @@ struct SqlStore::Statements {
          "SELECT kind, scope_id, object_id FROM {p}targets WHERE lease_owner = ?"
          " AND lease_until = ? AND (",
          key_and_fence, ")", " OR ");
-    mark_dirty = ManyRows(kMarkDirty, 1);
     // Dirtied again during the read: pending from now (the read saw what came before).
     complete = render(
         "UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0,"
@@ -141,72 +91,19 @@ struct SqlStore::Statements {
     release = render(give_back + "kind = ? AND scope_id = ? AND object_id = ? AND fence = ?");
     // The same for every target one claim leased (its owner and lease end).
     unclaim = render(give_back + "lease_owner = ? AND lease_until = ?");
-    // updated_at moves only when the content changes; synced_at on every successful read.
-    // Several documents at once: the Storage documents a worker read in one batch.
-    if (mysql) {
-      rows(kUpsertDocuments,
-           "INSERT INTO {p}documents (room_id, data, deep_data, synced_at, deleted_at) VALUES ",
-           "(?, ?, ?, ?, NULL)",
-           " ON DUPLICATE KEY UPDATE updated_at = CASE WHEN data <=> VALUES(data)"
-           " AND deep_data <=> VALUES(deep_data) AND deleted_at IS NULL THEN updated_at"
-           " ELSE CURRENT_TIMESTAMP END,"
-           " data = VALUES(data), deep_data = VALUES(deep_data), synced_at = VALUES(synced_at),"
-           " deleted_at = NULL");
-    } else {
-      rows(kUpsertDocuments,
-           "INSERT INTO {p}documents (room_id, data, deep_data, synced_at, deleted_at, updated_at)"
-           " VALUES ",
-           "(?, ?, ?, ?, NULL, ?)",
-           " ON CONFLICT(room_id) DO UPDATE SET"
-           " updated_at = CASE WHEN data IS excluded.data AND deep_data IS excluded.deep_data"
-           " AND deleted_at IS NULL THEN updated_at ELSE excluded.updated_at END,"
-           " data = excluded.data, deep_data = excluded.deep_data, synced_at = excluded.synced_at,"
-           " deleted_at = NULL");
-    }
-    upsert_ydoc = render(
-        "INSERT INTO {p}ydocs (room_id, data, deep_data, text, state, updated_at, synced_at,"
-        " deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) {upsert:room_id}"
-        " updated_at = CASE WHEN state {same} {v:state} AND deleted_at IS NULL THEN updated_at"
-        " ELSE {v:updated_at} END,"
-        " data = {v:data}, deep_data = {v:deep_data}, text = {v:text}, state = {v:state},"
-        " synced_at = {v:synced_at}, deleted_at = NULL");
-    upsert_room = render(
-        "INSERT INTO {p}rooms (room_id, organization_id, metadata, default_accesses,"
-        " users_accesses, groups_accesses, created_at, last_connection_at, synced_at, deleted_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) {upsert:room_id}"
-        " organization_id = {v:organization_id}, metadata = {v:metadata},"
-        " default_accesses = {v:default_accesses}, users_accesses = {v:users_accesses},"
-        " groups_accesses = {v:groups_accesses}, created_at = {v:created_at},"
-        " last_connection_at = {v:last_connection_at}, synced_at = {v:synced_at},"
-        " deleted_at = NULL");
-    room_gone = render(
-        "INSERT INTO {p}rooms (room_id, synced_at, deleted_at) VALUES (?, ?, ?) {upsert:room_id}"
-        " deleted_at = COALESCE(deleted_at, {v:deleted_at}), synced_at = {v:synced_at}");
-    // The room's other targets that are claimed: fenced out, given back and dirty again
-    // (dirty_seq bumped last: MySQL assigns left to right).
-    fence_room_reads = render(
-        "UPDATE {p}targets SET fence = fence + 1, lease_owner = '', lease_until = 0,"
-        " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,"
-        " next_attempt_at = CASE WHEN dirty_seq > done_seq THEN {least}(next_attempt_at, ?)"
-        " ELSE ? END,"
-        " first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE ? END,"
-        " dirty_seq = dirty_seq + 1"
-        " WHERE kind IN ('presence', 'storage', 'thread', 'ydoc') AND scope_id = ?"
-        " AND lease_until > 0");
-    document_gone =
-        render("UPDATE {p}documents SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL");
-    ydoc_gone =
-        render("UPDATE {p}ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL");
   }
 };
 
 SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions options,
                    const Clock& clock)
     : dialect_(dialect),
-      json_depth_limit_(dialect == Dialect::kMysql ? -1 : 0),
       options_(std::move(options)),
       migrator_(dialect, options_.table_prefix, clock),
       search_(dialect, options_.table_prefix),
+      marks_(dialect, options_.table_prefix, std::max<int64_t>(options_.coalesce_ms * 5, 1),
+             kMaxRecordBatch),
+      writer_(dialect, options_.table_prefix, options_.hard_deletes, kMaxRecordBatch, search_,
+              marks_),
       clock_(clock),
       pool_(factory, options_.pool_size),
       // Recording connections run nothing but transactions: no START TRANSACTION each time.
@@ -217,8 +114,7 @@ SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions o
             return connection;
           },
           std::max(1, options_.record_committers)),
-      sql_(std::make_unique<Statements>(dialect, options_.table_prefix,
-                                        std::max<int64_t>(options_.coalesce_ms * 5, 1))) {
+      sql_(std::make_unique<Statements>(dialect, options_.table_prefix)) {
   LBMIRROR_CHECK(IsValidTablePrefix(options_.table_prefix));
   // SQLite has one writer: a second committer would only wait for it.
   committer_ = std::make_unique<sql::GroupCommitter>(
@@ -258,11 +154,7 @@ Status SqlStore::Transact(const std::function<Status(SqlConnection&)>& body, Con
 
 Status SqlStore::MarkDirty(SqlConnection& connection, const TargetKey& key, int64_t now_ms,
                            int64_t delay_ms) {
-  SqlValue params[] = {TargetKindName(key.kind), std::string_view(key.scope_id),
-                       std::string_view(key.object_id), now_ms + delay_ms, now_ms};
-  auto changed = connection.Execute(sql_->mark_dirty, params);
-  if (!changed) return changed.error();
-  return Ok();
+  return marks_.Mark(connection, key, now_ms, delay_ms);
 }
 
 void SqlStore::RecordAsync(InboxEvent event, RecordDone done) {
@@ -317,8 +209,7 @@ Status SqlStore::WarmUp() {
     for (size_t rows = 1; rows <= kWarmRows; ++rows) {
       LBMIRROR_RETURN_IF_ERROR(
           (*connection)->Prepare(sql_->ManyRows(Statements::kInsertEvents, rows)));
-      LBMIRROR_RETURN_IF_ERROR(
-          (*connection)->Prepare(sql_->ManyRows(Statements::kMarkDirty, rows)));
+      LBMIRROR_RETURN_IF_ERROR((*connection)->Prepare(marks_.Many(rows)));
     }
     LBMIRROR_RETURN_IF_ERROR((*connection)->Rollback());
     held.push_back(std::move(*connection));
@@ -418,7 +309,7 @@ Status SqlStore::RecordMany(SqlConnection& connection, std::span<const InboxEven
                      std::string_view(key.object_id),
                      marks[i].received_at_ms + options_.coalesce_ms, marks[i].received_at_ms});
     }
-    auto marked = connection.Execute(sql_->ManyRows(Statements::kMarkDirty, end - begin), params);
+    auto marked = connection.Execute(marks_.Many(end - begin), params);
     if (!marked) return marked.error();
   }
   for (size_t i = 0; i < events.size(); ++i) {
@@ -544,379 +435,6 @@ Status SqlStore::Run(SqlConnection& connection, const std::string& sql,
   return Ok();
 }
 
-Status SqlStore::UpsertDocuments(SqlConnection& connection,
-                                 std::span<const DocumentRow* const> documents,
-                                 const std::string& now) {
-  std::vector<SqlValue> params;
-  for (size_t begin = 0; begin < documents.size(); begin += kMaxRecordBatch) {
-    size_t end = std::min(documents.size(), begin + kMaxRecordBatch);
-    params.clear();
-    for (size_t i = begin; i < end; ++i) {
-      const DocumentRow& document = *documents[i];
-      bool deep = TooDeepForJson(document.depth);
-      params.insert(params.end(), {Text(document.room_id), deep ? kJsonNull : Text(document.data),
-                                   deep ? Text(document.data) : SqlValue(nullptr), Text(now)});
-      if (dialect_ == Dialect::kSqlite) params.push_back(Text(now));
-    }
-    LBMIRROR_RETURN_IF_ERROR(
-        Run(connection, sql_->ManyRows(Statements::kUpsertDocuments, end - begin), params));
-  }
-  return Ok();
-}
-
-Status SqlStore::ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms,
-                            const FlowKeys* diagrams, std::vector<const DocumentRow*>& documents) {
-  const WriteContext context{now_ms, FormatSqlTimestamp(now_ms), diagrams, &documents};
-  // One WriteRow per kind of row: a kind added to RowWrite without one does not compile.
-  return std::visit([&](const auto& row) { return WriteRow(connection, row, context); }, write);
-}
-
-Status SqlStore::WriteRow(SqlConnection&, const DocumentRow& document,
-                          const WriteContext& context) {
-  context.documents->push_back(&document);  // written with the batch's other documents
-  return Ok();
-}
-
-Status SqlStore::WriteRow(SqlConnection& connection, const YdocRow& ydoc,
-                          const WriteContext& context) {
-  bool deep = TooDeepForJson(ydoc.depth);
-  SqlValue params[] = {Text(ydoc.room_id),
-                       deep ? kJsonNull : Text(ydoc.data),
-                       deep ? Text(ydoc.data) : SqlValue(nullptr),
-                       Text(ydoc.text),
-                       Blob{ydoc.state},
-                       Text(context.now),
-                       Text(context.now)};
-  LBMIRROR_RETURN_IF_ERROR(Run(connection, sql_->upsert_ydoc, params));
-  return search_.IndexDocument(connection, ydoc.room_id, ydoc.text);
-}
-
-Status SqlStore::WriteRow(SqlConnection& connection, const RoomRow& room,
-                          const WriteContext& context) {
-  SqlValue params[] = {
-      Text(room.room_id),          Text(room.organization_id),        Text(room.metadata),
-      Text(room.default_accesses), Text(room.users_accesses),         Text(room.groups_accesses),
-      Optional(room.created_at),   Optional(room.last_connection_at), Text(context.now)};
-  return Run(connection, sql_->upsert_room, params);
-}
-
-Status SqlStore::WriteRow(SqlConnection& connection, const DocumentGone& gone,
-                          const WriteContext& context) {
-  SqlValue params[] = {Text(context.now), Text(gone.room_id)};
-  if (options_.hard_deletes) {
-    return Run(connection, Sql("DELETE FROM {p}documents WHERE room_id = ?"),
-               std::span(params).subspan(1));
-  }
-  return Run(connection, sql_->document_gone, params);
-}
-
-Status SqlStore::WriteRow(SqlConnection& connection, const YdocGone& gone,
-                          const WriteContext& context) {
-  SqlValue params[] = {Text(context.now), Text(gone.room_id)};
-  LBMIRROR_RETURN_IF_ERROR(options_.hard_deletes
-                               ? Run(connection, Sql("DELETE FROM {p}ydocs WHERE room_id = ?"),
-                                     std::span(params).subspan(1))
-                               : Run(connection, sql_->ydoc_gone, params));
-  return search_.RemoveDocument(connection, gone.room_id);
-}
-
-Status SqlStore::WriteRow(SqlConnection& connection, const RoomGone& gone,
-                          const WriteContext& context) {
-  return DeleteRoom(connection, gone.room_id, context.now, context.now_ms);
-}
-
-Status SqlStore::WriteRow(SqlConnection& connection, const ThreadSnapshot& thread,
-                          const WriteContext& context) {
-  return ApplyThread(connection, thread, context.now);
-}
-
-Status SqlStore::WriteRow(SqlConnection& connection, const ThreadGone& gone,
-                          const WriteContext& context) {
-  return DeleteThread(connection, gone, context.now);
-}
-
-Status SqlStore::WriteRow(SqlConnection& connection, const NotificationRow& n,
-                          const WriteContext& context) {
-  SqlValue params[] = {Text(n.inbox_notification_id),
-                       Text(n.user_id),
-                       Text(n.kind),
-                       Optional(n.room_id),
-                       Optional(n.thread_id),
-                       Optional(n.subject_id),
-                       Optional(n.notified_at),
-                       Optional(n.read_at),
-                       Text(n.data),
-                       Text(context.now)};
-  return Run(connection,
-             Sql("INSERT INTO {p}notifications (inbox_notification_id, user_id, kind, room_id,"
-                 " thread_id, subject_id, notified_at, read_at, data, synced_at, deleted_at)"
-                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) {upsert:inbox_notification_id}"
-                 " user_id = {v:user_id}, kind = {v:kind}, room_id = {v:room_id},"
-                 " thread_id = {v:thread_id}, subject_id = {v:subject_id},"
-                 " notified_at = {v:notified_at}, read_at = {v:read_at}, data = {v:data},"
-                 " synced_at = {v:synced_at}, deleted_at = NULL"),
-             params);
-}
-
-Status SqlStore::WriteRow(SqlConnection& connection, const NotificationGone& gone,
-                          const WriteContext& context) {
-  SqlValue params[] = {Text(context.now), Text(gone.inbox_notification_id)};
-  if (options_.hard_deletes) {
-    return Run(connection, Sql("DELETE FROM {p}notifications WHERE inbox_notification_id = ?"),
-               std::span(params).subspan(1));
-  }
-  return Run(connection,
-             Sql("UPDATE {p}notifications SET deleted_at = ? WHERE inbox_notification_id = ?"
-                 " AND deleted_at IS NULL"),
-             params);
-}
-
-Status SqlStore::WriteRow(SqlConnection& connection, const ActiveUsersSnapshot& users,
-                          const WriteContext& context) {
-  return ApplyActiveUsers(connection, users, context.now, context.now_ms);
-}
-
-Status SqlStore::WriteRow(SqlConnection& connection, const FlowSnapshot& flow,
-                          const WriteContext& context) {
-  return ApplyFlow(connection, flow, context.now, context.diagrams);
-}
-
-Status SqlStore::ApplyThread(SqlConnection& connection, const ThreadSnapshot& snapshot,
-                             const std::string& now) {
-  const ThreadRow& t = snapshot.thread;
-  SqlValue thread[] = {Text(t.thread_id),           Text(t.room_id),    Text(t.metadata),
-                       int64_t{t.resolved ? 1 : 0}, Text(t.visibility), Optional(t.created_at),
-                       Optional(t.updated_at),      Text(now)};
-  LBMIRROR_RETURN_IF_ERROR(Run(
-      connection,
-      Sql("INSERT INTO {p}threads (thread_id, room_id, metadata, resolved, visibility, created_at,"
-          " updated_at, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
-          " {upsert:thread_id} room_id = {v:room_id}, metadata = {v:metadata},"
-          " resolved = {v:resolved}, visibility = {v:visibility}, created_at = {v:created_at},"
-          " updated_at = {v:updated_at}, synced_at = {v:synced_at}, deleted_at = NULL"),
-      thread));
-  const std::string upsert_comment =
-      Sql("INSERT INTO {p}comments (comment_id, thread_id, room_id, user_id, body, body_text,"
-          " metadata, attachments, created_at, edited_at, synced_at, deleted_at)"
-          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {upsert:comment_id}"
-          " thread_id = {v:thread_id}, room_id = {v:room_id}, user_id = {v:user_id},"
-          " body = {v:body}, body_text = {v:body_text}, metadata = {v:metadata},"
-          " attachments = {v:attachments}, created_at = {v:created_at}, edited_at = {v:edited_at},"
-          " synced_at = {v:synced_at}, deleted_at = {v:deleted_at}");
-  std::vector<SqlValue> keep = {Text(t.thread_id)};
-  std::string placeholders;
-  for (const CommentRow& c : snapshot.comments) {
-    SqlValue comment[] = {Text(c.comment_id),    Text(c.thread_id),   Text(c.room_id),
-                          OrNull(c.user_id),     Optional(c.body),    Text(c.body_text),
-                          Text(c.metadata),      Text(c.attachments), Optional(c.created_at),
-                          Optional(c.edited_at), Text(now),           Optional(c.deleted_at)};
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert_comment, comment));
-    keep.push_back(Text(c.comment_id));
-    placeholders += placeholders.empty() ? "?" : ", ?";
-  }
-  // Comments the API no longer lists are gone.
-  std::string missing = placeholders.empty() ? "" : " AND comment_id NOT IN (" + placeholders + ")";
-  if (options_.hard_deletes) {
-    LBMIRROR_RETURN_IF_ERROR(
-        Run(connection, Sql("DELETE FROM {p}comments WHERE thread_id = ?" + missing), keep));
-  } else {
-    std::vector<SqlValue> params = {Text(now)};
-    params.insert(params.end(), keep.begin(), keep.end());
-    LBMIRROR_RETURN_IF_ERROR(
-        Run(connection,
-            Sql("UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL" +
-                missing),
-            params));
-  }
-  SqlValue thread_key[] = {Text(t.thread_id)};
-  LBMIRROR_RETURN_IF_ERROR(
-      Run(connection, Sql("DELETE FROM {p}comment_reactions WHERE thread_id = ?"), thread_key));
-  const std::string insert_reaction = Sql(
-      "INSERT INTO {p}comment_reactions (comment_id, emoji, user_id, thread_id, room_id, "
-      "created_at)"
-      " VALUES (?, ?, ?, ?, ?, ?) {upsert:comment_id, emoji, user_id} created_at = {v:created_at}");
-  for (const ReactionRow& r : snapshot.reactions) {
-    SqlValue reaction[] = {Text(r.comment_id), Text(r.emoji),   Text(r.user_id),
-                           Text(r.thread_id),  Text(r.room_id), Optional(r.created_at)};
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, insert_reaction, reaction));
-  }
-  return search_.IndexThread(connection, snapshot);
-}
-
-Status SqlStore::DeleteThread(SqlConnection& connection, const ThreadGone& gone,
-                              const std::string& now) {
-  SqlValue key[] = {Text(gone.thread_id)};
-  SqlValue stamped[] = {Text(now), Text(gone.thread_id)};
-  if (options_.hard_deletes) {
-    LBMIRROR_RETURN_IF_ERROR(
-        Run(connection, Sql("DELETE FROM {p}threads WHERE thread_id = ?"), key));
-    LBMIRROR_RETURN_IF_ERROR(
-        Run(connection, Sql("DELETE FROM {p}comments WHERE thread_id = ?"), key));
-  } else {
-    LBMIRROR_RETURN_IF_ERROR(
-        Run(connection,
-            Sql("UPDATE {p}threads SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL"),
-            stamped));
-    LBMIRROR_RETURN_IF_ERROR(
-        Run(connection,
-            Sql("UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL"),
-            stamped));
-  }
-  LBMIRROR_RETURN_IF_ERROR(
-      Run(connection, Sql("DELETE FROM {p}comment_reactions WHERE thread_id = ?"), key));
-  return search_.RemoveThread(connection, gone.thread_id);
-}
-
-Status SqlStore::ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSnapshot& snapshot,
-                                  const std::string& now, int64_t now_ms) {
-  SqlValue room[] = {Text(snapshot.room_id)};
-  LBMIRROR_RETURN_IF_ERROR(
-      Run(connection, Sql("DELETE FROM {p}active_users WHERE room_id = ?"), room));
-  const std::string insert =
-      Sql("INSERT INTO {p}active_users (room_id, connection_id, user_id, user_info, synced_at)"
-          " VALUES (?, ?, ?, ?, ?)");
-  for (const ActiveUser& user : snapshot.users) {
-    SqlValue row[] = {Text(snapshot.room_id), user.connection_id, Optional(user.user_id),
-                      Optional(user.user_info), Text(now)};
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, insert, row));
-  }
-  SqlValue count[] = {static_cast<int64_t>(snapshot.users.size()), Text(snapshot.room_id)};
-  auto changed =
-      connection.Execute(Sql("UPDATE {p}rooms SET active_users = ? WHERE room_id = ?"), count);
-  if (!changed) return changed.error();
-  if (*changed == 0) {
-    // Presence arrived before the room was mirrored: read the room too, then it gets its count.
-    SqlValue placeholder[] = {Text(snapshot.room_id), static_cast<int64_t>(snapshot.users.size()),
-                              Text(now)};
-    LBMIRROR_RETURN_IF_ERROR(
-        Run(connection,
-            Sql("INSERT INTO {p}rooms (room_id, active_users, synced_at) VALUES (?, ?, ?)"
-                " {upsert:room_id} active_users = {v:active_users}"),
-            placeholder));
-    return MarkDirty(connection, {TargetKind::kRoom, snapshot.room_id, ""}, now_ms);
-  }
-  return Ok();
-}
-
-Status SqlStore::ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow,
-                           const std::string& now, const FlowKeys* diagrams) {
-  // Replaced whole: the old rows go, the snapshot's rows come in (64 to a statement). A
-  // document without the diagram, whose diagram has no rows, costs no statement.
-  bool empty = flow.nodes.empty() && flow.edges.empty();
-  if (empty && diagrams != nullptr && !diagrams->contains({flow.room_id, flow.storage_key})) {
-    return Ok();
-  }
-  SqlValue key[] = {Text(flow.room_id), Text(flow.storage_key)};
-  LBMIRROR_RETURN_IF_ERROR(
-      Run(connection, Sql("DELETE FROM {p}flow_nodes WHERE room_id = ? AND storage_key = ?"), key));
-  LBMIRROR_RETURN_IF_ERROR(
-      Run(connection, Sql("DELETE FROM {p}flow_edges WHERE room_id = ? AND storage_key = ?"), key));
-  auto real = [](const std::optional<double>& v) { return v ? SqlValue(*v) : SqlValue(nullptr); };
-  auto insert_rows = [&](const std::string& head, size_t count, auto&& row_params) -> Status {
-    std::vector<SqlValue> params;
-    for (size_t begin = 0; begin < count; begin += kMaxRecordBatch) {
-      size_t end = std::min(count, begin + kMaxRecordBatch);
-      params.clear();
-      std::string sql = head;
-      for (size_t i = begin; i < end; ++i) {
-        sql += i == begin ? "(?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?)";
-        row_params(i, params);
-      }
-      LBMIRROR_RETURN_IF_ERROR(Run(connection, Sql(sql), params));
-    }
-    return Ok();
-  };
-  LBMIRROR_RETURN_IF_ERROR(insert_rows(
-      "INSERT INTO {p}flow_nodes (room_id, storage_key, node_id, type, position_x, position_y,"
-      " data, node, synced_at) VALUES ",
-      flow.nodes.size(), [&](size_t i, std::vector<SqlValue>& params) {
-        const FlowNode& n = flow.nodes[i];
-        bool deep = TooDeepForJson(n.node);
-        params.insert(params.end(), {Text(flow.room_id), Text(flow.storage_key), Text(n.node_id),
-                                     Optional(n.type), real(n.position_x), real(n.position_y),
-                                     deep ? SqlValue(nullptr) : Optional(n.data),
-                                     deep ? kJsonNull : Text(n.node), Text(now)});
-      }));
-  return insert_rows(
-      "INSERT INTO {p}flow_edges (room_id, storage_key, edge_id, type, source, target, data, edge,"
-      " synced_at) VALUES ",
-      flow.edges.size(), [&](size_t i, std::vector<SqlValue>& params) {
-        const FlowEdge& e = flow.edges[i];
-        bool deep = TooDeepForJson(e.edge);
-        params.insert(params.end(), {Text(flow.room_id), Text(flow.storage_key), Text(e.edge_id),
-                                     Optional(e.type), Optional(e.source), Optional(e.target),
-                                     deep ? SqlValue(nullptr) : Optional(e.data),
-                                     deep ? kJsonNull : Text(e.edge), Text(now)});
-      });
-}
-
-Result<SqlStore::FlowKeys> SqlStore::DiagramsWithRows(SqlConnection& connection,
-                                                      std::span<const Completion> completions) {
-  std::vector<std::string_view> rooms;
-  for (const Completion& completion : completions) {
-    for (const RowWrite& write : completion.writes) {
-      if (auto* flow = std::get_if<FlowSnapshot>(&write)) rooms.push_back(flow->room_id);
-    }
-  }
-  std::sort(rooms.begin(), rooms.end());
-  rooms.erase(std::unique(rooms.begin(), rooms.end()), rooms.end());
-  FlowKeys found;
-  for (size_t begin = 0; begin < rooms.size(); begin += kMaxRecordBatch) {
-    size_t end = std::min(rooms.size(), begin + kMaxRecordBatch);
-    std::string list;
-    std::vector<SqlValue> params;
-    for (size_t i = begin; i < end; ++i) {
-      list += i == begin ? "?" : ", ?";
-      params.push_back(rooms[i]);
-    }
-    params.insert(params.end(), params.begin(), params.end());
-    auto rows = connection.Query(
-        Sql("SELECT room_id, storage_key FROM {p}flow_nodes WHERE room_id IN (" + list +
-            ") UNION SELECT room_id, storage_key FROM {p}flow_edges WHERE room_id IN (" + list +
-            ")"),
-        params);
-    if (!rows) return rows.error();
-    for (const SqlRow& row : *rows) found.insert({row[0].value_or(""), row[1].value_or("")});
-  }
-  return found;
-}
-
-Status SqlStore::DeleteRoom(SqlConnection& connection, const std::string& room_id,
-                            const std::string& now, int64_t now_ms) {
-  SqlValue key[] = {Text(room_id)};
-  SqlValue stamped[] = {Text(now), Text(room_id)};
-  if (options_.hard_deletes) {
-    for (const char* table : {"rooms", "documents", "ydocs", "threads", "comments"}) {
-      LBMIRROR_RETURN_IF_ERROR(
-          Run(connection, Sql(std::string("DELETE FROM {p}") + table + " WHERE room_id = ?"), key));
-    }
-  } else {
-    SqlValue room[] = {Text(room_id), Text(now), Text(now)};
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, sql_->room_gone, room));
-    for (const char* table : {"documents", "ydocs", "threads", "comments"}) {
-      LBMIRROR_RETURN_IF_ERROR(
-          Run(connection,
-              Sql(std::string("UPDATE {p}") + table +
-                  " SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL"),
-              stamped));
-    }
-  }
-  // Derived rows hold no history of their own: they go in both modes.
-  for (const char* table : {"comment_reactions", "active_users", "flow_nodes", "flow_edges"}) {
-    LBMIRROR_RETURN_IF_ERROR(
-        Run(connection, Sql(std::string("DELETE FROM {p}") + table + " WHERE room_id = ?"), key));
-  }
-  LBMIRROR_RETURN_IF_ERROR(search_.RemoveRoom(connection, room_id));
-  SqlValue zero[] = {Text(room_id)};
-  LBMIRROR_RETURN_IF_ERROR(
-      Run(connection, Sql("UPDATE {p}rooms SET active_users = 0 WHERE room_id = ?"), zero));
-  // The deletion wins over every read of the room's content that started before it: each
-  // such target in flight loses its claim (fencing token bumped, so its completion writes
-  // nothing) and is due again at once, when it reads 404.
-  SqlValue fence[] = {now_ms, now_ms, now_ms, Text(room_id)};
-  return Run(connection, sql_->fence_room_reads, fence);
-}
-
 Status SqlStore::ApplySession(SqlConnection& connection, const SessionChange& change) {
   std::string at = FormatSqlTimestamp(change.at_ms);
   SqlValue user = OrNull(change.user_id);
@@ -967,8 +485,8 @@ Status SqlStore::ApplySession(SqlConnection& connection, const SessionChange& ch
 }
 
 Result<bool> SqlStore::CompleteOne(SqlConnection& connection, const Completion& completion,
-                                   int64_t now, const FlowKeys* diagrams,
-                                   std::vector<const DocumentRow*>& documents) {
+                                   const sql::RowWriter::Context& context) {
+  const int64_t now = context.now_ms;
   const Claim& claim = completion.claim;
   // The fencing check comes first and locks the target row until commit, so a worker whose
   // lease was taken over cannot write anything.
@@ -987,7 +505,7 @@ Result<bool> SqlStore::CompleteOne(SqlConnection& connection, const Completion& 
   if (!changed) return changed.error();
   if (*changed != 1) return false;
   for (const RowWrite& write : completion.writes) {
-    LBMIRROR_RETURN_IF_ERROR(ApplyWrite(connection, write, now, diagrams, documents));
+    LBMIRROR_RETURN_IF_ERROR(writer_.Apply(connection, write, context));
   }
   for (const TargetKey& key : completion.also_dirty) {
     LBMIRROR_RETURN_IF_ERROR(MarkDirty(connection, key, now));
@@ -1004,57 +522,12 @@ Result<bool> SqlStore::Complete(const Claim& claim, std::span<const RowWrite> wr
   return bool((*done)[0]);
 }
 
-bool SqlStore::TooDeepForJson(int depth) const {
-  int limit = json_depth_limit_.load(std::memory_order_relaxed);
-  return limit > 0 && depth > limit;
-}
-
-bool SqlStore::TooDeepForJson(const std::string& json) const {
-  return json_depth_limit_.load(std::memory_order_relaxed) > 0 && TooDeepForJson(JsonDepth(json));
-}
-
-Status SqlStore::ProbeJsonDepthLimit() {
-  if (dialect_ != Dialect::kMysql || json_depth_limit_.load() >= 0) return Ok();
-  auto connection = pool_.Acquire();
-  if (!connection) return connection.error();
-  // The deepest array the server's JSON parser takes (MariaDB before 12.2: 32, MySQL: 100),
-  // found by bisection with JSON_VALID, which is what MariaDB's JSON columns check; an error
-  // (MySQL refuses a too-deep document) counts as not valid.
-  constexpr int kProbeCeiling = 4096;
-  auto valid = [&](int depth) -> Result<bool> {
-    std::string json = std::string(static_cast<size_t>(depth), '[') + "1" +
-                       std::string(static_cast<size_t>(depth), ']');
-    SqlValue param[] = {std::string_view(json)};
-    auto rows = (*connection)->Query("SELECT JSON_VALID(?)", param);
-    if (!rows) {
-      if (rows.error().retryable() || (*connection)->broken()) return rows.error();
-      return false;
-    }
-    return !rows->empty() && (*rows)[0][0] == "1";
-  };
-  auto deepest = valid(kProbeCeiling);
-  if (!deepest) return deepest.error().WithContext("probing the JSON depth limit");
-  int limit = 0;  // none below the ceiling
-  if (!*deepest) {
-    int low = 0, high = kProbeCeiling;  // valid(low) holds (or low = 0), valid(high) does not
-    while (high - low > 1) {
-      int middle = (low + high) / 2;
-      auto ok = valid(middle);
-      if (!ok) return ok.error().WithContext("probing the JSON depth limit");
-      (*ok ? low : high) = middle;
-    }
-    limit = std::max(low, 1);
-  }
-  json_depth_limit_.store(limit);
-  if (limit > 0) {
-    log::Info(Cat("the database's JSON columns hold documents up to ", limit,
-                  " levels deep; deeper ones are kept as text in deep_data"));
-  }
-  return Ok();
-}
-
 Result<std::vector<bool>> SqlStore::CompleteAll(std::span<const Completion> completions) {
-  LBMIRROR_RETURN_IF_ERROR(ProbeJsonDepthLimit());
+  if (writer_.NeedsJsonDepthProbe()) {
+    auto connection = pool_.Acquire();
+    if (!connection) return connection.error();
+    LBMIRROR_RETURN_IF_ERROR(writer_.ProbeJsonDepthLimit(**connection));
+  }
   int64_t now = clock_.NowMs();
   std::vector<bool> done;
   // Target rows are locked in key order, as claims and recording lock them: concurrent
@@ -1066,20 +539,21 @@ Result<std::vector<bool>> SqlStore::CompleteAll(std::span<const Completion> comp
   });
   Status status = Transact([&](SqlConnection& connection) -> Status {
     done.assign(completions.size(), false);
-    auto diagrams = DiagramsWithRows(connection, completions);
+    auto diagrams = writer_.DiagramsWithRows(connection, completions);
     if (!diagrams) return diagrams.error();
     // The Storage documents of all go in one statement, after the other writes (a room
     // deleted in the same batch is marked first, as before: "room" sorts before "storage").
     std::vector<const DocumentRow*> documents;
+    const sql::RowWriter::Context context{now, FormatSqlTimestamp(now), &*diagrams, &documents};
     for (size_t i : order) {
       const Completion& completion = completions[i];
-      auto completed = CompleteOne(connection, completion, now, &*diagrams, documents);
+      auto completed = CompleteOne(connection, completion, context);
       if (!completed) {
         return completed.error().WithContext(Cat("writing ", completion.claim.key.ToString()));
       }
       done[i] = *completed;
     }
-    auto written = UpsertDocuments(connection, documents, FormatSqlTimestamp(now));
+    auto written = writer_.UpsertDocuments(connection, documents, context.now);
     if (!written) return written.error().WithContext("writing Storage documents");
     return Ok();
   });

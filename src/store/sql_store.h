@@ -18,6 +18,7 @@
 #include "store/schema.h"
 #include "store/sql/group_committer.h"
 #include "store/sql/migrator.h"
+#include "store/sql/row_writer.h"
 #include "store/sql/search_index.h"
 #include "store/sql_connection.h"
 #include "store/store.h"
@@ -103,74 +104,22 @@ class SqlStore final : public Store {
   ConnectionPool* RecordPool();
   Status MarkDirty(SqlConnection& connection, const TargetKey& key, int64_t now_ms,
                    int64_t delay_ms = 0);
-  // (room_id, storage_key) of the diagrams that have rows in the flow tables.
-  using FlowKeys = std::set<std::pair<std::string, std::string>>;
-  // Those among the diagrams the completions write (one query for all).
-  Result<FlowKeys> DiagramsWithRows(SqlConnection& connection,
-                                    std::span<const Completion> completions);
-  // `diagrams`, when known, lets an empty diagram without rows skip its deletes. A Storage
-  // document is only added to `documents`, for one UpsertDocuments of the whole batch.
-  Status ApplyWrite(SqlConnection& connection, const RowWrite& write, int64_t now_ms,
-                    const FlowKeys* diagrams, std::vector<const DocumentRow*>& documents);
-  // What every row write of one completion transaction shares.
-  struct WriteContext {
-    int64_t now_ms;
-    std::string now;  // now_ms as a SQL timestamp
-    const FlowKeys* diagrams;
-    std::vector<const DocumentRow*>* documents;  // the batch's Storage documents, written last
-  };
-  // One per alternative of RowWrite (ApplyWrite dispatches with std::visit).
-  Status WriteRow(SqlConnection& connection, const DocumentRow& row, const WriteContext& context);
-  Status WriteRow(SqlConnection& connection, const YdocRow& row, const WriteContext& context);
-  Status WriteRow(SqlConnection& connection, const RoomRow& row, const WriteContext& context);
-  Status WriteRow(SqlConnection& connection, const DocumentGone& row, const WriteContext& context);
-  Status WriteRow(SqlConnection& connection, const YdocGone& row, const WriteContext& context);
-  Status WriteRow(SqlConnection& connection, const RoomGone& row, const WriteContext& context);
-  Status WriteRow(SqlConnection& connection, const ThreadSnapshot& row,
-                  const WriteContext& context);
-  Status WriteRow(SqlConnection& connection, const ThreadGone& row, const WriteContext& context);
-  Status WriteRow(SqlConnection& connection, const NotificationRow& row,
-                  const WriteContext& context);
-  Status WriteRow(SqlConnection& connection, const NotificationGone& row,
-                  const WriteContext& context);
-  Status WriteRow(SqlConnection& connection, const ActiveUsersSnapshot& row,
-                  const WriteContext& context);
-  Status WriteRow(SqlConnection& connection, const FlowSnapshot& row, const WriteContext& context);
   // Within a transaction: clears the claimed target (fencing checked first) and applies its
-  // writes (Storage documents through `documents`, see ApplyWrite). False, with nothing
-  // written, when the lease was taken over.
-  Result<bool> CompleteOne(SqlConnection& connection, const Completion& completion, int64_t now_ms,
-                           const FlowKeys* diagrams, std::vector<const DocumentRow*>& documents);
-  // Upserts Storage documents, as many as a statement takes at a time.
-  Status UpsertDocuments(SqlConnection& connection, std::span<const DocumentRow* const> documents,
-                         const std::string& now);
-  Status ApplyThread(SqlConnection& connection, const ThreadSnapshot& snapshot,
-                     const std::string& now);
-  Status DeleteThread(SqlConnection& connection, const ThreadGone& gone, const std::string& now);
-  Status ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSnapshot& snapshot,
-                          const std::string& now, int64_t now_ms);
-  Status ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow, const std::string& now,
-                   const FlowKeys* diagrams);
-  Status DeleteRoom(SqlConnection& connection, const std::string& room_id, const std::string& now,
-                    int64_t now_ms);
+  // writes (Storage documents only to context.documents). False, with nothing written, when
+  // the lease was taken over.
+  Result<bool> CompleteOne(SqlConnection& connection, const Completion& completion,
+                           const sql::RowWriter::Context& context);
   Status ApplySession(SqlConnection& connection, const SessionChange& change);
   // Runs one statement with {p} replaced by the table prefix (statements cached by text).
   Status Run(SqlConnection& connection, const std::string& sql, std::span<const SqlValue> params);
   std::string Sql(std::string_view text) const;
-  // Learns, once, how deep a document the database's JSON columns take (json_depth_limit_).
-  Status ProbeJsonDepthLimit();
-  // Whether a JSON value of this nesting depth (or this JSON text) is too deep for a JSON
-  // column; such documents are written to deep_data, such diagram elements as JSON null.
-  bool TooDeepForJson(int depth) const;
-  bool TooDeepForJson(const std::string& json) const;
 
   Dialect dialect_;
-  // How deep a document the JSON columns hold: 0 for no limit (SQLite: text columns), -1
-  // while not probed yet (MySQL, see ProbeJsonDepthLimit).
-  std::atomic<int> json_depth_limit_;
   SqlStoreOptions options_;
   sql::Migrator migrator_;
   sql::SearchIndex search_;
+  sql::DirtyMarks marks_;
+  sql::RowWriter writer_;
   const Clock& clock_;
   ConnectionPool pool_;
   ConnectionPool record_pool_;

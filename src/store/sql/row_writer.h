@@ -1,0 +1,100 @@
+// The row writers: what a completed read writes, one writer per kind of row (RowWrite),
+// dispatched with std::visit so that a kind without a writer does not compile. Soft or hard
+// deletes, SQLite's full-text upkeep (SearchIndex) and documents too deep for the database's
+// JSON type (kept in deep_data) are decided here. Runs inside the completion's transaction;
+// thread-safe (statements rendered once; the JSON depth limit is learnt once).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <set>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "store/rows.h"
+#include "store/sql/dirty_marks.h"
+#include "store/sql/search_index.h"
+#include "store/sql_connection.h"
+#include "store/target_queue.h"
+
+namespace lbmirror::store::sql {
+
+class RowWriter {
+ public:
+  // (room_id, storage_key) of React Flow diagrams.
+  using FlowKeys = std::set<std::pair<std::string, std::string>>;
+  // What every write of one completion transaction shares.
+  struct Context {
+    int64_t now_ms;
+    std::string now;           // now_ms as a SQL timestamp
+    const FlowKeys* diagrams;  // the batch's diagrams that have rows (null: unknown)
+    std::vector<const DocumentRow*>* documents;  // Storage documents, upserted together last
+  };
+
+  // `search` and `marks` must outlive this. `max_rows`: the most rows one statement writes.
+  RowWriter(Dialect dialect, const std::string& prefix, bool hard_deletes, size_t max_rows,
+            const SearchIndex& search, const DirtyMarks& marks);
+
+  // Writes one row write (a Storage document is only added to context.documents).
+  Status Apply(SqlConnection& connection, const RowWrite& write, const Context& context) const;
+  // Upserts Storage documents, as many as a statement takes at a time.
+  Status UpsertDocuments(SqlConnection& connection, std::span<const DocumentRow* const> documents,
+                         const std::string& now) const;
+  // Those of the completions' diagrams that have rows (one query for all).
+  Result<FlowKeys> DiagramsWithRows(SqlConnection& connection,
+                                    std::span<const Completion> completions) const;
+
+  // MySQL: learns, once, how deep a document the JSON columns take (a bisection with
+  // JSON_VALID on `connection`). Does nothing after the first success, and on SQLite.
+  bool NeedsJsonDepthProbe() const { return json_depth_limit_.load() < 0; }
+  Status ProbeJsonDepthLimit(SqlConnection& connection);
+
+ private:
+  Status Write(SqlConnection& connection, const DocumentRow& row, const Context& context) const;
+  Status Write(SqlConnection& connection, const YdocRow& row, const Context& context) const;
+  Status Write(SqlConnection& connection, const RoomRow& row, const Context& context) const;
+  Status Write(SqlConnection& connection, const DocumentGone& row, const Context& context) const;
+  Status Write(SqlConnection& connection, const YdocGone& row, const Context& context) const;
+  Status Write(SqlConnection& connection, const RoomGone& row, const Context& context) const;
+  Status Write(SqlConnection& connection, const ThreadSnapshot& row, const Context& context) const;
+  Status Write(SqlConnection& connection, const ThreadGone& row, const Context& context) const;
+  Status Write(SqlConnection& connection, const NotificationRow& row, const Context& context) const;
+  Status Write(SqlConnection& connection, const NotificationGone& row,
+               const Context& context) const;
+  Status Write(SqlConnection& connection, const ActiveUsersSnapshot& row,
+               const Context& context) const;
+  Status Write(SqlConnection& connection, const FlowSnapshot& row, const Context& context) const;
+
+  Status ApplyThread(SqlConnection& connection, const ThreadSnapshot& snapshot,
+                     const std::string& now) const;
+  Status DeleteThread(SqlConnection& connection, const ThreadGone& gone,
+                      const std::string& now) const;
+  Status ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSnapshot& snapshot,
+                          const std::string& now, int64_t now_ms) const;
+  Status ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow, const std::string& now,
+                   const FlowKeys* diagrams) const;
+  // A room's rows are marked deleted (or deleted), and reads of its content in flight fenced.
+  Status DeleteRoom(SqlConnection& connection, const std::string& room_id, const std::string& now,
+                    int64_t now_ms) const;
+  // Whether a JSON value of this depth (or this JSON text) is too deep for a JSON column.
+  bool TooDeepForJson(int depth) const;
+  bool TooDeepForJson(const std::string& json) const;
+  std::string Sql(std::string_view text) const;
+
+  Dialect dialect_;
+  std::string prefix_;
+  bool hard_deletes_;
+  size_t max_rows_;
+  const SearchIndex& search_;
+  const DirtyMarks& marks_;
+  // How deep a document the JSON columns hold: 0 for no limit (SQLite: text columns), -1
+  // while not probed yet (MySQL).
+  std::atomic<int> json_depth_limit_;
+  std::vector<std::string> upsert_documents_;  // by number of documents
+  std::string upsert_ydoc_, upsert_room_, room_gone_, document_gone_, ydoc_gone_;
+};
+
+}  // namespace lbmirror::store::sql
