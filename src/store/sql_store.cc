@@ -21,76 +21,30 @@ using sql::OrNull;
 using sql::Text;
 
 namespace {
-// next_attempt_at of a target with nothing to do: pending targets sort before it.
-constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 constexpr int kMaxTransactionAttempts = 4;
 
-std::string KindList(std::span<const TargetKind> kinds) {
-  std::string list;
-  for (TargetKind kind : kinds) {
-    if (!list.empty()) list += ", ";
-    list += "'";
-    list += TargetKindName(kind);
-    list += "'";
-  }
-  return list.empty() ? "''" : list;
-}
 }  // namespace
 
-// The statements of recording and of the queue, rendered once for the dialect and prefix.
+// The statements of recording, rendered once for the dialect and prefix.
 struct SqlStore::Statements {
   // Statements over a list of rows, rendered for every list length up to kMaxRecordBatch.
-  enum Many { kSelectEvents, kInsertEvents, kClaim, kClaimed, kManyCount };
+  enum Many { kSelectEvents, kInsertEvents, kManyCount };
   std::vector<std::string> many[kManyCount];
   const std::string& ManyRows(Many which, size_t rows) const { return many[which].at(rows); }
 
-  std::string complete, fail, renew, release, unclaim;
-
   Statements(Dialect dialect, const std::string& prefix) {
     bool mysql = dialect == Dialect::kMysql;
-    auto render = [&](const std::string& sql) { return sql::RenderSql(sql, dialect, prefix); };
-    auto rows = [&](Many which, const std::string& head, std::string_view row,
-                    const std::string& tail, std::string_view separator = ", ") {
-      many[which] =
-          sql::ManyRowStatements(dialect, prefix, head, row, tail, kMaxRecordBatch, separator);
-    };
-    rows(kSelectEvents, "SELECT webhook_id FROM {p}events WHERE webhook_id IN (", "?", ")");
-    rows(kInsertEvents,
-         "INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at,"
-         " payload) VALUES ",
-         "(?, ?, ?, ?, ?, ?)",
-         mysql ? " ON DUPLICATE KEY UPDATE webhook_id = webhook_id"
-               : " ON CONFLICT(webhook_id) DO NOTHING");
-    // Claims candidates still as they were read (same fence, not leased, still dirty).
-    // Disjunctions of primary-key equalities: a range lookup per row on every backend.
-    const std::string key_and_fence = "(kind = ? AND scope_id = ? AND object_id = ? AND fence = ?)";
-    rows(kClaim,
-         "UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?,"
-         " attempts = attempts + 1 WHERE lease_until <= ? AND dirty_seq > done_seq AND (",
-         key_and_fence, ")", " OR ");
-    rows(kClaimed,
-         "SELECT kind, scope_id, object_id FROM {p}targets WHERE lease_owner = ?"
-         " AND lease_until = ? AND (",
-         key_and_fence, ")", " OR ");
-    // Dirtied again during the read: pending from now (the read saw what came before).
-    complete = render(
-        "UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0,"
-        " last_error = NULL, last_success_at = ?,"
-        " first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END,"
-        " next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END"
-        " WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?");
-    fail = render(
-        "UPDATE {p}targets SET lease_owner = '', lease_until = 0, next_attempt_at = ?,"
-        " last_error = ? WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?");
-    renew = render(
-        "UPDATE {p}targets SET lease_until = ? WHERE kind = ? AND scope_id = ? AND object_id = ?"
-        " AND fence = ? AND lease_until > 0");
-    const std::string give_back =
-        "UPDATE {p}targets SET lease_owner = '', lease_until = 0,"
-        " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE ";
-    release = render(give_back + "kind = ? AND scope_id = ? AND object_id = ? AND fence = ?");
-    // The same for every target one claim leased (its owner and lease end).
-    unclaim = render(give_back + "lease_owner = ? AND lease_until = ?");
+    many[kSelectEvents] = sql::ManyRowStatements(
+        dialect, prefix, "SELECT webhook_id FROM {p}events WHERE webhook_id IN (", "?", ")",
+        kMaxRecordBatch);
+    many[kInsertEvents] = sql::ManyRowStatements(
+        dialect, prefix,
+        "INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at,"
+        " payload) VALUES ",
+        "(?, ?, ?, ?, ?, ?)",
+        mysql ? " ON DUPLICATE KEY UPDATE webhook_id = webhook_id"
+              : " ON CONFLICT(webhook_id) DO NOTHING",
+        kMaxRecordBatch);
   }
 };
 
@@ -104,6 +58,7 @@ SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions o
              kMaxRecordBatch),
       writer_(dialect, options_.table_prefix, options_.hard_deletes, kMaxRecordBatch, search_,
               marks_),
+      queue_(dialect, options_.table_prefix, options_.coalesce_ms, kMaxRecordBatch),
       clock_(clock),
       pool_(factory, options_.pool_size),
       // Recording connections run nothing but transactions: no START TRANSACTION each time.
@@ -324,104 +279,10 @@ Result<std::vector<Claim>> SqlStore::ClaimDue(std::string_view owner,
                                               std::span<const TargetKind> kinds, int limit,
                                               int64_t lease_ms,
                                               std::optional<int64_t>* next_due_ms) {
-  static thread_local std::minstd_rand random(std::random_device{}());
-  limit = std::clamp(limit, 1, kMaxRecordBatch);
   if (next_due_ms != nullptr) next_due_ms->reset();
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
-  int64_t now = clock_.NowMs();
-  // Candidates are read without locks; the conditional UPDATE below decides who wins.
-  // Reading more than needed and shuffling keeps concurrent workers off the same rows. The
-  // earliest pending targets not leased come first (clean ones have next_attempt_at =
-  // kNever): when none is due yet, the first tells when one will be.
-  std::string select = ReplaceAll(
-      "SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at"
-      " FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq"
-      " AND kind IN (" +
-          KindList(kinds) + ") ORDER BY next_attempt_at LIMIT ?",
-      "{p}", options_.table_prefix);
-  SqlValue select_params[] = {kNever, now, int64_t{limit} * 4};
-  auto rows = (*connection)->Query(select, select_params);
-  if (!rows) return rows.error().WithContext("reading due targets");
-  // The first target due later (the rows are in due order); due ones left unclaimed below
-  // make that now.
-  std::optional<int64_t> later;
-  for (const SqlRow& row : *rows) {
-    if (int64_t due = IntField(row[6]); due > now) {
-      later = due;
-      break;
-    }
-  }
-  std::erase_if(*rows, [&](const SqlRow& row) { return IntField(row[6]) > now; });
-  std::shuffle(rows->begin(), rows->end(), random);
-  std::vector<Claim> candidates;
-  for (const SqlRow& row : *rows) {
-    auto kind = ParseTargetKind(row[0].value_or(""));
-    if (!kind) continue;
-    candidates.push_back(Claim{{*kind, row[1].value_or(""), row[2].value_or("")},
-                               IntField(row[3]) + 1,
-                               IntField(row[4]),
-                               static_cast<int>(IntField(row[5])) + 1});
-  }
-  // Claimed a group at a time with one statement; a candidate taken by another worker meanwhile
-  // (its fence moved, or it was leased or completed) is left out, and the next ones are tried.
-  std::vector<Claim> claims;
-  auto partly_claimed = [&] {
-    if (next_due_ms != nullptr) *next_due_ms = now;  // the rest may be due
-    return claims;
-  };
-  const int64_t lease_until = now + lease_ms;
-  std::vector<SqlValue> params;
-  for (size_t next = 0; next < candidates.size() && static_cast<int>(claims.size()) < limit;) {
-    size_t take = std::min(candidates.size() - next, static_cast<size_t>(limit) - claims.size());
-    std::span<const Claim> group(candidates.data() + next, take);
-    next += take;
-    params = {owner, lease_until, now};
-    for (const Claim& claim : group) {
-      params.insert(params.end(),
-                    {TargetKindName(claim.key.kind), std::string_view(claim.key.scope_id),
-                     std::string_view(claim.key.object_id), claim.fence - 1});
-    }
-    auto changed = (*connection)->Execute(sql_->ManyRows(Statements::kClaim, take), params);
-    if (!changed) {
-      // Nothing of this group was claimed (the statement was rolled back); what the earlier
-      // groups claimed is the caller's to process, or it would stay leased by nobody.
-      if (!claims.empty()) return partly_claimed();
-      return changed.error().WithContext("claiming targets");
-    }
-    if (*changed == static_cast<int64_t>(take)) {
-      claims.insert(claims.end(), group.begin(), group.end());
-      continue;
-    }
-    if (*changed == 0) continue;
-    // Some were taken by others: the rows now leased by this call are the claimed ones.
-    params = {owner, lease_until};
-    for (const Claim& claim : group) {
-      params.insert(params.end(),
-                    {TargetKindName(claim.key.kind), std::string_view(claim.key.scope_id),
-                     std::string_view(claim.key.object_id), claim.fence});
-    }
-    auto won = (*connection)->Query(sql_->ManyRows(Statements::kClaimed, take), params);
-    if (!won) {
-      // Which of the group are claimed is unknown: they are given back (due again at once,
-      // as if never claimed), or, if that fails too, taken again when the lease ends.
-      params.resize(2);
-      (void)(*connection)->Execute(sql_->unclaim, params);
-      if (!claims.empty()) return partly_claimed();
-      return won.error().WithContext("reading claimed targets");
-    }
-    for (const Claim& claim : group) {
-      bool held = std::any_of(won->begin(), won->end(), [&](const SqlRow& row) {
-        return row[0] == TargetKindName(claim.key.kind) && row[1] == claim.key.scope_id &&
-               row[2] == claim.key.object_id;
-      });
-      if (held) claims.push_back(claim);
-    }
-  }
-  if (next_due_ms != nullptr) {
-    *next_due_ms = claims.size() < candidates.size() ? std::optional<int64_t>(now) : later;
-  }
-  return claims;
+  return queue_.ClaimDue(**connection, owner, kinds, limit, lease_ms, clock_.NowMs(), next_due_ms);
 }
 
 std::string SqlStore::Sql(std::string_view text) const {
@@ -487,23 +348,11 @@ Status SqlStore::ApplySession(SqlConnection& connection, const SessionChange& ch
 Result<bool> SqlStore::CompleteOne(SqlConnection& connection, const Completion& completion,
                                    const sql::RowWriter::Context& context) {
   const int64_t now = context.now_ms;
-  const Claim& claim = completion.claim;
   // The fencing check comes first and locks the target row until commit, so a worker whose
   // lease was taken over cannot write anything.
-  SqlValue params[] = {claim.dirty_seq,
-                       now,
-                       claim.dirty_seq,
-                       now,
-                       claim.dirty_seq,
-                       now + options_.coalesce_ms,  // dirtied again during the read
-                       kNever,
-                       TargetKindName(claim.key.kind),
-                       std::string_view(claim.key.scope_id),
-                       std::string_view(claim.key.object_id),
-                       claim.fence};
-  auto changed = connection.Execute(sql_->complete, params);
-  if (!changed) return changed.error();
-  if (*changed != 1) return false;
+  auto held = queue_.FenceAndClear(connection, completion.claim, now);
+  if (!held) return held.error();
+  if (!*held) return false;
   for (const RowWrite& write : completion.writes) {
     LBMIRROR_RETURN_IF_ERROR(writer_.Apply(connection, write, context));
   }
@@ -564,37 +413,19 @@ Result<std::vector<bool>> SqlStore::CompleteAll(std::span<const Completion> comp
 Status SqlStore::Fail(const Claim& claim, std::string_view error, int64_t retry_at_ms) {
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
-  std::string_view message = error.substr(0, 2000);
-  SqlValue params[] = {retry_at_ms,
-                       message,
-                       TargetKindName(claim.key.kind),
-                       std::string_view(claim.key.scope_id),
-                       std::string_view(claim.key.object_id),
-                       claim.fence};
-  auto changed = (*connection)->Execute(sql_->fail, params);
-  if (!changed) return changed.error();
-  return Ok();
+  return queue_.Fail(**connection, claim, error, retry_at_ms);
 }
 
 Result<bool> SqlStore::Renew(const Claim& claim, int64_t lease_ms) {
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
-  SqlValue params[] = {clock_.NowMs() + lease_ms, TargetKindName(claim.key.kind),
-                       std::string_view(claim.key.scope_id), std::string_view(claim.key.object_id),
-                       claim.fence};
-  auto changed = (*connection)->Execute(sql_->renew, params);
-  if (!changed) return changed.error();
-  return *changed == 1;
+  return queue_.Renew(**connection, claim, clock_.NowMs() + lease_ms);
 }
 
 Status SqlStore::Release(const Claim& claim) {
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
-  SqlValue params[] = {TargetKindName(claim.key.kind), std::string_view(claim.key.scope_id),
-                       std::string_view(claim.key.object_id), claim.fence};
-  auto changed = (*connection)->Execute(sql_->release, params);
-  if (!changed) return changed.error();
-  return Ok();
+  return queue_.Release(**connection, claim);
 }
 
 Result<std::vector<SearchHit>> SqlStore::Search(std::string_view query, int limit) {

@@ -18,6 +18,7 @@
 #include "store/schema.h"
 #include "store/sql/group_committer.h"
 #include "store/sql/migrator.h"
+#include "store/sql/queue_sql.h"
 #include "store/sql/row_writer.h"
 #include "store/sql/search_index.h"
 #include "store/sql_connection.h"
@@ -120,6 +121,7 @@ class SqlStore final : public Store {
   sql::SearchIndex search_;
   sql::DirtyMarks marks_;
   sql::RowWriter writer_;
+  sql::QueueSql queue_;
   const Clock& clock_;
   ConnectionPool pool_;
   ConnectionPool record_pool_;

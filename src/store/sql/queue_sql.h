@@ -1,0 +1,49 @@
+// The work queue's SQL: claims (a lease and a fencing token taken with conditional UPDATEs,
+// several targets a statement), failures, lease renewal, giving back, and the fence check that
+// opens a completion. Every statement locks target rows in primary-key order. Thread-safe
+// (statements rendered once); each call runs on the connection it is given.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "store/sql_connection.h"
+#include "store/target_queue.h"
+
+namespace lbmirror::store::sql {
+
+class QueueSql {
+ public:
+  // `coalesce_ms`: a target dirtied again during its read is due this long after the read.
+  // `max_rows`: the most targets one claim takes.
+  QueueSql(Dialect dialect, const std::string& prefix, int64_t coalesce_ms, size_t max_rows);
+
+  // As TargetQueue::ClaimDue, at time `now`. REQUIRES: *next_due_ms reset by the caller.
+  Result<std::vector<Claim>> ClaimDue(SqlConnection& connection, std::string_view owner,
+                                      std::span<const TargetKind> kinds, int limit,
+                                      int64_t lease_ms, int64_t now,
+                                      std::optional<int64_t>* next_due_ms) const;
+  Status Fail(SqlConnection& connection, const Claim& claim, std::string_view error,
+              int64_t retry_at_ms) const;
+  // False when the claim no longer holds the target.
+  Result<bool> Renew(SqlConnection& connection, const Claim& claim, int64_t lease_until) const;
+  Status Release(SqlConnection& connection, const Claim& claim) const;
+  // Inside a completion's transaction: checks the claim still holds its fencing token and
+  // clears the target (due again after the coalescing delay if it was dirtied during the
+  // read). False, with nothing changed, when the lease was taken over.
+  Result<bool> FenceAndClear(SqlConnection& connection, const Claim& claim, int64_t now) const;
+
+ private:
+  std::string prefix_;
+  int64_t coalesce_ms_;
+  size_t max_rows_;
+  std::vector<std::string> claim_, claimed_;  // by number of targets
+  std::string complete_, fail_, renew_, release_, unclaim_;
+};
+
+}  // namespace lbmirror::store::sql
