@@ -1,6 +1,9 @@
-// SqlStore: the Store over any SqlConnection backend. All SQL lives here, written once with
-// the few dialect differences (upsert syntax, NULL-safe equality) filled in at construction.
-// Thread-safe: each call borrows a pooled connection.
+// SqlStore: the Store over any SqlConnection backend, a facade over the units of store/sql/
+// (one concern each, SQL rendered once per dialect): the group committer and the inbox's SQL
+// record webhooks, the queue's SQL claims, the row writers and the dirty marks write what a
+// read found, the search index and the migrator do what their names say. It keeps the
+// connection pools and the completion of a claim (fence check, rows, clear the target), which
+// ties the queue and the writers together. Thread-safe: each call borrows a pooled connection.
 #pragma once
 
 #include <atomic>
@@ -17,6 +20,7 @@
 #include "core/clock.h"
 #include "store/schema.h"
 #include "store/sql/group_committer.h"
+#include "store/sql/inbox_sql.h"
 #include "store/sql/migrator.h"
 #include "store/sql/queue_sql.h"
 #include "store/sql/row_writer.h"
@@ -81,20 +85,9 @@ class SqlStore final : public Store {
   Result<int64_t> PruneEvents(int64_t before_ms) override;
 
  private:
-  struct Statements;
-
   // Records the webhooks of one group commit: one transaction when they are several (with a
   // fall back to one transaction each if it is refused, so one bad event fails alone).
   void RecordGroup(std::span<sql::GroupCommitter::Pending> group);
-  // One group commit, retried looking first when some of the group were stored before;
-  // element i tells whether events[i] was new.
-  Result<std::vector<bool>> RecordEvents(std::span<const InboxEvent* const> events);
-  // Inserts the events not stored yet and marks their targets; `stored[i]` tells whether
-  // events[i] was new (false for an id stored before or earlier in the same group). Without
-  // `look_first` every id is assumed new: when none is, all are reported as stored before;
-  // when only some are, a kConflict error (nothing to commit) asks to look first.
-  Status RecordMany(SqlConnection& connection, std::span<const InboxEvent* const> events,
-                    std::vector<bool>& stored, bool look_first);
 
   // Runs `body` in a transaction, retrying the whole transaction on retryable errors, on a
   // connection of `pool` (default pool_).
@@ -110,7 +103,6 @@ class SqlStore final : public Store {
   // the lease was taken over.
   Result<bool> CompleteOne(SqlConnection& connection, const Completion& completion,
                            const sql::RowWriter::Context& context);
-  Status ApplySession(SqlConnection& connection, const SessionChange& change);
   // Runs one statement with {p} replaced by the table prefix (statements cached by text).
   Status Run(SqlConnection& connection, const std::string& sql, std::span<const SqlValue> params);
   std::string Sql(std::string_view text) const;
@@ -122,10 +114,10 @@ class SqlStore final : public Store {
   sql::DirtyMarks marks_;
   sql::RowWriter writer_;
   sql::QueueSql queue_;
+  sql::InboxSql inbox_;
   const Clock& clock_;
   ConnectionPool pool_;
   ConnectionPool record_pool_;
-  std::unique_ptr<Statements> sql_;
   std::unique_ptr<sql::GroupCommitter> committer_;  // records webhooks (RecordAsync)
 };
 

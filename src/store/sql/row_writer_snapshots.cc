@@ -1,0 +1,211 @@
+// RowWriter, continued: the writes that replace a whole set of rows with a snapshot (a
+// thread's comments and reactions, a room's active users, a diagram's nodes and edges).
+#include <algorithm>
+
+#include "core/text.h"
+#include "store/sql/row_writer.h"
+#include "store/sql/values.h"
+
+namespace lbmirror::store::sql {
+
+Status RowWriter::ApplyThread(SqlConnection& connection, const ThreadSnapshot& snapshot,
+                              const std::string& now) const {
+  const ThreadRow& t = snapshot.thread;
+  SqlValue thread[] = {Text(t.thread_id),           Text(t.room_id),    Text(t.metadata),
+                       int64_t{t.resolved ? 1 : 0}, Text(t.visibility), Optional(t.created_at),
+                       Optional(t.updated_at),      Text(now)};
+  LBMIRROR_RETURN_IF_ERROR(Run(
+      connection,
+      Sql("INSERT INTO {p}threads (thread_id, room_id, metadata, resolved, visibility, created_at,"
+          " updated_at, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+          " {upsert:thread_id} room_id = {v:room_id}, metadata = {v:metadata},"
+          " resolved = {v:resolved}, visibility = {v:visibility}, created_at = {v:created_at},"
+          " updated_at = {v:updated_at}, synced_at = {v:synced_at}, deleted_at = NULL"),
+      thread));
+  const std::string upsert_comment =
+      Sql("INSERT INTO {p}comments (comment_id, thread_id, room_id, user_id, body, body_text,"
+          " metadata, attachments, created_at, edited_at, synced_at, deleted_at)"
+          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {upsert:comment_id}"
+          " thread_id = {v:thread_id}, room_id = {v:room_id}, user_id = {v:user_id},"
+          " body = {v:body}, body_text = {v:body_text}, metadata = {v:metadata},"
+          " attachments = {v:attachments}, created_at = {v:created_at}, edited_at = {v:edited_at},"
+          " synced_at = {v:synced_at}, deleted_at = {v:deleted_at}");
+  std::vector<SqlValue> keep = {Text(t.thread_id)};
+  std::string placeholders;
+  for (const CommentRow& c : snapshot.comments) {
+    SqlValue comment[] = {Text(c.comment_id),    Text(c.thread_id),   Text(c.room_id),
+                          OrNull(c.user_id),     Optional(c.body),    Text(c.body_text),
+                          Text(c.metadata),      Text(c.attachments), Optional(c.created_at),
+                          Optional(c.edited_at), Text(now),           Optional(c.deleted_at)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert_comment, comment));
+    keep.push_back(Text(c.comment_id));
+    placeholders += placeholders.empty() ? "?" : ", ?";
+  }
+  // Comments the API no longer lists are gone.
+  std::string missing = placeholders.empty() ? "" : " AND comment_id NOT IN (" + placeholders + ")";
+  if (hard_deletes_) {
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection, Sql("DELETE FROM {p}comments WHERE thread_id = ?" + missing), keep));
+  } else {
+    std::vector<SqlValue> params = {Text(now)};
+    params.insert(params.end(), keep.begin(), keep.end());
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection,
+            Sql("UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL" +
+                missing),
+            params));
+  }
+  SqlValue thread_key[] = {Text(t.thread_id)};
+  LBMIRROR_RETURN_IF_ERROR(
+      Run(connection, Sql("DELETE FROM {p}comment_reactions WHERE thread_id = ?"), thread_key));
+  const std::string insert_reaction = Sql(
+      "INSERT INTO {p}comment_reactions (comment_id, emoji, user_id, thread_id, room_id, "
+      "created_at)"
+      " VALUES (?, ?, ?, ?, ?, ?) {upsert:comment_id, emoji, user_id} created_at = {v:created_at}");
+  for (const ReactionRow& r : snapshot.reactions) {
+    SqlValue reaction[] = {Text(r.comment_id), Text(r.emoji),   Text(r.user_id),
+                           Text(r.thread_id),  Text(r.room_id), Optional(r.created_at)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, insert_reaction, reaction));
+  }
+  return search_.IndexThread(connection, snapshot);
+}
+
+Status RowWriter::DeleteThread(SqlConnection& connection, const ThreadGone& gone,
+                               const std::string& now) const {
+  SqlValue key[] = {Text(gone.thread_id)};
+  SqlValue stamped[] = {Text(now), Text(gone.thread_id)};
+  if (hard_deletes_) {
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection, Sql("DELETE FROM {p}threads WHERE thread_id = ?"), key));
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection, Sql("DELETE FROM {p}comments WHERE thread_id = ?"), key));
+  } else {
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection,
+            Sql("UPDATE {p}threads SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL"),
+            stamped));
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection,
+            Sql("UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL"),
+            stamped));
+  }
+  LBMIRROR_RETURN_IF_ERROR(
+      Run(connection, Sql("DELETE FROM {p}comment_reactions WHERE thread_id = ?"), key));
+  return search_.RemoveThread(connection, gone.thread_id);
+}
+
+Status RowWriter::ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSnapshot& snapshot,
+                                   const std::string& now, int64_t now_ms) const {
+  SqlValue room[] = {Text(snapshot.room_id)};
+  LBMIRROR_RETURN_IF_ERROR(
+      Run(connection, Sql("DELETE FROM {p}active_users WHERE room_id = ?"), room));
+  const std::string insert =
+      Sql("INSERT INTO {p}active_users (room_id, connection_id, user_id, user_info, synced_at)"
+          " VALUES (?, ?, ?, ?, ?)");
+  for (const ActiveUser& user : snapshot.users) {
+    SqlValue row[] = {Text(snapshot.room_id), user.connection_id, Optional(user.user_id),
+                      Optional(user.user_info), Text(now)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, insert, row));
+  }
+  SqlValue count[] = {static_cast<int64_t>(snapshot.users.size()), Text(snapshot.room_id)};
+  auto changed =
+      connection.Execute(Sql("UPDATE {p}rooms SET active_users = ? WHERE room_id = ?"), count);
+  if (!changed) return changed.error();
+  if (*changed == 0) {
+    // Presence arrived before the room was mirrored: read the room too, then it gets its count.
+    SqlValue placeholder[] = {Text(snapshot.room_id), static_cast<int64_t>(snapshot.users.size()),
+                              Text(now)};
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection,
+            Sql("INSERT INTO {p}rooms (room_id, active_users, synced_at) VALUES (?, ?, ?)"
+                " {upsert:room_id} active_users = {v:active_users}"),
+            placeholder));
+    return marks_.Mark(connection, {TargetKind::kRoom, snapshot.room_id, ""}, now_ms);
+  }
+  return Ok();
+}
+
+Status RowWriter::ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow,
+                            const std::string& now, const FlowKeys* diagrams) const {
+  // Replaced whole: the old rows go, the snapshot's rows come in (64 to a statement). A
+  // document without the diagram, whose diagram has no rows, costs no statement.
+  bool empty = flow.nodes.empty() && flow.edges.empty();
+  if (empty && diagrams != nullptr && !diagrams->contains({flow.room_id, flow.storage_key})) {
+    return Ok();
+  }
+  SqlValue key[] = {Text(flow.room_id), Text(flow.storage_key)};
+  LBMIRROR_RETURN_IF_ERROR(
+      Run(connection, Sql("DELETE FROM {p}flow_nodes WHERE room_id = ? AND storage_key = ?"), key));
+  LBMIRROR_RETURN_IF_ERROR(
+      Run(connection, Sql("DELETE FROM {p}flow_edges WHERE room_id = ? AND storage_key = ?"), key));
+  auto real = [](const std::optional<double>& v) { return v ? SqlValue(*v) : SqlValue(nullptr); };
+  auto insert_rows = [&](const std::string& head, size_t count, auto&& row_params) -> Status {
+    std::vector<SqlValue> params;
+    for (size_t begin = 0; begin < count; begin += max_rows_) {
+      size_t end = std::min(count, begin + max_rows_);
+      params.clear();
+      std::string sql = head;
+      for (size_t i = begin; i < end; ++i) {
+        sql += i == begin ? "(?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        row_params(i, params);
+      }
+      LBMIRROR_RETURN_IF_ERROR(Run(connection, Sql(sql), params));
+    }
+    return Ok();
+  };
+  LBMIRROR_RETURN_IF_ERROR(insert_rows(
+      "INSERT INTO {p}flow_nodes (room_id, storage_key, node_id, type, position_x, position_y,"
+      " data, node, synced_at) VALUES ",
+      flow.nodes.size(), [&](size_t i, std::vector<SqlValue>& params) {
+        const FlowNode& n = flow.nodes[i];
+        bool deep = TooDeepForJson(n.node);
+        params.insert(params.end(), {Text(flow.room_id), Text(flow.storage_key), Text(n.node_id),
+                                     Optional(n.type), real(n.position_x), real(n.position_y),
+                                     deep ? SqlValue(nullptr) : Optional(n.data),
+                                     deep ? kJsonNull : Text(n.node), Text(now)});
+      }));
+  return insert_rows(
+      "INSERT INTO {p}flow_edges (room_id, storage_key, edge_id, type, source, target, data, edge,"
+      " synced_at) VALUES ",
+      flow.edges.size(), [&](size_t i, std::vector<SqlValue>& params) {
+        const FlowEdge& e = flow.edges[i];
+        bool deep = TooDeepForJson(e.edge);
+        params.insert(params.end(), {Text(flow.room_id), Text(flow.storage_key), Text(e.edge_id),
+                                     Optional(e.type), Optional(e.source), Optional(e.target),
+                                     deep ? SqlValue(nullptr) : Optional(e.data),
+                                     deep ? kJsonNull : Text(e.edge), Text(now)});
+      });
+}
+
+Result<RowWriter::FlowKeys> RowWriter::DiagramsWithRows(
+    SqlConnection& connection, std::span<const Completion> completions) const {
+  std::vector<std::string_view> rooms;
+  for (const Completion& completion : completions) {
+    for (const RowWrite& write : completion.writes) {
+      if (auto* flow = std::get_if<FlowSnapshot>(&write)) rooms.push_back(flow->room_id);
+    }
+  }
+  std::sort(rooms.begin(), rooms.end());
+  rooms.erase(std::unique(rooms.begin(), rooms.end()), rooms.end());
+  FlowKeys found;
+  for (size_t begin = 0; begin < rooms.size(); begin += max_rows_) {
+    size_t end = std::min(rooms.size(), begin + max_rows_);
+    std::string list;
+    std::vector<SqlValue> params;
+    for (size_t i = begin; i < end; ++i) {
+      list += i == begin ? "?" : ", ?";
+      params.push_back(rooms[i]);
+    }
+    params.insert(params.end(), params.begin(), params.end());
+    auto rows = connection.Query(
+        Sql("SELECT room_id, storage_key FROM {p}flow_nodes WHERE room_id IN (" + list +
+            ") UNION SELECT room_id, storage_key FROM {p}flow_edges WHERE room_id IN (" + list +
+            ")"),
+        params);
+    if (!rows) return rows.error();
+    for (const SqlRow& row : *rows) found.insert({row[0].value_or(""), row[1].value_or("")});
+  }
+  return found;
+}
+
+}  // namespace lbmirror::store::sql
