@@ -1,15 +1,8 @@
 #include "store/sql_store.h"
 
 #include <algorithm>
-#include <chrono>
-#include <limits>
-#include <random>
-#include <thread>
-#include <tuple>
 
-#include "core/log.h"
 #include "core/text.h"
-#include "core/thread_name.h"
 #include "store/schema.h"
 #include "store/sql/dialect.h"
 #include "store/sql/transactor.h"
@@ -18,10 +11,6 @@
 namespace lbmirror::store {
 
 using sql::KeyOrder;
-using sql::OrNull;
-using sql::Text;
-
-namespace {}  // namespace
 
 SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions options,
                    const Clock& clock)

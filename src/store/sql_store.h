@@ -6,15 +6,12 @@
 // ties the queue and the writers together. Thread-safe: each call borrows a pooled connection.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
-#include <deque>
+#include <functional>
 #include <memory>
-#include <mutex>
-#include <set>
+#include <optional>
+#include <ostream>
+#include <span>
 #include <string>
-#include <thread>
-#include <unordered_set>
 #include <vector>
 
 #include "core/clock.h"
