@@ -90,7 +90,8 @@ class Repeats {
 };
 
 void Write(spdlog::level::level_enum level, std::string_view message) {
-  static Repeats* repeats = new Repeats;  // never destroyed: threads may log at exit
+  static Repeats* repeats = new Repeats;     // never destroyed: threads may log at exit
+  if (!Logger()->should_log(level)) return;  // lines below the level cost no lookup
   std::vector<std::pair<spdlog::level::level_enum, std::string>> due;
   bool admitted = repeats->Admit(level, message, due);
   for (const auto& [due_level, summary] : due) Emit(due_level, summary);

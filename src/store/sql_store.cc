@@ -100,13 +100,6 @@ std::string SqlStore::Sql(std::string_view text) const {
   return sql::RenderSql(std::string(text), dialect_, options_.table_prefix);
 }
 
-Status SqlStore::Run(SqlConnection& connection, const std::string& sql,
-                     std::span<const SqlValue> params) {
-  auto changed = connection.Execute(sql, params);
-  if (!changed) return changed.error();
-  return Ok();
-}
-
 Result<bool> SqlStore::CompleteOne(SqlConnection& connection, const Completion& completion,
                                    const sql::RowWriter::Context& context) {
   const int64_t now = context.now_ms;

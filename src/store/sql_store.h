@@ -100,8 +100,7 @@ class SqlStore final : public Store {
   // the lease was taken over.
   Result<bool> CompleteOne(SqlConnection& connection, const Completion& completion,
                            const sql::RowWriter::Context& context);
-  // Runs one statement with {p} replaced by the table prefix (statements cached by text).
-  Status Run(SqlConnection& connection, const std::string& sql, std::span<const SqlValue> params);
+  // `text` rendered for the dialect and table prefix (operators' statements).
   std::string Sql(std::string_view text) const;
 
   Dialect dialect_;

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/text.h"
+#include "store/sql/values.h"
 #include "store/sql_store.h"
 
 namespace lbmirror::store {
@@ -102,10 +103,10 @@ Status SqlStore::SetCheckpoint(std::string_view name, std::string_view value) {
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
   SqlValue params[] = {name, value, clock_.NowMs()};
-  return Run(**connection,
-             Sql("INSERT INTO {p}checkpoints (name, value, updated_at) VALUES (?, ?, ?)"
-                 " {upsert:name} value = {v:value}, updated_at = {v:updated_at}"),
-             params);
+  return sql::Run(**connection,
+                  Sql("INSERT INTO {p}checkpoints (name, value, updated_at) VALUES (?, ?, ?)"
+                      " {upsert:name} value = {v:value}, updated_at = {v:updated_at}"),
+                  params);
 }
 
 Result<QueueStatus> SqlStore::Queue(int max_failures) {
