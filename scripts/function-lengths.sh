@@ -54,4 +54,12 @@ while read -r count where name; do
     status=1
   fi
 done <<< "$lengths"
+# An allow-list line whose function is no longer over the ceiling (split, renamed or gone).
+while read -r name _; do
+  case "$name" in '' | '#'*) continue ;; esac
+  if ! awk -v c="$ceiling" -v n="$name" '$1 > c && $3 == n { found = 1 } END { exit !found }' <<< "$lengths"; then
+    echo "scripts/long-functions.txt: $name is not over $ceiling lines any more: remove its line" >&2
+    status=1
+  fi
+done < "$allow"
 exit "$status"

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "cli/commands.h"
@@ -63,62 +64,121 @@ class ProgressDisplay {
   int64_t start_ms_;
   int64_t last_ms_ = 0;
 };
+// The reconciliation scope of the options; nullopt, with the exit code in `code`, when wrong.
+std::optional<sync::ReconcileOptions> ReadBackfillScope(const ApiOptions& api,
+                                                        const BackfillOptions& options, int& code) {
+  auto fail = [&code](const std::string& message) {
+    code = ConfigError(message);
+    return std::nullopt;
+  };
+  if (std::string problem = CheckApiOptions(api); !problem.empty()) return fail(problem);
+  sync::ReconcileOptions scope;
+  scope.room_prefix = options.room_prefix;
+  scope.kinds.clear();
+  for (const std::string& name : SplitAny(options.kinds, ", ")) {
+    auto kind = store::ParseTargetKind(name);
+    if (!kind || *kind == store::TargetKind::kNotification) {
+      return fail(Cat("--kinds: unknown kind \"", name,
+                      "\" (choose from room, storage, ydoc, presence, thread)"));
+    }
+    scope.kinds.push_back(*kind);
+  }
+  if (scope.kinds.empty()) return fail("--kinds needs at least one kind");
+  if (options.workers < 1) return fail("--workers must be at least 1");
+  return scope;
+}
+
+// Cancels the reconciler's listing on SIGINT or SIGTERM until destroyed.
+class InterruptWatcher {
+ public:
+  explicit InterruptWatcher(sync::Reconciler& reconciler) {
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+    thread_ = std::thread([this, &reconciler] {
+      while (!finished_ && g_signal == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (g_signal != 0) reconciler.Cancel();
+    });
+  }
+  ~InterruptWatcher() {
+    finished_ = true;
+    thread_.join();
+  }
+  InterruptWatcher(const InterruptWatcher&) = delete;
+  InterruptWatcher& operator=(const InterruptWatcher&) = delete;
+
+  static bool Interrupted() { return g_signal != 0; }
+
+ private:
+  std::atomic<bool> finished_{false};
+  std::thread thread_;
+};
+
+// Waits until every target is done or failed, showing progress; returns the exit code.
+int AwaitTargets(store::Store& store, sync::Reconciler& reconciler, const std::string& checkpoint,
+                 const sync::ReconcileCounts& counts, int64_t total, ProgressDisplay& display) {
+  for (;;) {
+    if (InterruptWatcher::Interrupted()) {
+      log::Warn("backfill interrupted: run the same command again to resume");
+      return 130;
+    }
+    auto queue = store.Queue(5);
+    if (!queue) {
+      log::Warn(Cat("cannot read the work queue: ", queue.error().ToString()));
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
+    bool done = queue->pending - queue->failed <= 0;
+    display.Show(counts, &*queue, total, done);
+    if (!done) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    for (const store::FailedTarget& failure : queue->failures) {
+      log::Warn(Cat(failure.key.ToString(), " failed ", failure.attempts,
+                    " time(s): ", failure.last_error));
+    }
+    if (queue->failed > 0) {
+      log::Error(
+          Cat("backfill finished with ", queue->failed,
+              " failed targets; they are retried by `lbmirror serve`, see `lbmirror status`"));
+      return 1;
+    }
+    if (Status saved = reconciler.Finish(checkpoint); !saved) {
+      log::Warn(Cat("cannot record the end of the backfill: ", saved.error().ToString()));
+    }
+    log::Info(Cat("backfill done: ", counts.rooms_listed, " rooms, ", counts.targets_marked,
+                  " targets marked"));
+    return 0;
+  }
+}
 }  // namespace
 
 int RunBackfill(const CommonOptions& common, const ApiOptions& api,
                 const BackfillOptions& options) {
-  if (std::string problem = CheckApiOptions(api); !problem.empty()) return ConfigError(problem);
-  sync::ReconcileOptions reconcile;
-  reconcile.room_prefix = options.room_prefix;
-  reconcile.kinds.clear();
-  for (const std::string& name : SplitAny(options.kinds, ", ")) {
-    auto kind = store::ParseTargetKind(name);
-    if (!kind || *kind == store::TargetKind::kNotification) {
-      return ConfigError(Cat("--kinds: unknown kind \"", name,
-                             "\" (choose from room, storage, ydoc, presence, thread)"));
-    }
-    reconcile.kinds.push_back(*kind);
-  }
-  if (reconcile.kinds.empty()) return ConfigError("--kinds needs at least one kind");
-  if (options.workers < 1) return ConfigError("--workers must be at least 1");
-
+  int code = 0;
+  std::optional<sync::ReconcileOptions> scope = ReadBackfillScope(api, options, code);
+  if (!scope) return code;
   const Clock& clock = SystemClock::Instance();
   auto store = OpenStore(common.database_url, common.table_prefix, options.workers + 2, clock);
   if (!store) return ConfigError(store.error().ToString());
-  if (int code = PrepareSchema(**store, false); code != 0) return code;
+  if ((code = PrepareSchema(**store, false)) != 0) return code;
 
-  sync::Engine* engine_ptr = nullptr;
-  liveblocks::CurlClientOptions client_options = ClientOptions(api);
-  client_options.sleep = [&engine_ptr](std::chrono::milliseconds d) {
-    return engine_ptr->Sleep(d);
-  };
-  liveblocks::CurlLiveblocksClient client(client_options);
-  sync::EngineOptions engine_options;
-  engine_options.workers = options.workers;
-  engine_options.projection.flow_keys = SplitAny(options.flow_keys, ", ");
-  sync::Engine engine(**store, client, clock, engine_options);
-  engine_ptr = &engine;
-  sync::Reconciler reconciler(**store, client, reconcile);
-
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  std::atomic<bool> finished{false};
-  std::thread watcher([&] {
-    while (!finished && g_signal == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (g_signal != 0) reconciler.Cancel();
-  });
-  auto stop = [&](int code) {
-    finished = true;
-    watcher.join();
-    engine.Stop();  // workers finish or hand back their targets
-    return code;
-  };
+  MirrorWorkers workers(**store, api, clock, options.workers, options.flow_keys);
+  sync::Engine& engine = workers.engine();
+  sync::Reconciler reconciler(**store, workers.client(), *scope);
+  InterruptWatcher interrupts(reconciler);
+  struct StopEngine {  // workers finish or hand back their targets, before the watcher ends
+    sync::Engine& engine;
+    ~StopEngine() { engine.Stop(); }
+  } stop_engine{engine};
 
   const std::string checkpoint = Cat("backfill:", options.room_prefix, ":", options.kinds);
   auto before = (*store)->Queue(0);
   if (!before) {
     log::Error(Cat("cannot read the work queue: ", before.error().ToString()));
-    return stop(1);
+    return 1;
   }
   ProgressDisplay display(clock);
   engine.Start();
@@ -130,56 +190,23 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api,
         display.Show(c, nullptr, 0, false);
       });
   if (!counts) {
-    if (g_signal != 0) {
+    if (InterruptWatcher::Interrupted()) {
       display.Show(listed, nullptr, 0, true);
       log::Warn("backfill interrupted while listing rooms: run the same command again to resume");
-      return stop(130);
+      return 130;
     }
     log::Error(Cat("backfill failed: ", counts.error().ToString()));
-    return stop(1);
+    return 1;
   }
   if (counts->resumed) {
     log::Info(Cat("resuming an interrupted backfill after ", counts->rooms_listed, " rooms"));
   }
   if (counts->rooms_gone > 0) {
     log::Info(Cat(counts->rooms_gone,
-                  " mirrored rooms are no longer in Liveblocks: they will be "
-                  "marked deleted"));
+                  " mirrored rooms are no longer in Liveblocks: they will be marked deleted"));
   }
-  const int64_t total = before->pending + counts->targets_marked;
-  for (;;) {
-    if (g_signal != 0) {
-      log::Warn("backfill interrupted: run the same command again to resume");
-      return stop(130);
-    }
-    auto queue = (*store)->Queue(5);
-    if (!queue) {
-      log::Warn(Cat("cannot read the work queue: ", queue.error().ToString()));
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      continue;
-    }
-    bool done = queue->pending - queue->failed <= 0;
-    display.Show(*counts, &*queue, total, done);
-    if (done) {
-      for (const store::FailedTarget& failure : queue->failures) {
-        log::Warn(Cat(failure.key.ToString(), " failed ", failure.attempts,
-                      " time(s): ", failure.last_error));
-      }
-      if (queue->failed > 0) {
-        log::Error(
-            Cat("backfill finished with ", queue->failed,
-                " failed targets; they are retried by `lbmirror serve`, see `lbmirror status`"));
-        return stop(1);
-      }
-      if (Status saved = reconciler.Finish(checkpoint); !saved) {
-        log::Warn(Cat("cannot record the end of the backfill: ", saved.error().ToString()));
-      }
-      log::Info(Cat("backfill done: ", counts->rooms_listed, " rooms, ", counts->targets_marked,
-                    " targets marked"));
-      return stop(0);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  return AwaitTargets(**store, reconciler, checkpoint, *counts,
+                      before->pending + counts->targets_marked, display);
 }
 
 }  // namespace lbmirror::cli

@@ -37,6 +37,30 @@ liveblocks::CurlClientOptions ClientOptions(const ApiOptions& api) {
   return options;
 }
 
+namespace {
+sync::EngineOptions EngineOptionsFor(int workers, const std::string& flow_keys, int64_t lease_ms) {
+  sync::EngineOptions options;
+  options.workers = workers;
+  options.lease_ms = lease_ms;
+  options.projection.flow_keys = SplitAny(flow_keys, ", ");
+  return options;
+}
+
+liveblocks::CurlClientOptions ClientOptionsSleepingOn(const ApiOptions& api,
+                                                      sync::Engine* const& engine) {
+  liveblocks::CurlClientOptions options = ClientOptions(api);
+  options.sleep = [&engine](std::chrono::milliseconds d) { return engine->Sleep(d); };
+  return options;
+}
+}  // namespace
+
+MirrorWorkers::MirrorWorkers(store::Store& store, const ApiOptions& api, const Clock& clock,
+                             int workers, const std::string& flow_keys, int64_t lease_ms)
+    : client_(ClientOptionsSleepingOn(api, engine_for_sleep_)),
+      engine_(store, client_, clock, EngineOptionsFor(workers, flow_keys, lease_ms)) {
+  engine_for_sleep_ = &engine_;
+}
+
 int PrepareSchema(store::Store& store, bool no_migrate) {
   if (!no_migrate) {
     Status migrated = store.Migrate();

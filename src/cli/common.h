@@ -4,8 +4,10 @@
 #include <string>
 
 #include "cli/options.h"
+#include "core/clock.h"
 #include "liveblocks/curl/curl_client.h"
 #include "store/store.h"
+#include "sync/engine.h"
 
 namespace lbmirror::cli {
 
@@ -16,5 +18,22 @@ std::string CheckApiOptions(const ApiOptions& api);
 liveblocks::CurlClientOptions ClientOptions(const ApiOptions& api);
 // Applies the schema, or with no_migrate checks that someone else did. Returns an exit code.
 int PrepareSchema(store::Store& store, bool no_migrate);
+
+// The REST client and the worker engine of `serve` and `backfill`, wired together: the client's
+// retry pauses end at once when the engine stops. Neither is started.
+class MirrorWorkers {
+ public:
+  // `store` and `clock` must outlive this. `flow_keys`: the --flow-keys option's list.
+  MirrorWorkers(store::Store& store, const ApiOptions& api, const Clock& clock, int workers,
+                const std::string& flow_keys, int64_t lease_ms = sync::EngineOptions{}.lease_ms);
+
+  liveblocks::CurlLiveblocksClient& client() { return client_; }
+  sync::Engine& engine() { return engine_; }
+
+ private:
+  sync::Engine* engine_for_sleep_ = nullptr;  // set once engine_ is built
+  liveblocks::CurlLiveblocksClient client_;
+  sync::Engine engine_;
+};
 
 }  // namespace lbmirror::cli

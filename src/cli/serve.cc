@@ -131,6 +131,70 @@ http::ServerOptions ServerOptionsFor(const ServeConfig& config, const ServeOptio
   return server;
 }
 
+// Deletes stored webhooks older than `older_than_ms` every hour.
+std::unique_ptr<Periodic> Pruner(store::Store& store, const Clock& clock, int64_t older_than_ms,
+                                 const std::string& option, ServeMetrics& serve_metrics) {
+  return std::make_unique<Periodic>(
+      kPruneEveryMs, [&store, &clock, &serve_metrics, older_than_ms, option] {
+        auto pruned = store.PruneEvents(clock.NowMs() - older_than_ms);
+        if (!pruned) {
+          log::Warn(Cat("pruning stored webhooks failed: ", pruned.error().ToString()));
+        } else if (*pruned > 0) {
+          serve_metrics.events_pruned.fetch_add(*pruned);
+          log::Info(Cat("pruned ", *pruned, " stored webhooks older than ", option));
+        }
+      });
+}
+
+// The HTTP interface: the webhook endpoint (when `handler` is set), health, readiness, metrics.
+http::Router Routes(const std::string& webhook_path, webhook::WebhookHandler* handler,
+                    store::Store& store, ServeMetrics& serve_metrics,
+                    std::function<std::string()> metrics_page) {
+  http::Router router;
+  if (handler != nullptr) {
+    router.AddAsync(
+        "POST", webhook_path,
+        [handler, &serve_metrics](const http::Request& request, http::Responder respond) {
+          const auto start = std::chrono::steady_clock::now();
+          handler->Handle(request, [&serve_metrics, start,
+                                    respond = std::move(respond)](http::Response response) {
+            serve_metrics.ack_seconds.Observe(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+            respond(std::move(response));
+          });
+        });
+  }
+  router.Add("GET", "/healthz",
+             [](const http::Request&) { return http::Response::Json(200, R"({"status":"ok"})"); });
+  router.Add("GET", "/readyz", [&store](const http::Request&) { return Readiness(store); });
+  router.Add("GET", "/metrics", [page = std::move(metrics_page)](const http::Request&) {
+    http::Response response;
+    response.status = 200;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = page();
+    return response;
+  });
+  return router;
+}
+
+// The first line of a run: where it listens and how it learns of changes.
+void LogListening(const ServeConfig& config, const ServeOptions& options, const ApiOptions& api,
+                  uint16_t port, bool reconciling) {
+  const auto& verifier = config.verifier;
+  log::Info(Cat("lbmirror listening on ", config.address.first, ":", port, ", Liveblocks API ",
+                api.base_url, ", ",
+                verifier ? Cat("webhooks at ", options.webhook_path, " (", verifier->secret_count(),
+                               " secret(s))")
+                         : std::string("no webhook secret")));
+  if (config.poll) {
+    log::Info(Cat("polling the Liveblocks API every ", config.interval_ms / 1000.0,
+                  " s for changed rooms",
+                  verifier ? "" : " (set LIVEBLOCKS_WEBHOOK_SECRET to receive webhooks)"));
+  } else if (reconciling) {
+    log::Info(Cat("reconciling with the Liveblocks API every ", config.interval_ms / 1000, " s"));
+  }
+}
+
 // The last line of a run: what it received and mirrored.
 void LogStopped(const webhook::WebhookHandler* handler, const sync::Engine& engine) {
   std::string webhooks;
@@ -164,18 +228,9 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
     log::Warn(Cat("could not prepare the database connections ahead: ", warm.error().ToString()));
   }
 
-  sync::Engine* engine_ptr = nullptr;
-  liveblocks::CurlClientOptions client_options = ClientOptions(api);
-  client_options.sleep = [&engine_ptr](std::chrono::milliseconds d) {
-    return engine_ptr->Sleep(d);
-  };
-  liveblocks::CurlLiveblocksClient client(client_options);
-  sync::EngineOptions engine_options;
-  engine_options.workers = options.workers;
-  engine_options.lease_ms = options.lease_ms;
-  engine_options.projection.flow_keys = SplitAny(options.flow_keys, ", ");
-  sync::Engine engine(**store, client, clock, engine_options);
-  engine_ptr = &engine;
+  MirrorWorkers workers(**store, api, clock, options.workers, options.flow_keys, options.lease_ms);
+  liveblocks::CurlLiveblocksClient& client = workers.client();
+  sync::Engine& engine = workers.engine();
 
   std::unique_ptr<sync::ReconcileLoop> reconcile;
   if (interval_ms > 0) {
@@ -190,65 +245,30 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   ServeMetrics serve_metrics;
   std::unique_ptr<Periodic> pruner;
   if (config->prune_ms) {
-    pruner = std::make_unique<Periodic>(kPruneEveryMs, [&] {
-      auto pruned = (*store)->PruneEvents(clock.NowMs() - *config->prune_ms);
-      if (!pruned) {
-        log::Warn(Cat("pruning stored webhooks failed: ", pruned.error().ToString()));
-      } else if (*pruned > 0) {
-        serve_metrics.events_pruned.fetch_add(*pruned);
-        log::Info(Cat("pruned ", *pruned, " stored webhooks older than ",
-                      options.prune_events_older_than));
-      }
-    });
+    pruner =
+        Pruner(**store, clock, *config->prune_ms, options.prune_events_older_than, serve_metrics);
   }
 
   std::unique_ptr<webhook::WebhookHandler> handler;
-  http::Router router;
   if (verifier) {
     // Stored targets become due after the coalescing delay (SqlStoreOptions::coalesce_ms).
     handler = std::make_unique<webhook::WebhookHandler>(
         *verifier, **store, clock,
         [&engine, &clock, delay = options.coalesce_ms] { engine.Notify(clock.NowMs() + delay); });
-    router.AddAsync(
-        "POST", options.webhook_path, [&](const http::Request& request, http::Responder respond) {
-          const auto start = std::chrono::steady_clock::now();
-          handler->Handle(request, [&serve_metrics, start,
-                                    respond = std::move(respond)](http::Response response) {
-            serve_metrics.ack_seconds.Observe(
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-            respond(std::move(response));
-          });
-        });
   }
-  router.Add("GET", "/healthz",
-             [](const http::Request&) { return http::Response::Json(200, R"({"status":"ok"})"); });
-  router.Add("GET", "/readyz", [&store](const http::Request&) { return Readiness(**store); });
-  router.Add("GET", "/metrics", [&](const http::Request&) {
-    http::Response response;
-    response.status = 200;
-    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    response.body = RenderMetrics(**store, clock, serve_metrics,
-                                  handler ? &handler->counters() : nullptr, client.counters(),
-                                  engine.counters(), reconcile ? &reconcile->counters() : nullptr);
-    return response;
-  });
-
-  http::HttpServer server(ServerOptionsFor(*config, options), std::move(router));
+  auto metrics_page = [&] {
+    return RenderMetrics(**store, clock, serve_metrics, handler ? &handler->counters() : nullptr,
+                         client.counters(), engine.counters(),
+                         reconcile ? &reconcile->counters() : nullptr);
+  };
+  http::HttpServer server(
+      ServerOptionsFor(*config, options),
+      Routes(options.webhook_path, handler.get(), **store, serve_metrics, metrics_page));
   if (Status listening = server.Listen(); !listening) {
     log::Error(listening.error().message());
     return 1;
   }
-  log::Info(Cat("lbmirror listening on ", config->address.first, ":", server.port(),
-                ", Liveblocks API ", api.base_url, ", ",
-                verifier ? Cat("webhooks at ", options.webhook_path, " (", verifier->secret_count(),
-                               " secret(s))")
-                         : std::string("no webhook secret")));
-  if (poll) {
-    log::Info(Cat("polling the Liveblocks API every ", interval_ms / 1000.0, " s for changed rooms",
-                  verifier ? "" : " (set LIVEBLOCKS_WEBHOOK_SECRET to receive webhooks)"));
-  } else if (reconcile) {
-    log::Info(Cat("reconciling with the Liveblocks API every ", interval_ms / 1000, " s"));
-  }
+  LogListening(*config, options, api, server.port(), reconcile != nullptr);
   engine.Start();
   if (reconcile) reconcile->Start();
   if (pruner) pruner->Start();
