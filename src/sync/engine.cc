@@ -14,8 +14,6 @@
 namespace lbmirror::sync {
 
 namespace {
-constexpr int64_t kBusy = std::numeric_limits<int64_t>::max();
-
 std::string DefaultOwner() {
   char host[256] = {};
   gethostname(host, sizeof host - 1);
@@ -25,17 +23,17 @@ std::string DefaultOwner() {
 
 Engine::Engine(store::TargetQueue& queue, liveblocks::LiveblocksClient& client, const Clock& clock,
                EngineOptions options)
-    : queue_(queue), client_(client), clock_(clock), options_(std::move(options)) {
+    : queue_(queue),
+      client_(client),
+      clock_(clock),
+      options_(std::move(options)),
+      idle_(options_.workers, clock, options_.idle_wait) {
   if (options_.owner.empty()) options_.owner = DefaultOwner();
 }
 
 Engine::~Engine() { Stop(); }
 
 void Engine::Start() {
-  {
-    std::lock_guard lock(mutex_);
-    looks_at_.assign(static_cast<size_t>(options_.workers), kBusy);
-  }
   for (int i = 0; i < options_.workers; ++i) {
     threads_.emplace_back([this, i] {
       NameThisThread(Cat("lbm-worker-", i));
@@ -50,10 +48,10 @@ void Engine::Start() {
 
 void Engine::Stop() {
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(sleep_mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  idle_.Stop();
   sleep_wake_.notify_all();
   for (auto& thread : threads_) thread.join();
   threads_.clear();
@@ -87,24 +85,8 @@ void Engine::LeaseKeeperLoop() {
   }
 }
 
-void Engine::Notify(std::optional<int64_t> due_at_ms) {
-  {
-    std::lock_guard lock(mutex_);
-    if (due_at_ms) {
-      // A worker that will look for work by the due time finds it then: no wake-up needed.
-      for (int64_t looks_at : looks_at_) {
-        if (looks_at <= *due_at_ms) return;
-      }
-    }
-    notified_due_ = std::min(notified_due_, due_at_ms.value_or(0));
-    ++wake_generation_;
-  }
-  // One is enough: a worker that takes work wakes the next (see WorkerLoop).
-  wake_.notify_one();
-}
-
 bool Engine::Sleep(std::chrono::milliseconds duration) {
-  std::unique_lock lock(mutex_);
+  std::unique_lock lock(sleep_mutex_);
   return !sleep_wake_.wait_for(lock, duration, [this] { return stopping_.load(); });
 }
 
@@ -207,12 +189,7 @@ void Engine::WorkerLoop(int index) {
   const std::string owner = Cat(options_.owner, "/", index);
   int64_t error_delay_ms = 250;
   while (!stopping_.load()) {
-    uint64_t generation;
-    {
-      std::lock_guard lock(mutex_);
-      generation = wake_generation_;
-      notified_due_ = kNothingNotified;  // what was notified so far, this claim sees
-    }
+    const uint64_t ticket = idle_.BeforeLook();
     std::optional<int64_t> next_due;
     auto claims = queue_.ClaimDue(owner, SupportedKinds(), options_.claim_batch, options_.lease_ms,
                                   &next_due);
@@ -225,36 +202,7 @@ void Engine::WorkerLoop(int index) {
     }
     error_delay_ms = 250;
     if (claims->empty()) {
-      // Idle. One idle worker watches the queue: it waits until the next due target (a burst
-      // being coalesced) and wakes another when it takes work. The others wait for Notify()
-      // or the idle poll, so a due target does not wake every worker.
-      int64_t now = clock_.NowMs();
-      std::unique_lock lock(mutex_);
-      if (wake_generation_ != generation) continue;  // work arrived while looking
-      int64_t wait_ms = options_.idle_poll_ms;
-      if (next_due) {
-        // Due already but not claimed: another worker is taking it; look again shortly.
-        int64_t due_in = *next_due > now ? *next_due - now : int64_t{20};
-        bool watched = std::any_of(looks_at_.begin(), looks_at_.end(),
-                                   [&](int64_t at) { return at <= now + due_in; });
-        if (!watched) wait_ms = std::min(wait_ms, due_in);
-      }
-      int64_t look_at = now + wait_ms;
-      for (;;) {
-        looks_at_[static_cast<size_t>(index)] = look_at;
-        wake_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(0, look_at - now)),
-                       [&] { return stopping_.load() || wake_generation_ != generation; });
-        looks_at_[static_cast<size_t>(index)] = kBusy;
-        if (stopping_.load() || wake_generation_ == generation) break;  // time to look
-        // Woken by Notify() for work due later than this worker meant to look: it now looks
-        // then (the queue holds nothing earlier: it was looked at, and Notify() tells of
-        // anything new).
-        now = clock_.NowMs();
-        int64_t due = std::exchange(notified_due_, kNothingNotified);
-        if (due <= now || now >= look_at) break;
-        generation = wake_generation_;
-        look_at = std::min(look_at, due);
-      }
+      idle_.WaitToLook(index, ticket, next_due, options_.idle_poll_ms);
       continue;
     }
     // Busy now: an idle worker takes over watching the queue when more is pending and no idle

@@ -9,7 +9,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -22,6 +21,7 @@
 #include "core/metrics.h"
 #include "liveblocks/client.h"
 #include "store/target_queue.h"
+#include "sync/idle_workers.h"
 #include "sync/projection.h"
 
 namespace lbmirror::sync {
@@ -37,6 +37,7 @@ struct EngineOptions {
   int64_t backoff_cap_ms = 300'000;  // longest retry delay
   std::string owner;                 // lease owner name (host:pid by default)
   ProjectionOptions projection;
+  IdleWorkers::Wait idle_wait;  // how idle workers wait (empty: for real; tests: a fake)
 };
 
 struct EngineCounters {
@@ -62,7 +63,7 @@ class Engine {
   // one idle worker unless one of them is already going to look for work by then, so a
   // burst of webhooks whose targets are coalesced does not wake a worker per webhook; woken
   // for work due later, it sleeps until then without looking at the queue.
-  void Notify(std::optional<int64_t> due_at_ms = std::nullopt);
+  void Notify(std::optional<int64_t> due_at_ms = std::nullopt) { idle_.Notify(due_at_ms); }
   // Sleeps up to `duration`; returns false at once when the engine is stopping. For the REST
   // client's retry waits.
   bool Sleep(std::chrono::milliseconds duration);
@@ -96,17 +97,9 @@ class Engine {
   EngineOptions options_;
   EngineCounters counters_;
   std::atomic<bool> stopping_{false};
-  std::mutex mutex_;
-  std::condition_variable wake_;        // idle workers
+  IdleWorkers idle_;
+  std::mutex sleep_mutex_;
   std::condition_variable sleep_wake_;  // Sleep() (REST retry waits): woken by Stop()
-  uint64_t wake_generation_ = 0;
-  // The earliest due time told by Notify() since an idle worker last woke for it (0: due
-  // now, or more may be due; kNothingNotified: none). Guarded by mutex_.
-  static constexpr int64_t kNothingNotified = std::numeric_limits<int64_t>::max();
-  int64_t notified_due_ = kNothingNotified;
-  // Per worker: the clock time it will next look for work by itself (while it waits idle),
-  // or kBusy while it is claiming or processing. Guarded by mutex_.
-  std::vector<int64_t> looks_at_;
   std::vector<std::thread> threads_;
   // Claims in progress by worker index, for the lease keeper.
   std::mutex in_flight_mutex_;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "fakes/fake_clock.h"
+#include "fakes/fake_idle_wait.h"
 #include "fakes/fake_liveblocks_client.h"
 #include "store/sql_store.h"
 #include "store/sqlite/sqlite_connection.h"
@@ -178,55 +179,67 @@ class CountingQueue final : public store::TargetQueue {
   store::TargetQueue& queue_;
 };
 
-// Three workers that look at the queue only when woken (no idle polling during a test).
-EngineOptions WokenOnly() {
+// Three workers that look at the queue only when woken (their idle poll is ten minutes, and
+// FakeIdleWait's waits end only when woken): each wait that begins shows a worker done
+// looking, so a test can tell that nothing else happened, without sleeps.
+EngineOptions WokenOnly(FakeIdleWait& wait) {
   EngineOptions options;
   options.workers = 3;
   options.idle_poll_ms = 600'000;
+  options.idle_wait = wait.AsWait();
   return options;
-}
-
-// Waits until `done` holds, then a moment longer for looks at the queue that should not come.
-void WaitThenSettle(const std::function<bool()>& done, int settle_ms = 50) {
-  for (int i = 0; i < 500 && !done(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  std::this_thread::sleep_for(std::chrono::milliseconds(settle_ms));
 }
 
 TEST_F(EngineTest, AWorkerWokenForWorkDueLaterWaitsForItWithoutLookingAtTheQueue) {
   CountingQueue queue(*store_);
-  Engine engine(queue, client_, clock_, WokenOnly());
+  FakeIdleWait wait;
+  Engine engine(queue, client_, clock_, WokenOnly(wait));
   engine.Start();
   // Each worker looks once at the empty queue, then waits.
-  WaitThenSettle([&] { return queue.claims.load() >= 3; });
+  wait.AwaitWaits(3, 3);
   ASSERT_EQ(queue.claims.load(), 3);
-  // Work due in 100 s: a worker is woken to wait for it, but does not look now; later work
-  // wakes nobody (one will look by then); work due now is looked for at once, by one worker.
+  // Work due in 100 s: a worker is woken and waits for it again without looking now.
   engine.Notify(clock_.NowMs() + 100'000);
-  engine.Notify(clock_.NowMs() + 200'000);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  wait.AwaitWaits(4, 3);
   EXPECT_EQ(queue.claims.load(), 3);
+  EXPECT_EQ(wait.timeouts().back(), 100'000);
+  // Later work wakes nobody (that worker looks by then): no wait ends, none begins.
+  engine.Notify(clock_.NowMs() + 200'000);
+  EXPECT_EQ(wait.timeouts().size(), 4u);
+  EXPECT_EQ(wait.waiting(), 3);
+  // Work due now is looked for at once, by one worker, which then waits again.
   engine.Notify();
-  WaitThenSettle([&] { return queue.claims.load() >= 4; });
+  wait.AwaitWaits(5, 3);
   EXPECT_EQ(queue.claims.load(), 4);
+  EXPECT_EQ(wait.timeouts().size(), 5u);
   engine.Stop();
 }
 
 TEST_F(EngineTest, AWorkerTakingTheLastDueTargetWakesNoOther) {
   CountingQueue queue(*store_);
-  Engine engine(queue, client_, clock_, WokenOnly());
+  FakeIdleWait wait;
+  Engine engine(queue, client_, clock_, WokenOnly(wait));
   client_.Set("/v2/rooms/r1/storage?format=json", 200, R"({"a":1})");
   engine.Start();
-  WaitThenSettle([&] { return queue.claims.load() >= 3; });
+  wait.AwaitWaits(3, 3);
   ASSERT_EQ(queue.claims.load(), 3);
   // One target: one worker claims it and reads (held); nothing else is pending, so no other
-  // worker is woken to look at the queue meanwhile.
+  // worker is woken to look at the queue meanwhile (the reader passed that point already).
   client_.Hold();
   Mark("m1", {TargetKind::kStorage, "r1", ""});
   engine.Notify();
-  WaitThenSettle([&] { return client_.Calls("/v2/rooms/r1/storage?format=json") > 0; }, 100);
+  for (int i = 0; i < 5'000 && client_.Calls("/v2/rooms/r1/storage?format=json") == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_GT(client_.Calls("/v2/rooms/r1/storage?format=json"), 0);
   EXPECT_EQ(queue.claims.load(), 4);
+  EXPECT_EQ(wait.waiting(), 2);
+  EXPECT_EQ(wait.timeouts().size(), 3u);
+  // Done, the reader looks once more and waits: all three wait, nobody else looked.
   client_.Resume();
+  wait.AwaitWaits(4, 3);
+  EXPECT_EQ(queue.claims.load(), 5);
+  EXPECT_EQ(wait.timeouts().size(), 4u);
   engine.Stop();
   EXPECT_EQ(engine.counters().completed.load(), 1);
 }
