@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 
+#include "core/json_fields.h"
 #include "core/limits.h"
 #include "core/text.h"
 #include "sync/comment_body.h"
@@ -75,12 +76,6 @@ Result<Projection> ProjectYdoc(const TargetKey& target, const liveblocks::RestRe
       {}};
 }
 
-std::optional<std::string> OptionalString(const json::object& object, std::string_view field) {
-  const json::value* value = object.if_contains(field);
-  if (value == nullptr || !value->is_string()) return std::nullopt;
-  return std::string(value->as_string());
-}
-
 std::optional<std::string> OptionalJson(const json::object& object, std::string_view field) {
   const json::value* value = object.if_contains(field);
   if (value == nullptr || value->is_null()) return std::nullopt;
@@ -91,16 +86,16 @@ Result<Projection> ProjectNotification(const TargetKey& target, const json::valu
                                        const std::string& raw) {
   const json::object* n = body.if_object();
   if (n == nullptr) return Internal("notification: response is not a JSON object");
-  if (OptionalString(*n, "id") != target.object_id) {
+  if (StringField(*n, "id") != target.object_id) {
     return Internal("notification: response id does not match the requested notification");
   }
   store::NotificationRow row;
   row.inbox_notification_id = target.object_id;
   row.user_id = target.scope_id;
-  row.kind = OptionalString(*n, "kind").value_or("");
-  row.room_id = OptionalString(*n, "roomId");
-  row.thread_id = OptionalString(*n, "threadId");
-  row.subject_id = OptionalString(*n, "subjectId");
+  row.kind = StringField(*n, "kind").value_or("");
+  row.room_id = StringField(*n, "roomId");
+  row.thread_id = StringField(*n, "threadId");
+  row.subject_id = StringField(*n, "subjectId");
   row.notified_at = Timestamp(*n, "notifiedAt");
   row.read_at = Timestamp(*n, "readAt");
   row.data = raw;
@@ -120,7 +115,7 @@ Result<Projection> ProjectActiveUsers(const TargetKey& target, const json::value
       return Internal("active users: an entry has no integer connectionId");
     }
     snapshot.users.push_back(
-        {connection->as_int64(), OptionalString(*user, "id"), OptionalJson(*user, "info")});
+        {connection->as_int64(), StringField(*user, "id"), OptionalJson(*user, "info")});
   }
   return Projection{{std::move(snapshot)}, {}};
 }
@@ -143,7 +138,7 @@ void ForEachById(const json::value* collection, Visit visit) {
     for (const json::value& item : *list) {
       const json::object* o = item.if_object();
       if (o == nullptr) continue;
-      if (auto id = OptionalString(*o, "id")) visit(*id, *o);
+      if (auto id = StringField(*o, "id")) visit(*id, *o);
     }
   }
 }
@@ -242,8 +237,8 @@ store::FlowSnapshot ProjectFlow(const std::string& room_id, const std::string& k
   const json::object* diagram = root != nullptr ? root->if_object() : nullptr;
   if (diagram == nullptr) return flow;
   ForEachById(diagram->if_contains("nodes"), [&](const std::string& id, const json::object& node) {
-    store::FlowNode row{id,           OptionalString(node, "type"), std::nullopt,
-                        std::nullopt, OptionalJson(node, "data"),   json::serialize(node)};
+    store::FlowNode row{id,           StringField(node, "type"),  std::nullopt,
+                        std::nullopt, OptionalJson(node, "data"), json::serialize(node)};
     if (const json::value* position = node.if_contains("position");
         position && position->is_object()) {
       row.position_x = Number(position->as_object(), "x");
@@ -252,8 +247,8 @@ store::FlowSnapshot ProjectFlow(const std::string& room_id, const std::string& k
     flow.nodes.push_back(std::move(row));
   });
   ForEachById(diagram->if_contains("edges"), [&](const std::string& id, const json::object& edge) {
-    flow.edges.push_back({id, OptionalString(edge, "source"), OptionalString(edge, "target"),
-                          OptionalString(edge, "type"), OptionalJson(edge, "data"),
+    flow.edges.push_back({id, StringField(edge, "source"), StringField(edge, "target"),
+                          StringField(edge, "type"), OptionalJson(edge, "data"),
                           json::serialize(edge)});
   });
   return flow;
@@ -262,30 +257,30 @@ store::FlowSnapshot ProjectFlow(const std::string& room_id, const std::string& k
 Result<store::ThreadSnapshot> ProjectThread(const TargetKey& target, const json::value& body) {
   const json::object* thread = body.if_object();
   if (thread == nullptr) return Internal("thread: response is not a JSON object");
-  if (OptionalString(*thread, "id") != target.object_id) {
+  if (StringField(*thread, "id") != target.object_id) {
     return Internal("thread: response id does not match the requested thread");
   }
   store::ThreadSnapshot snapshot;
   store::ThreadRow& row = snapshot.thread;
   row.thread_id = target.object_id;
-  row.room_id = OptionalString(*thread, "roomId").value_or(target.scope_id);
+  row.room_id = StringField(*thread, "roomId").value_or(target.scope_id);
   row.metadata = Serialize(*thread, "metadata", "{}");
   const json::value* resolved = thread->if_contains("resolved");
   row.resolved = resolved != nullptr && resolved->is_bool() && resolved->as_bool();
-  row.visibility = OptionalString(*thread, "visibility").value_or("public");
+  row.visibility = StringField(*thread, "visibility").value_or("public");
   row.created_at = Timestamp(*thread, "createdAt");
   row.updated_at = Timestamp(*thread, "updatedAt");
   const json::value* comments = thread->if_contains("comments");
   if (comments == nullptr || !comments->is_array()) return Internal("thread: no comments array");
   for (const json::value& item : comments->as_array()) {
     const json::object* c = item.if_object();
-    auto id = c != nullptr ? OptionalString(*c, "id") : std::nullopt;
+    auto id = c != nullptr ? StringField(*c, "id") : std::nullopt;
     if (!id) return Internal("thread: a comment has no id");
     store::CommentRow comment;
     comment.comment_id = *id;
     comment.thread_id = row.thread_id;
     comment.room_id = row.room_id;
-    comment.user_id = OptionalString(*c, "userId").value_or("");
+    comment.user_id = StringField(*c, "userId").value_or("");
     if (const json::value* b = c->if_contains("body"); b != nullptr && !b->is_null()) {
       comment.body = json::serialize(*b);
       comment.body_text = CommentBodyToPlainText(*b);
@@ -299,11 +294,11 @@ Result<store::ThreadSnapshot> ProjectThread(const TargetKey& target, const json:
         reactions && reactions->is_array()) {
       for (const json::value& r : reactions->as_array()) {
         const json::object* reaction = r.if_object();
-        auto emoji = reaction != nullptr ? OptionalString(*reaction, "emoji") : std::nullopt;
+        auto emoji = reaction != nullptr ? StringField(*reaction, "emoji") : std::nullopt;
         const json::value* users = reaction != nullptr ? reaction->if_contains("users") : nullptr;
         if (!emoji || users == nullptr || !users->is_array()) continue;
         for (const json::value& u : users->as_array()) {
-          auto user = u.is_object() ? OptionalString(u.as_object(), "id") : std::nullopt;
+          auto user = u.is_object() ? StringField(u.as_object(), "id") : std::nullopt;
           if (!user) continue;
           snapshot.reactions.push_back({comment.comment_id, *emoji, *user, row.thread_id,
                                         row.room_id, Timestamp(*reaction, "createdAt")});

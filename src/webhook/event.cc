@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/json_fields.h"
 #include "core/text.h"
 
 namespace lbmirror::webhook {
@@ -41,11 +42,6 @@ Result<std::string> RequiredId(const json::object& data, std::string_view type,
   return id;
 }
 
-std::string OptionalString(const json::object& data, std::string_view field) {
-  const json::value* v = data.if_contains(field);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
 bool IsKnownNotificationKind(std::string_view kind) {
   return kind == "thread" || kind == "textMention" || (kind.size() > 1 && kind[0] == '$');
 }
@@ -53,7 +49,7 @@ bool IsKnownNotificationKind(std::string_view kind) {
 Status FillKnown(const json::object& data, Event& event) {
   const std::string& type = event.type;
   if (type == "notification") {
-    event.notification_kind = OptionalString(data, "kind");
+    event.notification_kind = StringField(data, "kind").value_or("");
     if (!IsKnownNotificationKind(event.notification_kind)) {
       event.type_index = -1;  // stored and acknowledged, like an unknown type
       return Ok();
@@ -64,14 +60,14 @@ Status FillKnown(const json::object& data, Event& event) {
     if (!id) return id.error();
     event.user_id = *user;
     event.inbox_notification_id = *id;
-    event.room_id = OptionalString(data, "roomId");
+    event.room_id = StringField(data, "roomId").value_or("");
     event.targets.push_back({TargetKind::kNotification, *user, *id});
     return Ok();
   }
   if (type == "roomUpdated") {
     // Named by Liveblocks' integration pages, not by its SDK: a hint to read the room, when
     // it names one; otherwise only stored.
-    event.room_id = OptionalString(data, "roomId");
+    event.room_id = StringField(data, "roomId").value_or("");
     if (event.room_id.empty())
       event.type_index = -1;
     else
@@ -101,10 +97,10 @@ Status FillKnown(const json::object& data, Event& event) {
     int64_t id = connection->to_number<int64_t>(ec);
     if (ec) return InvalidArgument(Cat(type, " event with a non-integer data.connectionId"));
     event.connection_id = id;
-    event.user_id = OptionalString(data, "userId");
+    event.user_id = StringField(data, "userId").value_or("");
     const json::value* info = data.if_contains("userInfo");
     if (info != nullptr && !info->is_null()) event.user_info = json::serialize(*info);
-    std::string at = OptionalString(data, type == "userEntered" ? "enteredAt" : "leftAt");
+    std::string at = StringField(data, type == "userEntered" ? "enteredAt" : "leftAt").value_or("");
     auto at_ms = ParseIsoTimestampMs(at);
     if (!at_ms) {
       return InvalidArgument(Cat(type, " event without a valid data.",
@@ -159,7 +155,7 @@ Result<Event> ParseEvent(std::string_view body) {
   if (found != known.end()) event.type_index = static_cast<int>(found - known.begin());
   if (!event.known()) {
     if (data != nullptr && data->is_object())
-      event.room_id = OptionalString(data->as_object(), "roomId");
+      event.room_id = StringField(data->as_object(), "roomId").value_or("");
     if (Utf8Length(event.room_id) > kMaxIdChars) event.room_id.clear();
     return event;
   }
