@@ -49,4 +49,30 @@ while IFS= read -r file; do
     fi
   done < <(sed -nE 's/^#include "([a-z_]+\/[^"]+)".*/\1/p' "$file")
 done < <(printf '%s\n' "${files[@]}" | grep '^src/')
+
+# Namespaces follow folders: src/store/sql/x.cc is in lbmirror::store::sql (or a namespace
+# inside it). core's is inline, so that its vocabulary (Result, Cat, Clock) reads unqualified.
+while IFS= read -r file; do
+  folder=$(dirname "${file#src/}")
+  problem=$(awk -v expected="lbmirror::${folder//\//::}" '
+    /^(inline )?namespace [a-z_:]+ \{$/ {
+      name = $0; sub(/^(inline )?namespace /, "", name); sub(/ \{$/, "", name)
+      path = (depth > 0 ? stack[depth] "::" : "") name
+      stack[++depth] = path
+      if (index(expected, path) != 1 && index(path, expected "::") != 1 && path != expected) {
+        print "namespace " path " (expected " expected ")"; exit
+      }
+      if (path == expected) {
+        found = 1
+        if (expected == "lbmirror::core" && $0 !~ /^inline /) { print "core'"'"'s namespace is not inline"; exit }
+      }
+    }
+    /^\}  \/\/ namespace [a-z_:]+$/ { depth-- }
+    END { if (!found) print "no namespace " expected }
+  ' "$file")
+  if [ -n "$problem" ] && [ "$file" != src/cli/main.cc ]; then
+    echo "$file: $problem"
+    status=1
+  fi
+done < <(printf '%s\n' "${files[@]}" | grep '^src/')
 exit "$status"

@@ -223,7 +223,7 @@ int Main(int argc, char** argv) {
   }
   log::Configure(level, common.log_json);
   store::mysql::MysqlLibraryInit();
-  liveblocks::CurlLiveblocksClient::GlobalInit();
+  liveblocks::curl::Client::GlobalInit();
   if (serve_cmd->parsed()) return RunServe(common, api, serve);
   if (backfill_cmd->parsed()) return RunBackfill(common, api, backfill);
   if (status_cmd->parsed()) return RunStatus(common);

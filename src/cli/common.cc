@@ -29,8 +29,8 @@ std::string CheckApiOptions(const ApiOptions& api) {
   return {};
 }
 
-liveblocks::CurlClientOptions ClientOptions(const ApiOptions& api) {
-  liveblocks::CurlClientOptions options;
+liveblocks::curl::ClientOptions ClientOptions(const ApiOptions& api) {
+  liveblocks::curl::ClientOptions options;
   options.base_url = api.base_url;
   options.secret_key = api.secret_key;
   options.total_timeout = std::chrono::milliseconds(api.rest_timeout_ms);
@@ -46,9 +46,9 @@ sync::EngineOptions EngineOptionsFor(int workers, const std::string& flow_keys, 
   return options;
 }
 
-liveblocks::CurlClientOptions ClientOptionsSleepingOn(const ApiOptions& api,
-                                                      sync::Engine* const& engine) {
-  liveblocks::CurlClientOptions options = ClientOptions(api);
+liveblocks::curl::ClientOptions ClientOptionsSleepingOn(const ApiOptions& api,
+                                                        sync::Engine* const& engine) {
+  liveblocks::curl::ClientOptions options = ClientOptions(api);
   options.sleep = [&engine](std::chrono::milliseconds d) { return engine->Sleep(d); };
   return options;
 }

@@ -15,7 +15,7 @@ namespace lbmirror::cli {
 int ConfigError(const std::string& message);
 // An error message for unusable API settings, or empty when they are fine.
 std::string CheckApiOptions(const ApiOptions& api);
-liveblocks::CurlClientOptions ClientOptions(const ApiOptions& api);
+liveblocks::curl::ClientOptions ClientOptions(const ApiOptions& api);
 // Applies the schema, or with no_migrate checks that someone else did. Returns an exit code.
 int PrepareSchema(store::Store& store, bool no_migrate);
 
@@ -27,12 +27,12 @@ class MirrorWorkers {
   MirrorWorkers(store::Store& store, const ApiOptions& api, const Clock& clock, int workers,
                 const std::string& flow_keys, int64_t lease_ms = sync::EngineOptions{}.lease_ms);
 
-  liveblocks::CurlLiveblocksClient& client() { return client_; }
+  liveblocks::curl::Client& client() { return client_; }
   sync::Engine& engine() { return engine_; }
 
  private:
   sync::Engine* engine_for_sleep_ = nullptr;  // set once engine_ is built
-  liveblocks::CurlLiveblocksClient client_;
+  liveblocks::curl::Client client_;
   sync::Engine engine_;
 };
 

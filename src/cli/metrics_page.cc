@@ -63,7 +63,8 @@ void RenderQueue(std::string& out, store::Store& store, const Clock& clock) {
 
 std::string RenderMetrics(store::Store& store, const Clock& clock, const ServeMetrics& serve,
                           const webhook::WebhookCounters* webhooks,
-                          const liveblocks::RestCounters& rest, const sync::EngineCounters& engine,
+                          const liveblocks::curl::RestCounters& rest,
+                          const sync::EngineCounters& engine,
                           const sync::ReconcileLoopCounters* reconcile) {
   std::string out;
   auto counter = [&](std::string_view name, std::string_view help, int64_t value) {
@@ -76,7 +77,7 @@ std::string RenderMetrics(store::Store& store, const Clock& clock, const ServeMe
   for (size_t i = 0; i < rest.by_outcome.size(); ++i) {
     if (int64_t value = rest.by_outcome[i].load(); value > 0) {
       out += Cat("lbmirror_rest_reads_total{outcome=\"",
-                 liveblocks::RestCounters::kOutcomeLabels[i], "\"} ", value, "\n");
+                 liveblocks::curl::RestCounters::kOutcomeLabels[i], "\"} ", value, "\n");
     }
   }
   counter("lbmirror_rest_requests_total", "HTTP requests sent to the REST API, retries included.",

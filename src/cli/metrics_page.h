@@ -27,7 +27,8 @@ struct ServeMetrics {
 // without reconciliation. Reads the queue through `store` (one query). Thread-safe.
 std::string RenderMetrics(store::Store& store, const Clock& clock, const ServeMetrics& serve,
                           const webhook::WebhookCounters* webhooks,
-                          const liveblocks::RestCounters& rest, const sync::EngineCounters& engine,
+                          const liveblocks::curl::RestCounters& rest,
+                          const sync::EngineCounters& engine,
                           const sync::ReconcileLoopCounters* reconcile);
 
 }  // namespace lbmirror::cli

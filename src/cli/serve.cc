@@ -229,7 +229,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   }
 
   MirrorWorkers workers(**store, api, clock, options.workers, options.flow_keys, options.lease_ms);
-  liveblocks::CurlLiveblocksClient& client = workers.client();
+  liveblocks::curl::Client& client = workers.client();
   sync::Engine& engine = workers.engine();
 
   std::unique_ptr<sync::ReconcileLoop> reconcile;

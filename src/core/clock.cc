@@ -7,6 +7,7 @@
 #include "core/result.h"
 
 namespace lbmirror {
+inline namespace core {
 
 int64_t SystemClock::NowMs() const {
   using namespace std::chrono;
@@ -23,4 +24,5 @@ void CheckFailed(const char* cond, const char* file, int line) {
   std::abort();
 }
 
+}  // namespace core
 }  // namespace lbmirror

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 namespace lbmirror {
+inline namespace core {
 
 class Clock {
  public:
@@ -19,4 +20,5 @@ class SystemClock final : public Clock {
   static const SystemClock& Instance();
 };
 
+}  // namespace core
 }  // namespace lbmirror

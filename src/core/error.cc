@@ -1,6 +1,7 @@
 #include "core/error.h"
 
 namespace lbmirror {
+inline namespace core {
 
 std::string_view ErrorCodeName(ErrorCode code) {
   switch (code) {
@@ -36,4 +37,5 @@ std::string Error::ToString() const {
   return out;
 }
 
+}  // namespace core
 }  // namespace lbmirror

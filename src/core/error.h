@@ -9,6 +9,7 @@
 #include <string_view>
 
 namespace lbmirror {
+inline namespace core {
 
 enum class ErrorCode {
   kInvalidArgument,  // the input is wrong; retrying the same input cannot help
@@ -55,4 +56,5 @@ inline Error Internal(std::string message) {
   return Error(ErrorCode::kInternal, std::move(message));
 }
 
+}  // namespace core
 }  // namespace lbmirror

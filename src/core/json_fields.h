@@ -8,6 +8,7 @@
 #include <string_view>
 
 namespace lbmirror {
+inline namespace core {
 
 inline std::optional<std::string> StringField(const boost::json::object& object,
                                               std::string_view field) {
@@ -16,4 +17,5 @@ inline std::optional<std::string> StringField(const boost::json::object& object,
   return std::string(value->as_string());
 }
 
+}  // namespace core
 }  // namespace lbmirror

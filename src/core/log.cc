@@ -12,7 +12,9 @@
 
 #include "core/text.h"
 
-namespace lbmirror::log {
+namespace lbmirror {
+inline namespace core {
+namespace log {
 
 namespace {
 std::shared_ptr<spdlog::logger>& Logger() {
@@ -130,4 +132,6 @@ void Info(std::string_view message) { Write(spdlog::level::info, message); }
 void Warn(std::string_view message) { Write(spdlog::level::warn, message); }
 void Error(std::string_view message) { Write(spdlog::level::err, message); }
 
-}  // namespace lbmirror::log
+}  // namespace log
+}  // namespace core
+}  // namespace lbmirror

@@ -5,7 +5,9 @@
 
 #include <string_view>
 
-namespace lbmirror::log {
+namespace lbmirror {
+inline namespace core {
+namespace log {
 
 enum class Level { kDebug, kInfo, kWarn, kError };
 
@@ -20,4 +22,6 @@ void Info(std::string_view message);
 void Warn(std::string_view message);
 void Error(std::string_view message);
 
-}  // namespace lbmirror::log
+}  // namespace log
+}  // namespace core
+}  // namespace lbmirror

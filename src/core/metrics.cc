@@ -4,7 +4,9 @@
 
 #include "core/text.h"
 
-namespace lbmirror::metrics {
+namespace lbmirror {
+inline namespace core {
+namespace metrics {
 
 Histogram::Histogram(std::vector<double> bounds)
     : bounds_(std::move(bounds)), buckets_(bounds_.size() + 1) {}
@@ -36,4 +38,6 @@ void Describe(std::string& out, std::string_view name, std::string_view type,
   out += Cat("# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
 }
 
-}  // namespace lbmirror::metrics
+}  // namespace metrics
+}  // namespace core
+}  // namespace lbmirror

@@ -8,7 +8,9 @@
 #include <string_view>
 #include <vector>
 
-namespace lbmirror::metrics {
+namespace lbmirror {
+inline namespace core {
+namespace metrics {
 
 // Bucket bounds for latencies of a millisecond to seconds (acknowledgements, transactions).
 inline const std::vector<double> kLatencyBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -33,4 +35,6 @@ class Histogram {
 void Describe(std::string& out, std::string_view name, std::string_view type,
               std::string_view help);
 
-}  // namespace lbmirror::metrics
+}  // namespace metrics
+}  // namespace core
+}  // namespace lbmirror

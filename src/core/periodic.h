@@ -11,6 +11,7 @@
 #include <thread>
 
 namespace lbmirror {
+inline namespace core {
 
 class Periodic {
  public:
@@ -49,4 +50,5 @@ class Periodic {
   std::thread thread_;
 };
 
+}  // namespace core
 }  // namespace lbmirror

@@ -11,6 +11,7 @@
 #include "core/error.h"
 
 namespace lbmirror {
+inline namespace core {
 
 template <typename T>
 class [[nodiscard]] Result {
@@ -68,6 +69,7 @@ using Status = Result<void>;
 
 inline Status Ok() { return Status(); }
 
+}  // namespace core
 }  // namespace lbmirror
 
 // Returns early with the error of a Status/Result expression.
@@ -84,5 +86,7 @@ inline Status Ok() { return Status(); }
   } while (0)
 
 namespace lbmirror {
+inline namespace core {
 [[noreturn]] void CheckFailed(const char* cond, const char* file, int line);
+}  // namespace core
 }  // namespace lbmirror

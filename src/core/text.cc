@@ -7,6 +7,7 @@
 #include <cstdio>
 
 namespace lbmirror {
+inline namespace core {
 
 std::vector<std::string> SplitAny(std::string_view text, std::string_view separators) {
   std::vector<std::string> pieces;
@@ -316,4 +317,5 @@ int JsonDepth(std::string_view json) {
   return deepest;
 }
 
+}  // namespace core
 }  // namespace lbmirror

@@ -10,6 +10,7 @@
 #include <vector>
 
 namespace lbmirror {
+inline namespace core {
 
 // Concatenates anything that streams into std::ostream.
 template <typename... Args>
@@ -58,4 +59,5 @@ std::string EncodeUriComponent(std::string_view text);
 // Decodes %XX sequences; nullopt on a malformed escape. '+' is kept as is.
 std::optional<std::string> PercentDecode(std::string_view text);
 
+}  // namespace core
 }  // namespace lbmirror

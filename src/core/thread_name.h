@@ -5,7 +5,9 @@
 #include <string>
 
 namespace lbmirror {
+inline namespace core {
 
 void NameThisThread(const std::string& name);
 
+}  // namespace core
 }  // namespace lbmirror

@@ -6,11 +6,11 @@
 
 #include "fakes/test_server.h"
 
-namespace lbmirror::liveblocks {
+namespace lbmirror::liveblocks::curl {
 namespace {
 
-CurlClientOptions Options(const std::string& url) {
-  CurlClientOptions options;
+ClientOptions Options(const std::string& url) {
+  ClientOptions options;
   options.base_url = url + "/";
   options.secret_key = "sk_test_key";
   options.backoff_base = std::chrono::milliseconds(10);
@@ -28,7 +28,7 @@ TEST(CurlClientTest, SendsTheBearerKeyAndReturnsTheBody) {
     return http::Response::Json(200, R"({"id":"my room"})");
   });
   http::TestServer server(std::move(router));
-  CurlLiveblocksClient client(Options(server.url()));
+  Client client(Options(server.url()));
   auto response = client.Get(RoomPath("my room"));
   ASSERT_TRUE(response.has_value()) << response.error().message();
   EXPECT_EQ(response->status, 200);
@@ -45,7 +45,7 @@ TEST(CurlClientTest, RetriesServerErrorsThenSucceeds) {
                        : http::Response::Json(200, R"({"id":"r"})");
   });
   http::TestServer server(std::move(router));
-  CurlLiveblocksClient client(Options(server.url()));
+  Client client(Options(server.url()));
   auto response = client.Get("/v2/rooms/r");
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 200);
@@ -65,7 +65,7 @@ TEST(CurlClientTest, HonoursRetryAfterOn429) {
     return http::Response::Json(200, "{}");
   });
   http::TestServer server(std::move(router));
-  CurlLiveblocksClient client(Options(server.url()));
+  Client client(Options(server.url()));
   auto start = std::chrono::steady_clock::now();
   auto response = client.Get("/v2/rooms/r");
   ASSERT_TRUE(response.has_value());
@@ -82,7 +82,7 @@ TEST(CurlClientTest, DoesNotRetryClientErrorsOrNotImplemented) {
       return http::Response::Error(status, "no");
     });
     http::TestServer server(std::move(router));
-    CurlLiveblocksClient client(Options(server.url()));
+    Client client(Options(server.url()));
     auto response = client.Get("/v2/rooms/r");
     ASSERT_TRUE(response.has_value());
     EXPECT_EQ(response->status, status);
@@ -98,7 +98,7 @@ TEST(CurlClientTest, ANetworkFailureIsARetryableError) {
     http::TestServer server{http::Router{}};
     url = server.url();
   }  // the port is closed now
-  CurlLiveblocksClient client(Options(url));
+  Client client(Options(url));
   auto response = client.Get("/v2/rooms/r");
   ASSERT_FALSE(response.has_value());
   EXPECT_TRUE(response.error().retryable());
@@ -114,9 +114,9 @@ TEST(CurlClientTest, AnInterruptedWaitEndsTheRetries) {
     return http::Response::Error(503, "unavailable");
   });
   http::TestServer server(std::move(router));
-  CurlClientOptions options = Options(server.url());
+  ClientOptions options = Options(server.url());
   options.sleep = [](std::chrono::milliseconds) { return false; };
-  CurlLiveblocksClient client(options);
+  Client client(options);
   auto response = client.Get("/v2/rooms/r");
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 503);
@@ -124,4 +124,4 @@ TEST(CurlClientTest, AnInterruptedWaitEndsTheRetries) {
 }
 
 }  // namespace
-}  // namespace lbmirror::liveblocks
+}  // namespace lbmirror::liveblocks::curl

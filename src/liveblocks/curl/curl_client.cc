@@ -8,7 +8,7 @@
 #include "core/log.h"
 #include "core/text.h"
 
-namespace lbmirror::liveblocks {
+namespace lbmirror::liveblocks::curl {
 
 namespace {
 struct EasyDeleter {
@@ -66,9 +66,9 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
 bool IsRetryableStatus(int status) { return status == 429 || (status >= 500 && status != 501); }
 }  // namespace
 
-void CurlLiveblocksClient::GlobalInit() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+void Client::GlobalInit() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
-CurlLiveblocksClient::CurlLiveblocksClient(CurlClientOptions options)
+Client::Client(ClientOptions options)
     : options_(std::move(options)), authorization_("Authorization: Bearer " + options_.secret_key) {
   while (!options_.base_url.empty() && options_.base_url.back() == '/')
     options_.base_url.pop_back();
@@ -80,7 +80,7 @@ CurlLiveblocksClient::CurlLiveblocksClient(CurlClientOptions options)
   }
 }
 
-Result<RestResponse> CurlLiveblocksClient::GetOnce(const std::string& url) {
+Result<RestResponse> Client::GetOnce(const std::string& url) {
   CURL* curl = ThreadEasyHandle();
   if (curl == nullptr) return Internal("curl_easy_init failed");
   curl_easy_reset(curl);
@@ -114,7 +114,7 @@ Result<RestResponse> CurlLiveblocksClient::GetOnce(const std::string& url) {
   return RestResponse{static_cast<int>(status), std::move(transfer.body), transfer.retry_after_ms};
 }
 
-Result<RestResponse> CurlLiveblocksClient::Get(std::string_view path) {
+Result<RestResponse> Client::Get(std::string_view path) {
   static thread_local std::minstd_rand random(std::random_device{}());
   std::string url = options_.base_url + std::string(path);
   for (int attempt = 1;; ++attempt) {
@@ -147,7 +147,7 @@ Result<RestResponse> CurlLiveblocksClient::Get(std::string_view path) {
   }
 }
 
-void CurlLiveblocksClient::CountOutcome(const Result<RestResponse>& response) {
+void Client::CountOutcome(const Result<RestResponse>& response) {
   size_t outcome = !response                 ? 5
                    : response->status == 200 ? 0
                    : response->status == 404 ? 1
@@ -156,4 +156,4 @@ void CurlLiveblocksClient::CountOutcome(const Result<RestResponse>& response) {
                                              : 3;
   counters_.by_outcome[outcome].fetch_add(1, std::memory_order_relaxed);
 }
-}  // namespace lbmirror::liveblocks
+}  // namespace lbmirror::liveblocks::curl

@@ -10,9 +10,9 @@
 
 #include "liveblocks/client.h"
 
-namespace lbmirror::liveblocks {
+namespace lbmirror::liveblocks::curl {
 
-struct CurlClientOptions {
+struct ClientOptions {
   std::string base_url = "https://api.liveblocks.io";
   std::string secret_key;  // never logged
   std::chrono::milliseconds connect_timeout{5'000};
@@ -35,9 +35,9 @@ struct RestCounters {
   std::array<std::atomic<int64_t>, 6> by_outcome{};
 };
 
-class CurlLiveblocksClient final : public LiveblocksClient {
+class Client final : public LiveblocksClient {
  public:
-  explicit CurlLiveblocksClient(CurlClientOptions options);
+  explicit Client(ClientOptions options);
   Result<RestResponse> Get(std::string_view path) override;
   const RestCounters& counters() const { return counters_; }
   void CountOutcome(const Result<RestResponse>& response);
@@ -48,9 +48,9 @@ class CurlLiveblocksClient final : public LiveblocksClient {
  private:
   Result<RestResponse> GetOnce(const std::string& url);
 
-  CurlClientOptions options_;
+  ClientOptions options_;
   std::string authorization_;
   RestCounters counters_;
 };
 
-}  // namespace lbmirror::liveblocks
+}  // namespace lbmirror::liveblocks::curl
