@@ -2,7 +2,7 @@
 # The whole test suite, from a fresh Debian 12 machine: installs what is missing, checks the
 # house style (scripts/check-style.sh: clang-format layout, the layers' include rules;
 # scripts/function-lengths.sh: the longest functions, none over 80 lines unexplained), builds,
-# starts a private MariaDB server and the Liveblocks dev server, runs every test with ctest,
+# runs clang-tidy over src/ (scripts/tidy.sh, the checks of .clang-tidy), starts a private MariaDB server and the Liveblocks dev server, runs every test with ctest,
 # then builds with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/) and runs every
 # test again there, builds the threaded layers with ThreadSanitizer (build-tsan/) and runs
 # their unit tests (HTTP server, group commit and store concurrency on SQLite and MariaDB,
@@ -31,6 +31,8 @@ phase "house style: clang-format layout, the layers' include rules, the longest 
 "$root/scripts/function-lengths.sh"
 phase "building (build/)"
 "$root/scripts/build.sh"
+phase "static checks: clang-tidy with .clang-tidy over src/"
+"$root/scripts/tidy.sh" "$root/build"
 
 phase "starting MariaDB and the Liveblocks dev server"
 source "$root/scripts/test-services.sh"

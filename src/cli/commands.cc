@@ -77,7 +77,7 @@ int RunYdocDecode(const std::vector<std::string>& files) {
     auto text = view ? document->Text() : Result<std::string>(view.error());
     if (text) {
       line["json"] = std::move(*view);
-      line["text"] = std::move(*text);
+      line["text"] = *text;  // copied: json::value takes a string_view
     } else {
       line["error"] = text.error().message();
       ++failures;

@@ -24,7 +24,7 @@ constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 void Router::Add(std::string method, std::string path, Handler handler) {
   AddAsync(std::move(method), std::move(path),
-           [handler = std::move(handler)](const Request& request, Responder respond) {
+           [handler = std::move(handler)](const Request& request, const Responder& respond) {
              respond(handler(request));
            });
 }
@@ -35,7 +35,7 @@ void Router::AddAsync(std::string method, std::string path, AsyncHandler handler
 
 void Router::Route(const Request& request, Responder respond) const {
   std::string allow;
-  for (const Route_& route : routes_) {
+  for (const RouteEntry& route : routes_) {
     if (route.path != request.path) continue;
     if (route.method == request.method) {
       // Handlers answer errors as responses; a bug that throws costs this request a 500, not
@@ -137,6 +137,7 @@ struct HttpServer::Impl {
 
   static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int count) {
     std::vector<std::unique_ptr<asio::io_context>> contexts;
+    contexts.reserve(static_cast<size_t>(count));
     for (int i = 0; i < count; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
     return contexts;
   }

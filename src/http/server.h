@@ -33,12 +33,12 @@ class Router {
   void Route(const Request& request, Responder respond) const;
 
  private:
-  struct Route_ {
+  struct RouteEntry {
     std::string method;
     std::string path;
     AsyncHandler handler;
   };
-  std::vector<Route_> routes_;
+  std::vector<RouteEntry> routes_;
 };
 
 struct ServerOptions {

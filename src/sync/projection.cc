@@ -149,10 +149,12 @@ namespace {
 // grammar, UTF-8 and depth checks as json::parse) and notes the keys of the root object.
 class RootKeysHandler {
  public:
+  // Boost.JSON's handler interface names these. NOLINTBEGIN(readability-identifier-naming)
   static constexpr size_t max_object_size = size_t(-1);
   static constexpr size_t max_array_size = size_t(-1);
   static constexpr size_t max_key_size = size_t(-1);
   static constexpr size_t max_string_size = size_t(-1);
+  // NOLINTEND(readability-identifier-naming)
 
   bool root_is_object = false;
   int max_depth = 0;  // of objects and arrays: {} is 1, {"a":[]} is 2

@@ -81,7 +81,7 @@ void WebhookHandler::Handle(const http::Request& request, http::Responder respon
   }
   inbox_.RecordAsync(std::move(record),
                      [this, type_index = event->type_index, respond = std::move(respond)](
-                         const store::InboxEvent& recorded, Result<bool> stored) {
+                         const store::InboxEvent& recorded, const Result<bool>& stored) {
                        respond(Answer(recorded, type_index, stored));
                      });
 }

@@ -596,6 +596,7 @@ void Document::Impl::IntegrateAll(
     std::unordered_map<uint64_t, std::vector<std::unique_ptr<Item>>>& pending) {
   std::unordered_map<uint64_t, size_t> next;
   std::vector<uint64_t> clients;
+  clients.reserve(pending.size());
   for (auto& [client, items] : pending) clients.push_back(client);
   std::sort(clients.begin(), clients.end(), std::greater<>());
   auto unmet = [&](const Item& item) -> std::optional<Id> {
