@@ -9,11 +9,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-}
 
 packages=(build-essential cmake ninja-build pkg-config ca-certificates curl
-  libboost1.81-dev libboost-json1.81-dev libcurl4-openssl-dev libssl-dev libmariadb-dev
+  libboost1.81-dev libboost-json1.81-dev libcurl4-openssl-dev libssl-dev libmariadb-dev libpq-dev
   libsqlite3-dev libspdlog-dev libcli11-dev)
 if [ "$mode" = "--test" ]; then
   packages+=(libgtest-dev libgmock-dev mariadb-server mariadb-client sqlite3 openssl clang libclang-rt-14-dev
-    clang-format clang-tidy util-linux)
+    clang-format clang-tidy util-linux postgresql-15 postgresql-client-15)
 fi
 if [ "$mode" = "--test" ] || [ "$mode" = "--devserver" ]; then
   command -v node > /dev/null && command -v npm > /dev/null || packages+=(nodejs npm)

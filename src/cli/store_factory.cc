@@ -6,6 +6,7 @@
 #include "core/text.h"
 #include "store/database_url.h"
 #include "store/mysql/mysql_connection.h"
+#include "store/postgres/postgres_connection.h"
 #include "store/schema.h"
 #include "store/sql_store.h"
 #include "store/sqlite/sqlite_connection.h"
@@ -38,12 +39,20 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
   }
   options.pool_size = pool_size;
   if (!config->ca_file.empty() && access(config->ca_file.c_str(), R_OK) != 0) {
-    return InvalidArgument(Cat("DATABASE_URL: cannot read the CA file sslca=", config->ca_file));
+    return InvalidArgument(Cat(
+        "DATABASE_URL: cannot read the CA file ",
+        config->backend == store::DatabaseConfig::Backend::kPostgres ? "sslrootcert=" : "sslca=",
+        config->ca_file));
   }
-  store::DatabaseConfig mysql_config = *config;
+  store::DatabaseConfig server = *config;
+  if (config->backend == store::DatabaseConfig::Backend::kPostgres) {
+    return std::unique_ptr<store::Store>(std::make_unique<store::SqlStore>(
+        store::Dialect::kPostgres,
+        [server] { return store::postgres::OpenPostgresConnection(server); }, options, clock));
+  }
   return std::unique_ptr<store::Store>(std::make_unique<store::SqlStore>(
-      store::Dialect::kMysql,
-      [mysql_config] { return store::mysql::OpenMysqlConnection(mysql_config); }, options, clock));
+      store::Dialect::kMysql, [server] { return store::mysql::OpenMysqlConnection(server); },
+      options, clock));
 }
 
 }  // namespace lbmirror::cli

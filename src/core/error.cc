@@ -1,5 +1,7 @@
 #include "core/error.h"
 
+#include <stdexcept>
+
 namespace lbmirror {
 inline namespace core {
 
@@ -35,6 +37,10 @@ std::string Error::ToString() const {
   out += ": ";
   out += message_;
   return out;
+}
+
+void ThrowBadResultAccess(const Error& error) {
+  throw std::logic_error("the value of a Result holding an error: " + error.ToString());
 }
 
 }  // namespace core

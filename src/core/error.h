@@ -56,5 +56,9 @@ inline Error Internal(std::string message) {
   return Error(ErrorCode::kInternal, std::move(message));
 }
 
+// Throws std::logic_error naming `error`: the value of a Result that holds an error was asked
+// for (a bug; as std::expected throws bad_expected_access).
+[[noreturn]] void ThrowBadResultAccess(const Error& error);
+
 }  // namespace core
 }  // namespace lbmirror

@@ -22,16 +22,17 @@ class [[nodiscard]] Result {
   bool has_value() const { return data_.index() == 0; }
   explicit operator bool() const { return has_value(); }
 
+  // On an error these throw (as std::expected does), naming the error.
   T& value() & {
-    assert(has_value());
+    if (!has_value()) ThrowBadResultAccess(std::get<1>(data_));
     return std::get<0>(data_);
   }
   const T& value() const& {
-    assert(has_value());
+    if (!has_value()) ThrowBadResultAccess(std::get<1>(data_));
     return std::get<0>(data_);
   }
   T&& value() && {
-    assert(has_value());
+    if (!has_value()) ThrowBadResultAccess(std::get<1>(data_));
     return std::get<0>(std::move(data_));
   }
   const Error& error() const {

@@ -1,5 +1,7 @@
 #include "store/database_url.h"
 
+#include <optional>
+
 #include "core/text.h"
 
 namespace lbmirror::store {
@@ -26,9 +28,9 @@ bool IsLoopbackHost(const std::string& host) {
 
 std::string DatabaseConfig::Redacted() const {
   if (backend == Backend::kSqlite) return "sqlite:" + sqlite_path;
-  std::string out = "mysql://";
+  std::string out = backend == Backend::kPostgres ? "postgres://" : "mysql://";
   if (!user.empty()) out += user + (password.empty() ? "" : ":***") + "@";
-  out += host + ":" + std::to_string(port) + "/" + database;
+  out += (unix_socket.empty() ? host : unix_socket) + ":" + std::to_string(port) + "/" + database;
   out += "?sslmode=" + std::string(TlsModeName(tls));
   return out;
 }
@@ -37,7 +39,7 @@ namespace {
 Result<TlsMode> ParseSslMode(const std::string& value) {
   std::string v = ToLower(value);
   if (v == "disabled" || v == "disable" || v == "false") return TlsMode::kDisabled;
-  if (v == "preferred" || v == "prefer") return TlsMode::kPreferred;
+  if (v == "preferred" || v == "prefer" || v == "allow") return TlsMode::kPreferred;
   if (v == "required" || v == "require") return TlsMode::kRequired;
   if (v == "verify_ca" || v == "verify-ca") return TlsMode::kVerifyCa;
   if (v == "verify_identity" || v == "verify-identity" || v == "verify-full") {
@@ -85,9 +87,99 @@ Status ApplyParam(const std::string& name, const std::string& value, DatabaseCon
   return Ok();
 }
 
-Result<DatabaseConfig> ParseMysqlUrl(std::string_view rest) {
+// libpq's connection parameters that a URL may carry and lbmirror passes on unchanged.
+bool IsLibpqPassThrough(const std::string& key) {
+  for (const char* name : {"connect_timeout",
+                           "options",
+                           "application_name",
+                           "fallback_application_name",
+                           "channel_binding",
+                           "target_session_attrs",
+                           "sslcert",
+                           "sslkey",
+                           "sslpassword",
+                           "sslcrl",
+                           "sslcrldir",
+                           "sslsni",
+                           "sslcompression",
+                           "ssl_min_protocol_version",
+                           "ssl_max_protocol_version",
+                           "gssencmode",
+                           "keepalives",
+                           "keepalives_idle",
+                           "keepalives_interval",
+                           "keepalives_count",
+                           "tcp_user_timeout",
+                           "hostaddr",
+                           "service",
+                           "requirepeer",
+                           "krbsrvname",
+                           "gsslib",
+                           "passfile"}) {
+    if (key == name) return true;
+  }
+  return false;
+}
+
+Result<bool> ParseFlag(const std::string& name, const std::string& value) {
+  std::string v = ToLower(value);
+  if (v == "true" || v == "on" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "off" || v == "0" || v == "no") return false;
+  return InvalidArgument("DATABASE_URL: " + name + " must be true or false");
+}
+
+Status ApplyPostgresParam(const std::string& name, const std::string& value, DatabaseConfig& config,
+                          bool& tls_set, std::optional<bool>& prepared) {
+  if (name == "sslmode") {
+    auto mode = ParseSslMode(value);
+    if (!mode) return mode.error();
+    config.tls = *mode;
+    tls_set = true;
+  } else if (name == "sslrootcert") {
+    config.ca_file = value;
+  } else if (name == "host") {
+    (StartsWith(value, "/") ? config.unix_socket : config.host) = value;
+  } else if (name == "port") {
+    if (value.empty() || value.size() > 5 ||
+        value.find_first_not_of("0123456789") != std::string::npos || std::stoi(value) == 0 ||
+        std::stoi(value) > 65535) {
+      return InvalidArgument("DATABASE_URL: bad port");
+    }
+    config.port = static_cast<uint16_t>(std::stoi(value));
+  } else if (name == "dbname") {
+    config.database = value;
+  } else if (name == "user") {
+    config.user = value;
+  } else if (name == "password") {
+    config.password = value;
+  } else if (name == "prepared_statements") {
+    auto flag = ParseFlag(name, value);
+    if (!flag) return flag.error();
+    prepared = *flag;
+  } else if (name == "pgbouncer") {  // the Prisma convention for a pooled URL
+    auto flag = ParseFlag(name, value);
+    if (!flag) return flag.error();
+    if (*flag) prepared = false;
+  } else if (IsLibpqPassThrough(name)) {
+    config.options.emplace_back(name, value);
+  } else {
+    return InvalidArgument("DATABASE_URL: unknown parameter \"" + name + "\"");
+  }
+  return Ok();
+}
+
+// Connection poolers in transaction mode that do not keep prepared statements: Supabase's
+// (port 6543, *.pooler.supabase.com), Neon's (*-pooler.*), PgBouncer's usual port 6432.
+bool LooksLikePooler(const DatabaseConfig& config) {
+  return config.port == 6543 || config.port == 6432 ||
+         ToLower(config.host).find("pooler") != std::string::npos;
+}
+
+Result<DatabaseConfig> ParseServerUrl(std::string_view rest, DatabaseConfig::Backend backend) {
+  const bool postgres = backend == DatabaseConfig::Backend::kPostgres;
   DatabaseConfig config;
-  config.backend = DatabaseConfig::Backend::kMysql;
+  config.backend = backend;
+  if (postgres) config.port = 5432;
   std::string_view query;
   if (size_t q = rest.find('?'); q != std::string_view::npos) {
     query = rest.substr(q + 1);
@@ -141,18 +233,23 @@ Result<DatabaseConfig> ParseMysqlUrl(std::string_view rest) {
   if (!database) return InvalidArgument("DATABASE_URL: bad percent-encoding in database name");
   config.database = *database;
   bool tls_set = false;
+  std::optional<bool> prepared;
   for (const std::string& pair : SplitAny(query, "&")) {
     size_t eq = pair.find('=');
     auto name = PercentDecode(pair.substr(0, eq));
     auto value = PercentDecode(eq == std::string::npos ? "" : pair.substr(eq + 1));
     if (!name || !value) return InvalidArgument("DATABASE_URL: bad percent-encoding in parameters");
-    LBMIRROR_RETURN_IF_ERROR(ApplyParam(*name, *value, config, tls_set));
+    LBMIRROR_RETURN_IF_ERROR(postgres ? ApplyPostgresParam(*name, *value, config, tls_set, prepared)
+                                      : ApplyParam(*name, *value, config, tls_set));
   }
+  const char* scheme = postgres ? "postgres" : "mysql";
   if (config.host.empty() && config.unix_socket.empty()) {
-    return InvalidArgument("DATABASE_URL: mysql URL without a host");
+    return InvalidArgument(Cat("DATABASE_URL: ", scheme, " URL without a host"));
   }
-  if (config.database.empty())
-    return InvalidArgument("DATABASE_URL: mysql URL without a database name");
+  if (config.database.empty()) {
+    return InvalidArgument(Cat("DATABASE_URL: ", scheme, " URL without a database name"));
+  }
+  config.prepared_statements = prepared.value_or(!(postgres && LooksLikePooler(config)));
   // Loopback and unix sockets are local test servers: plaintext unless asked otherwise.
   if (!tls_set && (!config.unix_socket.empty() || IsLoopbackHost(config.host))) {
     config.tls = TlsMode::kDisabled;
@@ -172,9 +269,14 @@ Result<DatabaseConfig> ParseDatabaseUrl(const std::string& url) {
     config.sqlite_path = std::string(path);
     return config;
   }
-  if (StartsWith(text, "mysql://")) return ParseMysqlUrl(text.substr(8));
-  if (StartsWith(text, "mariadb://")) return ParseMysqlUrl(text.substr(10));
-  return InvalidArgument("DATABASE_URL must start with sqlite: or mysql://");
+  using Backend = DatabaseConfig::Backend;
+  if (StartsWith(text, "mysql://")) return ParseServerUrl(text.substr(8), Backend::kMysql);
+  if (StartsWith(text, "mariadb://")) return ParseServerUrl(text.substr(10), Backend::kMysql);
+  if (StartsWith(text, "postgres://")) return ParseServerUrl(text.substr(11), Backend::kPostgres);
+  if (StartsWith(text, "postgresql://")) {
+    return ParseServerUrl(text.substr(13), Backend::kPostgres);
+  }
+  return InvalidArgument("DATABASE_URL must start with sqlite:, mysql:// or postgres://");
 }
 
 }  // namespace lbmirror::store

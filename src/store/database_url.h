@@ -1,14 +1,23 @@
 // DATABASE_URL parsing. Accepted forms:
 //   sqlite:PATH, sqlite://PATH, sqlite::memory:        (unset or empty = sqlite:lbmirror.db)
 //   mysql://USER:PASS@HOST[:PORT]/DB[?PARAMS]           (mariadb:// is the same)
-// PARAMS: sslmode / ssl-mode = disabled | preferred | required | verify_ca | verify_identity,
-// sslaccept=strict, ssl={"rejectUnauthorized":true}, tls=true, sslca / ssl-ca = CA file,
-// socket = unix socket path. TLS defaults to verify_identity for every host that is not
-// loopback. Pure functions; the password is never part of any message.
+//   postgres://USER:PASS@HOST[:PORT]/DB[?PARAMS]        (postgresql:// is the same)
+// MySQL PARAMS: sslmode / ssl-mode = disabled | preferred | required | verify_ca |
+// verify_identity, sslaccept=strict, ssl={"rejectUnauthorized":true}, tls=true, sslca / ssl-ca
+// = CA file, socket = unix socket path.
+// Postgres PARAMS: libpq's (sslmode = disable | allow | prefer | require | verify-ca |
+// verify-full, sslrootcert, host = a socket folder, port, dbname, user, password,
+// connect_timeout, options, application_name, channel_binding, target_session_attrs, sslcert,
+// sslkey, keepalives...), and prepared_statements = true | false (default: false for a host
+// or port of a connection pooler, true otherwise; pgbouncer=true is taken as false).
+// TLS defaults to full verification for every host that is not loopback. Pure functions; the
+// password is never part of any message.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/result.h"
 
@@ -17,16 +26,19 @@ namespace lbmirror::store {
 enum class TlsMode { kDisabled, kPreferred, kRequired, kVerifyCa, kVerifyIdentity };
 
 struct DatabaseConfig {
-  enum class Backend { kSqlite, kMysql } backend = Backend::kSqlite;
+  enum class Backend { kSqlite, kMysql, kPostgres } backend = Backend::kSqlite;
   std::string sqlite_path;  // sqlite
-  std::string host;         // mysql
-  uint16_t port = 3306;
+  std::string host;         // mysql and postgres
+  uint16_t port = 3306;     // postgres: 5432
   std::string user;
   std::string password;
   std::string database;
   std::string unix_socket;
   TlsMode tls = TlsMode::kVerifyIdentity;
   std::string ca_file;
+  // Postgres: libpq parameters of the URL passed on as they are, in order.
+  std::vector<std::pair<std::string, std::string>> options;
+  bool prepared_statements = true;  // postgres: named server-side prepared statements
 
   // The URL with the password replaced by "***" - the only form that may be logged.
   std::string Redacted() const;

@@ -32,6 +32,19 @@ Types TypesFor(Dialect dialect) {
             "VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
             "DOUBLE"};
   }
+  if (dialect == Dialect::kPostgres) {
+    // Ids compare as bytes (COLLATE "C"), as utf8mb4_bin does on MySQL: the same order of
+    // keys everywhere, whatever the database's default collation.
+    return {"TEXT COLLATE \"C\"",
+            "JSONB",
+            "TEXT",
+            "TIMESTAMPTZ(3)",
+            "BIGINT",
+            ")",
+            "TEXT COLLATE \"C\"",
+            "TEXT COLLATE \"C\"",
+            "DOUBLE PRECISION"};
+  }
   return {"TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", ")", "TEXT", "TEXT", "REAL"};
 }
 
@@ -64,13 +77,21 @@ int LatestSchemaVersion() { return 5; }
 std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& prefix) {
   Types t = TypesFor(dialect);
   auto r = [&](const std::string& sql) { return MigrationStep{Render(sql, t, prefix), {}}; };
+  const bool mysql = dialect == Dialect::kMysql;
+  const bool postgres = dialect == Dialect::kPostgres;
+  // Postgres adds a column only if it is missing by itself; the others look first.
   auto add_column = [&](const std::string& table, const std::string& column,
                         const std::string& type) {
+    if (postgres) {
+      return MigrationStep{
+          Render("ALTER TABLE {p}" + table + " ADD COLUMN IF NOT EXISTS " + column + " " + type, t,
+                 prefix),
+          std::nullopt};
+    }
     return MigrationStep{
         Render("ALTER TABLE {p}" + table + " ADD COLUMN " + column + " " + type, t, prefix),
         std::make_pair(prefix + table, column)};
   };
-  bool mysql = dialect == Dialect::kMysql;
 
   Migration m1{1, "events, targets, documents, ydocs, rooms", {}};
   // MySQL has no CREATE INDEX IF NOT EXISTS: a failed half-applied migration must be safe
@@ -114,18 +135,23 @@ std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& pref
         "  last_error {text} NULL,\n"
         "  PRIMARY KEY (kind, scope_id, object_id)\n"
         "{end}"));
-  // The page's own table, column for column; lbmirror adds its columns below.
-  m1.steps.push_back(r(mysql ? "CREATE TABLE IF NOT EXISTS {p}documents (\n"
-                               "  room_id {id} NOT NULL PRIMARY KEY,\n"
-                               "  data JSON NOT NULL,\n"
-                               "  updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
-                               "    ON UPDATE CURRENT_TIMESTAMP\n"
-                               "{end}"
-                             : "CREATE TABLE IF NOT EXISTS {p}documents (\n"
-                               "  room_id TEXT NOT NULL PRIMARY KEY,\n"
-                               "  data TEXT NOT NULL,\n"
-                               "  updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
-                               ")"));
+  // The guides' own table, column for column; lbmirror adds its columns below.
+  m1.steps.push_back(r(postgres ? "CREATE TABLE IF NOT EXISTS {p}documents (\n"
+                                  "  room_id TEXT COLLATE \"C\" NOT NULL PRIMARY KEY,\n"
+                                  "  data JSONB NOT NULL,\n"
+                                  "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()\n"
+                                  ")"
+                       : mysql  ? "CREATE TABLE IF NOT EXISTS {p}documents (\n"
+                                  "  room_id {id} NOT NULL PRIMARY KEY,\n"
+                                  "  data JSON NOT NULL,\n"
+                                  "  updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
+                                  "    ON UPDATE CURRENT_TIMESTAMP\n"
+                                  "{end}"
+                                : "CREATE TABLE IF NOT EXISTS {p}documents (\n"
+                                  "  room_id TEXT NOT NULL PRIMARY KEY,\n"
+                                  "  data TEXT NOT NULL,\n"
+                                  "  updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
+                                  ")"));
   m1.steps.push_back(add_column("documents", "synced_at", t.time + " NULL"));
   m1.steps.push_back(add_column("documents", "deleted_at", t.time + " NULL"));
   m1.steps.push_back(
@@ -264,6 +290,15 @@ std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& pref
   if (mysql) {
     m2.steps.push_back(index_step("comments", "comments_text", "body_text", "FULLTEXT INDEX"));
     m2.steps.push_back(index_step("ydocs", "ydocs_text", "text", "FULLTEXT INDEX"));
+  } else if (postgres) {
+    // Words in any language ('simple': no stemming, no stop words) through a GIN index; the
+    // search falls back to a substring match for what has no words (CJK, short fragments).
+    m2.steps.push_back(
+        r("CREATE INDEX IF NOT EXISTS {p}comments_text ON {p}comments"
+          " USING GIN (to_tsvector('simple', body_text))"));
+    m2.steps.push_back(
+        r("CREATE INDEX IF NOT EXISTS {p}ydocs_text ON {p}ydocs"
+          " USING GIN (to_tsvector('simple', text))"));
   } else {
     // FTS5 with the trigram tokenizer: substring search in any script (CJK included).
     m2.steps.push_back(r(
@@ -272,7 +307,10 @@ std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& pref
   }
 
   Migration m3{3, "binary Yjs state of each document", {}};
-  m3.steps.push_back(add_column("ydocs", "state", mysql ? "LONGBLOB NULL" : "BLOB NULL"));
+  m3.steps.push_back(add_column("ydocs", "state",
+                                mysql      ? "LONGBLOB NULL"
+                                : postgres ? "BYTEA NULL"
+                                           : "BLOB NULL"));
   Migration m4{4, "checkpoints of backfill and reconciliation passes", {}};
   m4.steps.push_back(
       r("CREATE TABLE IF NOT EXISTS {p}checkpoints (\n"

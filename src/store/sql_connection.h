@@ -21,7 +21,7 @@
 
 namespace lbmirror::store {
 
-enum class Dialect { kMysql, kSqlite };
+enum class Dialect { kMysql, kSqlite, kPostgres };
 
 // Binary data for a BLOB column.
 struct Blob {

@@ -37,7 +37,7 @@ SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions o
   LBMIRROR_CHECK(IsValidTablePrefix(options_.table_prefix));
   // SQLite has one writer: a second committer would only wait for it.
   committer_ = std::make_unique<sql::GroupCommitter>(
-      dialect_ == Dialect::kMysql ? options_.record_committers : 1, kMaxRecordBatch,
+      dialect_ != Dialect::kSqlite ? options_.record_committers : 1, kMaxRecordBatch,
       [this](std::span<sql::GroupCommitter::Pending> group) { RecordGroup(group); });
 }
 
@@ -46,7 +46,7 @@ SqlStore::~SqlStore() {
 }
 
 ConnectionPool* SqlStore::RecordPool() {
-  return dialect_ == Dialect::kMysql ? &record_pool_ : &pool_;
+  return dialect_ != Dialect::kSqlite ? &record_pool_ : &pool_;
 }
 
 Status SqlStore::Transact(const std::function<Status(SqlConnection&)>& body, ConnectionPool* pool) {
@@ -63,7 +63,7 @@ void SqlStore::RecordAsync(InboxEvent event, RecordDone done) {
 }
 
 Status SqlStore::WarmUp() {
-  if (dialect_ != Dialect::kMysql) return Ok();
+  if (dialect_ == Dialect::kSqlite) return Ok();
   return inbox_.WarmUp(record_pool_, options_.record_committers);
 }
 

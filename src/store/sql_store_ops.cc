@@ -50,7 +50,7 @@ Result<RoomContent> SqlStore::Content(std::string_view room_id) {
   RoomContent content;
   auto document =
       (*connection)
-          ->Query(Sql("SELECT COALESCE(deep_data, data) FROM {p}documents WHERE room_id = ?"
+          ->Query(Sql("SELECT COALESCE(deep_data, {text:data}) FROM {p}documents WHERE room_id = ?"
                       " AND deleted_at IS NULL"),
                   key);
   if (!document) return document.error();

@@ -65,11 +65,81 @@ TEST(DatabaseUrlTest, PercentDecodesCredentialsAndReadsPortAndIpv6) {
 }
 
 TEST(DatabaseUrlTest, RejectsMalformedUrlsWithClearMessages) {
-  EXPECT_FALSE(ParseDatabaseUrl("postgres://u:p@h/x").has_value());
+  auto unknown = ParseDatabaseUrl("redis://u:p@h/x");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().message(),
+            "DATABASE_URL must start with sqlite:, mysql:// or postgres://");
   EXPECT_FALSE(ParseDatabaseUrl("mysql://u:p@h:99999/x").has_value());
   EXPECT_FALSE(ParseDatabaseUrl("mysql://u:p@h:abc/x").has_value());
   EXPECT_FALSE(ParseDatabaseUrl("mysql://u:p@h").has_value());
   EXPECT_FALSE(ParseDatabaseUrl("mysql://u:p@h/x?bogus=1").has_value());
+}
+
+TEST(DatabaseUrlTest, ParsesSupabaseNeonAndPlanetScalePostgresUrlsAsCopied) {
+  // Supabase's direct connection: verified TLS by default, prepared statements.
+  auto supabase =
+      ParseDatabaseUrl("postgresql://postgres:s%40cret@db.abcdefgh.supabase.co:5432/postgres");
+  ASSERT_TRUE(supabase.has_value());
+  EXPECT_EQ(supabase->backend, DatabaseConfig::Backend::kPostgres);
+  EXPECT_EQ(supabase->host, "db.abcdefgh.supabase.co");
+  EXPECT_EQ(supabase->port, 5432);
+  EXPECT_EQ(supabase->user, "postgres");
+  EXPECT_EQ(supabase->password, "s@cret");
+  EXPECT_EQ(supabase->database, "postgres");
+  EXPECT_EQ(supabase->tls, TlsMode::kVerifyIdentity);
+  EXPECT_TRUE(supabase->prepared_statements);
+  // Supabase's transaction pooler (port 6543): no prepared statements.
+  auto pooler = ParseDatabaseUrl(
+      "postgres://postgres.abcdefgh:pw@aws-0-eu-central-1.pooler.supabase.com:6543/postgres");
+  ASSERT_TRUE(pooler.has_value());
+  EXPECT_FALSE(pooler->prepared_statements);
+  EXPECT_EQ(pooler->user, "postgres.abcdefgh");
+  // Neon's pooled URL: sslmode=require relaxes verification, as asked; channel_binding is
+  // libpq's and passed on; no port means 5432.
+  auto neon = ParseDatabaseUrl(
+      "postgresql://neondb_owner:npg_pw@ep-cool-rain-a5b6c7d8-pooler.us-east-2.aws.neon.tech/"
+      "neondb?sslmode=require&channel_binding=require");
+  ASSERT_TRUE(neon.has_value());
+  EXPECT_EQ(neon->tls, TlsMode::kRequired);
+  EXPECT_EQ(neon->port, 5432);
+  EXPECT_FALSE(neon->prepared_statements);
+  ASSERT_EQ(neon->options.size(), 1u);
+  EXPECT_EQ(neon->options[0],
+            std::make_pair(std::string("channel_binding"), std::string("require")));
+  // Stated in the URL, the choice wins over the guess either way.
+  EXPECT_TRUE(ParseDatabaseUrl("postgres://u:p@x.pooler.example.com/d?prepared_statements=true")
+                  ->prepared_statements);
+  EXPECT_FALSE(
+      ParseDatabaseUrl("postgres://u:p@db.example.com/d?pgbouncer=true")->prepared_statements);
+  // PlanetScale Postgres with a CA file and libpq parameters.
+  auto planetscale = ParseDatabaseUrl(
+      "postgres://pscale_api_x.y:pscale_pw@aws.connect.psdb.cloud:5432/postgres?sslmode=verify-full"
+      "&sslrootcert=/etc/ssl/certs/ca-certificates.crt&connect_timeout=10"
+      "&application_name=mirror&options=-c%20statement_timeout%3D60000");
+  ASSERT_TRUE(planetscale.has_value());
+  EXPECT_EQ(planetscale->tls, TlsMode::kVerifyIdentity);
+  EXPECT_EQ(planetscale->ca_file, "/etc/ssl/certs/ca-certificates.crt");
+  ASSERT_EQ(planetscale->options.size(), 3u);
+  EXPECT_EQ(planetscale->options[2].second, "-c statement_timeout=60000");
+}
+
+TEST(DatabaseUrlTest, PostgresUnixSocketsAndLoopbackAndBadParameters) {
+  auto socket = ParseDatabaseUrl("postgres://lb@/mirror?host=/var/run/postgresql&port=5433");
+  ASSERT_TRUE(socket.has_value());
+  EXPECT_EQ(socket->unix_socket, "/var/run/postgresql");
+  EXPECT_EQ(socket->port, 5433);
+  EXPECT_EQ(socket->tls, TlsMode::kDisabled);
+  EXPECT_EQ(ParseDatabaseUrl("postgres://u:p@127.0.0.1:5432/x")->tls, TlsMode::kDisabled);
+  EXPECT_EQ(ParseDatabaseUrl("postgres://u:p@127.0.0.1/x?sslmode=verify-full")->tls,
+            TlsMode::kVerifyIdentity);
+  auto bogus = ParseDatabaseUrl("postgres://u:p@h/x?bogus=1");
+  ASSERT_FALSE(bogus.has_value());
+  EXPECT_EQ(bogus.error().message(), "DATABASE_URL: unknown parameter \"bogus\"");
+  EXPECT_FALSE(ParseDatabaseUrl("postgres://u:p@h/x?sslmode=maybe").has_value());
+  EXPECT_FALSE(ParseDatabaseUrl("postgres://u:p@h/x?prepared_statements=perhaps").has_value());
+  EXPECT_FALSE(ParseDatabaseUrl("postgres://u:p@h").has_value());
+  EXPECT_EQ(ParseDatabaseUrl("postgres://u:secret-pw@db.example.com/x")->Redacted(),
+            "postgres://u:***@db.example.com:5432/x?sslmode=verify_identity");
 }
 
 TEST(DatabaseUrlTest, RedactedFormNeverShowsThePassword) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/json.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -17,6 +18,8 @@
 #include "fakes/fake_clock.h"
 #include "store/database_url.h"
 #include "store/mysql/mysql_connection.h"
+#include "store/postgres/postgres_connection.h"
+#include "store/sql/dialect.h"
 #include "store/sql_store.h"
 #include "store/sqlite/sqlite_connection.h"
 
@@ -74,6 +77,13 @@ class HookedConnection final : public SqlConnection {
   Control control_;
 };
 
+// The backends the store tests run on, by name.
+inline std::string BackendName(const ::testing::TestParamInfo<Dialect>& info) {
+  return info.param == Dialect::kSqlite  ? "Sqlite"
+         : info.param == Dialect::kMysql ? "Mysql"
+                                         : "Postgres";
+}
+
 class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
  protected:
   void SetUp() override {
@@ -88,13 +98,19 @@ class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
       std::string path = path_;
       factory_ = [path] { return sqlite::OpenSqliteConnection(path); };
     } else {
-      const char* url = std::getenv("LBMIRROR_TEST_MYSQL_URL");
-      if (url == nullptr || *url == '\0') GTEST_SKIP() << "LBMIRROR_TEST_MYSQL_URL is not set";
+      const bool postgres = GetParam() == Dialect::kPostgres;
+      const char* variable = postgres ? "LBMIRROR_TEST_POSTGRES_URL" : "LBMIRROR_TEST_MYSQL_URL";
+      const char* url = std::getenv(variable);
+      if (url == nullptr || *url == '\0') GTEST_SKIP() << variable << " is not set";
       auto config = ParseDatabaseUrl(url);
       ASSERT_TRUE(config.has_value());
-      mysql::MysqlLibraryInit();
       DatabaseConfig c = *config;
-      factory_ = [c] { return mysql::OpenMysqlConnection(c); };
+      if (postgres) {
+        factory_ = [c] { return postgres::OpenPostgresConnection(c); };
+      } else {
+        mysql::MysqlLibraryInit();
+        factory_ = [c] { return mysql::OpenMysqlConnection(c); };
+      }
     }
     store_ = MakeStore(prefix_);
     Status migrated = store_->Migrate();
@@ -146,15 +162,48 @@ class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
     return MakeHookedStore(std::move(hook))->ClaimDue("w1", kAllKinds, 4, 60'000);
   }
 
-  // Runs a query on a separate connection; {p} is replaced by the table prefix.
+  // Runs a query on a separate connection; {p} is replaced by the table prefix, and the other
+  // placeholders of the store's SQL are rendered for the backend ({text:COLUMN}, say).
   std::vector<SqlRow> Rows(std::string sql) {
-    for (size_t pos; (pos = sql.find("{p}")) != std::string::npos;) sql.replace(pos, 3, prefix_);
+    sql = sql::RenderSql(sql, GetParam(), prefix_);
     auto connection = factory_();
     EXPECT_TRUE(connection.has_value());
     auto rows = (*connection)->Query(sql, {});
     EXPECT_TRUE(rows.has_value()) << rows.error().ToString();
     return rows ? *rows : std::vector<SqlRow>{};
   }
+  // Two JSON texts: the same text on SQLite and MySQL, which keep what they are given; the
+  // same JSON value on Postgres, whose jsonb keeps the value but not its spelling (spaces,
+  // the order of keys).
+  void ExpectSameJson(const std::string& got, const std::string& expected,
+                      const std::string& what) {
+    if (GetParam() != Dialect::kPostgres) {
+      EXPECT_EQ(got, expected) << what;
+      return;
+    }
+    boost::json::parse_options deep;
+    deep.max_depth = 4096;
+    boost::system::error_code got_error, expected_error;
+    boost::json::value got_value = boost::json::parse(got, got_error, {}, deep);
+    boost::json::value expected_value = boost::json::parse(expected, expected_error, {}, deep);
+    EXPECT_FALSE(got_error) << what << ": " << got;
+    EXPECT_EQ(got_value, expected_value) << what << ": " << got << " against " << expected;
+  }
+  // A JSON column's value (the first of the first row of `sql`), as ExpectSameJson compares.
+  void ExpectJson(const std::string& sql, const std::string& expected) {
+    ExpectSameJson(One(sql), expected, sql);
+  }
+
+  // Record(), adding the store's error to the test's failures when there is one.
+  bool Recorded(const InboxEvent& event) {
+    auto stored = store_->Record(event);
+    if (!stored) {
+      ADD_FAILURE() << "Record: " << stored.error().ToString();
+      return false;
+    }
+    return *stored;
+  }
+
   std::string One(const std::string& sql) {
     auto rows = Rows(sql);
     if (rows.empty() || rows[0].empty()) return "<no row>";

@@ -174,7 +174,8 @@ TEST_P(SqlTranscriptTest, TheMainFlowsSendTheRecordedStatements) {
   Section("search");
   ASSERT_TRUE(store->Search("hello", 10).has_value());
 
-  const std::string name = GetParam() == Dialect::kSqlite ? "sqlite" : "mysql";
+  std::string name = BackendName(::testing::TestParamInfo<Dialect>(GetParam(), 0));
+  name[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[0])));
   const std::string golden = std::string(LBMIRROR_TESTDATA_DIR) + "/transcript/" + name + ".sql";
   const std::string actual = Transcript();
   if (std::getenv("LBMIRROR_UPDATE_TRANSCRIPT") != nullptr) {
@@ -199,10 +200,8 @@ TEST_P(SqlTranscriptTest, TheMainFlowsSendTheRecordedStatements) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SqlTranscriptTest,
-                         ::testing::Values(Dialect::kSqlite, Dialect::kMysql),
-                         [](const auto& param_info) {
-                           return param_info.param == Dialect::kSqlite ? "Sqlite" : "Mysql";
-                         });
+                         ::testing::Values(Dialect::kSqlite, Dialect::kMysql, Dialect::kPostgres),
+                         BackendName);
 
 }  // namespace
 }  // namespace lbmirror::store

@@ -1,6 +1,8 @@
 // The SQL dialects the store speaks, rendered from one text: `{p}` the table prefix, `{same}`
 // NULL-safe equality, `{least}`/`{greatest}`, `{upsert:KEYS}` the conflict clause on KEYS,
-// `{v:COLUMN}` the proposed value of COLUMN in an upsert. Pure functions, thread-safe.
+// `{v:COLUMN}` the proposed value of COLUMN in an upsert, `{old:COLUMN}` the value the row
+// holds (Postgres needs the table's name there), `{bigint:?}` a parameter whose type nothing
+// around it tells, `{text:COLUMN}` a JSON column read as text. Pure functions, thread-safe.
 #pragma once
 
 #include <string>

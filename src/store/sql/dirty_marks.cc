@@ -18,15 +18,16 @@ DirtyMarks::DirtyMarks(Dialect dialect, const std::string& prefix, int64_t max_w
       " next_attempt_at, first_dirty_at) VALUES ",
       "(?, ?, ?, 1, 0, ?, ?)",
       " {upsert:kind, scope_id, object_id}"
-      " first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at"
+      " first_dirty_at = CASE WHEN {old:dirty_seq} > {old:done_seq} THEN {old:first_dirty_at}"
       " ELSE {v:first_dirty_at} END,"
-      " next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN {v:next_attempt_at}"
-      " WHEN attempts > 0 THEN next_attempt_at"
-      " ELSE {least}({greatest}(next_attempt_at, {v:next_attempt_at}), first_dirty_at + " +
+      " next_attempt_at = CASE WHEN {old:dirty_seq} <= {old:done_seq} THEN {v:next_attempt_at}"
+      " WHEN {old:attempts} > 0 THEN {old:next_attempt_at}"
+      " ELSE {least}({greatest}({old:next_attempt_at}, {v:next_attempt_at}),"
+      " {old:first_dirty_at} + " +
           std::to_string(max_wait_ms) +
           ") END,"
-          " attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END,"
-          " dirty_seq = dirty_seq + 1",
+          " attempts = CASE WHEN {old:dirty_seq} > {old:done_seq} THEN {old:attempts} ELSE 0"
+          " END, dirty_seq = {old:dirty_seq} + 1",
       max_rows);
   // The room's other targets that are claimed: fenced out, given back and dirty again
   // (dirty_seq bumped last: MySQL assigns left to right).

@@ -24,13 +24,14 @@ Status CheckNotNewer(int version) {
 Migrator::Migrator(Dialect dialect, std::string prefix, const Clock& clock)
     : dialect_(dialect), prefix_(std::move(prefix)), clock_(clock) {
   bool mysql = dialect == Dialect::kMysql;
-  schema_table_ =
-      RenderSql(std::string("CREATE TABLE IF NOT EXISTS {p}schema_migrations (version INT NOT NULL,"
-                            " description VARCHAR(255) NOT NULL, applied_at ") +
-                    (mysql ? "DATETIME(3) NOT NULL, PRIMARY KEY (version)) ENGINE=InnoDB"
-                             " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
-                           : "TEXT NOT NULL, PRIMARY KEY (version))"),
-                dialect, prefix_);
+  schema_table_ = RenderSql(
+      std::string("CREATE TABLE IF NOT EXISTS {p}schema_migrations (version INT NOT NULL,"
+                  " description VARCHAR(255) NOT NULL, applied_at ") +
+          (mysql ? "DATETIME(3) NOT NULL, PRIMARY KEY (version)) ENGINE=InnoDB"
+                   " DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+           : dialect == Dialect::kPostgres ? "TIMESTAMPTZ(3) NOT NULL, PRIMARY KEY (version))"
+                                           : "TEXT NOT NULL, PRIMARY KEY (version))"),
+      dialect, prefix_);
   schema_version_ = RenderSql("SELECT MAX(version) FROM {p}schema_migrations", dialect, prefix_);
   record_version_ = RenderSql(
       "INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) " +
@@ -40,7 +41,7 @@ Migrator::Migrator(Dialect dialect, std::string prefix, const Clock& clock)
 }
 
 Status Migrator::Migrate(SqlConnection& connection) const {
-  LBMIRROR_RETURN_IF_ERROR(connection.ExecuteDirect(schema_table_));
+  LBMIRROR_RETURN_IF_ERROR(ApplyStep(connection, MigrationStep{schema_table_, std::nullopt}));
   auto current = SchemaVersion(connection);
   if (!current) return current.error();
   LBMIRROR_RETURN_IF_ERROR(CheckNotNewer(*current));
@@ -114,7 +115,10 @@ Result<int> Migrator::SchemaVersion(SqlConnection& connection) const {
 
 void Migrator::Print(std::ostream& out) const {
   out << "-- lbmirror schema version " << LatestSchemaVersion() << " ("
-      << (dialect_ == Dialect::kMysql ? "MySQL / PlanetScale / MariaDB" : "SQLite") << ")\n";
+      << (dialect_ == Dialect::kMysql      ? "MySQL / PlanetScale / MariaDB"
+          : dialect_ == Dialect::kPostgres ? "PostgreSQL / Supabase / Neon / Vercel Postgres"
+                                           : "SQLite")
+      << ")\n";
   out << "-- Statements marked 'skip if present' only add what a table created by hand lacks.\n\n";
   out << schema_table_ << ";\n\n";
   for (const Migration& migration : SchemaMigrations(dialect_, prefix_)) {

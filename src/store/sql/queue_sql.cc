@@ -45,7 +45,7 @@ QueueSql::QueueSql(Dialect dialect, const std::string& prefix, int64_t coalesce_
       "UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0,"
       " last_error = NULL, last_success_at = ?,"
       " first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END,"
-      " next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END"
+      " next_attempt_at = CASE WHEN dirty_seq > ? THEN {bigint:?} ELSE ? END"
       " WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?");
   fail_ = render(
       "UPDATE {p}targets SET lease_owner = '', lease_until = 0, next_attempt_at = ?,"

@@ -40,8 +40,9 @@ RowWriter::RowWriter(Dialect dialect, const std::string& prefix, bool hard_delet
         " VALUES ",
         "(?, ?, ?, ?, NULL, ?)",
         " ON CONFLICT(room_id) DO UPDATE SET"
-        " updated_at = CASE WHEN data IS excluded.data AND deep_data IS excluded.deep_data"
-        " AND deleted_at IS NULL THEN updated_at ELSE excluded.updated_at END,"
+        " updated_at = CASE WHEN {old:data} {same} excluded.data"
+        " AND {old:deep_data} {same} excluded.deep_data"
+        " AND {old:deleted_at} IS NULL THEN {old:updated_at} ELSE excluded.updated_at END,"
         " data = excluded.data, deep_data = excluded.deep_data, synced_at = excluded.synced_at,"
         " deleted_at = NULL",
         max_rows);
@@ -49,7 +50,8 @@ RowWriter::RowWriter(Dialect dialect, const std::string& prefix, bool hard_delet
   upsert_ydoc_ = render(
       "INSERT INTO {p}ydocs (room_id, data, deep_data, text, state, updated_at, synced_at,"
       " deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) {upsert:room_id}"
-      " updated_at = CASE WHEN state {same} {v:state} AND deleted_at IS NULL THEN updated_at"
+      " updated_at = CASE WHEN {old:state} {same} {v:state} AND {old:deleted_at} IS NULL"
+      " THEN {old:updated_at}"
       " ELSE {v:updated_at} END,"
       " data = {v:data}, deep_data = {v:deep_data}, text = {v:text}, state = {v:state},"
       " synced_at = {v:synced_at}, deleted_at = NULL");
@@ -64,7 +66,7 @@ RowWriter::RowWriter(Dialect dialect, const std::string& prefix, bool hard_delet
       " deleted_at = NULL");
   room_gone_ = render(
       "INSERT INTO {p}rooms (room_id, synced_at, deleted_at) VALUES (?, ?, ?) {upsert:room_id}"
-      " deleted_at = COALESCE(deleted_at, {v:deleted_at}), synced_at = {v:synced_at}");
+      " deleted_at = COALESCE({old:deleted_at}, {v:deleted_at}), synced_at = {v:synced_at}");
   document_gone_ =
       render("UPDATE {p}documents SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL");
   ydoc_gone_ =
@@ -87,7 +89,7 @@ Status RowWriter::UpsertDocuments(SqlConnection& connection,
       bool deep = TooDeepForJson(document.depth);
       params.insert(params.end(), {Text(document.room_id), deep ? kJsonNull : Text(document.data),
                                    deep ? Text(document.data) : SqlValue(nullptr), Text(now)});
-      if (dialect_ == Dialect::kSqlite) params.push_back(Text(now));
+      if (dialect_ != Dialect::kMysql) params.push_back(Text(now));
     }
     LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert_documents_.at(end - begin), params));
   }

@@ -5,6 +5,7 @@
 
 #include "core/text.h"
 #include "store/sql/dialect.h"
+#include "store/sql/values.h"
 
 namespace lbmirror::store::sql {
 
@@ -47,16 +48,30 @@ SearchIndex::SearchIndex(Dialect dialect, std::string prefix) : fts_(dialect == 
   search_like_ = render(
       "SELECT kind, room_id, thread_id, object_id, text FROM {p}search"
       " WHERE text LIKE ? ESCAPE '\\' LIMIT ?");
-  search_fulltext_ = render(
-      "SELECT 'comment', room_id, thread_id, comment_id, body_text,"
-      " MATCH(body_text) AGAINST (? IN NATURAL LANGUAGE MODE) AS score FROM "
-      "{p}comments"
-      " WHERE deleted_at IS NULL AND MATCH(body_text) AGAINST (? IN NATURAL LANGUAGE "
-      "MODE)"
-      " UNION ALL SELECT 'ydoc', room_id, '', room_id, text,"
-      " MATCH(text) AGAINST (? IN NATURAL LANGUAGE MODE) FROM {p}ydocs"
-      " WHERE deleted_at IS NULL AND MATCH(text) AGAINST (? IN NATURAL LANGUAGE MODE)"
-      " ORDER BY 6 DESC LIMIT ?");
+  // Postgres: the words of the 'simple' configuration (no stemming, no stop words), through
+  // the GIN indexes on the same expressions.
+  search_fulltext_ =
+      dialect == Dialect::kPostgres
+          ? render(
+                "SELECT 'comment', room_id, thread_id, comment_id, body_text,"
+                " ts_rank(to_tsvector('simple', body_text), plainto_tsquery('simple', ?)) AS score"
+                " FROM {p}comments WHERE deleted_at IS NULL"
+                " AND to_tsvector('simple', body_text) @@ plainto_tsquery('simple', ?)"
+                " UNION ALL SELECT 'ydoc', room_id, '', room_id, text,"
+                " ts_rank(to_tsvector('simple', text), plainto_tsquery('simple', ?)) FROM {p}ydocs"
+                " WHERE deleted_at IS NULL"
+                " AND to_tsvector('simple', text) @@ plainto_tsquery('simple', ?)"
+                " ORDER BY 6 DESC LIMIT ?")
+          : render(
+                "SELECT 'comment', room_id, thread_id, comment_id, body_text,"
+                " MATCH(body_text) AGAINST (? IN NATURAL LANGUAGE MODE) AS score FROM "
+                "{p}comments"
+                " WHERE deleted_at IS NULL AND MATCH(body_text) AGAINST (? IN NATURAL LANGUAGE "
+                "MODE)"
+                " UNION ALL SELECT 'ydoc', room_id, '', room_id, text,"
+                " MATCH(text) AGAINST (? IN NATURAL LANGUAGE MODE) FROM {p}ydocs"
+                " WHERE deleted_at IS NULL AND MATCH(text) AGAINST (? IN NATURAL LANGUAGE MODE)"
+                " ORDER BY 6 DESC LIMIT ?");
   search_fulltext_like_ = render(
       "SELECT 'comment', room_id, thread_id, comment_id, body_text FROM {p}comments"
       " WHERE deleted_at IS NULL AND body_text LIKE ? UNION ALL"
@@ -96,7 +111,7 @@ Result<std::vector<SearchHit>> SearchIndex::Search(SqlConnection& connection,
     SqlValue params[] = {text, text, text, text, int64_t{limit}};
     rows = connection.Query(search_fulltext_, params);
     if (rows && rows->empty()) {
-      // InnoDB's full-text parser skips short words, stopwords and unspaced scripts (CJK).
+      // Full-text parsers skip short words (InnoDB), stopwords and unspaced scripts (CJK).
       SqlValue like_params[] = {std::string_view(like), std::string_view(like), int64_t{limit}};
       rows = connection.Query(search_fulltext_like_, like_params);
     }
@@ -109,14 +124,6 @@ Result<std::vector<SearchHit>> SearchIndex::Search(SqlConnection& connection,
   }
   return hits;
 }
-
-namespace {
-Status Run(SqlConnection& connection, const std::string& sql, std::span<const SqlValue> params) {
-  auto changed = connection.Execute(sql, params);
-  if (!changed) return changed.error();
-  return Ok();
-}
-}  // namespace
 
 Status SearchIndex::IndexDocument(SqlConnection& connection, const std::string& room_id,
                                   const std::string& text) const {

@@ -50,14 +50,13 @@ inline std::vector<std::string> ManyRowStatements(Dialect dialect, const std::st
                                                   const std::string& head, std::string_view row,
                                                   const std::string& tail, size_t max,
                                                   std::string_view separator = ", ") {
-  std::string rendered_head = RenderSql(head, dialect, prefix);
-  std::string rendered_tail = RenderSql(tail, dialect, prefix);
+  // Rendered whole: the tail's placeholders may need the head ({old:...} names its table).
   std::vector<std::string> statements(max + 1);
   std::string list;
   for (size_t n = 1; n <= max; ++n) {
     if (n > 1) list += separator;
     list += row;
-    statements[n] = rendered_head + list + rendered_tail;
+    statements[n] = RenderSql(head + list + tail, dialect, prefix);
   }
   return statements;
 }

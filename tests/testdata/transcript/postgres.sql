@@ -1,0 +1,265 @@
+-- migrate
+CREATE TABLE IF NOT EXISTS {p}schema_migrations (version INT NOT NULL, description VARCHAR(255) NOT NULL, applied_at TIMESTAMPTZ(3) NOT NULL, PRIMARY KEY (version))
+SELECT MAX(version) FROM {p}schema_migrations
+CREATE TABLE IF NOT EXISTS {p}events (
+  webhook_id TEXT COLLATE "C" NOT NULL,
+  type VARCHAR(64) NOT NULL,
+  room_id TEXT COLLATE "C" NULL,
+  webhook_timestamp BIGINT NOT NULL,
+  received_at TIMESTAMPTZ(3) NOT NULL,
+  payload JSONB NOT NULL,
+  PRIMARY KEY (webhook_id)
+)
+CREATE TABLE IF NOT EXISTS {p}targets (
+  kind VARCHAR(16) NOT NULL,
+  scope_id TEXT COLLATE "C" NOT NULL,
+  object_id TEXT COLLATE "C" NOT NULL DEFAULT '',
+  dirty_seq BIGINT NOT NULL,
+  done_seq BIGINT NOT NULL DEFAULT 0,
+  fence BIGINT NOT NULL DEFAULT 0,
+  lease_owner VARCHAR(128) NOT NULL DEFAULT '',
+  lease_until BIGINT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL,
+  attempts INT NOT NULL DEFAULT 0,
+  first_dirty_at BIGINT NOT NULL,
+  last_success_at BIGINT NULL,
+  last_error TEXT NULL,
+  PRIMARY KEY (kind, scope_id, object_id)
+)
+CREATE TABLE IF NOT EXISTS {p}documents (
+  room_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+  data JSONB NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)
+ALTER TABLE {p}documents ADD COLUMN IF NOT EXISTS synced_at TIMESTAMPTZ(3) NULL
+ALTER TABLE {p}documents ADD COLUMN IF NOT EXISTS deleted_at TIMESTAMPTZ(3) NULL
+CREATE TABLE IF NOT EXISTS {p}ydocs (
+  room_id TEXT COLLATE "C" NOT NULL,
+  data JSONB NOT NULL,
+  text TEXT NOT NULL,
+  updated_at TIMESTAMPTZ(3) NOT NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  deleted_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (room_id)
+)
+CREATE TABLE IF NOT EXISTS {p}rooms (
+  room_id TEXT COLLATE "C" NOT NULL,
+  organization_id VARCHAR(255) NULL,
+  metadata JSONB NULL,
+  default_accesses JSONB NULL,
+  users_accesses JSONB NULL,
+  groups_accesses JSONB NULL,
+  created_at TIMESTAMPTZ(3) NULL,
+  last_connection_at TIMESTAMPTZ(3) NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  deleted_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (room_id)
+)
+CREATE INDEX IF NOT EXISTS {p}events_received_at ON {p}events (received_at)
+CREATE INDEX IF NOT EXISTS {p}events_room ON {p}events (room_id, received_at)
+CREATE INDEX IF NOT EXISTS {p}targets_due ON {p}targets (next_attempt_at)
+INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
+CREATE TABLE IF NOT EXISTS {p}threads (
+  thread_id TEXT COLLATE "C" NOT NULL,
+  room_id TEXT COLLATE "C" NOT NULL,
+  metadata JSONB NOT NULL,
+  resolved INT NOT NULL,
+  visibility VARCHAR(16) NOT NULL,
+  created_at TIMESTAMPTZ(3) NULL,
+  updated_at TIMESTAMPTZ(3) NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  deleted_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (thread_id)
+)
+CREATE TABLE IF NOT EXISTS {p}comments (
+  comment_id TEXT COLLATE "C" NOT NULL,
+  thread_id TEXT COLLATE "C" NOT NULL,
+  room_id TEXT COLLATE "C" NOT NULL,
+  user_id VARCHAR(255) NULL,
+  body JSONB NULL,
+  body_text TEXT NOT NULL,
+  metadata JSONB NOT NULL,
+  attachments JSONB NOT NULL,
+  created_at TIMESTAMPTZ(3) NULL,
+  edited_at TIMESTAMPTZ(3) NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  deleted_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (comment_id)
+)
+CREATE TABLE IF NOT EXISTS {p}comment_reactions (
+  comment_id TEXT COLLATE "C" NOT NULL,
+  emoji TEXT COLLATE "C" NOT NULL,
+  user_id TEXT COLLATE "C" NOT NULL,
+  thread_id TEXT COLLATE "C" NOT NULL,
+  room_id TEXT COLLATE "C" NOT NULL,
+  created_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (comment_id, emoji, user_id)
+)
+CREATE TABLE IF NOT EXISTS {p}notifications (
+  inbox_notification_id TEXT COLLATE "C" NOT NULL,
+  user_id TEXT COLLATE "C" NOT NULL,
+  kind VARCHAR(128) NOT NULL,
+  room_id VARCHAR(255) NULL,
+  thread_id VARCHAR(255) NULL,
+  subject_id VARCHAR(255) NULL,
+  notified_at TIMESTAMPTZ(3) NULL,
+  read_at TIMESTAMPTZ(3) NULL,
+  data JSONB NOT NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  deleted_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (inbox_notification_id)
+)
+CREATE TABLE IF NOT EXISTS {p}active_users (
+  room_id TEXT COLLATE "C" NOT NULL,
+  connection_id BIGINT NOT NULL,
+  user_id VARCHAR(255) NULL,
+  user_info JSONB NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  PRIMARY KEY (room_id, connection_id)
+)
+CREATE TABLE IF NOT EXISTS {p}room_sessions (
+  room_id TEXT COLLATE "C" NOT NULL,
+  connection_id BIGINT NOT NULL,
+  entered_at TIMESTAMPTZ(3) NOT NULL,
+  entered_known INT NOT NULL,
+  user_id VARCHAR(255) NULL,
+  user_info JSONB NULL,
+  left_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (room_id, connection_id, entered_at)
+)
+CREATE TABLE IF NOT EXISTS {p}flow_nodes (
+  room_id TEXT COLLATE "C" NOT NULL,
+  storage_key TEXT COLLATE "C" NOT NULL,
+  node_id TEXT COLLATE "C" NOT NULL,
+  type VARCHAR(255) NULL,
+  position_x DOUBLE PRECISION NULL,
+  position_y DOUBLE PRECISION NULL,
+  data JSONB NULL,
+  node JSONB NOT NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  PRIMARY KEY (room_id, storage_key, node_id)
+)
+CREATE TABLE IF NOT EXISTS {p}flow_edges (
+  room_id TEXT COLLATE "C" NOT NULL,
+  storage_key TEXT COLLATE "C" NOT NULL,
+  edge_id TEXT COLLATE "C" NOT NULL,
+  type VARCHAR(255) NULL,
+  source VARCHAR(255) NULL,
+  target VARCHAR(255) NULL,
+  data JSONB NULL,
+  edge JSONB NOT NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  PRIMARY KEY (room_id, storage_key, edge_id)
+)
+ALTER TABLE {p}rooms ADD COLUMN IF NOT EXISTS active_users INT NULL
+CREATE INDEX IF NOT EXISTS {p}threads_room ON {p}threads (room_id)
+CREATE INDEX IF NOT EXISTS {p}comments_thread ON {p}comments (thread_id)
+CREATE INDEX IF NOT EXISTS {p}comments_room ON {p}comments (room_id)
+CREATE INDEX IF NOT EXISTS {p}reactions_thread ON {p}comment_reactions (thread_id)
+CREATE INDEX IF NOT EXISTS {p}notifications_user ON {p}notifications (user_id, notified_at)
+CREATE INDEX IF NOT EXISTS {p}comments_text ON {p}comments USING GIN (to_tsvector('simple', body_text))
+CREATE INDEX IF NOT EXISTS {p}ydocs_text ON {p}ydocs USING GIN (to_tsvector('simple', text))
+INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
+ALTER TABLE {p}ydocs ADD COLUMN IF NOT EXISTS state BYTEA NULL
+INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
+CREATE TABLE IF NOT EXISTS {p}checkpoints (
+  name VARCHAR(255) NOT NULL,
+  value JSONB NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (name)
+)
+INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
+ALTER TABLE {p}documents ADD COLUMN IF NOT EXISTS deep_data TEXT NULL
+ALTER TABLE {p}ydocs ADD COLUMN IF NOT EXISTS deep_data TEXT NULL
+INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
+-- record a webhook with two targets, then its redelivery from another replica
+BEGIN
+INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at, payload) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(webhook_id) DO NOTHING
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?), (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
+COMMIT
+BEGIN
+INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at, payload) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(webhook_id) DO NOTHING
+COMMIT
+-- record a presence webhook (its session row) and the other targets
+BEGIN
+INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at, payload) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(webhook_id) DO NOTHING
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
+UPDATE {p}room_sessions SET entered_at = ?, entered_known = 1, user_id = ?, user_info = ? WHERE room_id = ? AND connection_id = ? AND entered_known = 0 AND entered_at >= ?
+INSERT INTO {p}room_sessions (room_id, connection_id, entered_at, entered_known, user_id, user_info, left_at) VALUES (?, ?, ?, 1, ?, ?, NULL) ON CONFLICT(room_id, connection_id, entered_at) DO UPDATE SET entered_known = 1
+COMMIT
+BEGIN
+INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at, payload) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(webhook_id) DO NOTHING
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?), (?, ?, ?, 1, 0, ?, ?), (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
+COMMIT
+-- claim
+SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('room', 'storage', 'ydoc', 'presence', 'thread', 'notification') ORDER BY next_attempt_at LIMIT ?
+UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE lease_until <= ? AND dirty_seq > done_seq AND ((kind = ? AND scope_id = ? AND object_id = ? AND fence = ?) OR (kind = ? AND scope_id = ? AND object_id = ? AND fence = ?) OR (kind = ? AND scope_id = ? AND object_id = ? AND fence = ?) OR (kind = ? AND scope_id = ? AND object_id = ? AND fence = ?) OR (kind = ? AND scope_id = ? AND object_id = ? AND fence = ?) OR (kind = ? AND scope_id = ? AND object_id = ? AND fence = ?))
+-- renew
+UPDATE {p}targets SET lease_until = ? WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+-- complete every kind of row in one batch
+BEGIN
+SELECT room_id, storage_key FROM {p}flow_nodes WHERE room_id IN (?) UNION SELECT room_id, storage_key FROM {p}flow_edges WHERE room_id IN (?)
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?
+INSERT INTO {p}notifications (inbox_notification_id, user_id, kind, room_id, thread_id, subject_id, notified_at, read_at, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(inbox_notification_id) DO UPDATE SET user_id = excluded.user_id, kind = excluded.kind, room_id = excluded.room_id, thread_id = excluded.thread_id, subject_id = excluded.subject_id, notified_at = excluded.notified_at, read_at = excluded.read_at, data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?
+DELETE FROM {p}active_users WHERE room_id = ?
+INSERT INTO {p}active_users (room_id, connection_id, user_id, user_info, synced_at) VALUES (?, ?, ?, ?, ?)
+UPDATE {p}rooms SET active_users = ? WHERE room_id = ?
+INSERT INTO {p}rooms (room_id, active_users, synced_at) VALUES (?, ?, ?) ON CONFLICT(room_id) DO UPDATE SET active_users = excluded.active_users
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?
+INSERT INTO {p}rooms (room_id, organization_id, metadata, default_accesses, users_accesses, groups_accesses, created_at, last_connection_at, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(room_id) DO UPDATE SET organization_id = excluded.organization_id, metadata = excluded.metadata, default_accesses = excluded.default_accesses, users_accesses = excluded.users_accesses, groups_accesses = excluded.groups_accesses, created_at = excluded.created_at, last_connection_at = excluded.last_connection_at, synced_at = excluded.synced_at, deleted_at = NULL
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?
+DELETE FROM {p}flow_nodes WHERE room_id = ? AND storage_key = ?
+DELETE FROM {p}flow_edges WHERE room_id = ? AND storage_key = ?
+INSERT INTO {p}flow_nodes (room_id, storage_key, node_id, type, position_x, position_y, data, node, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO {p}flow_edges (room_id, storage_key, edge_id, type, source, target, data, edge, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?
+INSERT INTO {p}threads (thread_id, room_id, metadata, resolved, visibility, created_at, updated_at, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(thread_id) DO UPDATE SET room_id = excluded.room_id, metadata = excluded.metadata, resolved = excluded.resolved, visibility = excluded.visibility, created_at = excluded.created_at, updated_at = excluded.updated_at, synced_at = excluded.synced_at, deleted_at = NULL
+INSERT INTO {p}comments (comment_id, thread_id, room_id, user_id, body, body_text, metadata, attachments, created_at, edited_at, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(comment_id) DO UPDATE SET thread_id = excluded.thread_id, room_id = excluded.room_id, user_id = excluded.user_id, body = excluded.body, body_text = excluded.body_text, metadata = excluded.metadata, attachments = excluded.attachments, created_at = excluded.created_at, edited_at = excluded.edited_at, synced_at = excluded.synced_at, deleted_at = excluded.deleted_at
+UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL AND comment_id NOT IN (?)
+DELETE FROM {p}comment_reactions WHERE thread_id = ?
+INSERT INTO {p}comment_reactions (comment_id, emoji, user_id, thread_id, room_id, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(comment_id, emoji, user_id) DO UPDATE SET created_at = excluded.created_at
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?
+INSERT INTO {p}ydocs (room_id, data, deep_data, text, state, updated_at, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(room_id) DO UPDATE SET updated_at = CASE WHEN {p}ydocs.state IS NOT DISTINCT FROM excluded.state AND {p}ydocs.deleted_at IS NULL THEN {p}ydocs.updated_at ELSE excluded.updated_at END, data = excluded.data, deep_data = excluded.deep_data, text = excluded.text, state = excluded.state, synced_at = excluded.synced_at, deleted_at = NULL
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
+INSERT INTO {p}documents (room_id, data, deep_data, synced_at, deleted_at, updated_at) VALUES (?, ?, ?, ?, NULL, ?) ON CONFLICT(room_id) DO UPDATE SET updated_at = CASE WHEN {p}documents.data IS NOT DISTINCT FROM excluded.data AND {p}documents.deep_data IS NOT DISTINCT FROM excluded.deep_data AND {p}documents.deleted_at IS NULL THEN {p}documents.updated_at ELSE excluded.updated_at END, data = excluded.data, deep_data = excluded.deep_data, synced_at = excluded.synced_at, deleted_at = NULL
+COMMIT
+-- fail, then release
+BEGIN
+INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at, payload) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(webhook_id) DO NOTHING
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?), (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
+COMMIT
+SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('storage', 'thread') ORDER BY next_attempt_at LIMIT ?
+UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE lease_until <= ? AND dirty_seq > done_seq AND ((kind = ? AND scope_id = ? AND object_id = ? AND fence = ?) OR (kind = ? AND scope_id = ? AND object_id = ? AND fence = ?))
+UPDATE {p}targets SET lease_owner = '', lease_until = 0, next_attempt_at = ?, last_error = ? WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?
+UPDATE {p}targets SET lease_owner = '', lease_until = 0, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?
+-- every kind of deletion, the room last
+BEGIN
+INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at, payload) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(webhook_id) DO NOTHING
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?), (?, ?, ?, 1, 0, ?, ?), (?, ?, ?, 1, 0, ?, ?), (?, ?, ?, 1, 0, ?, ?), (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
+COMMIT
+SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('room', 'storage', 'ydoc', 'presence', 'thread', 'notification') ORDER BY next_attempt_at LIMIT ?
+UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE lease_until <= ? AND dirty_seq > done_seq AND ((kind = ? AND scope_id = ? AND object_id = ? AND fence = ?) OR (kind = ? AND scope_id = ? AND object_id = ? AND fence = ?) OR (kind = ? AND scope_id = ? AND object_id = ? AND fence = ?) OR (kind = ? AND scope_id = ? AND object_id = ? AND fence = ?) OR (kind = ? AND scope_id = ? AND object_id = ? AND fence = ?))
+BEGIN
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?
+UPDATE {p}notifications SET deleted_at = ? WHERE inbox_notification_id = ? AND deleted_at IS NULL
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?
+INSERT INTO {p}rooms (room_id, synced_at, deleted_at) VALUES (?, ?, ?) ON CONFLICT(room_id) DO UPDATE SET deleted_at = COALESCE({p}rooms.deleted_at, excluded.deleted_at), synced_at = excluded.synced_at
+UPDATE {p}documents SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}threads SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}comments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+DELETE FROM {p}comment_reactions WHERE room_id = ?
+DELETE FROM {p}active_users WHERE room_id = ?
+DELETE FROM {p}flow_nodes WHERE room_id = ?
+DELETE FROM {p}flow_edges WHERE room_id = ?
+UPDATE {p}rooms SET active_users = 0 WHERE room_id = ?
+UPDATE {p}targets SET fence = fence + 1, lease_owner = '', lease_until = 0, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, next_attempt_at = CASE WHEN dirty_seq > done_seq THEN LEAST(next_attempt_at, ?) ELSE ? END, first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE ? END, dirty_seq = dirty_seq + 1 WHERE kind IN ('presence', 'storage', 'thread', 'ydoc') AND scope_id = ? AND lease_until > 0
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?
+COMMIT
+-- search
+SELECT 'comment', room_id, thread_id, comment_id, body_text, ts_rank(to_tsvector('simple', body_text), plainto_tsquery('simple', ?)) AS score FROM {p}comments WHERE deleted_at IS NULL AND to_tsvector('simple', body_text) @@ plainto_tsquery('simple', ?) UNION ALL SELECT 'ydoc', room_id, '', room_id, text, ts_rank(to_tsvector('simple', text), plainto_tsquery('simple', ?)) FROM {p}ydocs WHERE deleted_at IS NULL AND to_tsvector('simple', text) @@ plainto_tsquery('simple', ?) ORDER BY 6 DESC LIMIT ?
+SELECT 'comment', room_id, thread_id, comment_id, body_text FROM {p}comments WHERE deleted_at IS NULL AND body_text LIKE ? UNION ALL SELECT 'ydoc', room_id, '', room_id, text FROM {p}ydocs WHERE deleted_at IS NULL AND text LIKE ? LIMIT ?
