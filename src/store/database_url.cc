@@ -87,6 +87,41 @@ Status ApplyParam(const std::string& name, const std::string& value, DatabaseCon
   return Ok();
 }
 
+Result<uint16_t> ParsePort(std::string_view port) {
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(std::string(port)) == 0 || std::stoi(std::string(port)) > 65535) {
+    return InvalidArgument("DATABASE_URL: bad port");
+  }
+  return static_cast<uint16_t>(std::stoi(std::string(port)));
+}
+
+// HOST, HOST:PORT, [IPV6] or [IPV6]:PORT.
+Status ParseHostAndPort(std::string_view host, DatabaseConfig& config) {
+  std::string_view port;
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    if (close == std::string_view::npos) return InvalidArgument("DATABASE_URL: bad IPv6 host");
+    config.host = std::string(host.substr(1, close - 1));
+    std::string_view rest = host.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return InvalidArgument("DATABASE_URL: bad host");
+    if (!rest.empty()) port = rest.substr(1);
+    if (rest == ":") return InvalidArgument("DATABASE_URL: bad port");
+  } else if (size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    config.host = std::string(host.substr(0, colon));
+    port = host.substr(colon + 1);
+    if (port.empty()) return InvalidArgument("DATABASE_URL: bad port");
+  } else {
+    config.host = std::string(host);
+  }
+  if (!port.empty()) {
+    auto number = ParsePort(port);
+    if (!number) return number.error();
+    config.port = *number;
+  }
+  return Ok();
+}
+
 // libpq's connection parameters that a URL may carry and lbmirror passes on unchanged.
 bool IsLibpqPassThrough(const std::string& key) {
   for (const char* name : {"connect_timeout",
@@ -140,12 +175,9 @@ Status ApplyPostgresParam(const std::string& name, const std::string& value, Dat
   } else if (name == "host") {
     (StartsWith(value, "/") ? config.unix_socket : config.host) = value;
   } else if (name == "port") {
-    if (value.empty() || value.size() > 5 ||
-        value.find_first_not_of("0123456789") != std::string::npos || std::stoi(value) == 0 ||
-        std::stoi(value) > 65535) {
-      return InvalidArgument("DATABASE_URL: bad port");
-    }
-    config.port = static_cast<uint16_t>(std::stoi(value));
+    auto port = ParsePort(value);
+    if (!port) return port.error();
+    config.port = *port;
   } else if (name == "dbname") {
     config.database = value;
   } else if (name == "user") {
@@ -205,30 +237,7 @@ Result<DatabaseConfig> ParseServerUrl(std::string_view rest, DatabaseConfig::Bac
     config.user = *u;
     config.password = *p;
   }
-  std::string_view host = authority;
-  if (!host.empty() && host.front() == '[') {
-    size_t close = host.find(']');
-    if (close == std::string_view::npos) return InvalidArgument("DATABASE_URL: bad IPv6 host");
-    config.host = std::string(host.substr(1, close - 1));
-    host = host.substr(close + 1);
-    if (!host.empty() && host.front() != ':') return InvalidArgument("DATABASE_URL: bad host");
-    authority = host;
-  } else if (size_t colon = host.rfind(':'); colon != std::string_view::npos) {
-    config.host = std::string(host.substr(0, colon));
-    authority = host.substr(colon);
-  } else {
-    config.host = std::string(host);
-    authority = {};
-  }
-  if (!authority.empty()) {  // ":port"
-    std::string port(authority.substr(1));
-    if (port.empty() || port.size() > 5 ||
-        port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) == 0 ||
-        std::stoi(port) > 65535) {
-      return InvalidArgument("DATABASE_URL: bad port");
-    }
-    config.port = static_cast<uint16_t>(std::stoi(port));
-  }
+  LBMIRROR_RETURN_IF_ERROR(ParseHostAndPort(authority, config));
   auto database = PercentDecode(path);
   if (!database) return InvalidArgument("DATABASE_URL: bad percent-encoding in database name");
   config.database = *database;

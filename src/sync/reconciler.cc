@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "sync/projection.h"
@@ -36,11 +37,15 @@ Error ResponseError(const liveblocks::RestResponse& response, std::string_view w
                false, response.status);
 }
 
+// The same JSON value: the same text, or texts that differ only in spelling (spaces, the
+// order of keys: Postgres's jsonb and MySQL's JSON keep the value, not the text).
 bool SameJson(const std::string& a, const std::string& b) {
   if (a == b) return true;
+  json::parse_options options;
+  options.max_depth = kMaxNestingDepth;
   boost::system::error_code ec_a, ec_b;
-  json::value va = json::parse(a, ec_a);
-  json::value vb = json::parse(b, ec_b);
+  json::value va = json::parse(a, ec_a, {}, options);
+  json::value vb = json::parse(b, ec_b, {}, options);
   return !ec_a && !ec_b && va == vb;
 }
 
@@ -235,7 +240,7 @@ Result<bool> Reconciler::StorageDiffers(const std::string& room_id,
   if (storage->status == 404) return content.document.has_value();
   if (storage->status != 200)
     return ResponseError(*storage, Cat("reading the Storage of ", room_id));
-  return content.document != storage->body;
+  return !content.document || !SameJson(*content.document, storage->body);
 }
 
 Result<bool> Reconciler::YdocDiffers(const std::string& room_id,

@@ -1,4 +1,4 @@
-// Every one of the 18 webhook event types, on SQLite and on MariaDB: send the signed webhook,
+// Every one of the 18 webhook event types, on SQLite, MariaDB and Postgres: send the signed webhook,
 // then check that the rows equal what the REST API answers now. Threads, comments and inbox
 // notifications come from the project's test double (the dev server lacks them); everything
 // else from the official dev server.
@@ -13,7 +13,7 @@ import WebSocket from "ws";
 import * as Y from "yjs";
 import {
   env, startMirror, sendEvent, liveblocks, tiptapUpdate, lexicalUpdate, blockNoteUpdate, storageUpdated, ydocUpdated,
-  roomEvent, uniqueId, waitFor, MysqlMirrorDb, SqliteMirrorDb, parseJsonColumn,
+  roomEvent, uniqueId, waitFor, parseJsonColumn, backends,
 } from "./harness.mjs";
 import { startLiveblocksDouble, textBody } from "./liveblocks_double.mjs";
 import { referenceViews } from "./yjs_reference.mjs";
@@ -21,18 +21,7 @@ import { threadEvent, threadDifference } from "./checks.mjs";
 
 const UNICODE = "héllo 👋🏽 日本語 עברית مرحبا";
 
-function backends() {
-  const file = path.join(os.tmpdir(), `lbmirror-events-${process.pid}.db`);
-  const list = [{ name: "SQLite", databaseUrl: `sqlite:${file}`, prefix: "liveblocks_", db: new SqliteMirrorDb(file),
-    cleanup: () => ["", "-wal", "-shm"].forEach((s) => fs.rmSync(file + s, { force: true })) }];
-  if (env.mysqlUrl) {
-    const prefix = `ev${process.pid}_`;
-    list.push({ name: "MariaDB", databaseUrl: env.mysqlUrl, prefix, db: new MysqlMirrorDb(env.mysqlUrl), cleanup() {} });
-  }
-  return list;
-}
-
-for (const backend of backends()) {
+for (const backend of backends("ev")) {
   describe(`every event type on ${backend.name}`, () => {
     const { db, prefix: p } = backend;
     let double;

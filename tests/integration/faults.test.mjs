@@ -1,8 +1,8 @@
 // Fault injection: a steady stream of signed webhooks at real `lbmirror serve` processes on
-// MariaDB while something breaks, then the faults stop and two invariants are checked:
+// MariaDB, then on Postgres, while something breaks, then the faults stop and two invariants are checked:
 //  (a) every webhook that got a 2xx is in liveblocks_events (lost = 0);
 //  (b) every mirrored room, Storage document, Yjs document and thread equals the API now.
-// Scenarios: kill -9 at random moments (10+ times), the MariaDB server restarted, the REST API
+// Scenarios: kill -9 at random moments (10+ times), the database server restarted, the REST API
 // failing for a share of requests (500, 429 + Retry-After, slow, dropped), three replicas with
 // one killed and one restarted, and every webhook delivered several times in reverse order.
 // Like Liveblocks, the sender redelivers a webhook until it is acknowledged.
@@ -15,7 +15,7 @@ import fs from "node:fs";
 import * as Y from "yjs";
 import {
   env, startMirror, signedRequest, liveblocks, storageUpdated, ydocUpdated, roomEvent, uniqueId,
-  sleep, waitFor, startFaultProxy, MysqlMirrorDb, mariadbAsync,
+  sleep, waitFor, startFaultProxy, MysqlMirrorDb, PostgresMirrorDb, mariadbAsync, postgresAsync,
 } from "./harness.mjs";
 import { startLiveblocksDouble, textBody } from "./liveblocks_double.mjs";
 import { threadEvent, roomDifferences } from "./checks.mjs";
@@ -29,14 +29,15 @@ const LEASE_MS = 3000;
 // ---- the replicas --------------------------------------------------------------------------
 
 class Replicas {
-  constructor(prefix, baseUrl) {
+  constructor(databaseUrl, prefix, baseUrl) {
+    this.databaseUrl = databaseUrl;
     this.prefix = prefix;
     this.baseUrl = baseUrl;
     this.live = [];
     this.kills = 0;
   }
   async start() {
-    const mirror = await startMirror({ databaseUrl: env.mysqlUrl, baseUrl: this.baseUrl,
+    const mirror = await startMirror({ databaseUrl: this.databaseUrl, baseUrl: this.baseUrl,
       extraArgs: ["--table-prefix", this.prefix, "--lease-ms", String(LEASE_MS)],
       extraEnv: { LBMIRROR_LOG_LEVEL: "info" } });
     this.live.push(mirror);
@@ -197,12 +198,12 @@ class World {
 let scenarioIndex = 0;
 
 // Runs the stream for SECONDS while `fault` acts, then checks both invariants and reports.
-async function runScenario(name, { replicas: count = 1, setupProxy, fault, deliverBatch }) {
+async function runScenario(server, name, { replicas: count = 1, setupProxy, fault, deliverBatch }) {
   const prefix = `fi${process.pid % 10000}_${++scenarioIndex}_`;
-  const db = new MysqlMirrorDb(env.mysqlUrl);
+  const db = server.db();
   const double = await startLiveblocksDouble(env.baseUrl);
   const proxy = await startFaultProxy(double.url);
-  const replicas = new Replicas(prefix, proxy.url);
+  const replicas = new Replicas(server.url, prefix, proxy.url);
   const sender = new Sender(replicas, prefix);
   const world = new World(prefix, double, SEED + scenarioIndex);
   try {
@@ -262,13 +263,13 @@ async function runScenario(name, { replicas: count = 1, setupProxy, fault, deliv
     const stored = new Set((await db.query(`SELECT webhook_id FROM ${prefix}events WHERE webhook_id LIKE ?`, [`${prefix}msg_%`]))
       .map((r) => r.webhook_id));
     const lost = [...sender.acked].filter((id) => !stored.has(id));
-    const figures = { scenario: name, seed: SEED + scenarioIndex, sent: sender.sent, acknowledged: sender.acked.size,
+    const figures = { scenario: `${name} (${server.name})`, seed: SEED + scenarioIndex, sent: sender.sent, acknowledged: sender.acked.size,
       lost: lost.length, posts: sender.posts, rooms_checked: world.rooms.length,
       threads_checked: [...world.threads.values()].reduce((n, list) => n + list.length, 0),
       rooms_differing: differingRooms.size,
       rest_reads_per_webhook: Number((readsAtEnd() / Math.max(1, sender.acked.size)).toFixed(3)),
       rest_faults: proxy.state.faults, kills: replicas.kills };
-    const line = `${name}: ${figures.sent} webhooks sent, ${figures.acknowledged} acknowledged, ${figures.lost} lost, ` +
+    const line = `${figures.scenario}: ${figures.sent} webhooks sent, ${figures.acknowledged} acknowledged, ${figures.lost} lost, ` +
       `${figures.rooms_checked} rooms and ${figures.threads_checked} threads checked, ${figures.rooms_differing} differing, ` +
       `${figures.rest_reads_per_webhook} REST reads per webhook (${figures.rest_faults} REST faults, ` +
       `${figures.kills} kill -9, ${figures.posts} deliveries, seed ${figures.seed})`;
@@ -287,98 +288,104 @@ async function runScenario(name, { replicas: count = 1, setupProxy, fault, deliv
 
 // ---- the scenarios -------------------------------------------------------------------------
 
-describe(`fault injection (MariaDB, ${SECONDS} s per scenario, seed ${SEED})`, { concurrency: 1 }, () => {
-  before(() => assert.ok(env.mysqlUrl && env.mariadbDir, "needs the test MariaDB server (scripts/test.sh)"));
+const servers = [
+  { name: "MariaDB", url: env.mysqlUrl, dir: env.mariadbDir, db: () => new MysqlMirrorDb(env.mysqlUrl), control: mariadbAsync },
+  { name: "Postgres", url: env.postgresUrl, dir: env.postgresDir, db: () => new PostgresMirrorDb(env.postgresUrl), control: postgresAsync },
+];
+for (const server of servers) {
+  describe(`fault injection (${server.name}, ${SECONDS} s per scenario, seed ${SEED})`, { concurrency: 1 }, () => {
+    before(() => assert.ok(server.url && server.dir, `needs the test ${server.name} server (scripts/test.sh)`));
 
-  test("a burst of 200 storageUpdated events for one room costs a handful of REST reads", async () => {
-    const prefix = `fi${process.pid % 10000}_${++scenarioIndex}_`;
-    const db = new MysqlMirrorDb(env.mysqlUrl);
-    const proxy = await startFaultProxy(env.baseUrl);
-    const replicas = new Replicas(prefix, proxy.url);
-    const sender = new Sender(replicas, prefix);
-    try {
-      await replicas.start();
-      const roomId = uniqueId(`${prefix}burst`);
-      await liveblocks.createRoom(roomId);
-      await liveblocks.setStorage(roomId, { n: 200 });
-      const webhooks = Array.from({ length: 200 }, () => sender.webhook(storageUpdated(roomId)));
-      await Promise.all(webhooks.map((w) => sender.deliver(w)));
-      const truth = (await liveblocks.storage(roomId)).json;
-      await waitFor("the burst to be mirrored", async () => (await roomDifferences(db, prefix, roomId, { room: false })).length === 0);
-      await sleep(500);  // a late read would show up here
-      const stored = await db.query(`SELECT COUNT(*) AS n FROM ${prefix}events WHERE webhook_id LIKE ?`, [`${prefix}msg_%`]);
-      const line = `burst: 200 storageUpdated for one room, ${proxy.state.reads} REST reads, ${stored[0].n} events stored`;
-      console.log(line);
-      if (process.env.LBMIRROR_FAULT_REPORT) fs.appendFileSync(process.env.LBMIRROR_FAULT_REPORT, line + "\n");
-      assert.equal(Number(stored[0].n), 200);
-      assert.ok(proxy.state.reads >= 1 && proxy.state.reads <= 10, `${proxy.state.reads} reads`);
-      assert.deepEqual(truth, { n: 200 });
+    test("a burst of 200 storageUpdated events for one room costs a handful of REST reads", async () => {
+      const prefix = `fi${process.pid % 10000}_${++scenarioIndex}_`;
+      const db = server.db();
+      const proxy = await startFaultProxy(env.baseUrl);
+      const replicas = new Replicas(server.url, prefix, proxy.url);
+      const sender = new Sender(replicas, prefix);
+      try {
+        await replicas.start();
+        const roomId = uniqueId(`${prefix}burst`);
+        await liveblocks.createRoom(roomId);
+        await liveblocks.setStorage(roomId, { n: 200 });
+        const webhooks = Array.from({ length: 200 }, () => sender.webhook(storageUpdated(roomId)));
+        await Promise.all(webhooks.map((w) => sender.deliver(w)));
+        const truth = (await liveblocks.storage(roomId)).json;
+        await waitFor("the burst to be mirrored", async () => (await roomDifferences(db, prefix, roomId, { room: false })).length === 0);
+        await sleep(500);  // a late read would show up here
+        const stored = await db.query(`SELECT COUNT(*) AS n FROM ${prefix}events WHERE webhook_id LIKE ?`, [`${prefix}msg_%`]);
+        const line = `burst (${server.name}): 200 storageUpdated for one room, ${proxy.state.reads} REST reads, ${stored[0].n} events stored`;
+        console.log(line);
+        if (process.env.LBMIRROR_FAULT_REPORT) fs.appendFileSync(process.env.LBMIRROR_FAULT_REPORT, line + "\n");
+        assert.equal(Number(stored[0].n), 200);
+        assert.ok(proxy.state.reads >= 1 && proxy.state.reads <= 10, `${proxy.state.reads} reads`);
+        assert.deepEqual(truth, { n: 200 });
 
-      // The checks themselves see a change that no webhook reported.
-      await liveblocks.setStorage(roomId, { n: 201 });
-      assert.match((await roomDifferences(db, prefix, roomId, { room: false })).join("\n"), /^storage /);
-    } finally {
-      await replicas.stopAll();
-      await proxy.close();
-    }
-  });
-
-  test("kill -9 of the server at random moments", async () => {
-    const figures = await runScenario("kill -9", {
-      async fault({ replicas, elapsed }) {
-        while (elapsed() < SECONDS || replicas.kills < 10) {
-          await sleep(300 + Math.random() * 900);
-          await replicas.kill9();
-          await replicas.start();
-        }
-      },
+        // The checks themselves see a change that no webhook reported.
+        await liveblocks.setStorage(roomId, { n: 201 });
+        assert.match((await roomDifferences(db, prefix, roomId, { room: false })).join("\n"), /^storage /);
+      } finally {
+        await replicas.stopAll();
+        await proxy.close();
+      }
     });
-    assert.ok(figures.kills >= 10);
-  });
 
-  test("the MariaDB server restarted during the stream", async () => {
-    await runScenario("MariaDB restart", {
-      async fault({ elapsed }) {
-        while (elapsed() < SECONDS / 3) await sleep(100);
-        await mariadbAsync("stop");
-        await sleep(2000);
-        await mariadbAsync("start");
-      },
+    test("kill -9 of the server at random moments", async () => {
+      const figures = await runScenario(server, "kill -9", {
+        async fault({ replicas, elapsed }) {
+          while (elapsed() < SECONDS || replicas.kills < 10) {
+            await sleep(300 + Math.random() * 900);
+            await replicas.kill9();
+            await replicas.start();
+          }
+        },
+      });
+      assert.ok(figures.kills >= 10);
+    });
+
+    test(`the ${server.name} server restarted during the stream`, async () => {
+      await runScenario(server, "database restart", {
+        async fault({ elapsed }) {
+          while (elapsed() < SECONDS / 3) await sleep(100);
+          await server.control("stop");
+          await sleep(2000);
+          await server.control("start");
+        },
+      });
+    });
+
+    test("the REST API answering 500, 429, slowly or not at all for a share of requests", async () => {
+      const figures = await runScenario(server, "REST faults", {
+        setupProxy(state) {
+          state.mode = "mixed";
+          state.mix = { 500: 0.1, 429: 0.1, slow: 0.1, drop: 0.1 };
+        },
+      });
+      assert.ok(figures.rest_faults > 0, "faults were injected");
+    });
+
+    test("three replicas, one killed and one restarted mid-stream", async () => {
+      await runScenario(server, "three replicas", {
+        replicas: 3,
+        async fault({ replicas, elapsed }) {
+          while (elapsed() < SECONDS / 3) await sleep(100);
+          await replicas.kill9(0);
+          while (elapsed() < (2 * SECONDS) / 3) await sleep(100);
+          await replicas.restart(0);
+          assert.equal(replicas.live.length, 2);
+        },
+      });
+    });
+
+    test("every webhook delivered several times, batches in reverse order", async () => {
+      await runScenario(server, "duplicates, reversed", {
+        deliverBatch(batch, sender) {
+          for (const webhook of [...batch].reverse()) {
+            sender.deliver(webhook);
+            sender.deliver(webhook);
+            sender.track(sleep(Math.random() * 1000).then(() => sender.deliver(webhook)));
+          }
+        },
+      });
     });
   });
-
-  test("the REST API answering 500, 429, slowly or not at all for a share of requests", async () => {
-    const figures = await runScenario("REST faults", {
-      setupProxy(state) {
-        state.mode = "mixed";
-        state.mix = { 500: 0.1, 429: 0.1, slow: 0.1, drop: 0.1 };
-      },
-    });
-    assert.ok(figures.rest_faults > 0, "faults were injected");
-  });
-
-  test("three replicas, one killed and one restarted mid-stream", async () => {
-    await runScenario("three replicas", {
-      replicas: 3,
-      async fault({ replicas, elapsed }) {
-        while (elapsed() < SECONDS / 3) await sleep(100);
-        await replicas.kill9(0);
-        while (elapsed() < (2 * SECONDS) / 3) await sleep(100);
-        await replicas.restart(0);
-        assert.equal(replicas.live.length, 2);
-      },
-    });
-  });
-
-  test("every webhook delivered several times, batches in reverse order", async () => {
-    await runScenario("duplicates, reversed", {
-      deliverBatch(batch, sender) {
-        for (const webhook of [...batch].reverse()) {
-          sender.deliver(webhook);
-          sender.deliver(webhook);
-          sender.track(sleep(Math.random() * 1000).then(() => sender.deliver(webhook)));
-        }
-      },
-    });
-  });
-});
+}

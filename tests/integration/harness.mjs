@@ -1,5 +1,5 @@
 // Shared helpers for the end-to-end tests: start `lbmirror serve`, sign and send webhooks,
-// talk to the Liveblocks dev server, read the mirror's rows from MariaDB or SQLite.
+// talk to the Liveblocks dev server, read the mirror's rows from MariaDB, Postgres or SQLite.
 import { spawn, execFile, execFileSync } from "node:child_process";
 import { createServer } from "node:net";
 import http from "node:http";
@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { Webhook } from "standardwebhooks";
 import mysql from "mysql2/promise";
+import pg from "pg";
 import * as Y from "yjs";
 
 export const env = {
@@ -15,6 +16,8 @@ export const env = {
   baseUrl: process.env.LIVEBLOCKS_BASE_URL,
   mysqlUrl: process.env.LBMIRROR_TEST_MYSQL_URL,
   mariadbDir: process.env.LBMIRROR_TEST_MARIADB_DIR,
+  postgresUrl: process.env.LBMIRROR_TEST_POSTGRES_URL,
+  postgresDir: process.env.LBMIRROR_TEST_POSTGRES_DIR,
   scripts: path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../scripts"),
 };
 for (const [name, value] of Object.entries({ LBMIRROR_BIN: env.bin, LIVEBLOCKS_BASE_URL: env.baseUrl })) {
@@ -292,6 +295,42 @@ export class MysqlMirrorDb {
   }
 }
 
+// Postgres's rows shaped as mysql2 gives MariaDB's (dateStrings, bigNumberStrings), so that
+// one assertion serves both: timestamps as UTC "YYYY-MM-DD HH:MM:SS.mmm", 64-bit integers and
+// numerics as strings; jsonb comes parsed (parseJsonColumn takes either), bytea as a Buffer.
+function utcTimestampText(text) {
+  const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(\.\d+)?([+-]\d{2})(?::(\d{2}))?(?::(\d{2}))?$/.exec(text);
+  if (!m) return text;
+  const zone = `${m[4]}:${m[5] ?? "00"}`;
+  const date = new Date(`${m[1]}T${m[2]}${(m[3] ?? "").slice(0, 4)}${zone}`);
+  return date.toISOString().replace("T", " ").replace("Z", "");
+}
+const postgresTypes = {
+  getTypeParser(oid, format) {
+    if (oid === 1184) return utcTimestampText;            // timestamptz
+    if (oid === 20 || oid === 1700) return (text) => text; // int8, numeric
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export class PostgresMirrorDb {
+  constructor(url) {
+    this.url = url;
+  }
+  async query(sql, params = []) {
+    // The suites' SQL is MySQL's and SQLite's: "?" parameters, hex() of a blob.
+    let n = 0;
+    const text = sql.replace(/\?/g, () => `$${++n}`).replace(/\bhex\(([^)]+)\)/g, "encode($1, 'hex')");
+    const client = new pg.Client({ connectionString: this.url, types: postgresTypes });
+    await client.connect();
+    try {
+      return (await client.query(text, params)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+}
+
 export class SqliteMirrorDb {
   constructor(file) {
     this.file = file;
@@ -305,6 +344,26 @@ export class SqliteMirrorDb {
   }
 }
 
+// The databases a suite runs on: a fresh SQLite file (unless `sqlite` is false), and the
+// test MariaDB and Postgres servers when they are set up, each on tables of its own prefix.
+export function backends(tag, { sqlite = true, servers = true } = {}) {
+  const list = [];
+  if (sqlite) {
+    const file = path.join(os.tmpdir(), `lbmirror-${tag}-${process.pid}.db`);
+    list.push({ name: "SQLite", databaseUrl: `sqlite:${file}`, db: new SqliteMirrorDb(file), prefix: "liveblocks_",
+      extraArgs: [], cleanup: () => ["", "-wal", "-shm"].forEach((s) => fs.rmSync(file + s, { force: true })) });
+  }
+  if (!servers) return list;
+  const prefix = `${tag}${process.pid}_`;
+  const server = (name, databaseUrl, db) => ({ name, databaseUrl, db, prefix,
+    extraArgs: ["--table-prefix", prefix], cleanup() {} });
+  if (env.mysqlUrl) list.push(server("MariaDB", env.mysqlUrl, new MysqlMirrorDb(env.mysqlUrl)));
+  else console.log("# LBMIRROR_TEST_MYSQL_URL is not set: MariaDB cases are not run");
+  if (env.postgresUrl) list.push(server("Postgres", env.postgresUrl, new PostgresMirrorDb(env.postgresUrl)));
+  else console.log("# LBMIRROR_TEST_POSTGRES_URL is not set: Postgres cases are not run");
+  return list;
+}
+
 export function parseJsonColumn(value) {
   return typeof value === "string" ? JSON.parse(value) : value;
 }
@@ -312,8 +371,11 @@ export function parseJsonColumn(value) {
 export function mariadb(command) {
   return execFileSync(path.join(env.scripts, "mariadb.sh"), [command, env.mariadbDir], { encoding: "utf8" });
 }
-// The same without blocking the event loop (traffic goes on meanwhile).
-export function mariadbAsync(command) {
-  return new Promise((resolve, reject) => execFile(path.join(env.scripts, "mariadb.sh"),
-    [command, env.mariadbDir], { encoding: "utf8" }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+// The test database servers' scripts (start, stop) without blocking the event loop (traffic
+// goes on meanwhile).
+function serverScriptAsync(script, dir, command) {
+  return new Promise((resolve, reject) => execFile(path.join(env.scripts, script),
+    [command, dir], { encoding: "utf8" }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
 }
+export const mariadbAsync = (command) => serverScriptAsync("mariadb.sh", env.mariadbDir, command);
+export const postgresAsync = (command) => serverScriptAsync("postgres.sh", env.postgresDir, command);

@@ -1,5 +1,5 @@
 // End to end: signed webhooks into a running `lbmirror serve`, rows compared with what the
-// Liveblocks dev server's REST API returns, on SQLite and on MariaDB.
+// Liveblocks dev server's REST API returns, on SQLite, MariaDB and Postgres.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -8,41 +8,25 @@ import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import {
   env, startMirror, sendEvent, signedRequest, post, liveblocks, tiptapUpdate, storageUpdated,
-  ydocUpdated, roomEvent, uniqueId, waitFor, MysqlMirrorDb, SqliteMirrorDb, parseJsonColumn,
-  OTHER_SECRET,
+  ydocUpdated, roomEvent, uniqueId, waitFor, parseJsonColumn, OTHER_SECRET, backends,
 } from "./harness.mjs";
 import { referenceViews } from "./yjs_reference.mjs";
 
-function backends() {
-  const list = [];
-  const file = path.join(os.tmpdir(), `lbmirror-e2e-${process.pid}.db`);
-  list.push({ name: "SQLite", databaseUrl: `sqlite:${file}`, db: () => new SqliteMirrorDb(file), prefix: "liveblocks_",
-    cleanup: () => ["", "-wal", "-shm"].forEach((s) => fs.rmSync(file + s, { force: true })) });
-  if (env.mysqlUrl) {
-    const prefix = `e2e${process.pid}_`;
-    list.push({ name: "MariaDB", databaseUrl: env.mysqlUrl, db: () => new MysqlMirrorDb(env.mysqlUrl), prefix,
-      extraArgs: ["--table-prefix", prefix], cleanup: () => {} });
-  } else {
-    console.log("# LBMIRROR_TEST_MYSQL_URL is not set: MariaDB cases are not run");
-  }
-  return list;
-}
-
-for (const backend of backends()) {
+for (const backend of backends("e2e")) {
   describe(`mirror on ${backend.name}`, () => {
     let mirror;
-    const db = backend.db();
+    const db = backend.db;
     const t = (name) => backend.prefix + name;
 
     before(async () => {
       backend.cleanup();
-      mirror = await startMirror({ databaseUrl: backend.databaseUrl, extraArgs: backend.extraArgs ?? [] });
+      mirror = await startMirror({ databaseUrl: backend.databaseUrl, extraArgs: backend.extraArgs });
     });
     after(async () => {
       const exit = await mirror.stop("SIGTERM");
       assert.equal(exit.code, 0, "graceful shutdown exits 0:\n" + mirror.log().slice(-2000));
-      if (env.mysqlUrl) {
-        assert.ok(!mirror.log().includes(new URL(env.mysqlUrl).password), "the password never reaches the log");
+      for (const url of [env.mysqlUrl, env.postgresUrl].filter(Boolean)) {
+        assert.ok(!mirror.log().includes(new URL(url).password), "the password never reaches the log");
       }
       backend.cleanup();
     });

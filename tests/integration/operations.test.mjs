@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import {
   env, startMirror, sendEvent, signedRequest, post, liveblocks, storageUpdated, roomEvent,
-  uniqueId, waitFor, startFaultProxy, MysqlMirrorDb, SqliteMirrorDb, parseJsonColumn,
+  uniqueId, waitFor, startFaultProxy, parseJsonColumn, backends,
 } from "./harness.mjs";
 import { startLiveblocksDouble, textBody } from "./liveblocks_double.mjs";
 import { roomDifferences } from "./checks.mjs";
@@ -31,17 +31,7 @@ async function finish(proc) {
 }
 
 function sqliteBackend(name) {
-  const file = path.join(os.tmpdir(), `lbmirror-ops-${name}-${process.pid}.db`);
-  return { name: "SQLite", databaseUrl: `sqlite:${file}`, prefix: "liveblocks_", db: new SqliteMirrorDb(file),
-    cleanup: () => ["", "-wal", "-shm"].forEach((s) => fs.rmSync(file + s, { force: true })) };
-}
-function backends() {
-  const list = [sqliteBackend("backfill")];
-  if (env.mysqlUrl) {
-    list.push({ name: "MariaDB", databaseUrl: env.mysqlUrl, prefix: `ops${process.pid}_`,
-      db: new MysqlMirrorDb(env.mysqlUrl), cleanup() {} });
-  }
-  return list;
+  return backends(`ops-${name}`, { servers: false })[0];
 }
 
 describe(`backfill of ${ROOMS} rooms`, () => {
@@ -65,7 +55,7 @@ describe(`backfill of ${ROOMS} rooms`, () => {
   });
   after(() => double.close());
 
-  for (const backend of backends()) {
+  for (const backend of backends("ops")) {
     test(`into ${backend.name}: interrupted, resumed, and deleted rooms found by a full pass`, async () => {
       backend.cleanup();
       const { db, prefix: p } = backend;
