@@ -1,4 +1,4 @@
-// Hostile and extreme content and deployments, on SQLite and on MariaDB: documents nested
+// Hostile and extreme content and deployments, on SQLite, MariaDB and Postgres: documents nested
 // deeper than a JSON column holds, a Yjs state past lbmirror's depth limit (the service stays
 // up, the target fails with its reason, `lbmirror retry` mirrors it once the cause is gone), a
 // room deleted while reads of its content are in flight, replicas migrating a fresh database
@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import {
   env, startMirror, sendEvent, storageUpdated, ydocUpdated, roomEvent, liveblocks, uniqueId,
-  waitFor, sleep, freePort, startFaultProxy, MysqlMirrorDb, SqliteMirrorDb, parseJsonColumn,
+  waitFor, sleep, freePort, startFaultProxy, parseJsonColumn, backends,
 } from "./harness.mjs";
 import { startLiveblocksDouble, textBody } from "./liveblocks_double.mjs";
 import { threadEvent } from "./checks.mjs";
@@ -20,19 +20,6 @@ import { nestedMapsUpdate } from "./yjs_editors.mjs";
 import { referenceViews } from "./yjs_reference.mjs";
 
 const LIMIT = 2000;  // kMaxNestingDepth in src/core/limits.h
-
-function backends(tag) {
-  const list = [];
-  const file = path.join(os.tmpdir(), `lbmirror-${tag}-${process.pid}.db`);
-  list.push({ name: "SQLite", databaseUrl: `sqlite:${file}`, db: new SqliteMirrorDb(file), prefix: "liveblocks_",
-    extraArgs: [], cleanup: () => ["", "-wal", "-shm"].forEach((s) => fs.rmSync(file + s, { force: true })) });
-  if (env.mysqlUrl) {
-    const prefix = `${tag}${process.pid}_`;
-    list.push({ name: "MariaDB", databaseUrl: env.mysqlUrl, db: new MysqlMirrorDb(env.mysqlUrl), prefix,
-      extraArgs: ["--table-prefix", prefix], cleanup: () => {} });
-  }
-  return list;
-}
 
 // A plain object nested `depth` levels deep: {"level":1,"child":{"level":2,"child":{…}}}.
 function nestedObject(depth) {
@@ -288,7 +275,8 @@ describe("replicas starting together on a fresh database", () => {
       for (let round = 0; round < ROUNDS; round++) {
         backend.cleanup();
         const prefix = `${backend.prefix.replace(/_$/, "")}r${round}_`;
-        const extraArgs = backend.name === "MariaDB" ? ["--table-prefix", prefix] : [];
+        const server = backend.name !== "SQLite";
+        const extraArgs = server ? ["--table-prefix", prefix] : [];
         const db = backend.db;
         const { ports, procs, logs, migrate } = await startTogether(backend.databaseUrl, extraArgs);
         try {
@@ -301,7 +289,7 @@ describe("replicas starting together on a fresh database", () => {
           }
           const migrated = await migrate;
           assert.equal(migrated.code, 0, `round ${round}: migrate: ${migrated.stderr}`);
-          const p = backend.name === "MariaDB" ? prefix : "liveblocks_";
+          const p = server ? prefix : "liveblocks_";
           const versions = await db.query(`SELECT version FROM ${p}schema_migrations ORDER BY version`);
           assert.deepEqual(versions.map((v) => Number(v.version)), [1, 2, 3, 4, 5], `round ${round}`);
         } finally {
