@@ -1,7 +1,8 @@
-// TLS to MySQL/MariaDB as PlanetScale needs it: a private MariaDB server that only accepts
-// encrypted connections, with a certificate from a test CA for 127.0.0.1. lbmirror must verify
-// the chain against sslca, check the host name with verify_identity (127.0.0.2 is not in the
-// certificate), and say clearly why a connection is refused.
+// TLS to the database as PlanetScale, Supabase and Neon need it: a private MariaDB server, then
+// a private PostgreSQL server, that only accept encrypted connections, with a certificate from
+// a test CA for 127.0.0.1. lbmirror must verify the chain against the CA file (sslca,
+// sslrootcert), check the host name with verify_identity / verify-full (127.0.0.2 is not in the
+// certificate), and say clearly why a connection is refused, never showing the password.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -21,7 +22,18 @@ function lbmirror(args) {
   return { code: run.status, output: run.stdout + run.stderr };
 }
 
-describe("TLS to the database", { skip: !env.mariadbDir && "needs scripts/mariadb.sh (scripts/test.sh)" }, () => {
+// A test CA in `dir` (ca.pem) and a server certificate for 127.0.0.1 signed by it.
+function makeCertificates(dir) {
+  openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem",
+    "-days", "2", "-subj", "/CN=lbmirror test CA"], dir);
+  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server-key.pem", "-out", "server.csr",
+    "-subj", "/CN=lbmirror test database"], dir);
+  fs.writeFileSync(path.join(dir, "ext.cnf"), "subjectAltName=IP:127.0.0.1\n");
+  openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+    "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf"], dir);
+}
+
+describe("TLS to MariaDB", { skip: !env.mariadbDir && "needs scripts/mariadb.sh (scripts/test.sh)" }, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lbmirror-tls-"));
   const dbDir = path.join(dir, "db");
   let port;
@@ -29,13 +41,7 @@ describe("TLS to the database", { skip: !env.mariadbDir && "needs scripts/mariad
   const ca = path.join(dir, "ca.pem");
 
   before(async () => {
-    openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem",
-      "-days", "2", "-subj", "/CN=lbmirror test CA"], dir);
-    openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server-key.pem", "-out", "server.csr",
-      "-subj", "/CN=lbmirror test database"], dir);
-    fs.writeFileSync(path.join(dir, "ext.cnf"), "subjectAltName=IP:127.0.0.1\n");
-    openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
-      "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf"], dir);
+    makeCertificates(dir);
     fs.mkdirSync(dbDir);
     fs.writeFileSync(path.join(dbDir, "server-args"), [`--ssl-ca=${ca}`, `--ssl-cert=${path.join(dir, "server.pem")}`,
       `--ssl-key=${path.join(dir, "server-key.pem")}`, "--require-secure-transport=ON",
@@ -96,5 +102,93 @@ describe("TLS to the database", { skip: !env.mariadbDir && "needs scripts/mariad
     const plaintext = lbmirror(["migrate", "--database-url", url("127.0.0.1", "sslmode=disabled")]);
     assert.notEqual(plaintext.code, 0, "the server accepts encrypted sessions only");
     for (const run of [unknownCa, missing, plaintext]) assert.ok(!run.output.includes(PASSWORD));
+  });
+});
+
+describe("TLS to Postgres", { skip: !env.postgresDir && "needs scripts/postgres.sh (scripts/test.sh)" }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lbmirror-pgtls-"));
+  const dbDir = path.join(dir, "db");
+  let port;
+  const url = (host, query) => `postgres://lbmirror:${PASSWORD}@${host}:${port}/lbmirror?${query}`;
+  const ca = path.join(dir, "ca.pem");
+  const asRoot = process.getuid() === 0;
+  // As the server's superuser, through its socket (which pg_hba.conf leaves to it).
+  const psql = (query) => execFileSync("psql", ["-X", "-q", "-tA", "-h", dbDir, "-p", String(port), "-U", "postgres",
+    "-d", "lbmirror", "-c", query], { encoding: "utf8" }).trim();
+
+  before(async () => {
+    makeCertificates(dir);
+    fs.chmodSync(dir, 0o755);  // the server runs as the postgres user
+    fs.mkdirSync(dbDir);
+    // The server reads its key only if nobody else may.
+    const key = path.join(dbDir, "server-key.pem");
+    fs.copyFileSync(path.join(dir, "server-key.pem"), key);
+    fs.chmodSync(key, 0o600);
+    if (asRoot) execFileSync("chown", ["postgres", key]);
+    fs.writeFileSync(path.join(dbDir, "server-args"), ["-c ssl=on", `-c ssl_cert_file=${path.join(dir, "server.pem")}`,
+      `-c ssl_key_file=${key}`, "-c listen_addresses=127.0.0.1,127.0.0.2"].join(" ") + "\n");
+    port = await freePort();
+    execFileSync(path.join(env.scripts, "postgres.sh"), ["start", dbDir, String(port)], { stdio: "pipe" });
+    // Encrypted sessions with a password only, from both addresses; the socket for the test.
+    fs.writeFileSync(path.join(dbDir, "data", "pg_hba.conf"), ["local all postgres trust",
+      "hostssl all all 127.0.0.1/32 scram-sha-256", "hostssl all all 127.0.0.2/32 scram-sha-256", ""].join("\n"));
+    psql("SELECT pg_reload_conf()");
+  });
+  after(() => {
+    execFileSync(path.join(env.scripts, "postgres.sh"), ["stop", dbDir], { stdio: "pipe" });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("verify-full with sslrootcert: migrate, receive a webhook and mirror it over TLS", async () => {
+    const databaseUrl = url("127.0.0.1", `sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`);
+    const migrated = lbmirror(["migrate", "--database-url", databaseUrl]);
+    assert.equal(migrated.code, 0, migrated.output);
+    assert.ok(!migrated.output.includes(PASSWORD), "the password is never printed");
+    const mirror = await startMirror({ databaseUrl, extraArgs: ["--no-migrate"] });
+    try {
+      const roomId = uniqueId("pgtls");
+      await liveblocks.createRoom(roomId);
+      await liveblocks.setStorage(roomId, { over: "tls" });
+      assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 200);
+      await waitFor("the document", async () =>
+        psql(`SELECT data->>'over' FROM liveblocks_documents WHERE room_id = '${roomId}'`) === "tls");
+      // Every session of lbmirror's user is encrypted (the server also refuses any other).
+      const sessions = psql("SELECT count(*) || ' ' || bool_and(s.ssl) FROM pg_stat_activity a" +
+        " JOIN pg_stat_ssl s USING (pid) WHERE a.usename = 'lbmirror'");
+      assert.match(sessions, /^[1-9]\d* true$/);
+      assert.equal((await fetch(`http://127.0.0.1:${mirror.port}/readyz`)).status, 200);
+      assert.ok(!mirror.log().includes(PASSWORD));
+    } finally {
+      assert.equal((await mirror.stop()).code, 0);
+    }
+  });
+
+  test("verify-ca accepts a certificate without the host's name; verify-full refuses it", () => {
+    const ok = lbmirror(["migrate", "--database-url", url("127.0.0.2", `sslmode=verify-ca&sslrootcert=${encodeURIComponent(ca)}`)]);
+    assert.equal(ok.code, 0, ok.output);
+    const refused = lbmirror(["migrate", "--database-url", url("127.0.0.2", `sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`)]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.output, /does not match host name "127\.0\.0\.2"/);
+    assert.ok(!refused.output.includes(PASSWORD));
+  });
+
+  test("clear refusals: unknown CA, unreadable CA file, plaintext, a wrong password", () => {
+    // Without sslrootcert, verify-full checks the system's CAs, which do not know the test CA.
+    const unknownCa = lbmirror(["migrate", "--database-url", url("127.0.0.1", "sslmode=verify-full")]);
+    assert.notEqual(unknownCa.code, 0);
+    assert.match(unknownCa.output, /certificate verify failed/);
+    const missing = lbmirror(["migrate", "--database-url", url("127.0.0.1", "sslmode=verify-full&sslrootcert=/no/such/ca.pem")]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.output, /cannot read the CA file sslrootcert=\/no\/such\/ca\.pem/);
+    const plaintext = lbmirror(["migrate", "--database-url", url("127.0.0.1", "sslmode=disable")]);
+    assert.notEqual(plaintext.code, 0, "the server accepts encrypted sessions only");
+    assert.match(plaintext.output, /no encryption/);
+    const wrong = lbmirror(["migrate", "--database-url",
+      `postgres://lbmirror:not-the-password@127.0.0.1:${port}/lbmirror?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`]);
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.output, /password authentication failed/);
+    for (const run of [unknownCa, missing, plaintext, wrong]) {
+      assert.ok(!run.output.includes(PASSWORD) && !run.output.includes("not-the-password"), run.output);
+    }
   });
 });

@@ -471,6 +471,12 @@ Result<std::unique_ptr<SqlConnection>> OpenPostgresConnection(const DatabaseConf
     std::string message = FirstLine(PQerrorMessage(conn));
     PQfinish(conn);
     std::string text = Cat("connecting to ", config.Redacted(), ": ", message);
+    if (message.find("certificate verify failed") != std::string::npos ||
+        message.find("does not match host name") != std::string::npos) {
+      text +=
+          " (sslrootcert=FILE names the CA to trust, such as your provider's; sslmode=require "
+          "encrypts without verifying)";
+    }
     if (ConnectFailureIsRetryable(message)) return Error(ErrorCode::kUnavailable, text, true);
     bool auth = message.find("password") != std::string::npos ||
                 message.find("pg_hba") != std::string::npos;
