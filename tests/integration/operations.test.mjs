@@ -143,12 +143,14 @@ async function scrape(mirror) {
   return parseMetrics(await res.text());
 }
 
-describe("operating lbmirror serve", () => {
-  const backend = sqliteBackend("serve");
+for (const backend of backends("serve")) describe(`operating lbmirror serve on ${backend.name}`, () => {
+  const p = backend.prefix;
+  const cli = ["--database-url", backend.databaseUrl, ...backend.extraArgs];
   let mirror;
   before(async () => {
     backend.cleanup();
-    mirror = await startMirror({ databaseUrl: backend.databaseUrl, extraArgs: ["--reconcile-interval", "1s", "--room-prefix", "reconcile-"] });
+    mirror = await startMirror({ databaseUrl: backend.databaseUrl,
+      extraArgs: [...backend.extraArgs, "--reconcile-interval", "1s", "--room-prefix", "reconcile-"] });
   });
   after(async () => {
     assert.equal((await mirror.stop()).code, 0);
@@ -169,7 +171,7 @@ describe("operating lbmirror serve", () => {
     const forged = signedRequest(storageUpdated(roomId));
     forged.headers["webhook-signature"] = "v1,AAAA";
     assert.equal((await post(mirror.url, forged)).status, 401);
-    await waitFor("the document", async () => (await backend.db.query("SELECT data FROM liveblocks_documents WHERE room_id = ?", [roomId]))[0]);
+    await waitFor("the document", async () => (await backend.db.query(`SELECT data FROM ${p}documents WHERE room_id = ?`, [roomId]))[0]);
     const now = await scrape(mirror);
     assert.equal((now.get(stored) ?? 0) - (before.get(stored) ?? 0), 2);
     assert.equal((now.get(rejected) ?? 0) - (before.get(rejected) ?? 0), 1);
@@ -190,8 +192,8 @@ describe("operating lbmirror serve", () => {
       await liveblocks.createRoom(roomId, { metadata: { v: "1" } });
       assert.equal((await sendEvent(mirror, roomEvent("roomCreated", roomId))).status, 200);
     }
-    await waitFor("both rooms", async () => (await backend.db.query(
-      "SELECT COUNT(*) AS n FROM liveblocks_rooms WHERE room_id IN (?, ?)", [goneRoom, changedRoom]))[0].n === 2);
+    await waitFor("both rooms", async () => Number((await backend.db.query(
+      `SELECT COUNT(*) AS n FROM ${p}rooms WHERE room_id IN (?, ?)`, [goneRoom, changedRoom]))[0].n) === 2);
     // Let the mirror settle: two more passes and nothing pending.
     const settledFrom = (await scrape(mirror)).get("lbmirror_reconcile_passes_total");
     await waitFor("the mirror to settle", async () => {
@@ -202,9 +204,9 @@ describe("operating lbmirror serve", () => {
     await liveblocks.deleteRoom(goneRoom);
     await liveblocks.updateRoom(changedRoom, { metadata: { v: "2" } });
     await waitFor("the deleted room to be marked deleted", async () =>
-      (await backend.db.query("SELECT deleted_at FROM liveblocks_rooms WHERE room_id = ?", [goneRoom]))[0].deleted_at !== null, 30000);
+      (await backend.db.query(`SELECT deleted_at FROM ${p}rooms WHERE room_id = ?`, [goneRoom]))[0].deleted_at !== null, 30000);
     await waitFor("the changed metadata", async () => {
-      const row = (await backend.db.query("SELECT metadata FROM liveblocks_rooms WHERE room_id = ?", [changedRoom]))[0];
+      const row = (await backend.db.query(`SELECT metadata FROM ${p}rooms WHERE room_id = ?`, [changedRoom]))[0];
       return parseJsonColumn(row.metadata).v === "2";
     }, 30000);
     const now = await scrape(mirror);
@@ -223,13 +225,13 @@ describe("operating lbmirror serve", () => {
     const newId = uniqueId("msg-new");
     assert.equal((await post(mirror.url, signedRequest(storageUpdated(roomId), { id: oldId }))).status, 200);
     assert.equal((await post(mirror.url, signedRequest(storageUpdated(roomId), { id: newId }))).status, 200);
-    execFileSync("sqlite3", [backend.databaseUrl.slice(7), `UPDATE liveblocks_events SET received_at = '2020-01-01 00:00:00.000' WHERE webhook_id = '${oldId}'`]);
-    const out = execFileSync(env.bin, ["prune", "--events-older-than", "30d", "--database-url", backend.databaseUrl],
+    await backend.db.query(`UPDATE ${p}events SET received_at = '2020-01-01 00:00:00.000' WHERE webhook_id = ?`, [oldId]);
+    const out = execFileSync(env.bin, ["prune", "--events-older-than", "30d", ...cli],
       { encoding: "utf8", env: { PATH: process.env.PATH } });
     assert.match(out, /deleted 1 stored webhooks received before/);
-    const left = await backend.db.query("SELECT webhook_id FROM liveblocks_events WHERE webhook_id IN (?, ?)", [oldId, newId]);
+    const left = await backend.db.query(`SELECT webhook_id FROM ${p}events WHERE webhook_id IN (?, ?)`, [oldId, newId]);
     assert.deepEqual(left.map((r) => r.webhook_id), [newId]);
-    assert.throws(() => execFileSync(env.bin, ["prune", "--events-older-than", "soon", "--database-url", backend.databaseUrl],
+    assert.throws(() => execFileSync(env.bin, ["prune", "--events-older-than", "soon", ...cli],
       { stdio: "pipe" }), (e) => e.status === 2 && /at least 1m/.test(String(e.stderr)));
   });
 });
@@ -265,13 +267,14 @@ describe("status", () => {
   });
 });
 
-describe("poll mode, without webhooks", () => {
-  const backend = sqliteBackend("poll");
+for (const backend of backends("poll")) describe(`poll mode, without webhooks, on ${backend.name}`, () => {
+  const p = backend.prefix;
   const roomPrefix = uniqueId("poll") + "-";
   let mirror;
   before(async () => {
     backend.cleanup();
-    mirror = await startMirror({ databaseUrl: backend.databaseUrl, secret: "", extraArgs: ["--poll", "1s", "--room-prefix", roomPrefix] });
+    mirror = await startMirror({ databaseUrl: backend.databaseUrl, secret: "",
+      extraArgs: [...backend.extraArgs, "--poll", "1s", "--room-prefix", roomPrefix] });
   });
   after(async () => {
     assert.equal((await mirror.stop()).code, 0);
@@ -284,15 +287,15 @@ describe("poll mode, without webhooks", () => {
     await liveblocks.createRoom(other);
     await liveblocks.createRoom(roomId, { metadata: { kind: "poll" } });
     await liveblocks.setStorage(roomId, { step: 1 });
-    const row = async () => (await backend.db.query("SELECT data FROM liveblocks_documents WHERE room_id = ?", [roomId]))[0];
+    const row = async () => (await backend.db.query(`SELECT data FROM ${p}documents WHERE room_id = ?`, [roomId]))[0];
     await waitFor("the first version", async () => parseJsonColumn((await row())?.data ?? "null")?.step === 1, 20000);
     await liveblocks.setStorage(roomId, { step: 2 });
     await liveblocks.putYdoc(roomId, tiptapUpdate("Polled", "found without a webhook"));
     await waitFor("the second version", async () => parseJsonColumn((await row()).data).step === 2, 20000);
     await waitFor("the Yjs text", async () =>
-      (await backend.db.query("SELECT text FROM liveblocks_ydocs WHERE room_id = ?", [roomId]))[0]?.text === "Polled\nfound without a webhook", 20000);
-    assert.deepEqual(await roomDifferences(backend.db, "liveblocks_", roomId), []);
-    const outside = await backend.db.query("SELECT COUNT(*) AS n FROM liveblocks_rooms WHERE room_id = ?", [other]);
+      (await backend.db.query(`SELECT text FROM ${p}ydocs WHERE room_id = ?`, [roomId]))[0]?.text === "Polled\nfound without a webhook", 20000);
+    assert.deepEqual(await roomDifferences(backend.db, p, roomId), []);
+    const outside = await backend.db.query(`SELECT COUNT(*) AS n FROM ${p}rooms WHERE room_id = ?`, [other]);
     assert.equal(Number(outside[0].n), 0, "--room-prefix keeps other rooms out");
     assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 404, "no webhook route without a secret");
     assert.match(mirror.log(), /polling the Liveblocks API every 1 s/);
