@@ -11,9 +11,11 @@ namespace lbmirror::cli {
 namespace {
 void AddCommonOptions(CLI::App& command, CommonOptions& common) {
   command
-      .add_option("--database-url", common.database_url,
-                  "mysql://USER:PASS@HOST[:PORT]/DB[?sslmode=...&sslca=...] or sqlite:PATH "
-                  "(default sqlite:lbmirror.db)")
+      .add_option(
+          "--database-url", common.database_url,
+          "mysql://USER:PASS@HOST[:PORT]/DB[?sslmode=...&sslca=...], "
+          "postgres://USER:PASS@HOST[:PORT]/DB[?sslmode=...&sslrootcert=...] or sqlite:PATH "
+          "(default sqlite:lbmirror.db)")
       ->envname("DATABASE_URL");
   command.add_option("--table-prefix", common.table_prefix, "prefix of every table name")
       ->envname("LBMIRROR_TABLE_PREFIX")

@@ -22,6 +22,22 @@ std::string_view TlsModeName(TlsMode mode) {
   return "unknown";
 }
 
+std::string_view LibpqSslMode(TlsMode mode) {
+  switch (mode) {
+    case TlsMode::kDisabled:
+      return "disable";
+    case TlsMode::kPreferred:
+      return "prefer";
+    case TlsMode::kRequired:
+      return "require";
+    case TlsMode::kVerifyCa:
+      return "verify-ca";
+    case TlsMode::kVerifyIdentity:
+      return "verify-full";
+  }
+  return "verify-full";
+}
+
 bool IsLoopbackHost(const std::string& host) {
   return host == "localhost" || host == "::1" || StartsWith(host, "127.");
 }
@@ -31,7 +47,8 @@ std::string DatabaseConfig::Redacted() const {
   std::string out = backend == Backend::kPostgres ? "postgres://" : "mysql://";
   if (!user.empty()) out += user + (password.empty() ? "" : ":***") + "@";
   out += (unix_socket.empty() ? host : unix_socket) + ":" + std::to_string(port) + "/" + database;
-  out += "?sslmode=" + std::string(TlsModeName(tls));
+  out += "?sslmode=" +
+         std::string(backend == Backend::kPostgres ? LibpqSslMode(tls) : TlsModeName(tls));
   return out;
 }
 

@@ -45,6 +45,8 @@ struct DatabaseConfig {
 };
 
 std::string_view TlsModeName(TlsMode mode);
+// libpq's name of the mode (sslmode=disable ... verify-full).
+std::string_view LibpqSslMode(TlsMode mode);
 bool IsLoopbackHost(const std::string& host);
 
 Result<DatabaseConfig> ParseDatabaseUrl(const std::string& url);

@@ -139,7 +139,7 @@ TEST(DatabaseUrlTest, PostgresUnixSocketsAndLoopbackAndBadParameters) {
   EXPECT_FALSE(ParseDatabaseUrl("postgres://u:p@h/x?prepared_statements=perhaps").has_value());
   EXPECT_FALSE(ParseDatabaseUrl("postgres://u:p@h").has_value());
   EXPECT_EQ(ParseDatabaseUrl("postgres://u:secret-pw@db.example.com/x")->Redacted(),
-            "postgres://u:***@db.example.com:5432/x?sslmode=verify_identity");
+            "postgres://u:***@db.example.com:5432/x?sslmode=verify-full");
 }
 
 TEST(DatabaseUrlTest, RedactedFormNeverShowsThePassword) {

@@ -319,22 +319,6 @@ class PostgresConnection final : public SqlConnection {
   StatementCache<StatementPtr> statements_;
 };
 
-std::string_view SslModeName(TlsMode mode) {
-  switch (mode) {
-    case TlsMode::kDisabled:
-      return "disable";
-    case TlsMode::kPreferred:
-      return "prefer";
-    case TlsMode::kRequired:
-      return "require";
-    case TlsMode::kVerifyCa:
-      return "verify-ca";
-    case TlsMode::kVerifyIdentity:
-      return "verify-full";
-  }
-  return "verify-full";
-}
-
 // Whether a failed connection may succeed later (the server is down or busy) or not (a wrong
 // password, database or certificate), from libpq's message: there is no SQLSTATE to read.
 bool ConnectFailureIsRetryable(const std::string& message) {
@@ -437,7 +421,7 @@ Result<std::unique_ptr<SqlConnection>> OpenPostgresConnection(const DatabaseConf
       {"user", config.user},
       {"password", config.password},
       {"port", std::to_string(config.port)},
-      {"sslmode", std::string(SslModeName(config.tls))},
+      {"sslmode", std::string(LibpqSslMode(config.tls))},
       {"connect_timeout", "5"},
       {"application_name", "lbmirror"},
       {"client_encoding", "UTF8"},
