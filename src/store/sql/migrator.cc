@@ -115,9 +115,10 @@ Result<int> Migrator::SchemaVersion(SqlConnection& connection) const {
 
 void Migrator::Print(std::ostream& out) const {
   out << "-- lbmirror schema version " << LatestSchemaVersion() << " ("
-      << (dialect_ == Dialect::kMysql      ? "MySQL / PlanetScale / MariaDB"
-          : dialect_ == Dialect::kPostgres ? "PostgreSQL / Supabase / Neon / Vercel / PlanetScale Postgres"
-                                           : "SQLite")
+      << (dialect_ == Dialect::kMysql ? "MySQL / PlanetScale / MariaDB"
+          : dialect_ == Dialect::kPostgres
+              ? "PostgreSQL / Supabase / Neon / Vercel / PlanetScale Postgres"
+              : "SQLite")
       << ")\n";
   out << "-- Statements marked 'skip if present' only add what a table created by hand lacks.\n\n";
   out << schema_table_ << ";\n\n";
