@@ -3,27 +3,52 @@
 // JSON body, verify it with @liveblocks/node's WebhookHandler (over JSON.stringify(body), as the
 // guide does), and for storageUpdated read the document with getStorageDocument(roomId, "json")
 // and upsert it with one `insert … on duplicate key update` (mysql2 in place of
-// @planetscale/database, which speaks HTTP to PlanetScale only).
-//   PORT=… DATABASE_URL=mysql://… LIVEBLOCKS_SECRET_KEY=… LIVEBLOCKS_BASE_URL=…
+// @planetscale/database, which speaks HTTP to PlanetScale only). With a postgres:// URL, the
+// same handler as the Supabase and Neon versions of the guide write it: `pg` and
+// `insert … on conflict (room_id) do update` into a jsonb column.
+//   PORT=… DATABASE_URL=mysql://…|postgres://… LIVEBLOCKS_SECRET_KEY=… LIVEBLOCKS_BASE_URL=…
 //   LIVEBLOCKS_WEBHOOK_SECRET=… node bench/baseline.mjs
 import http from "node:http";
 import { createRequire } from "node:module";
 
-// The integration tests' packages (@liveblocks/node, mysql2) serve the benchmark too.
+// The integration tests' packages (@liveblocks/node, mysql2, pg) serve the benchmark too.
 const require = createRequire(new URL("../tests/integration/package.json", import.meta.url));
 const { Liveblocks, WebhookHandler } = require("@liveblocks/node");
-const mysql = require("mysql2/promise");
 
 const liveblocks = new Liveblocks({ secret: process.env.LIVEBLOCKS_SECRET_KEY, baseUrl: process.env.LIVEBLOCKS_BASE_URL });
-const db = mysql.createPool({ uri: process.env.DATABASE_URL, connectionLimit: 10 });
 const webhookHandler = new WebhookHandler(process.env.LIVEBLOCKS_WEBHOOK_SECRET);
 const table = process.env.BASELINE_TABLE ?? "liveblocks_documents";
+const postgres = /^postgres(ql)?:/.test(process.env.DATABASE_URL);
 
-await db.execute(`create table if not exists ${table} (
-  room_id varchar(255) primary key,
-  data json not null,
-  updated_at timestamp not null default current_timestamp on update current_timestamp
-)`);
+let db;
+let upsert;
+if (postgres) {
+  const { Pool } = require("pg");
+  db = new Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+  await db.query(`create table if not exists ${table} (
+    room_id text primary key,
+    data jsonb not null,
+    updated_at timestamptz not null default now()
+  )`);
+  upsert = (roomId, data) => db.query(
+    `insert into ${table} (room_id, data)
+     values ($1, $2)
+     on conflict (room_id) do update set data = excluded.data, updated_at = now()`,
+    [roomId, JSON.stringify(data)]);
+} else {
+  const mysql = require("mysql2/promise");
+  db = mysql.createPool({ uri: process.env.DATABASE_URL, connectionLimit: 10 });
+  await db.execute(`create table if not exists ${table} (
+    room_id varchar(255) primary key,
+    data json not null,
+    updated_at timestamp not null default current_timestamp on update current_timestamp
+  )`);
+  upsert = (roomId, data) => db.execute(
+    `insert into ${table} (room_id, data)
+     values (?, ?)
+     on duplicate key update data = values(data)`,
+    [roomId, JSON.stringify(data)]);
+}
 
 async function POST(request) {
   const body = JSON.parse(request.body);
@@ -38,11 +63,7 @@ async function POST(request) {
   if (event.type === "storageUpdated") {
     const { roomId } = event.data;
     const data = await liveblocks.getStorageDocument(roomId, "json");
-    await db.execute(
-      `insert into ${table} (room_id, data)
-       values (?, ?)
-       on duplicate key update data = values(data)`,
-      [roomId, JSON.stringify(data)]);
+    await upsert(roomId, data);
   }
   return { status: 200, body: "" };
 }

@@ -1,12 +1,14 @@
 // The benchmark: the guide's route handler (bench/baseline.mjs) against `lbmirror serve`, same
-// machine, same MariaDB server and Liveblocks dev server, same pre-signed webhooks sent by
-// build/lbmirror_loadgen, alternating systems, several repetitions; medians reported.
+// machine, same database server (MariaDB, Postgres, or each in turn) and Liveblocks dev
+// server, same pre-signed webhooks sent by build/lbmirror_loadgen, alternating systems, several
+// repetitions; medians reported.
 // Run through bench/run.sh, which starts the services and sets the environment.
 //   node bench/run.mjs [--reps 3] [--scenarios burst,spread,duplicates,large1mb,large10mb,mixed,steady,stream]
 //                      [--rate 400] (webhooks/s of the steady scenario)
 //                      [--concurrency 16] [--http-threads N] [--coalesce-ms N] [--workers N]
 //                      (lbmirror's own defaults unless given)
 //                      [--systems baseline,lbmirror]
+//                      [--database mariadb|postgres|both] (default mariadb)
 import { spawn, execFile } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -16,7 +18,7 @@ import { isDeepStrictEqual } from "node:util";
 import { tiptapUpdate } from "../tests/integration/yjs_editors.mjs";
 import {
   env, SECRET, startMirror, signedRequest, liveblocks, storageUpdated, ydocUpdated, roomEvent,
-  uniqueId, waitFor, freePort, sleep, MysqlMirrorDb, parseJsonColumn,
+  uniqueId, waitFor, freePort, sleep, MysqlMirrorDb, PostgresMirrorDb, parseJsonColumn,
 } from "../tests/integration/harness.mjs";
 
 const args = Object.fromEntries(process.argv.slice(2).join(" ").split("--").filter(Boolean)
@@ -28,7 +30,9 @@ const CONCURRENCY = Number(args.concurrency ?? 16);
 const SYSTEMS = (args.systems ?? "baseline,lbmirror").split(",");  // one only, for profiling
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const loadgen = path.join(root, "build", "lbmirror_loadgen");
-const db = new MysqlMirrorDb(env.mysqlUrl);
+const DATABASES = { mariadb: mariadbUnderTest, postgres: postgresUnderTest };
+const chosen = args.database ?? "mariadb";
+if (chosen !== "both" && !DATABASES[chosen]) throw new Error(`--database: mariadb, postgres or both, not ${chosen}`);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "lbmirror-bench-"));
 
 // A TCP pass-through to the Liveblocks API that counts the GET requests going through it (the
@@ -138,28 +142,61 @@ function procStat(pid) {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticks = Number(fields[11]) + Number(fields[12]);  // utime + stime
+  const childrenTicks = Number(fields[13]) + Number(fields[14]);  // cutime + cstime (reaped)
   const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (key) => Number(status.match(new RegExp(`${key}:\\s+(\\d+)`))[1]);
-  return { cpuSeconds: ticks / 100, rssMiB: kb("VmRSS") / 1024, peakMiB: kb("VmHWM") / 1024 };
+  return { cpuSeconds: ticks / 100, childrenCpuSeconds: childrenTicks / 100, ppid: Number(fields[1]),
+    rssMiB: kb("VmRSS") / 1024, peakMiB: kb("VmHWM") / 1024 };
 }
 
-// Write statements the server executed (prepared ones included), all clients together: the
-// benchmark is the only client while it runs.
-async function rowWrites() {
-  const rows = await db.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_insert','Com_update','Com_delete','Com_replace')");
-  return rows.reduce((n, r) => n + Number(r.Value), 0);
+// The database under test: its URL, a client, a checksum of a JSON column, what it wrote (all
+// clients together: the benchmark is the only client while it runs) and its own CPU time.
+function mariadbUnderTest() {
+  const db = new MysqlMirrorDb(env.mysqlUrl);
+  return {
+    name: "MariaDB", url: env.mysqlUrl, db, checksum: (column) => `CRC32(${column})`,
+    writesLabel: "write statements",
+    // Write statements the server executed (prepared ones included).
+    async writes() {
+      const rows = await db.query("SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_insert','Com_update','Com_delete','Com_replace')");
+      return rows.reduce((n, r) => n + Number(r.Value), 0);
+    },
+    cpuSeconds: () => procStat(Number(fs.readFileSync(path.join(env.mariadbDir, "mysqld.pid"), "utf8"))).cpuSeconds,
+  };
 }
 
-// The MariaDB server's own CPU time, from its pid file (scripts/mariadb.sh).
-function databaseCpuSeconds() {
-  const pid = Number(fs.readFileSync(path.join(env.mariadbDir, "mysqld.pid"), "utf8"));
-  return procStat(pid).cpuSeconds;
+function postgresUnderTest() {
+  const db = new PostgresMirrorDb(env.postgresUrl);
+  return {
+    name: "Postgres", url: env.postgresUrl, db, checksum: (column) => `hashtext(${column}::text)`,
+    // Postgres counts rows, not statements, and publishes a session's counts when it ends or
+    // idles (read after the system under test stopped).
+    writesLabel: "rows written",
+    async writes() {
+      const rows = await db.query("SELECT tup_inserted + tup_updated + tup_deleted AS n FROM pg_stat_database WHERE datname = current_database()");
+      return Number(rows[0].n);
+    },
+    // The postmaster's CPU time, its ended sessions' (reaped children) and its live sessions'.
+    cpuSeconds() {
+      const pid = Number(fs.readFileSync(path.join(env.postgresDir, "data", "postmaster.pid"), "utf8").split("\n")[0]);
+      let seconds = procStat(pid).cpuSeconds + procStat(pid).childrenCpuSeconds;
+      for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+          if (procStat(Number(entry)).ppid === pid) seconds += procStat(Number(entry)).cpuSeconds;
+        } catch {
+          // gone meanwhile
+        }
+      }
+      return seconds;
+    },
+  };
 }
 
-async function startBaseline(baseUrl, table) {
+async function startBaseline(database, baseUrl, table) {
   const port = await freePort();
   const proc = spawn(process.execPath, [path.join(root, "bench", "baseline.mjs")], {
-    env: { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: env.mysqlUrl, LIVEBLOCKS_SECRET_KEY: "sk_localdev",
+    env: { PATH: process.env.PATH, PORT: String(port), DATABASE_URL: database.url, LIVEBLOCKS_SECRET_KEY: "sk_localdev",
       LIVEBLOCKS_BASE_URL: baseUrl, LIVEBLOCKS_WEBHOOK_SECRET: SECRET, BASELINE_TABLE: table },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -175,8 +212,8 @@ async function startBaseline(baseUrl, table) {
     stop: () => new Promise((resolve) => { proc.on("exit", resolve); proc.kill("SIGTERM"); }) };
 }
 
-async function startLbmirror(baseUrl, prefix) {
-  const mirror = await startMirror({ databaseUrl: env.mysqlUrl, baseUrl,
+async function startLbmirror(database, baseUrl, prefix) {
+  const mirror = await startMirror({ databaseUrl: database.url, baseUrl,
     extraArgs: ["--table-prefix", prefix, ...(args["http-threads"] ? ["--http-threads", args["http-threads"]] : []),
       ...(args["coalesce-ms"] ? ["--coalesce-ms", args["coalesce-ms"]] : []),
       ...(args.workers ? ["--workers", args.workers] : [])],
@@ -184,11 +221,13 @@ async function startLbmirror(baseUrl, prefix) {
   return { pid: mirror.proc.pid, url: mirror.url, stop: () => mirror.stop("SIGTERM") };
 }
 
-async function run(system, scenarioName, setup, index) {
+async function run(database, system, scenarioName, setup, index) {
+  const { db } = database;
   const prefix = `bench${process.pid % 10000}_${index}_`;
   const table = `${prefix}documents`;
   const proxy = await startCountingProxy(env.baseUrl);
-  const server = system === "baseline" ? await startBaseline(proxy.url, table) : await startLbmirror(proxy.url, prefix);
+  const server = system === "baseline" ? await startBaseline(database, proxy.url, table)
+    : await startLbmirror(database, proxy.url, prefix);
   await sleep(300);
   const idle = procStat(server.pid);
   const truth = new Map();
@@ -203,9 +242,9 @@ async function run(system, scenarioName, setup, index) {
   const file = path.join(work, `${prefix}requests.jsonl`);
   fs.writeFileSync(file, lines.join("\n") + "\n");
   const readsBefore = proxy.state.reads;
-  const writesBefore = await rowWrites();
+  const writesBefore = await database.writes();
   const before = procStat(server.pid);
-  const databaseBefore = databaseCpuSeconds();
+  const databaseBefore = database.cpuSeconds();
   // Asynchronously: the counting proxy runs in this process and must keep answering.
   const load = JSON.parse(await new Promise((resolve, reject) => execFile(loadgen,
     ["--url", server.url, "--connections", String(setup.concurrency ?? CONCURRENCY), ...(setup.rate ? ["--rate", String(setup.rate)] : []), file],
@@ -220,13 +259,13 @@ async function run(system, scenarioName, setup, index) {
   // comparison at the end confirms every room.
   const equal = (row) => isDeepStrictEqual(parseJsonColumn(row.data), truth.get(row.room_id));
   const rowsOf = (ids, columns) => db.query(`SELECT room_id, ${columns} FROM ${table} WHERE room_id IN (${ids.map(() => "?").join(",")})`, ids);
-  const select = (ids) => rowsOf(ids, "data, CRC32(data) AS sum");
+  const select = (ids) => rowsOf(ids, `data, ${database.checksum("data")} AS sum`);
   const pending = new Set(truth.keys());
   const looked = new Map();  // room -> checksum of the row last found unequal
   const convergedAt = [];  // ms after the last acknowledgement, per room
   await waitFor("the mirror to equal the REST API", async () => {
     const ids = [...pending];
-    const sums = await rowsOf(ids, "CRC32(data) AS sum");
+    const sums = await rowsOf(ids, `${database.checksum("data")} AS sum`);
     const seenAt = Date.now() - loadEnd;
     const seen = new Map(sums.map((row) => [row.room_id, Number(row.sum)]));
     const changed = sums.filter((row) => looked.get(row.room_id) !== Number(row.sum)).map((row) => row.room_id);
@@ -249,19 +288,20 @@ async function run(system, scenarioName, setup, index) {
   const all = await select([...truth.keys()]);
   if (all.length !== truth.size || !all.every(equal)) throw new Error(`${system} ${scenarioName}: a room changed after it equalled the REST API`);
   const after = procStat(server.pid);
-  const databaseAfter = databaseCpuSeconds();
+  const databaseAfter = database.cpuSeconds();
   const webhooks = lines.length;
+  await server.stop();
+  const writesAfter = await database.writes();
   const figures = {
-    system, scenario: scenarioName, concurrency: setup.concurrency ?? CONCURRENCY, webhooks, acked: load.ok, failed: load.other + load.errors,
+    database: database.name, system, scenario: scenarioName, concurrency: setup.concurrency ?? CONCURRENCY, webhooks, acked: load.ok, failed: load.other + load.errors,
     acks_per_s: load.rate, p50_ms: load.p50_ms, p99_ms: load.p99_ms, converged_ms: convergedMs,
     converged_p99_ms: convergedP99Ms,
     rest_reads_per_webhook: (proxy.state.reads - readsBefore) / webhooks,
-    db_writes_per_webhook: ((await rowWrites()) - writesBefore) / webhooks,
+    db_writes_per_webhook: (writesAfter - writesBefore) / webhooks,
     cpu_s_per_1000: ((after.cpuSeconds - before.cpuSeconds) / webhooks) * 1000,
     db_cpu_s_per_1000: ((databaseAfter - databaseBefore) / webhooks) * 1000,
     peak_rss_mib: after.peakMiB, idle_rss_mib: idle.rssMiB,
   };
-  await server.stop();
   await proxy.close();
   fs.rmSync(file, { force: true });
   return figures;
@@ -281,7 +321,7 @@ const KEYS = ["acks_per_s", "p50_ms", "p99_ms", "converged_ms", "converged_p99_m
 // come near it, the generator is the bottleneck.
 async function generatorCeiling() {
   const setup = await scenarios.burst();
-  const server = await startLbmirror(env.baseUrl, `bench${process.pid % 10000}_ceiling_`);
+  const server = await startLbmirror(mariadbUnderTest(), env.baseUrl, `bench${process.pid % 10000}_ceiling_`);
   const file = path.join(work, "ceiling.jsonl");
   fs.writeFileSync(file, setup.events().map(requestLine).join("\n") + "\n");
   const rates = [];
@@ -299,42 +339,49 @@ const ceiling = await generatorCeiling();
 console.error(`load generator ceiling: ${ceiling.toFixed(0)} requests/s (answered 405 at once)`);
 
 const results = [];
+const summary = [];
+const fmt = (v, d = 1) => (v === null || v === undefined ? "-" : Number(v).toFixed(d));
 let index = 0;
-for (const name of SCENARIOS) {
-  const setup = await scenarios[name]();
-  for (let rep = 0; rep < REPS; rep++) {
-    const order = rep % 2 === 0 ? ["baseline", "lbmirror"] : ["lbmirror", "baseline"];
-    for (const system of order.filter((s) => SYSTEMS.includes(s))) {
-      const figures = await run(system, name, setup, ++index);
-      results.push({ ...figures, rep });
-      console.error(`${name} ${system} rep ${rep}: ${figures.acks_per_s.toFixed(0)} acks/s, p99 ${figures.p99_ms.toFixed(1)} ms, converged ${figures.converged_ms} ms`);
+for (const databaseName of chosen === "both" ? ["mariadb", "postgres"] : [chosen]) {
+  const database = DATABASES[databaseName]();
+  const runs = [];
+  for (const name of SCENARIOS) {
+    const setup = await scenarios[name]();
+    for (let rep = 0; rep < REPS; rep++) {
+      const order = rep % 2 === 0 ? ["baseline", "lbmirror"] : ["lbmirror", "baseline"];
+      for (const system of order.filter((s) => SYSTEMS.includes(s))) {
+        const figures = await run(database, system, name, setup, ++index);
+        runs.push({ ...figures, rep });
+        console.error(`${database.name} ${name} ${system} rep ${rep}: ${figures.acks_per_s.toFixed(0)} acks/s, p99 ${figures.p99_ms.toFixed(1)} ms, converged ${figures.converged_ms} ms`);
+      }
     }
   }
-}
+  results.push(...runs);
 
-const summary = [];
-for (const name of SCENARIOS) {
-  const row = { scenario: name };
-  for (const system of ["baseline", "lbmirror"]) {
-    const runs = results.filter((r) => r.scenario === name && r.system === system);
-    row[system] = Object.fromEntries(KEYS.map((k) => [k, median(runs.map((r) => r[k]))]));
-    row[system].failed = runs.reduce((n, r) => n + r.failed, 0);
+  const rows = [];
+  for (const name of SCENARIOS) {
+    const row = { database: database.name, scenario: name };
+    for (const system of ["baseline", "lbmirror"]) {
+      const mine = runs.filter((r) => r.scenario === name && r.system === system);
+      row[system] = Object.fromEntries(KEYS.map((k) => [k, median(mine.map((r) => r[k]))]));
+      row[system].failed = mine.reduce((n, r) => n + r.failed, 0);
+    }
+    row.ratio = Object.fromEntries(KEYS.map((k) => [k, row.baseline[k] ? row.lbmirror[k] / row.baseline[k] : null]));
+    rows.push(row);
   }
-  row.ratio = Object.fromEntries(KEYS.map((k) => [k, row.baseline[k] ? row.lbmirror[k] / row.baseline[k] : null]));
-  summary.push(row);
-}
+  summary.push(...rows);
 
-const fmt = (v, d = 1) => (v === null || v === undefined ? "-" : Number(v).toFixed(d));
-const header = "| scenario | system | acks/s | p50 ms | p99 ms | converged ms (all rooms) | converged ms (p99 of rooms) | REST reads/webhook | DB write statements/webhook | CPU s/1000 | MariaDB CPU s/1000 | peak RSS MiB |";
-const out = [header, "|---|---|---|---|---|---|---|---|---|---|---|---|"];
-for (const row of summary) {
-  for (const system of ["baseline", "lbmirror", "ratio"]) {
-    const f = row[system];
-    out.push(`| ${row.scenario} | ${system === "ratio" ? "lbmirror/baseline" : system} | ${fmt(f.acks_per_s, system === "ratio" ? 2 : 0)} | ${fmt(f.p50_ms, 2)} | ${fmt(f.p99_ms, 2)} | ${fmt(f.converged_ms, system === "ratio" ? 2 : 0)} | ${fmt(f.converged_p99_ms, system === "ratio" ? 2 : 0)} | ${fmt(f.rest_reads_per_webhook, 3)} | ${fmt(f.db_writes_per_webhook, 2)} | ${fmt(f.cpu_s_per_1000, 3)} | ${fmt(f.db_cpu_s_per_1000, 3)} | ${fmt(f.peak_rss_mib, system === "ratio" ? 2 : 1)} |`);
+  const header = `| scenario | system | acks/s | p50 ms | p99 ms | converged ms (all rooms) | converged ms (p99 of rooms) | REST reads/webhook | DB ${database.writesLabel}/webhook | CPU s/1000 | ${database.name} CPU s/1000 | peak RSS MiB |`;
+  const out = [`${database.name}:`, "", header, "|---|---|---|---|---|---|---|---|---|---|---|---|"];
+  for (const row of rows) {
+    for (const system of ["baseline", "lbmirror", "ratio"]) {
+      const f = row[system];
+      out.push(`| ${row.scenario} | ${system === "ratio" ? "lbmirror/baseline" : system} | ${fmt(f.acks_per_s, system === "ratio" ? 2 : 0)} | ${fmt(f.p50_ms, 2)} | ${fmt(f.p99_ms, 2)} | ${fmt(f.converged_ms, system === "ratio" ? 2 : 0)} | ${fmt(f.converged_p99_ms, system === "ratio" ? 2 : 0)} | ${fmt(f.rest_reads_per_webhook, 3)} | ${fmt(f.db_writes_per_webhook, 2)} | ${fmt(f.cpu_s_per_1000, 3)} | ${fmt(f.db_cpu_s_per_1000, 3)} | ${fmt(f.peak_rss_mib, system === "ratio" ? 2 : 1)} |`);
+    }
   }
+  console.log(out.join("\n") + "\n");
 }
-console.log(out.join("\n"));
-console.log(`\nLoad generator ceiling on this machine: ${ceiling.toFixed(0)} requests/s (${CONCURRENCY} connections, requests answered 405 at once).`);
+console.log(`Load generator ceiling on this machine: ${ceiling.toFixed(0)} requests/s (${CONCURRENCY} connections, requests answered 405 at once).`);
 const json = path.join(root, "bench", "results.json");
 fs.writeFileSync(json, JSON.stringify({ machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30) },
   date: new Date().toISOString(), reps: REPS, concurrency: CONCURRENCY, generator_ceiling_per_s: ceiling,
