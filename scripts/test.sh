@@ -2,11 +2,13 @@
 # The whole test suite, from a fresh Debian 12 machine: installs what is missing, checks the
 # house style (scripts/check-style.sh: clang-format layout, the layers' include rules;
 # scripts/function-lengths.sh: the longest functions, none over 80 lines unexplained), builds,
-# runs clang-tidy over src/ (scripts/tidy.sh, the checks of .clang-tidy), starts a private MariaDB server and the Liveblocks dev server, runs every test with ctest,
+# runs clang-tidy over src/ (scripts/tidy.sh, the checks of .clang-tidy), starts private MariaDB
+# and PostgreSQL servers and the Liveblocks dev server, runs every test with ctest,
 # then builds with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/) and runs every
 # test again there, builds the threaded layers with ThreadSanitizer (build-tsan/) and runs
-# their unit tests (HTTP server, group commit and store concurrency on SQLite and MariaDB,
-# engine, reconciliation), fuzzes every parser of outside input, and stops both servers.
+# their unit tests (HTTP server, group commit and store concurrency on SQLite, MariaDB and
+# Postgres, engine, reconciliation), fuzzes every parser of outside input, and stops the
+# servers.
 # Each phase prints how long it took.
 #   scripts/test.sh [ctest arguments...]     e.g. scripts/test.sh -L unit
 #   LBMIRROR_TEST_SANITIZE=0 scripts/test.sh  skips the AddressSanitizer and ThreadSanitizer passes
@@ -34,7 +36,7 @@ phase "building (build/)"
 phase "static checks: clang-tidy with .clang-tidy over src/"
 "$root/scripts/tidy.sh" "$root/build"
 
-phase "starting MariaDB and the Liveblocks dev server"
+phase "starting MariaDB, PostgreSQL and the Liveblocks dev server"
 source "$root/scripts/test-services.sh"
 export LBMIRROR_FAULT_REPORT="$state/faults.txt"
 report() {  # the fault-injection suite's figures, when it ran
