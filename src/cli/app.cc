@@ -185,6 +185,19 @@ int Main(int argc, char** argv) {
   prune_cmd->add_option("--events-older-than", prune_age, "a duration such as 30d or 12h")
       ->required();
 
+  ReplayArgs replay;
+  CLI::App* replay_cmd = app.add_subcommand(
+      "replay",
+      "mark again the targets of the stored webhooks received in a time range (they are read "
+      "anew from the REST API; old payloads are never applied)");
+  AddCommonOptions(*replay_cmd, common);
+  replay_cmd->add_option("--since", replay.since, "webhooks received since, e.g. 2h or 30m")
+      ->required();
+  replay_cmd->add_option("--until", replay.until,
+                         "and received before this long ago, e.g. 1h (default: now)");
+  replay_cmd->add_option("--type", replay.type, "only webhooks of this type, e.g. storageUpdated");
+  replay_cmd->add_option("--room", replay.room, "only webhooks of this room");
+
   CLI::App* migrate_cmd =
       app.add_subcommand("migrate", "create or upgrade the tables, or print their SQL");
   AddCommonOptions(*migrate_cmd, common);
@@ -230,6 +243,7 @@ int Main(int argc, char** argv) {
   if (backfill_cmd->parsed()) return RunBackfill(common, api, backfill);
   if (status_cmd->parsed()) return RunStatus(common);
   if (prune_cmd->parsed()) return RunPrune(common, prune_age);
+  if (replay_cmd->parsed()) return RunReplay(common, replay);
   if (retry_cmd->parsed()) return RunRetry(common, retry_target, retry_failed);
   if (search_cmd->parsed()) return RunSearch(common, query, limit);
   if (export_cmd->parsed()) return RunYdocExport(common, room_id);

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "store/schema.h"
+#include "sync/replay.h"
 #include "yjs/document.h"
 
 namespace lbmirror::cli {
@@ -200,6 +201,40 @@ int RunPrune(const CommonOptions& common, const std::string& older_than) {
   }
   std::cout << "deleted " << *deleted << " stored webhooks received before "
             << FormatSqlTimestamp(before) << " UTC\n";
+  return 0;
+}
+
+int RunReplay(const CommonOptions& common, const ReplayArgs& args) {
+  auto since = ParseDurationMs(args.since);
+  if (!since) return ConfigError("--since must be a duration such as 2h, 30m or 7d");
+  std::optional<int64_t> until;
+  if (!args.until.empty()) {
+    until = ParseDurationMs(args.until);
+    if (!until) return ConfigError("--until must be a duration such as 1h or 10m");
+    if (*until >= *since) return ConfigError("--until must be shorter ago than --since");
+  }
+  const Clock& clock = SystemClock::Instance();
+  int code = 0;
+  auto store = OpenMirror(common, clock, code);
+  if (!store) return code;
+  const int64_t now = clock.NowMs();
+  sync::ReplayOptions options;
+  options.since_ms = now - *since;
+  if (until) options.until_ms = now - *until;
+  options.type = args.type;
+  options.room_id = args.room;
+  auto counts = sync::Replay(*store, options);
+  if (!counts) {
+    log::Error(Cat("replay failed: ", counts.error().ToString()));
+    return 1;
+  }
+  std::cout << "replayed " << counts->webhooks << " stored webhooks received from "
+            << FormatSqlTimestamp(options.since_ms) << " to "
+            << FormatSqlTimestamp(options.until_ms.value_or(now)) << " UTC: " << counts->targets
+            << " targets marked dirty";
+  if (counts->without_targets > 0) std::cout << ", " << counts->without_targets << " without any";
+  if (counts->unreadable > 0) std::cout << ", " << counts->unreadable << " unreadable";
+  std::cout << "\n";
   return 0;
 }
 

@@ -16,6 +16,8 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api, const Backfi
 int RunStatus(const CommonOptions& common);
 // Deletes stored webhooks older than a duration such as "30d".
 int RunPrune(const CommonOptions& common, const std::string& older_than);
+// Marks dirty again the targets of stored webhooks in a time range (sync::Replay).
+int RunReplay(const CommonOptions& common, const ReplayArgs& args);
 // Makes `target` (or, with `failed`, every failed target) due now; the running mirror
 // reads it within its idle poll. Exit 2 for a target that does not parse, or neither/both.
 int RunRetry(const CommonOptions& common, const std::string& target, bool failed);

@@ -52,4 +52,12 @@ struct BackfillOptions {
   std::string flow_keys = "flow";
 };
 
+// `lbmirror replay`: which stored webhooks to replay.
+struct ReplayArgs {
+  std::string since;  // a duration: webhooks received since that long ago
+  std::string until;  // a duration: ... and received before that long ago (empty: now)
+  std::string type;
+  std::string room;
+};
+
 }  // namespace lbmirror::cli

@@ -79,6 +79,7 @@ class SqlStore final : public Store {
   Result<QueueStatus> Queue(int max_failures) override;
   Result<int64_t> RetryNow(const std::optional<TargetKey>& target) override;
   Result<std::vector<LastEvent>> LastEvents() override;
+  Result<std::vector<StoredEvent>> Events(const EventFilter& filter) override;
   Result<int64_t> PruneEvents(int64_t before_ms) override;
 
  private:

@@ -1,5 +1,6 @@
 // SqlStore: what backfill, reconciliation and operators read and write besides the mirror
 // itself (room listings and content for comparison, checkpoints, queue status, pruning).
+#include <algorithm>
 #include <string>
 
 #include "core/text.h"
@@ -185,6 +186,54 @@ Result<std::vector<LastEvent>> SqlStore::LastEvents() {
   std::vector<LastEvent> out;
   for (const SqlRow& row : *rows) {
     out.push_back({row[0].value_or(""), IntField(row[1]), row[2].value_or("")});
+  }
+  return out;
+}
+
+Result<std::vector<StoredEvent>> SqlStore::Events(const EventFilter& filter) {
+  // The statement names only the conditions asked for, so each uses its index (received_at;
+  // room_id, received_at).
+  std::string sql =
+      "SELECT webhook_id, type, room_id, received_at, {text:payload} FROM {p}events WHERE 1 = 1";
+  std::vector<std::string> texts;  // the parameters' text, kept alive for the call
+  texts.reserve(8);
+  std::vector<SqlValue> params;
+  auto bind = [&](std::string text) {
+    params.emplace_back(std::string_view(texts.emplace_back(std::move(text))));
+  };
+  if (filter.since_ms) {
+    sql += " AND received_at >= ?";
+    bind(FormatSqlTimestamp(*filter.since_ms));
+  }
+  if (filter.until_ms) {
+    sql += " AND received_at < ?";
+    bind(FormatSqlTimestamp(*filter.until_ms));
+  }
+  if (!filter.type.empty()) {
+    sql += " AND type = ?";
+    bind(filter.type);
+  }
+  if (!filter.room_id.empty()) {
+    sql += " AND room_id = ?";
+    bind(filter.room_id);
+  }
+  if (filter.after) {
+    sql += " AND (received_at > ? OR (received_at = ? AND webhook_id > ?))";
+    bind(filter.after->first);
+    bind(filter.after->first);
+    bind(filter.after->second);
+  }
+  sql += " ORDER BY received_at, webhook_id LIMIT ?";
+  params.emplace_back(static_cast<int64_t>(std::max(1, filter.limit)));
+  auto connection = pool_.Acquire();
+  if (!connection) return connection.error();
+  auto rows = (*connection)->Query(Sql(sql), params);
+  if (!rows) return rows.error();
+  std::vector<StoredEvent> out;
+  out.reserve(rows->size());
+  for (SqlRow& row : *rows) {
+    out.push_back({row[0].value_or(""), row[1].value_or(""), row[2].value_or(""),
+                   row[3].value_or(""), std::move(row[4]).value_or("")});
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "store/inbox.h"
@@ -47,6 +48,26 @@ struct QueueStatus {
   std::vector<FailedTarget> failures;        // the most recent failures first
 };
 
+// A stored webhook, as received.
+struct StoredEvent {
+  std::string webhook_id;
+  std::string type;
+  std::string room_id;      // empty when the event has none
+  std::string received_at;  // "YYYY-MM-DD HH:MM:SS.mmm" UTC
+  std::string payload;      // the body (Postgres: the same JSON value, its own spelling)
+};
+
+// Which stored webhooks Events() returns, oldest first.
+struct EventFilter {
+  std::optional<int64_t> since_ms;  // received at or after (epoch ms)
+  std::optional<int64_t> until_ms;  // received before
+  std::string type;                 // only this type (empty: any)
+  std::string room_id;              // only this room (empty: any)
+  int limit = 100;
+  // Paging: only events after this one in (received_at, webhook_id) order.
+  std::optional<std::pair<std::string, std::string>> after;
+};
+
 struct LastEvent {
   std::string type;
   int64_t count = 0;
@@ -71,6 +92,8 @@ class Store : public Inbox, public TargetQueue {
   virtual Result<int64_t> RetryNow(const std::optional<TargetKey>& target) = 0;
   // Stored webhooks per type with the time of the last one.
   virtual Result<std::vector<LastEvent>> LastEvents() = 0;
+  // Stored webhooks by the filter, oldest first (received_at, then webhook_id).
+  virtual Result<std::vector<StoredEvent>> Events(const EventFilter& filter) = 0;
   // Deletes stored webhooks received before `before_ms` (epoch ms); returns how many.
   virtual Result<int64_t> PruneEvents(int64_t before_ms) = 0;
 

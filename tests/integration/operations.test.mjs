@@ -301,3 +301,45 @@ for (const backend of backends("poll")) describe(`poll mode, without webhooks, o
     assert.match(mirror.log(), /polling the Liveblocks API every 1 s/);
   });
 });
+
+for (const backend of backends("replay")) describe(`lbmirror replay on ${backend.name}`, () => {
+  const p = backend.prefix;
+  const cli = ["--database-url", backend.databaseUrl, ...backend.extraArgs];
+  const replay = (...args) => execFileSync(env.bin, ["replay", ...args, ...cli], { encoding: "utf8", env: { PATH: process.env.PATH } });
+  const dirty = async () => (await backend.db.query(
+    `SELECT kind, scope_id FROM ${p}targets WHERE dirty_seq > done_seq ORDER BY kind, scope_id`)).map((r) => `${r.kind}:${r.scope_id}`);
+
+  test("a time range re-marks exactly the targets of the webhooks received in it", async () => {
+    backend.cleanup();
+    const rooms = { old: uniqueId("replay-old"), middle: uniqueId("replay-mid"), recent: uniqueId("replay-new") };
+    const ids = {};
+    const mirror = await startMirror({ databaseUrl: backend.databaseUrl, extraArgs: backend.extraArgs });
+    try {
+      for (const [age, roomId] of Object.entries(rooms)) {
+        await liveblocks.createRoom(roomId);
+        await liveblocks.setStorage(roomId, { age });
+        ids[age] = uniqueId("msg-replay");
+        assert.equal((await post(mirror.url, signedRequest(storageUpdated(roomId), { id: ids[age] }))).status, 200);
+      }
+      await waitFor("every target read", async () => (await dirty()).length === 0, 30000);
+    } finally {
+      assert.equal((await mirror.stop()).code, 0);
+    }
+    // As if received 3 h ago, 90 min ago and now.
+    for (const [age, hours] of [["old", 3], ["middle", 1.5]]) {
+      const at = new Date(Date.now() - hours * 3600e3).toISOString().replace("T", " ").replace("Z", "");
+      await backend.db.query(`UPDATE ${p}events SET received_at = '${at}' WHERE webhook_id = ?`, [ids[age]]);
+    }
+    const out = replay("--since", "2h", "--until", "1h");
+    assert.match(out, /^replayed 1 stored webhooks received from .* UTC: 1 targets marked dirty\n$/);
+    assert.deepEqual(await dirty(), [`storage:${rooms.middle}`]);
+    assert.match(replay("--since", "4h", "--type", "storageUpdated", "--room", rooms.old), /replayed 1 stored webhooks/);
+    assert.deepEqual(await dirty(), [`storage:${rooms.middle}`, `storage:${rooms.old}`].sort());
+    assert.match(replay("--since", "10m", "--type", "roomDeleted"), /replayed 0 stored webhooks .*: 0 targets marked dirty/);
+    assert.throws(() => execFileSync(env.bin, ["replay", "--since", "1h", "--until", "2h", ...cli], { stdio: "pipe" }),
+      (e) => e.status === 2 && /--until must be shorter ago than --since/.test(String(e.stderr)));
+    assert.throws(() => execFileSync(env.bin, ["replay", "--since", "soon", ...cli], { stdio: "pipe" }),
+      (e) => e.status === 2 && /--since must be a duration/.test(String(e.stderr)));
+    backend.cleanup();
+  });
+});

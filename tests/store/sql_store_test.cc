@@ -1040,6 +1040,59 @@ TEST(TargetKeyTest, ParsesWhatToStringWrites) {
   EXPECT_EQ(TargetKey::Parse("planet:x"), std::nullopt);
 }
 
+TEST_P(SqlStoreTest, StoredWebhooksAreListedByTimeTypeAndRoomInPages) {
+  const int64_t t0 = clock_.NowMs();
+  // msg_0 .. msg_5 a minute apart; rooms a/b alternate; msg_3 is a roomCreated.
+  for (int i = 0; i < 6; ++i) {
+    std::string room = i % 2 == 0 ? "room-a" : "room-b";
+    InboxEvent event = Event("msg_" + std::to_string(i), {{TargetKind::kStorage, room, ""}});
+    event.received_at_ms = t0 + i * 60'000;
+    if (i == 3) event.type = "roomCreated";
+    ASSERT_TRUE(Recorded(event));
+  }
+  auto ids = [&](const EventFilter& filter) {
+    auto events = store_->Events(filter);
+    EXPECT_TRUE(events.has_value()) << events.error().ToString();
+    std::vector<std::string> out;
+    for (const StoredEvent& e : events ? *events : std::vector<StoredEvent>{}) {
+      out.push_back(e.webhook_id);
+    }
+    return out;
+  };
+  EventFilter all;
+  EXPECT_EQ(ids(all),
+            (std::vector<std::string>{"msg_0", "msg_1", "msg_2", "msg_3", "msg_4", "msg_5"}));
+  EventFilter range;
+  range.since_ms = t0 + 60'000;
+  range.until_ms = t0 + 4 * 60'000;  // msg_4 was received at the end: not in it
+  EXPECT_EQ(ids(range), (std::vector<std::string>{"msg_1", "msg_2", "msg_3"}));
+  EventFilter room = range;
+  room.room_id = "room-b";
+  EXPECT_EQ(ids(room), (std::vector<std::string>{"msg_1", "msg_3"}));
+  EventFilter type;
+  type.type = "roomCreated";
+  EXPECT_EQ(ids(type), std::vector<std::string>{"msg_3"});
+  // Two at a time, each page after the last one of the page before.
+  EventFilter page;
+  page.limit = 2;
+  std::vector<std::string> paged;
+  for (int i = 0; i < 4; ++i) {
+    auto events = store_->Events(page);
+    ASSERT_TRUE(events.has_value()) << events.error().ToString();
+    for (const StoredEvent& e : *events) paged.push_back(e.webhook_id);
+    if (events->size() < 2) break;
+    page.after = std::make_pair(events->back().received_at, events->back().webhook_id);
+  }
+  EXPECT_EQ(paged, ids(all));
+  // What a stored webhook holds, as received.
+  auto one = store_->Events(type);
+  ASSERT_TRUE(one.has_value() && one->size() == 1u);
+  EXPECT_EQ((*one)[0].type, "roomCreated");
+  EXPECT_EQ((*one)[0].room_id, "room-b");
+  EXPECT_EQ((*one)[0].received_at, FormatSqlTimestamp(t0 + 3 * 60'000));
+  ExpectSameJson((*one)[0].payload, std::string(kPayload), "the payload");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SqlStoreTest,
                          ::testing::Values(Dialect::kSqlite, Dialect::kMysql, Dialect::kPostgres),
                          BackendName);

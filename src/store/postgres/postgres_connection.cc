@@ -436,10 +436,9 @@ Result<std::unique_ptr<SqlConnection>> OpenPostgresConnection(const DatabaseConf
   if (verify && ca.empty() && std::filesystem::exists(kSystemCaBundle)) ca = kSystemCaBundle;
   if (!ca.empty()) settings.emplace_back("sslrootcert", ca);
   // The URL's own libpq parameters come last and win.
-  for (const auto& [key, value] : config.options) {
-    auto same = [&](const auto& entry) { return entry.first == key; };
-    std::erase_if(settings, same);
-    settings.emplace_back(key, value);
+  for (const auto& option : config.options) {
+    std::erase_if(settings, [&option](const auto& entry) { return entry.first == option.first; });
+    settings.push_back(option);
   }
   std::vector<const char*> keys, values;
   for (const auto& [key, value] : settings) {
