@@ -141,6 +141,17 @@ int Main(int argc, char** argv) {
                    "(webhooks are mirrored for every room)")
       ->envname("LBMIRROR_ROOM_PREFIX");
   serve_cmd
+      ->add_option("--admin-listen", serve.admin_listen,
+                   "address of the admin listener (the operator's API, /metrics, /healthz, "
+                   "/readyz); on only when an admin token is set. Do not expose it publicly")
+      ->envname("LBMIRROR_ADMIN_LISTEN")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--admin-token", serve.admin_token,
+                   "the bearer token the admin API requires (16 characters or more; prefer the "
+                   "environment variable)")
+      ->envname("LBMIRROR_ADMIN_TOKEN");
+  serve_cmd
       ->add_option("--prune-events-older-than", serve.prune_events_older_than,
                    "delete stored webhooks older than this, checked hourly (e.g. 30d)")
       ->envname("LBMIRROR_PRUNE_EVENTS_OLDER_THAN");

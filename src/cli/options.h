@@ -42,6 +42,8 @@ struct ServeOptions {
   std::string poll;                       // poll mode interval; the default when no webhook secret
   std::string room_prefix;                // reconciliation and polling look at these rooms only
   std::string prune_events_older_than;    // delete stored webhooks older than this (hourly)
+  std::string admin_listen = "127.0.0.1:9090";  // the admin listener's address
+  std::string admin_token;                      // LBMIRROR_ADMIN_TOKEN; none: no admin listener
 };
 
 struct BackfillOptions {

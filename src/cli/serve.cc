@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 
+#include "cli/admin_api.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/metrics_page.h"
@@ -76,6 +77,9 @@ std::optional<ServeConfig> ReadServeConfig(const ApiOptions& api, const ServeOpt
     return fail("--webhook-path must start with /");
   }
   if (options.max_connections < 1) return fail("--max-connections must be at least 1");
+  if (!options.admin_token.empty() && options.admin_token.size() < 16) {
+    return fail("LBMIRROR_ADMIN_TOKEN must be 16 characters or more");
+  }
   if (options.workers < 1 || options.http_threads < 1 || options.max_body_bytes < 1024 ||
       options.idle_timeout_ms < 100 || options.body_timeout_ms < 100 || options.coalesce_ms < 0 ||
       options.coalesce_ms > 60'000) {
@@ -146,6 +150,39 @@ std::unique_ptr<Periodic> Pruner(store::Store& store, const Clock& clock, int64_
       });
 }
 
+// The /metrics page as a response.
+http::Response MetricsResponse(std::string body) {
+  http::Response response;
+  response.status = 200;
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  response.body = std::move(body);
+  return response;
+}
+
+// The admin listener, when an admin token is set (nullptr otherwise, or on error with `code`).
+std::unique_ptr<AdminListener> StartAdmin(const ServeOptions& options, store::Store& store,
+                                          const Clock& clock, sync::Engine& engine,
+                                          std::function<std::string()> metrics_page, int& code) {
+  if (options.admin_token.empty()) return nullptr;
+  AdminContext context;
+  context.store = &store;
+  context.clock = &clock;
+  context.token = options.admin_token;
+  context.notify_workers = [&engine] { engine.Notify(); };
+  context.healthz = [] { return http::Response::Json(200, R"({"status":"ok"})"); };
+  context.readyz = [&store] { return Readiness(store); };
+  context.metrics = [page = std::move(metrics_page)] { return MetricsResponse(page()); };
+  auto admin = AdminListener::Start(options.admin_listen, std::move(context));
+  if (!admin) {
+    log::Error(admin.error().message());
+    code = admin.error().code() == ErrorCode::kInvalidArgument ? 2 : 1;
+    return nullptr;
+  }
+  log::Info(Cat("admin API on ", options.admin_listen, " (port ", (*admin)->port(),
+                "; the admin token is required)"));
+  return std::move(*admin);
+}
+
 // The HTTP interface: the webhook endpoint (when `handler` is set), health, readiness, metrics.
 http::Router Routes(const std::string& webhook_path, webhook::WebhookHandler* handler,
                     store::Store& store, ServeMetrics& serve_metrics,
@@ -168,11 +205,7 @@ http::Router Routes(const std::string& webhook_path, webhook::WebhookHandler* ha
              [](const http::Request&) { return http::Response::Json(200, R"({"status":"ok"})"); });
   router.Add("GET", "/readyz", [&store](const http::Request&) { return Readiness(store); });
   router.Add("GET", "/metrics", [page = std::move(metrics_page)](const http::Request&) {
-    http::Response response;
-    response.status = 200;
-    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    response.body = page();
-    return response;
+    return MetricsResponse(page());
   });
   return router;
 }
@@ -269,6 +302,9 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
     return 1;
   }
   LogListening(*config, options, api, server.port(), reconcile != nullptr);
+  std::unique_ptr<AdminListener> admin =
+      StartAdmin(options, **store, clock, engine, metrics_page, code);
+  if (code != 0) return code;
   engine.Start();
   if (reconcile) reconcile->Start();
   if (pruner) pruner->Start();
@@ -276,6 +312,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   log::Info("HTTP server stopped; stopping workers");
   if (pruner) pruner->Stop();
   if (reconcile) reconcile->Stop();
+  admin.reset();
   engine.Stop();
   LogStopped(handler.get(), engine);
   return 0;

@@ -35,6 +35,17 @@ bool StartsWith(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
 
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char difference = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+  }
+  // Read through a volatile, so the compiler cannot stop at the first difference.
+  volatile unsigned char result = difference;
+  return result == 0;
+}
+
 std::optional<int64_t> ParseDurationMs(std::string_view text) {
   if (text == "0") return 0;
   size_t digits = 0;

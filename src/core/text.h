@@ -24,6 +24,8 @@ std::string Cat(const Args&... args) {
 std::vector<std::string> SplitAny(std::string_view text, std::string_view separators);
 std::string_view Trim(std::string_view text);
 bool StartsWith(std::string_view text, std::string_view prefix);
+// Equality in a time that depends on the lengths only (secrets, signatures).
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
 std::string ToLower(std::string_view text);
 // True for well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points past
 // U+10FFFF), what a strict decoder such as TextDecoder with fatal: true accepts.

@@ -218,12 +218,14 @@ Result<std::vector<StoredEvent>> SqlStore::Events(const EventFilter& filter) {
     bind(filter.room_id);
   }
   if (filter.after) {
-    sql += " AND (received_at > ? OR (received_at = ? AND webhook_id > ?))";
+    sql += filter.newest_first ? " AND (received_at < ? OR (received_at = ? AND webhook_id < ?))"
+                               : " AND (received_at > ? OR (received_at = ? AND webhook_id > ?))";
     bind(filter.after->first);
     bind(filter.after->first);
     bind(filter.after->second);
   }
-  sql += " ORDER BY received_at, webhook_id LIMIT ?";
+  sql += filter.newest_first ? " ORDER BY received_at DESC, webhook_id DESC LIMIT ?"
+                             : " ORDER BY received_at, webhook_id LIMIT ?";
   params.emplace_back(static_cast<int64_t>(std::max(1, filter.limit)));
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();

@@ -64,8 +64,10 @@ struct EventFilter {
   std::string type;                 // only this type (empty: any)
   std::string room_id;              // only this room (empty: any)
   int limit = 100;
-  // Paging: only events after this one in (received_at, webhook_id) order.
+  // Paging: only events after this one in (received_at, webhook_id) order (before it, when
+  // newest_first).
   std::optional<std::pair<std::string, std::string>> after;
+  bool newest_first = false;  // the most recent first (the console's log)
 };
 
 struct LastEvent {
@@ -92,7 +94,7 @@ class Store : public Inbox, public TargetQueue {
   virtual Result<int64_t> RetryNow(const std::optional<TargetKey>& target) = 0;
   // Stored webhooks per type with the time of the last one.
   virtual Result<std::vector<LastEvent>> LastEvents() = 0;
-  // Stored webhooks by the filter, oldest first (received_at, then webhook_id).
+  // Stored webhooks by the filter, oldest first (received_at, then webhook_id), or newest first.
   virtual Result<std::vector<StoredEvent>> Events(const EventFilter& filter) = 0;
   // Deletes stored webhooks received before `before_ms` (epoch ms); returns how many.
   virtual Result<int64_t> PruneEvents(int64_t before_ms) = 0;

@@ -1,6 +1,5 @@
 #include "webhook/signature_verifier.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <cctype>
@@ -37,11 +36,6 @@ std::string HmacSha256(const std::string& key, std::string_view id, std::string_
   EVP_MAC_CTX_free(ctx);
   out_len = ok ? static_cast<unsigned int>(len) : 0;
   return Base64Encode(std::string_view(reinterpret_cast<const char*>(out), out_len));
-}
-
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 // parseInt semantics: the leading decimal digits; nullopt when there are none.

@@ -1084,6 +1084,12 @@ TEST_P(SqlStoreTest, StoredWebhooksAreListedByTimeTypeAndRoomInPages) {
     page.after = std::make_pair(events->back().received_at, events->back().webhook_id);
   }
   EXPECT_EQ(paged, ids(all));
+  EventFilter newest;
+  newest.newest_first = true;
+  newest.limit = 2;
+  EXPECT_EQ(ids(newest), (std::vector<std::string>{"msg_5", "msg_4"}));
+  newest.after = std::make_pair(FormatSqlTimestamp(t0 + 4 * 60'000), std::string("msg_4"));
+  EXPECT_EQ(ids(newest), (std::vector<std::string>{"msg_3", "msg_2"}));
   // What a stored webhook holds, as received.
   auto one = store_->Events(type);
   ASSERT_TRUE(one.has_value() && one->size() == 1u);

@@ -1,0 +1,212 @@
+#include "cli/admin_api.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <optional>
+
+#include "core/text.h"
+#include "store/target.h"
+#include "sync/replay.h"
+#include "webhook/event.h"
+
+namespace lbmirror::cli {
+
+namespace {
+namespace json = boost::json;
+
+http::Response Json(int status, const json::value& value) {
+  return http::Response::Json(status, json::serialize(value));
+}
+
+http::Response Problem(int status, std::string_view message) {
+  return Json(status, json::object{{"error", message}});
+}
+
+// The value of `name` in a query string (percent-decoded, '+' as a space), or "".
+std::string QueryParam(std::string_view query, std::string_view name) {
+  for (const std::string& pair : SplitAny(query, "&")) {
+    size_t eq = pair.find('=');
+    if (std::string_view(pair).substr(0, eq) != name) continue;
+    std::string value = eq == std::string::npos ? "" : pair.substr(eq + 1);
+    for (char& c : value) {
+      if (c == '+') c = ' ';
+    }
+    return PercentDecode(value).value_or("");
+  }
+  return {};
+}
+
+// The request's JSON object body, or nullopt (answered with `problem`).
+std::optional<json::object> BodyObject(const http::Request& request, http::Response& problem) {
+  boost::system::error_code ec;
+  json::value body = json::parse(request.body.empty() ? "{}" : request.body, ec);
+  if (ec || !body.is_object()) {
+    problem = Problem(400, "the body must be a JSON object");
+    return std::nullopt;
+  }
+  return std::move(body.as_object());
+}
+
+std::string StringMember(const json::object& object, std::string_view name) {
+  const json::value* value = object.if_contains(name);
+  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+http::Response Queue(const AdminContext& context) {
+  auto queue = context.store->Queue(100);
+  if (!queue) return Problem(503, queue.error().ToString());
+  const int64_t now = context.clock->NowMs();
+  json::array failures;
+  for (const store::FailedTarget& failure : queue->failures) {
+    failures.push_back(json::object{
+        {"target", failure.key.ToString()},
+        {"kind", store::TargetKindName(failure.key.kind)},
+        {"room_id", failure.key.scope_id},
+        {"object_id", failure.key.object_id},
+        {"attempts", failure.attempts},
+        {"next_attempt_in_s", std::max<int64_t>(0, failure.next_attempt_at_ms - now) / 1000.0},
+        {"last_error", failure.last_error}});
+  }
+  json::object out{{"pending", queue->pending}, {"failed", queue->failed}};
+  out["oldest_pending_age_s"] =
+      queue->oldest_pending_ms ? json::value((now - *queue->oldest_pending_ms) / 1000.0) : nullptr;
+  out["failures"] = std::move(failures);
+  return Json(200, out);
+}
+
+http::Response Events(const AdminContext& context, const http::Request& request) {
+  store::EventFilter filter;
+  filter.newest_first = true;
+  filter.type = QueryParam(request.query, "type");
+  filter.room_id = QueryParam(request.query, "room");
+  std::string limit = QueryParam(request.query, "limit");
+  filter.limit = limit.empty() ? 50 : std::clamp(std::atoi(limit.c_str()), 1, 500);
+  if (std::string since = QueryParam(request.query, "since"); !since.empty()) {
+    auto age = ParseDurationMs(since);
+    if (!age) return Problem(400, "since must be a duration such as 1h or 30m");
+    filter.since_ms = context.clock->NowMs() - *age;
+  }
+  auto events = context.store->Events(filter);
+  if (!events) return Problem(503, events.error().ToString());
+  json::array out;
+  for (const store::StoredEvent& event : *events) {
+    json::array targets;
+    if (auto parsed = webhook::ParseEvent(event.payload)) {
+      for (const store::TargetKey& key : parsed->targets)
+        targets.push_back(json::value(key.ToString()));
+    }
+    out.push_back(json::object{{"webhook_id", event.webhook_id},
+                               {"type", event.type},
+                               {"room_id", event.room_id},
+                               {"received_at", event.received_at},
+                               {"payload", event.payload},
+                               {"targets", std::move(targets)}});
+  }
+  return Json(200, json::object{{"events", std::move(out)}});
+}
+
+http::Response Retry(const AdminContext& context, const http::Request& request) {
+  http::Response problem;
+  auto body = BodyObject(request, problem);
+  if (!body) return problem;
+  std::optional<store::TargetKey> target;
+  const json::value* failed = body->if_contains("failed");
+  if (std::string text = StringMember(*body, "target"); !text.empty()) {
+    target = store::TargetKey::Parse(text);
+    if (!target) return Problem(400, "target must look like storage:ROOM or thread:ROOM:THREAD");
+  } else if (failed == nullptr || !failed->is_bool() || !failed->as_bool()) {
+    return Problem(400, "give a target, or \"failed\": true for every failed target");
+  }
+  auto made_due = context.store->RetryNow(target);
+  if (!made_due) return Problem(503, made_due.error().ToString());
+  if (*made_due > 0 && context.notify_workers) context.notify_workers();
+  return Json(200, json::object{{"made_due", *made_due}});
+}
+
+http::Response Replay(const AdminContext& context, const http::Request& request) {
+  http::Response problem;
+  auto body = BodyObject(request, problem);
+  if (!body) return problem;
+  auto since = ParseDurationMs(StringMember(*body, "since"));
+  if (!since) return Problem(400, "since must be a duration such as 2h or 30m");
+  sync::ReplayOptions options;
+  const int64_t now = context.clock->NowMs();
+  options.since_ms = now - *since;
+  if (std::string until = StringMember(*body, "until"); !until.empty()) {
+    auto age = ParseDurationMs(until);
+    if (!age || *age >= *since) return Problem(400, "until must be a duration shorter than since");
+    options.until_ms = now - *age;
+  }
+  options.type = StringMember(*body, "type");
+  options.room_id = StringMember(*body, "room");
+  auto counts = sync::Replay(*context.store, options);
+  if (!counts) return Problem(503, counts.error().ToString());
+  if (counts->targets > 0 && context.notify_workers) context.notify_workers();
+  return Json(200, json::object{{"webhooks", counts->webhooks},
+                                {"targets", counts->targets},
+                                {"without_targets", counts->without_targets},
+                                {"unreadable", counts->unreadable}});
+}
+
+// `handler`, for requests that carry the token; 401 for the others.
+http::Handler Guarded(const AdminContext& context,
+                      std::function<http::Response(const http::Request&)> handler) {
+  return [&context, handler = std::move(handler)](const http::Request& request) {
+    auto authorization = request.SingleHeader("authorization");
+    const std::string_view scheme = "Bearer ";
+    if (!authorization || !StartsWith(*authorization, scheme) ||
+        !ConstantTimeEquals(authorization->substr(scheme.size()), context.token)) {
+      http::Response response = Problem(401, "the admin token is missing or wrong");
+      response.headers.emplace("WWW-Authenticate", "Bearer");
+      return response;
+    }
+    return handler(request);
+  };
+}
+}  // namespace
+
+http::Router AdminRoutes(const AdminContext& context) {
+  http::Router router;
+  router.Add("GET", "/healthz", [&context](const http::Request&) { return context.healthz(); });
+  router.Add("GET", "/readyz", [&context](const http::Request&) { return context.readyz(); });
+  router.Add("GET", "/metrics", [&context](const http::Request&) { return context.metrics(); });
+  router.Add("GET", "/api/queue",
+             Guarded(context, [&context](const http::Request&) { return Queue(context); }));
+  router.Add("GET", "/api/events", Guarded(context, [&context](const http::Request& request) {
+               return Events(context, request);
+             }));
+  router.Add("POST", "/api/retry", Guarded(context, [&context](const http::Request& request) {
+               return Retry(context, request);
+             }));
+  router.Add("POST", "/api/replay", Guarded(context, [&context](const http::Request& request) {
+               return Replay(context, request);
+             }));
+  return router;
+}
+
+Result<std::unique_ptr<AdminListener>> AdminListener::Start(const std::string& address,
+                                                            AdminContext context) {
+  auto parsed = http::ParseListenAddress(address);
+  if (!parsed) return InvalidArgument(Cat("--admin-listen: ", parsed.error().message()));
+  std::unique_ptr<AdminListener> listener(new AdminListener(std::move(context)));
+  http::ServerOptions options;
+  options.host = parsed->first;
+  options.port = parsed->second;
+  options.threads = 1;
+  options.max_connections = 64;
+  listener->server_ = std::make_unique<http::HttpServer>(options, AdminRoutes(listener->context_));
+  if (Status listening = listener->server_->Listen(); !listening) {
+    return Error(ErrorCode::kUnavailable,
+                 Cat("--admin-listen ", address, ": ", listening.error().message()));
+  }
+  listener->thread_ = std::thread([server = listener->server_.get()] { server->Run(); });
+  return listener;
+}
+
+AdminListener::~AdminListener() {
+  if (server_) server_->Stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace lbmirror::cli

@@ -1,0 +1,54 @@
+// The operator's API, served by `lbmirror serve` on its admin listener (--admin-listen) when an
+// admin token is set (LBMIRROR_ADMIN_TOKEN). Every /api/ request must carry the token as
+// "Authorization: Bearer TOKEN" (a header, never a cookie: another site cannot make a browser
+// send it); without it the answer is 401 and nothing else. JSON in and out; no secret of the
+// process ever appears in it. /healthz, /readyz and /metrics are mirrored there without the
+// token, for probes and scrapers.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/clock.h"
+#include "http/server.h"
+#include "store/store.h"
+
+namespace lbmirror::cli {
+
+struct AdminContext {
+  store::Store* store = nullptr;
+  const Clock* clock = nullptr;
+  std::string token;
+  std::function<void()> notify_workers;     // targets were made due
+  std::function<http::Response()> healthz;  // the main listener's answers, mirrored
+  std::function<http::Response()> readyz;
+  std::function<http::Response()> metrics;
+};
+
+// The admin listener's routes. The context must outlive the router.
+http::Router AdminRoutes(const AdminContext& context);
+
+// The admin listener: its own HTTP server on one thread, from Start() until destroyed.
+class AdminListener {
+ public:
+  // Listens on `address` ("host:port") and serves the admin routes. Errors: a bad address, an
+  // address in use.
+  static Result<std::unique_ptr<AdminListener>> Start(const std::string& address,
+                                                      AdminContext context);
+  ~AdminListener();
+  AdminListener(const AdminListener&) = delete;
+  AdminListener& operator=(const AdminListener&) = delete;
+
+  uint16_t port() const { return server_->port(); }
+
+ private:
+  explicit AdminListener(AdminContext context) : context_(std::move(context)) {}
+
+  AdminContext context_;  // before the server, whose routes refer to it
+  std::unique_ptr<http::HttpServer> server_;
+  std::thread thread_;
+};
+
+}  // namespace lbmirror::cli
