@@ -149,6 +149,58 @@ http::Response Replay(const AdminContext& context, const http::Request& request)
                                 {"unreadable", counts->unreadable}});
 }
 
+http::Response Room(const AdminContext& context, const http::Request& request) {
+  std::string room_id = QueryParam(request.query, "id");
+  if (room_id.empty()) return Problem(400, "give the room's id: /api/room?id=ROOM");
+  auto summary = context.store->Summary(room_id);
+  if (!summary) return Problem(503, summary.error().ToString());
+  json::array tables;
+  for (const store::RoomTableSummary& table : summary->tables) {
+    json::object row{{"table", table.table}, {"rows", table.rows}, {"live", table.live}};
+    row["last_synced_at"] =
+        table.last_synced_at ? json::value(*table.last_synced_at) : json::value(nullptr);
+    tables.push_back(std::move(row));
+  }
+  json::array pending;
+  for (const store::RoomSummary::Pending& target : summary->pending) {
+    pending.push_back(json::object{{"target", target.key.ToString()},
+                                   {"attempts", target.attempts},
+                                   {"last_error", target.last_error}});
+  }
+  json::array threads;
+  for (const std::string& id : summary->live_threads) threads.push_back(json::value(id));
+  json::object out{{"room_id", room_id}, {"known", summary->known}};
+  out["deleted_at"] = summary->deleted_at ? json::value(*summary->deleted_at) : nullptr;
+  out["tables"] = std::move(tables);
+  out["threads"] = std::move(threads);
+  out["pending"] = std::move(pending);
+  return Json(200, out);
+}
+
+// Mirror again: every target of the room (its row, Storage, Yjs document, active users and
+// each thread it has) is read anew.
+http::Response MirrorAgain(const AdminContext& context, const http::Request& request) {
+  http::Response problem;
+  auto body = BodyObject(request, problem);
+  if (!body) return problem;
+  std::string room_id = StringMember(*body, "room");
+  if (room_id.empty()) return Problem(400, "give the room: {\"room\": \"ROOM\"}");
+  auto summary = context.store->Summary(room_id);
+  if (!summary) return Problem(503, summary.error().ToString());
+  std::vector<store::TargetKey> targets;
+  for (store::TargetKind kind : {store::TargetKind::kRoom, store::TargetKind::kStorage,
+                                 store::TargetKind::kYdoc, store::TargetKind::kPresence}) {
+    targets.push_back({kind, room_id, ""});
+  }
+  for (const std::string& thread : summary->live_threads) {
+    targets.push_back({store::TargetKind::kThread, room_id, thread});
+  }
+  Status marked = context.store->MarkDirty(targets);
+  if (!marked) return Problem(503, marked.error().ToString());
+  if (context.notify_workers) context.notify_workers();
+  return Json(200, json::object{{"marked", static_cast<int64_t>(targets.size())}});
+}
+
 // `handler`, for requests that carry the token; 401 for the others.
 http::Handler Guarded(const AdminContext& context,
                       std::function<http::Response(const http::Request&)> handler) {
@@ -181,6 +233,12 @@ http::Router AdminRoutes(const AdminContext& context) {
              }));
   router.Add("POST", "/api/replay", Guarded(context, [&context](const http::Request& request) {
                return Replay(context, request);
+             }));
+  router.Add("GET", "/api/room", Guarded(context, [&context](const http::Request& request) {
+               return Room(context, request);
+             }));
+  router.Add("POST", "/api/mirror", Guarded(context, [&context](const http::Request& request) {
+               return MirrorAgain(context, request);
              }));
   return router;
 }

@@ -80,6 +80,7 @@ class SqlStore final : public Store {
   Result<int64_t> RetryNow(const std::optional<TargetKey>& target) override;
   Result<std::vector<LastEvent>> LastEvents() override;
   Result<std::vector<StoredEvent>> Events(const EventFilter& filter) override;
+  Result<RoomSummary> Summary(std::string_view room_id) override;
   Result<int64_t> PruneEvents(int64_t before_ms) override;
 
  private:

@@ -240,6 +240,60 @@ Result<std::vector<StoredEvent>> SqlStore::Events(const EventFilter& filter) {
   return out;
 }
 
+Result<RoomSummary> SqlStore::Summary(std::string_view room_id) {
+  // Per table: whether its rows can be marked deleted, and whether they carry synced_at.
+  struct Table {
+    const char* name;
+    bool soft_deleted;
+    bool synced;
+  };
+  // Each is looked up by an index that starts with room_id (reactions and notifications,
+  // which have none, are left out).
+  static constexpr Table kTables[] = {{"rooms", true, true},       {"documents", true, true},
+                                      {"ydocs", true, true},       {"threads", true, true},
+                                      {"comments", true, true},    {"active_users", false, true},
+                                      {"flow_nodes", false, true}, {"flow_edges", false, true}};
+  auto connection = pool_.Acquire();
+  if (!connection) return connection.error();
+  SqlValue key[] = {room_id};
+  RoomSummary summary;
+  for (const Table& table : kTables) {
+    std::string sql =
+        Cat("SELECT COUNT(*), ",
+            table.soft_deleted ? "SUM(CASE WHEN deleted_at IS NULL THEN 1 ELSE 0 END)" : "COUNT(*)",
+            ", ", table.synced ? "MAX(synced_at)" : "NULL", " FROM {p}", table.name,
+            " WHERE room_id = ?");
+    auto rows = (*connection)->Query(Sql(sql), key);
+    if (!rows) return rows.error();
+    const SqlRow& row = rows->at(0);
+    summary.tables.push_back({table.name, IntField(row[0]), IntField(row[1]), row[2]});
+  }
+  auto room = (*connection)->Query(Sql("SELECT deleted_at FROM {p}rooms WHERE room_id = ?"), key);
+  if (!room) return room.error();
+  summary.known = !room->empty();
+  if (summary.known) summary.deleted_at = (*room)[0][0];
+  auto threads = (*connection)
+                     ->Query(Sql("SELECT thread_id FROM {p}threads WHERE room_id = ? AND "
+                                 "deleted_at IS NULL ORDER BY thread_id"),
+                             key);
+  if (!threads) return threads.error();
+  for (const SqlRow& row : *threads) summary.live_threads.push_back(row[0].value_or(""));
+  auto pending = (*connection)
+                     ->Query(Sql("SELECT kind, object_id, attempts, last_error FROM {p}targets"
+                                 " WHERE scope_id = ? AND dirty_seq > done_seq"
+                                 " ORDER BY kind, object_id"),
+                             key);
+  if (!pending) return pending.error();
+  for (const SqlRow& row : *pending) {
+    auto kind = ParseTargetKind(row[0].value_or(""));
+    if (!kind) continue;
+    summary.pending.push_back({{*kind, std::string(room_id), row[1].value_or("")},
+                               static_cast<int>(IntField(row[2])),
+                               row[3].value_or("")});
+  }
+  return summary;
+}
+
 Result<int64_t> SqlStore::PruneEvents(int64_t before_ms) {
   // In batches by primary key, so that no statement holds many locks or runs for long
   // (PlanetScale limits a transaction's rows and time).

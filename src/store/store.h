@@ -33,6 +33,26 @@ struct RoomContent {
   std::vector<TargetKind> pending;  // kinds of this room's targets waiting to be read
 };
 
+// What the mirror holds of one room, table by table, for operators.
+struct RoomTableSummary {
+  std::string table;  // without the prefix: "documents", "threads", ...
+  int64_t rows = 0;
+  int64_t live = 0;                           // rows not marked deleted
+  std::optional<std::string> last_synced_at;  // the latest synced_at of its rows
+};
+struct RoomSummary {
+  bool known = false;                     // the room has a row in rooms
+  std::optional<std::string> deleted_at;  // of the room
+  std::vector<RoomTableSummary> tables;
+  std::vector<std::string> live_threads;  // ids of its threads not deleted
+  struct Pending {
+    TargetKey key;
+    int attempts = 0;
+    std::string last_error;
+  };
+  std::vector<Pending> pending;  // its targets waiting to be read
+};
+
 // A target that failed its last attempt, for operators.
 struct FailedTarget {
   TargetKey key;
@@ -81,6 +101,8 @@ class Store : public Inbox, public TargetQueue {
   // Live (not deleted) mirrored rooms whose id starts with `prefix`, in id order.
   virtual Result<std::vector<RoomRow>> LiveRooms(std::string_view prefix) = 0;
   virtual Result<RoomContent> Content(std::string_view room_id) = 0;
+  // Everything mirrored for one room, in counts and times (operators).
+  virtual Result<RoomSummary> Summary(std::string_view room_id) = 0;
   // Marks targets dirty (due now unless already pending), in one transaction.
   virtual Status MarkDirty(std::span<const TargetKey> targets) = 0;
   // Named progress records of long passes (backfill), JSON text.

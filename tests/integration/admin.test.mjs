@@ -43,7 +43,8 @@ describe("the admin API", () => {
 
   test("without the token, or with another, every API route answers 401 and nothing else", async () => {
     for (const token of [null, "wrong-token-of-the-same-size-0000000", `${TOKEN}x`, ""]) {
-      for (const [route, method, body] of [["/api/queue", "GET"], ["/api/events", "GET"],
+      for (const [route, method, body] of [["/api/queue", "GET"], ["/api/events", "GET"], ["/api/room?id=x", "GET"],
+        ["/api/mirror", "POST", { room: "x" }],
         ["/api/retry", "POST", { failed: true }], ["/api/replay", "POST", { since: "1h" }]]) {
         const response = await api(route, { token, method, body });
         assert.equal(response.status, 401, `${method} ${route} with ${token}`);
@@ -110,6 +111,30 @@ describe("the admin API", () => {
     const typed = await (await api("/api/events?type=roomDeleted&since=1h")).json();
     assert.deepEqual(typed.events, []);
     assert.equal((await api("/api/events?since=soon")).status, 400);
+  });
+
+  test("a room: what is mirrored of it, and Mirror again reads it anew", async () => {
+    const roomId = uniqueId("admin-room");
+    await liveblocks.createRoom(roomId, { metadata: { team: "ops" } });
+    await liveblocks.setStorage(roomId, { v: 1 });
+    for (const event of [storageUpdated(roomId)]) assert.equal((await sendEvent(mirror, event)).status, 200);
+    await waitFor("the document", async () => (await documentOf(roomId)) === '{"v":1}');
+    const room = await (await api(`/api/room?id=${encodeURIComponent(roomId)}`)).json();
+    assert.equal(room.room_id, roomId);
+    assert.equal(room.known, false, "no room event came, so no room row");
+    const documents = room.tables.find((t) => t.table === "documents");
+    assert.deepEqual([documents.rows, documents.live], [1, 1]);
+    assert.match(documents.last_synced_at, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
+    assert.deepEqual(room.pending, []);
+    await liveblocks.setStorage(roomId, { v: 2 });  // no webhook for it
+    const again = await api("/api/mirror", { method: "POST", body: { room: roomId } });
+    assert.equal(again.status, 200);
+    assert.deepEqual(await again.json(), { marked: 4 });  // room, Storage, Yjs, active users
+    await waitFor("the second version", async () => (await documentOf(roomId)) === '{"v":2}', 10000);
+    const after = await (await api(`/api/room?id=${encodeURIComponent(roomId)}`)).json();
+    assert.equal(after.known, true, "the room's own row was read too");
+    assert.equal((await api("/api/room")).status, 400);
+    assert.equal((await api("/api/mirror", { method: "POST", body: {} })).status, 400);
   });
 
   test("replay re-marks the targets of a room's webhooks", async () => {

@@ -675,6 +675,43 @@ TEST_P(SqlStoreTest, AThreadSnapshotReconcilesCommentsAndReactions) {
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comment_reactions"), "0");
 }
 
+TEST_P(SqlStoreTest, ARoomsSummaryCountsItsRowsAndNamesItsThreadsAndPendingTargets) {
+  COMPLETE_WITH(store_, DocumentRow{"room-1", R"({"a":1})", 1},
+                Thread({{"cm_1", "first"}, {"cm_2", "second"}}, {}));
+  COMPLETE_WITH(store_, Thread({{"cm_1", "first"}}, {}));  // cm_2 deleted since
+  ASSERT_TRUE(Recorded(Event("msg_y", {{TargetKind::kYdoc, "room-1", ""}})));
+  auto summary = store_->Summary("room-1");
+  ASSERT_TRUE(summary.has_value()) << summary.error().ToString();
+  EXPECT_FALSE(summary->known) << "no room row was written";
+  auto table = [&](const std::string& name) {
+    for (const RoomTableSummary& t : summary->tables) {
+      if (t.table == name) return t;
+    }
+    ADD_FAILURE() << name << " is not in the summary";
+    return RoomTableSummary{};
+  };
+  const std::string now = FormatSqlTimestamp(clock_.NowMs());
+  EXPECT_EQ(table("documents").rows, 1);
+  EXPECT_EQ(table("documents").live, 1);
+  EXPECT_EQ(table("documents").last_synced_at, now);
+  EXPECT_EQ(table("threads").live, 1);
+  EXPECT_EQ(table("comments").rows, 2);
+  EXPECT_EQ(table("comments").live, 1);
+  EXPECT_EQ(table("ydocs").rows, 0);
+  EXPECT_EQ(table("ydocs").last_synced_at, std::nullopt);
+  EXPECT_EQ(table("flow_nodes").rows, 0);
+  EXPECT_EQ(summary->live_threads, std::vector<std::string>{"th_1"});
+  ASSERT_EQ(summary->pending.size(), 1u);
+  EXPECT_EQ(summary->pending[0].key, (TargetKey{TargetKind::kYdoc, "room-1", ""}));
+  EXPECT_EQ(summary->pending[0].attempts, 0);
+  auto other = store_->Summary("room-2");
+  ASSERT_TRUE(other.has_value());
+  EXPECT_FALSE(other->known);
+  EXPECT_EQ(table("documents").rows, 1) << "room-1's summary is unchanged";
+  for (const RoomTableSummary& t : other->tables) EXPECT_EQ(t.rows, 0) << t.table;
+  EXPECT_TRUE(other->pending.empty());
+}
+
 TEST_P(SqlStoreTest, HardDeletesRemoveRowsInsteadOfMarkingThem) {
   auto hard = [&] {
     SqlStoreOptions o;
