@@ -223,6 +223,9 @@ http::Router AdminRoutes(const AdminContext& context) {
   router.Add("GET", "/healthz", [&context](const http::Request&) { return context.healthz(); });
   router.Add("GET", "/readyz", [&context](const http::Request&) { return context.readyz(); });
   router.Add("GET", "/metrics", [&context](const http::Request&) { return context.metrics(); });
+  router.Add("GET", "/api/overview", Guarded(context, [&context](const http::Request&) {
+               return http::Response::Json(200, context.overview ? context.overview() : "{}");
+             }));
   router.Add("GET", "/api/queue",
              Guarded(context, [&context](const http::Request&) { return Queue(context); }));
   router.Add("GET", "/api/events", Guarded(context, [&context](const http::Request& request) {

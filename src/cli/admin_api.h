@@ -25,6 +25,7 @@ struct AdminContext {
   std::function<http::Response()> healthz;  // the main listener's answers, mirrored
   std::function<http::Response()> readyz;
   std::function<http::Response()> metrics;
+  std::function<std::string()> overview;  // OverviewSampler::Json
 };
 
 // The admin listener's routes. The context must outlive the router.

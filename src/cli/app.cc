@@ -152,6 +152,12 @@ int Main(int argc, char** argv) {
                    "environment variable)")
       ->envname("LBMIRROR_ADMIN_TOKEN");
   serve_cmd
+      ->add_option("--admin-sample-interval", serve.admin_sample_interval,
+                   "how often the admin API's overview samples the counters and the queue "
+                   "(it keeps an hour of samples)")
+      ->envname("LBMIRROR_ADMIN_SAMPLE_INTERVAL")
+      ->capture_default_str();
+  serve_cmd
       ->add_option("--prune-events-older-than", serve.prune_events_older_than,
                    "delete stored webhooks older than this, checked hourly (e.g. 30d)")
       ->envname("LBMIRROR_PRUNE_EVENTS_OLDER_THAN");

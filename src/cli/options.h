@@ -44,6 +44,7 @@ struct ServeOptions {
   std::string prune_events_older_than;    // delete stored webhooks older than this (hourly)
   std::string admin_listen = "127.0.0.1:9090";  // the admin listener's address
   std::string admin_token;                      // LBMIRROR_ADMIN_TOKEN; none: no admin listener
+  std::string admin_sample_interval = "10s";    // the overview's sampling interval
 };
 
 struct BackfillOptions {

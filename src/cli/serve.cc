@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/metrics_page.h"
+#include "cli/overview.h"
 #include "cli/store_factory.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -53,6 +54,7 @@ struct ServeConfig {
   bool poll = false;        // polling instead of (or besides) webhooks
   int64_t interval_ms = 0;  // of polling or reconciliation; 0: never
   std::optional<int64_t> prune_ms;
+  int64_t admin_sample_ms = 10'000;
 };
 
 // The options checked; nullopt, with the exit code in `code`, when one is wrong.
@@ -80,6 +82,11 @@ std::optional<ServeConfig> ReadServeConfig(const ApiOptions& api, const ServeOpt
   if (!options.admin_token.empty() && options.admin_token.size() < 16) {
     return fail("LBMIRROR_ADMIN_TOKEN must be 16 characters or more");
   }
+  auto sample_ms = ParseDurationMs(options.admin_sample_interval);
+  if (!sample_ms || *sample_ms < 1'000) {
+    return fail("--admin-sample-interval must be a duration of at least 1s");
+  }
+  config.admin_sample_ms = *sample_ms;
   if (options.workers < 1 || options.http_threads < 1 || options.max_body_bytes < 1024 ||
       options.idle_timeout_ms < 100 || options.body_timeout_ms < 100 || options.coalesce_ms < 0 ||
       options.coalesce_ms > 60'000) {
@@ -159,12 +166,25 @@ http::Response MetricsResponse(std::string body) {
   return response;
 }
 
-// The admin listener, when an admin token is set (nullptr otherwise, or on error with `code`).
-std::unique_ptr<AdminListener> StartAdmin(const ServeOptions& options, store::Store& store,
-                                          const Clock& clock, sync::Engine& engine,
-                                          std::function<std::string()> metrics_page, int& code) {
-  if (options.admin_token.empty()) return nullptr;
+// The admin listener and its overview's sampler, running while it lives.
+struct Admin {
+  std::unique_ptr<OverviewSampler> sampler;
+  std::unique_ptr<AdminListener> listener;  // destroyed first: nothing reads the sampler then
+};
+
+// The admin listener, when an admin token is set (empty otherwise, or on error with `code`).
+Admin StartAdmin(const ServeOptions& options, const ServeConfig& config,
+                 const OverviewSources& sources, sync::Engine& engine,
+                 std::function<std::string()> metrics_page, int& code) {
+  if (options.admin_token.empty()) return {};
+  store::Store& store = *sources.store;
+  const Clock& clock = *sources.clock;
+  Admin admin;
+  // An hour of samples.
+  admin.sampler = std::make_unique<OverviewSampler>(
+      sources, config.admin_sample_ms, static_cast<size_t>(3'600'000 / config.admin_sample_ms));
   AdminContext context;
+  context.overview = [sampler = admin.sampler.get()] { return sampler->Json(); };
   context.store = &store;
   context.clock = &clock;
   context.token = options.admin_token;
@@ -172,15 +192,17 @@ std::unique_ptr<AdminListener> StartAdmin(const ServeOptions& options, store::St
   context.healthz = [] { return http::Response::Json(200, R"({"status":"ok"})"); };
   context.readyz = [&store] { return Readiness(store); };
   context.metrics = [page = std::move(metrics_page)] { return MetricsResponse(page()); };
-  auto admin = AdminListener::Start(options.admin_listen, std::move(context));
-  if (!admin) {
-    log::Error(admin.error().message());
-    code = admin.error().code() == ErrorCode::kInvalidArgument ? 2 : 1;
-    return nullptr;
+  auto listener = AdminListener::Start(options.admin_listen, std::move(context));
+  if (!listener) {
+    log::Error(listener.error().message());
+    code = listener.error().code() == ErrorCode::kInvalidArgument ? 2 : 1;
+    return {};
   }
-  log::Info(Cat("admin API on ", options.admin_listen, " (port ", (*admin)->port(),
+  log::Info(Cat("admin API on ", options.admin_listen, " (port ", (*listener)->port(),
                 "; the admin token is required)"));
-  return std::move(*admin);
+  admin.listener = std::move(*listener);
+  admin.sampler->Start();
+  return admin;
 }
 
 // The HTTP interface: the webhook endpoint (when `handler` is set), health, readiness, metrics.
@@ -302,8 +324,11 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
     return 1;
   }
   LogListening(*config, options, api, server.port(), reconcile != nullptr);
-  std::unique_ptr<AdminListener> admin =
-      StartAdmin(options, **store, clock, engine, metrics_page, code);
+  Admin admin = StartAdmin(
+      options, *config,
+      {store->get(), &clock, &serve_metrics, handler ? &handler->counters() : nullptr,
+       &client.counters(), &engine.counters(), reconcile ? &reconcile->counters() : nullptr},
+      engine, metrics_page, code);
   if (code != 0) return code;
   engine.Start();
   if (reconcile) reconcile->Start();
@@ -312,7 +337,8 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   log::Info("HTTP server stopped; stopping workers");
   if (pruner) pruner->Stop();
   if (reconcile) reconcile->Stop();
-  admin.reset();
+  admin.listener.reset();  // before the sampler it reads
+  admin.sampler.reset();
   engine.Stop();
   LogStopped(handler.get(), engine);
   return 0;

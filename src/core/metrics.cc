@@ -33,6 +33,33 @@ void Histogram::Render(std::string& out, std::string_view name) const {
   out += Cat(name, "_count ", count_.load(std::memory_order_relaxed), "\n");
 }
 
+Histogram::Counts Histogram::Read() const {
+  Counts counts;
+  counts.buckets.reserve(buckets_.size());
+  for (const auto& bucket : buckets_)
+    counts.buckets.push_back(bucket.load(std::memory_order_relaxed));
+  counts.count = count_.load(std::memory_order_relaxed);
+  counts.sum_seconds = sum_micros_.load(std::memory_order_relaxed) / 1e6;
+  return counts;
+}
+
+std::optional<double> Histogram::QuantileBetween(const Counts& before, const Counts& after,
+                                                 double q) const {
+  if (before.buckets.size() != after.buckets.size()) return std::nullopt;
+  int64_t total = 0;
+  for (size_t i = 0; i < after.buckets.size(); ++i) total += after.buckets[i] - before.buckets[i];
+  if (total <= 0) return std::nullopt;
+  const double wanted = q * static_cast<double>(total);
+  int64_t cumulative = 0;
+  for (size_t i = 0; i < after.buckets.size(); ++i) {
+    cumulative += after.buckets[i] - before.buckets[i];
+    if (static_cast<double>(cumulative) >= wanted) {
+      return i < bounds_.size() ? bounds_[i] : bounds_.back();
+    }
+  }
+  return bounds_.empty() ? std::nullopt : std::optional<double>(bounds_.back());
+}
+
 void Describe(std::string& out, std::string_view name, std::string_view type,
               std::string_view help) {
   out += Cat("# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,18 @@ class Histogram {
   void Observe(double seconds);
   // Appends NAME_bucket{le=…}, NAME_sum and NAME_count lines.
   void Render(std::string& out, std::string_view name) const;
+
+  // The counts so far: per bucket (not cumulative; the last one is +Inf), their total, the sum.
+  struct Counts {
+    std::vector<int64_t> buckets;
+    int64_t count = 0;
+    double sum_seconds = 0;
+  };
+  Counts Read() const;
+  const std::vector<double>& bounds() const { return bounds_; }
+  // The upper bound of the bucket holding the q-quantile (0 < q <= 1) of what was observed
+  // between `before` and `after`; nullopt when nothing was, +Inf's as the last bound.
+  std::optional<double> QuantileBetween(const Counts& before, const Counts& after, double q) const;
 
  private:
   std::vector<double> bounds_;

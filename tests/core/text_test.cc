@@ -111,5 +111,13 @@ TEST(TextTest, MeasuresTheNestingOfJsonOutsideStrings) {
   EXPECT_EQ(JsonDepth(std::string(3000, '[') + std::string(3000, ']')), 3000);
 }
 
+TEST(TextTest, ConstantTimeEqualsComparesWholeStrings) {
+  EXPECT_TRUE(ConstantTimeEquals("admin-token-0123", "admin-token-0123"));
+  EXPECT_FALSE(ConstantTimeEquals("admin-token-0123", "admin-token-0124"));
+  EXPECT_FALSE(ConstantTimeEquals("admin-token-0123", "admin-token-012"));
+  EXPECT_FALSE(ConstantTimeEquals("", "x"));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+}
+
 }  // namespace
 }  // namespace lbmirror

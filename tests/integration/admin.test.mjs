@@ -32,7 +32,8 @@ describe("the admin API", () => {
     admin = `http://127.0.0.1:${port}`;
     proxy = await startFaultProxy();
     mirror = await startMirror({ databaseUrl: `sqlite:${file}`, baseUrl: proxy.url,
-      extraArgs: ["--admin-listen", `127.0.0.1:${port}`], extraEnv: { LBMIRROR_ADMIN_TOKEN: TOKEN } });
+      extraArgs: ["--admin-listen", `127.0.0.1:${port}`, "--admin-sample-interval", "1s"],
+      extraEnv: { LBMIRROR_ADMIN_TOKEN: TOKEN } });
   });
   after(async () => {
     assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-2000));
@@ -43,7 +44,7 @@ describe("the admin API", () => {
 
   test("without the token, or with another, every API route answers 401 and nothing else", async () => {
     for (const token of [null, "wrong-token-of-the-same-size-0000000", `${TOKEN}x`, ""]) {
-      for (const [route, method, body] of [["/api/queue", "GET"], ["/api/events", "GET"], ["/api/room?id=x", "GET"],
+      for (const [route, method, body] of [["/api/overview", "GET"], ["/api/queue", "GET"], ["/api/events", "GET"], ["/api/room?id=x", "GET"],
         ["/api/mirror", "POST", { room: "x" }],
         ["/api/retry", "POST", { failed: true }], ["/api/replay", "POST", { since: "1h" }]]) {
         const response = await api(route, { token, method, body });
@@ -55,6 +56,32 @@ describe("the admin API", () => {
     // A cookie is not a token.
     const cookie = await fetch(`${admin}/api/queue`, { headers: { cookie: `token=${TOKEN}` } });
     assert.equal(cookie.status, 401);
+  });
+
+  test("the overview: rates per second between samples, the queue and the acknowledgement latency", async () => {
+    const roomId = uniqueId("admin-overview");
+    await liveblocks.createRoom(roomId);
+    const started = Date.now();
+    // Webhooks for about three samples.
+    while (Date.now() - started < 3000) {
+      assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 200);
+    }
+    const overview = await waitFor("a sample with webhooks", async () => {
+      const body = await (await api("/api/overview")).json();
+      return body.points.some((p) => p.webhooks_per_s > 0) ? body : null;
+    }, 10000);
+    assert.equal(overview.interval_s, 1);
+    const busy = overview.points.filter((p) => p.webhooks_per_s > 0);
+    for (const point of busy) {
+      assert.ok(point.webhooks_by_type_per_s.storageUpdated > 0, JSON.stringify(point));
+      assert.ok(point.ack_p99_ms > 0 && point.ack_mean_ms > 0, JSON.stringify(point));
+      assert.ok(!Number.isNaN(Date.parse(point.at)));
+    }
+    assert.ok(busy.some((p) => p.mirrored_per_s > 0 || p.rest_reads_per_s["200"] > 0), "reads and completions show");
+    const last = overview.points[overview.points.length - 1];
+    assert.equal(typeof last.pending, "number");
+    assert.equal(typeof last.failed, "number");
+    assert.equal(overview.reconcile, null, "reconciliation is off in these tests");
   });
 
   test("health, readiness and metrics are mirrored there without the token", async () => {
