@@ -13,7 +13,7 @@ packages=(build-essential cmake ninja-build pkg-config ca-certificates curl
   libsqlite3-dev libspdlog-dev libcli11-dev)
 if [ "$mode" = "--test" ]; then
   packages+=(libgtest-dev libgmock-dev mariadb-server mariadb-client sqlite3 openssl clang libclang-rt-14-dev
-    clang-format clang-tidy util-linux postgresql-15 postgresql-client-15 pgbouncer)
+    clang-format clang-tidy util-linux postgresql-15 postgresql-client-15 pgbouncer chromium)
 fi
 if [ "$mode" = "--test" ] || [ "$mode" = "--devserver" ]; then
   command -v node > /dev/null && command -v npm > /dev/null || packages+=(nodejs npm)

@@ -4,7 +4,9 @@
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <optional>
+#include <random>
 
+#include "cli/console_page.h"
 #include "core/text.h"
 #include "store/target.h"
 #include "sync/replay.h"
@@ -201,6 +203,56 @@ http::Response MirrorAgain(const AdminContext& context, const http::Request& req
   return Json(200, json::object{{"marked", static_cast<int64_t>(targets.size())}});
 }
 
+// The console's cookie: it lets the browser reload the page (which holds no data) and
+// authorises nothing else; every API request needs the token in its header.
+constexpr std::string_view kConsoleCookie = "lbmirror_console=";
+
+std::string CookieToken(const http::Request& request) {
+  auto cookies = request.SingleHeader("cookie");
+  if (!cookies) return {};
+  for (std::string_view cookie : SplitAny(*cookies, ";")) {
+    cookie = Trim(cookie);
+    if (StartsWith(cookie, kConsoleCookie))
+      return std::string(cookie.substr(kConsoleCookie.size()));
+  }
+  return {};
+}
+
+// GET /?token=TOKEN: the console page. The token comes in the address here (a browser cannot
+// send a header when it opens a page); the page's script takes it from there and sends it in a
+// header from then on. Strict headers: only the page's own script runs, nothing is framed,
+// cached or sent as a referrer.
+http::Response Console(const AdminContext& context, const http::Request& request) {
+  const std::string offered =
+      request.query.empty() ? CookieToken(request) : QueryParam(request.query, "token");
+  if (context.token.empty() || !ConstantTimeEquals(offered, context.token)) {
+    http::Response response;
+    response.status = 401;
+    response.content_type = "text/plain; charset=utf-8";
+    response.body = "401: open the console as /?token=YOUR_ADMIN_TOKEN\n";
+    return response;
+  }
+  std::random_device random;
+  std::string bytes;
+  for (int i = 0; i < 16; ++i) bytes.push_back(static_cast<char>(random() & 0xff));
+  const std::string nonce = Base64Encode(bytes);
+  http::Response response;
+  response.status = 200;
+  response.content_type = "text/html; charset=utf-8";
+  response.body = ConsolePage(nonce);
+  response.headers.emplace(
+      "Content-Security-Policy",
+      Cat("default-src 'none'; script-src 'nonce-", nonce, "'; style-src 'nonce-", nonce,
+          "'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+          "frame-ancestors 'none'"));
+  response.headers.emplace("Cache-Control", "no-store");
+  response.headers.emplace(
+      "Set-Cookie", Cat(kConsoleCookie, context.token, "; Path=/; HttpOnly; SameSite=Strict"));
+  response.headers.emplace("Referrer-Policy", "no-referrer");
+  response.headers.emplace("X-Content-Type-Options", "nosniff");
+  return response;
+}
+
 // `handler`, for requests that carry the token; 401 for the others.
 http::Handler Guarded(const AdminContext& context,
                       std::function<http::Response(const http::Request&)> handler) {
@@ -220,6 +272,8 @@ http::Handler Guarded(const AdminContext& context,
 
 http::Router AdminRoutes(const AdminContext& context) {
   http::Router router;
+  router.Add("GET", "/",
+             [&context](const http::Request& request) { return Console(context, request); });
   router.Add("GET", "/healthz", [&context](const http::Request&) { return context.healthz(); });
   router.Add("GET", "/readyz", [&context](const http::Request&) { return context.readyz(); });
   router.Add("GET", "/metrics", [&context](const http::Request&) { return context.metrics(); });

@@ -1,0 +1,257 @@
+#include "cli/console_page.h"
+
+#include "core/text.h"
+
+namespace lbmirror::cli {
+
+namespace {
+// The page; "{nonce}" is replaced. Plain HTML, CSS and JavaScript: no library, no network
+// access but the admin API of the same origin.
+constexpr const char* kPage = R"PAGE(<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>lbmirror console</title>
+<style nonce="{nonce}">
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1d2330; background: #f5f6f8; }
+  header { display: flex; gap: 24px; align-items: baseline; padding: 12px 24px; background: #1d2330; color: #fff; }
+  header h1 { font-size: 18px; margin: 0; }
+  header a { color: #c8d3ff; margin-right: 16px; text-decoration: none; }
+  #status { margin-left: auto; font-size: 12px; color: #c8d3ff; }
+  main { padding: 16px 24px; }
+  section { background: #fff; border-radius: 6px; padding: 12px 16px; margin-bottom: 16px; box-shadow: 0 1px 2px #0002; }
+  h2 { font-size: 15px; margin: 0 0 8px; }
+  .cards { display: flex; gap: 16px; margin-bottom: 8px; }
+  .card { background: #eef1ff; border-radius: 6px; padding: 8px 12px; min-width: 120px; }
+  .card b { display: block; font-size: 20px; }
+  .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 12px; }
+  figure { margin: 0; } figcaption { font-size: 12px; color: #556; }
+  svg { width: 100%; height: 60px; background: #fafbff; border: 1px solid #e3e6f0; }
+  polyline { fill: none; stroke: #3d5afe; stroke-width: 1.5; }
+  table { border-collapse: collapse; width: 100%; font-size: 13px; }
+  th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eceef4; vertical-align: top; }
+  td.error { color: #b00020; max-width: 480px; overflow-wrap: anywhere; }
+  pre { background: #f5f6f8; padding: 8px; overflow: auto; max-height: 240px; white-space: pre-wrap; overflow-wrap: anywhere; }
+  form { display: flex; gap: 8px; margin-bottom: 8px; flex-wrap: wrap; }
+  input { padding: 4px 6px; } button { padding: 4px 10px; cursor: pointer; }
+  .note { color: #556; font-size: 12px; }
+</style>
+</head>
+<body>
+<header><h1>lbmirror</h1>
+  <nav><a href="#overview">Overview</a><a href="#failures">Failures</a><a href="#webhooks">Webhooks</a><a href="#room">Room</a><a href="#replay">Replay</a></nav>
+  <span id="status">loading…</span></header>
+<main>
+<section id="overview"><h2>Overview (last hour)</h2>
+  <div class="cards">
+    <div class="card">pending<b id="card-pending">–</b></div>
+    <div class="card">failed<b id="card-failed">–</b></div>
+    <div class="card">lag<b id="card-lag">–</b></div>
+    <div class="card">last reconciliation<b id="card-reconcile">–</b></div>
+  </div>
+  <div class="charts" id="charts"></div>
+</section>
+<section id="failures"><h2>Failing targets</h2>
+  <table><thead><tr><th>target</th><th>attempts</th><th>next attempt</th><th>last error</th><th></th></tr></thead>
+  <tbody id="failures-body"></tbody></table>
+  <p class="note" id="failures-note"></p>
+</section>
+<section id="webhooks"><h2>Webhook log</h2>
+  <form id="webhook-filter"><input id="filter-room" placeholder="room id"><input id="filter-type" placeholder="event type">
+    <button type="submit">Filter</button></form>
+  <table><thead><tr><th>received</th><th>type</th><th>room</th><th>targets</th></tr></thead>
+  <tbody id="webhooks-body"></tbody></table>
+  <pre id="payload" class="note">Select a webhook to see its payload as received.</pre>
+</section>
+<section id="room"><h2>Room</h2>
+  <form id="room-form"><input id="room-id" placeholder="room id"><button type="submit">Show</button>
+    <button type="button" id="mirror-again" disabled>Mirror again</button></form>
+  <div id="room-view" class="note">Give a room id.</div>
+</section>
+<section id="replay"><h2>Replay</h2>
+  <form id="replay-form"><input id="replay-since" placeholder="since, e.g. 2h"><input id="replay-until" placeholder="until, e.g. 1h (optional)">
+    <input id="replay-type" placeholder="type (optional)"><input id="replay-room" placeholder="room (optional)"><button type="submit">Replay</button></form>
+  <p class="note" id="replay-result">Marks the targets of the stored webhooks of that time again: they are read anew, old payloads are never applied.</p>
+</section>
+</main>
+<script nonce="{nonce}">
+"use strict";
+const params = new URLSearchParams(location.search);
+if (params.has("token")) {
+  sessionStorage.setItem("lbmirror-admin-token", params.get("token"));
+  history.replaceState(null, "", location.pathname + location.hash);
+}
+const token = sessionStorage.getItem("lbmirror-admin-token") || "";
+const $ = (id) => document.getElementById(id);
+
+async function api(path, body) {
+  const response = await fetch(path, {
+    method: body === undefined ? "GET" : "POST",
+    headers: body === undefined ? { authorization: "Bearer " + token }
+      : { authorization: "Bearer " + token, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.error || response.status);
+  return answer;
+}
+// Every value goes in as text.
+function cell(row, value, className) {
+  const td = document.createElement("td");
+  td.textContent = value === null || value === undefined ? "–" : String(value);
+  if (className) td.className = className;
+  row.appendChild(td);
+  return td;
+}
+function status(text) { $("status").textContent = text; }
+
+const CHARTS = [
+  ["webhooks", "webhooks / s", (p) => p.webhooks_per_s],
+  ["ack", "acknowledgement p99 (ms)", (p) => p.ack_p99_ms],
+  ["pending", "pending targets", (p) => p.pending],
+  ["lag", "lag: oldest pending (s)", (p) => p.lag_s],
+  ["rest", "REST reads / s", (p) => Object.values(p.rest_reads_per_s).reduce((a, b) => a + b, 0)],
+  ["mirrored", "targets mirrored / s", (p) => p.mirrored_per_s],
+];
+function drawChart(id, caption, values) {
+  let figure = $("chart-" + id);
+  if (!figure) {
+    figure = document.createElement("figure");
+    figure.id = "chart-" + id;
+    const label = document.createElement("figcaption");
+    figure.appendChild(label);
+    figure.appendChild(document.createElementNS("http://www.w3.org/2000/svg", "svg"));
+    $("charts").appendChild(figure);
+  }
+  const numbers = values.map((v) => (typeof v === "number" ? v : 0));
+  const max = Math.max(0, ...numbers);
+  figure.querySelector("figcaption").textContent = caption + " — now " +
+    (numbers.length ? numbers[numbers.length - 1].toFixed(1) : "–") + ", max " + max.toFixed(1);
+  figure.dataset.max = String(max);
+  const svg = figure.querySelector("svg");
+  svg.setAttribute("viewBox", "0 0 360 60");
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.replaceChildren();
+  const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+  const step = numbers.length > 1 ? 360 / (numbers.length - 1) : 0;
+  line.setAttribute("points", numbers.map((v, i) => (i * step).toFixed(1) + "," +
+    (58 - (max > 0 ? (v / max) * 56 : 0)).toFixed(1)).join(" "));
+  svg.appendChild(line);
+}
+
+async function refreshOverview() {
+  const overview = await api("/api/overview");
+  const last = overview.points[overview.points.length - 1] || {};
+  $("card-pending").textContent = last.pending ?? "–";
+  $("card-failed").textContent = last.failed ?? "–";
+  $("card-lag").textContent = last.lag_s === null || last.lag_s === undefined ? "none" : last.lag_s.toFixed(1) + " s";
+  const r = overview.reconcile;
+  $("card-reconcile").textContent = r && r.last_pass_end ? r.last_pass_end.slice(11, 19) + " UTC, " + r.repaired + " repaired" : "off";
+  for (const [id, caption, value] of CHARTS) drawChart(id, caption, overview.points.map(value));
+}
+
+async function refreshFailures() {
+  const queue = await api("/api/queue");
+  const body = $("failures-body");
+  body.replaceChildren();
+  for (const failure of queue.failures) {
+    const row = document.createElement("tr");
+    cell(row, failure.target);
+    cell(row, failure.attempts);
+    cell(row, "in " + Math.round(failure.next_attempt_in_s) + " s");
+    cell(row, failure.last_error, "error");
+    const button = document.createElement("button");
+    button.textContent = "Retry now";
+    button.className = "retry";
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await api("/api/retry", { target: failure.target });
+        status("retrying " + failure.target);
+      } catch (e) { status("retry failed: " + e.message); }
+    });
+    cell(row, "").replaceChildren(button);
+    body.appendChild(row);
+  }
+  $("failures-note").textContent = queue.failures.length ? "" : "No failing target.";
+}
+
+async function refreshWebhooks() {
+  const query = new URLSearchParams({ limit: "50" });
+  if ($("filter-room").value) query.set("room", $("filter-room").value);
+  if ($("filter-type").value) query.set("type", $("filter-type").value);
+  const log = await api("/api/events?" + query);
+  const body = $("webhooks-body");
+  body.replaceChildren();
+  for (const event of log.events) {
+    const row = document.createElement("tr");
+    row.className = "webhook";
+    cell(row, event.received_at);
+    cell(row, event.type);
+    cell(row, event.room_id);
+    cell(row, event.targets.join(", "));
+    row.addEventListener("click", () => { $("payload").textContent = event.payload; });
+    body.appendChild(row);
+  }
+}
+
+async function showRoom() {
+  const id = $("room-id").value;
+  if (!id) return;
+  const room = await api("/api/room?id=" + encodeURIComponent(id));
+  const view = $("room-view");
+  view.replaceChildren();
+  const title = document.createElement("p");
+  title.textContent = room.room_id + (room.known ? (room.deleted_at ? " — deleted " + room.deleted_at : "") : " — no room row");
+  view.appendChild(title);
+  const table = document.createElement("table");
+  const head = document.createElement("tr");
+  for (const name of ["table", "rows", "live", "last synced"]) cell(head, name);
+  table.appendChild(head);
+  for (const t of room.tables) {
+    const row = document.createElement("tr");
+    cell(row, t.table); cell(row, t.rows); cell(row, t.live); cell(row, t.last_synced_at);
+    table.appendChild(row);
+  }
+  view.appendChild(table);
+  const pending = document.createElement("p");
+  pending.textContent = room.pending.length ? "pending: " + room.pending.map((p) => p.target).join(", ") : "nothing pending";
+  view.appendChild(pending);
+  $("mirror-again").disabled = false;
+}
+
+$("webhook-filter").addEventListener("submit", (e) => { e.preventDefault(); refreshWebhooks().catch((x) => status(x.message)); });
+$("room-form").addEventListener("submit", (e) => { e.preventDefault(); showRoom().catch((x) => status(x.message)); });
+$("mirror-again").addEventListener("click", async () => {
+  try {
+    const answer = await api("/api/mirror", { room: $("room-id").value });
+    status(answer.marked + " targets of the room marked to be read again");
+  } catch (e) { status("mirror again failed: " + e.message); }
+});
+$("replay-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  try {
+    const answer = await api("/api/replay", { since: $("replay-since").value, until: $("replay-until").value,
+      type: $("replay-type").value, room: $("replay-room").value });
+    $("replay-result").textContent = "replayed " + answer.webhooks + " webhooks: " + answer.targets + " targets marked dirty";
+  } catch (x) { $("replay-result").textContent = "replay failed: " + x.message; }
+});
+
+async function refresh() {
+  try {
+    await Promise.all([refreshOverview(), refreshFailures(), refreshWebhooks()]);
+    status("updated " + new Date().toLocaleTimeString());
+  } catch (e) { status("cannot reach the admin API: " + e.message); }
+}
+refresh();
+setInterval(refresh, 3000);
+</script>
+</body>
+</html>
+)PAGE";
+}  // namespace
+
+std::string ConsolePage(const std::string& nonce) { return ReplaceAll(kPage, "{nonce}", nonce); }
+
+}  // namespace lbmirror::cli

@@ -1,0 +1,149 @@
+// The operator's console in a real browser: Debian's headless Chromium driven by
+// puppeteer-core, against real `lbmirror serve` on MariaDB (SQLite without it), the dev server
+// and the fault proxy. The overview draws its charts after a stream of webhooks, a failing
+// target is listed with its error and Retry now mirrors it once the fault is gone, the webhook
+// log filters by room, the room view and Mirror again work, a room id and an event type made of
+// HTML are shown as text and run nothing, and without the token nothing is rendered.
+// Screenshots of each view go to LBMIRROR_TEST_OUTPUT_DIR (a temporary folder otherwise).
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import puppeteer from "puppeteer-core";
+import {
+  env, startMirror, startFaultProxy, sendEvent, signedRequest, post, storageUpdated, liveblocks, uniqueId,
+  waitFor, freePort, MysqlMirrorDb, SqliteMirrorDb, parseJsonColumn,
+} from "./harness.mjs";
+
+const TOKEN = "console-token-for-the-browser-tests";
+const CHROMIUM = "/usr/bin/chromium";
+const output = process.env.LBMIRROR_TEST_OUTPUT_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "lbmirror-console-"));
+
+describe("the console in Chromium", { skip: !fs.existsSync(CHROMIUM) && "needs Debian's chromium (scripts/install-deps.sh --test)" }, () => {
+  const file = path.join(os.tmpdir(), `lbmirror-console-${process.pid}.db`);
+  const prefix = `console${process.pid}_`;
+  const db = env.mysqlUrl ? new MysqlMirrorDb(env.mysqlUrl) : new SqliteMirrorDb(file);
+  const p = env.mysqlUrl ? prefix : "liveblocks_";
+  let proxy, mirror, browser, page, admin;
+  const documentOf = async (roomId) => (await db.query(`SELECT data FROM ${p}documents WHERE room_id = ?`, [roomId]))[0]?.data;
+  const shot = (name) => page.screenshot({ path: path.join(output, `console-${name}.png`), fullPage: true });
+
+  before(async () => {
+    fs.mkdirSync(output, { recursive: true });
+    console.log(`# screenshots in ${output}`);
+    const port = await freePort();
+    admin = `http://127.0.0.1:${port}`;
+    proxy = await startFaultProxy();
+    mirror = await startMirror({ databaseUrl: env.mysqlUrl ?? `sqlite:${file}`, baseUrl: proxy.url,
+      extraArgs: [...(env.mysqlUrl ? ["--table-prefix", prefix] : []), "--admin-listen", `127.0.0.1:${port}`,
+        "--admin-sample-interval", "1s"],
+      extraEnv: { LBMIRROR_ADMIN_TOKEN: TOKEN } });
+    browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless=new"] });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+    await page.evaluateOnNewDocument(() => { window.__pwned = 0; });
+  });
+  after(async () => {
+    await browser?.close();
+    assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-2000));
+    await proxy.close();
+    ["", "-wal", "-shm"].forEach((s) => fs.rmSync(file + s, { force: true }));
+  });
+
+  test("without the token, or with another, the page answers 401 and renders nothing", async () => {
+    for (const url of [`${admin}/`, `${admin}/?token=wrong-token-but-long-enough-000`]) {
+      const response = await page.goto(url);
+      assert.equal(response.status(), 401);
+      assert.equal(await page.$("#charts"), null);
+      assert.doesNotMatch(await page.content(), /Failing targets/);
+    }
+    await shot("unauthorized");
+  });
+
+  test("the overview draws its charts after a stream of webhooks; the token leaves the address bar", async () => {
+    const roomId = uniqueId("console-stream");
+    await liveblocks.createRoom(roomId);
+    const started = Date.now();
+    while (Date.now() - started < 2500) assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 200);
+    const response = await page.goto(`${admin}/?token=${TOKEN}`);
+    assert.equal(response.status(), 200);
+    assert.match(response.headers()["content-security-policy"], /script-src 'nonce-/);
+    assert.equal(new URL(page.url()).search, "", "the token is not left in the address");
+    await page.waitForFunction(() => Number(document.querySelector("#chart-webhooks")?.dataset.max) > 0, { timeout: 15000 });
+    await page.waitForFunction(() => Number(document.querySelector("#chart-ack")?.dataset.max) > 0, { timeout: 15000 });
+    const points = await page.$eval("#chart-webhooks polyline", (line) => line.getAttribute("points").split(" ").length);
+    assert.ok(points >= 2, `${points} points`);
+    assert.match(await page.$eval("#status", (e) => e.textContent), /updated/);
+    await shot("overview");
+  });
+
+  test("a failing target is listed with its error; Retry now mirrors it once the fault is gone", async () => {
+    const roomId = uniqueId("console-fail");
+    await liveblocks.createRoom(roomId);
+    await liveblocks.setStorage(roomId, { fixed: true });
+    proxy.state.mode = "500";
+    assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 200);
+    await page.waitForFunction((target) => [...document.querySelectorAll("#failures-body tr")]
+      .some((row) => row.cells[0].textContent === target && /500/.test(row.cells[3].textContent)),
+    { timeout: 20000 }, `storage:${roomId}`);
+    await shot("failures");
+    proxy.state.mode = "pass";
+    await page.evaluate((target) => [...document.querySelectorAll("#failures-body tr")]
+      .find((row) => row.cells[0].textContent === target).querySelector("button.retry").click(), `storage:${roomId}`);
+    await waitFor("the document mirrored", async () => (await documentOf(roomId)) !== undefined, 15000);
+    await page.waitForFunction((target) => ![...document.querySelectorAll("#failures-body tr")]
+      .some((row) => row.cells[0].textContent === target), { timeout: 15000 }, `storage:${roomId}`);
+  });
+
+  test("the webhook log filters by room and shows a payload as received", async () => {
+    const [a, b] = [uniqueId("console-log-a"), uniqueId("console-log-b")];
+    for (const roomId of [a, b, a]) assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 200);
+    await page.type("#filter-room", a);
+    await page.click("#webhook-filter button");
+    await page.waitForFunction((room) => {
+      const rows = [...document.querySelectorAll("#webhooks-body tr")];
+      return rows.length === 2 && rows.every((row) => row.cells[2].textContent === room);
+    }, { timeout: 10000 }, a);
+    await page.click("#webhooks-body tr");
+    const payload = await page.$eval("#payload", (e) => e.textContent);
+    assert.equal(JSON.parse(payload).data.roomId, a);
+    await shot("webhooks");
+    await page.$eval("#filter-room", (e) => { e.value = ""; });
+  });
+
+  test("HTML in a room id and in an event type is shown as text and runs nothing", async () => {
+    const evil = `x<img src=x onerror="window.__pwned=1">${uniqueId("")}`;
+    const webhook = signedRequest({ type: `t<img src=y onerror="window.__pwned=2">`, data: { roomId: evil } });
+    assert.equal((await post(mirror.url, webhook)).status, 200);
+    assert.equal((await sendEvent(mirror, storageUpdated(evil))).status, 200);
+    await page.reload();
+    await page.waitForFunction((room) => [...document.querySelectorAll("#webhooks-body tr")]
+      .some((row) => row.cells[2].textContent === room), { timeout: 15000 }, evil);
+    await page.type("#room-id", evil);
+    await page.click("#room-form button[type=submit]");
+    await page.waitForFunction((room) => document.querySelector("#room-view").textContent.includes(room), { timeout: 10000 }, evil);
+    await shot("html-as-text");
+    assert.equal(await page.evaluate(() => window.__pwned), 0, "no handler ran");
+    assert.equal(await page.$$eval("img", (images) => images.length), 0, "no element was made from the text");
+    assert.ok(await page.evaluate(() => document.body.textContent.includes('onerror="window.__pwned=2"')));
+    await page.$eval("#room-id", (e) => { e.value = ""; });
+  });
+
+  test("the room view and Mirror again", async () => {
+    const roomId = uniqueId("console-room");
+    await liveblocks.createRoom(roomId);
+    await liveblocks.setStorage(roomId, { v: 1 });
+    assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 200);
+    await waitFor("the document", async () => (await documentOf(roomId)) !== undefined);
+    await liveblocks.setStorage(roomId, { v: 2 });  // no webhook for it
+    await page.type("#room-id", roomId);
+    await page.click("#room-form button[type=submit]");
+    await page.waitForFunction(() => [...document.querySelectorAll("#room-view tr")]
+      .some((row) => row.cells[0].textContent === "documents" && row.cells[1].textContent === "1"), { timeout: 10000 });
+    await shot("room");
+    await page.click("#mirror-again");
+    await page.waitForFunction(() => /marked to be read again/.test(document.querySelector("#status").textContent), { timeout: 10000 });
+    await waitFor("the second version", async () => parseJsonColumn(await documentOf(roomId))?.v === 2, 15000);
+  });
+});
