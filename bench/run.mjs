@@ -9,6 +9,8 @@
 //                      (lbmirror's own defaults unless given)
 //                      [--systems baseline,lbmirror]
 //                      [--database mariadb|postgres|both] (default mariadb)
+//                      [--console on] (lbmirror with its admin listener and console sampling
+//                      every second)
 import { spawn, execFile } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -213,12 +215,25 @@ async function startBaseline(database, baseUrl, table) {
 }
 
 async function startLbmirror(database, baseUrl, prefix) {
+  // With --console on: the admin listener samples every second, and an open console (the
+  // page's requests, every second here) reads the overview, the queue and the webhook log.
+  const withConsole = args.console === "on";
+  const adminPort = withConsole ? await freePort() : 0;
+  const token = "bench-console-token-0123456789";
   const mirror = await startMirror({ databaseUrl: database.url, baseUrl,
     extraArgs: ["--table-prefix", prefix, ...(args["http-threads"] ? ["--http-threads", args["http-threads"]] : []),
       ...(args["coalesce-ms"] ? ["--coalesce-ms", args["coalesce-ms"]] : []),
-      ...(args.workers ? ["--workers", args.workers] : [])],
-    extraEnv: { LBMIRROR_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn" } });
-  return { pid: mirror.proc.pid, url: mirror.url, stop: () => mirror.stop("SIGTERM") };
+      ...(args.workers ? ["--workers", args.workers] : []),
+      ...(withConsole ? ["--admin-listen", `127.0.0.1:${adminPort}`, "--admin-sample-interval", "1s"] : [])],
+    extraEnv: { LBMIRROR_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn", ...(withConsole ? { LBMIRROR_ADMIN_TOKEN: token } : {}) } });
+  const poller = withConsole ? setInterval(() => {
+    for (const route of ["/api/overview", "/api/queue", "/api/events?limit=50"]) {
+      fetch(`http://127.0.0.1:${adminPort}${route}`, { headers: { authorization: `Bearer ${token}` } })
+        .then((r) => r.arrayBuffer()).catch(() => {});
+    }
+  }, 1000) : null;
+  return { pid: mirror.proc.pid, url: mirror.url,
+    stop: () => { if (poller) clearInterval(poller); return mirror.stop("SIGTERM"); } };
 }
 
 async function run(database, system, scenarioName, setup, index) {
