@@ -171,10 +171,20 @@ http::Response Room(const AdminContext& context, const http::Request& request) {
   }
   json::array threads;
   for (const std::string& id : summary->live_threads) threads.push_back(json::value(id));
+  json::array comments;
+  for (const store::RoomSummary::Comment& c : summary->latest_comments) {
+    json::object comment{{"thread_id", c.thread_id},
+                         {"comment_id", c.comment_id},
+                         {"user_id", c.user_id},
+                         {"text", c.text}};
+    comment["created_at"] = c.created_at ? json::value(*c.created_at) : json::value(nullptr);
+    comments.push_back(std::move(comment));
+  }
   json::object out{{"room_id", room_id}, {"known", summary->known}};
   out["deleted_at"] = summary->deleted_at ? json::value(*summary->deleted_at) : nullptr;
   out["tables"] = std::move(tables);
   out["threads"] = std::move(threads);
+  out["latest_comments"] = std::move(comments);
   out["pending"] = std::move(pending);
   return Json(200, out);
 }

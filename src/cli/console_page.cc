@@ -215,6 +215,19 @@ async function showRoom() {
     table.appendChild(row);
   }
   view.appendChild(table);
+  if (room.latest_comments.length) {
+    const comments = document.createElement("table");
+    comments.id = "room-comments";
+    const head = document.createElement("tr");
+    for (const name of ["latest comments", "by", "thread", "at"]) cell(head, name);
+    comments.appendChild(head);
+    for (const c of room.latest_comments) {
+      const row = document.createElement("tr");
+      cell(row, c.text); cell(row, c.user_id); cell(row, c.thread_id); cell(row, c.created_at);
+      comments.appendChild(row);
+    }
+    view.appendChild(comments);
+  }
   const pending = document.createElement("p");
   pending.textContent = room.pending.length ? "pending: " + room.pending.map((p) => p.target).join(", ") : "nothing pending";
   view.appendChild(pending);

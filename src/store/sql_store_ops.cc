@@ -278,6 +278,17 @@ Result<RoomSummary> SqlStore::Summary(std::string_view room_id) {
                              key);
   if (!threads) return threads.error();
   for (const SqlRow& row : *threads) summary.live_threads.push_back(row[0].value_or(""));
+  auto comments = (*connection)
+                      ->Query(Sql("SELECT thread_id, comment_id, user_id, body_text, created_at"
+                                  " FROM {p}comments WHERE room_id = ? AND deleted_at IS NULL"
+                                  " ORDER BY created_at DESC, comment_id DESC LIMIT 10"),
+                              key);
+  if (!comments) return comments.error();
+  for (SqlRow& row : *comments) {
+    summary.latest_comments.push_back({row[0].value_or(""), row[1].value_or(""),
+                                       row[2].value_or(""), std::move(row[3]).value_or(""),
+                                       row[4]});
+  }
   auto pending = (*connection)
                      ->Query(Sql("SELECT kind, object_id, attempts, last_error FROM {p}targets"
                                  " WHERE scope_id = ? AND dirty_seq > done_seq"

@@ -45,6 +45,14 @@ struct RoomSummary {
   std::optional<std::string> deleted_at;  // of the room
   std::vector<RoomTableSummary> tables;
   std::vector<std::string> live_threads;  // ids of its threads not deleted
+  struct Comment {
+    std::string thread_id;
+    std::string comment_id;
+    std::string user_id;
+    std::string text;  // the comment's plain text
+    std::optional<std::string> created_at;
+  };
+  std::vector<Comment> latest_comments;  // its 10 latest live comments, newest first
   struct Pending {
     TargetKey key;
     int attempts = 0;

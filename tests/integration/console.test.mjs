@@ -15,6 +15,8 @@ import {
   env, startMirror, startFaultProxy, sendEvent, signedRequest, post, storageUpdated, liveblocks, uniqueId,
   waitFor, freePort, MysqlMirrorDb, SqliteMirrorDb, parseJsonColumn,
 } from "./harness.mjs";
+import { startLiveblocksDouble, textBody } from "./liveblocks_double.mjs";
+import { threadEvent } from "./checks.mjs";
 
 const TOKEN = "console-token-for-the-browser-tests";
 const CHROMIUM = "/usr/bin/chromium";
@@ -25,7 +27,7 @@ describe("the console in Chromium", { skip: !fs.existsSync(CHROMIUM) && "needs D
   const prefix = `console${process.pid}_`;
   const db = env.mysqlUrl ? new MysqlMirrorDb(env.mysqlUrl) : new SqliteMirrorDb(file);
   const p = env.mysqlUrl ? prefix : "liveblocks_";
-  let proxy, mirror, browser, page, admin;
+  let double, proxy, mirror, browser, page, admin;
   const documentOf = async (roomId) => (await db.query(`SELECT data FROM ${p}documents WHERE room_id = ?`, [roomId]))[0]?.data;
   const shot = (name) => page.screenshot({ path: path.join(output, `console-${name}.png`), fullPage: true });
 
@@ -34,7 +36,8 @@ describe("the console in Chromium", { skip: !fs.existsSync(CHROMIUM) && "needs D
     console.log(`# screenshots in ${output}`);
     const port = await freePort();
     admin = `http://127.0.0.1:${port}`;
-    proxy = await startFaultProxy();
+    double = await startLiveblocksDouble(env.baseUrl);  // the dev server, with threads
+    proxy = await startFaultProxy(double.url);
     mirror = await startMirror({ databaseUrl: env.mysqlUrl ?? `sqlite:${file}`, baseUrl: proxy.url,
       extraArgs: [...(env.mysqlUrl ? ["--table-prefix", prefix] : []), "--admin-listen", `127.0.0.1:${port}`,
         "--admin-sample-interval", "1s"],
@@ -48,6 +51,7 @@ describe("the console in Chromium", { skip: !fs.existsSync(CHROMIUM) && "needs D
     await browser?.close();
     assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-2000));
     await proxy.close();
+    await double.close();
     ["", "-wal", "-shm"].forEach((s) => fs.rmSync(file + s, { force: true }));
   });
 
@@ -112,8 +116,14 @@ describe("the console in Chromium", { skip: !fs.existsSync(CHROMIUM) && "needs D
     await page.$eval("#filter-room", (e) => { e.value = ""; });
   });
 
-  test("HTML in a room id and in an event type is shown as text and runs nothing", async () => {
+  test("HTML in a room id, an event type and a comment is shown as text and runs nothing", async () => {
     const evil = `x<img src=x onerror="window.__pwned=1">${uniqueId("")}`;
+    const comment = `<img src=z onerror="window.__pwned=3"> hello`;
+    await liveblocks.createRoom(evil);
+    const { threadId } = double.createThread(evil, { userId: "mallory", body: textBody(comment) });
+    assert.equal((await sendEvent(mirror, threadEvent("threadCreated", evil, threadId, { createdBy: "mallory" }))).status, 200);
+    await waitFor("the comment mirrored", async () =>
+      (await db.query(`SELECT body_text FROM ${p}comments WHERE room_id = ?`, [evil]))[0]?.body_text === comment, 15000);
     const webhook = signedRequest({ type: `t<img src=y onerror="window.__pwned=2">`, data: { roomId: evil } });
     assert.equal((await post(mirror.url, webhook)).status, 200);
     assert.equal((await sendEvent(mirror, storageUpdated(evil))).status, 200);
@@ -123,6 +133,7 @@ describe("the console in Chromium", { skip: !fs.existsSync(CHROMIUM) && "needs D
     await page.type("#room-id", evil);
     await page.click("#room-form button[type=submit]");
     await page.waitForFunction((room) => document.querySelector("#room-view").textContent.includes(room), { timeout: 10000 }, evil);
+    assert.equal(await page.$eval("#room-comments tr:nth-child(2) td", (td) => td.textContent), comment);
     await shot("html-as-text");
     assert.equal(await page.evaluate(() => window.__pwned), 0, "no handler ran");
     assert.equal(await page.$$eval("img", (images) => images.length), 0, "no element was made from the text");

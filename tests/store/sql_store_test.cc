@@ -701,6 +701,10 @@ TEST_P(SqlStoreTest, ARoomsSummaryCountsItsRowsAndNamesItsThreadsAndPendingTarge
   EXPECT_EQ(table("ydocs").last_synced_at, std::nullopt);
   EXPECT_EQ(table("flow_nodes").rows, 0);
   EXPECT_EQ(summary->live_threads, std::vector<std::string>{"th_1"});
+  ASSERT_EQ(summary->latest_comments.size(), 1u) << "cm_2 was deleted";
+  EXPECT_EQ(summary->latest_comments[0].comment_id, "cm_1");
+  EXPECT_EQ(summary->latest_comments[0].text, "first");
+  EXPECT_EQ(summary->latest_comments[0].thread_id, "th_1");
   ASSERT_EQ(summary->pending.size(), 1u);
   EXPECT_EQ(summary->pending[0].key, (TargetKey{TargetKind::kYdoc, "room-1", ""}));
   EXPECT_EQ(summary->pending[0].attempts, 0);
