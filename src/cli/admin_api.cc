@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <cstdlib>
+#include <charconv>
 #include <optional>
 #include <random>
 
@@ -82,8 +82,15 @@ http::Response Events(const AdminContext& context, const http::Request& request)
   filter.newest_first = true;
   filter.type = QueryParam(request.query, "type");
   filter.room_id = QueryParam(request.query, "room");
-  std::string limit = QueryParam(request.query, "limit");
-  filter.limit = limit.empty() ? 50 : std::clamp(std::atoi(limit.c_str()), 1, 500);
+  filter.limit = 50;
+  if (std::string limit = QueryParam(request.query, "limit"); !limit.empty()) {
+    int value = 0;
+    auto [end, error] = std::from_chars(limit.data(), limit.data() + limit.size(), value);
+    if (error != std::errc() || end != limit.data() + limit.size() || value < 1 || value > 500) {
+      return Problem(400, "limit must be a whole number from 1 to 500");
+    }
+    filter.limit = value;
+  }
   if (std::string since = QueryParam(request.query, "since"); !since.empty()) {
     auto age = ParseDurationMs(since);
     if (!age) return Problem(400, "since must be a duration such as 1h or 30m");

@@ -28,7 +28,9 @@ constexpr const char* kPage = R"PAGE(<!doctype html>
   .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 12px; }
   figure { margin: 0; } figcaption { font-size: 12px; color: #556; }
   svg { width: 100%; height: 60px; background: #fafbff; border: 1px solid #e3e6f0; }
-  polyline { fill: none; stroke: #3d5afe; stroke-width: 1.5; }
+  polyline { fill: none; stroke-width: 1.5; }
+  .legend { font-size: 11px; color: #556; display: flex; flex-wrap: wrap; gap: 2px 10px; }
+  .legend svg { width: 9px; height: 9px; border: 0; margin-right: 3px; }
   table { border-collapse: collapse; width: 100%; font-size: 13px; }
   th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eceef4; vertical-align: top; }
   td.error { color: #b00020; max-width: 480px; overflow-wrap: anywhere; }
@@ -104,40 +106,85 @@ function cell(row, value, className) {
   row.appendChild(td);
   return td;
 }
+// A table of a header row and rows of values, all as text.
+function textTable(headers, rows) {
+  const table = document.createElement("table");
+  for (const values of [headers, ...rows]) {
+    const row = document.createElement("tr");
+    for (const value of values) cell(row, value);
+    table.appendChild(row);
+  }
+  return table;
+}
 function status(text) { $("status").textContent = text; }
 
+// A chart is drawn from series: [name, values], one line each, in a colour kept per name.
+const PALETTE = ["#3d5afe", "#e65100", "#2e7d32", "#c2185b", "#6d4c41", "#00838f", "#9e9d24", "#5e35b1"];
+const colours = new Map();
+function colourOf(name) {
+  if (!colours.has(name)) colours.set(name, PALETTE[colours.size % PALETTE.length]);
+  return colours.get(name);
+}
+// One series per name found in points[i][field] (an object of name: number).
+function byName(points, field) {
+  const names = [...new Set(points.flatMap((p) => Object.keys(p[field] || {})))].sort();
+  return names.map((name) => [name, points.map((p) => (p[field] || {})[name] ?? 0)]);
+}
+const lines = (points, pairs) => pairs.map(([name, value]) => [name, points.map(value)]);
 const CHARTS = [
-  ["webhooks", "webhooks / s", (p) => p.webhooks_per_s],
-  ["ack", "acknowledgement p99 (ms)", (p) => p.ack_p99_ms],
-  ["pending", "pending targets", (p) => p.pending],
-  ["lag", "lag: oldest pending (s)", (p) => p.lag_s],
-  ["rest", "REST reads / s", (p) => Object.values(p.rest_reads_per_s).reduce((a, b) => a + b, 0)],
-  ["mirrored", "targets mirrored / s", (p) => p.mirrored_per_s],
+  ["webhooks", "webhooks / s by type", (pts) => byName(pts, "webhooks_by_type_per_s")],
+  ["ack", "acknowledgement (ms)", (pts) => lines(pts, [["p99", (p) => p.ack_p99_ms], ["mean", (p) => p.ack_mean_ms]])],
+  ["queue", "targets pending and failed", (pts) => lines(pts, [["pending", (p) => p.pending], ["failed", (p) => p.failed]])],
+  ["lag", "lag: oldest pending (s)", (pts) => lines(pts, [["lag", (p) => p.lag_s]])],
+  ["rest", "REST reads / s by outcome", (pts) => byName(pts, "rest_reads_per_s")],
+  ["mirrored", "targets / s", (pts) => lines(pts, [["mirrored", (p) => p.mirrored_per_s], ["failed attempts", (p) => p.failed_attempts_per_s]])],
+  ["repaired", "repaired by reconciliation", (pts) => lines(pts, [["repaired", (p) => p.repaired]])],
 ];
-function drawChart(id, caption, values) {
+const SVG = "http://www.w3.org/2000/svg";
+function drawChart(id, caption, series) {
   let figure = $("chart-" + id);
   if (!figure) {
     figure = document.createElement("figure");
     figure.id = "chart-" + id;
-    const label = document.createElement("figcaption");
-    figure.appendChild(label);
-    figure.appendChild(document.createElementNS("http://www.w3.org/2000/svg", "svg"));
+    figure.appendChild(document.createElement("figcaption"));
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 360 60");
+    svg.setAttribute("preserveAspectRatio", "none");
+    figure.appendChild(svg);
+    const legend = document.createElement("div");
+    legend.className = "legend";
+    figure.appendChild(legend);
     $("charts").appendChild(figure);
   }
-  const numbers = values.map((v) => (typeof v === "number" ? v : 0));
-  const max = Math.max(0, ...numbers);
-  figure.querySelector("figcaption").textContent = caption + " — now " +
-    (numbers.length ? numbers[numbers.length - 1].toFixed(1) : "–") + ", max " + max.toFixed(1);
+  const numbers = series.map(([name, values]) => [name, values.map((v) => (typeof v === "number" ? v : 0))]);
+  // Lines that stay at zero are left out, unless all do: then the first shows the zeros.
+  let drawn = numbers.filter(([, values]) => values.some((v) => v > 0));
+  if (!drawn.length) drawn = numbers.slice(0, 1);
+  const max = Math.max(0, ...drawn.flatMap(([, values]) => values));
+  figure.querySelector("figcaption").textContent = caption + " — max " + max.toFixed(1);
   figure.dataset.max = String(max);
   const svg = figure.querySelector("svg");
-  svg.setAttribute("viewBox", "0 0 360 60");
-  svg.setAttribute("preserveAspectRatio", "none");
+  const legend = figure.querySelector(".legend");
   svg.replaceChildren();
-  const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
-  const step = numbers.length > 1 ? 360 / (numbers.length - 1) : 0;
-  line.setAttribute("points", numbers.map((v, i) => (i * step).toFixed(1) + "," +
-    (58 - (max > 0 ? (v / max) * 56 : 0)).toFixed(1)).join(" "));
-  svg.appendChild(line);
+  legend.replaceChildren();
+  for (const [name, values] of drawn) {
+    const line = document.createElementNS(SVG, "polyline");
+    const step = values.length > 1 ? 360 / (values.length - 1) : 0;
+    line.setAttribute("points", values.map((v, i) => (i * step).toFixed(1) + "," +
+      (58 - (max > 0 ? (v / max) * 56 : 0)).toFixed(1)).join(" "));
+    line.setAttribute("stroke", colourOf(name));
+    line.dataset.series = name;
+    line.dataset.max = String(Math.max(0, ...values));
+    svg.appendChild(line);
+    const entry = document.createElement("span");
+    const swatch = document.createElementNS(SVG, "svg");
+    swatch.setAttribute("viewBox", "0 0 10 10");
+    const mark = document.createElementNS(SVG, "rect");
+    for (const [k, v] of [["width", "10"], ["height", "10"], ["fill", colourOf(name)]]) mark.setAttribute(k, v);
+    swatch.appendChild(mark);
+    entry.append(swatch, document.createTextNode(name + " " + (values.length ? values[values.length - 1].toFixed(1) : "–")));
+    legend.appendChild(entry);
+  }
 }
 
 async function refreshOverview() {
@@ -148,7 +195,10 @@ async function refreshOverview() {
   $("card-lag").textContent = last.lag_s === null || last.lag_s === undefined ? "none" : last.lag_s.toFixed(1) + " s";
   const r = overview.reconcile;
   $("card-reconcile").textContent = r && r.last_pass_end ? r.last_pass_end.slice(11, 19) + " UTC, " + r.repaired + " repaired" : "off";
-  for (const [id, caption, value] of CHARTS) drawChart(id, caption, overview.points.map(value));
+  for (const [id, caption, series] of CHARTS) {
+    if (id === "repaired" && !r) continue;  // reconciliation is off
+    drawChart(id, caption, series(overview.points));
+  }
 }
 
 async function refreshFailures() {
@@ -205,27 +255,12 @@ async function showRoom() {
   const title = document.createElement("p");
   title.textContent = room.room_id + (room.known ? (room.deleted_at ? " — deleted " + room.deleted_at : "") : " — no room row");
   view.appendChild(title);
-  const table = document.createElement("table");
-  const head = document.createElement("tr");
-  for (const name of ["table", "rows", "live", "last synced"]) cell(head, name);
-  table.appendChild(head);
-  for (const t of room.tables) {
-    const row = document.createElement("tr");
-    cell(row, t.table); cell(row, t.rows); cell(row, t.live); cell(row, t.last_synced_at);
-    table.appendChild(row);
-  }
-  view.appendChild(table);
+  view.appendChild(textTable(["table", "rows", "live", "last synced"],
+    room.tables.map((t) => [t.table, t.rows, t.live, t.last_synced_at])));
   if (room.latest_comments.length) {
-    const comments = document.createElement("table");
+    const comments = textTable(["latest comments", "by", "thread", "at"],
+      room.latest_comments.map((c) => [c.text, c.user_id, c.thread_id, c.created_at]));
     comments.id = "room-comments";
-    const head = document.createElement("tr");
-    for (const name of ["latest comments", "by", "thread", "at"]) cell(head, name);
-    comments.appendChild(head);
-    for (const c of room.latest_comments) {
-      const row = document.createElement("tr");
-      cell(row, c.text); cell(row, c.user_id); cell(row, c.thread_id); cell(row, c.created_at);
-      comments.appendChild(row);
-    }
     view.appendChild(comments);
   }
   const pending = document.createElement("p");

@@ -34,6 +34,7 @@ void OverviewSampler::Sample() {
   }
   point.mirrored = sources_.engine->completed.load(std::memory_order_relaxed);
   point.failed_attempts = sources_.engine->failed.load(std::memory_order_relaxed);
+  if (sources_.reconcile != nullptr) point.repaired = sources_.reconcile->repaired.load();
   std::lock_guard lock(mutex_);
   points_.push_back(std::move(point));
   while (points_.size() > keep_ + 1) points_.pop_front();  // one more: rates need a start
@@ -60,13 +61,13 @@ std::string OverviewSampler::Json() const {
     for (size_t o = 0; o < now.rest.size(); ++o) {
       rest[liveblocks::curl::RestCounters::kOutcomeLabels[o]] = rate(before.rest[o], now.rest[o]);
     }
-    json::object point{
-        {"at", FormatIsoTimestamp(now.at_ms)},
-        {"webhooks_per_s", stored / seconds},
-        {"webhooks_by_type_per_s", std::move(by_type)},
-        {"rest_reads_per_s", std::move(rest)},
-        {"mirrored_per_s", rate(before.mirrored, now.mirrored)},
-        {"failed_attempts_per_s", rate(before.failed_attempts, now.failed_attempts)}};
+    json::object point{{"at", FormatIsoTimestamp(now.at_ms)},
+                       {"webhooks_per_s", stored / seconds},
+                       {"webhooks_by_type_per_s", std::move(by_type)},
+                       {"rest_reads_per_s", std::move(rest)},
+                       {"mirrored_per_s", rate(before.mirrored, now.mirrored)},
+                       {"failed_attempts_per_s", rate(before.failed_attempts, now.failed_attempts)},
+                       {"repaired", now.repaired - before.repaired}};
     const int64_t acks = now.ack.count - before.ack.count;
     auto p99 = sources_.serve->ack_seconds.QuantileBetween(before.ack, now.ack, 0.99);
     point["ack_mean_ms"] =

@@ -48,6 +48,7 @@ class OverviewSampler {
     std::optional<double> lag_s;
     std::array<int64_t, 6> rest{};  // by outcome (RestCounters::kOutcomeLabels)
     int64_t mirrored = 0, failed_attempts = 0;
+    int64_t repaired = 0;  // by reconciliation, since the start
   };
 
   OverviewSources sources_;

@@ -256,17 +256,26 @@ Result<RoomSummary> SqlStore::Summary(std::string_view room_id) {
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
   SqlValue key[] = {room_id};
-  RoomSummary summary;
-  for (const Table& table : kTables) {
-    std::string sql =
-        Cat("SELECT COUNT(*), ",
+  // One round trip: a SELECT per table, by UNION ALL, each row led by its table's position.
+  std::string sql;
+  std::vector<SqlValue> keys;
+  for (size_t i = 0; i < std::size(kTables); ++i) {
+    const Table& table = kTables[i];
+    sql +=
+        Cat(i == 0 ? "" : " UNION ALL ", "SELECT ", i, ", COUNT(*), ",
             table.soft_deleted ? "SUM(CASE WHEN deleted_at IS NULL THEN 1 ELSE 0 END)" : "COUNT(*)",
             ", ", table.synced ? "MAX(synced_at)" : "NULL", " FROM {p}", table.name,
             " WHERE room_id = ?");
-    auto rows = (*connection)->Query(Sql(sql), key);
-    if (!rows) return rows.error();
-    const SqlRow& row = rows->at(0);
-    summary.tables.push_back({table.name, IntField(row[0]), IntField(row[1]), row[2]});
+    keys.emplace_back(room_id);
+  }
+  auto rows = (*connection)->Query(Sql(sql), keys);
+  if (!rows) return rows.error();
+  RoomSummary summary;
+  summary.tables.resize(std::size(kTables));
+  for (const SqlRow& row : *rows) {
+    const auto i = static_cast<size_t>(IntField(row[0]));
+    if (i >= summary.tables.size()) continue;
+    summary.tables[i] = {kTables[i].name, IntField(row[1]), IntField(row[2]), row[3]};
   }
   auto room = (*connection)->Query(Sql("SELECT deleted_at FROM {p}rooms WHERE room_id = ?"), key);
   if (!room) return room.error();

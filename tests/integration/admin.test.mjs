@@ -76,6 +76,7 @@ describe("the admin API", () => {
       assert.ok(point.webhooks_by_type_per_s.storageUpdated > 0, JSON.stringify(point));
       assert.ok(point.ack_p99_ms > 0 && point.ack_mean_ms > 0, JSON.stringify(point));
       assert.ok(!Number.isNaN(Date.parse(point.at)));
+      assert.equal(point.repaired, 0, "nothing repaired without reconciliation");
     }
     assert.ok(busy.some((p) => p.mirrored_per_s > 0 || p.rest_reads_per_s["200"] > 0), "reads and completions show");
     const last = overview.points[overview.points.length - 1];
@@ -138,6 +139,14 @@ describe("the admin API", () => {
     const typed = await (await api("/api/events?type=roomDeleted&since=1h")).json();
     assert.deepEqual(typed.events, []);
     assert.equal((await api("/api/events?since=soon")).status, 400);
+    const one = await (await api(`/api/events?room=${encodeURIComponent(a)}&limit=1`)).json();
+    assert.equal(one.events.length, 1, "limit is applied");
+    for (const limit of ["0", "501", "-1", "2x", "99999999999999999999", ""]) {
+      const bad = await api(`/api/events?limit=${limit}`);
+      if (limit === "") { assert.equal(bad.status, 200); continue; }
+      assert.equal(bad.status, 400, `limit=${limit}`);
+      assert.deepEqual(await bad.json(), { error: "limit must be a whole number from 1 to 500" });
+    }
   });
 
   test("a room: what is mirrored of it, and Mirror again reads it anew", async () => {

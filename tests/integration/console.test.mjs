@@ -76,8 +76,14 @@ describe("the console in Chromium", { skip: !fs.existsSync(CHROMIUM) && "needs D
     assert.equal(new URL(page.url()).search, "", "the token is not left in the address");
     await page.waitForFunction(() => Number(document.querySelector("#chart-webhooks")?.dataset.max) > 0, { timeout: 15000 });
     await page.waitForFunction(() => Number(document.querySelector("#chart-ack")?.dataset.max) > 0, { timeout: 15000 });
-    const points = await page.$eval("#chart-webhooks polyline", (line) => line.getAttribute("points").split(" ").length);
+    // A line per event type and per REST outcome, each named in the legend.
+    await page.waitForFunction(() => Number(document.querySelector('#chart-webhooks polyline[data-series="storageUpdated"]')?.dataset.max) > 0 &&
+      Number(document.querySelector('#chart-rest polyline[data-series="200"]')?.dataset.max) > 0, { timeout: 15000 });
+    const points = await page.$eval('#chart-webhooks polyline[data-series="storageUpdated"]', (line) => line.getAttribute("points").split(" ").length);
     assert.ok(points >= 2, `${points} points`);
+    assert.match(await page.$eval("#chart-webhooks .legend", (e) => e.textContent), /storageUpdated \d/);
+    assert.match(await page.$eval("#chart-ack .legend", (e) => e.textContent), /p99 .*mean /);
+    assert.equal(await page.$("#chart-repaired"), null, "no reconciliation chart while reconciliation is off");
     assert.match(await page.$eval("#status", (e) => e.textContent), /updated/);
     await shot("overview");
   });

@@ -1,15 +1,12 @@
 #include "sync/replay.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <deque>
-#include <filesystem>
 
 #include "fakes/fake_clock.h"
-#include "store/sql_store.h"
-#include "store/sqlite/sqlite_connection.h"
+#include "fakes/temp_sqlite_store.h"
 #include "sync/projection.h"
 
 namespace lbmirror::sync {
@@ -20,20 +17,7 @@ using store::TargetKind;
 
 class ReplayTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    path_ = std::filesystem::temp_directory_path() /
-            ("lbmirror_replay_" + std::to_string(getpid()) + ".db");
-    std::string path = path_;
-    store_ = std::make_unique<store::SqlStore>(
-        store::Dialect::kSqlite, [path] { return store::sqlite::OpenSqliteConnection(path); },
-        store::SqlStoreOptions{"liveblocks_", 1}, clock_);
-    ASSERT_TRUE(store_->Migrate().has_value());
-  }
-  void TearDown() override {
-    store_.reset();
-    for (const char* suffix : {"", "-wal", "-shm"})
-      std::filesystem::remove(path_.string() + suffix);
-  }
+  void SetUp() override { ASSERT_TRUE(store_.migrated()); }
 
   // A webhook stored at `at_ms` whose targets are not marked (as after they were all read).
   void Stored(const std::string& id, int64_t at_ms, const std::string& type,
@@ -62,9 +46,8 @@ class ReplayTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  std::filesystem::path path_;
   std::deque<std::string> payloads_;
-  std::unique_ptr<store::SqlStore> store_;
+  TempSqliteStore store_{"replay", clock_};
 };
 
 std::string Storage(const std::string& room) {
@@ -88,7 +71,7 @@ TEST_F(ReplayTest, ARangeMarksExactlyTheTargetsOfTheWebhooksInIt) {
   ReplayOptions options;
   options.since_ms = t0 + 60'000;
   options.until_ms = t0 + 120'000;
-  auto counts = Replay(*store_, options);
+  auto counts = Replay(*store_.get(), options);
   ASSERT_TRUE(counts.has_value()) << counts.error().ToString();
   EXPECT_EQ(counts->webhooks, 5);
   EXPECT_EQ(counts->targets, 2);
@@ -108,7 +91,7 @@ TEST_F(ReplayTest, TypeAndRoomNarrowTheReplayAndManyPagesAreAllReplayed) {
   ReplayOptions only_rooms;
   only_rooms.since_ms = t0;
   only_rooms.type = "roomCreated";
-  auto rooms = Replay(*store_, only_rooms);
+  auto rooms = Replay(*store_.get(), only_rooms);
   ASSERT_TRUE(rooms.has_value());
   EXPECT_EQ(rooms->webhooks, 1);
   EXPECT_EQ(Dirty(), std::vector<std::string>{"room:room-7"});
@@ -116,14 +99,14 @@ TEST_F(ReplayTest, TypeAndRoomNarrowTheReplayAndManyPagesAreAllReplayed) {
   ReplayOptions one_room;
   one_room.since_ms = t0;
   one_room.room_id = "room-7";
-  auto mine = Replay(*store_, one_room);
+  auto mine = Replay(*store_.get(), one_room);
   ASSERT_TRUE(mine.has_value());
   EXPECT_EQ(mine->webhooks, 3);  // w7, w607 and the roomCreated
   EXPECT_EQ(mine->targets, 2);
 
   ReplayOptions all;
   all.since_ms = t0;
-  auto counts = Replay(*store_, all);
+  auto counts = Replay(*store_.get(), all);
   ASSERT_TRUE(counts.has_value());
   EXPECT_EQ(counts->webhooks, 1'201);
   EXPECT_EQ(counts->targets, 601);
