@@ -23,6 +23,7 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
   auto config = store::ParseDatabaseUrl(database_url);
   if (!config) return config.error();
   log::Info(Cat("database: ", config->Redacted()));
+  if (!config->tls_warning.empty()) log::Warn(config->tls_warning);
   store::SqlStoreOptions options;
   options.table_prefix = table_prefix;
   options.hard_deletes = hard_deletes;

@@ -224,6 +224,15 @@ bool LooksLikePooler(const DatabaseConfig& config) {
          ToLower(config.host).find("pooler") != std::string::npos;
 }
 
+// Supabase signs its database certificates with a CA of its own, which is in no system bundle.
+bool IsSupabaseHost(const std::string& host) {
+  std::string h = ToLower(host);
+  for (std::string_view domain : {".supabase.co", ".supabase.com"}) {
+    if (h.size() > domain.size() && h.ends_with(domain)) return true;
+  }
+  return false;
+}
+
 Result<DatabaseConfig> ParseServerUrl(std::string_view rest, DatabaseConfig::Backend backend) {
   const bool postgres = backend == DatabaseConfig::Backend::kPostgres;
   DatabaseConfig config;
@@ -276,6 +285,17 @@ Result<DatabaseConfig> ParseServerUrl(std::string_view rest, DatabaseConfig::Bac
     return InvalidArgument(Cat("DATABASE_URL: ", scheme, " URL without a database name"));
   }
   config.prepared_statements = prepared.value_or(!(postgres && LooksLikePooler(config)));
+  // A Supabase URL as copied names no CA: encrypted, unverified, and said at startup. With
+  // sslrootcert= (its CA from the dashboard) the default, verify-full, holds.
+  if (postgres && !tls_set && config.ca_file.empty() && IsSupabaseHost(config.host)) {
+    config.tls = TlsMode::kRequired;
+    config.tls_warning =
+        Cat("TLS to ", config.host,
+            " is encrypted but its certificate is not verified: Supabase signs it with its own CA. "
+            "To verify it, download the CA from the dashboard (Database settings, SSL) and add "
+            "sslrootcert=FILE to DATABASE_URL (or sslmode=require to keep this and silence this "
+            "warning)");
+  }
   // Loopback and unix sockets are local test servers: plaintext unless asked otherwise.
   if (!tls_set && (!config.unix_socket.empty() || IsLoopbackHost(config.host))) {
     config.tls = TlsMode::kDisabled;

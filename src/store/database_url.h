@@ -10,8 +10,10 @@
 // connect_timeout, options, application_name, channel_binding, target_session_attrs, sslcert,
 // sslkey, keepalives...), and prepared_statements = true | false (default: false for a host
 // or port of a connection pooler, true otherwise; pgbouncer=true is taken as false).
-// TLS defaults to full verification for every host that is not loopback. Pure functions; the
-// password is never part of any message.
+// TLS defaults to full verification for every host that is not loopback, but for Supabase's
+// (*.supabase.co, *.supabase.com) without sslrootcert: encrypted, unverified, with a warning,
+// since its CA is in no system bundle. Pure functions; the password is never part of any
+// message.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +41,9 @@ struct DatabaseConfig {
   // Postgres: libpq parameters of the URL passed on as they are, in order.
   std::vector<std::pair<std::string, std::string>> options;
   bool prepared_statements = true;  // postgres: named server-side prepared statements
+  // Set when a default relaxed TLS verification (a Supabase host without sslrootcert or
+  // sslmode): what to log at startup.
+  std::string tls_warning;
 
   // The URL with the password replaced by "***" - the only form that may be logged.
   std::string Redacted() const;

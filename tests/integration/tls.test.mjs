@@ -172,6 +172,20 @@ describe("TLS to Postgres", { skip: !env.postgresDir && "needs scripts/postgres.
     assert.ok(!refused.output.includes(PASSWORD));
   });
 
+  test("a Supabase URL as copied is encrypted, unverified, with a warning; with its CA, verify-full", () => {
+    // hostaddr sends the session to this server; libpq checks the certificate against the host.
+    const supabase = (query) => `postgres://lbmirror:${PASSWORD}@db.abcdefgh.supabase.co:${port}/lbmirror?hostaddr=127.0.0.1${query}`;
+    const copied = lbmirror(["migrate", "--database-url", supabase("")]);
+    assert.equal(copied.code, 0, copied.output);
+    assert.match(copied.output, /sslmode=require/);
+    assert.match(copied.output, /warning TLS to db\.abcdefgh\.supabase\.co is encrypted but its certificate is not verified/);
+    const withCa = lbmirror(["migrate", "--database-url", supabase(`&sslrootcert=${encodeURIComponent(ca)}`)]);
+    assert.notEqual(withCa.code, 0, "the test certificate does not name the Supabase host");
+    assert.match(withCa.output, /does not match host name "db\.abcdefgh\.supabase\.co"/);
+    assert.doesNotMatch(withCa.output, /warning TLS/);
+    for (const run of [copied, withCa]) assert.ok(!run.output.includes(PASSWORD), run.output);
+  });
+
   test("clear refusals: unknown CA, unreadable CA file, plaintext, a wrong password", () => {
     // Without sslrootcert, verify-full checks the system's CAs, which do not know the test CA.
     const unknownCa = lbmirror(["migrate", "--database-url", url("127.0.0.1", "sslmode=verify-full")]);

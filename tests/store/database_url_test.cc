@@ -76,7 +76,8 @@ TEST(DatabaseUrlTest, RejectsMalformedUrlsWithClearMessages) {
 }
 
 TEST(DatabaseUrlTest, ParsesSupabaseNeonAndPlanetScalePostgresUrlsAsCopied) {
-  // Supabase's direct connection: verified TLS by default, prepared statements.
+  // Supabase's direct connection: prepared statements; TLS encrypted but not verified, with a
+  // warning, since Supabase's CA is in no system bundle.
   auto supabase =
       ParseDatabaseUrl("postgresql://postgres:s%40cret@db.abcdefgh.supabase.co:5432/postgres");
   ASSERT_TRUE(supabase.has_value());
@@ -86,7 +87,13 @@ TEST(DatabaseUrlTest, ParsesSupabaseNeonAndPlanetScalePostgresUrlsAsCopied) {
   EXPECT_EQ(supabase->user, "postgres");
   EXPECT_EQ(supabase->password, "s@cret");
   EXPECT_EQ(supabase->database, "postgres");
-  EXPECT_EQ(supabase->tls, TlsMode::kVerifyIdentity);
+  EXPECT_EQ(supabase->tls, TlsMode::kRequired);
+  EXPECT_NE(supabase->tls_warning.find("TLS to db.abcdefgh.supabase.co is encrypted but its "
+                                       "certificate is not verified"),
+            std::string::npos)
+      << supabase->tls_warning;
+  EXPECT_EQ(supabase->tls_warning.find("s@cret"), std::string::npos);
+  EXPECT_NE(supabase->Redacted().find("sslmode=require"), std::string::npos);
   EXPECT_TRUE(supabase->prepared_statements);
   // Supabase's transaction pooler (port 6543): no prepared statements.
   auto pooler = ParseDatabaseUrl(
@@ -94,6 +101,32 @@ TEST(DatabaseUrlTest, ParsesSupabaseNeonAndPlanetScalePostgresUrlsAsCopied) {
   ASSERT_TRUE(pooler.has_value());
   EXPECT_FALSE(pooler->prepared_statements);
   EXPECT_EQ(pooler->user, "postgres.abcdefgh");
+  EXPECT_EQ(pooler->tls, TlsMode::kRequired);
+  // With Supabase's CA named, verify-full holds; a stated sslmode is taken as written, quietly.
+  const std::pair<const char*, TlsMode> stated_modes[] = {
+      {"?sslrootcert=/etc/supabase-ca.crt", TlsMode::kVerifyIdentity},
+      {"?sslmode=verify-full", TlsMode::kVerifyIdentity},
+      {"?sslmode=require", TlsMode::kRequired},
+      {"?sslmode=disable", TlsMode::kDisabled}};
+  for (const auto& [query, mode] : stated_modes) {
+    auto stated = ParseDatabaseUrl(
+        std::string("postgres://postgres:pw@db.abcdefgh.supabase.co:5432/postgres") + query);
+    ASSERT_TRUE(stated.has_value()) << query;
+    EXPECT_EQ(stated->tls_warning, "") << query;
+    EXPECT_EQ(stated->tls, mode) << query;
+  }
+  EXPECT_EQ(ParseDatabaseUrl("postgres://u:p@db.x.supabase.co/d?sslrootcert=/ca.crt")->tls,
+            TlsMode::kVerifyIdentity);
+  // Only Supabase's own domains: a look-alike keeps verify-full.
+  for (const char* host :
+       {"supabase.co", "db.supabase.co.evil.example", "xsupabase.co", "db.example.com"}) {
+    auto other = ParseDatabaseUrl(std::string("postgres://u:p@") + host + "/d");
+    ASSERT_TRUE(other.has_value()) << host;
+    EXPECT_EQ(other->tls, TlsMode::kVerifyIdentity) << host;
+    EXPECT_EQ(other->tls_warning, "") << host;
+  }
+  EXPECT_EQ(ParseDatabaseUrl("mysql://u:p@db.x.supabase.co/d")->tls, TlsMode::kVerifyIdentity)
+      << "a MySQL URL is not Supabase's";
   // Neon's pooled URL: sslmode=require relaxes verification, as asked; channel_binding is
   // libpq's and passed on; no port means 5432.
   auto neon = ParseDatabaseUrl(
