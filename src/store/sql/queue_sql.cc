@@ -26,7 +26,7 @@ std::string KindList(std::span<const TargetKind> kinds) {
 }  // namespace
 
 QueueSql::QueueSql(Dialect dialect, const std::string& prefix, int64_t coalesce_ms, size_t max_rows)
-    : prefix_(prefix), coalesce_ms_(coalesce_ms), max_rows_(max_rows) {
+    : dialect_(dialect), prefix_(prefix), coalesce_ms_(coalesce_ms), max_rows_(max_rows) {
   auto render = [&](const std::string& sql) { return RenderSql(sql, dialect, prefix); };
   // Claims candidates still as they were read (same fence, not leased, still dirty).
   // Disjunctions of primary-key equalities: a range lookup per row on every backend.
@@ -65,8 +65,11 @@ Result<std::vector<Claim>> QueueSql::ClaimDue(SqlConnection& connection, std::st
                                               std::span<const TargetKind> kinds, int limit,
                                               int64_t lease_ms, int64_t now,
                                               std::optional<int64_t>* next_due_ms) const {
-  static thread_local std::minstd_rand random(std::random_device{}());
   limit = std::clamp(limit, 1, static_cast<int>(max_rows_));
+  if (dialect_ == Dialect::kPostgres) {
+    return ClaimSkippingLocked(connection, owner, kinds, limit, lease_ms, now, next_due_ms);
+  }
+  static thread_local std::minstd_rand random(std::random_device{}());
   // Candidates are read without locks; the conditional UPDATE below decides who wins.
   // Reading more than needed and shuffling keeps concurrent workers off the same rows. The
   // earliest pending targets not leased come first (clean ones have next_attempt_at =
@@ -157,6 +160,51 @@ Result<std::vector<Claim>> QueueSql::ClaimDue(SqlConnection& connection, std::st
   }
   if (next_due_ms != nullptr) {
     *next_due_ms = claims.size() < candidates.size() ? std::optional<int64_t>(now) : later;
+  }
+  return claims;
+}
+
+Result<std::vector<Claim>> QueueSql::ClaimSkippingLocked(
+    SqlConnection& connection, std::string_view owner, std::span<const TargetKind> kinds, int limit,
+    int64_t lease_ms, int64_t now, std::optional<int64_t>* next_due_ms) const {
+  // One statement: the earliest due targets that no other transaction is claiming at this
+  // moment (those are skipped, never waited for) are leased and returned, and a last row
+  // (kind NULL) tells when the first of the others is due. That row reads the table as it was
+  // before the update, so the claimed ones are left out by name; one being claimed by another
+  // worker counts as due now, as in the other claim.
+  const std::string due =
+      "lease_until <= ? AND dirty_seq > done_seq AND kind IN (" + KindList(kinds) + ")";
+  std::string claim = RenderSql(
+      "WITH c AS (SELECT kind, scope_id, object_id FROM {p}targets WHERE next_attempt_at <= ?"
+      " AND " +
+          due +
+          " ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED),"
+          " u AS (UPDATE {p}targets AS t SET fence = t.fence + 1, lease_owner = ?, lease_until = ?,"
+          " attempts = t.attempts + 1 FROM c WHERE t.kind = c.kind AND t.scope_id = c.scope_id"
+          " AND t.object_id = c.object_id"
+          " RETURNING t.kind, t.scope_id, t.object_id, t.fence, t.dirty_seq, t.attempts)"
+          " SELECT kind, scope_id, object_id, fence, dirty_seq, attempts FROM u UNION ALL"
+          " SELECT NULL, NULL, NULL, NULL, NULL, MIN(next_attempt_at) FROM {p}targets AS o"
+          " WHERE next_attempt_at < ? AND " +
+          due +
+          " AND NOT EXISTS (SELECT 1 FROM c WHERE c.kind = o.kind AND c.scope_id = o.scope_id"
+          " AND c.object_id = o.object_id)",
+      dialect_, prefix_);
+  SqlValue params[] = {now, now, int64_t{limit}, owner, now + lease_ms, kNever, now};
+  auto rows = connection.Query(claim, params);
+  if (!rows) return rows.error().WithContext("claiming targets");
+  std::vector<Claim> claims;
+  for (const SqlRow& row : *rows) {
+    if (!row[0]) {
+      if (next_due_ms != nullptr && row[5]) *next_due_ms = std::max(now, IntField(row[5]));
+      continue;
+    }
+    auto kind = ParseTargetKind(*row[0]);
+    if (!kind) continue;
+    claims.push_back(Claim{{*kind, row[1].value_or(""), row[2].value_or("")},
+                           IntField(row[3]),
+                           IntField(row[4]),
+                           static_cast<int>(IntField(row[5]))});
   }
   return claims;
 }

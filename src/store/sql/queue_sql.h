@@ -24,6 +24,8 @@ class QueueSql {
   QueueSql(Dialect dialect, const std::string& prefix, int64_t coalesce_ms, size_t max_rows);
 
   // As TargetQueue::ClaimDue, at time `now`. REQUIRES: *next_due_ms reset by the caller.
+  // Postgres claims in one statement (FOR UPDATE SKIP LOCKED); MySQL and SQLite read
+  // candidates and claim them by conditional UPDATEs.
   Result<std::vector<Claim>> ClaimDue(SqlConnection& connection, std::string_view owner,
                                       std::span<const TargetKind> kinds, int limit,
                                       int64_t lease_ms, int64_t now,
@@ -39,6 +41,12 @@ class QueueSql {
   Result<bool> FenceAndClear(SqlConnection& connection, const Claim& claim, int64_t now) const;
 
  private:
+  Result<std::vector<Claim>> ClaimSkippingLocked(SqlConnection& connection, std::string_view owner,
+                                                 std::span<const TargetKind> kinds, int limit,
+                                                 int64_t lease_ms, int64_t now,
+                                                 std::optional<int64_t>* next_due_ms) const;
+
+  Dialect dialect_;
   std::string prefix_;
   int64_t coalesce_ms_;
   size_t max_rows_;
