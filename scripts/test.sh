@@ -32,7 +32,7 @@ phase "house style: clang-format layout, the layers' include rules, the longest 
 "$root/scripts/check-style.sh"
 "$root/scripts/function-lengths.sh"
 phase "building (build/)"
-"$root/scripts/build.sh"
+"$root/scripts/build.sh" --werror
 phase "static checks: clang-tidy with .clang-tidy over src/"
 "$root/scripts/tidy.sh" "$root/build"
 

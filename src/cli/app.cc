@@ -3,6 +3,8 @@
 
 #include "cli/commands.h"
 #include "core/log.h"
+#include "core/text.h"
+#include "core/version.h"
 #include "liveblocks/curl/curl_client.h"
 #include "store/mysql/mysql_connection.h"
 
@@ -42,9 +44,9 @@ void AddApiOptions(CLI::App& command, ApiOptions& api) {
 }  // namespace
 
 int Main(int argc, char** argv) {
-  CLI::App app{"lbmirror - mirror a Liveblocks project into MySQL/PlanetScale or SQLite"};
+  CLI::App app{"lbmirror - mirror a Liveblocks project into MySQL/PlanetScale, Postgres or SQLite"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "lbmirror 0.1.0");
+  app.set_version_flag("--version", Cat("lbmirror ", Version(), " (commit ", Commit(), ")"));
   CommonOptions common;
   ApiOptions api;
   ServeOptions serve;

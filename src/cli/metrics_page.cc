@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/text.h"
+#include "core/version.h"
 
 namespace lbmirror::cli {
 
@@ -18,9 +19,19 @@ void Gauge(std::string& out, std::string_view name, std::string_view help, Value
   out += Cat(name, " ", value, "\n");
 }
 
+// What runs: the build and when it started.
+void RenderProcess(std::string& out, const ServeMetrics& serve) {
+  metrics::Describe(out, "lbmirror_build_info", "gauge",
+                    "Always 1; the labels name the version and the commit of this build.");
+  out += Cat("lbmirror_build_info{version=\"", Version(), "\",commit=\"", Commit(), "\"} 1\n");
+  Gauge(out, "process_start_time_seconds", "Start time of the process since the Unix epoch.",
+        serve.started_ms / 1000);
+}
+
 // Webhooks by type and outcome, and the acknowledgement latency.
 void RenderWebhooks(std::string& out, const webhook::WebhookCounters* webhooks,
-                    const metrics::Histogram& ack_seconds) {
+                    const ServeMetrics& serve) {
+  const metrics::Histogram& ack_seconds = serve.ack_seconds;
   metrics::Describe(
       out, "lbmirror_webhooks_total", "counter",
       "Webhook requests by event type and outcome (stored, duplicate, rejected, unavailable).");
@@ -35,6 +46,11 @@ void RenderWebhooks(std::string& out, const webhook::WebhookCounters* webhooks,
         }
       }
     }
+    int64_t last_ms = webhooks->LastStoredMs();
+    Gauge(out, "lbmirror_webhook_last_stored_timestamp_seconds",
+          "When the last new webhook was stored, since the Unix epoch (the process's start "
+          "while none has been).",
+          (last_ms > 0 ? last_ms : serve.started_ms) / 1000);
   }
   metrics::Describe(out, "lbmirror_webhook_ack_seconds", "histogram",
                     "Time from a webhook request to its answer.");
@@ -70,7 +86,8 @@ std::string RenderMetrics(store::Store& store, const Clock& clock, const ServeMe
   auto counter = [&](std::string_view name, std::string_view help, int64_t value) {
     Counter(out, name, help, value);
   };
-  RenderWebhooks(out, webhooks, serve.ack_seconds);
+  RenderProcess(out, serve);
+  RenderWebhooks(out, webhooks, serve);
   RenderQueue(out, store, clock);
   metrics::Describe(out, "lbmirror_rest_reads_total", "counter",
                     "REST reads by final outcome (after the client's retries).");

@@ -19,6 +19,7 @@ namespace lbmirror::cli {
 
 // What `serve` itself counts.
 struct ServeMetrics {
+  int64_t started_ms = 0;  // when serve started (ms since the epoch)
   metrics::Histogram ack_seconds;
   std::atomic<int64_t> events_pruned{0};
 };

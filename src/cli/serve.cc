@@ -298,6 +298,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
                                                       [&engine] { engine.Notify(); });
   }
   ServeMetrics serve_metrics;
+  serve_metrics.started_ms = clock.NowMs();
   std::unique_ptr<Periodic> pruner;
   if (config->prune_ms) {
     pruner =

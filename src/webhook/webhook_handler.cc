@@ -107,6 +107,7 @@ http::Response WebhookHandler::Answer(const store::InboxEvent& recorded, int typ
     return http::Response::Json(200, R"({"status":"duplicate"})");
   }
   counters_.Add(type_index, WebhookCounters::kStored);
+  counters_.Stored(clock_.NowMs());
   if (type_index < 0) {
     log::Info(
         Cat("webhook ", webhook_id, ": unknown event type \"", type, "\" stored without targets"));

@@ -34,11 +34,15 @@ class WebhookCounters {
     return counts_[static_cast<size_t>(row)][outcome].load(std::memory_order_relaxed);
   }
   int64_t Total(Outcome outcome) const;
+  // When the last new webhook was stored (ms since the epoch), 0 when none was yet.
+  void Stored(int64_t now_ms) { last_stored_ms_.store(now_ms, std::memory_order_relaxed); }
+  int64_t LastStoredMs() const { return last_stored_ms_.load(std::memory_order_relaxed); }
   static std::string_view TypeLabel(int row);
   static std::string_view OutcomeLabel(Outcome outcome);
 
  private:
   std::array<std::array<std::atomic<int64_t>, kOutcomes>, kTypes> counts_{};
+  std::atomic<int64_t> last_stored_ms_{0};
 };
 
 class WebhookHandler {

@@ -5,7 +5,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { isDeepStrictEqual } from "node:util";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -274,6 +274,13 @@ for (const backend of backends("ev")) {
       assert.match(search("日本語"), new RegExp(tiptap.roomId));
       assert.match(search("日本語"), new RegExp(lexical.roomId));
       assert.match(search("nothing-like-this"), /no matches/);
+      // A query of stop words or symbols only (PostgreSQL notices it): nothing on standard error.
+      for (const q of ["🎉", "the"]) {
+        const run = spawnSync(env.bin, ["search", q, "--database-url", backend.databaseUrl, "--table-prefix", p],
+          { encoding: "utf8", env: { PATH: process.env.PATH } });
+        assert.equal(run.status, 0, run.stderr);
+        assert.equal(run.stderr, "", `search ${q} wrote to standard error`);
+      }
       assert.throws(() => execFileSync(env.bin, ["search", "x", "--database-url", backend.databaseUrl,
         "--table-prefix", "notmigrated_"], { stdio: "pipe" }), /no current lbmirror tables/);
 

@@ -149,8 +149,7 @@ TEST_P(SqlStoreTest, EventsDuringARead_CoalesceIntoOneMoreRead) {
   ASSERT_TRUE(Recorded(Event("msg_1", {kStorage})));
   auto claims = ClaimAll();
   ASSERT_EQ(claims.size(), 1u);
-  for (int i = 2; i <= 20; ++i)
-    ASSERT_TRUE(Recorded(Event("msg_" + std::to_string(i), {kStorage})));
+  for (int i = 2; i <= 20; ++i) ASSERT_TRUE(Recorded(Event(Cat("msg_", i), {kStorage})));
   ASSERT_TRUE(*store_->Complete(claims[0], {}, {}));
   auto again = ClaimAll();
   ASSERT_EQ(again.size(), 1u) << "dirtied while read: read once more";
@@ -176,7 +175,7 @@ TEST_P(SqlStoreTest, WebhooksOfABurstPostponeTheReadUntilTheyPause) {
   EXPECT_EQ(next_due, t0 + 160) << "an empty claim tells when to look again";
   for (int i = 3; i <= 10; ++i) {
     clock_.Advance(60);  // the last at t0 + 540
-    ASSERT_TRUE(Recorded(Event("msg_" + std::to_string(i), {kStorage})));
+    ASSERT_TRUE(Recorded(Event(Cat("msg_", i), {kStorage})));
   }
   EXPECT_EQ(due(), t0 + 500) << "never later than 5 times the delay after the first webhook";
   auto claims = ClaimAll();
@@ -190,7 +189,7 @@ TEST_P(SqlStoreTest, WebhooksOfABurstPostponeTheReadUntilTheyPause) {
   EXPECT_EQ(due(), t1 + 100);
   for (int i = 22; i <= 30; ++i) {
     clock_.Advance(60);
-    ASSERT_TRUE(Recorded(Event("msg_" + std::to_string(i), {kStorage})));
+    ASSERT_TRUE(Recorded(Event(Cat("msg_", i), {kStorage})));
   }
   EXPECT_EQ(due(), t1 + 500);
 
@@ -362,13 +361,12 @@ TEST_P(SqlStoreTest, ASecondCommitterRecordsOnlyWhileMoreThanOneGroupIsQueued) {
   int sent = 0;
   auto send = [&](int count) {
     for (int i = 0; i < count; ++i, ++sent) {
-      store->RecordAsync(Event("msg_" + std::to_string(sent), {}),
-                         [&](const InboxEvent&, Result<bool> stored) {
-                           EXPECT_TRUE(stored.has_value() && *stored);
-                           std::lock_guard lock(mutex);
-                           ++done;
-                           changed.notify_all();
-                         });
+      store->RecordAsync(Event(Cat("msg_", sent), {}), [&](const InboxEvent&, Result<bool> stored) {
+        EXPECT_TRUE(stored.has_value() && *stored);
+        std::lock_guard lock(mutex);
+        ++done;
+        changed.notify_all();
+      });
     }
   };
   auto hold_first_then_send = [&](int count) {
@@ -417,8 +415,8 @@ TEST_P(SqlStoreTest, ManyThreadsRecordConcurrentlyWithoutLosingEvents) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 25; ++i) {
-        InboxEvent event = Event("msg_" + std::to_string(t) + "_" + std::to_string(i),
-                                 {{TargetKind::kStorage, "room-" + std::to_string(i % 5), ""}});
+        InboxEvent event =
+            Event(Cat("msg_", t) + Cat("_", i), {{TargetKind::kStorage, Cat("room-", i % 5), ""}});
         auto r = store_->Record(event);
         if (r && *r) ++stored;
       }
@@ -448,8 +446,7 @@ TEST_P(SqlStoreTest, ConcurrentRedeliveriesAreStoredExactlyOnce) {
     threads.emplace_back([&, t, store] {
       for (int k = 0; k < 40; ++k) {
         int i = (k * 7 + t * 5) % 40;
-        InboxEvent event = Event("msg_" + std::to_string(i),
-                                 {{TargetKind::kStorage, "room-" + std::to_string(i % 4), ""}});
+        InboxEvent event = Event(Cat("msg_", i), {{TargetKind::kStorage, Cat("room-", i % 4), ""}});
         event.session = SessionChange{true, "room-s", 1000 + i, "user", "", 1'700'000'000'000};
         auto r = store->Record(event);
         if (!r) ++failed;
@@ -466,15 +463,15 @@ TEST_P(SqlStoreTest, ConcurrentRedeliveriesAreStoredExactlyOnce) {
 }
 
 // Marks a target, claims it and completes it with `writes` (as a worker would).
-#define COMPLETE_WITH(store, ...)                                                           \
-  do {                                                                                      \
-    ASSERT_TRUE(*(store)->Record(Event("msg_w" + std::to_string(++writes_seq_), {kRoom}))); \
-    auto claims_ = (store)->ClaimDue("w", kAllKinds, 10, 60'000);                           \
-    ASSERT_TRUE(claims_.has_value() && claims_->size() == 1u);                              \
-    std::vector<RowWrite> writes_ = {__VA_ARGS__};                                          \
-    auto done_ = (store)->Complete((*claims_)[0], writes_, {});                             \
-    ASSERT_TRUE(done_.has_value()) << done_.error().ToString();                             \
-    ASSERT_TRUE(*done_);                                                                    \
+#define COMPLETE_WITH(store, ...)                                               \
+  do {                                                                          \
+    ASSERT_TRUE(*(store)->Record(Event(Cat("msg_w", ++writes_seq_), {kRoom}))); \
+    auto claims_ = (store)->ClaimDue("w", kAllKinds, 10, 60'000);               \
+    ASSERT_TRUE(claims_.has_value() && claims_->size() == 1u);                  \
+    std::vector<RowWrite> writes_ = {__VA_ARGS__};                              \
+    auto done_ = (store)->Complete((*claims_)[0], writes_, {});                 \
+    ASSERT_TRUE(done_.has_value()) << done_.error().ToString();                 \
+    ASSERT_TRUE(*done_);                                                        \
   } while (0)
 
 ThreadSnapshot Thread(std::vector<std::pair<std::string, std::string>> comments,
@@ -510,7 +507,7 @@ ThreadSnapshot Thread(std::vector<std::pair<std::string, std::string>> comments,
 
 TEST_P(SqlStoreTest, WorkersClaimingInGroupsConcurrentlyNeverShareATarget) {
   for (int i = 0; i < 60; ++i) {
-    std::string room = "room-" + std::to_string(i);
+    std::string room = Cat("room-", i);
     ASSERT_TRUE(Recorded(Event("msg_" + room, {{TargetKind::kStorage, room, ""}})));
   }
   std::mutex mutex;
@@ -520,7 +517,7 @@ TEST_P(SqlStoreTest, WorkersClaimingInGroupsConcurrentlyNeverShareATarget) {
   for (int w = 0; w < 4; ++w) {
     workers.emplace_back([&, w] {
       for (;;) {
-        auto claims = store_->ClaimDue("w" + std::to_string(w), kAllKinds, 3, 60'000);
+        auto claims = store_->ClaimDue(Cat("w", w), kAllKinds, 3, 60'000);
         if (!claims) {
           ++errors;
           return;
@@ -821,12 +818,10 @@ TEST_P(SqlStoreTest, CompleteAllWritesSeveralTargetsAndSkipsOneWhoseLeaseWasLost
   EXPECT_TRUE(ClaimAll("w2").empty()) << "claimed targets are leased";
   FlowSnapshot diagram{"room-a", "flow", {}, {}};
   for (int i = 0; i < 150; ++i) {
-    diagram.nodes.push_back(
-        {"n" + std::to_string(i), std::nullopt, double(i), 0.0, std::nullopt, "{}"});
+    diagram.nodes.push_back({Cat("n", i), std::nullopt, double(i), 0.0, std::nullopt, "{}"});
   }
   for (int i = 0; i < 70; ++i) {
-    diagram.edges.push_back(
-        {"e" + std::to_string(i), "n0", "n1", std::nullopt, std::nullopt, "{}"});
+    diagram.edges.push_back({Cat("e", i), "n0", "n1", std::nullopt, std::nullopt, "{}"});
   }
   Claim lost = (*claims)[2];
   lost.fence -= 1;
@@ -1127,7 +1122,7 @@ TEST_P(SqlStoreTest, StoredWebhooksAreListedByTimeTypeAndRoomInPages) {
   // msg_0 .. msg_5 a minute apart; rooms a/b alternate; msg_3 is a roomCreated.
   for (int i = 0; i < 6; ++i) {
     std::string room = i % 2 == 0 ? "room-a" : "room-b";
-    InboxEvent event = Event("msg_" + std::to_string(i), {{TargetKind::kStorage, room, ""}});
+    InboxEvent event = Event(Cat("msg_", i), {{TargetKind::kStorage, room, ""}});
     event.received_at_ms = t0 + i * 60'000;
     if (i == 3) event.type = "roomCreated";
     ASSERT_TRUE(Recorded(event));

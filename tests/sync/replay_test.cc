@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <deque>
 
+#include "core/text.h"
 #include "fakes/fake_clock.h"
 #include "fakes/temp_sqlite_store.h"
 #include "sync/projection.h"
@@ -83,8 +84,8 @@ TEST_F(ReplayTest, ARangeMarksExactlyTheTargetsOfTheWebhooksInIt) {
 TEST_F(ReplayTest, TypeAndRoomNarrowTheReplayAndManyPagesAreAllReplayed) {
   const int64_t t0 = clock_.NowMs();
   for (int i = 0; i < 1'200; ++i) {  // more than two pages
-    std::string room = "room-" + std::to_string(i % 600);
-    Stored("w" + std::to_string(i), t0 + i, kStorage, room, Storage(room));
+    std::string room = Cat("room-", i % 600);
+    Stored(Cat("w", i), t0 + i, kStorage, room, Storage(room));
   }
   Stored("room", t0 + 5'000, "roomCreated", "room-7",
          R"({"type":"roomCreated","data":{"roomId":"room-7","projectId":"p"}})");

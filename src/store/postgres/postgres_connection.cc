@@ -84,6 +84,21 @@ bool HasZone(std::string_view value) {
              std::string_view::npos;
 }
 
+// A server's notice (NOTICE, WARNING, ...) goes to lbmirror's log instead of libpq's default,
+// standard error: a WARNING as a warning, the rest (a search of stop words only, say) as debug.
+void LogNotice(void* /*arg*/, const PGresult* result) {
+  const char* severity = PQresultErrorField(result, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  std::string_view level = severity != nullptr ? severity : "NOTICE";
+  std::string text = Cat("PostgreSQL ", level, ": ",
+                         primary != nullptr ? primary : FirstLine(PQresultErrorMessage(result)));
+  if (level == "WARNING") {
+    log::Warn(text);
+  } else if (log::DebugEnabled()) {
+    log::Debug(text);
+  }
+}
+
 // A name no other statement of any process has: where a pooler hands a session that another
 // client prepared statements on, a lost statement is an error, never somebody else's.
 std::string StatementName() {
@@ -303,7 +318,9 @@ class PostgresConnection final : public SqlConnection {
         } else if (type == kTimestampOid) {
           field = UtcTimestampText(Cat(value, "+00")).value_or(std::string(value));
         } else if (type == kBoolOid) {
-          field = value == "t" ? "1" : "0";
+          // One character, built in place: assigning a literal to the empty string here makes
+          // GCC 12 at -O3 see an overlapping copy that cannot happen (-Wrestrict).
+          field.emplace(1, value == "t" ? '1' : '0');
         } else {
           field = std::string(value);
         }
@@ -465,6 +482,7 @@ Result<std::unique_ptr<SqlConnection>> OpenPostgresConnection(const DatabaseConf
                 message.find("pg_hba") != std::string::npos;
     return Error(auth ? ErrorCode::kUnauthenticated : ErrorCode::kInvalidArgument, text);
   }
+  PQsetNoticeReceiver(conn, LogNotice, nullptr);
   if (config.tls != TlsMode::kDisabled && config.tls != TlsMode::kPreferred &&
       PQsslInUse(conn) != 1) {
     PQfinish(conn);
