@@ -244,6 +244,19 @@ int Main(int argc, char** argv) {
       "decode", "decode binary Yjs updates and print their JSON view and text, one line each");
   decode_cmd->add_option("files", files, "files holding one Yjs update (v1) each")->required();
 
+  std::string check_listen = ServeOptions{}.listen;
+  std::string check_path = "/healthz";
+  int check_timeout_ms = 3000;
+  CLI::App* healthcheck_cmd = app.add_subcommand(
+      "healthcheck", "exit 0 when the serve on this host answers 200 (a container's probe)");
+  healthcheck_cmd->add_option("--listen", check_listen, "the HOST:PORT serve listens on")
+      ->envname("LBMIRROR_LISTEN")
+      ->capture_default_str();
+  healthcheck_cmd->add_option("--path", check_path, "/healthz (alive) or /readyz (ready)")
+      ->capture_default_str();
+  healthcheck_cmd->add_option("--timeout-ms", check_timeout_ms, "how long to wait for the answer")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -255,6 +268,7 @@ int Main(int argc, char** argv) {
     std::cerr << "--log-level must be debug, info, warn or error\n";
     return 2;
   }
+  if (healthcheck_cmd->parsed()) return RunHealthcheck(check_listen, check_path, check_timeout_ms);
   log::Configure(level, common.log_json);
   store::mysql::MysqlLibraryInit();
   liveblocks::curl::Client::GlobalInit();
