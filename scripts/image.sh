@@ -38,7 +38,9 @@ make_base() {  # make_base NAME [mmdebstrap options...]: a minimal Debian 12 ima
   mmdebstrap --quiet --variant=minbase --mode=root --format=tar \
     --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
     --aptopt='APT::Install-Recommends "false"' "$@" bookworm "$dir/base.tar" "${sources[@]}"
-  podman import --quiet --change 'CMD ["/bin/bash"]' "$dir/base.tar" "$name" > /dev/null
+  podman import --quiet --change 'CMD ["/bin/bash"]' \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    "$dir/base.tar" "$name" > /dev/null
   rm -rf "$dir"
 }
 make_base "$builder_base"

@@ -3,7 +3,9 @@
 #   scripts/install-deps.sh             build tools and libraries
 #   scripts/install-deps.sh --devserver also Node.js and the npm packages of the local
 #                                       Liveblocks dev server (tests/integration)
-#   scripts/install-deps.sh --test      everything the test suite needs (MariaDB server too)
+#   scripts/install-deps.sh --test      everything the test suite needs (MariaDB and PostgreSQL
+#                                       servers, Chromium, podman and the tools that read the
+#                                       deployment files)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-}
@@ -13,7 +15,11 @@ packages=(build-essential cmake ninja-build pkg-config ca-certificates curl
   libsqlite3-dev libspdlog-dev libcli11-dev)
 if [ "$mode" = "--test" ]; then
   packages+=(libgtest-dev libgmock-dev mariadb-server mariadb-client sqlite3 openssl clang libclang-rt-14-dev
-    clang-format clang-tidy util-linux postgresql-15 postgresql-client-15 pgbouncer chromium)
+    clang-format clang-tidy util-linux postgresql-15 postgresql-client-15 pgbouncer chromium
+    podman buildah runc catatonit golang-github-containernetworking-plugin-dnsname mmdebstrap uidmap
+    skopeo docker-compose prometheus systemd
+    dpkg-dev)
+  command -v kubectl > /dev/null || packages+=(kubernetes-client)
 fi
 if [ "$mode" = "--test" ] || [ "$mode" = "--devserver" ]; then
   command -v node > /dev/null && command -v npm > /dev/null || packages+=(nodejs npm)

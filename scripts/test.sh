@@ -8,10 +8,16 @@
 # test again there, builds the threaded layers with ThreadSanitizer (build-tsan/) and runs
 # their unit tests (HTTP server, group commit and store concurrency on SQLite, MariaDB and
 # Postgres, engine, reconciliation), fuzzes every parser of outside input, and stops the
-# servers.
+# servers. What we ship is tested as deployed, after the tests of build/: the Debian package
+# (cpack) installed into a clean Debian 12 container, the container image built from
+# Containerfile (scripts/image.sh, with warnings as errors) and run against the test servers,
+# the Kubernetes Deployment under podman kube play, the Compose file under docker-compose, the
+# systemd unit, the alert rules and the dashboard (ctest -L deploy).
 # Each phase prints how long it took.
 #   scripts/test.sh [ctest arguments...]     e.g. scripts/test.sh -L unit
 #   LBMIRROR_TEST_SANITIZE=0 scripts/test.sh  skips the AddressSanitizer and ThreadSanitizer passes
+#   LBMIRROR_SKIP_IMAGE=1 scripts/test.sh     skips building the image and the suites that run it
+#                                            (a developer's shortcut; ignored when CI is set)
 #   LBMIRROR_FUZZ_SECONDS=N (default 30; 0 skips) fuzzes each parser for N seconds after
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,14 +53,32 @@ report() {  # the fault-injection suite's figures, when it ran
   fi
 }
 phase "tests (build/)"
-(cd "$root/build" && ctest --output-on-failure -j2 "$@")
+(cd "$root/build" && ctest --output-on-failure -j2 -LE deploy "$@")
 report build
+
+phase "the Debian package (cpack in build/)"
+(cd "$root/build" && rm -f lbmirror_*.deb && cpack -G DEB > /dev/null && ls lbmirror_*.deb)
+source "$root/scripts/podman-env.sh"
+export LBMIRROR_TEST_IMAGE=localhost/lbmirror:test
+export LBMIRROR_TEST_DEBIAN_IMAGE=localhost/lbmirror-base/debian:bookworm-slim
+deploy_suites=()
+if [ "${LBMIRROR_SKIP_IMAGE:-0}" = 1 ] && [ -z "${CI:-}" ]; then
+  echo "LBMIRROR_SKIP_IMAGE=1: no image; only the deployment files are tested"
+  deploy_suites=(-R '^deploy\.files$')
+else
+  phase "the container image (scripts/image.sh: Release build inside the builder stage)"
+  LBMIRROR_WERROR=ON "$root/scripts/image.sh" "$LBMIRROR_TEST_IMAGE" > "$state/image.log" 2>&1 ||
+    { tail -n 60 "$state/image.log"; exit 1; }
+  grep -E '^(making the base image|image )' "$state/image.log"
+fi
+phase "what we ship, as deployed (ctest -L deploy in build/)"
+(cd "$root/build" && ctest --output-on-failure -L deploy "${deploy_suites[@]}")
 if [ "${LBMIRROR_TEST_SANITIZE:-1}" != 0 ]; then
   phase "building with AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/)"
   (cd "$root" && cmake --preset asan > /dev/null)
   cmake --build "$root/build-asan"
   phase "the same tests under AddressSanitizer and UndefinedBehaviorSanitizer (build-asan/)"
-  (cd "$root/build-asan" && ctest --output-on-failure -j2 "$@")
+  (cd "$root/build-asan" && ctest --output-on-failure -j2 -LE deploy "$@")
   report build-asan
   phase "building the unit tests with ThreadSanitizer (build-tsan/)"
   (cd "$root" && cmake --preset tsan > /dev/null)

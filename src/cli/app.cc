@@ -1,4 +1,6 @@
 #include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -41,9 +43,36 @@ void AddApiOptions(CLI::App& command, ApiOptions& api) {
       ->envname("LBMIRROR_REST_TIMEOUT_MS")
       ->capture_default_str();
 }
+
+// NAME_FILE names a file holding the value of the secret NAME (a container's or Kubernetes'
+// mounted secret, systemd's credentials): read into NAME before the options are parsed. An
+// error message, or empty when all is well; the file's content is never part of it.
+std::string LoadSecretFiles() {
+  for (const char* name : {"LIVEBLOCKS_SECRET_KEY", "LIVEBLOCKS_WEBHOOK_SECRET", "DATABASE_URL",
+                           "LBMIRROR_ADMIN_TOKEN"}) {
+    std::string file_variable = Cat(name, "_FILE");
+    const char* file = std::getenv(file_variable.c_str());
+    if (file == nullptr || *file == '\0') continue;
+    if (const char* direct = std::getenv(name); direct != nullptr && *direct != '\0') {
+      return Cat("set ", name, " or ", file_variable, ", not both");
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in.is_open()) return Cat(file_variable, ": cannot open ", file);
+    std::string value((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) return Cat(file_variable, ": cannot read ", file);
+    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+    if (value.empty()) return Cat(file_variable, ": ", file, " is empty");
+    setenv(name, value.c_str(), 1);
+  }
+  return "";
+}
 }  // namespace
 
 int Main(int argc, char** argv) {
+  if (std::string error = LoadSecretFiles(); !error.empty()) {
+    std::cerr << "lbmirror: " << error << "\n";
+    return 2;
+  }
   CLI::App app{"lbmirror - mirror a Liveblocks project into MySQL/PlanetScale, Postgres or SQLite"};
   app.require_subcommand(1);
   app.set_version_flag("--version", Cat("lbmirror ", Version(), " (commit ", Commit(), ")"));
