@@ -7,6 +7,7 @@
 #   scripts/image.sh [TAG]          default localhost/lbmirror:VERSION
 #   LBMIRROR_WERROR=ON              compiler warnings are errors in the builder stage
 #   LBMIRROR_REBUILD_BASES=1        make the bases anew (they are kept between runs)
+#   LBMIRROR_IMAGE_NO_CACHE=1       build every step anew (podman keeps the layers otherwise)
 # Needs podman, buildah, runc and mmdebstrap (scripts/install-deps.sh --test installs them).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,10 +51,14 @@ make_base "$runtime_base" --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/info/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
   --dpkgopt='path-exclude=/usr/share/lintian/*'
 
-podman build --pull=never --network=host --format docker --layers \
+cache=()
+[ "${LBMIRROR_IMAGE_NO_CACHE:-0}" = 1 ] && cache=(--no-cache)
+podman build --pull=never --network=host --format docker --layers "${cache[@]}" \
   --build-arg BUILDER_IMAGE="$builder_base" --build-arg RUNTIME_IMAGE="$runtime_base" \
   --build-arg VERSION="$version" --build-arg REVISION="$revision" \
   --build-arg SOURCE="$source_url" --build-arg WERROR="${LBMIRROR_WERROR:-OFF}" \
   -f "$root/Containerfile" -t "$tag" "$root"
+# Earlier builds' leftovers (untagged stages) go after a day; today's stay as the build cache.
+podman image prune -f --filter until=24h > /dev/null
 size=$(podman image inspect --format '{{.Size}}' "$tag")
 echo "image $tag: $((size / 1000000)) MB ($size bytes)"

@@ -75,8 +75,8 @@ describe("container image", () => {
       assert.ok((await server.db.query(`SELECT COUNT(*) AS n FROM ${prefix}documents`)).length === 1, "migrate created the tables");
 
       const port = await freePort();
-      podman(["rm", "-f", name], { check: false });
-      after(() => podman(["rm", "-f", name], { check: false }));
+      podman(["rm", "-f", "-v", name], { check: false });
+      after(() => podman(["rm", "-f", "-v", name], { check: false }));
       podman(["run", "-d", "--name", name, ...common,
         "--secret", `${keySecret},target=${file(keySecret)}`, "-e", `LIVEBLOCKS_SECRET_KEY_FILE=${file(keySecret)}`,
         "--secret", `${webhookSecret},target=${file(webhookSecret)}`, "-e", `LIVEBLOCKS_WEBHOOK_SECRET_FILE=${file(webhookSecret)}`,
@@ -150,8 +150,8 @@ describe("container image", () => {
     const name = `lbmirror-test-${process.pid}-sqlite`;
     const volume = `${name}-data`;
     const port = await freePort();
-    podman(["rm", "-f", name], { check: false });
-    after(() => { podman(["rm", "-f", name], { check: false }); podman(["volume", "rm", "-f", volume], { check: false }); });
+    podman(["rm", "-f", "-v", name], { check: false });
+    after(() => { podman(["rm", "-f", "-v", name], { check: false }); podman(["volume", "rm", "-f", volume], { check: false }); });
     podman(["run", "-d", "--name", name, "--network=host", "--read-only", "-v", `${volume}:/var/lib/lbmirror`,
       "-e", `LBMIRROR_LISTEN=127.0.0.1:${port}`, "-e", `LIVEBLOCKS_BASE_URL=${env.baseUrl}`,
       "-e", `LIVEBLOCKS_SECRET_KEY=${LIVEBLOCKS_KEY}`, "-e", "LBMIRROR_RECONCILE_INTERVAL=0", image]);
