@@ -1,5 +1,6 @@
 // Operating the mirror: backfill (paginated, interrupted and resumed, deleted rooms), background
-// reconciliation, poll mode without webhooks, /metrics, /readyz, status and prune.
+// reconciliation, poll mode without webhooks, /metrics, /readyz, status, prune, lbmirror healthcheck
+// and secrets read from NAME_FILE.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
@@ -341,5 +342,54 @@ for (const backend of backends("replay")) describe(`lbmirror replay on ${backend
     assert.throws(() => execFileSync(env.bin, ["replay", "--since", "soon", ...cli], { stdio: "pipe" }),
       (e) => e.status === 2 && /--since must be a duration/.test(String(e.stderr)));
     backend.cleanup();
+  });
+});
+
+describe("healthcheck and secrets from files", () => {
+  const backend = sqliteBackend("probe");
+  let mirror;
+  before(async () => { mirror = await startMirror({ databaseUrl: backend.databaseUrl }); });
+  after(async () => { await mirror?.stop(); backend.cleanup(); });
+
+  test("lbmirror healthcheck: 0 when serve answers 200, 1 when nothing answers, 2 for a bad address", async () => {
+    const check = (args, listen) => finish(lbmirror(["healthcheck", ...args], { extraEnv: listen ? { LBMIRROR_LISTEN: listen } : {} }));
+    assert.equal((await check([], `127.0.0.1:${mirror.port}`)).code, 0, "LBMIRROR_LISTEN names the port");
+    assert.equal((await check(["--path", "/readyz", "--listen", `0.0.0.0:${mirror.port}`])).code, 0, "0.0.0.0 is asked on loopback");
+    const missing = await check(["--path", "/nowhere", "--listen", `127.0.0.1:${mirror.port}`]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.output, /answered 404/);
+    const closed = await check(["--listen", `127.0.0.1:1`]);
+    assert.equal(closed.code, 1);
+    assert.match(closed.output, /127\.0\.0\.1:1\/healthz: /);
+    assert.equal((await check(["--listen", "nonsense"])).code, 2);
+    assert.equal((await check(["--path", "healthz", "--listen", `127.0.0.1:${mirror.port}`])).code, 2);
+  });
+
+  test("NAME_FILE gives a secret's value from a file; both set, a missing or an empty file exit 2 without the value", async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "lbmirror-secret-files-"));
+    after(() => fs.rmSync(folder, { recursive: true, force: true }));
+    const file = path.join(folder, "database-url");
+    const db = path.join(folder, "from-file.db");
+    fs.writeFileSync(file, `sqlite:${db}\n`, { mode: 0o600 });
+    const ok = await finish(lbmirror(["migrate"], { extraEnv: { DATABASE_URL_FILE: file } }));
+    assert.equal(ok.code, 0, ok.output);
+    assert.ok(fs.existsSync(db), "the database named in the file was created");
+
+    const both = await finish(lbmirror(["migrate"], { extraEnv: { DATABASE_URL_FILE: file, DATABASE_URL: "sqlite:other.db" } }));
+    assert.equal(both.code, 2);
+    assert.match(both.output, /set DATABASE_URL or DATABASE_URL_FILE, not both/);
+    const secretFile = path.join(folder, "key");
+    fs.writeFileSync(secretFile, "sk_file_secret_value_123");
+    const missing = await finish(lbmirror(["status"], { extraEnv: { LIVEBLOCKS_SECRET_KEY: "", LIVEBLOCKS_SECRET_KEY_FILE: path.join(folder, "nope") } }));
+    assert.equal(missing.code, 2);
+    assert.match(missing.output, /LIVEBLOCKS_SECRET_KEY_FILE: cannot open /);
+    const empty = path.join(folder, "empty");
+    fs.writeFileSync(empty, "\n");
+    const blank = await finish(lbmirror(["status"], { extraEnv: { LBMIRROR_ADMIN_TOKEN_FILE: empty } }));
+    assert.equal(blank.code, 2);
+    assert.match(blank.output, /LBMIRROR_ADMIN_TOKEN_FILE: .* is empty/);
+    const twice = await finish(lbmirror(["status"], { extraEnv: { LIVEBLOCKS_SECRET_KEY_FILE: secretFile } }));
+    assert.equal(twice.code, 2, "LIVEBLOCKS_SECRET_KEY (set by the helper) and its _FILE");
+    for (const run of [both, missing, blank, twice]) assert.ok(!run.output.includes("sk_file_secret_value_123") && !run.output.includes(db));
   });
 });
