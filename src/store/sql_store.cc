@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/log.h"
 #include "core/text.h"
 #include "store/schema.h"
 #include "store/sql/dialect.h"
@@ -104,10 +105,17 @@ Result<bool> SqlStore::CompleteOne(SqlConnection& connection, const Completion& 
                                    const sql::RowWriter::Context& context) {
   const int64_t now = context.now_ms;
   // The fencing check comes first and locks the target row until commit, so a worker whose
-  // lease was taken over cannot write anything.
-  auto held = queue_.FenceAndClear(connection, completion.claim, now);
-  if (!held) return held.error();
-  if (!*held) return false;
+  // lease was taken over (or given back) cannot write anything.
+  auto fenced = queue_.FenceAndClear(connection, completion.claim, now);
+  if (!fenced) return fenced.error();
+  if (*fenced == sql::Fenced::kLost) return false;
+  if (*fenced == sql::Fenced::kAlreadyDone) {
+    // Its rows were written by an earlier run of this transaction whose COMMIT's reply was
+    // lost: writing them again now could undo what committed since (a room's deletion).
+    log::Info(Cat(completion.claim.key.ToString(),
+                  ": already written by an earlier attempt whose commit reply was lost"));
+    return true;
+  }
   for (const RowWrite& write : completion.writes) {
     LBMIRROR_RETURN_IF_ERROR(writer_.Apply(connection, write, context));
   }

@@ -36,8 +36,16 @@ class HookedConnection final : public SqlConnection {
       std::function<std::optional<Error>(std::string_view sql, std::span<const SqlValue> params)>;
   // Told of the statements that are not prepared: transaction control and DDL.
   using Control = std::function<void(std::string_view sql)>;
-  HookedConnection(std::unique_ptr<SqlConnection> inner, Hook hook, Control control = {})
-      : inner_(std::move(inner)), hook_(std::move(hook)), control_(std::move(control)) {}
+  // Asked after each COMMIT that succeeded: true drops the connection before its reply, so
+  // the caller sees a lost connection (retryable) for a transaction that committed. It may
+  // act first, as another worker would while the caller waits to retry.
+  using LoseCommitReply = std::function<bool()>;
+  HookedConnection(std::unique_ptr<SqlConnection> inner, Hook hook, Control control = {},
+                   LoseCommitReply lose_commit_reply = {})
+      : inner_(std::move(inner)),
+        hook_(std::move(hook)),
+        control_(std::move(control)),
+        lose_commit_reply_(std::move(lose_commit_reply)) {}
   Result<int64_t> Execute(std::string_view sql, std::span<const SqlValue> params) override {
     if (auto error = hook_(sql, params)) return *error;
     return inner_->Execute(sql, params);
@@ -59,13 +67,19 @@ class HookedConnection final : public SqlConnection {
   Status Prepare(std::string_view sql) override { return inner_->Prepare(sql); }
   Status Commit() override {
     Tell("COMMIT");
-    return inner_->Commit();
+    Status committed = inner_->Commit();
+    if (committed && lose_commit_reply_ && lose_commit_reply_()) {
+      dropped_ = true;
+      return Error(ErrorCode::kUnavailable,
+                   "lost connection to the server (injected, after the COMMIT was applied)", true);
+    }
+    return committed;
   }
   Status Rollback() override {
     Tell("ROLLBACK");
     return inner_->Rollback();
   }
-  bool broken() const override { return inner_->broken(); }
+  bool broken() const override { return dropped_ || inner_->broken(); }
 
  private:
   void Tell(std::string_view sql) {
@@ -75,6 +89,8 @@ class HookedConnection final : public SqlConnection {
   std::unique_ptr<SqlConnection> inner_;
   Hook hook_;
   Control control_;
+  LoseCommitReply lose_commit_reply_;
+  bool dropped_ = false;
 };
 
 // The backends the store tests run on, by name.
@@ -97,6 +113,7 @@ class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
       path_ = std::filesystem::temp_directory_path() / ("lbmirror_store_" + unique + ".db");
       std::string path = path_;
       factory_ = [path] { return sqlite::OpenSqliteConnection(path); };
+      found_rows_factory_ = factory_;
     } else {
       const bool postgres = GetParam() == Dialect::kPostgres;
       const char* variable = postgres ? "LBMIRROR_TEST_POSTGRES_URL" : "LBMIRROR_TEST_MYSQL_URL";
@@ -107,9 +124,11 @@ class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
       DatabaseConfig c = *config;
       if (postgres) {
         factory_ = [c] { return postgres::OpenPostgresConnection(c); };
+        found_rows_factory_ = factory_;
       } else {
         mysql::MysqlLibraryInit();
         factory_ = [c] { return mysql::OpenMysqlConnection(c); };
+        found_rows_factory_ = [c] { return mysql::OpenMysqlConnection(c, /*found_rows=*/true); };
       }
     }
     store_ = MakeStore(prefix_);
@@ -138,15 +157,23 @@ class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
   std::unique_ptr<SqlStore> MakeHookedStore(HookedConnection::Hook hook,
                                             HookedConnection::Control control = {},
                                             const std::string& prefix = "") {
-    ConnectionFactory inner = factory_;
+    return MakeStoreLosingCommitReplies(std::move(hook), {}, factory_, std::move(control), prefix);
+  }
+  // The same, whose connections are asked after each COMMIT whether to lose its reply, and
+  // are opened by `inner` (found_rows_factory_: MySQL counts matched rows as affected).
+  std::unique_ptr<SqlStore> MakeStoreLosingCommitReplies(
+      HookedConnection::Hook hook, HookedConnection::LoseCommitReply lose_reply,
+      ConnectionFactory inner, HookedConnection::Control control = {},
+      const std::string& prefix = "") {
     SqlStoreOptions options;
     options.table_prefix = prefix.empty() ? prefix_ : prefix;
     options.pool_size = 1;
-    ConnectionFactory hooked = [inner, hook, control]() -> Result<std::unique_ptr<SqlConnection>> {
+    ConnectionFactory hooked = [inner, hook, control,
+                                lose_reply]() -> Result<std::unique_ptr<SqlConnection>> {
       auto connection = inner();
       if (!connection) return connection.error();
       return std::unique_ptr<SqlConnection>(
-          std::make_unique<HookedConnection>(std::move(*connection), hook, control));
+          std::make_unique<HookedConnection>(std::move(*connection), hook, control, lose_reply));
     };
     return std::make_unique<SqlStore>(GetParam(), hooked, options, clock_);
   }
@@ -238,6 +265,9 @@ class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
   std::string prefix_;
   std::filesystem::path path_;
   ConnectionFactory factory_;
+  // As factory_, but MySQL reports the rows a statement matched rather than those it changed
+  // (CLIENT_FOUND_ROWS), as Postgres and SQLite do.
+  ConnectionFactory found_rows_factory_;
   std::unique_ptr<SqlStore> store_;
   int writes_seq_ = 0;
   // Shared by every event; events borrow it, so it must never be reassigned.

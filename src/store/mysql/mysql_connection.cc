@@ -243,7 +243,8 @@ class MysqlConnection final : public SqlConnection {
 
 void MysqlLibraryInit() { mysql_library_init(0, nullptr, nullptr); }
 
-Result<std::unique_ptr<SqlConnection>> OpenMysqlConnection(const DatabaseConfig& config) {
+Result<std::unique_ptr<SqlConnection>> OpenMysqlConnection(const DatabaseConfig& config,
+                                                           bool found_rows) {
   MYSQL* mysql = mysql_init(nullptr);
   if (mysql == nullptr) return Internal("mysql_init failed");
   unsigned timeout = 5;
@@ -270,7 +271,8 @@ Result<std::unique_ptr<SqlConnection>> OpenMysqlConnection(const DatabaseConfig&
   const char* host = config.unix_socket.empty() ? config.host.c_str() : nullptr;
   const char* socket = config.unix_socket.empty() ? nullptr : config.unix_socket.c_str();
   if (mysql_real_connect(mysql, host, config.user.c_str(), config.password.c_str(),
-                         config.database.c_str(), config.port, socket, 0) == nullptr) {
+                         config.database.c_str(), config.port, socket,
+                         found_rows ? CLIENT_FOUND_ROWS : 0) == nullptr) {
     unsigned code = mysql_errno(mysql);
     Error error = MysqlError(code, mysql_error(mysql), Cat("connecting to ", config.Redacted()));
     mysql_close(mysql);

@@ -14,7 +14,10 @@ namespace lbmirror::store::mysql {
 void MysqlLibraryInit();
 
 // Opens a connection; connection errors are retryable, configuration errors (bad password,
-// TLS verification failure) are not.
-Result<std::unique_ptr<SqlConnection>> OpenMysqlConnection(const DatabaseConfig& config);
+// TLS verification failure) are not. `found_rows`: statements report the rows they matched,
+// not those they changed (CLIENT_FOUND_ROWS, which is what Postgres and SQLite report); the
+// store's fencing gives the same answers either way, which the store tests check with it.
+Result<std::unique_ptr<SqlConnection>> OpenMysqlConnection(const DatabaseConfig& config,
+                                                           bool found_rows = false);
 
 }  // namespace lbmirror::store::mysql

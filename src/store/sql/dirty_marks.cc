@@ -41,6 +41,23 @@ DirtyMarks::DirtyMarks(Dialect dialect, const std::string& prefix, int64_t max_w
       " WHERE kind IN ('presence', 'storage', 'thread', 'ydoc') AND scope_id = ?"
       " AND lease_until > 0",
       dialect, prefix);
+  // dirty_seq bumped last, as above.
+  const std::string mark_content =
+      "UPDATE {p}targets SET"
+      " next_attempt_at = CASE WHEN dirty_seq > done_seq THEN {least}(next_attempt_at, ?)"
+      " ELSE ? END,"
+      " first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE ? END,"
+      " dirty_seq = dirty_seq + 1"
+      " WHERE kind IN ('presence', 'storage', 'thread', 'ydoc') AND scope_id = ? AND ";
+  mark_revived_[0] = RenderSql(mark_content +
+                                   "EXISTS (SELECT 1 FROM {p}rooms WHERE room_id = ?"
+                                   " AND deleted_at IS NOT NULL)",
+                               dialect, prefix);
+  // Without soft deletes a room new to the mirror looks the same: only targets that were
+  // read before (done_seq > 0) can have written rows a deletion removed.
+  mark_revived_[1] = RenderSql(
+      mark_content + "done_seq > 0 AND NOT EXISTS (SELECT 1 FROM {p}rooms WHERE room_id = ?)",
+      dialect, prefix);
 }
 
 Status DirtyMarks::Mark(SqlConnection& connection, const TargetKey& key, int64_t now_ms,
@@ -54,6 +71,12 @@ Status DirtyMarks::FenceRoomReads(SqlConnection& connection, const std::string& 
                                   int64_t now_ms) const {
   SqlValue params[] = {now_ms, now_ms, now_ms, Text(room_id)};
   return Run(connection, fence_room_reads_, params);
+}
+
+Status DirtyMarks::MarkRevivedRoomContent(SqlConnection& connection, const std::string& room_id,
+                                          int64_t now_ms, bool hard_deletes) const {
+  SqlValue params[] = {now_ms, now_ms, now_ms, Text(room_id), Text(room_id)};
+  return Run(connection, mark_revived_[hard_deletes ? 1 : 0], params);
 }
 
 }  // namespace lbmirror::store::sql

@@ -30,10 +30,17 @@ class DirtyMarks {
   // presence) loses its claim (fencing token bumped) and is due again at once.
   Status FenceRoomReads(SqlConnection& connection, const std::string& room_id,
                         int64_t now_ms) const;
+  // Before a room's row is written live: if the mirror holds the room as deleted (with
+  // `hard_deletes`, holds no row for it), the room was created again with the same id, and a
+  // deletion read before that may have marked its new content deleted; the room's content
+  // targets (storage, ydoc, thread, presence) are marked dirty, due at once, and read again.
+  Status MarkRevivedRoomContent(SqlConnection& connection, const std::string& room_id,
+                                int64_t now_ms, bool hard_deletes) const;
 
  private:
   std::vector<std::string> many_;
   std::string fence_room_reads_;
+  std::string mark_revived_[2];  // soft deletes, hard deletes
 };
 
 }  // namespace lbmirror::store::sql

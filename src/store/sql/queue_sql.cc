@@ -41,24 +41,38 @@ QueueSql::QueueSql(Dialect dialect, const std::string& prefix, int64_t coalesce_
                                " lease_owner = ? AND lease_until = ? AND (",
                                key_and_fence, ")", max_rows, " OR ");
   // Dirtied again during the read: pending from now (the read saw what came before).
+  // A claim in flight is one whose fencing token is still the target's and whose lease was
+  // not given back (lease_until > 0; an expired lease not taken over still counts): only such
+  // a claim completes, fails, renews or gives back. A completion run again after its COMMIT
+  // landed but the reply was lost, or one whose claim was given back, finds none and writes
+  // nothing; the room deletion's fence (FenceRoomReads) uses the same notion. A completion
+  // always changes the row it matches (lease_until goes to 0), so the count of rows it changed
+  // is the count it matched on every backend, whatever the server counts as "affected".
+  const std::string in_flight =
+      " WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0";
   complete_ = render(
       "UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0,"
       " last_error = NULL, last_success_at = ?,"
       " first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END,"
-      " next_attempt_at = CASE WHEN dirty_seq > ? THEN {bigint:?} ELSE ? END"
-      " WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?");
+      " next_attempt_at = CASE WHEN dirty_seq > ? THEN {bigint:?} ELSE ? END" +
+      in_flight);
+  completed_ = render(
+      "SELECT fence, lease_until, done_seq FROM {p}targets"
+      " WHERE kind = ? AND scope_id = ? AND object_id = ?");
   fail_ = render(
       "UPDATE {p}targets SET lease_owner = '', lease_until = 0, next_attempt_at = ?,"
-      " last_error = ? WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ?");
-  renew_ = render(
-      "UPDATE {p}targets SET lease_until = ? WHERE kind = ? AND scope_id = ? AND object_id = ?"
-      " AND fence = ? AND lease_until > 0");
+      " last_error = ?" +
+      in_flight);
+  renew_ = render("UPDATE {p}targets SET lease_until = ?" + in_flight);
   const std::string give_back =
       "UPDATE {p}targets SET lease_owner = '', lease_until = 0,"
-      " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE ";
-  release_ = render(give_back + "kind = ? AND scope_id = ? AND object_id = ? AND fence = ?");
-  // The same for every target one claim leased (its owner and lease end).
-  unclaim_ = render(give_back + "lease_owner = ? AND lease_until = ?");
+      " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END";
+  release_ = render(give_back + in_flight);
+  // The same for the targets of one group of a claim that this claim leased (its owner and
+  // lease end, and the fencing token it gave each); the claim's earlier groups keep theirs.
+  unclaim_ = ManyRowStatements(dialect, prefix,
+                               give_back + " WHERE lease_owner = ? AND lease_until = ? AND (",
+                               key_and_fence, ")", max_rows, " OR ");
 }
 
 Result<std::vector<Claim>> QueueSql::ClaimDue(SqlConnection& connection, std::string_view owner,
@@ -143,10 +157,12 @@ Result<std::vector<Claim>> QueueSql::ClaimDue(SqlConnection& connection, std::st
     }
     auto won = connection.Query(claimed_.at(take), params);
     if (!won) {
-      // Which of the group are claimed is unknown: they are given back (due again at once,
-      // as if never claimed), or, if that fails too, taken again when the lease ends.
-      params.resize(2);
-      (void)connection.Execute(unclaim_, params);
+      // Which of this group are claimed is unknown: they are given back (due again at once,
+      // as if never claimed), or, if that fails too, taken again when the lease ends. Either
+      // way none of them is returned: a claim given back must not be processed (its lease is
+      // 0, so a room's deletion would not fence it out). The earlier groups' claims are
+      // still leased and are returned.
+      (void)connection.Execute(unclaim_.at(take), params);
       if (!claims.empty()) return partly_claimed();
       return won.error().WithContext("reading claimed targets");
     }
@@ -237,8 +253,8 @@ Status QueueSql::Release(SqlConnection& connection, const Claim& claim) const {
   return Run(connection, release_, params);
 }
 
-Result<bool> QueueSql::FenceAndClear(SqlConnection& connection, const Claim& claim,
-                                     int64_t now) const {
+Result<Fenced> QueueSql::FenceAndClear(SqlConnection& connection, const Claim& claim,
+                                       int64_t now) const {
   SqlValue params[] = {claim.dirty_seq,
                        now,
                        claim.dirty_seq,
@@ -252,7 +268,18 @@ Result<bool> QueueSql::FenceAndClear(SqlConnection& connection, const Claim& cla
                        claim.fence};
   auto changed = connection.Execute(complete_, params);
   if (!changed) return changed.error();
-  return *changed == 1;
+  if (*changed == 1) return Fenced::kHeld;
+  // Not in flight. The same fencing token with the lease given back and the target done up
+  // to the claim's dirty_seq means this completion committed before (only it sets done_seq
+  // with this token, and a claim is taken only while dirty_seq > done_seq): a transaction
+  // run again after its COMMIT's reply was lost.
+  auto rows = connection.Query(completed_, std::span(params).subspan(7, 3));
+  if (!rows) return rows.error();
+  if (rows->size() == 1 && IntField((*rows)[0][0]) == claim.fence && IntField((*rows)[0][1]) == 0 &&
+      IntField((*rows)[0][2]) >= claim.dirty_seq) {
+    return Fenced::kAlreadyDone;
+  }
+  return Fenced::kLost;
 }
 
 }  // namespace lbmirror::store::sql

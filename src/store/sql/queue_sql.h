@@ -17,6 +17,13 @@
 
 namespace lbmirror::store::sql {
 
+// What a completion's fence check found.
+enum class Fenced {
+  kHeld,         // the claim is in flight: the completion writes its rows
+  kLost,         // taken over, or given back: nothing is written
+  kAlreadyDone,  // this completion committed before (its transaction is being run again)
+};
+
 class QueueSql {
  public:
   // `coalesce_ms`: a target dirtied again during its read is due this long after the read.
@@ -35,10 +42,11 @@ class QueueSql {
   // False when the claim no longer holds the target.
   Result<bool> Renew(SqlConnection& connection, const Claim& claim, int64_t lease_until) const;
   Status Release(SqlConnection& connection, const Claim& claim) const;
-  // Inside a completion's transaction: checks the claim still holds its fencing token and
-  // clears the target (due again after the coalescing delay if it was dirtied during the
-  // read). False, with nothing changed, when the lease was taken over.
-  Result<bool> FenceAndClear(SqlConnection& connection, const Claim& claim, int64_t now) const;
+  // Inside a completion's transaction: checks the claim is still in flight (it holds its
+  // fencing token and its lease was not given back) and clears the target (due again after
+  // the coalescing delay if it was dirtied during the read). Otherwise nothing is changed,
+  // and the answer tells a lost claim from one this completion already committed.
+  Result<Fenced> FenceAndClear(SqlConnection& connection, const Claim& claim, int64_t now) const;
 
  private:
   Result<std::vector<Claim>> ClaimSkippingLocked(SqlConnection& connection, std::string_view owner,
@@ -50,8 +58,8 @@ class QueueSql {
   std::string prefix_;
   int64_t coalesce_ms_;
   size_t max_rows_;
-  std::vector<std::string> claim_, claimed_;  // by number of targets
-  std::string complete_, fail_, renew_, release_, unclaim_;
+  std::vector<std::string> claim_, claimed_, unclaim_;  // by number of targets
+  std::string complete_, completed_, fail_, renew_, release_;
 };
 
 }  // namespace lbmirror::store::sql

@@ -127,6 +127,10 @@ Status RowWriter::Write(SqlConnection& connection, const RoomRow& room,
       Text(room.room_id),          Text(room.organization_id),        Text(room.metadata),
       Text(room.default_accesses), Text(room.users_accesses),         Text(room.groups_accesses),
       Optional(room.created_at),   Optional(room.last_connection_at), Text(context.now)};
+  // A room created again with the same id: its content is read anew (an older deletion may
+  // have marked it deleted after it was mirrored).
+  LBMIRROR_RETURN_IF_ERROR(
+      marks_.MarkRevivedRoomContent(connection, room.room_id, context.now_ms, hard_deletes_));
   return Run(connection, upsert_room_, params);
 }
 
