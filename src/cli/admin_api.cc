@@ -292,28 +292,36 @@ http::Router AdminRoutes(const AdminContext& context) {
   router.Add("GET", "/",
              [&context](const http::Request& request) { return Console(context, request); });
   router.Add("GET", "/healthz", [&context](const http::Request&) { return context.healthz(); });
-  router.Add("GET", "/readyz", [&context](const http::Request&) { return context.readyz(); });
-  router.Add("GET", "/metrics", [&context](const http::Request&) { return context.metrics(); });
+  // What asks the database runs on the router's blocking threads, never the server's.
+  router.AddBlocking(
+      "GET", "/readyz", [&context](const http::Request&) { return context.readyz(); },
+      std::chrono::milliseconds(2'000));
+  router.AddBlocking("GET", "/metrics",
+                     [&context](const http::Request&) { return context.metrics(); });
   router.Add("GET", "/api/overview", Guarded(context, [&context](const http::Request&) {
                return http::Response::Json(200, context.overview ? context.overview() : "{}");
              }));
-  router.Add("GET", "/api/queue",
-             Guarded(context, [&context](const http::Request&) { return Queue(context); }));
-  router.Add("GET", "/api/events", Guarded(context, [&context](const http::Request& request) {
-               return Events(context, request);
-             }));
-  router.Add("POST", "/api/retry", Guarded(context, [&context](const http::Request& request) {
-               return Retry(context, request);
-             }));
-  router.Add("POST", "/api/replay", Guarded(context, [&context](const http::Request& request) {
-               return Replay(context, request);
-             }));
-  router.Add("GET", "/api/room", Guarded(context, [&context](const http::Request& request) {
-               return Room(context, request);
-             }));
-  router.Add("POST", "/api/mirror", Guarded(context, [&context](const http::Request& request) {
-               return MirrorAgain(context, request);
-             }));
+  router.AddBlocking("GET", "/api/queue",
+                     Guarded(context, [&context](const http::Request&) { return Queue(context); }));
+  router.AddBlocking("GET", "/api/events",
+                     Guarded(context, [&context](const http::Request& request) {
+                       return Events(context, request);
+                     }));
+  router.AddBlocking("POST", "/api/retry",
+                     Guarded(context, [&context](const http::Request& request) {
+                       return Retry(context, request);
+                     }));
+  router.AddBlocking("POST", "/api/replay",
+                     Guarded(context, [&context](const http::Request& request) {
+                       return Replay(context, request);
+                     }));
+  router.AddBlocking("GET", "/api/room", Guarded(context, [&context](const http::Request& request) {
+                       return Room(context, request);
+                     }));
+  router.AddBlocking("POST", "/api/mirror",
+                     Guarded(context, [&context](const http::Request& request) {
+                       return MirrorAgain(context, request);
+                     }));
   return router;
 }
 
@@ -327,6 +335,7 @@ Result<std::unique_ptr<AdminListener>> AdminListener::Start(const std::string& a
   options.port = parsed->second;
   options.threads = 1;
   options.max_connections = 64;
+  options.answer_timeout = std::chrono::milliseconds(listener->context_.answer_timeout_ms);
   listener->server_ = std::make_unique<http::HttpServer>(options, AdminRoutes(listener->context_));
   if (Status listening = listener->server_->Listen(); !listening) {
     return Error(ErrorCode::kUnavailable,

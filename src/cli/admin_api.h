@@ -21,6 +21,7 @@ struct AdminContext {
   store::Store* store = nullptr;
   const Clock* clock = nullptr;
   std::string token;
+  int64_t answer_timeout_ms = 5'000;        // a request not answered by then gets 503
   std::function<void()> notify_workers;     // targets were made due
   std::function<http::Response()> healthz;  // the main listener's answers, mirrored
   std::function<http::Response()> readyz;

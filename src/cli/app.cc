@@ -142,6 +142,12 @@ int Main(int argc, char** argv) {
       ->envname("LBMIRROR_BODY_TIMEOUT_MS")
       ->capture_default_str();
   serve_cmd
+      ->add_option("--ack-timeout", serve.ack_timeout,
+                   "a webhook not stored by then is answered 503 with Retry-After (Liveblocks "
+                   "delivers it again); also the bound of every other answer")
+      ->envname("LBMIRROR_ACK_TIMEOUT")
+      ->capture_default_str();
+  serve_cmd
       ->add_flag("--hard-deletes", serve.hard_deletes,
                  "delete the rows of deleted rooms, threads, comments and notifications "
                  "(default: keep them with deleted_at set)")

@@ -35,6 +35,7 @@ struct ServeOptions {
   int64_t coalesce_ms = 200;
   int64_t idle_timeout_ms = 60'000;  // keep-alive wait for the next request and its headers
   int64_t body_timeout_ms = 30'000;  // receiving a request body, sending a response
+  std::string ack_timeout = "5s";    // a webhook not stored by then is answered 503
   bool no_migrate = false;
   bool hard_deletes = false;
   std::string flow_keys = "flow";         // comma-separated Storage root keys holding diagrams

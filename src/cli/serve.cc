@@ -26,6 +26,9 @@ namespace lbmirror::cli {
 
 namespace {
 constexpr int64_t kPruneEveryMs = 3'600'000;
+// /readyz answers 503 by then if the database has not: an orchestrator's probe waits about as
+// long (Kubernetes' default is 1 s; the manifests in deploy/ give it 3 s).
+constexpr std::chrono::milliseconds kReadinessTimeout{2'000};
 // Descriptors kept for everything but HTTP connections: database and REST connections, logs.
 constexpr int64_t kReservedDescriptors = 128;
 
@@ -55,6 +58,7 @@ struct ServeConfig {
   int64_t interval_ms = 0;  // of polling or reconciliation; 0: never
   std::optional<int64_t> prune_ms;
   int64_t admin_sample_ms = 10'000;
+  int64_t ack_timeout_ms = 5'000;  // the bound of every answer
 };
 
 // The options checked; nullopt, with the exit code in `code`, when one is wrong.
@@ -87,6 +91,11 @@ std::optional<ServeConfig> ReadServeConfig(const ApiOptions& api, const ServeOpt
     return fail("--admin-sample-interval must be a duration of at least 1s");
   }
   config.admin_sample_ms = *sample_ms;
+  auto ack_ms = ParseDurationMs(options.ack_timeout);
+  if (!ack_ms || *ack_ms < 100 || *ack_ms > 60'000) {
+    return fail("--ack-timeout must be a duration between 100ms and 60s, such as 5s");
+  }
+  config.ack_timeout_ms = *ack_ms;
   if (options.workers < 1 || options.http_threads < 1 || options.max_body_bytes < 1024 ||
       options.idle_timeout_ms < 100 || options.body_timeout_ms < 100 || options.coalesce_ms < 0 ||
       options.coalesce_ms > 60'000) {
@@ -138,6 +147,7 @@ http::ServerOptions ServerOptionsFor(const ServeConfig& config, const ServeOptio
   server.idle_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
   server.header_timeout = std::chrono::milliseconds(options.idle_timeout_ms);
   server.body_timeout = std::chrono::milliseconds(options.body_timeout_ms);
+  server.answer_timeout = std::chrono::milliseconds(config.ack_timeout_ms);
   server.handle_signals = true;
   return server;
 }
@@ -188,6 +198,7 @@ Admin StartAdmin(const ServeOptions& options, const ServeConfig& config,
   context.store = &store;
   context.clock = &clock;
   context.token = options.admin_token;
+  context.answer_timeout_ms = config.ack_timeout_ms;
   context.notify_workers = [&engine] { engine.Notify(); };
   context.healthz = [] { return http::Response::Json(200, R"({"status":"ok"})"); };
   context.readyz = [&store] { return Readiness(store); };
@@ -221,12 +232,16 @@ http::Router Routes(const std::string& webhook_path, webhook::WebhookHandler* ha
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
             respond(std::move(response));
           });
-        });
+        },
+        [handler](const http::Request& request) { return handler->TimedOut(request); });
   }
   router.Add("GET", "/healthz",
              [](const http::Request&) { return http::Response::Json(200, R"({"status":"ok"})"); });
-  router.Add("GET", "/readyz", [&store](const http::Request&) { return Readiness(store); });
-  router.Add("GET", "/metrics", [page = std::move(metrics_page)](const http::Request&) {
+  // Both ask the database: on threads of their own, never the server's, and bounded.
+  router.AddBlocking(
+      "GET", "/readyz", [&store](const http::Request&) { return Readiness(store); },
+      kReadinessTimeout);
+  router.AddBlocking("GET", "/metrics", [page = std::move(metrics_page)](const http::Request&) {
     return MetricsResponse(page());
   });
   return router;

@@ -5,6 +5,8 @@
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/as_tuple.hpp>
 #include <boost/beast.hpp>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -22,6 +24,62 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 constexpr auto kTuple = asio::experimental::as_tuple(asio::use_awaitable);
 
+class BlockingPool {
+ public:
+  BlockingPool(int threads, size_t max_waiting) : max_waiting_(max_waiting) {
+    for (int i = 0; i < threads; ++i) {
+      threads_.emplace_back([this, i] {
+        NameThisThread(Cat("lbm-blocking-", i));
+        Loop();
+      });
+    }
+  }
+  ~BlockingPool() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& thread : threads_) thread.join();
+  }
+  // False, with `task` not run, when as many tasks wait already.
+  bool Post(std::function<void()> task) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_ || waiting_.size() >= max_waiting_) return false;
+      waiting_.push_back(std::move(task));
+    }
+    wake_.notify_one();
+    return true;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [this] { return stopping_ || !waiting_.empty(); });
+      if (stopping_) return;  // tasks still waiting were answered at their deadline
+      std::function<void()> task = std::move(waiting_.front());
+      waiting_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+  }
+
+  const size_t max_waiting_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> waiting_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+Router::Router() = default;
+Router::~Router() = default;
+Router::Router(Router&&) noexcept = default;
+Router& Router::operator=(Router&&) noexcept = default;
+
 void Router::Add(std::string method, std::string path, Handler handler) {
   AddAsync(std::move(method), std::move(path),
            [handler = std::move(handler)](const Request& request, const Responder& respond) {
@@ -29,8 +87,48 @@ void Router::Add(std::string method, std::string path, Handler handler) {
            });
 }
 
-void Router::AddAsync(std::string method, std::string path, AsyncHandler handler) {
-  routes_.push_back({std::move(method), std::move(path), std::move(handler)});
+void Router::AddAsync(std::string method, std::string path, AsyncHandler handler,
+                      TimeoutAnswer on_timeout, std::chrono::milliseconds timeout) {
+  routes_.push_back(
+      {std::move(method), std::move(path), std::move(handler), std::move(on_timeout), timeout});
+}
+
+void Router::AddBlocking(std::string method, std::string path, Handler handler,
+                         std::chrono::milliseconds timeout) {
+  if (!blocking_) blocking_ = std::make_shared<BlockingPool>(2, 32);
+  auto shared = std::make_shared<Handler>(std::move(handler));
+  AddAsync(
+      std::move(method), std::move(path),
+      [pool = blocking_.get(), shared](const Request& request, const Responder& respond) {
+        // A copy: the server may answer at the deadline and drop the request meanwhile.
+        bool queued = pool->Post([shared, request, respond] { respond((*shared)(request)); });
+        if (!queued) {
+          Response busy = Response::Error(503, "busy: too many requests wait; retry");
+          busy.headers.emplace("Retry-After", "1");
+          respond(std::move(busy));
+        }
+      },
+      {}, timeout);
+}
+
+const Router::RouteEntry* Router::Find(const Request& request) const {
+  for (const RouteEntry& route : routes_) {
+    if (route.path == request.path && route.method == request.method) return &route;
+  }
+  return nullptr;
+}
+
+std::chrono::milliseconds Router::Timeout(const Request& request) const {
+  const RouteEntry* route = Find(request);
+  return route != nullptr ? route->timeout : std::chrono::milliseconds(0);
+}
+
+Response Router::TimedOut(const Request& request) const {
+  const RouteEntry* route = Find(request);
+  if (route != nullptr && route->on_timeout) return route->on_timeout(request);
+  Response response = Response::Error(503, "not answered in time; retry");
+  response.headers.emplace("Retry-After", "5");
+  return response;
 }
 
 void Router::Route(const Request& request, Responder respond) const {
@@ -107,6 +205,22 @@ struct Connection {
   }
 };
 
+// At most one line a second: a flood of connections must not flood the log too.
+void RateLimitedWarn(const std::string& message) {
+  static std::atomic<int64_t> last_second{0};
+  static std::atomic<int64_t> suppressed{0};
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  int64_t last = last_second.load(std::memory_order_relaxed);
+  if (now == last || !last_second.compare_exchange_strong(last, now)) {
+    suppressed.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  int64_t more = suppressed.exchange(0);
+  log::Warn(more > 0 ? Cat(message, " (and ", more, " more in the last second)") : message);
+}
+
 bool OutOfDescriptors(const beast::error_code& ec) {
   return ec == asio::error::no_descriptors ||
          ec == beast::error_code(ENFILE, beast::system_category());
@@ -149,31 +263,59 @@ struct HttpServer::Impl {
   asio::awaitable<bool> WriteResponse(Connection& connection, const Response& response,
                                       unsigned version, bool keep_alive);
   asio::awaitable<void> RejectAndDrain(Connection& connection, const Response& response);
+  // A connection past the cap: its request is read and answered 503, then it is closed.
+  asio::awaitable<void> Refuse(std::shared_ptr<Connection> connection);
+  std::atomic<size_t> refusing{0};
   void StopNow();
 };
 
 namespace {
 // Routes the request and resumes the awaiting coroutine on its connection's thread once the
-// handler has answered, possibly on another thread. The answer is posted to the connection's
-// io_context together with a work guard, which keeps a stopping server running until the
-// answer is sent. A responder keeps nothing once it has been called, so it may outlive the
-// server.
-auto AwaitRoute(asio::io_context& ioc, const Router& router, const Request& request) {
+// handler has answered, possibly on another thread, or once `deadline` (when not 0) has passed
+// with the route's timeout answer; whichever comes second is dropped. The answer is posted to
+// the connection's io_context together with a work guard, which keeps a stopping server
+// running until the answer is sent. A responder keeps nothing once it has been called, so it
+// may outlive the server.
+auto AwaitRoute(asio::io_context& ioc, const Router& router, const Request& request,
+                std::chrono::milliseconds deadline) {
   return asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(
-      [&ioc, &router, &request](auto handler) {
+      [&ioc, &router, &request, deadline](auto handler) {
         using Handler = decltype(handler);
-        auto waiting = std::make_shared<std::optional<Handler>>(std::move(handler));
-        router.Route(request,
-                     [waiting, work = asio::make_work_guard(ioc)](Response response) mutable {
-                       auto executor = work.get_executor();
-                       asio::post(executor, [waiting = std::move(waiting), work = std::move(work),
-                                             response = std::move(response)]() mutable {
-                         Handler resume = std::move(**waiting);
-                         waiting->reset();
-                         resume(std::move(response));
-                         work.reset();
-                       });
+        // Shared with the responder, which may outlive the server: nothing in it belongs to
+        // the io_context once answered (the work guard is given up then).
+        struct Waiting {
+          std::optional<Handler> resume;
+          std::atomic<bool> answered{false};
+          std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+          std::weak_ptr<asio::steady_timer> timer;
+        };
+        auto waiting = std::make_shared<Waiting>();
+        waiting->resume.emplace(std::move(handler));
+        waiting->work.emplace(asio::make_work_guard(ioc));
+        if (deadline.count() > 0) {
+          // Owned by its own wait, so it ends on the connection's thread.
+          auto timer = std::make_shared<asio::steady_timer>(ioc, deadline);
+          waiting->timer = timer;
+          // The coroutine waits until resumed, so `request` is still there.
+          timer->async_wait([timer, waiting, &router, &request](const beast::error_code& ec) {
+            if (ec || waiting->answered.exchange(true)) return;
+            Handler resume = std::move(*waiting->resume);
+            waiting->resume.reset();
+            resume(router.TimedOut(request));
+            waiting->work.reset();
+          });
+        }
+        router.Route(request, [waiting](Response response) {
+          if (waiting->answered.exchange(true)) return;  // answered at the deadline
+          asio::post(waiting->work->get_executor(),
+                     [waiting, response = std::move(response)]() mutable {
+                       if (auto timer = waiting->timer.lock()) timer->cancel();
+                       Handler resume = std::move(*waiting->resume);
+                       waiting->resume.reset();
+                       resume(std::move(response));
+                       waiting->work.reset();
                      });
+        });
       },
       asio::use_awaitable);
 }
@@ -268,7 +410,9 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
     }
     auto& message = parser.get();
     Request request = ToRequest(message);
-    Response response = co_await AwaitRoute(connection->ioc, router, request);
+    std::chrono::milliseconds deadline = router.Timeout(request);
+    if (deadline.count() == 0) deadline = options.answer_timeout;
+    Response response = co_await AwaitRoute(connection->ioc, router, request, deadline);
     bool keep_alive = message.keep_alive() && !stopping.load();
     if (!co_await WriteResponse(*connection, response, message.version(), keep_alive)) break;
     if (!keep_alive) break;
@@ -278,6 +422,24 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Connection> connec
   connection->stream.close();
   std::lock_guard lock(mutex);
   connections.erase(connection);
+}
+
+asio::awaitable<void> HttpServer::Impl::Refuse(std::shared_ptr<Connection> connection) {
+  beast::flat_buffer buffer;
+  bhttp::request_parser<bhttp::empty_body> parser;
+  parser.header_limit(static_cast<uint32_t>(options.max_header_bytes));
+  connection->stream.expires_after(
+      std::min<std::chrono::milliseconds>(options.header_timeout, std::chrono::seconds(5)));
+  auto [ec, n] = co_await bhttp::async_read_header(connection->stream, buffer, parser, kTuple);
+  if (!ec) {
+    Response busy = Response::Error(503, "too many connections are busy; retry");
+    busy.headers.emplace("Retry-After", "1");
+    co_await RejectAndDrain(*connection, busy);
+  }
+  beast::error_code ignored;
+  connection->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  connection->stream.close();
+  refusing.fetch_sub(1);
 }
 
 bool HttpServer::Impl::CloseLongestIdle() {
@@ -331,11 +493,20 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
     {
       std::lock_guard lock(mutex);
       if (connections.size() >= options.max_connections && !CloseLongestIdle()) {
-        // Every connection is busy with a request: refuse this one.
-        log::Warn(Cat("refusing a connection: ", connections.size(),
-                      " are open and busy (--max-connections)"));
-        beast::error_code ignored;
-        connection->stream.socket().close(ignored);
+        // Every connection is busy with a request: this one's request is answered 503 (a
+        // reset would tell its client nothing), as long as not too many wait for that too.
+        size_t overflow = std::max<size_t>(16, options.max_connections / 4);
+        if (refusing.fetch_add(1) < overflow) {
+          RateLimitedWarn(Cat("answering 503 to a new connection: ", connections.size(),
+                              " are open and busy (--max-connections)"));
+          asio::co_spawn(connection->stream.get_executor(), Refuse(connection), asio::detached);
+        } else {
+          refusing.fetch_sub(1);
+          RateLimitedWarn(Cat("closing a new connection: ", connections.size(),
+                              " are open and busy (--max-connections)"));
+          beast::error_code ignored;
+          connection->stream.socket().close(ignored);
+        }
         continue;
       }
       connections.insert(connection);

@@ -23,22 +23,50 @@ using Handler = std::function<Response(const Request&)>;
 // The request stays valid until `respond` has been called.
 using AsyncHandler = std::function<void(const Request&, Responder respond)>;
 
+// Answers a request whose handler did not answer in time (ServerOptions::answer_timeout).
+using TimeoutAnswer = std::function<Response(const Request&)>;
+
+// Threads for handlers that block (on a database, say), so that the server's threads never
+// wait: at most `queue` requests wait for one of `threads`, further ones are answered 503 at
+// once. A handler stuck past the answer deadline keeps its thread; the server answers for it.
+class BlockingPool;
+
 // Exact-path routing; a known path with another method answers 405 with an Allow header,
 // an unknown path 404.
 class Router {
  public:
+  Router();
+  ~Router();
+  Router(Router&&) noexcept;
+  Router& operator=(Router&&) noexcept;
+
   void Add(std::string method, std::string path, Handler handler);
-  void AddAsync(std::string method, std::string path, AsyncHandler handler);
+  // `on_timeout`: the answer when the handler has not answered within the deadline (503 with
+  // Retry-After when unset); `timeout` overrides the server's deadline for this route.
+  void AddAsync(std::string method, std::string path, AsyncHandler handler,
+                TimeoutAnswer on_timeout = {},
+                std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+  // A handler that may block, run on the router's blocking pool (2 threads, 32 waiting).
+  void AddBlocking(std::string method, std::string path, Handler handler,
+                   std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
   // Calls `respond` with the answer (at once, unless the route's handler is asynchronous).
   void Route(const Request& request, Responder respond) const;
+  // The deadline of the request's route (0: the server's) and the answer when it passes.
+  std::chrono::milliseconds Timeout(const Request& request) const;
+  Response TimedOut(const Request& request) const;
 
  private:
   struct RouteEntry {
     std::string method;
     std::string path;
     AsyncHandler handler;
+    TimeoutAnswer on_timeout;
+    std::chrono::milliseconds timeout{0};
   };
+  const RouteEntry* Find(const Request& request) const;
+
   std::vector<RouteEntry> routes_;
+  std::shared_ptr<BlockingPool> blocking_;
 };
 
 struct ServerOptions {
@@ -50,9 +78,13 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10'000};  // from first byte to end of headers
   std::chrono::milliseconds body_timeout{30'000};    // to receive the body
   int threads = 4;
-  // Open connections at most; a new one past it closes the longest-idle connection, or is
-  // refused when none is idle. Keep it well under the process's descriptor limit.
+  // Open connections at most; a new one past it closes the longest-idle connection, or, when
+  // none is idle, has its request read and answered 503 with Retry-After (up to a quarter of
+  // this many at once; beyond, it is closed). Keep it well under the descriptor limit.
   size_t max_connections = 512;
+  // A request whose handler has not answered within this is answered for it (503 with
+  // Retry-After, or its route's answer); a late answer is dropped. 0: no deadline.
+  std::chrono::milliseconds answer_timeout{0};
   bool handle_signals = false;  // stop gracefully on SIGINT/SIGTERM
 };
 

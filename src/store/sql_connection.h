@@ -21,6 +21,15 @@
 
 namespace lbmirror::store {
 
+// A database connection cut off without a reset (a failover, a NAT's idle timeout, a cut link)
+// is found dead in seconds, not minutes: TCP keepalive probes after 5 s of silence, every 2 s,
+// dead after 3 unanswered; and dead when data sent stays unacknowledged for 10 s
+// (TCP_USER_TIMEOUT). Its statement then fails as retryable and the pool opens a new one.
+inline constexpr int kKeepaliveIdleSeconds = 5;
+inline constexpr int kKeepaliveIntervalSeconds = 2;
+inline constexpr int kKeepaliveProbes = 3;
+inline constexpr int kUnacknowledgedTimeoutMs = 10'000;
+
 enum class Dialect { kMysql, kSqlite, kPostgres };
 
 // Binary data for a BLOB column.

@@ -86,6 +86,16 @@ void WebhookHandler::Handle(const http::Request& request, http::Responder respon
                      });
 }
 
+http::Response WebhookHandler::TimedOut(const http::Request& request) {
+  Result<Event> event = ParseEvent(request.body);
+  counters_.Add(event ? event->type_index : WebhookCounters::kOther, WebhookCounters::kUnavailable);
+  log::Warn(Cat("webhook ", request.SingleHeader("webhook-id").value_or("?"),
+                " not acknowledged in time (the database is slow or unreachable), answering 503"));
+  http::Response response = http::Response::Error(503, "event not stored in time; retry");
+  response.headers.emplace("Retry-After", "5");
+  return response;
+}
+
 http::Response WebhookHandler::Answer(const store::InboxEvent& recorded, int type_index,
                                       const Result<bool>& stored) {
   const std::string& webhook_id = recorded.webhook_id;

@@ -59,6 +59,10 @@ class WebhookHandler {
   void Handle(const http::Request& request, http::Responder respond);
   // The same, waiting for the answer.
   http::Response Handle(const http::Request& request);
+  // The answer when the event's commit has not finished within the acknowledgement deadline:
+  // 503 with Retry-After (counted unavailable). If the commit lands after all, Liveblocks'
+  // redelivery is a duplicate.
+  http::Response TimedOut(const http::Request& request);
 
   const WebhookCounters& counters() const { return counters_; }
 

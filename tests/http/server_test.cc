@@ -162,6 +162,10 @@ class HeldRequests {
     }
     return false;
   }
+  void Hold(Responder respond) {
+    std::lock_guard lock(mutex_);
+    held_.push_back(std::move(respond));
+  }
   // Answers every held request, numbering the answers.
   void AnswerAll() {
     std::lock_guard lock(mutex_);
@@ -280,6 +284,85 @@ TEST_F(ServerTest, PastMaxConnectionsTheLongestIdleConnectionIsClosed) {
   ASSERT_GT(recv(idle[2], answer, sizeof answer - 1, 0), 0);
   EXPECT_EQ(std::string(answer).substr(0, 12), "HTTP/1.1 200");
   for (int fd : idle) close(fd);
+}
+
+TEST_F(ServerTest, PastMaxConnectionsWithNoneIdleANewConnectionsRequestIsAnswered503) {
+  HeldRequests held;
+  ServerOptions options;
+  options.max_connections = 2;
+  TestServer server(held.MakeRouter(), options);
+  std::vector<int> busy;
+  for (int i = 0; i < 2; ++i) busy.push_back(PostOnNewConnection(server.url(), "/later"));
+  ASSERT_TRUE(held.WaitFor(2)) << "both connections are busy";
+  int third = PostOnNewConnection(server.url(), "/later");
+  std::string reply = ReadAll(third);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 503", 0), 0u) << "an answer, not a reset: " << reply;
+  EXPECT_NE(reply.find("Retry-After: 1"), std::string::npos) << reply;
+  close(third);
+  held.AnswerAll();
+  for (int fd : busy) {
+    EXPECT_EQ(ReadAll(fd).rfind("HTTP/1.1 200", 0), 0u);
+    close(fd);
+  }
+}
+
+TEST_F(ServerTest, AnAnswerNotGivenByTheDeadlineIsA503AndTheLateOneIsDropped) {
+  HeldRequests held;
+  Router router = held.MakeRouter();
+  router.AddAsync(
+      "POST", "/custom",
+      [&held](const Request& request, Responder respond) {
+        held.Hold(std::move(respond));
+        (void)request;
+      },
+      [](const Request& request) {
+        return Response::Json(503, "{\"late\":\"" + request.path + "\"}");
+      });
+  ServerOptions options;
+  options.answer_timeout = std::chrono::milliseconds(200);
+  TestServer server(std::move(router), options);
+  auto start = std::chrono::steady_clock::now();
+  Reply reply = Send(curl_, server.url() + "/later", "POST", "{}");
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_NE(reply.headers.find("Retry-After: 5"), std::string::npos) << reply.headers;
+  EXPECT_LT(took, std::chrono::seconds(3));
+  EXPECT_EQ(Send(curl_, server.url() + "/custom", "POST", "{}").body, R"({"late":"/custom"})")
+      << "a route's own answer at the deadline";
+  // The late answers go nowhere, and the connection serves the next request.
+  held.AnswerAll();
+  EXPECT_EQ(Send(curl_, server.url() + "/custom", "POST", "{}").status, 503);
+  EXPECT_EQ(reply.new_connections, 1);
+}
+
+TEST_F(ServerTest, ABlockingHandlerHoldsNoneOfTheServersThreads) {
+  std::atomic<bool> release{false};
+  Router router;
+  router.AddBlocking(
+      "GET", "/slow",
+      [&release](const Request&) {
+        while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return Response::Json(200, R"({"slow":true})");
+      },
+      std::chrono::milliseconds(300));
+  router.Add("GET", "/fast", [](const Request&) { return Response::Json(200, "{}"); });
+  ServerOptions options;
+  TestServer server(std::move(router), options);  // 2 threads
+  // Four requests wait on the blocking handler, more than the server has threads.
+  std::vector<std::thread> slow;
+  std::vector<long> statuses(4);
+  for (int i = 0; i < 4; ++i) {
+    slow.emplace_back([&, i] {
+      CURL* curl = curl_easy_init();
+      statuses[static_cast<size_t>(i)] = Send(curl, server.url() + "/slow", "GET").status;
+      curl_easy_cleanup(curl);
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Send(curl_, server.url() + "/fast", "GET").status, 200) << "served meanwhile";
+  for (std::thread& thread : slow) thread.join();
+  for (long status : statuses) EXPECT_EQ(status, 503) << "answered at the route's deadline";
+  release = true;
 }
 
 TEST_F(ServerTest, AHandlerThatThrowsCostsItsRequestA500AndNothingElse) {

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace lbmirror::store::sql {
@@ -112,6 +113,30 @@ TEST(GroupCommitterTest, AFailedWebhookIsNotRememberedAndIsRecordedAgain) {
   EXPECT_TRUE(*Submit(committer, "msg_1").get()) << "the redelivery is recorded";
   std::lock_guard lock(recorder.mutex);
   EXPECT_EQ(recorder.group_sizes.size(), 2u);
+}
+
+TEST(GroupCommitterTest, WhileACommitIsStalledNewWebhooksAreAnsweredUnavailableAtOnce) {
+  FakeRecorder recorder;
+  recorder.hold = true;
+  GroupCommitter committer(
+      1, 64, [&](auto group) { recorder.Record(group); }, 50ms);
+  auto first = Submit(committer, "msg_0");
+  recorder.WaitForGroups(1);
+  auto queued = Submit(committer, "msg_1");  // the commit is young: it waits for it
+  EXPECT_EQ(queued.wait_for(0s), std::future_status::timeout);
+  std::this_thread::sleep_for(80ms);
+  auto refused = Submit(committer, "msg_2");
+  ASSERT_EQ(refused.wait_for(0s), std::future_status::ready) << "answered in Submit";
+  Result<bool> outcome = refused.get();
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().code(), ErrorCode::kUnavailable);
+  EXPECT_TRUE(outcome.error().retryable());
+  EXPECT_NE(outcome.error().message().find("has not completed a commit"), std::string::npos);
+  recorder.Release();
+  EXPECT_TRUE(*first.get());
+  EXPECT_TRUE(*queued.get());
+  // Once commits complete again, webhooks are recorded, also the refused one's redelivery.
+  EXPECT_TRUE(*Submit(committer, "msg_2").get());
 }
 
 TEST(GroupCommitterTest, StoppingRecordsWhatIsQueued) {

@@ -3,6 +3,9 @@
 #include <errmsg.h>
 #include <mysql.h>
 #include <mysqld_error.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
@@ -284,6 +287,17 @@ Result<std::unique_ptr<SqlConnection>> OpenMysqlConnection(const DatabaseConfig&
     return Error(
         code == ER_ACCESS_DENIED_ERROR ? ErrorCode::kUnauthenticated : ErrorCode::kInvalidArgument,
         error.message(), false, code);
+  }
+  if (config.unix_socket.empty()) {
+    // Connector/C has no option for these: set on its socket (kKeepaliveIdleSeconds).
+    int fd = static_cast<int>(mysql_get_socket(mysql));
+    int on = 1, idle = kKeepaliveIdleSeconds, interval = kKeepaliveIntervalSeconds,
+        probes = kKeepaliveProbes, unacknowledged = kUnacknowledgedTimeoutMs;
+    (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &unacknowledged, sizeof unacknowledged);
   }
   if ((config.tls == TlsMode::kRequired || verify) && mysql_get_ssl_cipher(mysql) == nullptr) {
     mysql_close(mysql);

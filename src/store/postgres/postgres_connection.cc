@@ -442,10 +442,11 @@ Result<std::unique_ptr<SqlConnection>> OpenPostgresConnection(const DatabaseConf
       {"connect_timeout", "5"},
       {"application_name", "lbmirror"},
       {"client_encoding", "UTF8"},
-      {"keepalives_idle", "30"},
-      {"keepalives_interval", "10"},
-      {"keepalives_count", "3"},
-      {"tcp_user_timeout", "30000"},
+      {"keepalives", "1"},
+      {"keepalives_idle", std::to_string(kKeepaliveIdleSeconds)},
+      {"keepalives_interval", std::to_string(kKeepaliveIntervalSeconds)},
+      {"keepalives_count", std::to_string(kKeepaliveProbes)},
+      {"tcp_user_timeout", std::to_string(kUnacknowledgedTimeoutMs)},
   };
   settings.emplace_back("host", config.unix_socket.empty() ? config.host : config.unix_socket);
   bool verify = config.tls == TlsMode::kVerifyIdentity || config.tls == TlsMode::kVerifyCa;

@@ -8,10 +8,12 @@
 
 namespace lbmirror::store::sql {
 
-GroupCommitter::GroupCommitter(int committers, size_t max_group, RecordGroup record)
+GroupCommitter::GroupCommitter(int committers, size_t max_group, RecordGroup record,
+                               std::chrono::milliseconds stall_after)
     : committers_wanted_(std::max(1, committers)),
       max_group_(std::max<size_t>(1, max_group)),
-      record_(std::move(record)) {}
+      record_(std::move(record)),
+      stall_after_(stall_after) {}
 
 GroupCommitter::~GroupCommitter() {
   {
@@ -31,6 +33,21 @@ void GroupCommitter::Submit(InboxEvent event, Inbox::RecordDone done) {
       lock.unlock();
       done(event, false);
       return;
+    }
+    if (!in_flight_.empty()) {
+      auto stalled = std::chrono::steady_clock::now() - *in_flight_.begin();
+      if (stalled > stall_after_) {
+        // Queueing behind a commit the database has not answered for this long would only
+        // hold the webhook's sender: it is told at once to deliver it again later.
+        lock.unlock();
+        done(event,
+             Error(
+                 ErrorCode::kUnavailable,
+                 Cat("the database has not completed a commit for ",
+                     std::chrono::duration_cast<std::chrono::milliseconds>(stalled).count(), " ms"),
+                 true));
+        return;
+      }
     }
     if (committers_.empty()) {
       for (int i = 0; i < committers_wanted_; ++i) {
@@ -57,9 +74,11 @@ void GroupCommitter::CommitterLoop(bool first) {
     std::vector<Pending> group(std::make_move_iterator(queue_.begin()),
                                std::make_move_iterator(queue_.begin() + take));
     queue_.erase(queue_.begin(), queue_.begin() + take);
+    auto began = in_flight_.insert(std::chrono::steady_clock::now());
     lock.unlock();
     record_(group);
     lock.lock();
+    in_flight_.erase(began);
     Remember(group);
     lock.unlock();
     for (Pending& pending : group) pending.done(pending.event, std::move(*pending.result));

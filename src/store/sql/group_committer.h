@@ -3,16 +3,20 @@
 // load they share a commit and its log flush, and a webhook arriving alone is recorded at once.
 // Further committers join only while more than one group waits (a second transaction in flight
 // splits the groups and costs a commit). The ids of the last 8192 webhooks recorded are kept:
-// their redeliveries are answered without recording. Thread-safe; threads start with the first
-// Submit and are named lbm-record-N.
+// their redeliveries are answered without recording. While a commit has been in flight longer
+// than `stall_after` (the database is cut off, or hangs), a new webhook is answered unavailable
+// at once instead of queueing behind it. Thread-safe; threads start with the first Submit and
+// are named lbm-record-N.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <thread>
@@ -33,14 +37,16 @@ class GroupCommitter {
   // Records one group, setting every element's result (true: new, false: stored before).
   using RecordGroup = std::function<void(std::span<Pending> group)>;
 
-  GroupCommitter(int committers, size_t max_group, RecordGroup record);
+  GroupCommitter(int committers, size_t max_group, RecordGroup record,
+                 std::chrono::milliseconds stall_after = std::chrono::seconds(2));
   // Records what is queued, then joins the committers.
   ~GroupCommitter();
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
   // Queues `event`; `done` is called once with its outcome, on a committer thread (or on the
-  // caller's, at once, for a redelivery of a webhook recorded recently).
+  // caller's, at once, for a redelivery of a webhook recorded recently, or an unavailable
+  // answer while a commit is stalled).
   void Submit(InboxEvent event, Inbox::RecordDone done);
 
  private:
@@ -51,10 +57,12 @@ class GroupCommitter {
   const int committers_wanted_;
   const size_t max_group_;
   const RecordGroup record_;
+  const std::chrono::milliseconds stall_after_;
   std::mutex mutex_;
   std::condition_variable wake_;           // the first committer: something is queued
   std::condition_variable overflow_wake_;  // the others: more than one group is queued
   std::deque<Pending> queue_;
+  std::multiset<std::chrono::steady_clock::time_point> in_flight_;  // when each commit began
   std::unordered_set<std::string> recent_ids_;
   std::deque<std::string> recent_order_;
   bool stopping_ = false;
