@@ -18,7 +18,7 @@ if [ "$mode" = "--test" ]; then
     clang-format clang-tidy util-linux postgresql-15 postgresql-client-15 pgbouncer chromium
     podman buildah runc catatonit golang-github-containernetworking-plugin-dnsname mmdebstrap uidmap
     skopeo docker-compose prometheus systemd
-    dpkg-dev)
+    dpkg-dev iptables)
   command -v kubectl > /dev/null || packages+=(kubernetes-client)
 fi
 if [ "$mode" = "--test" ] || [ "$mode" = "--devserver" ]; then

@@ -122,6 +122,17 @@ TEST_F(WebhookHandlerTest, AnswersRetryable503WhenTheInboxIsDown) {
   EXPECT_EQ(inbox_.events().size(), 1u);
 }
 
+TEST_F(WebhookHandlerTest, AWebhookNotStoredInTimeIsAnsweredARetryable503AndCounted) {
+  http::Response response = handler_.TimedOut(Signed("msg_1", kStorageEvent));
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(response.headers.count("Retry-After"), 1u);
+  const auto& counters = handler_.counters();
+  EXPECT_EQ(counters.Get(0, WebhookCounters::kUnavailable), 1) << "counted as storageUpdated";
+  // A body that does not parse is counted too, as another type.
+  EXPECT_EQ(handler_.TimedOut(Signed("msg_2", "not json")).status, 503);
+  EXPECT_EQ(counters.Get(WebhookCounters::kOther, WebhookCounters::kUnavailable), 1);
+}
+
 TEST_F(WebhookHandlerTest, AnswersNon2xxWhenTheInboxRefusesTheEvent) {
   inbox_.SetFailing(true, /*retryable=*/false);
   http::Response response = handler_.Handle(Signed("msg_1", kStorageEvent));
