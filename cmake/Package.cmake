@@ -1,14 +1,16 @@
 # What `cmake --install` puts where, and the Debian package made from it:
 #   cmake --build build && (cd build && cpack -G DEB)   -> build/lbmirror_VERSION_ARCH.deb
 # The package holds the binary, the systemd unit, its environment file /etc/default/lbmirror
-# (a conffile, mode 0600: it holds secrets) and the README; its dependencies are the shared
+# (a conffile, mode 0600: it holds secrets), the README and docs/; its dependencies are the shared
 # libraries the binary links, as dpkg-shlibdeps finds them.
 include(GNUInstallDirs)
 install(TARGETS lbmirror RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES deploy/systemd/lbmirror.service DESTINATION lib/systemd/system)
 install(FILES deploy/systemd/lbmirror.env DESTINATION /etc/default RENAME lbmirror
         PERMISSIONS OWNER_READ OWNER_WRITE)
-install(FILES README.md docs/deploy.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES docs/configuration.md docs/operations.md docs/architecture.md docs/tables.md
+              docs/deploy.md DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs)
 
 set(CPACK_PACKAGE_NAME lbmirror)
 set(CPACK_PACKAGE_VENDOR "lbmirror")

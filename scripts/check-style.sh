@@ -75,4 +75,29 @@ while IFS= read -r file; do
     status=1
   fi
 done < <(printf '%s\n' "${files[@]}" | grep '^src/')
+
+# The documentation's relative links lead somewhere: every file a link of the README, docs/
+# or bench/README.md names exists, and an #anchor names a heading of that page (GitHub's
+# slugs: lower case, spaces to hyphens, punctuation dropped).
+slugs() {  # the anchors of a Markdown file's headings
+  sed -nE 's/^#+ (.*)$/\1/p' "$1" | tr 'A-Z' 'a-z' | sed -E 's/[^a-z0-9 _-]//g; s/ /-/g'
+}
+for page in README.md docs/*.md bench/README.md; do
+  [ -f "$page" ] || continue
+  dir=$(dirname "$page")
+  while IFS= read -r link; do
+    target=${link%%#*}
+    anchor=""
+    [[ $link == *"#"* ]] && anchor=${link#*#}
+    file=$page
+    [ -n "$target" ] && file="$dir/$target"
+    if [ ! -e "$file" ]; then
+      echo "$page: dead link to $link"
+      status=1
+    elif [ -n "$anchor" ] && ! slugs "$file" | grep -qxF "$anchor"; then
+      echo "$page: no heading for #$anchor in $file"
+      status=1
+    fi
+  done < <(grep -oE '\]\([^)]+\)' "$page" | sed -E 's/^\]\(//; s/\)$//' | grep -vE '^[a-z]+:')
+done
 exit "$status"

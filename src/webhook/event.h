@@ -1,7 +1,7 @@
 // Typed view of a Liveblocks webhook body ({"type": ..., "data": {...}}) and the targets it
-// marks dirty (the README's table of event types and targets). Parsing is pure and thread-safe.
-// Unknown event types parse successfully with known() == false and no targets, so they are stored
-// and acknowledged.
+// marks dirty (docs/architecture.md: the table of event types and targets). Parsing is pure and
+// thread-safe. Unknown event types parse successfully with known() == false and no targets, so they
+// are stored and acknowledged.
 #pragma once
 
 #include <cstdint>
