@@ -149,7 +149,7 @@ http::Response Replay(const AdminContext& context, const http::Request& request)
   }
   options.type = StringMember(*body, "type");
   options.room_id = StringMember(*body, "room");
-  auto counts = sync::Replay(*context.store, options);
+  auto counts = sync::Replay(*context.store, *context.store, options);
   if (!counts) return Problem(503, counts.error().ToString());
   if (counts->targets > 0 && context.notify_workers) context.notify_workers();
   return Json(200, json::object{{"webhooks", counts->webhooks},

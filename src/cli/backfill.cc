@@ -167,7 +167,7 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api,
 
   MirrorWorkers workers(**store, api, clock, options.workers, options.flow_keys);
   sync::Engine& engine = workers.engine();
-  sync::Reconciler reconciler(**store, workers.client(), *scope);
+  sync::Reconciler reconciler(**store, **store, workers.client(), *scope);
   InterruptWatcher interrupts(reconciler);
   struct StopEngine {  // workers finish or hand back their targets, before the watcher ends
     sync::Engine& engine;

@@ -19,7 +19,7 @@ namespace lbmirror::cli {
 
 namespace {
 // Commands that read the mirror need its tables: say so instead of failing on a missing table.
-int RequireSchema(store::Store& store) {
+int RequireSchema(store::SchemaAdmin& store) {
   auto version = store.SchemaVersion();
   if (!version) {
     log::Error(Cat("cannot read the database: ", version.error().ToString()));
@@ -223,7 +223,7 @@ int RunReplay(const CommonOptions& common, const ReplayArgs& args) {
   if (until) options.until_ms = now - *until;
   options.type = args.type;
   options.room_id = args.room;
-  auto counts = sync::Replay(*store, options);
+  auto counts = sync::Replay(*store, *store, options);
   if (!counts) {
     log::Error(Cat("replay failed: ", counts.error().ToString()));
     return 1;

@@ -54,14 +54,14 @@ liveblocks::curl::ClientOptions ClientOptionsSleepingOn(const ApiOptions& api,
 }
 }  // namespace
 
-MirrorWorkers::MirrorWorkers(store::Store& store, const ApiOptions& api, const Clock& clock,
+MirrorWorkers::MirrorWorkers(store::TargetQueue& queue, const ApiOptions& api, const Clock& clock,
                              int workers, const std::string& flow_keys, int64_t lease_ms)
     : client_(ClientOptionsSleepingOn(api, engine_for_sleep_)),
-      engine_(store, client_, clock, EngineOptionsFor(workers, flow_keys, lease_ms)) {
+      engine_(queue, client_, clock, EngineOptionsFor(workers, flow_keys, lease_ms)) {
   engine_for_sleep_ = &engine_;
 }
 
-int PrepareSchema(store::Store& store, bool no_migrate) {
+int PrepareSchema(store::SchemaAdmin& store, bool no_migrate) {
   if (!no_migrate) {
     Status migrated = store.Migrate();
     if (!migrated && migrated.error().code() == ErrorCode::kInvalidArgument) {

@@ -17,14 +17,14 @@ int ConfigError(const std::string& message);
 std::string CheckApiOptions(const ApiOptions& api);
 liveblocks::curl::ClientOptions ClientOptions(const ApiOptions& api);
 // Applies the schema, or with no_migrate checks that someone else did. Returns an exit code.
-int PrepareSchema(store::Store& store, bool no_migrate);
+int PrepareSchema(store::SchemaAdmin& store, bool no_migrate);
 
 // The REST client and the worker engine of `serve` and `backfill`, wired together: the client's
 // retry pauses end at once when the engine stops. Neither is started.
 class MirrorWorkers {
  public:
   // `store` and `clock` must outlive this. `flow_keys`: the --flow-keys option's list.
-  MirrorWorkers(store::Store& store, const ApiOptions& api, const Clock& clock, int workers,
+  MirrorWorkers(store::TargetQueue& queue, const ApiOptions& api, const Clock& clock, int workers,
                 const std::string& flow_keys, int64_t lease_ms = sync::EngineOptions{}.lease_ms);
 
   liveblocks::curl::Client& client() { return client_; }

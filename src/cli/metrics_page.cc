@@ -58,7 +58,7 @@ void RenderWebhooks(std::string& out, const webhook::WebhookCounters* webhooks,
 }
 
 // The work queue as the database holds it now.
-void RenderQueue(std::string& out, store::Store& store, const Clock& clock) {
+void RenderQueue(std::string& out, store::OperatorViews& store, const Clock& clock) {
   auto gauge = [&](std::string_view name, std::string_view help, auto value) {
     Gauge(out, name, help, value);
   };
@@ -77,8 +77,8 @@ void RenderQueue(std::string& out, store::Store& store, const Clock& clock) {
 }
 }  // namespace
 
-std::string RenderMetrics(store::Store& store, const Clock& clock, const ServeMetrics& serve,
-                          const webhook::WebhookCounters* webhooks,
+std::string RenderMetrics(store::OperatorViews& store, const Clock& clock,
+                          const ServeMetrics& serve, const webhook::WebhookCounters* webhooks,
                           const liveblocks::curl::RestCounters& rest,
                           const sync::EngineCounters& engine,
                           const sync::ReconcileLoopCounters* reconcile) {

@@ -26,8 +26,8 @@ struct ServeMetrics {
 
 // The whole page; `webhooks` is null without a webhook endpoint (poll mode), `reconcile`
 // without reconciliation. Reads the queue through `store` (one query). Thread-safe.
-std::string RenderMetrics(store::Store& store, const Clock& clock, const ServeMetrics& serve,
-                          const webhook::WebhookCounters* webhooks,
+std::string RenderMetrics(store::OperatorViews& store, const Clock& clock,
+                          const ServeMetrics& serve, const webhook::WebhookCounters* webhooks,
                           const liveblocks::curl::RestCounters& rest,
                           const sync::EngineCounters& engine,
                           const sync::ReconcileLoopCounters* reconcile);

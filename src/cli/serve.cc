@@ -123,7 +123,7 @@ std::optional<ServeConfig> ReadServeConfig(const ApiOptions& api, const ServeOpt
 }
 
 // GET /readyz: the database answers and its schema is the one this lbmirror needs.
-http::Response Readiness(store::Store& store) {
+http::Response Readiness(store::SchemaAdmin& store) {
   auto not_ready = [](const std::string& reason) {
     return http::Response::Json(503, boost::json::serialize(boost::json::object{
                                          {"status", "not ready"}, {"reason", reason}}));
@@ -153,7 +153,7 @@ http::ServerOptions ServerOptionsFor(const ServeConfig& config, const ServeOptio
 }
 
 // Deletes stored webhooks older than `older_than_ms` every hour.
-std::unique_ptr<Periodic> Pruner(store::Store& store, const Clock& clock, int64_t older_than_ms,
+std::unique_ptr<Periodic> Pruner(store::EventLog& store, const Clock& clock, int64_t older_than_ms,
                                  const std::string& option, ServeMetrics& serve_metrics) {
   return std::make_unique<Periodic>(
       kPruneEveryMs, [&store, &clock, &serve_metrics, older_than_ms, option] {
@@ -309,7 +309,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
     loop.poll = poll;
     sync::ReconcileOptions scope;
     scope.room_prefix = options.room_prefix;
-    reconcile = std::make_unique<sync::ReconcileLoop>(**store, client, clock, scope, loop,
+    reconcile = std::make_unique<sync::ReconcileLoop>(**store, **store, client, clock, scope, loop,
                                                       [&engine] { engine.Notify(); });
   }
   ServeMetrics serve_metrics;

@@ -1,8 +1,10 @@
-// The store layer's front header. A Store is the durable side of lbmirror: the inbox of
-// accepted webhooks, the queue of dirty targets, the mirrored tables and their schema.
-// SqlStore implements it over a ConnectionPool of one backend (store/mysql/ or store/sqlite/).
-// Every method is thread-safe; every failure is an Error value (retryable when the
-// database is unreachable or a transaction lost a race).
+// The store layer's front header. The store is the durable side of lbmirror, seen through
+// roles: the Inbox of accepted webhooks (inbox.h), the TargetQueue of dirty targets
+// (target_queue.h), and below the mirror's reads, the event log, the operators' views, the
+// documents' reads and the schema. A consumer takes the roles it uses; Store is all of them.
+// SqlStore (sql_store.h) implements them over a ConnectionPool of one backend (store/mysql/,
+// store/postgres/ or store/sqlite/). Every method is thread-safe; every failure is an Error
+// value (retryable when the database is unreachable or a transaction lost a race).
 #pragma once
 
 #include <map>
@@ -104,35 +106,62 @@ struct LastEvent {
   std::string last_received_at;  // "YYYY-MM-DD HH:MM:SS.mmm" UTC
 };
 
-class Store : public Inbox, public TargetQueue {
+// The store's roles: each consumer takes the ones it uses. SqlStore (store/sql_store.h)
+// plays them all.
+
+// The mirror as reconciliation and backfill read it: the rooms it holds and their content,
+// and the progress records of long passes.
+class MirrorReads {
  public:
+  virtual ~MirrorReads() = default;
   // Live (not deleted) mirrored rooms whose id starts with `prefix`, in id order.
   virtual Result<std::vector<RoomRow>> LiveRooms(std::string_view prefix) = 0;
   virtual Result<RoomContent> Content(std::string_view room_id) = 0;
-  // Everything mirrored for one room, in counts and times (operators).
-  virtual Result<RoomSummary> Summary(std::string_view room_id) = 0;
-  // Marks targets dirty (due now unless already pending), in one transaction.
-  virtual Status MarkDirty(std::span<const TargetKey> targets) = 0;
-  // Named progress records of long passes (backfill), JSON text.
+  // Named progress records of long passes (backfill, reconciliation), JSON text.
   virtual Result<std::optional<std::string>> Checkpoint(std::string_view name) = 0;
   virtual Status SetCheckpoint(std::string_view name, std::string_view value) = 0;
-  // The work queue at a glance; up to `max_failures` failures with their errors.
-  virtual Result<QueueStatus> Queue(int max_failures) = 0;
-  // Makes targets due now (operators, after fixing what made them fail): `target` alone (a
-  // target that is not pending is marked dirty), or, without one, every failed target.
-  // Returns how many targets it made due.
-  virtual Result<int64_t> RetryNow(const std::optional<TargetKey>& target) = 0;
+};
+
+// The stored webhooks: the audit log.
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
   // Stored webhooks per type with the time of the last one.
   virtual Result<std::vector<LastEvent>> LastEvents() = 0;
   // Stored webhooks by the filter, oldest first (received_at, then webhook_id), or newest first.
   virtual Result<std::vector<StoredEvent>> Events(const EventFilter& filter) = 0;
   // Deletes stored webhooks received before `before_ms` (epoch ms); returns how many.
   virtual Result<int64_t> PruneEvents(int64_t before_ms) = 0;
+};
 
+// What operators look at and ask for.
+class OperatorViews {
+ public:
+  virtual ~OperatorViews() = default;
+  // Everything mirrored for one room, in counts and times.
+  virtual Result<RoomSummary> Summary(std::string_view room_id) = 0;
+  // The work queue at a glance; up to `max_failures` failures with their errors.
+  virtual Result<QueueStatus> Queue(int max_failures) = 0;
+  // Makes targets due now (after fixing what made them fail): `target` alone (a target that
+  // is not pending is marked dirty), or, without one, every failed target. Returns how many
+  // targets it made due.
+  virtual Result<int64_t> RetryNow(const std::optional<TargetKey>& target) = 0;
+};
+
+// Mirrored documents read for people: full-text search and the Yjs state.
+class DocumentReads {
+ public:
+  virtual ~DocumentReads() = default;
   // The binary Yjs state last mirrored for a room (nullopt when there is none).
   virtual Result<std::optional<std::string>> YdocState(std::string_view room_id) = 0;
   // Full-text search over comment text and document text (live rows only), best first.
   virtual Result<std::vector<SearchHit>> Search(std::string_view query, int limit) = 0;
+};
+
+// The schema and the database's reachability.
+class SchemaAdmin {
+ public:
+  virtual ~SchemaAdmin() = default;
   // Creates or upgrades the tables to the latest schema. Safe to run again and from several
   // processes at once.
   virtual Status Migrate() = 0;
@@ -143,5 +172,14 @@ class Store : public Inbox, public TargetQueue {
   // Cheap round trip to the database.
   virtual Status Ping() = 0;
 };
+
+// Every role at once: what the command line opens and wires.
+class Store : public Inbox,
+              public TargetQueue,
+              public MirrorReads,
+              public EventLog,
+              public OperatorViews,
+              public DocumentReads,
+              public SchemaAdmin {};
 
 }  // namespace lbmirror::store

@@ -43,15 +43,19 @@ class TargetQueue {
                                               int64_t lease_ms,
                                               std::optional<int64_t>* next_due_ms = nullptr) = 0;
 
-  // In one transaction: checks that the claim still holds its fencing token, applies the row
-  // writes, marks `also_dirty` targets, and clears the target unless it was marked dirty again
-  // after the claim (then it is due again at once). Returns false, writing nothing, when the
-  // lease was taken over.
+  // Marks targets dirty (due now unless already pending), in one transaction.
+  virtual Status MarkDirty(std::span<const TargetKey> targets) = 0;
+  // In one transaction: checks that the claim is still in flight (it holds its fencing token
+  // and its lease was not given back), applies the row writes, marks `also_dirty` targets,
+  // and clears the target unless it was marked dirty again after the claim (then it is due
+  // again at once). Returns false, writing nothing, when the lease was taken over or given
+  // back; true, writing nothing again, when this completion committed before (its
+  // transaction was run again after the COMMIT's reply was lost).
   virtual Result<bool> Complete(const Claim& claim, std::span<const RowWrite> writes,
                                 std::span<const TargetKey> also_dirty) = 0;
 
   // Completes several claims in one transaction, each as Complete() would. Element i is false
-  // when completions[i]'s lease was taken over (its writes are skipped, not the others').
+  // when completions[i]'s claim was lost (its writes are skipped, not the others').
   virtual Result<std::vector<bool>> CompleteAll(std::span<const Completion> completions) = 0;
 
   // Gives the target back after a failed attempt: it is retried at `retry_at_ms`, and

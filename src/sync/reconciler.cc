@@ -74,9 +74,9 @@ bool Pending(const store::RoomContent& content, TargetKind kind) {
 bool EmptyYdoc(std::string_view state) { return state == std::string_view("\0\0", 2); }
 }  // namespace
 
-Reconciler::Reconciler(store::Store& store, liveblocks::LiveblocksClient& client,
-                       ReconcileOptions options)
-    : store_(store), client_(client), options_(std::move(options)) {
+Reconciler::Reconciler(store::MirrorReads& mirror, store::TargetQueue& queue,
+                       liveblocks::LiveblocksClient& client, ReconcileOptions options)
+    : mirror_(mirror), queue_(queue), client_(client), options_(std::move(options)) {
   options_.page_size = std::clamp(options_.page_size, 1, 100);
 }
 
@@ -148,14 +148,14 @@ Result<std::optional<std::vector<std::string>>> Reconciler::ListThreads(
 
 Result<int64_t> Reconciler::MarkGoneRooms(const std::vector<std::string>& listed) {
   if (!Wants(TargetKind::kRoom)) return 0;
-  auto mirrored = store_.LiveRooms(options_.room_prefix);
+  auto mirrored = mirror_.LiveRooms(options_.room_prefix);
   if (!mirrored) return mirrored.error();
   std::unordered_set<std::string> present(listed.begin(), listed.end());
   std::vector<TargetKey> targets;
   for (const store::RoomRow& row : *mirrored) {
     if (!present.contains(row.room_id)) targets.push_back({TargetKind::kRoom, row.room_id, ""});
   }
-  LBMIRROR_RETURN_IF_ERROR(store_.MarkDirty(targets));
+  LBMIRROR_RETURN_IF_ERROR(queue_.MarkDirty(targets));
   return static_cast<int64_t>(targets.size());
 }
 
@@ -164,7 +164,7 @@ Result<ReconcileCounts> Reconciler::MarkAll(const std::string& checkpoint, bool 
   ReconcileCounts counts;
   std::string cursor;
   if (!checkpoint.empty() && !restart) {
-    auto saved = store_.Checkpoint(checkpoint);
+    auto saved = mirror_.Checkpoint(checkpoint);
     if (!saved) return saved.error();
     boost::system::error_code ec;
     json::value value = *saved ? json::parse(**saved, ec) : json::value();
@@ -205,14 +205,14 @@ Result<ReconcileCounts> Reconciler::MarkAll(const std::string& checkpoint, bool 
       }
       listed.push_back(std::move(room_id));
     }
-    LBMIRROR_RETURN_IF_ERROR(store_.MarkDirty(targets));
+    LBMIRROR_RETURN_IF_ERROR(queue_.MarkDirty(targets));
     counts.targets_marked += static_cast<int64_t>(targets.size());
     ++counts.pages;
     cursor = page->next_cursor;
     if (!checkpoint.empty()) {
       json::object state{{"cursor", cursor}, {"rooms", counts.rooms_listed}};
       if (cursor.empty()) state["listed"] = true;
-      LBMIRROR_RETURN_IF_ERROR(store_.SetCheckpoint(checkpoint, json::serialize(state)));
+      LBMIRROR_RETURN_IF_ERROR(mirror_.SetCheckpoint(checkpoint, json::serialize(state)));
     }
     if (progress) progress(counts);
     if (cursor.empty()) break;
@@ -230,7 +230,7 @@ Result<ReconcileCounts> Reconciler::MarkAll(const std::string& checkpoint, bool 
 }
 
 Status Reconciler::Finish(const std::string& checkpoint) {
-  return store_.SetCheckpoint(checkpoint, R"({"finished":true})");
+  return mirror_.SetCheckpoint(checkpoint, R"({"finished":true})");
 }
 
 Result<bool> Reconciler::StorageDiffers(const std::string& room_id,
@@ -307,7 +307,7 @@ Status Reconciler::CompareContent(const std::string& room_id, const store::RoomC
 Result<ReconcileCounts> Reconciler::Compare(std::optional<int64_t> content_since_ms,
                                             bool unknown_too) {
   ReconcileCounts counts;
-  auto mirrored_rows = store_.LiveRooms(options_.room_prefix);
+  auto mirrored_rows = mirror_.LiveRooms(options_.room_prefix);
   if (!mirrored_rows) return mirrored_rows.error();
   std::unordered_map<std::string, store::RoomRow> mirrored;
   for (store::RoomRow& row : *mirrored_rows) mirrored.emplace(row.room_id, std::move(row));
@@ -333,7 +333,7 @@ Result<ReconcileCounts> Reconciler::Compare(std::optional<int64_t> content_since
           it != mirrored.end() &&
           (!content_since_ms || (connected ? *connected >= *content_since_ms : unknown_too));
       if (it != mirrored.end() && !room_differs && !check) continue;  // nothing to look at
-      auto content = store_.Content(room_id);
+      auto content = mirror_.Content(room_id);
       if (!content) return content.error();
 
       if (it == mirrored.end()) {
@@ -354,7 +354,7 @@ Result<ReconcileCounts> Reconciler::Compare(std::optional<int64_t> content_since
         ++counts.rooms_checked;
         LBMIRROR_RETURN_IF_ERROR(CompareContent(room_id, *content, targets, counts));
       }
-      LBMIRROR_RETURN_IF_ERROR(store_.MarkDirty(targets));
+      LBMIRROR_RETURN_IF_ERROR(queue_.MarkDirty(targets));
       counts.targets_marked += static_cast<int64_t>(targets.size());
     }
     ++counts.pages;
@@ -369,12 +369,13 @@ Result<ReconcileCounts> Reconciler::Compare(std::optional<int64_t> content_since
   return counts;
 }
 
-ReconcileLoop::ReconcileLoop(store::Store& store, liveblocks::LiveblocksClient& client,
-                             const Clock& clock, ReconcileOptions options,
-                             ReconcileLoopOptions loop, std::function<void()> marked)
-    : store_(store),
+ReconcileLoop::ReconcileLoop(store::MirrorReads& mirror, store::TargetQueue& queue,
+                             liveblocks::LiveblocksClient& client, const Clock& clock,
+                             ReconcileOptions options, ReconcileLoopOptions loop,
+                             std::function<void()> marked)
+    : mirror_(mirror),
       clock_(clock),
-      reconciler_(store, client, std::move(options)),
+      reconciler_(mirror, queue, client, std::move(options)),
       loop_(loop),
       marked_(std::move(marked)),
       periodic_(loop.interval_ms, [this] { Pass(); }) {}
@@ -392,7 +393,7 @@ void ReconcileLoop::Pass() {
   constexpr std::string_view kCheckpoint = "reconcile";
   const int64_t start = clock_.NowMs();
   // Another replica may have just done it.
-  if (auto saved = store_.Checkpoint(kCheckpoint); saved && *saved) {
+  if (auto saved = mirror_.Checkpoint(kCheckpoint); saved && *saved) {
     boost::system::error_code ec;
     json::value value = json::parse(**saved, ec);
     const json::value* at =
@@ -403,7 +404,7 @@ void ReconcileLoop::Pass() {
       return;
     }
   }
-  (void)store_.SetCheckpoint(kCheckpoint, json::serialize(json::object{{"started_at", start}}));
+  (void)mirror_.SetCheckpoint(kCheckpoint, json::serialize(json::object{{"started_at", start}}));
   constexpr int64_t kRecentlyActiveMs = 3'600'000;
   std::optional<int64_t> since;
   if (last_pass_start_ms_) {

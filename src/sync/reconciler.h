@@ -50,8 +50,9 @@ class Reconciler {
  public:
   using Progress = std::function<void(const ReconcileCounts&)>;
 
-  // Both must outlive the reconciler.
-  Reconciler(store::Store& store, liveblocks::LiveblocksClient& client, ReconcileOptions options);
+  // All must outlive the reconciler. It reads the mirror and marks what differs.
+  Reconciler(store::MirrorReads& mirror, store::TargetQueue& queue,
+             liveblocks::LiveblocksClient& client, ReconcileOptions options);
 
   // Marks every target of every listed room. With a checkpoint name, progress is saved after
   // each page and an unfinished pass of that name is resumed (restart=true starts over).
@@ -86,7 +87,8 @@ class Reconciler {
   Status CompareThreads(const std::string& room_id, const store::RoomContent& content,
                         std::vector<store::TargetKey>& targets, ReconcileCounts& counts);
 
-  store::Store& store_;
+  store::MirrorReads& mirror_;
+  store::TargetQueue& queue_;
   liveblocks::LiveblocksClient& client_;
   ReconcileOptions options_;
   std::atomic<bool> cancelled_{false};
@@ -116,8 +118,9 @@ struct ReconcileLoopCounters {
 class ReconcileLoop {
  public:
   // `marked` is called after a pass that marked targets (to wake the workers).
-  ReconcileLoop(store::Store& store, liveblocks::LiveblocksClient& client, const Clock& clock,
-                ReconcileOptions options, ReconcileLoopOptions loop, std::function<void()> marked);
+  ReconcileLoop(store::MirrorReads& mirror, store::TargetQueue& queue,
+                liveblocks::LiveblocksClient& client, const Clock& clock, ReconcileOptions options,
+                ReconcileLoopOptions loop, std::function<void()> marked);
   ~ReconcileLoop();
   void Start();
   void Stop();  // interrupts a pass in progress and joins
@@ -126,7 +129,7 @@ class ReconcileLoop {
  private:
   void Pass();
 
-  store::Store& store_;
+  store::MirrorReads& mirror_;
   const Clock& clock_;
   Reconciler reconciler_;
   ReconcileLoopOptions loop_;

@@ -19,7 +19,8 @@ struct KeyLess {
 };
 }  // namespace
 
-Result<ReplayCounts> Replay(store::Store& store, const ReplayOptions& options) {
+Result<ReplayCounts> Replay(store::EventLog& events, store::TargetQueue& queue,
+                            const ReplayOptions& options) {
   store::EventFilter filter;
   filter.since_ms = options.since_ms;
   filter.until_ms = options.until_ms;
@@ -29,7 +30,7 @@ Result<ReplayCounts> Replay(store::Store& store, const ReplayOptions& options) {
   ReplayCounts counts;
   std::set<store::TargetKey, KeyLess> marked;
   for (;;) {
-    auto page = store.Events(filter);
+    auto page = events.Events(filter);
     if (!page) return page.error().WithContext("reading stored webhooks");
     std::vector<store::TargetKey> targets;
     for (const store::StoredEvent& stored : *page) {
@@ -45,7 +46,7 @@ Result<ReplayCounts> Replay(store::Store& store, const ReplayOptions& options) {
       }
     }
     if (!targets.empty()) {
-      Status status = store.MarkDirty(targets);
+      Status status = queue.MarkDirty(targets);
       if (!status) return status.error().WithContext("marking targets dirty");
     }
     if (static_cast<int>(page->size()) < kPageSize) break;

@@ -27,6 +27,7 @@ struct ReplayCounts {
 };
 
 // Marks dirty the targets of the stored webhooks the options select, a page at a time.
-Result<ReplayCounts> Replay(store::Store& store, const ReplayOptions& options);
+Result<ReplayCounts> Replay(store::EventLog& events, store::TargetQueue& queue,
+                            const ReplayOptions& options);
 
 }  // namespace lbmirror::sync

@@ -74,7 +74,7 @@ class ReconcilerTest : public ::testing::Test {
 
 TEST_F(ReconcilerTest, MarkAllFollowsTheCursorAndRecordsItsProgress) {
   ListThreeRooms();
-  Reconciler reconciler(*store_, client_, options_);
+  Reconciler reconciler(*store_, *store_, client_, options_);
   std::vector<int64_t> pages;
   auto counts = reconciler.MarkAll("backfill:test", false,
                                    [&](const ReconcileCounts& c) { pages.push_back(c.pages); });
@@ -93,7 +93,7 @@ TEST_F(ReconcilerTest, MarkAllFollowsTheCursorAndRecordsItsProgress) {
 TEST_F(ReconcilerTest, AnInterruptedMarkAllResumesAfterItsLastPage) {
   ListThreeRooms();
   ASSERT_TRUE(store_->SetCheckpoint("backfill:test", R"({"cursor":"c1","rooms":2})").has_value());
-  Reconciler reconciler(*store_, client_, options_);
+  Reconciler reconciler(*store_, *store_, client_, options_);
   auto counts = reconciler.MarkAll("backfill:test", false);
   ASSERT_TRUE(counts.has_value()) << counts.error().ToString();
   EXPECT_TRUE(counts->resumed);
@@ -111,7 +111,7 @@ TEST_F(ReconcilerTest, AnInterruptedMarkAllResumesAfterItsLastPage) {
 
 TEST_F(ReconcilerTest, CompareMarksAndCountsOnlyWhatDiffers) {
   ListThreeRooms();
-  Reconciler reconciler(*store_, client_, options_);
+  Reconciler reconciler(*store_, *store_, client_, options_);
   ASSERT_TRUE(reconciler.MarkAll("", false).has_value());
   MirrorAll();
   auto same = reconciler.Compare(std::nullopt);
@@ -146,7 +146,7 @@ TEST_F(ReconcilerTest, CompareMarksAndCountsOnlyWhatDiffers) {
 
 TEST_F(ReconcilerTest, ContentIsComparedOnlyForRoomsConnectedToSinceThen) {
   ListThreeRooms();
-  Reconciler reconciler(*store_, client_, options_);
+  Reconciler reconciler(*store_, *store_, client_, options_);
   ASSERT_TRUE(reconciler.MarkAll("", false).has_value());
   MirrorAll();
   // Rooms that report lastConnectionAt before `since` are not read again.
@@ -176,7 +176,7 @@ TEST_F(ReconcilerTest, ContentIsComparedOnlyForRoomsConnectedToSinceThen) {
 
 TEST_F(ReconcilerTest, AWrongKeyIsAClearError) {
   client_.Set("/v2/rooms?limit=2", 403, R"({"error":"Forbidden","message":"Invalid secret key"})");
-  Reconciler reconciler(*store_, client_, options_);
+  Reconciler reconciler(*store_, *store_, client_, options_);
   auto counts = reconciler.MarkAll("", false);
   ASSERT_FALSE(counts.has_value());
   EXPECT_EQ(counts.error().code(), ErrorCode::kUnauthenticated);

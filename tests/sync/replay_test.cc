@@ -72,7 +72,7 @@ TEST_F(ReplayTest, ARangeMarksExactlyTheTargetsOfTheWebhooksInIt) {
   ReplayOptions options;
   options.since_ms = t0 + 60'000;
   options.until_ms = t0 + 120'000;
-  auto counts = Replay(*store_.get(), options);
+  auto counts = Replay(*store_.get(), *store_.get(), options);
   ASSERT_TRUE(counts.has_value()) << counts.error().ToString();
   EXPECT_EQ(counts->webhooks, 5);
   EXPECT_EQ(counts->targets, 2);
@@ -92,7 +92,7 @@ TEST_F(ReplayTest, TypeAndRoomNarrowTheReplayAndManyPagesAreAllReplayed) {
   ReplayOptions only_rooms;
   only_rooms.since_ms = t0;
   only_rooms.type = "roomCreated";
-  auto rooms = Replay(*store_.get(), only_rooms);
+  auto rooms = Replay(*store_.get(), *store_.get(), only_rooms);
   ASSERT_TRUE(rooms.has_value());
   EXPECT_EQ(rooms->webhooks, 1);
   EXPECT_EQ(Dirty(), std::vector<std::string>{"room:room-7"});
@@ -100,14 +100,14 @@ TEST_F(ReplayTest, TypeAndRoomNarrowTheReplayAndManyPagesAreAllReplayed) {
   ReplayOptions one_room;
   one_room.since_ms = t0;
   one_room.room_id = "room-7";
-  auto mine = Replay(*store_.get(), one_room);
+  auto mine = Replay(*store_.get(), *store_.get(), one_room);
   ASSERT_TRUE(mine.has_value());
   EXPECT_EQ(mine->webhooks, 3);  // w7, w607 and the roomCreated
   EXPECT_EQ(mine->targets, 2);
 
   ReplayOptions all;
   all.since_ms = t0;
-  auto counts = Replay(*store_.get(), all);
+  auto counts = Replay(*store_.get(), *store_.get(), all);
   ASSERT_TRUE(counts.has_value());
   EXPECT_EQ(counts->webhooks, 1'201);
   EXPECT_EQ(counts->targets, 601);
