@@ -72,259 +72,303 @@ bool IsValidTablePrefix(const std::string& prefix) {
   return true;
 }
 
-int LatestSchemaVersion() { return 5; }
+// The schema as data: each step names the version it belongs to, what it does, and the
+// dialects that take it (kAll unless a dialect spells it its own way). Steps are applied in
+// this order; a version's description is on its first step.
+namespace {
+enum class Step {
+  kSql,       // `text` as it is (placeholders rendered)
+  kColumn,    // add column `name` of type `text` to `table`, unless it exists
+  kIndex,     // an index `name` on `table` (`text`: its columns), unless it exists
+  kFulltext,  // a FULLTEXT index (MySQL)
+};
+constexpr unsigned kMysqlOnly = 1u << static_cast<int>(Dialect::kMysql);
+constexpr unsigned kSqliteOnly = 1u << static_cast<int>(Dialect::kSqlite);
+constexpr unsigned kPostgresOnly = 1u << static_cast<int>(Dialect::kPostgres);
+constexpr unsigned kAll = kMysqlOnly | kSqliteOnly | kPostgresOnly;
 
-std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& prefix) {
-  Types t = TypesFor(dialect);
-  auto r = [&](const std::string& sql) { return MigrationStep{Render(sql, t, prefix), {}}; };
-  const bool mysql = dialect == Dialect::kMysql;
-  const bool postgres = dialect == Dialect::kPostgres;
-  // Postgres adds a column only if it is missing by itself; the others look first.
-  auto add_column = [&](const std::string& table, const std::string& column,
-                        const std::string& type) {
-    if (postgres) {
-      return MigrationStep{
-          Render("ALTER TABLE {p}" + table + " ADD COLUMN IF NOT EXISTS " + column + " " + type, t,
-                 prefix),
-          std::nullopt};
-    }
-    return MigrationStep{
-        Render("ALTER TABLE {p}" + table + " ADD COLUMN " + column + " " + type, t, prefix),
-        std::make_pair(prefix + table, column)};
-  };
+struct StepSpec {
+  int version;
+  Step kind;
+  const char* table;
+  const char* name;
+  const char* text;
+  unsigned dialects = kAll;
+  const char* description = nullptr;  // on a version's first step
+};
 
-  Migration m1{1, "events, targets, documents, ydocs, rooms", {}};
-  // MySQL has no CREATE INDEX IF NOT EXISTS: a failed half-applied migration must be safe
-  // to re-run, so there an index is added only when SHOW INDEX does not list it.
-  auto index_step = [&](const std::string& table, const std::string& name,
-                        const std::string& columns, const char* kind = "INDEX") {
-    std::string sql = std::string("CREATE ") + kind + (mysql ? " " : " IF NOT EXISTS ") + prefix +
-                      name + " ON " + prefix + table + " (" + columns + ")";
-    std::optional<std::pair<std::string, std::string>> unless;
-    if (mysql) unless = std::make_pair(prefix + table, "index:" + prefix + name);
-    return MigrationStep{sql, unless};
-  };
-  auto add_index = [&](const std::string& table, const std::string& name,
-                       const std::string& columns) {
-    m1.steps.push_back(index_step(table, name, columns));
-  };
-  m1.steps.push_back(
-      r("CREATE TABLE IF NOT EXISTS {p}events (\n"
-        "  webhook_id {id} NOT NULL,\n"
-        "  type VARCHAR(64) NOT NULL,\n"
-        "  room_id {id} NULL,\n"
-        "  webhook_timestamp {bigint} NOT NULL,\n"
-        "  received_at {time} NOT NULL,\n"
-        "  payload {json} NOT NULL,\n"
-        "  PRIMARY KEY (webhook_id)\n"
-        "{end}"));
-  m1.steps.push_back(
-      r("CREATE TABLE IF NOT EXISTS {p}targets (\n"
-        "  kind VARCHAR(16) NOT NULL,\n"
-        "  scope_id {id} NOT NULL,\n"
-        "  object_id {id} NOT NULL DEFAULT '',\n"
-        "  dirty_seq {bigint} NOT NULL,\n"
-        "  done_seq {bigint} NOT NULL DEFAULT 0,\n"
-        "  fence {bigint} NOT NULL DEFAULT 0,\n"
-        "  lease_owner VARCHAR(128) NOT NULL DEFAULT '',\n"
-        "  lease_until {bigint} NOT NULL DEFAULT 0,\n"
-        "  next_attempt_at {bigint} NOT NULL,\n"
-        "  attempts INT NOT NULL DEFAULT 0,\n"
-        "  first_dirty_at {bigint} NOT NULL,\n"
-        "  last_success_at {bigint} NULL,\n"
-        "  last_error {text} NULL,\n"
-        "  PRIMARY KEY (kind, scope_id, object_id)\n"
-        "{end}"));
+// clang-format off
+constexpr StepSpec kSchema[] = {
+  {1, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}events (\n"
+   "  webhook_id {id} NOT NULL,\n"
+   "  type VARCHAR(64) NOT NULL,\n"
+   "  room_id {id} NULL,\n"
+   "  webhook_timestamp {bigint} NOT NULL,\n"
+   "  received_at {time} NOT NULL,\n"
+   "  payload {json} NOT NULL,\n"
+   "  PRIMARY KEY (webhook_id)\n"
+   "{end}", kAll, "events, targets, documents, ydocs, rooms"},
+  {1, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}targets (\n"
+   "  kind VARCHAR(16) NOT NULL,\n"
+   "  scope_id {id} NOT NULL,\n"
+   "  object_id {id} NOT NULL DEFAULT '',\n"
+   "  dirty_seq {bigint} NOT NULL,\n"
+   "  done_seq {bigint} NOT NULL DEFAULT 0,\n"
+   "  fence {bigint} NOT NULL DEFAULT 0,\n"
+   "  lease_owner VARCHAR(128) NOT NULL DEFAULT '',\n"
+   "  lease_until {bigint} NOT NULL DEFAULT 0,\n"
+   "  next_attempt_at {bigint} NOT NULL,\n"
+   "  attempts INT NOT NULL DEFAULT 0,\n"
+   "  first_dirty_at {bigint} NOT NULL,\n"
+   "  last_success_at {bigint} NULL,\n"
+   "  last_error {text} NULL,\n"
+   "  PRIMARY KEY (kind, scope_id, object_id)\n"
+   "{end}"},
   // The guides' own table, column for column; lbmirror adds its columns below.
-  m1.steps.push_back(r(postgres ? "CREATE TABLE IF NOT EXISTS {p}documents (\n"
-                                  "  room_id TEXT COLLATE \"C\" NOT NULL PRIMARY KEY,\n"
-                                  "  data JSONB NOT NULL,\n"
-                                  "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()\n"
-                                  ")"
-                       : mysql  ? "CREATE TABLE IF NOT EXISTS {p}documents (\n"
-                                  "  room_id {id} NOT NULL PRIMARY KEY,\n"
-                                  "  data JSON NOT NULL,\n"
-                                  "  updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
-                                  "    ON UPDATE CURRENT_TIMESTAMP\n"
-                                  "{end}"
-                                : "CREATE TABLE IF NOT EXISTS {p}documents (\n"
-                                  "  room_id TEXT NOT NULL PRIMARY KEY,\n"
-                                  "  data TEXT NOT NULL,\n"
-                                  "  updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
-                                  ")"));
-  m1.steps.push_back(add_column("documents", "synced_at", t.time + " NULL"));
-  m1.steps.push_back(add_column("documents", "deleted_at", t.time + " NULL"));
-  m1.steps.push_back(
-      r("CREATE TABLE IF NOT EXISTS {p}ydocs (\n"
-        "  room_id {id} NOT NULL,\n"
-        "  data {json} NOT NULL,\n"
-        "  text {text} NOT NULL,\n"
-        "  updated_at {time} NOT NULL,\n"
-        "  synced_at {time} NOT NULL,\n"
-        "  deleted_at {time} NULL,\n"
-        "  PRIMARY KEY (room_id)\n"
-        "{end}"));
-  m1.steps.push_back(
-      r("CREATE TABLE IF NOT EXISTS {p}rooms (\n"
-        "  room_id {id} NOT NULL,\n"
-        "  organization_id VARCHAR(255) NULL,\n"
-        "  metadata {json} NULL,\n"
-        "  default_accesses {json} NULL,\n"
-        "  users_accesses {json} NULL,\n"
-        "  groups_accesses {json} NULL,\n"
-        "  created_at {time} NULL,\n"
-        "  last_connection_at {time} NULL,\n"
-        "  synced_at {time} NOT NULL,\n"
-        "  deleted_at {time} NULL,\n"
-        "  PRIMARY KEY (room_id)\n"
-        "{end}"));
-  add_index("events", "events_received_at", "received_at");
-  add_index("events", "events_room", "room_id, received_at");
-  add_index("targets", "targets_due", "next_attempt_at");
+  {1, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}documents (\n"
+   "  room_id TEXT COLLATE \"C\" NOT NULL PRIMARY KEY,\n"
+   "  data JSONB NOT NULL,\n"
+   "  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()\n"
+   ")", kPostgresOnly},
+  {1, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}documents (\n"
+   "  room_id {id} NOT NULL PRIMARY KEY,\n"
+   "  data JSON NOT NULL,\n"
+   "  updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
+   "    ON UPDATE CURRENT_TIMESTAMP\n"
+   "{end}", kMysqlOnly},
+  {1, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}documents (\n"
+   "  room_id TEXT NOT NULL PRIMARY KEY,\n"
+   "  data TEXT NOT NULL,\n"
+   "  updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP\n"
+   ")", kSqliteOnly},
+  {1, Step::kColumn, "documents", "synced_at", "{time} NULL"},
+  {1, Step::kColumn, "documents", "deleted_at", "{time} NULL"},
+  {1, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}ydocs (\n"
+   "  room_id {id} NOT NULL,\n"
+   "  data {json} NOT NULL,\n"
+   "  text {text} NOT NULL,\n"
+   "  updated_at {time} NOT NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  deleted_at {time} NULL,\n"
+   "  PRIMARY KEY (room_id)\n"
+   "{end}"},
+  {1, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}rooms (\n"
+   "  room_id {id} NOT NULL,\n"
+   "  organization_id VARCHAR(255) NULL,\n"
+   "  metadata {json} NULL,\n"
+   "  default_accesses {json} NULL,\n"
+   "  users_accesses {json} NULL,\n"
+   "  groups_accesses {json} NULL,\n"
+   "  created_at {time} NULL,\n"
+   "  last_connection_at {time} NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  deleted_at {time} NULL,\n"
+   "  PRIMARY KEY (room_id)\n"
+   "{end}"},
+  {1, Step::kIndex, "events", "events_received_at", "received_at"},
+  {1, Step::kIndex, "events", "events_room", "room_id, received_at"},
+  {1, Step::kIndex, "targets", "targets_due", "next_attempt_at"},
 
-  Migration m2{
-      2, "threads, comments, reactions, notifications, presence, sessions, flows, search", {}};
-  m2.steps.push_back(
-      r("CREATE TABLE IF NOT EXISTS {p}threads (\n"
-        "  thread_id {id} NOT NULL,\n"
-        "  room_id {id} NOT NULL,\n"
-        "  metadata {json} NOT NULL,\n"
-        "  resolved INT NOT NULL,\n"
-        "  visibility VARCHAR(16) NOT NULL,\n"
-        "  created_at {time} NULL,\n"
-        "  updated_at {time} NULL,\n"
-        "  synced_at {time} NOT NULL,\n"
-        "  deleted_at {time} NULL,\n"
-        "  PRIMARY KEY (thread_id)\n"
-        "{end}"));
-  m2.steps.push_back(
-      r("CREATE TABLE IF NOT EXISTS {p}comments (\n"
-        "  comment_id {id} NOT NULL,\n"
-        "  thread_id {id} NOT NULL,\n"
-        "  room_id {id} NOT NULL,\n"
-        "  user_id VARCHAR(255) NULL,\n"
-        "  body {json} NULL,\n"
-        "  body_text {text} NOT NULL,\n"
-        "  metadata {json} NOT NULL,\n"
-        "  attachments {json} NOT NULL,\n"
-        "  created_at {time} NULL,\n"
-        "  edited_at {time} NULL,\n"
-        "  synced_at {time} NOT NULL,\n"
-        "  deleted_at {time} NULL,\n"
-        "  PRIMARY KEY (comment_id)\n"
-        "{end}"));
-  m2.steps.push_back(
-      r("CREATE TABLE IF NOT EXISTS {p}comment_reactions (\n"
-        "  comment_id {id} NOT NULL,\n"
-        "  emoji {emoji} NOT NULL,\n"
-        "  user_id {id} NOT NULL,\n"
-        "  thread_id {id} NOT NULL,\n"
-        "  room_id {id} NOT NULL,\n"
-        "  created_at {time} NULL,\n"
-        "  PRIMARY KEY (comment_id, emoji, user_id)\n"
-        "{end}"));
-  m2.steps.push_back(
-      r("CREATE TABLE IF NOT EXISTS {p}notifications (\n"
-        "  inbox_notification_id {id} NOT NULL,\n"
-        "  user_id {id} NOT NULL,\n"
-        "  kind VARCHAR(128) NOT NULL,\n"
-        "  room_id VARCHAR(255) NULL,\n"
-        "  thread_id VARCHAR(255) NULL,\n"
-        "  subject_id VARCHAR(255) NULL,\n"
-        "  notified_at {time} NULL,\n"
-        "  read_at {time} NULL,\n"
-        "  data {json} NOT NULL,\n"
-        "  synced_at {time} NOT NULL,\n"
-        "  deleted_at {time} NULL,\n"
-        "  PRIMARY KEY (inbox_notification_id)\n"
-        "{end}"));
-  m2.steps.push_back(
-      r("CREATE TABLE IF NOT EXISTS {p}active_users (\n"
-        "  room_id {id} NOT NULL,\n"
-        "  connection_id {bigint} NOT NULL,\n"
-        "  user_id VARCHAR(255) NULL,\n"
-        "  user_info {json} NULL,\n"
-        "  synced_at {time} NOT NULL,\n"
-        "  PRIMARY KEY (room_id, connection_id)\n"
-        "{end}"));
-  m2.steps.push_back(
-      r("CREATE TABLE IF NOT EXISTS {p}room_sessions (\n"
-        "  room_id {id} NOT NULL,\n"
-        "  connection_id {bigint} NOT NULL,\n"
-        "  entered_at {time} NOT NULL,\n"
-        "  entered_known INT NOT NULL,\n"
-        "  user_id VARCHAR(255) NULL,\n"
-        "  user_info {json} NULL,\n"
-        "  left_at {time} NULL,\n"
-        "  PRIMARY KEY (room_id, connection_id, entered_at)\n"
-        "{end}"));
-  for (const char* kind : {"node", "edge"}) {
-    std::string k(kind);
-    m2.steps.push_back(r(
-        "CREATE TABLE IF NOT EXISTS {p}flow_" + k +
-        "s (\n"
-        "  room_id {id} NOT NULL,\n"
-        "  storage_key {key} NOT NULL,\n"
-        "  " +
-        k +
-        "_id {id} NOT NULL,\n"
-        "  type VARCHAR(255) NULL,\n" +
-        (k == "node" ? std::string("  position_x {double} NULL,\n  position_y {double} NULL,\n")
-                     : std::string("  source VARCHAR(255) NULL,\n  target VARCHAR(255) NULL,\n")) +
-        "  data {json} NULL,\n"
-        "  " +
-        k +
-        " {json} NOT NULL,\n"
-        "  synced_at {time} NOT NULL,\n"
-        "  PRIMARY KEY (room_id, storage_key, " +
-        k +
-        "_id)\n"
-        "{end}"));
-  }
-  m2.steps.push_back(add_column("rooms", "active_users", "INT NULL"));
-  m2.steps.push_back(index_step("threads", "threads_room", "room_id"));
-  m2.steps.push_back(index_step("comments", "comments_thread", "thread_id"));
-  m2.steps.push_back(index_step("comments", "comments_room", "room_id"));
-  m2.steps.push_back(index_step("comment_reactions", "reactions_thread", "thread_id"));
-  m2.steps.push_back(index_step("notifications", "notifications_user", "user_id, notified_at"));
-  if (mysql) {
-    m2.steps.push_back(index_step("comments", "comments_text", "body_text", "FULLTEXT INDEX"));
-    m2.steps.push_back(index_step("ydocs", "ydocs_text", "text", "FULLTEXT INDEX"));
-  } else if (postgres) {
-    // Words in any language ('simple': no stemming, no stop words) through a GIN index; the
-    // search falls back to a substring match for what has no words (CJK, short fragments).
-    m2.steps.push_back(
-        r("CREATE INDEX IF NOT EXISTS {p}comments_text ON {p}comments"
-          " USING GIN (to_tsvector('simple', body_text))"));
-    m2.steps.push_back(
-        r("CREATE INDEX IF NOT EXISTS {p}ydocs_text ON {p}ydocs"
-          " USING GIN (to_tsvector('simple', text))"));
-  } else {
-    // FTS5 with the trigram tokenizer: substring search in any script (CJK included).
-    m2.steps.push_back(r(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS {p}search USING fts5(kind UNINDEXED, room_id UNINDEXED,"
-        " thread_id UNINDEXED, object_id UNINDEXED, text, tokenize = 'trigram')"));
-  }
+  {2, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}threads (\n"
+   "  thread_id {id} NOT NULL,\n"
+   "  room_id {id} NOT NULL,\n"
+   "  metadata {json} NOT NULL,\n"
+   "  resolved INT NOT NULL,\n"
+   "  visibility VARCHAR(16) NOT NULL,\n"
+   "  created_at {time} NULL,\n"
+   "  updated_at {time} NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  deleted_at {time} NULL,\n"
+   "  PRIMARY KEY (thread_id)\n"
+   "{end}", kAll, "threads, comments, reactions, notifications, presence, sessions, flows, search"},
+  {2, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}comments (\n"
+   "  comment_id {id} NOT NULL,\n"
+   "  thread_id {id} NOT NULL,\n"
+   "  room_id {id} NOT NULL,\n"
+   "  user_id VARCHAR(255) NULL,\n"
+   "  body {json} NULL,\n"
+   "  body_text {text} NOT NULL,\n"
+   "  metadata {json} NOT NULL,\n"
+   "  attachments {json} NOT NULL,\n"
+   "  created_at {time} NULL,\n"
+   "  edited_at {time} NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  deleted_at {time} NULL,\n"
+   "  PRIMARY KEY (comment_id)\n"
+   "{end}"},
+  {2, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}comment_reactions (\n"
+   "  comment_id {id} NOT NULL,\n"
+   "  emoji {emoji} NOT NULL,\n"
+   "  user_id {id} NOT NULL,\n"
+   "  thread_id {id} NOT NULL,\n"
+   "  room_id {id} NOT NULL,\n"
+   "  created_at {time} NULL,\n"
+   "  PRIMARY KEY (comment_id, emoji, user_id)\n"
+   "{end}"},
+  {2, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}notifications (\n"
+   "  inbox_notification_id {id} NOT NULL,\n"
+   "  user_id {id} NOT NULL,\n"
+   "  kind VARCHAR(128) NOT NULL,\n"
+   "  room_id VARCHAR(255) NULL,\n"
+   "  thread_id VARCHAR(255) NULL,\n"
+   "  subject_id VARCHAR(255) NULL,\n"
+   "  notified_at {time} NULL,\n"
+   "  read_at {time} NULL,\n"
+   "  data {json} NOT NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  deleted_at {time} NULL,\n"
+   "  PRIMARY KEY (inbox_notification_id)\n"
+   "{end}"},
+  {2, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}active_users (\n"
+   "  room_id {id} NOT NULL,\n"
+   "  connection_id {bigint} NOT NULL,\n"
+   "  user_id VARCHAR(255) NULL,\n"
+   "  user_info {json} NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  PRIMARY KEY (room_id, connection_id)\n"
+   "{end}"},
+  {2, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}room_sessions (\n"
+   "  room_id {id} NOT NULL,\n"
+   "  connection_id {bigint} NOT NULL,\n"
+   "  entered_at {time} NOT NULL,\n"
+   "  entered_known INT NOT NULL,\n"
+   "  user_id VARCHAR(255) NULL,\n"
+   "  user_info {json} NULL,\n"
+   "  left_at {time} NULL,\n"
+   "  PRIMARY KEY (room_id, connection_id, entered_at)\n"
+   "{end}"},
+  {2, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}flow_nodes (\n"
+   "  room_id {id} NOT NULL,\n"
+   "  storage_key {key} NOT NULL,\n"
+   "  node_id {id} NOT NULL,\n"
+   "  type VARCHAR(255) NULL,\n"
+   "  position_x {double} NULL,\n"
+   "  position_y {double} NULL,\n"
+   "  data {json} NULL,\n"
+   "  node {json} NOT NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  PRIMARY KEY (room_id, storage_key, node_id)\n"
+   "{end}"},
+  {2, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}flow_edges (\n"
+   "  room_id {id} NOT NULL,\n"
+   "  storage_key {key} NOT NULL,\n"
+   "  edge_id {id} NOT NULL,\n"
+   "  type VARCHAR(255) NULL,\n"
+   "  source VARCHAR(255) NULL,\n"
+   "  target VARCHAR(255) NULL,\n"
+   "  data {json} NULL,\n"
+   "  edge {json} NOT NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  PRIMARY KEY (room_id, storage_key, edge_id)\n"
+   "{end}"},
+  {2, Step::kColumn, "rooms", "active_users", "INT NULL"},
+  {2, Step::kIndex, "threads", "threads_room", "room_id"},
+  {2, Step::kIndex, "comments", "comments_thread", "thread_id"},
+  {2, Step::kIndex, "comments", "comments_room", "room_id"},
+  {2, Step::kIndex, "comment_reactions", "reactions_thread", "thread_id"},
+  {2, Step::kIndex, "notifications", "notifications_user", "user_id, notified_at"},
+  {2, Step::kFulltext, "comments", "comments_text", "body_text", kMysqlOnly},
+  {2, Step::kFulltext, "ydocs", "ydocs_text", "text", kMysqlOnly},
+  // Words in any language ('simple': no stemming, no stop words) through a GIN index; the
+  // search falls back to a substring match for what has no words (CJK, short fragments).
+  {2, Step::kSql, "", "",
+   "CREATE INDEX IF NOT EXISTS {p}comments_text ON {p}comments"
+   " USING GIN (to_tsvector('simple', body_text))", kPostgresOnly},
+  {2, Step::kSql, "", "",
+   "CREATE INDEX IF NOT EXISTS {p}ydocs_text ON {p}ydocs"
+   " USING GIN (to_tsvector('simple', text))", kPostgresOnly},
+  // FTS5 with the trigram tokenizer: substring search in any script (CJK included).
+  {2, Step::kSql, "", "",
+   "CREATE VIRTUAL TABLE IF NOT EXISTS {p}search USING fts5(kind UNINDEXED, room_id UNINDEXED,"
+   " thread_id UNINDEXED, object_id UNINDEXED, text, tokenize = 'trigram')", kSqliteOnly},
 
-  Migration m3{3, "binary Yjs state of each document", {}};
-  m3.steps.push_back(add_column("ydocs", "state",
-                                mysql      ? "LONGBLOB NULL"
-                                : postgres ? "BYTEA NULL"
-                                           : "BLOB NULL"));
-  Migration m4{4, "checkpoints of backfill and reconciliation passes", {}};
-  m4.steps.push_back(
-      r("CREATE TABLE IF NOT EXISTS {p}checkpoints (\n"
-        "  name VARCHAR(255) NOT NULL,\n"
-        "  value {json} NOT NULL,\n"
-        "  updated_at {bigint} NOT NULL,\n"
-        "  PRIMARY KEY (name)\n"
-        "{end}"));
+  {3, Step::kColumn, "ydocs", "state", "LONGBLOB NULL", kMysqlOnly,
+   "binary Yjs state of each document"},
+  {3, Step::kColumn, "ydocs", "state", "BYTEA NULL", kPostgresOnly,
+   "binary Yjs state of each document"},
+  {3, Step::kColumn, "ydocs", "state", "BLOB NULL", kSqliteOnly,
+   "binary Yjs state of each document"},
+
+  {4, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}checkpoints (\n"
+   "  name VARCHAR(255) NOT NULL,\n"
+   "  value {json} NOT NULL,\n"
+   "  updated_at {bigint} NOT NULL,\n"
+   "  PRIMARY KEY (name)\n"
+   "{end}", kAll, "checkpoints of backfill and reconciliation passes"},
+
   // A document nested deeper than the database's JSON type holds (MariaDB before 12.2: 32
   // levels, MySQL: 100) is kept here as text, exactly, and `data` holds JSON null.
-  Migration m5{5, "documents nested deeper than the JSON type holds", {}};
-  m5.steps.push_back(add_column("documents", "deep_data", t.text + " NULL"));
-  m5.steps.push_back(add_column("ydocs", "deep_data", t.text + " NULL"));
-  return {m1, m2, m3, m4, m5};
+  {5, Step::kColumn, "documents", "deep_data", "{text} NULL", kAll,
+   "documents nested deeper than the JSON type holds"},
+  {5, Step::kColumn, "ydocs", "deep_data", "{text} NULL"},
+};
+// clang-format on
+
+// One step as the migrator runs it. MySQL has no ADD COLUMN or CREATE INDEX IF NOT EXISTS:
+// there a step is skipped when the table already has the column or index (a half-applied
+// migration must be safe to run again, and a table made from the Liveblocks guide keeps its
+// columns); Postgres says IF NOT EXISTS itself.
+MigrationStep RenderStep(const StepSpec& spec, Dialect dialect, const Types& types,
+                         const std::string& prefix) {
+  const bool mysql = dialect == Dialect::kMysql;
+  const bool postgres = dialect == Dialect::kPostgres;
+  const std::string table(spec.table), name(spec.name), text(spec.text);
+  switch (spec.kind) {
+    case Step::kSql:
+      return {Render(text, types, prefix), std::nullopt};
+    case Step::kColumn:
+      if (postgres) {
+        return {Render("ALTER TABLE {p}" + table + " ADD COLUMN IF NOT EXISTS " + name + " " + text,
+                       types, prefix),
+                std::nullopt};
+      }
+      return {Render("ALTER TABLE {p}" + table + " ADD COLUMN " + name + " " + text, types, prefix),
+              std::make_pair(prefix + table, name)};
+    case Step::kIndex:
+    case Step::kFulltext: {
+      std::string sql = std::string("CREATE ") +
+                        (spec.kind == Step::kFulltext ? "FULLTEXT INDEX" : "INDEX") +
+                        (mysql ? " " : " IF NOT EXISTS ") + prefix + name + " ON " + prefix +
+                        table + " (" + text + ")";
+      std::optional<std::pair<std::string, std::string>> unless;
+      if (mysql) unless = std::make_pair(prefix + table, "index:" + prefix + name);
+      return {sql, unless};
+    }
+  }
+  return {};
+}
+}  // namespace
+
+int LatestSchemaVersion() { return std::end(kSchema)[-1].version; }
+
+std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& prefix) {
+  const Types types = TypesFor(dialect);
+  const unsigned mine = 1u << static_cast<int>(dialect);
+  std::vector<Migration> migrations;
+  for (const StepSpec& spec : kSchema) {
+    if ((spec.dialects & mine) == 0) continue;
+    if (migrations.empty() || migrations.back().version != spec.version) {
+      migrations.push_back({spec.version, spec.description ? spec.description : "", {}});
+    }
+    migrations.back().steps.push_back(RenderStep(spec, dialect, types, prefix));
+  }
+  return migrations;
 }
 
 }  // namespace lbmirror::store
