@@ -11,7 +11,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/text.h"
-#include "store/schema.h"
+#include "store/sql/schema.h"
 #include "sync/replay.h"
 #include "yjs/document.h"
 
@@ -25,9 +25,9 @@ int RequireSchema(store::SchemaAdmin& store) {
     log::Error(Cat("cannot read the database: ", version.error().ToString()));
     return 1;
   }
-  if (*version < store::LatestSchemaVersion()) {
+  if (*version < store::sql::LatestSchemaVersion()) {
     return ConfigError(Cat("this database holds no current lbmirror tables (schema version ",
-                           *version, ", need ", store::LatestSchemaVersion(),
+                           *version, ", need ", store::sql::LatestSchemaVersion(),
                            "): check DATABASE_URL and --table-prefix, or run `lbmirror migrate`"));
   }
   return 0;

@@ -4,7 +4,7 @@
 
 #include "core/log.h"
 #include "core/text.h"
-#include "store/schema.h"
+#include "store/sql/schema.h"
 
 namespace lbmirror::cli {
 
@@ -78,14 +78,14 @@ int PrepareSchema(store::SchemaAdmin& store, bool no_migrate) {
     log::Error(Cat("cannot read the schema version: ", version.error().ToString()));
     return 1;
   }
-  if (*version > store::LatestSchemaVersion()) {
+  if (*version > store::sql::LatestSchemaVersion()) {
     return ConfigError(Cat("the database schema is at version ", *version,
-                           ", newer than this lbmirror (", store::LatestSchemaVersion(),
+                           ", newer than this lbmirror (", store::sql::LatestSchemaVersion(),
                            "): run the lbmirror release that migrated it, or a newer one"));
   }
-  if (*version < store::LatestSchemaVersion()) {
+  if (*version < store::sql::LatestSchemaVersion()) {
     log::Error(Cat("the database schema is at version ", *version, ", this lbmirror needs ",
-                   store::LatestSchemaVersion(),
+                   store::sql::LatestSchemaVersion(),
                    ": run `lbmirror migrate` (or apply `lbmirror migrate --print`)"));
     return 2;
   }

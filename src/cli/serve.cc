@@ -16,7 +16,7 @@
 #include "core/text.h"
 #include "http/server.h"
 #include "liveblocks/curl/curl_client.h"
-#include "store/schema.h"
+#include "store/sql/schema.h"
 #include "sync/engine.h"
 #include "sync/reconciler.h"
 #include "webhook/signature_verifier.h"
@@ -130,9 +130,9 @@ http::Response Readiness(store::SchemaAdmin& store) {
   };
   if (Status ping = store.Ping(); !ping) return not_ready("the database is unreachable");
   auto version = store.SchemaVersion();
-  if (!version || *version != store::LatestSchemaVersion()) {
+  if (!version || *version != store::sql::LatestSchemaVersion()) {
     return not_ready(Cat("the schema is at version ", version ? *version : -1,
-                         ", this lbmirror needs ", store::LatestSchemaVersion()));
+                         ", this lbmirror needs ", store::sql::LatestSchemaVersion()));
   }
   return http::Response::Json(200, R"({"status":"ready"})");
 }

@@ -7,8 +7,8 @@
 #include "store/database_url.h"
 #include "store/mysql/mysql_connection.h"
 #include "store/postgres/postgres_connection.h"
-#include "store/schema.h"
-#include "store/sql_store.h"
+#include "store/sql/schema.h"
+#include "store/sql/sql_store.h"
 #include "store/sqlite/sqlite_connection.h"
 
 namespace lbmirror::cli {
@@ -17,14 +17,14 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
                                                 const std::string& table_prefix, int pool_size,
                                                 const Clock& clock, bool hard_deletes,
                                                 int64_t coalesce_ms) {
-  if (!store::IsValidTablePrefix(table_prefix)) {
+  if (!store::sql::IsValidTablePrefix(table_prefix)) {
     return InvalidArgument("--table-prefix may hold only letters, digits and '_' (at most 32)");
   }
   auto config = store::ParseDatabaseUrl(database_url);
   if (!config) return config.error();
   log::Info(Cat("database: ", config->Redacted()));
   if (!config->tls_warning.empty()) log::Warn(config->tls_warning);
-  store::SqlStoreOptions options;
+  store::sql::SqlStoreOptions options;
   options.table_prefix = table_prefix;
   options.hard_deletes = hard_deletes;
   options.coalesce_ms = coalesce_ms;
@@ -34,8 +34,8 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
     // Open once now so a bad path is reported at startup, not on the first webhook.
     auto probe = store::sqlite::OpenSqliteConnection(path);
     if (!probe) return probe.error();
-    return std::unique_ptr<store::Store>(std::make_unique<store::SqlStore>(
-        store::Dialect::kSqlite, [path] { return store::sqlite::OpenSqliteConnection(path); },
+    return std::unique_ptr<store::Store>(std::make_unique<store::sql::SqlStore>(
+        store::sql::Dialect::kSqlite, [path] { return store::sqlite::OpenSqliteConnection(path); },
         options, clock));
   }
   options.pool_size = pool_size;
@@ -47,12 +47,12 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
   }
   store::DatabaseConfig server = *config;
   if (config->backend == store::DatabaseConfig::Backend::kPostgres) {
-    return std::unique_ptr<store::Store>(std::make_unique<store::SqlStore>(
-        store::Dialect::kPostgres,
+    return std::unique_ptr<store::Store>(std::make_unique<store::sql::SqlStore>(
+        store::sql::Dialect::kPostgres,
         [server] { return store::postgres::OpenPostgresConnection(server); }, options, clock));
   }
-  return std::unique_ptr<store::Store>(std::make_unique<store::SqlStore>(
-      store::Dialect::kMysql, [server] { return store::mysql::OpenMysqlConnection(server); },
+  return std::unique_ptr<store::Store>(std::make_unique<store::sql::SqlStore>(
+      store::sql::Dialect::kMysql, [server] { return store::mysql::OpenMysqlConnection(server); },
       options, clock));
 }
 

@@ -2,9 +2,9 @@
 // roles: the Inbox of accepted webhooks (inbox.h), the TargetQueue of dirty targets
 // (target_queue.h), and below the mirror's reads, the event log, the operators' views, the
 // documents' reads and the schema. A consumer takes the roles it uses; Store is all of them.
-// SqlStore (sql_store.h) implements them over a ConnectionPool of one backend (store/mysql/,
-// store/postgres/ or store/sqlite/). Every method is thread-safe; every failure is an Error
-// value (retryable when the database is unreachable or a transaction lost a race).
+// sql::SqlStore (store/sql/sql_store.h) implements them over a ConnectionPool of one backend
+// (store/mysql/, store/postgres/ or store/sqlite/). Every method is thread-safe; every failure is
+// an Error value (retryable when the database is unreachable or a transaction lost a race).
 #pragma once
 
 #include <map>
@@ -106,8 +106,7 @@ struct LastEvent {
   std::string last_received_at;  // "YYYY-MM-DD HH:MM:SS.mmm" UTC
 };
 
-// The store's roles: each consumer takes the ones it uses. SqlStore (store/sql_store.h)
-// plays them all.
+// The store's roles: each consumer takes the ones it uses. sql::SqlStore plays them all.
 
 // The mirror as reconciliation and backfill read it: the rooms it holds and their content,
 // and the progress records of long passes.

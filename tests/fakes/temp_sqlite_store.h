@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "store/sql_store.h"
+#include "store/sql/sql_store.h"
 #include "store/sqlite/sqlite_connection.h"
 
 namespace lbmirror {
@@ -20,9 +20,9 @@ class TempSqliteStore {
       : path_(std::filesystem::temp_directory_path() /
               ("lbmirror_" + name + "_" + std::to_string(getpid()) + ".db")) {
     std::string path = path_;
-    store_ = std::make_unique<store::SqlStore>(
-        store::Dialect::kSqlite, [path] { return store::sqlite::OpenSqliteConnection(path); },
-        store::SqlStoreOptions{"liveblocks_", 1}, clock);
+    store_ = std::make_unique<store::sql::SqlStore>(
+        store::sql::Dialect::kSqlite, [path] { return store::sqlite::OpenSqliteConnection(path); },
+        store::sql::SqlStoreOptions{"liveblocks_", 1}, clock);
     migrated_ = store_->Migrate().has_value();
   }
   ~TempSqliteStore() {
@@ -35,12 +35,12 @@ class TempSqliteStore {
   TempSqliteStore& operator=(const TempSqliteStore&) = delete;
 
   bool migrated() const { return migrated_; }
-  store::SqlStore* get() const { return store_.get(); }
-  store::SqlStore* operator->() const { return store_.get(); }
+  store::sql::SqlStore* get() const { return store_.get(); }
+  store::sql::SqlStore* operator->() const { return store_.get(); }
 
  private:
   std::filesystem::path path_;
-  std::unique_ptr<store::SqlStore> store_;
+  std::unique_ptr<store::sql::SqlStore> store_;
   bool migrated_ = false;
 };
 

@@ -11,7 +11,7 @@
 #include "core/text.h"
 #include "store/sql_store_fixture.h"
 
-namespace lbmirror::store {
+namespace lbmirror::store::sql {
 namespace {
 
 class RoomDeletionTest : public SqlStoreTest {
@@ -227,4 +227,4 @@ INSTANTIATE_TEST_SUITE_P(Backends, RoomDeletionTest,
                          BackendName);
 
 }  // namespace
-}  // namespace lbmirror::store
+}  // namespace lbmirror::store::sql

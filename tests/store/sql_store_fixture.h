@@ -20,10 +20,10 @@
 #include "store/mysql/mysql_connection.h"
 #include "store/postgres/postgres_connection.h"
 #include "store/sql/dialect.h"
-#include "store/sql_store.h"
+#include "store/sql/sql_store.h"
 #include "store/sqlite/sqlite_connection.h"
 
-namespace lbmirror::store {
+namespace lbmirror::store::sql {
 
 inline constexpr TargetKind kAllKinds[] = {TargetKind::kRoom, TargetKind::kStorage,
                                            TargetKind::kYdoc};
@@ -277,4 +277,4 @@ class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
 inline const TargetKey kStorage{TargetKind::kStorage, "room-1", ""};
 inline const TargetKey kRoom{TargetKind::kRoom, "room-1", ""};
 
-}  // namespace lbmirror::store
+}  // namespace lbmirror::store::sql

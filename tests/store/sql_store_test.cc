@@ -1,7 +1,7 @@
 // The same suite on SQLite (always) and MySQL/MariaDB (when LBMIRROR_TEST_MYSQL_URL names a
 // server; the README's test command starts one). Each test uses its own table prefix or file
 // (sql_store_fixture.h).
-#include "store/sql_store.h"
+#include "store/sql/sql_store.h"
 
 #include <gtest/gtest.h>
 
@@ -19,10 +19,10 @@
 #include <thread>
 
 #include "core/text.h"
-#include "store/schema.h"
+#include "store/sql/schema.h"
 #include "store/sql_store_fixture.h"
 
-namespace lbmirror::store {
+namespace lbmirror::store::sql {
 namespace {
 
 TEST_P(SqlStoreTest, MigrateIsIdempotentAndRecordsTheVersion) {
@@ -1181,4 +1181,4 @@ INSTANTIATE_TEST_SUITE_P(Backends, SqlStoreTest,
                          BackendName);
 
 }  // namespace
-}  // namespace lbmirror::store
+}  // namespace lbmirror::store::sql

@@ -15,7 +15,7 @@
 
 #include "store/sql_store_fixture.h"
 
-namespace lbmirror::store {
+namespace lbmirror::store::sql {
 namespace {
 
 class SqlTranscriptTest : public SqlStoreTest {
@@ -204,4 +204,4 @@ INSTANTIATE_TEST_SUITE_P(Backends, SqlTranscriptTest,
                          BackendName);
 
 }  // namespace
-}  // namespace lbmirror::store
+}  // namespace lbmirror::store::sql

@@ -10,7 +10,7 @@
 #include "fakes/fake_clock.h"
 #include "fakes/fake_idle_wait.h"
 #include "fakes/fake_liveblocks_client.h"
-#include "store/sql_store.h"
+#include "store/sql/sql_store.h"
 #include "store/sqlite/sqlite_connection.h"
 
 namespace lbmirror::sync {
@@ -27,8 +27,9 @@ class EngineTest : public ::testing::Test {
         ("lbmirror_engine_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + ".db");
     std::string path = path_;
     factory_ = [path] { return store::sqlite::OpenSqliteConnection(path); };
-    store_ = std::make_unique<store::SqlStore>(store::Dialect::kSqlite, factory_,
-                                               store::SqlStoreOptions{"liveblocks_", 1}, clock_);
+    store_ = std::make_unique<store::sql::SqlStore>(store::sql::Dialect::kSqlite, factory_,
+                                                    store::sql::SqlStoreOptions{"liveblocks_", 1},
+                                                    clock_);
     ASSERT_TRUE(store_->Migrate().has_value());
     EngineOptions options;
     options.workers = 2;
@@ -62,8 +63,8 @@ class EngineTest : public ::testing::Test {
 
   FakeClock clock_;
   std::filesystem::path path_;
-  store::ConnectionFactory factory_;
-  std::unique_ptr<store::SqlStore> store_;
+  store::sql::ConnectionFactory factory_;
+  std::unique_ptr<store::sql::SqlStore> store_;
   liveblocks::FakeLiveblocksClient client_;
   std::unique_ptr<Engine> engine_;
 };

@@ -7,7 +7,7 @@
 #include "core/text.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_liveblocks_client.h"
-#include "store/sql_store.h"
+#include "store/sql/sql_store.h"
 #include "store/sqlite/sqlite_connection.h"
 #include "sync/engine.h"
 
@@ -31,8 +31,9 @@ class ReconcilerTest : public ::testing::Test {
                                                   "_" + std::to_string(counter++) + ".db");
     std::string path = path_;
     factory_ = [path] { return store::sqlite::OpenSqliteConnection(path); };
-    store_ = std::make_unique<store::SqlStore>(store::Dialect::kSqlite, factory_,
-                                               store::SqlStoreOptions{"liveblocks_", 1}, clock_);
+    store_ = std::make_unique<store::sql::SqlStore>(store::sql::Dialect::kSqlite, factory_,
+                                                    store::sql::SqlStoreOptions{"liveblocks_", 1},
+                                                    clock_);
     ASSERT_TRUE(store_->Migrate().has_value());
     options_.page_size = 2;
     options_.kinds = {TargetKind::kRoom, TargetKind::kStorage};
@@ -66,8 +67,8 @@ class ReconcilerTest : public ::testing::Test {
 
   FakeClock clock_;
   std::filesystem::path path_;
-  store::ConnectionFactory factory_;
-  std::unique_ptr<store::SqlStore> store_;
+  store::sql::ConnectionFactory factory_;
+  std::unique_ptr<store::sql::SqlStore> store_;
   liveblocks::FakeLiveblocksClient client_;
   ReconcileOptions options_;
 };

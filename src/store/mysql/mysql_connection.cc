@@ -48,7 +48,7 @@ struct StmtCloser {
 };
 using StmtPtr = std::unique_ptr<MYSQL_STMT, StmtCloser>;
 
-class MysqlConnection final : public SqlConnection {
+class MysqlConnection final : public sql::SqlConnection {
  public:
   explicit MysqlConnection(MYSQL* mysql) : mysql_(mysql) {}
   ~MysqlConnection() override {
@@ -56,14 +56,14 @@ class MysqlConnection final : public SqlConnection {
     mysql_close(mysql_);
   }
 
-  Result<int64_t> Execute(std::string_view sql, std::span<const SqlValue> params) override {
+  Result<int64_t> Execute(std::string_view sql, std::span<const sql::SqlValue> params) override {
     auto stmt = Run(sql, params);
     if (!stmt) return stmt.error();
     return static_cast<int64_t>(mysql_stmt_affected_rows(*stmt));
   }
 
-  Result<std::vector<SqlRow>> Query(std::string_view sql,
-                                    std::span<const SqlValue> params) override {
+  Result<std::vector<sql::SqlRow>> Query(std::string_view sql,
+                                         std::span<const sql::SqlValue> params) override {
     auto stmt = Run(sql, params);
     if (!stmt) return stmt.error();
     return FetchAll(*stmt);
@@ -119,7 +119,7 @@ class MysqlConnection final : public SqlConnection {
 
   // Prepares (or reuses), binds and executes; the statement is dropped from the cache on error
   // so a re-prepare happens next time.
-  Result<MYSQL_STMT*> Run(std::string_view sql, std::span<const SqlValue> params) {
+  Result<MYSQL_STMT*> Run(std::string_view sql, std::span<const sql::SqlValue> params) {
     auto prepared = PrepareCached(sql);
     if (!prepared) return prepared.error();
     MYSQL_STMT* stmt = *prepared;
@@ -145,7 +145,7 @@ class MysqlConnection final : public SqlConnection {
         bind.buffer_type = MYSQL_TYPE_DOUBLE;
         bind.buffer = &reals[i];
       } else {
-        auto* blob = std::get_if<Blob>(&params[i]);
+        auto* blob = std::get_if<sql::Blob>(&params[i]);
         std::string_view text = blob ? blob->bytes : std::get<std::string_view>(params[i]);
         lengths[i] = text.size();
         bind.buffer_type = blob ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
@@ -181,8 +181,8 @@ class MysqlConnection final : public SqlConnection {
     return stmt;
   }
 
-  Result<std::vector<SqlRow>> FetchAll(MYSQL_STMT* stmt) {
-    std::vector<SqlRow> rows;
+  Result<std::vector<sql::SqlRow>> FetchAll(MYSQL_STMT* stmt) {
+    std::vector<sql::SqlRow> rows;
     MYSQL_RES* meta = mysql_stmt_result_metadata(stmt);
     if (meta == nullptr) return rows;
     unsigned columns = mysql_num_fields(meta);
@@ -209,7 +209,7 @@ class MysqlConnection final : public SqlConnection {
         mysql_stmt_free_result(stmt);
         return error;
       }
-      SqlRow row(columns);
+      sql::SqlRow row(columns);
       for (unsigned i = 0; i < columns; ++i) {
         if (nulls[i]) continue;
         if (lengths[i] <= buffers[i].size()) {
@@ -240,14 +240,14 @@ class MysqlConnection final : public SqlConnection {
 
   MYSQL* mysql_;
   bool broken_ = false;
-  StatementCache<StmtPtr> statements_;
+  sql::StatementCache<StmtPtr> statements_;
 };
 }  // namespace
 
 void MysqlLibraryInit() { mysql_library_init(0, nullptr, nullptr); }
 
-Result<std::unique_ptr<SqlConnection>> OpenMysqlConnection(const DatabaseConfig& config,
-                                                           bool found_rows) {
+Result<std::unique_ptr<sql::SqlConnection>> OpenMysqlConnection(const DatabaseConfig& config,
+                                                                bool found_rows) {
   MYSQL* mysql = mysql_init(nullptr);
   if (mysql == nullptr) return Internal("mysql_init failed");
   unsigned timeout = 5;
@@ -289,10 +289,10 @@ Result<std::unique_ptr<SqlConnection>> OpenMysqlConnection(const DatabaseConfig&
         error.message(), false, code);
   }
   if (config.unix_socket.empty()) {
-    // Connector/C has no option for these: set on its socket (kKeepaliveIdleSeconds).
+    // Connector/C has no option for these: set on its socket (store/sql/sql_connection.h).
     int fd = static_cast<int>(mysql_get_socket(mysql));
-    int on = 1, idle = kKeepaliveIdleSeconds, interval = kKeepaliveIntervalSeconds,
-        probes = kKeepaliveProbes, unacknowledged = kUnacknowledgedTimeoutMs;
+    int on = 1, idle = sql::kKeepaliveIdleSeconds, interval = sql::kKeepaliveIntervalSeconds,
+        probes = sql::kKeepaliveProbes, unacknowledged = sql::kUnacknowledgedTimeoutMs;
     (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
     (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
     (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
@@ -310,7 +310,7 @@ Result<std::unique_ptr<SqlConnection>> OpenMysqlConnection(const DatabaseConfig&
     Status status = connection->ExecuteDirect(sql);
     if (!status) return status.error();
   }
-  return std::unique_ptr<SqlConnection>(std::move(connection));
+  return std::unique_ptr<sql::SqlConnection>(std::move(connection));
 }
 
 }  // namespace lbmirror::store::mysql

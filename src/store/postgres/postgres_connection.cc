@@ -132,13 +132,13 @@ struct Statement {
 };
 using StatementPtr = std::unique_ptr<Statement>;
 
-class PostgresConnection final : public SqlConnection {
+class PostgresConnection final : public sql::SqlConnection {
  public:
   PostgresConnection(PGconn* conn, bool prepared_statements)
       : conn_(conn), prepared_statements_(prepared_statements) {}
   ~PostgresConnection() override { PQfinish(conn_); }
 
-  Result<int64_t> Execute(std::string_view sql, std::span<const SqlValue> params) override {
+  Result<int64_t> Execute(std::string_view sql, std::span<const sql::SqlValue> params) override {
     auto result = Run(sql, params);
     if (!result) return result.error();
     int64_t changed = 0;
@@ -147,8 +147,8 @@ class PostgresConnection final : public SqlConnection {
     return changed;
   }
 
-  Result<std::vector<SqlRow>> Query(std::string_view sql,
-                                    std::span<const SqlValue> params) override {
+  Result<std::vector<sql::SqlRow>> Query(std::string_view sql,
+                                         std::span<const sql::SqlValue> params) override {
     auto result = Run(sql, params);
     if (!result) return result.error();
     return Rows(result->get());
@@ -247,7 +247,7 @@ class PostgresConnection final : public SqlConnection {
     return Ok();
   }
 
-  Result<ResultPtr> Run(std::string_view sql, std::span<const SqlValue> params) {
+  Result<ResultPtr> Run(std::string_view sql, std::span<const sql::SqlValue> params) {
     auto found = Find(sql);
     if (!found) return found.error();
     Statement& statement = **found;
@@ -277,7 +277,7 @@ class PostgresConnection final : public SqlConnection {
               // A timestamp without a zone is UTC, whatever the session's time zone.
               if (type == kTimestamptzOid && !HasZone(text)) text += 'Z';
               values[i] = text.c_str();
-            } else {  // Blob: bytea in binary form
+            } else {  // sql::Blob: bytea in binary form
               values[i] = value.bytes.data();
               lengths[i] = static_cast<int>(value.bytes.size());
               formats[i] = 1;
@@ -300,10 +300,11 @@ class PostgresConnection final : public SqlConnection {
     return result;
   }
 
-  std::vector<SqlRow> Rows(const PGresult* result) const {
+  std::vector<sql::SqlRow> Rows(const PGresult* result) const {
     const int rows = PQntuples(result);
     const int columns = PQnfields(result);
-    std::vector<SqlRow> out(static_cast<size_t>(rows), SqlRow(static_cast<size_t>(columns)));
+    std::vector<sql::SqlRow> out(static_cast<size_t>(rows),
+                                 sql::SqlRow(static_cast<size_t>(columns)));
     for (int c = 0; c < columns; ++c) {
       const Oid type = PQftype(result, c);
       for (int r = 0; r < rows; ++r) {
@@ -333,7 +334,7 @@ class PostgresConnection final : public SqlConnection {
   PGconn* conn_;
   bool prepared_statements_;
   bool broken_ = false;
-  StatementCache<StatementPtr> statements_;
+  sql::StatementCache<StatementPtr> statements_;
 };
 
 // Whether a failed connection may succeed later (the server is down or busy) or not (a wrong
@@ -432,7 +433,7 @@ std::optional<std::string> UtcTimestampText(std::string_view value) {
   return FormatSqlTimestamp(ms);
 }
 
-Result<std::unique_ptr<SqlConnection>> OpenPostgresConnection(const DatabaseConfig& config) {
+Result<std::unique_ptr<sql::SqlConnection>> OpenPostgresConnection(const DatabaseConfig& config) {
   std::vector<std::pair<std::string, std::string>> settings = {
       {"dbname", config.database},
       {"user", config.user},
@@ -443,10 +444,10 @@ Result<std::unique_ptr<SqlConnection>> OpenPostgresConnection(const DatabaseConf
       {"application_name", "lbmirror"},
       {"client_encoding", "UTF8"},
       {"keepalives", "1"},
-      {"keepalives_idle", std::to_string(kKeepaliveIdleSeconds)},
-      {"keepalives_interval", std::to_string(kKeepaliveIntervalSeconds)},
-      {"keepalives_count", std::to_string(kKeepaliveProbes)},
-      {"tcp_user_timeout", std::to_string(kUnacknowledgedTimeoutMs)},
+      {"keepalives_idle", std::to_string(sql::kKeepaliveIdleSeconds)},
+      {"keepalives_interval", std::to_string(sql::kKeepaliveIntervalSeconds)},
+      {"keepalives_count", std::to_string(sql::kKeepaliveProbes)},
+      {"tcp_user_timeout", std::to_string(sql::kUnacknowledgedTimeoutMs)},
   };
   settings.emplace_back("host", config.unix_socket.empty() ? config.host : config.unix_socket);
   bool verify = config.tls == TlsMode::kVerifyIdentity || config.tls == TlsMode::kVerifyCa;
@@ -490,7 +491,7 @@ Result<std::unique_ptr<SqlConnection>> OpenPostgresConnection(const DatabaseConf
     return InvalidArgument(Cat("connecting to ", config.Redacted(),
                                ": TLS was required but the session is not encrypted"));
   }
-  return std::unique_ptr<SqlConnection>(
+  return std::unique_ptr<sql::SqlConnection>(
       std::make_unique<PostgresConnection>(conn, config.prepared_statements));
 }
 

@@ -1,6 +1,6 @@
-// SqlConnection over libpq (PostgreSQL: Supabase, Neon, Vercel Postgres, PlanetScale Postgres,
-// and the poolers in front of them). The store's "?" placeholders become $1, $2...; values
-// travel as text (blobs as binary bytea). What the session's settings would change is fixed
+// SqlConnection (store/sql/) over libpq (PostgreSQL: Supabase, Neon, Vercel Postgres, PlanetScale
+// Postgres, and the poolers in front of them). The store's "?" placeholders become $1, $2...;
+// values travel as text (blobs as binary bytea). What the session's settings would change is fixed
 // here instead, so that a transaction-mode pooler (which may hand each transaction another
 // server session) changes nothing: timestamps sent without a zone are UTC, and timestamptz
 // results come back as UTC text "YYYY-MM-DD HH:MM:SS.mmm", like MySQL's DATETIME(3); bytea
@@ -13,13 +13,13 @@
 #include <memory>
 
 #include "store/database_url.h"
-#include "store/sql_connection.h"
+#include "store/sql/sql_connection.h"
 
 namespace lbmirror::store::postgres {
 
 // Opens a connection; connection errors are retryable, configuration errors (bad password,
 // TLS verification failure) are not.
-Result<std::unique_ptr<SqlConnection>> OpenPostgresConnection(const DatabaseConfig& config);
+Result<std::unique_ptr<sql::SqlConnection>> OpenPostgresConnection(const DatabaseConfig& config);
 
 // "?" placeholders outside quoted text and comments numbered $1, $2... (exposed for tests).
 std::string NumberPlaceholders(std::string_view sql, int* count);

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/result.h"
-#include "store/sql_connection.h"
+#include "store/sql/sql_connection.h"
 #include "store/target.h"
 
 namespace lbmirror::store::sql {

@@ -13,7 +13,7 @@
 #include "core/result.h"
 #include "store/inbox.h"
 #include "store/sql/dirty_marks.h"
-#include "store/sql_connection.h"
+#include "store/sql/sql_connection.h"
 
 namespace lbmirror::store::sql {
 

@@ -9,8 +9,8 @@
 
 #include "core/clock.h"
 #include "core/result.h"
-#include "store/schema.h"
-#include "store/sql_connection.h"
+#include "store/sql/schema.h"
+#include "store/sql/sql_connection.h"
 
 namespace lbmirror::store::sql {
 

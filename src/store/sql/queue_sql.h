@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/result.h"
-#include "store/sql_connection.h"
+#include "store/sql/sql_connection.h"
 #include "store/target_queue.h"
 
 namespace lbmirror::store::sql {

@@ -17,7 +17,7 @@
 #include "store/rows.h"
 #include "store/sql/dirty_marks.h"
 #include "store/sql/search_index.h"
-#include "store/sql_connection.h"
+#include "store/sql/sql_connection.h"
 #include "store/target_queue.h"
 
 namespace lbmirror::store::sql {

@@ -11,7 +11,7 @@
 
 #include "core/result.h"
 #include "store/rows.h"
-#include "store/sql_connection.h"
+#include "store/sql/sql_connection.h"
 #include "store/store.h"
 
 namespace lbmirror::store::sql {

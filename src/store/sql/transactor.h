@@ -7,7 +7,7 @@
 #include <functional>
 
 #include "core/result.h"
-#include "store/sql_connection.h"
+#include "store/sql/sql_connection.h"
 
 namespace lbmirror::store::sql {
 

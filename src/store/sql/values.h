@@ -12,7 +12,7 @@
 
 #include "core/result.h"
 #include "store/sql/dialect.h"
-#include "store/sql_connection.h"
+#include "store/sql/sql_connection.h"
 #include "store/target.h"
 
 namespace lbmirror::store::sql {

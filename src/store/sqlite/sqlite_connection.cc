@@ -16,7 +16,7 @@ struct StmtFinalizer {
 };
 using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
 
-class SqliteConnection final : public SqlConnection {
+class SqliteConnection final : public sql::SqlConnection {
  public:
   explicit SqliteConnection(sqlite3* db) : db_(db) {}
   ~SqliteConnection() override {
@@ -24,7 +24,7 @@ class SqliteConnection final : public SqlConnection {
     sqlite3_close_v2(db_);
   }
 
-  Result<int64_t> Execute(std::string_view sql, std::span<const SqlValue> params) override {
+  Result<int64_t> Execute(std::string_view sql, std::span<const sql::SqlValue> params) override {
     auto stmt = Bind(sql, params);
     if (!stmt) return stmt.error();
     int rc = sqlite3_step(*stmt);
@@ -33,15 +33,15 @@ class SqliteConnection final : public SqlConnection {
     return static_cast<int64_t>(sqlite3_changes(db_));
   }
 
-  Result<std::vector<SqlRow>> Query(std::string_view sql,
-                                    std::span<const SqlValue> params) override {
+  Result<std::vector<sql::SqlRow>> Query(std::string_view sql,
+                                         std::span<const sql::SqlValue> params) override {
     auto stmt = Bind(sql, params);
     if (!stmt) return stmt.error();
-    std::vector<SqlRow> rows;
+    std::vector<sql::SqlRow> rows;
     int columns = sqlite3_column_count(*stmt);
     int rc;
     while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
-      SqlRow row(columns);
+      sql::SqlRow row(columns);
       for (int i = 0; i < columns; ++i) {
         if (sqlite3_column_type(*stmt, i) == SQLITE_NULL) continue;
         const auto* bytes = sqlite3_column_type(*stmt, i) == SQLITE_BLOB
@@ -78,7 +78,7 @@ class SqliteConnection final : public SqlConnection {
                  rc);
   }
 
-  Result<sqlite3_stmt*> Bind(std::string_view sql, std::span<const SqlValue> params) {
+  Result<sqlite3_stmt*> Bind(std::string_view sql, std::span<const sql::SqlValue> params) {
     sqlite3_stmt* stmt = statements_.Find(sql);
     if (stmt == nullptr) {
       int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
@@ -99,7 +99,7 @@ class SqliteConnection final : public SqlConnection {
         rc = sqlite3_bind_int64(stmt, index, *number);
       } else if (auto* real = std::get_if<double>(&params[i])) {
         rc = sqlite3_bind_double(stmt, index, *real);
-      } else if (auto* blob = std::get_if<Blob>(&params[i])) {
+      } else if (auto* blob = std::get_if<sql::Blob>(&params[i])) {
         rc =
             sqlite3_bind_blob64(stmt, index, blob->bytes.data(), blob->bytes.size(), SQLITE_STATIC);
       } else {
@@ -113,11 +113,11 @@ class SqliteConnection final : public SqlConnection {
   }
 
   sqlite3* db_;
-  StatementCache<StmtPtr> statements_;
+  sql::StatementCache<StmtPtr> statements_;
 };
 }  // namespace
 
-Result<std::unique_ptr<SqlConnection>> OpenSqliteConnection(const std::string& path) {
+Result<std::unique_ptr<sql::SqlConnection>> OpenSqliteConnection(const std::string& path) {
   sqlite3* db = nullptr;
   int rc =
       sqlite3_open_v2(path.c_str(), &db,
@@ -141,7 +141,7 @@ Result<std::unique_ptr<SqlConnection>> OpenSqliteConnection(const std::string& p
     }
     if (!status) return status.error().WithContext(Cat("opening SQLite database ", path));
   }
-  return std::unique_ptr<SqlConnection>(std::move(connection));
+  return std::unique_ptr<sql::SqlConnection>(std::move(connection));
 }
 
 }  // namespace lbmirror::store::sqlite

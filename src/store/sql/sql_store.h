@@ -15,17 +15,17 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "store/schema.h"
 #include "store/sql/group_committer.h"
 #include "store/sql/inbox_sql.h"
 #include "store/sql/migrator.h"
 #include "store/sql/queue_sql.h"
 #include "store/sql/row_writer.h"
+#include "store/sql/schema.h"
 #include "store/sql/search_index.h"
-#include "store/sql_connection.h"
+#include "store/sql/sql_connection.h"
 #include "store/store.h"
 
-namespace lbmirror::store {
+namespace lbmirror::store::sql {
 
 struct SqlStoreOptions {
   std::string table_prefix = "liveblocks_";
@@ -119,4 +119,4 @@ class SqlStore final : public Store {
   std::unique_ptr<sql::GroupCommitter> committer_;  // records webhooks (RecordAsync)
 };
 
-}  // namespace lbmirror::store
+}  // namespace lbmirror::store::sql

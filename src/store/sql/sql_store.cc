@@ -1,15 +1,15 @@
-#include "store/sql_store.h"
+#include "store/sql/sql_store.h"
 
 #include <algorithm>
 
 #include "core/log.h"
 #include "core/text.h"
-#include "store/schema.h"
 #include "store/sql/dialect.h"
+#include "store/sql/schema.h"
 #include "store/sql/transactor.h"
 #include "store/sql/values.h"
 
-namespace lbmirror::store {
+namespace lbmirror::store::sql {
 
 using sql::KeyOrder;
 
@@ -230,4 +230,4 @@ Status SqlStore::Ping() {
   return Ok();
 }
 
-}  // namespace lbmirror::store
+}  // namespace lbmirror::store::sql

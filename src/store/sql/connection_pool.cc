@@ -1,6 +1,6 @@
-#include "store/sql_connection.h"
+#include "store/sql/sql_connection.h"
 
-namespace lbmirror::store {
+namespace lbmirror::store::sql {
 
 ConnectionPool::ConnectionPool(ConnectionFactory factory, int max_size)
     : factory_(std::move(factory)), max_size_(max_size < 1 ? 1 : max_size) {}
@@ -43,4 +43,4 @@ void ConnectionPool::Return(std::unique_ptr<SqlConnection> connection) {
   available_.notify_one();
 }
 
-}  // namespace lbmirror::store
+}  // namespace lbmirror::store::sql

@@ -19,7 +19,7 @@
 
 #include "core/result.h"
 
-namespace lbmirror::store {
+namespace lbmirror::store::sql {
 
 // A database connection cut off without a reset (a failover, a NAT's idle timeout, a cut link)
 // is found dead in seconds, not minutes: TCP keepalive probes after 5 s of silence, every 2 s,
@@ -139,4 +139,4 @@ class ConnectionPool {
   int open_ = 0;
 };
 
-}  // namespace lbmirror::store
+}  // namespace lbmirror::store::sql

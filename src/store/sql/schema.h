@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "store/sql_connection.h"
+#include "store/sql/sql_connection.h"
 
-namespace lbmirror::store {
+namespace lbmirror::store::sql {
 
 struct MigrationStep {
   std::string sql;
@@ -31,4 +31,4 @@ int LatestSchemaVersion();
 // Validates a table prefix: letters, digits and '_' only, at most 32 characters.
 bool IsValidTablePrefix(const std::string& prefix);
 
-}  // namespace lbmirror::store
+}  // namespace lbmirror::store::sql

@@ -1,10 +1,10 @@
-#include "store/schema.h"
+#include "store/sql/schema.h"
 
 #include <cctype>
 
 #include "core/text.h"
 
-namespace lbmirror::store {
+namespace lbmirror::store::sql {
 
 namespace {
 // Dialect-specific spellings, substituted into one schema text.
@@ -371,4 +371,4 @@ std::vector<Migration> SchemaMigrations(Dialect dialect, const std::string& pref
   return migrations;
 }
 
-}  // namespace lbmirror::store
+}  // namespace lbmirror::store::sql
