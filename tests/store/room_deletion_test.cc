@@ -14,6 +14,65 @@
 namespace lbmirror::store::sql {
 namespace {
 
+// The resurrection of issue 14: a room's deletion must win over a read of its content that
+// started before it, whatever order the two transactions commit in.
+TEST_P(SqlStoreTest, ARoomsDeletionFencesOutReadsOfItsContentInFlight) {
+  const TargetKey ydoc{TargetKind::kYdoc, "room-1", ""};
+  const TargetKey thread{TargetKind::kThread, "room-1", "th_1"};
+  const TargetKind content_kinds[] = {TargetKind::kStorage, TargetKind::kYdoc, TargetKind::kThread};
+  const TargetKind room_kind[] = {TargetKind::kRoom};
+  RowWrite live = DocumentRow{"room-1", R"({"v":1})"};
+  ASSERT_TRUE(Recorded(Event("msg_0", {kStorage})));
+  auto first = store_->ClaimDue("w0", content_kinds, 10, 60'000);
+  ASSERT_TRUE(first.has_value() && first->size() == 1u);
+  ASSERT_TRUE(*store_->Complete((*first)[0], std::span(&live, 1), {}));
+
+  // Reads of the Storage, the Yjs document and a thread start; then the room is deleted.
+  ASSERT_TRUE(Recorded(Event("msg_1", {kStorage, ydoc, thread})));
+  auto reads = store_->ClaimDue("reader", content_kinds, 10, 60'000);
+  ASSERT_TRUE(reads.has_value());
+  ASSERT_EQ(reads->size(), 3u);
+  ASSERT_TRUE(Recorded(Event("msg_2", {kRoom})));
+  auto deletion = store_->ClaimDue("deleter", room_kind, 10, 60'000);
+  ASSERT_TRUE(deletion.has_value() && deletion->size() == 1u);
+  RowWrite gone = RoomGone{"room-1"};
+  ASSERT_TRUE(*store_->Complete((*deletion)[0], std::span(&gone, 1), {}));
+
+  // The older reads complete last and write nothing.
+  for (const Claim& claim : *reads) {
+    std::vector<RowWrite> writes;
+    if (claim.key.kind == TargetKind::kStorage)
+      writes.push_back(DocumentRow{"room-1", R"({"v":2})"});
+    if (claim.key.kind == TargetKind::kYdoc)
+      writes.push_back(YdocRow{"room-1", "{}", "text", "state"});
+    if (claim.key.kind == TargetKind::kThread) {
+      writes.push_back(ThreadSnapshot{{"th_1", "room-1", "{}", false, "public", {}, {}}, {}, {}});
+    }
+    auto done = store_->Complete(claim, writes, {});
+    ASSERT_TRUE(done.has_value()) << done.error().ToString();
+    EXPECT_FALSE(*done) << claim.key.ToString() << " is fenced out";
+  }
+  EXPECT_NE(One("SELECT deleted_at FROM {p}documents WHERE room_id = 'room-1'"), "NULL");
+  ExpectJson("SELECT data FROM {p}documents WHERE room_id = 'room-1'", R"({"v":1})");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}ydocs"), "0");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}threads"), "0");
+  // And each is read again at once (it will find 404), by any worker.
+  auto again = store_->ClaimDue("w2", content_kinds, 10, 60'000);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->size(), 3u);
+}
+
+TEST_P(SqlStoreTest, ARoomsDeletionLeavesItsIdleTargetsAlone) {
+  RowWrite live = DocumentRow{"room-1", "{}"};
+  ASSERT_TRUE(Recorded(Event("msg_0", {kStorage})));
+  auto first = ClaimAll();
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_TRUE(*store_->Complete(first[0], std::span(&live, 1), {}));
+  RowWrite gone = RoomGone{"room-1"};
+  COMPLETE_WITH(store_, gone);
+  EXPECT_TRUE(ClaimAll().empty()) << "a deletion marks only reads in flight";
+}
+
 class RoomDeletionTest : public SqlStoreTest {
  protected:
   // Records the room's deletion and writes it (its room:R read 404) as another worker.

@@ -274,6 +274,50 @@ class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
   static constexpr std::string_view kPayload = R"({"type":"storageUpdated","data":{"roomId":"r"}})";
 };
 
+// Marks a target, claims it and completes it with `writes` (as a worker would).
+#define COMPLETE_WITH(store, ...)                                               \
+  do {                                                                          \
+    ASSERT_TRUE(*(store)->Record(Event(Cat("msg_w", ++writes_seq_), {kRoom}))); \
+    auto claims_ = (store)->ClaimDue("w", kAllKinds, 10, 60'000);               \
+    ASSERT_TRUE(claims_.has_value() && claims_->size() == 1u);                  \
+    std::vector<RowWrite> writes_ = {__VA_ARGS__};                              \
+    auto done_ = (store)->Complete((*claims_)[0], writes_, {});                 \
+    ASSERT_TRUE(done_.has_value()) << done_.error().ToString();                 \
+    ASSERT_TRUE(*done_);                                                        \
+  } while (0)
+
+inline ThreadSnapshot Thread(
+    std::vector<std::pair<std::string, std::string>> comments,
+    std::vector<std::tuple<std::string, std::string, std::string>> reactions,
+    bool resolved = false) {
+  ThreadSnapshot snapshot;
+  snapshot.thread = {"th_1",
+                     "room-1",
+                     R"({"status":"open"})",
+                     resolved,
+                     "public",
+                     "2026-01-01 10:00:00.000",
+                     "2026-01-01 10:05:00.000"};
+  for (auto& [id, text] : comments) {
+    CommentRow c;
+    c.comment_id = id;
+    c.thread_id = "th_1";
+    c.room_id = "room-1";
+    c.user_id = "alice";
+    c.body = R"({"version":1,"content":[]})";
+    c.body_text = text;
+    c.metadata = "{}";
+    c.attachments = "[]";
+    c.created_at = "2026-01-01 10:00:00.000";
+    snapshot.comments.push_back(c);
+  }
+  for (auto& [comment, emoji, user] : reactions) {
+    snapshot.reactions.push_back(
+        {comment, emoji, user, "th_1", "room-1", "2026-01-01 10:02:00.000"});
+  }
+  return snapshot;
+}
+
 inline const TargetKey kStorage{TargetKind::kStorage, "room-1", ""};
 inline const TargetKey kRoom{TargetKind::kRoom, "room-1", ""};
 

@@ -1,0 +1,221 @@
+// The row writers: every kind of row a read turns into (rooms, documents, Yjs states, threads
+// with comments and reactions, flows, notifications, active users), soft and hard deletes,
+// ids and text kept exactly, documents deeper than the JSON type holds.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "core/text.h"
+#include "store/sql/schema.h"
+#include "store/sql_store_fixture.h"
+
+namespace lbmirror::store::sql {
+namespace {
+
+TEST_P(SqlStoreTest, RoomGoneSoftDeletesTheRoomAndItsDocuments) {
+  ASSERT_TRUE(Recorded(Event("msg_1", {kRoom})));
+  auto claims = ClaimAll();
+  ASSERT_EQ(claims.size(), 1u);
+  RowWrite writes[] = {RoomRow{"room-1", "org", R"({"k":"v"})", R"(["room:write"])", "{}", "{}",
+                               "2026-01-01 00:00:00.000", std::nullopt},
+                       DocumentRow{"room-1", R"({"a":1})"},
+                       YdocRow{"room-1", R"({"t":"x"})", "x", {}}};
+  ASSERT_TRUE(*store_->Complete(claims[0], writes, {}));
+  ExpectJson("SELECT metadata FROM {p}rooms", R"({"k":"v"})");
+  EXPECT_EQ(One("SELECT created_at FROM {p}rooms"), "2026-01-01 00:00:00.000");
+  ASSERT_TRUE(Recorded(Event("msg_2", {kRoom})));
+  auto gone = ClaimAll();
+  ASSERT_EQ(gone.size(), 1u);
+  RowWrite room_gone = RoomGone{"room-1"};
+  ASSERT_TRUE(*store_->Complete(gone[0], std::span(&room_gone, 1), {}));
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}rooms WHERE deleted_at IS NOT NULL"), "1");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}documents WHERE deleted_at IS NOT NULL"), "1");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}ydocs WHERE deleted_at IS NOT NULL"), "1");
+}
+
+TEST_P(SqlStoreTest, KeepsUnicodeIdsAndTextIntact) {
+  const std::string room = "café-🎉-房间-שלום";
+  TargetKey key{TargetKind::kYdoc, room, ""};
+  ASSERT_TRUE(Recorded(Event("msg_ü", {key})));
+  auto claims = ClaimAll();
+  ASSERT_EQ(claims.size(), 1u);
+  EXPECT_EQ(claims[0].key.scope_id, room);
+  RowWrite write = YdocRow{room, R"({"t":"👍 日本語 עברית"})", "👍 日本語 עברית", {}};
+  ASSERT_TRUE(*store_->Complete(claims[0], std::span(&write, 1), {}));
+  EXPECT_EQ(One("SELECT text FROM {p}ydocs"), "👍 日本語 עברית");
+  EXPECT_EQ(One("SELECT room_id FROM {p}ydocs"), room);
+}
+
+TEST_P(SqlStoreTest, AThreadSnapshotReconcilesCommentsAndReactions) {
+  COMPLETE_WITH(store_, Thread({{"cm_1", "first"}, {"cm_2", "second"}},
+                               {{"cm_1", "👍", "bob"}, {"cm_1", "🎉", "carol"}}));
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comments WHERE deleted_at IS NULL"), "2");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comment_reactions"), "2");
+  COMPLETE_WITH(store_, Thread({{"cm_1", "first, edited"}}, {{"cm_1", "🎉", "carol"}}, true));
+  EXPECT_EQ(One("SELECT body_text FROM {p}comments WHERE comment_id = 'cm_1'"), "first, edited");
+  EXPECT_NE(One("SELECT deleted_at FROM {p}comments WHERE comment_id = 'cm_2'"), "NULL");
+  EXPECT_EQ(One("SELECT emoji FROM {p}comment_reactions"), "🎉");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comment_reactions"), "1");
+  EXPECT_EQ(One("SELECT resolved FROM {p}threads"), "1");
+  COMPLETE_WITH(store_, ThreadGone{"room-1", "th_1"});
+  EXPECT_NE(One("SELECT deleted_at FROM {p}threads"), "NULL");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comments WHERE deleted_at IS NULL"), "0");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comment_reactions"), "0");
+}
+
+TEST_P(SqlStoreTest, HardDeletesRemoveRowsInsteadOfMarkingThem) {
+  auto hard = [&] {
+    SqlStoreOptions o;
+    o.table_prefix = prefix_;
+    o.pool_size = GetParam() == Dialect::kSqlite ? 1 : 4;
+    o.hard_deletes = true;
+    return std::make_unique<SqlStore>(GetParam(), factory_, o, clock_);
+  }();
+  store_.reset();
+  COMPLETE_WITH(hard, Thread({{"cm_1", "one"}, {"cm_2", "two"}}, {}));
+  COMPLETE_WITH(hard, Thread({{"cm_1", "one"}}, {}));
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comments"), "1");
+  COMPLETE_WITH(hard, RoomRow{"room-1", "", "{}", "[]", "{}", "{}", std::nullopt, std::nullopt},
+                DocumentRow{"room-1", "{}"});
+  COMPLETE_WITH(hard, RoomGone{"room-1"});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}rooms"), "0");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}documents"), "0");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}threads"), "0");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comments"), "0");
+}
+
+TEST_P(SqlStoreTest, ActiveUsersReplaceTheRoomsSetAndCount) {
+  COMPLETE_WITH(store_, RoomRow{"room-1", "", "{}", "[]", "{}", "{}", std::nullopt, std::nullopt});
+  COMPLETE_WITH(store_, ActiveUsersSnapshot{"room-1",
+                                            {{2, "alice", R"({"name":"Alice"})"},
+                                             {3, std::nullopt, std::nullopt}}});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}active_users"), "2");
+  EXPECT_EQ(One("SELECT active_users FROM {p}rooms"), "2");
+  COMPLETE_WITH(store_, ActiveUsersSnapshot{"room-1", {{5, "bob", std::nullopt}}});
+  EXPECT_EQ(One("SELECT connection_id FROM {p}active_users"), "5");
+  EXPECT_EQ(One("SELECT active_users FROM {p}rooms"), "1");
+}
+
+TEST_P(SqlStoreTest, AFlowSnapshotReplacesItsNodesAndEdges) {
+  FlowSnapshot flow{"room-1", "flow", {}, {}};
+  flow.nodes.push_back({"n1", "input", 1.5, -2.0, R"({"label":"A"})", R"({"id":"n1"})"});
+  flow.nodes.push_back(
+      {"n2", std::nullopt, std::nullopt, std::nullopt, std::nullopt, R"({"id":"n2"})"});
+  flow.edges.push_back({"e1", "n1", "n2", std::nullopt, std::nullopt, R"({"id":"e1"})"});
+  COMPLETE_WITH(store_, flow);
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}flow_nodes"), "2");
+  EXPECT_EQ(One("SELECT position_y FROM {p}flow_nodes WHERE node_id = 'n1'"),
+            GetParam() == Dialect::kSqlite ? "-2.0" : "-2");
+  flow.nodes.pop_back();
+  flow.edges.clear();
+  COMPLETE_WITH(store_, flow);
+  EXPECT_EQ(One("SELECT node_id FROM {p}flow_nodes"), "n1");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}flow_edges"), "0");
+}
+
+TEST_P(SqlStoreTest, TheStorageDocumentsOfABatchAreWrittenByOneStatementEachToItsRoom) {
+  int document_statements = 0;
+  const std::string upsert = "INSERT INTO " + prefix_ + "documents";
+  auto store = MakeHookedStore([&](std::string_view sql, std::span<const SqlValue>) {
+    if (sql.starts_with(upsert)) ++document_statements;
+    return std::optional<Error>();
+  });
+  const char* rooms[] = {"room-a", "room-b", "room-c", "room-d"};
+  for (const char* room : rooms) {
+    ASSERT_TRUE(
+        *store->Record(Event(std::string("msg_") + room, {{TargetKind::kStorage, room, ""}})));
+  }
+  auto claims = store->ClaimDue("w1", kAllKinds, 4, 60'000);
+  ASSERT_TRUE(claims.has_value());
+  ASSERT_EQ(claims->size(), 4u);
+  std::vector<Completion> completions;
+  for (const Claim& claim : *claims) {
+    const std::string& room = claim.key.scope_id;
+    completions.push_back({claim, {DocumentRow{room, R"({"room":")" + room + R"("})"}}, {}});
+  }
+  auto done = store->CompleteAll(completions);
+  ASSERT_TRUE(done.has_value()) << done.error().ToString();
+  EXPECT_EQ(*done, std::vector<bool>(4, true));
+  EXPECT_EQ(document_statements, 1);
+  for (const char* room : rooms) {
+    ExpectJson(std::string("SELECT data FROM {p}documents WHERE room_id = '") + room + "'",
+               std::string(R"({"room":")") + room + R"("})");
+  }
+}
+
+TEST_P(SqlStoreTest, NotificationsAreUpsertedAndMarkedGone) {
+  NotificationRow n{"in_1",
+                    "bob",
+                    "thread",
+                    "room-1",
+                    "th_1",
+                    std::nullopt,
+                    "2026-01-01 10:00:00.000",
+                    std::nullopt,
+                    R"({"kind":"thread","id":"in_1"})"};
+  COMPLETE_WITH(store_, n);
+  n.read_at = "2026-01-01 11:00:00.000";
+  COMPLETE_WITH(store_, n);
+  EXPECT_EQ(One("SELECT read_at FROM {p}notifications"), "2026-01-01 11:00:00.000");
+  COMPLETE_WITH(store_, NotificationGone{"bob", "in_1"});
+  EXPECT_NE(One("SELECT deleted_at FROM {p}notifications"), "NULL");
+}
+
+TEST_P(SqlStoreTest, KeepsTheBinaryYjsStateByteExact) {
+  std::string state;
+  for (int i = 0; i < 512; ++i) state.push_back(static_cast<char>((i * 131) & 0xFF));
+  state += std::string("\0\0yjs\xFF", 6);
+  COMPLETE_WITH(store_, YdocRow{"room-1", "{}", "", state});
+  auto read = store_->YdocState("room-1");
+  ASSERT_TRUE(read.has_value()) << read.error().ToString();
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ(**read, state);
+  EXPECT_FALSE(store_->YdocState("no-such-room")->has_value());
+}
+
+TEST_P(SqlStoreTest, DocumentsDeeperThanTheJsonTypeHoldsAreKeptExactlyInDeepData) {
+  std::string deep, shallow = R"({"a":{"b":[1,2]}})";
+  for (int i = 0; i < 40; ++i) deep += R"({"c":)";
+  deep += "1";
+  deep.append(40, '}');
+  ASSERT_EQ(JsonDepth(deep), 40);
+  std::vector<RowWrite> writes = {
+      DocumentRow{"room-deep", deep, JsonDepth(deep)},
+      DocumentRow{"room-1", shallow, JsonDepth(shallow)},
+      YdocRow{"room-deep", "[" + deep + "]", "", "state", JsonDepth(deep) + 1}};
+  ASSERT_TRUE(Recorded(Event("msg_1", {kRoom})));
+  auto claims = ClaimAll();
+  ASSERT_EQ(claims.size(), 1u);
+  auto done = store_->Complete(claims[0], writes, {});
+  ASSERT_TRUE(done.has_value()) << done.error().ToString();
+  ASSERT_TRUE(*done);
+  // MariaDB's JSON columns hold 32 levels; SQLite's text columns and Postgres's jsonb (a few
+  // thousand) have no limit that matters.
+  bool limited = GetParam() == Dialect::kMysql;
+  ExpectJson(
+      "SELECT COALESCE(deep_data, {text:data}) FROM {p}documents WHERE room_id = 'room-deep'",
+      deep);
+  ExpectJson("SELECT data FROM {p}documents WHERE room_id = 'room-deep'", limited ? "null" : deep);
+  EXPECT_EQ(One("SELECT deep_data FROM {p}documents WHERE room_id = 'room-1'"), "NULL");
+  ExpectJson("SELECT data FROM {p}documents WHERE room_id = 'room-1'", shallow);
+  ExpectJson("SELECT COALESCE(deep_data, {text:data}) FROM {p}ydocs WHERE room_id = 'room-deep'",
+             "[" + deep + "]");
+  auto content = store_->Content("room-deep");
+  ASSERT_TRUE(content.has_value());
+  ASSERT_TRUE(content->document.has_value());
+  ExpectSameJson(*content->document, deep, "reconciliation reads the document itself");
+}
+
+}  // namespace
+}  // namespace lbmirror::store::sql
