@@ -26,6 +26,7 @@ declare -A allowed=(
   [store]="core store"
   [webhook]="core http store webhook"
   [sync]="core liveblocks store sync webhook yjs"
+  [admin]="admin core http liveblocks store sync webhook"
 )
 while IFS= read -r file; do
   layer=$(cut -d/ -f2 <<< "$file")
@@ -75,6 +76,13 @@ while IFS= read -r file; do
     status=1
   fi
 done < <(printf '%s\n' "${files[@]}" | grep '^src/')
+
+# The console's script is JavaScript that parses (it is served from the binary as written).
+if command -v node > /dev/null && ! node --check src/admin/console/console.js 2> /tmp/lbmirror-js.$$; then
+  sed 's/^/src\/admin\/console\/console.js: /' /tmp/lbmirror-js.$$ | head -5
+  status=1
+fi
+rm -f /tmp/lbmirror-js.$$
 
 # The documentation's relative links lead somewhere: every file a link of the README, docs/
 # or bench/README.md names exists, and an #anchor names a heading of that page (GitHub's

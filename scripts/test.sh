@@ -85,7 +85,7 @@ if [ "${LBMIRROR_TEST_SANITIZE:-1}" != 0 ]; then
   phase "building the unit tests with ThreadSanitizer (build-tsan/)"
   (cd "$root" && cmake --preset tsan > /dev/null)
   cmake --build "$root/build-tsan" --target lbmirror_core_tests lbmirror_yjs_tests lbmirror_webhook_tests \
-    lbmirror_store_tests lbmirror_sync_tests lbmirror_net_tests lbmirror_cli_tests
+    lbmirror_store_tests lbmirror_sync_tests lbmirror_net_tests lbmirror_admin_tests
   phase "unit tests under ThreadSanitizer (build-tsan/)"
   (cd "$root/build-tsan" && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     ctest --output-on-failure -j2 -L unit)

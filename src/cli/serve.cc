@@ -4,11 +4,11 @@
 #include <chrono>
 #include <functional>
 
-#include "cli/admin_api.h"
+#include "admin/admin_api.h"
+#include "admin/metrics_page.h"
+#include "admin/overview.h"
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "cli/metrics_page.h"
-#include "cli/overview.h"
 #include "cli/store_factory.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -154,7 +154,7 @@ http::ServerOptions ServerOptionsFor(const ServeConfig& config, const ServeOptio
 
 // Deletes stored webhooks older than `older_than_ms` every hour.
 std::unique_ptr<Periodic> Pruner(store::EventLog& store, const Clock& clock, int64_t older_than_ms,
-                                 const std::string& option, ServeMetrics& serve_metrics) {
+                                 const std::string& option, admin::ServeMetrics& serve_metrics) {
   return std::make_unique<Periodic>(
       kPruneEveryMs, [&store, &clock, &serve_metrics, older_than_ms, option] {
         auto pruned = store.PruneEvents(clock.NowMs() - older_than_ms);
@@ -178,22 +178,23 @@ http::Response MetricsResponse(std::string body) {
 
 // The admin listener and its overview's sampler, running while it lives.
 struct Admin {
-  std::unique_ptr<OverviewSampler> sampler;
-  std::unique_ptr<AdminListener> listener;  // destroyed first: nothing reads the sampler then
+  std::unique_ptr<admin::OverviewSampler> sampler;
+  std::unique_ptr<admin::AdminListener>
+      listener;  // destroyed first: nothing reads the sampler then
 };
 
 // The admin listener, when an admin token is set (empty otherwise, or on error with `code`).
 Admin StartAdmin(const ServeOptions& options, const ServeConfig& config,
-                 const OverviewSources& sources, sync::Engine& engine,
+                 const admin::OverviewSources& sources, sync::Engine& engine,
                  std::function<std::string()> metrics_page, int& code) {
   if (options.admin_token.empty()) return {};
   store::Store& store = *sources.store;
   const Clock& clock = *sources.clock;
   Admin admin;
   // An hour of samples.
-  admin.sampler = std::make_unique<OverviewSampler>(
+  admin.sampler = std::make_unique<admin::OverviewSampler>(
       sources, config.admin_sample_ms, static_cast<size_t>(3'600'000 / config.admin_sample_ms));
-  AdminContext context;
+  admin::AdminContext context;
   context.overview = [sampler = admin.sampler.get()] { return sampler->Json(); };
   context.store = &store;
   context.clock = &clock;
@@ -203,7 +204,7 @@ Admin StartAdmin(const ServeOptions& options, const ServeConfig& config,
   context.healthz = [] { return http::Response::Json(200, R"({"status":"ok"})"); };
   context.readyz = [&store] { return Readiness(store); };
   context.metrics = [page = std::move(metrics_page)] { return MetricsResponse(page()); };
-  auto listener = AdminListener::Start(options.admin_listen, std::move(context));
+  auto listener = admin::AdminListener::Start(options.admin_listen, std::move(context));
   if (!listener) {
     log::Error(listener.error().message());
     code = listener.error().code() == ErrorCode::kInvalidArgument ? 2 : 1;
@@ -218,7 +219,7 @@ Admin StartAdmin(const ServeOptions& options, const ServeConfig& config,
 
 // The HTTP interface: the webhook endpoint (when `handler` is set), health, readiness, metrics.
 http::Router Routes(const std::string& webhook_path, webhook::WebhookHandler* handler,
-                    store::Store& store, ServeMetrics& serve_metrics,
+                    store::Store& store, admin::ServeMetrics& serve_metrics,
                     std::function<std::string()> metrics_page) {
   http::Router router;
   if (handler != nullptr) {
@@ -312,7 +313,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
     reconcile = std::make_unique<sync::ReconcileLoop>(**store, **store, client, clock, scope, loop,
                                                       [&engine] { engine.Notify(); });
   }
-  ServeMetrics serve_metrics;
+  admin::ServeMetrics serve_metrics;
   serve_metrics.started_ms = clock.NowMs();
   std::unique_ptr<Periodic> pruner;
   if (config->prune_ms) {
@@ -328,9 +329,9 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
         [&engine, &clock, delay = options.coalesce_ms] { engine.Notify(clock.NowMs() + delay); });
   }
   auto metrics_page = [&] {
-    return RenderMetrics(**store, clock, serve_metrics, handler ? &handler->counters() : nullptr,
-                         client.counters(), engine.counters(),
-                         reconcile ? &reconcile->counters() : nullptr);
+    return admin::RenderMetrics(**store, clock, serve_metrics,
+                                handler ? &handler->counters() : nullptr, client.counters(),
+                                engine.counters(), reconcile ? &reconcile->counters() : nullptr);
   };
   http::HttpServer server(
       ServerOptionsFor(*config, options),

@@ -4,6 +4,8 @@
 // that outlast the retries are errors. Implementations are thread-safe.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,6 +19,17 @@ struct RestResponse {
   int status = 0;
   std::string body;
   std::optional<int64_t> retry_after_ms;  // from a Retry-After header, if any
+};
+
+// What a client counts of its REST requests (for /metrics and the console); read from any
+// thread.
+struct RestCounters {
+  std::atomic<int64_t> requests{0};  // HTTP requests sent, retries included
+  std::atomic<int64_t> retries{0};
+  std::atomic<int64_t> failures{0};  // Get() calls that ended in a network error
+  // Get() calls by final outcome, in the order of kOutcomeLabels.
+  static constexpr const char* kOutcomeLabels[] = {"200", "404", "429", "4xx", "5xx", "network"};
+  std::array<std::atomic<int64_t>, 6> by_outcome{};
 };
 
 class LiveblocksClient {

@@ -26,15 +26,6 @@ struct ClientOptions {
 };
 
 // Counters readable from any thread.
-struct RestCounters {
-  std::atomic<int64_t> requests{0};  // HTTP requests sent, retries included
-  std::atomic<int64_t> retries{0};
-  std::atomic<int64_t> failures{0};  // Get() calls that ended in a network error
-  // Get() calls by final outcome, in the order of kOutcomeLabels.
-  static constexpr const char* kOutcomeLabels[] = {"200", "404", "429", "4xx", "5xx", "network"};
-  std::array<std::atomic<int64_t>, 6> by_outcome{};
-};
-
 class Client final : public LiveblocksClient {
  public:
   explicit Client(ClientOptions options);

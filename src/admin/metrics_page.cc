@@ -1,11 +1,11 @@
-#include "cli/metrics_page.h"
+#include "admin/metrics_page.h"
 
 #include <algorithm>
 
 #include "core/text.h"
 #include "core/version.h"
 
-namespace lbmirror::cli {
+namespace lbmirror::admin {
 
 namespace {
 void Counter(std::string& out, std::string_view name, std::string_view help, int64_t value) {
@@ -79,8 +79,7 @@ void RenderQueue(std::string& out, store::OperatorViews& store, const Clock& clo
 
 std::string RenderMetrics(store::OperatorViews& store, const Clock& clock,
                           const ServeMetrics& serve, const webhook::WebhookCounters* webhooks,
-                          const liveblocks::curl::RestCounters& rest,
-                          const sync::EngineCounters& engine,
+                          const liveblocks::RestCounters& rest, const sync::EngineCounters& engine,
                           const sync::ReconcileLoopCounters* reconcile) {
   std::string out;
   auto counter = [&](std::string_view name, std::string_view help, int64_t value) {
@@ -94,7 +93,7 @@ std::string RenderMetrics(store::OperatorViews& store, const Clock& clock,
   for (size_t i = 0; i < rest.by_outcome.size(); ++i) {
     if (int64_t value = rest.by_outcome[i].load(); value > 0) {
       out += Cat("lbmirror_rest_reads_total{outcome=\"",
-                 liveblocks::curl::RestCounters::kOutcomeLabels[i], "\"} ", value, "\n");
+                 liveblocks::RestCounters::kOutcomeLabels[i], "\"} ", value, "\n");
     }
   }
   counter("lbmirror_rest_requests_total", "HTTP requests sent to the REST API, retries included.",
@@ -129,4 +128,4 @@ std::string RenderMetrics(store::OperatorViews& store, const Clock& clock,
   return out;
 }
 
-}  // namespace lbmirror::cli
+}  // namespace lbmirror::admin

@@ -9,13 +9,13 @@
 
 #include "core/clock.h"
 #include "core/metrics.h"
-#include "liveblocks/curl/curl_client.h"
+#include "liveblocks/client.h"
 #include "store/store.h"
 #include "sync/engine.h"
 #include "sync/reconciler.h"
 #include "webhook/webhook_handler.h"
 
-namespace lbmirror::cli {
+namespace lbmirror::admin {
 
 // What `serve` itself counts.
 struct ServeMetrics {
@@ -28,8 +28,7 @@ struct ServeMetrics {
 // without reconciliation. Reads the queue through `store` (one query). Thread-safe.
 std::string RenderMetrics(store::OperatorViews& store, const Clock& clock,
                           const ServeMetrics& serve, const webhook::WebhookCounters* webhooks,
-                          const liveblocks::curl::RestCounters& rest,
-                          const sync::EngineCounters& engine,
+                          const liveblocks::RestCounters& rest, const sync::EngineCounters& engine,
                           const sync::ReconcileLoopCounters* reconcile);
 
-}  // namespace lbmirror::cli
+}  // namespace lbmirror::admin

@@ -11,10 +11,10 @@
 #include <optional>
 #include <string>
 
-#include "cli/metrics_page.h"
+#include "admin/metrics_page.h"
 #include "core/periodic.h"
 
-namespace lbmirror::cli {
+namespace lbmirror::admin {
 
 // What the overview reads; the pointers must outlive the sampler. `webhooks` is null in poll
 // mode, `reconcile` without reconciliation.
@@ -23,7 +23,7 @@ struct OverviewSources {
   const Clock* clock = nullptr;
   const ServeMetrics* serve = nullptr;
   const webhook::WebhookCounters* webhooks = nullptr;
-  const liveblocks::curl::RestCounters* rest = nullptr;
+  const liveblocks::RestCounters* rest = nullptr;
   const sync::EngineCounters* engine = nullptr;
   const sync::ReconcileLoopCounters* reconcile = nullptr;
 };
@@ -59,4 +59,4 @@ class OverviewSampler {
   Periodic periodic_;         // last: it stops before the rest goes
 };
 
-}  // namespace lbmirror::cli
+}  // namespace lbmirror::admin

@@ -1,4 +1,4 @@
-#include "cli/overview.h"
+#include "admin/overview.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include "fakes/temp_sqlite_store.h"
 #include "webhook/event.h"
 
-namespace lbmirror::cli {
+namespace lbmirror::admin {
 namespace {
 
 namespace json = boost::json;
@@ -37,7 +37,7 @@ class OverviewTest : public ::testing::Test {
   TempSqliteStore store_{"overview", clock_};
   ServeMetrics serve_;
   webhook::WebhookCounters webhooks_;
-  liveblocks::curl::RestCounters rest_;
+  liveblocks::RestCounters rest_;
   sync::EngineCounters engine_;
   sync::ReconcileLoopCounters reconcile_;
 };
@@ -112,4 +112,4 @@ TEST_F(OverviewTest, KeepsTheLastPointsAndSaysWhenReconciliationIsOff) {
 }
 
 }  // namespace
-}  // namespace lbmirror::cli
+}  // namespace lbmirror::admin

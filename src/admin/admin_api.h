@@ -15,7 +15,7 @@
 #include "http/server.h"
 #include "store/store.h"
 
-namespace lbmirror::cli {
+namespace lbmirror::admin {
 
 struct AdminContext {
   store::Store* store = nullptr;
@@ -53,4 +53,4 @@ class AdminListener {
   std::thread thread_;
 };
 
-}  // namespace lbmirror::cli
+}  // namespace lbmirror::admin

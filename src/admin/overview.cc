@@ -1,10 +1,10 @@
-#include "cli/overview.h"
+#include "admin/overview.h"
 
 #include <boost/json.hpp>
 
 #include "core/text.h"
 
-namespace lbmirror::cli {
+namespace lbmirror::admin {
 
 namespace json = boost::json;
 
@@ -59,7 +59,7 @@ std::string OverviewSampler::Json() const {
     }
     json::object rest;
     for (size_t o = 0; o < now.rest.size(); ++o) {
-      rest[liveblocks::curl::RestCounters::kOutcomeLabels[o]] = rate(before.rest[o], now.rest[o]);
+      rest[liveblocks::RestCounters::kOutcomeLabels[o]] = rate(before.rest[o], now.rest[o]);
     }
     json::object point{{"at", FormatIsoTimestamp(now.at_ms)},
                        {"webhooks_per_s", stored / seconds},
@@ -95,4 +95,4 @@ std::string OverviewSampler::Json() const {
   return json::serialize(out);
 }
 
-}  // namespace lbmirror::cli
+}  // namespace lbmirror::admin

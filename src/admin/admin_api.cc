@@ -1,4 +1,4 @@
-#include "cli/admin_api.h"
+#include "admin/admin_api.h"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -6,13 +6,13 @@
 #include <optional>
 #include <random>
 
-#include "cli/console_page.h"
+#include "admin/console_page.h"
 #include "core/text.h"
 #include "store/target.h"
 #include "sync/replay.h"
 #include "webhook/event.h"
 
-namespace lbmirror::cli {
+namespace lbmirror::admin {
 
 namespace {
 namespace json = boost::json;
@@ -350,4 +350,4 @@ AdminListener::~AdminListener() {
   if (thread_.joinable()) thread_.join();
 }
 
-}  // namespace lbmirror::cli
+}  // namespace lbmirror::admin
