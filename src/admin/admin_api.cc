@@ -6,6 +6,7 @@
 #include <optional>
 #include <random>
 
+#include "admin/actions.h"
 #include "admin/console_page.h"
 #include "core/text.h"
 #include "store/target.h"
@@ -119,15 +120,11 @@ http::Response Retry(const AdminContext& context, const http::Request& request) 
   http::Response problem;
   auto body = BodyObject(request, problem);
   if (!body) return problem;
-  std::optional<store::TargetKey> target;
   const json::value* failed = body->if_contains("failed");
-  if (std::string text = StringMember(*body, "target"); !text.empty()) {
-    target = store::TargetKey::Parse(text);
-    if (!target) return Problem(400, "target must look like storage:ROOM or thread:ROOM:THREAD");
-  } else if (failed == nullptr || !failed->is_bool() || !failed->as_bool()) {
-    return Problem(400, "give a target, or \"failed\": true for every failed target");
-  }
-  auto made_due = context.store->RetryNow(target);
+  auto target = CheckRetry(StringMember(*body, "target"),
+                           failed != nullptr && failed->is_bool() && failed->as_bool(), "");
+  if (!target) return Problem(400, target.error().message());
+  auto made_due = context.store->RetryNow(*target);
   if (!made_due) return Problem(503, made_due.error().ToString());
   if (*made_due > 0 && context.notify_workers) context.notify_workers();
   return Json(200, json::object{{"made_due", *made_due}});
@@ -137,19 +134,11 @@ http::Response Replay(const AdminContext& context, const http::Request& request)
   http::Response problem;
   auto body = BodyObject(request, problem);
   if (!body) return problem;
-  auto since = ParseDurationMs(StringMember(*body, "since"));
-  if (!since) return Problem(400, "since must be a duration such as 2h or 30m");
-  sync::ReplayOptions options;
-  const int64_t now = context.clock->NowMs();
-  options.since_ms = now - *since;
-  if (std::string until = StringMember(*body, "until"); !until.empty()) {
-    auto age = ParseDurationMs(until);
-    if (!age || *age >= *since) return Problem(400, "until must be a duration shorter than since");
-    options.until_ms = now - *age;
-  }
-  options.type = StringMember(*body, "type");
-  options.room_id = StringMember(*body, "room");
-  auto counts = sync::Replay(*context.store, *context.store, options);
+  auto options = CheckReplay({StringMember(*body, "since"), StringMember(*body, "until"),
+                              StringMember(*body, "type"), StringMember(*body, "room")},
+                             context.clock->NowMs(), "");
+  if (!options) return Problem(400, options.error().message());
+  auto counts = sync::Replay(*context.store, *context.store, *options);
   if (!counts) return Problem(503, counts.error().ToString());
   if (counts->targets > 0 && context.notify_workers) context.notify_workers();
   return Json(200, json::object{{"webhooks", counts->webhooks},

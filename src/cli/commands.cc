@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "admin/actions.h"
 #include "cli/common.h"
 #include "cli/store_factory.h"
 #include "core/clock.h"
@@ -123,17 +124,9 @@ int RunMigrate(const CommonOptions& common, bool print_only) {
 }
 
 int RunRetry(const CommonOptions& common, const std::string& target, bool failed) {
-  if (target.empty() == !failed) {
-    return ConfigError("lbmirror retry needs a target (such as storage:my-room) or --failed");
-  }
-  std::optional<store::TargetKey> key;
-  if (!failed) {
-    key = store::TargetKey::Parse(target);
-    if (!key) {
-      return ConfigError(Cat("\"", target, "\" is not a target: KIND:ROOM (room, storage, ydoc,",
-                             " presence), thread:ROOM:THREAD or notification:USER:ID"));
-    }
-  }
+  auto checked = admin::CheckRetry(target, failed, "--");
+  if (!checked) return ConfigError(checked.error().message());
+  const std::optional<store::TargetKey>& key = *checked;
   int code = 0;
   auto store = OpenMirror(common, SystemClock::Instance(), code);
   if (!store) return code;
@@ -205,24 +198,14 @@ int RunPrune(const CommonOptions& common, const std::string& older_than) {
 }
 
 int RunReplay(const CommonOptions& common, const ReplayArgs& args) {
-  auto since = ParseDurationMs(args.since);
-  if (!since) return ConfigError("--since must be a duration such as 2h, 30m or 7d");
-  std::optional<int64_t> until;
-  if (!args.until.empty()) {
-    until = ParseDurationMs(args.until);
-    if (!until) return ConfigError("--until must be a duration such as 1h or 10m");
-    if (*until >= *since) return ConfigError("--until must be shorter ago than --since");
-  }
   const Clock& clock = SystemClock::Instance();
+  const int64_t now = clock.NowMs();
+  auto checked = admin::CheckReplay({args.since, args.until, args.type, args.room}, now, "--");
+  if (!checked) return ConfigError(checked.error().message());
+  const sync::ReplayOptions& options = *checked;
   int code = 0;
   auto store = OpenMirror(common, clock, code);
   if (!store) return code;
-  const int64_t now = clock.NowMs();
-  sync::ReplayOptions options;
-  options.since_ms = now - *since;
-  if (until) options.until_ms = now - *until;
-  options.type = args.type;
-  options.room_id = args.room;
   auto counts = sync::Replay(*store, *store, options);
   if (!counts) {
     log::Error(Cat("replay failed: ", counts.error().ToString()));

@@ -1,0 +1,36 @@
+// What operators ask for, checked once for the command line (lbmirror retry, replay) and the
+// admin API (POST /api/retry, /api/replay): one set of checks and one set of messages. The
+// messages name the fields with `prefix` before them ("--" on the command line: "--since").
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "store/target.h"
+#include "sync/replay.h"
+
+namespace lbmirror::admin {
+
+// A replay as an operator gives it: webhooks received since `since` ago (a duration such as
+// 2h), until `until` ago (empty: now), of one type and one room (empty: any).
+struct ReplayRequest {
+  std::string since;
+  std::string until;
+  std::string type;
+  std::string room;
+};
+
+// The replay's options at `now_ms`; kInvalidArgument with the reason when a duration is not
+// one, or `until` is not shorter ago than `since`.
+Result<sync::ReplayOptions> CheckReplay(const ReplayRequest& request, int64_t now_ms,
+                                        std::string_view prefix);
+
+// The target to retry: the one `target` names (KIND:ROOM, thread:ROOM:THREAD,
+// notification:USER:ID), or, with `failed` and no target, every failed one (nullopt).
+// kInvalidArgument when both or neither are given, or the name is not a target's.
+Result<std::optional<store::TargetKey>> CheckRetry(std::string_view target, bool failed,
+                                                   std::string_view prefix);
+
+}  // namespace lbmirror::admin

@@ -1,0 +1,60 @@
+// The operator actions' checks, as the command line ("--" before the fields) and the admin API
+// (nothing before them) both see them.
+#include "admin/actions.h"
+
+#include <gtest/gtest.h>
+
+namespace lbmirror::admin {
+namespace {
+
+constexpr int64_t kNow = 1'767'225'600'000;
+
+TEST(ActionsTest, AReplayRangeIsCheckedAndMeasuredFromNow) {
+  auto options = CheckReplay({"2h", "30m", "storageUpdated", "room-1"}, kNow, "--");
+  ASSERT_TRUE(options.has_value()) << options.error().ToString();
+  EXPECT_EQ(options->since_ms, kNow - 7'200'000);
+  EXPECT_EQ(options->until_ms, kNow - 1'800'000);
+  EXPECT_EQ(options->type, "storageUpdated");
+  EXPECT_EQ(options->room_id, "room-1");
+  auto open_ended = CheckReplay({"7d", "", "", ""}, kNow, "");
+  ASSERT_TRUE(open_ended.has_value());
+  EXPECT_FALSE(open_ended->until_ms.has_value());
+}
+
+TEST(ActionsTest, ABadReplayRangeIsRefusedWithTheFieldNamedAsTheCallerNamesIt) {
+  const struct {
+    ReplayRequest request;
+    std::string prefix;
+    std::string message;
+  } cases[] = {
+      {{"soon", "", "", ""}, "--", "--since must be a duration such as 2h, 30m or 7d"},
+      {{"", "", "", ""}, "", "since must be a duration such as 2h, 30m or 7d"},
+      {{"2h", "later", "", ""}, "--", "--until must be a duration such as 1h or 10m"},
+      {{"1h", "2h", "", ""}, "--", "--until must be shorter ago than --since"},
+      {{"1h", "1h", "", ""}, "", "until must be shorter ago than since"},
+  };
+  for (const auto& c : cases) {
+    auto options = CheckReplay(c.request, kNow, c.prefix);
+    ASSERT_FALSE(options.has_value()) << c.message;
+    EXPECT_EQ(options.error().code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(options.error().message(), c.message);
+  }
+}
+
+TEST(ActionsTest, ARetryNamesOneTargetOrEveryFailedOne) {
+  auto one = CheckRetry("thread:room-1:th_1", false, "--");
+  ASSERT_TRUE(one.has_value() && one->has_value());
+  EXPECT_EQ((*one)->ToString(), "thread:room-1:th_1");
+  auto failed = CheckRetry("", true, "");
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_FALSE(failed->has_value());
+  EXPECT_EQ(CheckRetry("", false, "--").error().message(),
+            "give a target (such as storage:my-room), or --failed for every failed one");
+  EXPECT_FALSE(CheckRetry("storage:r", true, "").has_value()) << "not both";
+  EXPECT_EQ(CheckRetry("nonsense", false, "").error().message(),
+            "\"nonsense\" is not a target: KIND:ROOM (room, storage, ydoc, presence), "
+            "thread:ROOM:THREAD or notification:USER:ID");
+}
+
+}  // namespace
+}  // namespace lbmirror::admin
