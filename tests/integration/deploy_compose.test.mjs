@@ -43,6 +43,8 @@ test("docker-compose up (postgres profile): Postgres, migrate, then lbmirror mir
     `LIVEBLOCKS_BASE_URL=http://${subnet}.1:${forwarded}`,
     "DATABASE_PASSWORD=compose-test-pw",
     `LBMIRROR_PORT=${port}`,
+    // The dev server holds every suite's rooms: reconciliation at start looks at this test's only.
+    "LBMIRROR_ROOM_PREFIX=compose-",
   ].join("\n") + "\n");
   fs.writeFileSync(path.join(work, "override.yaml"),
     `version: "3.8"\nnetworks:\n  default:\n    ipam:\n      config:\n        - subnet: ${subnet}.0/24\n`);
