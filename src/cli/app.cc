@@ -1,7 +1,11 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "core/log.h"
@@ -66,6 +70,283 @@ std::string LoadSecretFiles() {
   }
   return "";
 }
+
+// serve: where and how webhooks and probes are received.
+void AddServeHttpOptions(CLI::App& command, ServeOptions& serve, ApiOptions& api) {
+  command.add_option("--listen", serve.listen, "HOST:PORT to listen on")
+      ->envname("LBMIRROR_LISTEN")
+      ->capture_default_str();
+  command.add_option("--webhook-path", serve.webhook_path, "path that receives webhooks")
+      ->envname("LBMIRROR_WEBHOOK_PATH")
+      ->capture_default_str();
+  command
+      .add_option("--webhook-secret", serve.webhook_secret,
+                  "endpoint signing secret(s) whsec_..., space or comma separated "
+                  "(prefer the environment variable)")
+      ->envname("LIVEBLOCKS_WEBHOOK_SECRET");
+  AddApiOptions(command, api);
+  command
+      .add_option("--timestamp-tolerance", serve.timestamp_tolerance_s,
+                  "accepted clock difference of webhook timestamps, seconds")
+      ->envname("LBMIRROR_TIMESTAMP_TOLERANCE")
+      ->capture_default_str();
+  command
+      .add_option("--max-body-bytes", serve.max_body_bytes,
+                  "largest webhook body accepted (larger: 413)")
+      ->envname("LBMIRROR_MAX_BODY_BYTES")
+      ->capture_default_str();
+  command.add_option("--http-threads", serve.http_threads, "threads serving HTTP")
+      ->envname("LBMIRROR_HTTP_THREADS")
+      ->capture_default_str();
+  command
+      .add_option("--max-connections", serve.max_connections,
+                  "open HTTP connections at most (past it the longest idle is closed);"
+                  " lowered to fit the file descriptor limit")
+      ->envname("LBMIRROR_MAX_CONNECTIONS")
+      ->capture_default_str();
+}
+
+// serve: the workers, the schema, and what is mirrored how.
+void AddServeWorkOptions(CLI::App& command, ServeOptions& serve) {
+  command.add_option("--workers", serve.workers, "workers reading the REST API")
+      ->envname("LBMIRROR_WORKERS")
+      ->capture_default_str();
+  command
+      .add_option("--lease-ms", serve.lease_ms,
+                  "how long a claimed target stays with a worker that stopped renewing it "
+                  "(crashed) before another may take it")
+      ->envname("LBMIRROR_LEASE_MS")
+      ->capture_default_str();
+  command
+      .add_option("--coalesce-ms", serve.coalesce_ms,
+                  "a target dirtied by a webhook is read once its webhooks pause this "
+                  "long (at most 5 times this after the first), so that the webhooks "
+                  "of a burst share one read")
+      ->envname("LBMIRROR_COALESCE_MS")
+      ->capture_default_str();
+  command
+      .add_option("--idle-timeout-ms", serve.idle_timeout_ms,
+                  "how long a connection may wait for (the headers of) its next request")
+      ->envname("LBMIRROR_IDLE_TIMEOUT_MS")
+      ->capture_default_str();
+  command
+      .add_option("--body-timeout-ms", serve.body_timeout_ms,
+                  "time to receive a request body and to send a response")
+      ->envname("LBMIRROR_BODY_TIMEOUT_MS")
+      ->capture_default_str();
+  command
+      .add_option("--ack-timeout", serve.ack_timeout,
+                  "a webhook not stored by then is answered 503 with Retry-After (Liveblocks "
+                  "delivers it again); also the bound of every other answer")
+      ->envname("LBMIRROR_ACK_TIMEOUT")
+      ->capture_default_str();
+  command
+      .add_flag("--hard-deletes", serve.hard_deletes,
+                "delete the rows of deleted rooms, threads, comments and notifications "
+                "(default: keep them with deleted_at set)")
+      ->envname("LBMIRROR_HARD_DELETES");
+  command
+      .add_option("--flow-keys", serve.flow_keys,
+                  "Storage root keys holding React Flow diagrams, comma-separated")
+      ->envname("LBMIRROR_FLOW_KEYS")
+      ->capture_default_str();
+  command
+      .add_flag("--no-migrate", serve.no_migrate,
+                "do not apply the schema at start (check its version instead)")
+      ->envname("LBMIRROR_NO_MIGRATE");
+  command
+      .add_option("--reconcile-interval", serve.reconcile_interval,
+                  "compare the mirror with the REST API this often and repair what differs "
+                  "(0 = never)")
+      ->envname("LBMIRROR_RECONCILE_INTERVAL")
+      ->capture_default_str();
+  command
+      .add_option("--poll", serve.poll,
+                  "poll the REST API for changed rooms this often, for machines webhooks "
+                  "cannot reach (default 5s when no webhook secret is set)")
+      ->envname("LBMIRROR_POLL");
+  command
+      .add_option("--room-prefix", serve.room_prefix,
+                  "reconciliation and polling look only at rooms whose id starts with this "
+                  "(webhooks are mirrored for every room)")
+      ->envname("LBMIRROR_ROOM_PREFIX");
+}
+
+// serve: reconciliation, polling, pruning and the admin listener.
+void AddServeAdminOptions(CLI::App& command, ServeOptions& serve) {
+  command
+      .add_option("--admin-listen", serve.admin_listen,
+                  "address of the admin listener (the operator's API, /metrics, /healthz, "
+                  "/readyz); on only when an admin token is set. Do not expose it publicly")
+      ->envname("LBMIRROR_ADMIN_LISTEN")
+      ->capture_default_str();
+  command
+      .add_option("--admin-token", serve.admin_token,
+                  "the bearer token the admin API requires (16 characters or more; prefer the "
+                  "environment variable)")
+      ->envname("LBMIRROR_ADMIN_TOKEN");
+  command
+      .add_option("--admin-sample-interval", serve.admin_sample_interval,
+                  "how often the admin API's overview samples the counters and the queue "
+                  "(it keeps an hour of samples)")
+      ->envname("LBMIRROR_ADMIN_SAMPLE_INTERVAL")
+      ->capture_default_str();
+  command
+      .add_option("--prune-events-older-than", serve.prune_events_older_than,
+                  "delete stored webhooks older than this, checked hourly (e.g. 30d)")
+      ->envname("LBMIRROR_PRUNE_EVENTS_OLDER_THAN");
+}
+
+// One subcommand: its CLI11 command (set up with its options) and what it runs once parsed.
+// `early`: runs before logging and the database and HTTP libraries are set up.
+struct Subcommand {
+  CLI::App* command;
+  std::function<int()> run;
+  bool early = false;
+};
+
+// The options every subcommand shares.
+struct Shared {
+  CommonOptions common;
+  ApiOptions api;
+};
+
+Subcommand AddServe(CLI::App& app, Shared& shared) {
+  auto serve = std::make_shared<ServeOptions>();
+  CLI::App* command = app.add_subcommand(
+      "serve", "receive Liveblocks webhooks and keep the database equal to the REST API");
+  AddCommonOptions(*command, shared.common);
+  AddServeHttpOptions(*command, *serve, shared.api);
+  AddServeWorkOptions(*command, *serve);
+  AddServeAdminOptions(*command, *serve);
+  return {command, [&shared, serve] { return RunServe(shared.common, shared.api, *serve); }};
+}
+
+Subcommand AddBackfill(CLI::App& app, Shared& shared) {
+  auto backfill = std::make_shared<BackfillOptions>();
+  CLI::App* command = app.add_subcommand(
+      "backfill", "list every room through the REST API and mirror it all (resumable)");
+  AddCommonOptions(*command, shared.common);
+  AddApiOptions(*command, shared.api);
+  command->add_option("--room-prefix", backfill->room_prefix,
+                      "only rooms whose id starts with this");
+  command->add_option("--kinds", backfill->kinds, "what to mirror of each room, comma-separated")
+      ->capture_default_str();
+  command->add_flag("--restart", backfill->restart,
+                    "start over instead of resuming an interrupted backfill");
+  command->add_option("--workers", backfill->workers, "workers reading the REST API")
+      ->envname("LBMIRROR_WORKERS")
+      ->capture_default_str();
+  command
+      ->add_option("--flow-keys", backfill->flow_keys,
+                   "Storage root keys holding React Flow diagrams, comma-separated")
+      ->envname("LBMIRROR_FLOW_KEYS")
+      ->capture_default_str();
+  return {command,
+          [&shared, backfill] { return RunBackfill(shared.common, shared.api, *backfill); }};
+}
+
+Subcommand AddStatus(CLI::App& app, Shared& shared) {
+  CLI::App* command = app.add_subcommand(
+      "status", "pending and failed targets with their errors, lag, last webhook per type");
+  AddCommonOptions(*command, shared.common);
+  return {command, [&shared] { return RunStatus(shared.common); }};
+}
+
+Subcommand AddRetry(CLI::App& app, Shared& shared) {
+  auto target = std::make_shared<std::string>();
+  auto failed = std::make_shared<bool>(false);
+  CLI::App* command = app.add_subcommand(
+      "retry",
+      "make a target (kind:room[:id], as `status` lists it) or every failed target due now");
+  AddCommonOptions(*command, shared.common);
+  command->add_option("target", *target, "a target such as storage:my-room");
+  command->add_flag("--failed", *failed, "every target whose last attempt failed");
+  return {command, [&shared, target, failed] { return RunRetry(shared.common, *target, *failed); }};
+}
+
+Subcommand AddPrune(CLI::App& app, Shared& shared) {
+  auto age = std::make_shared<std::string>();
+  CLI::App* command = app.add_subcommand("prune", "delete old stored webhooks");
+  AddCommonOptions(*command, shared.common);
+  command->add_option("--events-older-than", *age, "a duration such as 30d or 12h")->required();
+  return {command, [&shared, age] { return RunPrune(shared.common, *age); }};
+}
+
+Subcommand AddReplay(CLI::App& app, Shared& shared) {
+  auto replay = std::make_shared<ReplayArgs>();
+  CLI::App* command = app.add_subcommand(
+      "replay",
+      "mark again the targets of the stored webhooks received in a time range (they are read "
+      "anew from the REST API; old payloads are never applied)");
+  AddCommonOptions(*command, shared.common);
+  command->add_option("--since", replay->since, "webhooks received since, e.g. 2h or 30m")
+      ->required();
+  command->add_option("--until", replay->until,
+                      "and received before this long ago, e.g. 1h (default: now)");
+  command->add_option("--type", replay->type, "only webhooks of this type, e.g. storageUpdated");
+  command->add_option("--room", replay->room, "only webhooks of this room");
+  return {command, [&shared, replay] { return RunReplay(shared.common, *replay); }};
+}
+
+Subcommand AddMigrate(CLI::App& app, Shared& shared) {
+  auto print_only = std::make_shared<bool>(false);
+  CLI::App* command =
+      app.add_subcommand("migrate", "create or upgrade the tables, or print their SQL");
+  AddCommonOptions(*command, shared.common);
+  command->add_flag("--print", *print_only,
+                    "print the SQL (for a PlanetScale deploy request) instead of running it");
+  return {command, [&shared, print_only] { return RunMigrate(shared.common, *print_only); }};
+}
+
+Subcommand AddSearch(CLI::App& app, Shared& shared) {
+  auto query = std::make_shared<std::string>();
+  auto limit = std::make_shared<int>(20);
+  CLI::App* command =
+      app.add_subcommand("search", "full-text search over mirrored comments and Yjs document text");
+  AddCommonOptions(*command, shared.common);
+  command->add_option("query", *query, "words to find")->required();
+  command->add_option("--limit", *limit, "most results to print")->capture_default_str();
+  return {command, [&shared, query, limit] { return RunSearch(shared.common, *query, *limit); }};
+}
+
+// `ydoc export` and `ydoc decode`.
+std::vector<Subcommand> AddYdoc(CLI::App& app, Shared& shared) {
+  CLI::App* ydoc = app.add_subcommand("ydoc", "Yjs documents in the mirror");
+  ydoc->require_subcommand(1);
+  auto room_id = std::make_shared<std::string>();
+  CLI::App* export_cmd = ydoc->add_subcommand(
+      "export", "write a room's binary Yjs state (one v1 update) to standard output");
+  AddCommonOptions(*export_cmd, shared.common);
+  export_cmd->add_option("room", *room_id, "room id")->required();
+  auto files = std::make_shared<std::vector<std::string>>();
+  CLI::App* decode_cmd = ydoc->add_subcommand(
+      "decode", "decode binary Yjs updates and print their JSON view and text, one line each");
+  decode_cmd->add_option("files", *files, "files holding one Yjs update (v1) each")->required();
+  return {{export_cmd, [&shared, room_id] { return RunYdocExport(shared.common, *room_id); }},
+          {decode_cmd, [files] { return RunYdocDecode(*files); }}};
+}
+
+Subcommand AddHealthcheck(CLI::App& app) {
+  struct Check {
+    std::string listen = ServeOptions{}.listen;
+    std::string path = "/healthz";
+    int timeout_ms = 3000;
+  };
+  auto check = std::make_shared<Check>();
+  CLI::App* command = app.add_subcommand(
+      "healthcheck", "exit 0 when the serve on this host answers 200 (a container's probe)");
+  command->add_option("--listen", check->listen, "the HOST:PORT serve listens on")
+      ->envname("LBMIRROR_LISTEN")
+      ->capture_default_str();
+  command->add_option("--path", check->path, "/healthz (alive) or /readyz (ready)")
+      ->capture_default_str();
+  command->add_option("--timeout-ms", check->timeout_ms, "how long to wait for the answer")
+      ->capture_default_str();
+  return {command,
+          [check] { return RunHealthcheck(check->listen, check->path, check->timeout_ms); },
+          /*early=*/true};
+}
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -76,222 +357,13 @@ int Main(int argc, char** argv) {
   CLI::App app{"lbmirror - mirror a Liveblocks project into MySQL/PlanetScale, Postgres or SQLite"};
   app.require_subcommand(1);
   app.set_version_flag("--version", Cat("lbmirror ", Version(), " (commit ", Commit(), ")"));
-  CommonOptions common;
-  ApiOptions api;
-  ServeOptions serve;
-  bool print_only = false;
-
-  CLI::App* serve_cmd = app.add_subcommand(
-      "serve", "receive Liveblocks webhooks and keep the database equal to the REST API");
-  AddCommonOptions(*serve_cmd, common);
-  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on")
-      ->envname("LBMIRROR_LISTEN")
-      ->capture_default_str();
-  serve_cmd->add_option("--webhook-path", serve.webhook_path, "path that receives webhooks")
-      ->envname("LBMIRROR_WEBHOOK_PATH")
-      ->capture_default_str();
-  serve_cmd
-      ->add_option("--webhook-secret", serve.webhook_secret,
-                   "endpoint signing secret(s) whsec_..., space or comma separated "
-                   "(prefer the environment variable)")
-      ->envname("LIVEBLOCKS_WEBHOOK_SECRET");
-  AddApiOptions(*serve_cmd, api);
-  serve_cmd
-      ->add_option("--timestamp-tolerance", serve.timestamp_tolerance_s,
-                   "accepted clock difference of webhook timestamps, seconds")
-      ->envname("LBMIRROR_TIMESTAMP_TOLERANCE")
-      ->capture_default_str();
-  serve_cmd
-      ->add_option("--max-body-bytes", serve.max_body_bytes,
-                   "largest webhook body accepted (larger: 413)")
-      ->envname("LBMIRROR_MAX_BODY_BYTES")
-      ->capture_default_str();
-  serve_cmd->add_option("--http-threads", serve.http_threads, "threads serving HTTP")
-      ->envname("LBMIRROR_HTTP_THREADS")
-      ->capture_default_str();
-  serve_cmd
-      ->add_option("--max-connections", serve.max_connections,
-                   "open HTTP connections at most (past it the longest idle is closed);"
-                   " lowered to fit the file descriptor limit")
-      ->envname("LBMIRROR_MAX_CONNECTIONS")
-      ->capture_default_str();
-  serve_cmd->add_option("--workers", serve.workers, "workers reading the REST API")
-      ->envname("LBMIRROR_WORKERS")
-      ->capture_default_str();
-  serve_cmd
-      ->add_option("--lease-ms", serve.lease_ms,
-                   "how long a claimed target stays with a worker that stopped renewing it "
-                   "(crashed) before another may take it")
-      ->envname("LBMIRROR_LEASE_MS")
-      ->capture_default_str();
-  serve_cmd
-      ->add_option("--coalesce-ms", serve.coalesce_ms,
-                   "a target dirtied by a webhook is read once its webhooks pause this "
-                   "long (at most 5 times this after the first), so that the webhooks "
-                   "of a burst share one read")
-      ->envname("LBMIRROR_COALESCE_MS")
-      ->capture_default_str();
-  serve_cmd
-      ->add_option("--idle-timeout-ms", serve.idle_timeout_ms,
-                   "how long a connection may wait for (the headers of) its next request")
-      ->envname("LBMIRROR_IDLE_TIMEOUT_MS")
-      ->capture_default_str();
-  serve_cmd
-      ->add_option("--body-timeout-ms", serve.body_timeout_ms,
-                   "time to receive a request body and to send a response")
-      ->envname("LBMIRROR_BODY_TIMEOUT_MS")
-      ->capture_default_str();
-  serve_cmd
-      ->add_option("--ack-timeout", serve.ack_timeout,
-                   "a webhook not stored by then is answered 503 with Retry-After (Liveblocks "
-                   "delivers it again); also the bound of every other answer")
-      ->envname("LBMIRROR_ACK_TIMEOUT")
-      ->capture_default_str();
-  serve_cmd
-      ->add_flag("--hard-deletes", serve.hard_deletes,
-                 "delete the rows of deleted rooms, threads, comments and notifications "
-                 "(default: keep them with deleted_at set)")
-      ->envname("LBMIRROR_HARD_DELETES");
-  serve_cmd
-      ->add_option("--flow-keys", serve.flow_keys,
-                   "Storage root keys holding React Flow diagrams, comma-separated")
-      ->envname("LBMIRROR_FLOW_KEYS")
-      ->capture_default_str();
-  serve_cmd
-      ->add_flag("--no-migrate", serve.no_migrate,
-                 "do not apply the schema at start (check its version instead)")
-      ->envname("LBMIRROR_NO_MIGRATE");
-  serve_cmd
-      ->add_option("--reconcile-interval", serve.reconcile_interval,
-                   "compare the mirror with the REST API this often and repair what differs "
-                   "(0 = never)")
-      ->envname("LBMIRROR_RECONCILE_INTERVAL")
-      ->capture_default_str();
-  serve_cmd
-      ->add_option("--poll", serve.poll,
-                   "poll the REST API for changed rooms this often, for machines webhooks "
-                   "cannot reach (default 5s when no webhook secret is set)")
-      ->envname("LBMIRROR_POLL");
-  serve_cmd
-      ->add_option("--room-prefix", serve.room_prefix,
-                   "reconciliation and polling look only at rooms whose id starts with this "
-                   "(webhooks are mirrored for every room)")
-      ->envname("LBMIRROR_ROOM_PREFIX");
-  serve_cmd
-      ->add_option("--admin-listen", serve.admin_listen,
-                   "address of the admin listener (the operator's API, /metrics, /healthz, "
-                   "/readyz); on only when an admin token is set. Do not expose it publicly")
-      ->envname("LBMIRROR_ADMIN_LISTEN")
-      ->capture_default_str();
-  serve_cmd
-      ->add_option("--admin-token", serve.admin_token,
-                   "the bearer token the admin API requires (16 characters or more; prefer the "
-                   "environment variable)")
-      ->envname("LBMIRROR_ADMIN_TOKEN");
-  serve_cmd
-      ->add_option("--admin-sample-interval", serve.admin_sample_interval,
-                   "how often the admin API's overview samples the counters and the queue "
-                   "(it keeps an hour of samples)")
-      ->envname("LBMIRROR_ADMIN_SAMPLE_INTERVAL")
-      ->capture_default_str();
-  serve_cmd
-      ->add_option("--prune-events-older-than", serve.prune_events_older_than,
-                   "delete stored webhooks older than this, checked hourly (e.g. 30d)")
-      ->envname("LBMIRROR_PRUNE_EVENTS_OLDER_THAN");
-
-  BackfillOptions backfill;
-  CLI::App* backfill_cmd = app.add_subcommand(
-      "backfill", "list every room through the REST API and mirror it all (resumable)");
-  AddCommonOptions(*backfill_cmd, common);
-  AddApiOptions(*backfill_cmd, api);
-  backfill_cmd->add_option("--room-prefix", backfill.room_prefix,
-                           "only rooms whose id starts with this");
-  backfill_cmd
-      ->add_option("--kinds", backfill.kinds, "what to mirror of each room, comma-separated")
-      ->capture_default_str();
-  backfill_cmd->add_flag("--restart", backfill.restart,
-                         "start over instead of resuming an interrupted backfill");
-  backfill_cmd->add_option("--workers", backfill.workers, "workers reading the REST API")
-      ->envname("LBMIRROR_WORKERS")
-      ->capture_default_str();
-  backfill_cmd
-      ->add_option("--flow-keys", backfill.flow_keys,
-                   "Storage root keys holding React Flow diagrams, comma-separated")
-      ->envname("LBMIRROR_FLOW_KEYS")
-      ->capture_default_str();
-
-  CLI::App* status_cmd = app.add_subcommand(
-      "status", "pending and failed targets with their errors, lag, last webhook per type");
-  AddCommonOptions(*status_cmd, common);
-
-  std::string retry_target;
-  bool retry_failed = false;
-  CLI::App* retry_cmd = app.add_subcommand(
-      "retry",
-      "make a target (kind:room[:id], as `status` lists it) or every failed target due now");
-  AddCommonOptions(*retry_cmd, common);
-  retry_cmd->add_option("target", retry_target, "a target such as storage:my-room");
-  retry_cmd->add_flag("--failed", retry_failed, "every target whose last attempt failed");
-
-  std::string prune_age;
-  CLI::App* prune_cmd = app.add_subcommand("prune", "delete old stored webhooks");
-  AddCommonOptions(*prune_cmd, common);
-  prune_cmd->add_option("--events-older-than", prune_age, "a duration such as 30d or 12h")
-      ->required();
-
-  ReplayArgs replay;
-  CLI::App* replay_cmd = app.add_subcommand(
-      "replay",
-      "mark again the targets of the stored webhooks received in a time range (they are read "
-      "anew from the REST API; old payloads are never applied)");
-  AddCommonOptions(*replay_cmd, common);
-  replay_cmd->add_option("--since", replay.since, "webhooks received since, e.g. 2h or 30m")
-      ->required();
-  replay_cmd->add_option("--until", replay.until,
-                         "and received before this long ago, e.g. 1h (default: now)");
-  replay_cmd->add_option("--type", replay.type, "only webhooks of this type, e.g. storageUpdated");
-  replay_cmd->add_option("--room", replay.room, "only webhooks of this room");
-
-  CLI::App* migrate_cmd =
-      app.add_subcommand("migrate", "create or upgrade the tables, or print their SQL");
-  AddCommonOptions(*migrate_cmd, common);
-  migrate_cmd->add_flag("--print", print_only,
-                        "print the SQL (for a PlanetScale deploy request) instead of running it");
-
-  std::string query;
-  int limit = 20;
-  CLI::App* search_cmd =
-      app.add_subcommand("search", "full-text search over mirrored comments and Yjs document text");
-  AddCommonOptions(*search_cmd, common);
-  search_cmd->add_option("query", query, "words to find")->required();
-  search_cmd->add_option("--limit", limit, "most results to print")->capture_default_str();
-
-  std::string room_id;
-  CLI::App* ydoc_cmd = app.add_subcommand("ydoc", "Yjs documents in the mirror");
-  ydoc_cmd->require_subcommand(1);
-  CLI::App* export_cmd = ydoc_cmd->add_subcommand(
-      "export", "write a room's binary Yjs state (one v1 update) to standard output");
-  AddCommonOptions(*export_cmd, common);
-  export_cmd->add_option("room", room_id, "room id")->required();
-
-  std::vector<std::string> files;
-  CLI::App* decode_cmd = ydoc_cmd->add_subcommand(
-      "decode", "decode binary Yjs updates and print their JSON view and text, one line each");
-  decode_cmd->add_option("files", files, "files holding one Yjs update (v1) each")->required();
-
-  std::string check_listen = ServeOptions{}.listen;
-  std::string check_path = "/healthz";
-  int check_timeout_ms = 3000;
-  CLI::App* healthcheck_cmd = app.add_subcommand(
-      "healthcheck", "exit 0 when the serve on this host answers 200 (a container's probe)");
-  healthcheck_cmd->add_option("--listen", check_listen, "the HOST:PORT serve listens on")
-      ->envname("LBMIRROR_LISTEN")
-      ->capture_default_str();
-  healthcheck_cmd->add_option("--path", check_path, "/healthz (alive) or /readyz (ready)")
-      ->capture_default_str();
-  healthcheck_cmd->add_option("--timeout-ms", check_timeout_ms, "how long to wait for the answer")
-      ->capture_default_str();
-
+  Shared shared;
+  std::vector<Subcommand> subcommands = {AddServe(app, shared),   AddBackfill(app, shared),
+                                         AddStatus(app, shared),  AddRetry(app, shared),
+                                         AddPrune(app, shared),   AddReplay(app, shared),
+                                         AddMigrate(app, shared), AddSearch(app, shared)};
+  for (Subcommand& ydoc : AddYdoc(app, shared)) subcommands.push_back(std::move(ydoc));
+  subcommands.push_back(AddHealthcheck(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -299,24 +371,20 @@ int Main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   log::Level level;
-  if (!log::ParseLevel(common.log_level, &level)) {
+  if (!log::ParseLevel(shared.common.log_level, &level)) {
     std::cerr << "--log-level must be debug, info, warn or error\n";
     return 2;
   }
-  if (healthcheck_cmd->parsed()) return RunHealthcheck(check_listen, check_path, check_timeout_ms);
-  log::Configure(level, common.log_json);
-  store::mysql::MysqlLibraryInit();
-  liveblocks::curl::Client::GlobalInit();
-  if (serve_cmd->parsed()) return RunServe(common, api, serve);
-  if (backfill_cmd->parsed()) return RunBackfill(common, api, backfill);
-  if (status_cmd->parsed()) return RunStatus(common);
-  if (prune_cmd->parsed()) return RunPrune(common, prune_age);
-  if (replay_cmd->parsed()) return RunReplay(common, replay);
-  if (retry_cmd->parsed()) return RunRetry(common, retry_target, retry_failed);
-  if (search_cmd->parsed()) return RunSearch(common, query, limit);
-  if (export_cmd->parsed()) return RunYdocExport(common, room_id);
-  if (decode_cmd->parsed()) return RunYdocDecode(files);
-  return RunMigrate(common, print_only);
+  for (const Subcommand& subcommand : subcommands) {
+    if (!subcommand.command->parsed()) continue;
+    if (!subcommand.early) {
+      log::Configure(level, shared.common.log_json);
+      store::mysql::MysqlLibraryInit();
+      liveblocks::curl::Client::GlobalInit();
+    }
+    return subcommand.run();
+  }
+  return 2;  // CLI11 requires one subcommand
 }
 
 }  // namespace lbmirror::cli
