@@ -8,6 +8,7 @@
 
 #include "admin/actions.h"
 #include "admin/console_page.h"
+#include "core/log.h"
 #include "core/text.h"
 #include "store/target.h"
 #include "sync/replay.h"
@@ -280,13 +281,7 @@ http::Router AdminRoutes(const AdminContext& context) {
   http::Router router;
   router.Add("GET", "/",
              [&context](const http::Request& request) { return Console(context, request); });
-  router.Add("GET", "/healthz", [&context](const http::Request&) { return context.healthz(); });
-  // What asks the database runs on the router's blocking threads, never the server's.
-  router.AddBlocking(
-      "GET", "/readyz", [&context](const http::Request&) { return context.readyz(); },
-      std::chrono::milliseconds(2'000));
-  router.AddBlocking("GET", "/metrics",
-                     [&context](const http::Request&) { return context.metrics(); });
+  AddProbes(router, context.probes);
   router.Add("GET", "/api/overview", Guarded(context, [&context](const http::Request&) {
                return http::Response::Json(200, context.overview ? context.overview() : "{}");
              }));
@@ -337,6 +332,28 @@ Result<std::unique_ptr<AdminListener>> AdminListener::Start(const std::string& a
 AdminListener::~AdminListener() {
   if (server_) server_->Stop();
   if (thread_.joinable()) thread_.join();
+}
+
+Result<RunningAdmin> StartAdmin(const AdminSettings& settings, const OverviewSources& sources,
+                                std::function<void()> notify_workers, Probes probes) {
+  RunningAdmin running;
+  running.sampler = std::make_unique<OverviewSampler>(
+      sources, settings.sample_ms, static_cast<size_t>(3'600'000 / settings.sample_ms));
+  AdminContext context;
+  context.overview = [sampler = running.sampler.get()] { return sampler->Json(); };
+  context.store = sources.store;
+  context.clock = sources.clock;
+  context.token = settings.token;
+  context.answer_timeout_ms = settings.answer_timeout_ms;
+  context.notify_workers = std::move(notify_workers);
+  context.probes = std::move(probes);
+  auto listener = AdminListener::Start(settings.listen, std::move(context));
+  if (!listener) return listener.error();
+  log::Info(Cat("admin API on ", settings.listen, " (port ", (*listener)->port(),
+                "; the admin token is required)"));
+  running.listener = std::move(*listener);
+  running.sampler->Start();
+  return running;
 }
 
 }  // namespace lbmirror::admin

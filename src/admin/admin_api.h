@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "admin/overview.h"
+#include "admin/probes.h"
 #include "core/clock.h"
 #include "http/server.h"
 #include "store/store.h"
@@ -21,11 +23,9 @@ struct AdminContext {
   store::Store* store = nullptr;
   const Clock* clock = nullptr;
   std::string token;
-  int64_t answer_timeout_ms = 5'000;        // a request not answered by then gets 503
-  std::function<void()> notify_workers;     // targets were made due
-  std::function<http::Response()> healthz;  // the main listener's answers, mirrored
-  std::function<http::Response()> readyz;
-  std::function<http::Response()> metrics;
+  int64_t answer_timeout_ms = 5'000;      // a request not answered by then gets 503
+  std::function<void()> notify_workers;   // targets were made due
+  Probes probes;                          // the main listener's, mirrored (probes.h)
   std::function<std::string()> overview;  // OverviewSampler::Json
 };
 
@@ -52,5 +52,23 @@ class AdminListener {
   std::unique_ptr<http::HttpServer> server_;
   std::thread thread_;
 };
+
+// The admin listener and the overview's sampler it serves, running while they live.
+struct RunningAdmin {
+  std::unique_ptr<OverviewSampler> sampler;
+  std::unique_ptr<AdminListener> listener;  // destroyed first: nothing reads the sampler then
+};
+
+struct AdminSettings {
+  std::string listen;          // "host:port"
+  std::string token;           // the bearer token /api/ requires
+  int64_t sample_ms = 10'000;  // the overview's sampling interval (an hour of samples is kept)
+  int64_t answer_timeout_ms = 5'000;
+};
+
+// Starts the overview's sampler and the admin listener over `sources` (which must outlive
+// them). Errors: as AdminListener::Start.
+Result<RunningAdmin> StartAdmin(const AdminSettings& settings, const OverviewSources& sources,
+                                std::function<void()> notify_workers, Probes probes);
 
 }  // namespace lbmirror::admin

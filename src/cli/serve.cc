@@ -7,6 +7,7 @@
 #include "admin/admin_api.h"
 #include "admin/metrics_page.h"
 #include "admin/overview.h"
+#include "admin/probes.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/store_factory.h"
@@ -26,9 +27,6 @@ namespace lbmirror::cli {
 
 namespace {
 constexpr int64_t kPruneEveryMs = 3'600'000;
-// /readyz answers 503 by then if the database has not: an orchestrator's probe waits about as
-// long (Kubernetes' default is 1 s; the manifests in deploy/ give it 3 s).
-constexpr std::chrono::milliseconds kReadinessTimeout{2'000};
 // Descriptors kept for everything but HTTP connections: database and REST connections, logs.
 constexpr int64_t kReservedDescriptors = 128;
 
@@ -122,21 +120,6 @@ std::optional<ServeConfig> ReadServeConfig(const ApiOptions& api, const ServeOpt
   return config;
 }
 
-// GET /readyz: the database answers and its schema is the one this lbmirror needs.
-http::Response Readiness(store::SchemaAdmin& store) {
-  auto not_ready = [](const std::string& reason) {
-    return http::Response::Json(503, boost::json::serialize(boost::json::object{
-                                         {"status", "not ready"}, {"reason", reason}}));
-  };
-  if (Status ping = store.Ping(); !ping) return not_ready("the database is unreachable");
-  auto version = store.SchemaVersion();
-  if (!version || *version != store::sql::LatestSchemaVersion()) {
-    return not_ready(Cat("the schema is at version ", version ? *version : -1,
-                         ", this lbmirror needs ", store::sql::LatestSchemaVersion()));
-  }
-  return http::Response::Json(200, R"({"status":"ready"})");
-}
-
 http::ServerOptions ServerOptionsFor(const ServeConfig& config, const ServeOptions& options) {
   http::ServerOptions server;
   server.host = config.address.first;
@@ -167,54 +150,21 @@ std::unique_ptr<Periodic> Pruner(store::EventLog& store, const Clock& clock, int
       });
 }
 
-// The /metrics page as a response.
-http::Response MetricsResponse(std::string body) {
-  http::Response response;
-  response.status = 200;
-  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  response.body = std::move(body);
-  return response;
-}
-
-// The admin listener and its overview's sampler, running while it lives.
-struct Admin {
-  std::unique_ptr<admin::OverviewSampler> sampler;
-  std::unique_ptr<admin::AdminListener>
-      listener;  // destroyed first: nothing reads the sampler then
-};
-
-// The admin listener, when an admin token is set (empty otherwise, or on error with `code`).
-Admin StartAdmin(const ServeOptions& options, const ServeConfig& config,
-                 const admin::OverviewSources& sources, sync::Engine& engine,
-                 std::function<std::string()> metrics_page, int& code) {
+// The admin listener, when an admin token is set (none otherwise, or on error with `code`).
+admin::RunningAdmin StartAdmin(const ServeOptions& options, const ServeConfig& config,
+                               const admin::OverviewSources& sources, sync::Engine& engine,
+                               std::function<std::string()> metrics_page, int& code) {
   if (options.admin_token.empty()) return {};
-  store::Store& store = *sources.store;
-  const Clock& clock = *sources.clock;
-  Admin admin;
-  // An hour of samples.
-  admin.sampler = std::make_unique<admin::OverviewSampler>(
-      sources, config.admin_sample_ms, static_cast<size_t>(3'600'000 / config.admin_sample_ms));
-  admin::AdminContext context;
-  context.overview = [sampler = admin.sampler.get()] { return sampler->Json(); };
-  context.store = &store;
-  context.clock = &clock;
-  context.token = options.admin_token;
-  context.answer_timeout_ms = config.ack_timeout_ms;
-  context.notify_workers = [&engine] { engine.Notify(); };
-  context.healthz = [] { return http::Response::Json(200, R"({"status":"ok"})"); };
-  context.readyz = [&store] { return Readiness(store); };
-  context.metrics = [page = std::move(metrics_page)] { return MetricsResponse(page()); };
-  auto listener = admin::AdminListener::Start(options.admin_listen, std::move(context));
-  if (!listener) {
-    log::Error(listener.error().message());
-    code = listener.error().code() == ErrorCode::kInvalidArgument ? 2 : 1;
+  auto running = admin::StartAdmin(
+      {options.admin_listen, options.admin_token, config.admin_sample_ms, config.ack_timeout_ms},
+      sources, [&engine] { engine.Notify(); },
+      {sources.store, store::sql::LatestSchemaVersion(), std::move(metrics_page)});
+  if (!running) {
+    log::Error(running.error().message());
+    code = running.error().code() == ErrorCode::kInvalidArgument ? 2 : 1;
     return {};
   }
-  log::Info(Cat("admin API on ", options.admin_listen, " (port ", (*listener)->port(),
-                "; the admin token is required)"));
-  admin.listener = std::move(*listener);
-  admin.sampler->Start();
-  return admin;
+  return std::move(*running);
 }
 
 // The HTTP interface: the webhook endpoint (when `handler` is set), health, readiness, metrics.
@@ -236,15 +186,7 @@ http::Router Routes(const std::string& webhook_path, webhook::WebhookHandler* ha
         },
         [handler](const http::Request& request) { return handler->TimedOut(request); });
   }
-  router.Add("GET", "/healthz",
-             [](const http::Request&) { return http::Response::Json(200, R"({"status":"ok"})"); });
-  // Both ask the database: on threads of their own, never the server's, and bounded.
-  router.AddBlocking(
-      "GET", "/readyz", [&store](const http::Request&) { return Readiness(store); },
-      kReadinessTimeout);
-  router.AddBlocking("GET", "/metrics", [page = std::move(metrics_page)](const http::Request&) {
-    return MetricsResponse(page());
-  });
+  admin::AddProbes(router, {&store, store::sql::LatestSchemaVersion(), std::move(metrics_page)});
   return router;
 }
 
@@ -341,7 +283,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
     return 1;
   }
   LogListening(*config, options, api, server.port(), reconcile != nullptr);
-  Admin admin = StartAdmin(
+  admin::RunningAdmin admin = StartAdmin(
       options, *config,
       {store->get(), &clock, &serve_metrics, handler ? &handler->counters() : nullptr,
        &client.counters(), &engine.counters(), reconcile ? &reconcile->counters() : nullptr},
