@@ -17,11 +17,11 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { tiptapUpdate } from "../tests/integration/yjs_editors.mjs";
+import { tiptapUpdate } from "../tests/integration/lib/yjs_editors.mjs";
 import {
   env, SECRET, startMirror, signedRequest, liveblocks, storageUpdated, ydocUpdated, roomEvent,
   uniqueId, waitFor, freePort, sleep, MysqlMirrorDb, PostgresMirrorDb, parseJsonColumn,
-} from "../tests/integration/harness.mjs";
+} from "../tests/integration/lib/harness.mjs";
 
 const args = Object.fromEntries(process.argv.slice(2).join(" ").split("--").filter(Boolean)
   .map((pair) => pair.trim().split(/\s+/)));

@@ -3,7 +3,7 @@
 // it has something to show: room "welcome" with Storage (a React Flow diagram included) and a
 // Tiptap document. Safe to run again.
 //   node scripts/seed-demo.mjs [BASE_URL]      (default http://127.0.0.1:1154)
-import { tiptapUpdate } from "../tests/integration/yjs_editors.mjs";
+import { tiptapUpdate } from "../tests/integration/lib/yjs_editors.mjs";
 
 const base = process.argv[2] ?? "http://127.0.0.1:1154";
 const headers = { Authorization: "Bearer sk_localdev" };

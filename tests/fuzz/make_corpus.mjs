@@ -5,8 +5,8 @@
 //   node tests/fuzz/make_corpus.mjs DIR [COUNT]
 import fs from "node:fs";
 import path from "node:path";
-import { randomUpdate } from "../integration/yjs_random.mjs";
-import { tiptapUpdate, lexicalUpdate, blockNoteUpdate, nestedMapsUpdate } from "../integration/yjs_editors.mjs";
+import { randomUpdate } from "../integration/lib/yjs_random.mjs";
+import { tiptapUpdate, lexicalUpdate, blockNoteUpdate, nestedMapsUpdate } from "../integration/lib/yjs_editors.mjs";
 
 const [dir, count = "64"] = process.argv.slice(2);
 if (!dir) {

@@ -14,8 +14,8 @@ import net from "node:net";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { env, SECRET, freePort, waitFor, uniqueId, liveblocks, signedRequest, post, storageUpdated, sleep } from "./harness.mjs";
-import { podman, sourceRoot } from "./podman.mjs";
+import { env, SECRET, freePort, waitFor, uniqueId, liveblocks, signedRequest, post, storageUpdated, sleep } from "./lib/harness.mjs";
+import { podman, sourceRoot } from "./lib/podman.mjs";
 
 const image = process.env.LBMIRROR_TEST_IMAGE;
 const base = process.env.LBMIRROR_TEST_DEBIAN_IMAGE ?? "localhost/lbmirror-base/debian:bookworm-slim";

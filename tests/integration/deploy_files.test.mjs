@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
-import { env, startMirror, sendEvent, storageUpdated, uniqueId, liveblocks, waitFor } from "./harness.mjs";
+import { env, startMirror, sendEvent, storageUpdated, uniqueId, liveblocks, waitFor } from "./lib/harness.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
 const deploy = path.join(root, "deploy");

@@ -12,8 +12,8 @@ import path from "node:path";
 import {
   env, SECRET, freePort, waitFor, uniqueId, liveblocks, signedRequest, post, storageUpdated,
   MysqlMirrorDb, PostgresMirrorDb, parseJsonColumn,
-} from "./harness.mjs";
-import { podman, podmanSecret, projectVersion } from "./podman.mjs";
+} from "./lib/harness.mjs";
+import { podman, podmanSecret, projectVersion } from "./lib/podman.mjs";
 
 const image = process.env.LBMIRROR_TEST_IMAGE;
 const LIVEBLOCKS_KEY = "sk_localdev";

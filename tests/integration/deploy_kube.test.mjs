@@ -16,8 +16,8 @@ import path from "node:path";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import {
   env, SECRET, waitFor, uniqueId, liveblocks, signedRequest, post, storageUpdated, PostgresMirrorDb, parseJsonColumn,
-} from "./harness.mjs";
-import { podman, podmanSecret, sourceRoot } from "./podman.mjs";
+} from "./lib/harness.mjs";
+import { podman, podmanSecret, sourceRoot } from "./lib/podman.mjs";
 
 const image = process.env.LBMIRROR_TEST_IMAGE;
 const base = process.env.LBMIRROR_TEST_DEBIAN_IMAGE ?? "localhost/lbmirror-base/debian:bookworm-slim";

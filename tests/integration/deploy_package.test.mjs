@@ -6,8 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { env } from "./harness.mjs";
-import { podman, projectVersion } from "./podman.mjs";
+import { env } from "./lib/harness.mjs";
+import { podman, projectVersion } from "./lib/podman.mjs";
 
 const base = process.env.LBMIRROR_TEST_DEBIAN_IMAGE ?? "localhost/lbmirror-base/debian:bookworm-slim";
 

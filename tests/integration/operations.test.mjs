@@ -10,10 +10,10 @@ import path from "node:path";
 import {
   env, startMirror, sendEvent, signedRequest, post, liveblocks, storageUpdated, roomEvent,
   uniqueId, waitFor, startFaultProxy, parseJsonColumn, backends,
-} from "./harness.mjs";
-import { startLiveblocksDouble, textBody } from "./liveblocks_double.mjs";
-import { roomDifferences } from "./checks.mjs";
-import { tiptapUpdate } from "./yjs_editors.mjs";
+} from "./lib/harness.mjs";
+import { startLiveblocksDouble, textBody } from "./lib/liveblocks_double.mjs";
+import { roomDifferences } from "./lib/checks.mjs";
+import { tiptapUpdate } from "./lib/yjs_editors.mjs";
 
 const ROOMS = 300;
 

@@ -8,8 +8,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { referenceViews } from "../integration/yjs_reference.mjs";
-import { tiptapUpdate, lexicalUpdate, blockNoteUpdate } from "../integration/yjs_editors.mjs";
+import { referenceViews } from "../integration/lib/yjs_reference.mjs";
+import { tiptapUpdate, lexicalUpdate, blockNoteUpdate } from "../integration/lib/yjs_editors.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // The same module instance as the helpers' (the integration suites' node_modules).

@@ -9,7 +9,7 @@ import path from "node:path";
 import {
   env, startMirror, sendEvent, sleep, signedRequest, post, liveblocks, storageUpdated, uniqueId,
   waitFor, startFaultProxy, MysqlMirrorDb, SqliteMirrorDb, parseJsonColumn, mariadb,
-} from "./harness.mjs";
+} from "./lib/harness.mjs";
 
 describe("the Liveblocks API failing for a while", () => {
   const file = path.join(os.tmpdir(), `lbmirror-faults-${process.pid}.db`);
@@ -59,7 +59,7 @@ describe("the Liveblocks API failing for a while", () => {
   }
 });
 
-describe("the database going down while webhooks arrive", { skip: !env.mysqlUrl || !env.mariadbDir }, () => {
+describe("the database going down while webhooks arrive", { skip: (!env.mysqlUrl || !env.mariadbDir) && "needs the test MariaDB server, which it stops and starts (scripts/test.sh)" }, () => {
   const prefix = `outage${process.pid}_`;
   const db = new MysqlMirrorDb(env.mysqlUrl);
   let mirror;

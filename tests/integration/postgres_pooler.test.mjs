@@ -12,8 +12,8 @@ import path from "node:path";
 import {
   env, freePort, startMirror, sendEvent, storageUpdated, ydocUpdated, roomEvent, liveblocks, tiptapUpdate,
   uniqueId, waitFor, PostgresMirrorDb,
-} from "./harness.mjs";
-import { roomDifferences } from "./checks.mjs";
+} from "./lib/harness.mjs";
+import { roomDifferences } from "./lib/checks.mjs";
 
 const ROOMS = 12;
 const LOST = /lost a prepared statement/;

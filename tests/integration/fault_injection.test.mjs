@@ -16,10 +16,10 @@ import * as Y from "yjs";
 import {
   env, startMirror, signedRequest, liveblocks, storageUpdated, ydocUpdated, roomEvent, uniqueId,
   sleep, waitFor, startFaultProxy, MysqlMirrorDb, PostgresMirrorDb, mariadbAsync, postgresAsync,
-} from "./harness.mjs";
-import { startLiveblocksDouble, textBody } from "./liveblocks_double.mjs";
-import { threadEvent, roomDifferences } from "./checks.mjs";
-import { rng } from "./yjs_random.mjs";
+} from "./lib/harness.mjs";
+import { startLiveblocksDouble, textBody } from "./lib/liveblocks_double.mjs";
+import { threadEvent, roomDifferences } from "./lib/checks.mjs";
+import { rng } from "./lib/yjs_random.mjs";
 
 const SECONDS = Number(process.env.LBMIRROR_FAULT_SECONDS ?? 10);
 const SEED = Number(process.env.LBMIRROR_FAULT_SEED ?? Date.now() % 100000);

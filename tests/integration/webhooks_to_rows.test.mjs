@@ -9,8 +9,8 @@ import { isDeepStrictEqual } from "node:util";
 import {
   env, startMirror, sendEvent, signedRequest, post, liveblocks, tiptapUpdate, storageUpdated,
   ydocUpdated, roomEvent, uniqueId, waitFor, parseJsonColumn, OTHER_SECRET, backends,
-} from "./harness.mjs";
-import { referenceViews } from "./yjs_reference.mjs";
+} from "./lib/harness.mjs";
+import { referenceViews } from "./lib/yjs_reference.mjs";
 
 for (const backend of backends("e2e")) {
   describe(`mirror on ${backend.name}`, () => {

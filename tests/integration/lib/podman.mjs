@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-export const sourceRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../..");
+export const sourceRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../..");
 export const projectVersion = () =>
   /project\(lbmirror VERSION ([\d.]+)/.exec(fs.readFileSync(path.join(sourceRoot, "CMakeLists.txt"), "utf8"))[1];
 

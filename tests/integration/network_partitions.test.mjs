@@ -18,8 +18,8 @@ import fs from "node:fs";
 import {
   env, startMirror, signedRequest, liveblocks, storageUpdated, roomEvent, uniqueId, sleep, waitFor,
   startFaultProxy, MysqlMirrorDb, PostgresMirrorDb,
-} from "./harness.mjs";
-import { roomDifferences } from "./checks.mjs";
+} from "./lib/harness.mjs";
+import { roomDifferences } from "./lib/checks.mjs";
 
 const ACK_TIMEOUT_MS = 5000;  // lbmirror's default --ack-timeout
 const ROOMS = 10;

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import {
   env, startMirror, startFaultProxy, sendEvent, storageUpdated, liveblocks, uniqueId, waitFor, freePort,
-} from "./harness.mjs";
+} from "./lib/harness.mjs";
 
 const TOKEN = "admin-token-for-the-tests-0123456789";
 

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { WebhookHandler } from "@liveblocks/node";
-import { startMirror, signedRequest, post, SECRET, OTHER_SECRET, uniqueId } from "./harness.mjs";
+import { startMirror, signedRequest, post, SECRET, OTHER_SECRET, uniqueId } from "./lib/harness.mjs";
 
 function sdkAccepts(request) {
   try {

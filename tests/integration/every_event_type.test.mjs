@@ -14,10 +14,10 @@ import * as Y from "yjs";
 import {
   env, startMirror, sendEvent, liveblocks, tiptapUpdate, lexicalUpdate, blockNoteUpdate, storageUpdated, ydocUpdated,
   roomEvent, uniqueId, waitFor, parseJsonColumn, backends,
-} from "./harness.mjs";
-import { startLiveblocksDouble, textBody } from "./liveblocks_double.mjs";
-import { referenceViews } from "./yjs_reference.mjs";
-import { threadEvent, threadDifference } from "./checks.mjs";
+} from "./lib/harness.mjs";
+import { startLiveblocksDouble, textBody } from "./lib/liveblocks_double.mjs";
+import { referenceViews } from "./lib/yjs_reference.mjs";
+import { threadEvent, threadDifference } from "./lib/checks.mjs";
 
 const UNICODE = "héllo 👋🏽 日本語 עברית مرحبا";
 

@@ -1,7 +1,7 @@
 // lbmirror's Yjs decoder against the npm `yjs` package: random documents edited by several
 // clients concurrently and merged, fixed editor fixtures, and malformed input. The JSON view
 // and the text must equal the reference computed by yjs from the same bytes.
-//   LBMIRROR_YJS_SEEDS=2000 node --test tests/integration/yjs.test.mjs   (default 300)
+//   LBMIRROR_YJS_SEEDS=2000 node --test tests/integration/yjs_against_npm.test.mjs   (default 300)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -9,9 +9,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as Y from "yjs";
-import { env } from "./harness.mjs";
-import { referenceViews } from "./yjs_reference.mjs";
-import { randomUpdate, rng } from "./yjs_random.mjs";
+import { env } from "./lib/harness.mjs";
+import { referenceViews } from "./lib/yjs_reference.mjs";
+import { randomUpdate, rng } from "./lib/yjs_random.mjs";
 
 const SEEDS = Number(process.env.LBMIRROR_YJS_SEEDS ?? 300);
 const FIRST_SEED = Number(process.env.LBMIRROR_YJS_FIRST_SEED ?? 1);

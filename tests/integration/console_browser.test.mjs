@@ -14,9 +14,9 @@ import puppeteer from "puppeteer-core";
 import {
   env, startMirror, startFaultProxy, sendEvent, signedRequest, post, storageUpdated, liveblocks, uniqueId,
   waitFor, freePort, MysqlMirrorDb, SqliteMirrorDb, parseJsonColumn,
-} from "./harness.mjs";
-import { startLiveblocksDouble, textBody } from "./liveblocks_double.mjs";
-import { threadEvent } from "./checks.mjs";
+} from "./lib/harness.mjs";
+import { startLiveblocksDouble, textBody } from "./lib/liveblocks_double.mjs";
+import { threadEvent } from "./lib/checks.mjs";
 
 const TOKEN = "console-token-for-the-browser-tests";
 const CHROMIUM = "/usr/bin/chromium";

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { env, freePort, startMirror, sendEvent, storageUpdated, liveblocks, uniqueId, waitFor } from "./harness.mjs";
+import { env, freePort, startMirror, sendEvent, storageUpdated, liveblocks, uniqueId, waitFor } from "./lib/harness.mjs";
 
 const PASSWORD = "lbmirror-test-pw";
 

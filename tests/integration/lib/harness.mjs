@@ -18,7 +18,7 @@ export const env = {
   mariadbDir: process.env.LBMIRROR_TEST_MARIADB_DIR,
   postgresUrl: process.env.LBMIRROR_TEST_POSTGRES_URL,
   postgresDir: process.env.LBMIRROR_TEST_POSTGRES_DIR,
-  scripts: path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../scripts"),
+  scripts: path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../../scripts"),
 };
 for (const [name, value] of Object.entries({ LBMIRROR_BIN: env.bin, LIVEBLOCKS_BASE_URL: env.baseUrl })) {
   if (!value) throw new Error(`${name} is not set: run the tests through scripts/test.sh or ctest`);

@@ -13,11 +13,11 @@ import path from "node:path";
 import {
   env, startMirror, sendEvent, storageUpdated, ydocUpdated, roomEvent, liveblocks, uniqueId,
   waitFor, sleep, freePort, startFaultProxy, parseJsonColumn, backends,
-} from "./harness.mjs";
-import { startLiveblocksDouble, textBody } from "./liveblocks_double.mjs";
-import { threadEvent } from "./checks.mjs";
-import { nestedMapsUpdate } from "./yjs_editors.mjs";
-import { referenceViews } from "./yjs_reference.mjs";
+} from "./lib/harness.mjs";
+import { startLiveblocksDouble, textBody } from "./lib/liveblocks_double.mjs";
+import { threadEvent } from "./lib/checks.mjs";
+import { nestedMapsUpdate } from "./lib/yjs_editors.mjs";
+import { referenceViews } from "./lib/yjs_reference.mjs";
 
 const LIMIT = 2000;  // kMaxNestingDepth in src/core/limits.h
 
