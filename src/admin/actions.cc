@@ -1,5 +1,7 @@
 #include "admin/actions.h"
 
+#include <vector>
+
 #include "core/text.h"
 
 namespace lbmirror::admin {
@@ -36,6 +38,23 @@ Result<std::optional<store::TargetKey>> CheckRetry(std::string_view target, bool
                                " presence), thread:ROOM:THREAD or notification:USER:ID"));
   }
   return std::optional<store::TargetKey>(std::move(*key));
+}
+
+Result<int64_t> MirrorAgain(store::OperatorViews& views, store::TargetQueue& queue,
+                            std::string_view room_id) {
+  if (room_id.empty()) return InvalidArgument("give the room's id");
+  auto summary = views.Summary(room_id);
+  if (!summary) return summary.error();
+  std::vector<store::TargetKey> targets;
+  for (store::TargetKind kind : {store::TargetKind::kRoom, store::TargetKind::kStorage,
+                                 store::TargetKind::kYdoc, store::TargetKind::kPresence}) {
+    targets.push_back({kind, std::string(room_id), ""});
+  }
+  for (const std::string& thread : summary->live_threads) {
+    targets.push_back({store::TargetKind::kThread, std::string(room_id), thread});
+  }
+  LBMIRROR_RETURN_IF_ERROR(queue.MarkDirty(targets));
+  return static_cast<int64_t>(targets.size());
 }
 
 }  // namespace lbmirror::admin

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "store/store.h"
 #include "store/target.h"
 #include "sync/replay.h"
 
@@ -32,5 +33,11 @@ Result<sync::ReplayOptions> CheckReplay(const ReplayRequest& request, int64_t no
 // kInvalidArgument when both or neither are given, or the name is not a target's.
 Result<std::optional<store::TargetKey>> CheckRetry(std::string_view target, bool failed,
                                                    std::string_view prefix);
+
+// Marks every target of `room_id` dirty, to be read anew: the room, its Storage, Yjs document
+// and presence, and each of its live threads. Returns how many it marked; kInvalidArgument for
+// an empty room id.
+Result<int64_t> MirrorAgain(store::OperatorViews& views, store::TargetQueue& queue,
+                            std::string_view room_id);
 
 }  // namespace lbmirror::admin

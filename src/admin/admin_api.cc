@@ -194,20 +194,10 @@ http::Response MirrorAgain(const AdminContext& context, const http::Request& req
   if (!body) return problem;
   std::string room_id = StringMember(*body, "room");
   if (room_id.empty()) return Problem(400, "give the room: {\"room\": \"ROOM\"}");
-  auto summary = context.store->Summary(room_id);
-  if (!summary) return Problem(503, summary.error().ToString());
-  std::vector<store::TargetKey> targets;
-  for (store::TargetKind kind : {store::TargetKind::kRoom, store::TargetKind::kStorage,
-                                 store::TargetKind::kYdoc, store::TargetKind::kPresence}) {
-    targets.push_back({kind, room_id, ""});
-  }
-  for (const std::string& thread : summary->live_threads) {
-    targets.push_back({store::TargetKind::kThread, room_id, thread});
-  }
-  Status marked = context.store->MarkDirty(targets);
+  auto marked = admin::MirrorAgain(*context.store, *context.store, room_id);
   if (!marked) return Problem(503, marked.error().ToString());
   if (context.notify_workers) context.notify_workers();
-  return Json(200, json::object{{"marked", static_cast<int64_t>(targets.size())}});
+  return Json(200, json::object{{"marked", *marked}});
 }
 
 // The console's cookie: it lets the browser reload the page (which holds no data) and

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "fakes/fake_clock.h"
+#include "fakes/temp_sqlite_store.h"
+
 namespace lbmirror::admin {
 namespace {
 
@@ -54,6 +57,33 @@ TEST(ActionsTest, ARetryNamesOneTargetOrEveryFailedOne) {
   EXPECT_EQ(CheckRetry("nonsense", false, "").error().message(),
             "\"nonsense\" is not a target: KIND:ROOM (room, storage, ydoc, presence), "
             "thread:ROOM:THREAD or notification:USER:ID");
+}
+
+TEST(ActionsTest, MirrorAgainMarksTheRoomsTargetsAndEachLiveThread) {
+  FakeClock clock;
+  TempSqliteStore store("actions_mirror_again", clock);
+  store::RowWrite thread =
+      store::ThreadSnapshot{{"th_1", "room-1", "{}", false, "public", {}, {}}, {}, {}};
+  ASSERT_TRUE(
+      store
+          ->MarkDirty(std::vector<store::TargetKey>{{store::TargetKind::kThread, "room-1", "th_1"}})
+          .has_value());
+  const store::TargetKind thread_kind[] = {store::TargetKind::kThread};
+  auto claims = store->ClaimDue("w", thread_kind, 10, 60'000);
+  ASSERT_TRUE(claims.has_value() && claims->size() == 1u);
+  ASSERT_TRUE(*store->Complete((*claims)[0], std::span(&thread, 1), {}));
+
+  auto marked = MirrorAgain(*store.get(), *store.get(), "room-1");
+  ASSERT_TRUE(marked.has_value()) << marked.error().ToString();
+  EXPECT_EQ(*marked, 5) << "room, storage, ydoc, presence and the live thread";
+  const store::TargetKind all[] = {store::TargetKind::kRoom, store::TargetKind::kStorage,
+                                   store::TargetKind::kYdoc, store::TargetKind::kPresence,
+                                   store::TargetKind::kThread};
+  auto due = store->ClaimDue("w", all, 10, 60'000);
+  ASSERT_TRUE(due.has_value());
+  EXPECT_EQ(due->size(), 5u);
+  EXPECT_EQ(MirrorAgain(*store.get(), *store.get(), "").error().code(),
+            ErrorCode::kInvalidArgument);
 }
 
 }  // namespace
