@@ -101,7 +101,17 @@ void Router::AddBlocking(std::string method, std::string path, Handler handler,
       std::move(method), std::move(path),
       [pool = blocking_.get(), shared](const Request& request, const Responder& respond) {
         // A copy: the server may answer at the deadline and drop the request meanwhile.
-        bool queued = pool->Post([shared, request, respond] { respond((*shared)(request)); });
+        bool queued = pool->Post([shared, request, respond] {
+          // As Route() does for the server's threads: a throwing handler costs its request a
+          // 500, never the process (an exception must not leave the pool's thread).
+          try {
+            respond((*shared)(request));
+          } catch (const std::exception& e) {
+            log::Error(
+                Cat("handler of ", request.method, " ", request.path, " failed: ", e.what()));
+            respond(Response::Error(500, "internal error"));
+          }
+        });
         if (!queued) {
           Response busy = Response::Error(503, "busy: too many requests wait; retry");
           busy.headers.emplace("Retry-After", "1");
@@ -125,7 +135,14 @@ std::chrono::milliseconds Router::Timeout(const Request& request) const {
 
 Response Router::TimedOut(const Request& request) const {
   const RouteEntry* route = Find(request);
-  if (route != nullptr && route->on_timeout) return route->on_timeout(request);
+  if (route != nullptr && route->on_timeout) {
+    try {  // called on the server's thread, from its timer: nothing may escape
+      return route->on_timeout(request);
+    } catch (const std::exception& e) {
+      log::Error(
+          Cat("timeout answer of ", request.method, " ", request.path, " failed: ", e.what()));
+    }
+  }
   Response response = Response::Error(503, "not answered in time; retry");
   response.headers.emplace("Retry-After", "5");
   return response;
@@ -204,22 +221,6 @@ struct Connection {
         std::memory_order_relaxed);
   }
 };
-
-// At most one line a second: a flood of connections must not flood the log too.
-void RateLimitedWarn(const std::string& message) {
-  static std::atomic<int64_t> last_second{0};
-  static std::atomic<int64_t> suppressed{0};
-  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::steady_clock::now().time_since_epoch())
-                    .count();
-  int64_t last = last_second.load(std::memory_order_relaxed);
-  if (now == last || !last_second.compare_exchange_strong(last, now)) {
-    suppressed.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  int64_t more = suppressed.exchange(0);
-  log::Warn(more > 0 ? Cat(message, " (and ", more, " more in the last second)") : message);
-}
 
 bool OutOfDescriptors(const beast::error_code& ec) {
   return ec == asio::error::no_descriptors ||
@@ -495,15 +496,16 @@ asio::awaitable<void> HttpServer::Impl::Accept() {
       if (connections.size() >= options.max_connections && !CloseLongestIdle()) {
         // Every connection is busy with a request: this one's request is answered 503 (a
         // reset would tell its client nothing), as long as not too many wait for that too.
+        // (The log folds the identical lines of a flood into one.)
         size_t overflow = std::max<size_t>(16, options.max_connections / 4);
         if (refusing.fetch_add(1) < overflow) {
-          RateLimitedWarn(Cat("answering 503 to a new connection: ", connections.size(),
-                              " are open and busy (--max-connections)"));
+          log::Warn(Cat("answering 503 to a new connection: ", connections.size(),
+                        " are open and busy (--max-connections)"));
           asio::co_spawn(connection->stream.get_executor(), Refuse(connection), asio::detached);
         } else {
           refusing.fetch_sub(1);
-          RateLimitedWarn(Cat("closing a new connection: ", connections.size(),
-                              " are open and busy (--max-connections)"));
+          log::Warn(Cat("closing a new connection: ", connections.size(),
+                        " are open and busy (--max-connections)"));
           beast::error_code ignored;
           connection->stream.socket().close(ignored);
         }

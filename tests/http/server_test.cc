@@ -368,8 +368,18 @@ TEST_F(ServerTest, ABlockingHandlerHoldsNoneOfTheServersThreads) {
 TEST_F(ServerTest, AHandlerThatThrowsCostsItsRequestA500AndNothingElse) {
   Router router = MakeRouter();
   router.Add("GET", "/throws", [](const Request&) -> Response { throw std::runtime_error("bug"); });
+  router.AddBlocking("GET", "/blocking-throws",
+                     [](const Request&) -> Response { throw std::runtime_error("bug"); });
+  router.AddAsync(
+      "GET", "/late-throws", [](const Request&, Responder) {},
+      [](const Request&) -> Response { throw std::runtime_error("bug"); },
+      std::chrono::milliseconds(50));
   TestServer server(std::move(router));
   EXPECT_EQ(Send(curl_, server.url() + "/throws", "GET").status, 500);
+  EXPECT_EQ(Send(curl_, server.url() + "/blocking-throws", "GET").status, 500)
+      << "on the blocking pool's thread too";
+  EXPECT_EQ(Send(curl_, server.url() + "/late-throws", "GET").status, 503)
+      << "a throwing timeout answer falls back to the plain 503";
   EXPECT_EQ(Send(curl_, server.url() + "/hook", "POST", "x").status, 200) << "the server lives on";
 }
 
