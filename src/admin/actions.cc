@@ -1,10 +1,34 @@
 #include "admin/actions.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "core/text.h"
 
 namespace lbmirror::admin {
+
+Result<StatusReport> ReadStatus(store::OperatorViews& views, store::EventLog& events,
+                                int64_t now_ms, int max_failures) {
+  StatusReport report;
+  auto queue = views.Queue(max_failures);
+  if (!queue) return queue.error().WithContext("cannot read the work queue");
+  report.queue = std::move(*queue);
+  if (report.queue.oldest_pending_ms) {
+    report.oldest_pending_age_ms = std::max<int64_t>(0, now_ms - *report.queue.oldest_pending_ms);
+  }
+  for (const store::FailedTarget& failure : report.queue.failures) {
+    report.next_attempt_in_ms.push_back(std::max<int64_t>(0, failure.next_attempt_at_ms - now_ms));
+  }
+  auto last = events.LastEvents();
+  if (!last) return last.error().WithContext("cannot read the stored webhooks");
+  report.events = std::move(*last);
+  return report;
+}
+
+Result<store::RoomSummary> RoomReport(store::OperatorViews& views, std::string_view room_id) {
+  if (room_id.empty()) return InvalidArgument("give the room's id");
+  return views.Summary(room_id);
+}
 
 Result<sync::ReplayOptions> CheckReplay(const ReplayRequest& request, int64_t now_ms,
                                         std::string_view prefix) {

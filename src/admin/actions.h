@@ -1,11 +1,14 @@
-// What operators ask for, checked once for the command line (lbmirror retry, replay) and the
-// admin API (POST /api/retry, /api/replay): one set of checks and one set of messages. The
-// messages name the fields with `prefix` before them ("--" on the command line: "--since").
+// What operators ask for, checked and read once for the command line (lbmirror status, retry,
+// replay, room) and the admin API (GET /api/queue, /api/room, POST /api/retry, /api/replay,
+// /api/mirror): one set of checks and one set of messages; each side only presents the result
+// (text or JSON). The messages name the fields with `prefix` before them ("--" on the command
+// line: "--since").
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "store/store.h"
@@ -13,6 +16,23 @@
 #include "sync/replay.h"
 
 namespace lbmirror::admin {
+
+// The work queue and the stored webhooks at one moment, with the ages worked out.
+struct StatusReport {
+  store::QueueStatus queue;
+  std::optional<int64_t> oldest_pending_age_ms;  // how long the longest-waiting target waited
+  std::vector<int64_t> next_attempt_in_ms;       // per queue.failures entry, never negative
+  std::vector<store::LastEvent> events;          // per webhook type: count, last received
+};
+
+// Reads the queue (with at most `max_failures` failures, the most recent first) and the
+// webhooks stored per type, at `now_ms`. The error says which of the two could not be read.
+Result<StatusReport> ReadStatus(store::OperatorViews& views, store::EventLog& events,
+                                int64_t now_ms, int max_failures);
+
+// What the mirror holds of `room_id`, table by table, with its pending targets and latest
+// comments; kInvalidArgument for an empty room id.
+Result<store::RoomSummary> RoomReport(store::OperatorViews& views, std::string_view room_id);
 
 // A replay as an operator gives it: webhooks received since `since` ago (a duration such as
 // 2h), until `until` ago (empty: now), of one type and one room (empty: any).

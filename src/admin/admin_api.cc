@@ -58,24 +58,31 @@ std::string StringMember(const json::object& object, std::string_view name) {
 }
 
 http::Response Queue(const AdminContext& context) {
-  auto queue = context.store->Queue(100);
-  if (!queue) return Problem(503, queue.error().ToString());
-  const int64_t now = context.clock->NowMs();
+  auto report = ReadStatus(*context.store, *context.store, context.clock->NowMs(), 100);
+  if (!report) return Problem(503, report.error().ToString());
   json::array failures;
-  for (const store::FailedTarget& failure : queue->failures) {
-    failures.push_back(json::object{
-        {"target", failure.key.ToString()},
-        {"kind", store::TargetKindName(failure.key.kind)},
-        {"room_id", failure.key.scope_id},
-        {"object_id", failure.key.object_id},
-        {"attempts", failure.attempts},
-        {"next_attempt_in_s", std::max<int64_t>(0, failure.next_attempt_at_ms - now) / 1000.0},
-        {"last_error", failure.last_error}});
+  for (size_t i = 0; i < report->queue.failures.size(); ++i) {
+    const store::FailedTarget& failure = report->queue.failures[i];
+    failures.push_back(json::object{{"target", failure.key.ToString()},
+                                    {"kind", store::TargetKindName(failure.key.kind)},
+                                    {"room_id", failure.key.scope_id},
+                                    {"object_id", failure.key.object_id},
+                                    {"attempts", failure.attempts},
+                                    {"next_attempt_in_s", report->next_attempt_in_ms[i] / 1000.0},
+                                    {"last_error", failure.last_error}});
   }
-  json::object out{{"pending", queue->pending}, {"failed", queue->failed}};
-  out["oldest_pending_age_s"] =
-      queue->oldest_pending_ms ? json::value((now - *queue->oldest_pending_ms) / 1000.0) : nullptr;
+  json::array webhooks;
+  for (const store::LastEvent& event : report->events) {
+    webhooks.push_back(json::object{{"type", event.type},
+                                    {"count", event.count},
+                                    {"last_received_at", event.last_received_at}});
+  }
+  json::object out{{"pending", report->queue.pending}, {"failed", report->queue.failed}};
+  out["oldest_pending_age_s"] = report->oldest_pending_age_ms
+                                    ? json::value(*report->oldest_pending_age_ms / 1000.0)
+                                    : nullptr;
   out["failures"] = std::move(failures);
+  out["webhooks"] = std::move(webhooks);
   return Json(200, out);
 }
 
@@ -151,7 +158,7 @@ http::Response Replay(const AdminContext& context, const http::Request& request)
 http::Response Room(const AdminContext& context, const http::Request& request) {
   std::string room_id = QueryParam(request.query, "id");
   if (room_id.empty()) return Problem(400, "give the room's id: /api/room?id=ROOM");
-  auto summary = context.store->Summary(room_id);
+  auto summary = RoomReport(*context.store, room_id);
   if (!summary) return Problem(503, summary.error().ToString());
   json::array tables;
   for (const store::RoomTableSummary& table : summary->tables) {

@@ -265,6 +265,19 @@ Subcommand AddRetry(CLI::App& app, Shared& shared) {
   return {command, [&shared, target, failed] { return RunRetry(shared.common, *target, *failed); }};
 }
 
+Subcommand AddRoom(CLI::App& app, Shared& shared) {
+  auto room_id = std::make_shared<std::string>();
+  auto again = std::make_shared<bool>(false);
+  CLI::App* command = app.add_subcommand(
+      "room", "what the mirror holds of one room, or mark all of it to be read again");
+  AddCommonOptions(*command, shared.common);
+  command->add_option("room", *room_id, "room id")->required();
+  command->add_flag("--mirror-again", *again,
+                    "make the room, its Storage, Yjs document, active users and each live thread "
+                    "due now");
+  return {command, [&shared, room_id, again] { return RunRoom(shared.common, *room_id, *again); }};
+}
+
 Subcommand AddPrune(CLI::App& app, Shared& shared) {
   auto age = std::make_shared<std::string>();
   CLI::App* command = app.add_subcommand("prune", "delete old stored webhooks");
@@ -358,10 +371,10 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", Cat("lbmirror ", Version(), " (commit ", Commit(), ")"));
   Shared shared;
-  std::vector<Subcommand> subcommands = {AddServe(app, shared),   AddBackfill(app, shared),
-                                         AddStatus(app, shared),  AddRetry(app, shared),
-                                         AddPrune(app, shared),   AddReplay(app, shared),
-                                         AddMigrate(app, shared), AddSearch(app, shared)};
+  std::vector<Subcommand> subcommands = {
+      AddServe(app, shared),  AddBackfill(app, shared), AddStatus(app, shared),
+      AddRoom(app, shared),   AddRetry(app, shared),    AddPrune(app, shared),
+      AddReplay(app, shared), AddMigrate(app, shared),  AddSearch(app, shared)};
   for (Subcommand& ydoc : AddYdoc(app, shared)) subcommands.push_back(std::move(ydoc));
   subcommands.push_back(AddHealthcheck(app));
   try {

@@ -146,33 +146,75 @@ int RunStatus(const CommonOptions& common) {
   int code = 0;
   auto store = OpenMirror(common, clock, code);
   if (!store) return code;
-  auto queue = store->Queue(20);
-  if (!queue) {
-    log::Error(Cat("cannot read the work queue: ", queue.error().ToString()));
+  auto report = admin::ReadStatus(*store, *store, clock.NowMs(), 20);
+  if (!report) {
+    log::Error(report.error().ToString());
     return 1;
   }
-  auto events = store->LastEvents();
-  if (!events) {
-    log::Error(Cat("cannot read the stored webhooks: ", events.error().ToString()));
-    return 1;
+  std::cout << "targets pending: " << report->queue.pending;
+  if (report->oldest_pending_age_ms) {
+    std::cout << " (the oldest waiting " << *report->oldest_pending_age_ms / 1000 << " s)";
   }
-  const int64_t now = clock.NowMs();
-  std::cout << "targets pending: " << queue->pending;
-  if (queue->oldest_pending_ms) {
-    std::cout << " (the oldest waiting "
-              << std::max<int64_t>(0, now - *queue->oldest_pending_ms) / 1000 << " s)";
-  }
-  std::cout << "\ntargets failed: " << queue->failed << "\n";
-  for (const store::FailedTarget& failure : queue->failures) {
-    int64_t in_s = std::max<int64_t>(0, failure.next_attempt_at_ms - now) / 1000;
+  std::cout << "\ntargets failed: " << report->queue.failed << "\n";
+  for (size_t i = 0; i < report->queue.failures.size(); ++i) {
+    const store::FailedTarget& failure = report->queue.failures[i];
     std::cout << "  " << failure.key.ToString() << ": " << failure.attempts
-              << " attempt(s), next in " << in_s << " s: " << failure.last_error << "\n";
+              << " attempt(s), next in " << report->next_attempt_in_ms[i] / 1000
+              << " s: " << failure.last_error << "\n";
   }
   std::cout << "webhooks stored, by type (count, last received UTC):\n";
-  if (events->empty()) std::cout << "  none yet\n";
-  for (const store::LastEvent& event : *events) {
+  if (report->events.empty()) std::cout << "  none yet\n";
+  for (const store::LastEvent& event : report->events) {
     std::cout << "  " << event.type << " " << event.count << " " << event.last_received_at << "\n";
   }
+  std::cout.flush();
+  return std::cout ? 0 : 1;
+}
+
+namespace {
+
+void PrintRoomSummary(std::string_view room_id, const store::RoomSummary& summary) {
+  std::cout << "room " << room_id << ": "
+            << (!summary.known       ? "not in the mirror"
+                : summary.deleted_at ? Cat("deleted at ", *summary.deleted_at, " UTC")
+                                     : std::string("live"))
+            << "\n";
+  std::cout << "rows by table (rows, live, last synced UTC):\n";
+  for (const store::RoomTableSummary& table : summary.tables) {
+    std::cout << "  " << table.table << " " << table.rows << " " << table.live << " "
+              << table.last_synced_at.value_or("-") << "\n";
+  }
+  std::cout << "live threads: " << summary.live_threads.size() << "\n";
+  std::cout << "targets waiting to be read: " << summary.pending.size() << "\n";
+  for (const store::RoomSummary::Pending& target : summary.pending) {
+    std::cout << "  " << target.key.ToString() << ": " << target.attempts << " attempt(s)"
+              << (target.last_error.empty() ? "" : Cat(": ", target.last_error)) << "\n";
+  }
+}
+
+}  // namespace
+
+int RunRoom(const CommonOptions& common, const std::string& room_id, bool mirror_again) {
+  if (room_id.empty()) return ConfigError("give the room's id");
+  int code = 0;
+  auto store = OpenMirror(common, SystemClock::Instance(), code);
+  if (!store) return code;
+  if (mirror_again) {
+    auto marked = admin::MirrorAgain(*store, *store, room_id);
+    if (!marked) {
+      log::Error(marked.error().ToString());
+      return 1;
+    }
+    std::cout << *marked << " targets of " << room_id
+              << " are due now; the running mirror reads them within its idle poll\n";
+    return 0;
+  }
+  auto summary = admin::RoomReport(*store, room_id);
+  if (!summary) {
+    log::Error(summary.error().ToString());
+    return 1;
+  }
+  PrintRoomSummary(room_id, *summary);
   std::cout.flush();
   return std::cout ? 0 : 1;
 }

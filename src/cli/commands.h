@@ -14,6 +14,9 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
 int RunBackfill(const CommonOptions& common, const ApiOptions& api, const BackfillOptions& options);
 // Prints the work queue (pending, failed with their errors, lag) and the last webhook per type.
 int RunStatus(const CommonOptions& common);
+// Prints what the mirror holds of `room_id` (its row, rows per table, pending targets), or
+// with `mirror_again` marks every target of the room due now. Exit 2 for an empty room id.
+int RunRoom(const CommonOptions& common, const std::string& room_id, bool mirror_again);
 // Deletes stored webhooks older than a duration such as "30d".
 int RunPrune(const CommonOptions& common, const std::string& older_than);
 // Marks dirty again the targets of stored webhooks in a time range (sync::Replay).

@@ -86,5 +86,65 @@ TEST(ActionsTest, MirrorAgainMarksTheRoomsTargetsAndEachLiveThread) {
             ErrorCode::kInvalidArgument);
 }
 
+TEST(ActionsTest, StatusWorksOutTheAgesAtNowAndListsTheWebhooksPerType) {
+  FakeClock clock;
+  TempSqliteStore store("actions_status", clock);
+  const int64_t received = clock.NowMs();
+  store::InboxEvent event{"msg_1",
+                          "storageUpdated",
+                          "room-1",
+                          received,
+                          received / 1000,
+                          "{}",
+                          {{store::TargetKind::kStorage, "room-1", ""}},
+                          std::nullopt};
+  ASSERT_TRUE(store->Record(event).has_value());
+  event.webhook_id = "msg_2";
+  event.targets = {{store::TargetKind::kYdoc, "room-1", ""}};
+  ASSERT_TRUE(store->Record(event).has_value());
+  const store::TargetKind ydoc[] = {store::TargetKind::kYdoc};
+  auto claims = store->ClaimDue("w", ydoc, 10, 60'000);
+  ASSERT_TRUE(claims.has_value() && claims->size() == 1u);
+  ASSERT_TRUE(store->Fail((*claims)[0], "unavailable: HTTP 500", received + 30'000).has_value());
+
+  clock.Advance(12'000);
+  auto report = ReadStatus(*store.get(), *store.get(), clock.NowMs(), 10);
+  ASSERT_TRUE(report.has_value()) << report.error().ToString();
+  EXPECT_EQ(report->queue.pending, 2);
+  EXPECT_EQ(report->queue.failed, 1);
+  ASSERT_TRUE(report->oldest_pending_age_ms.has_value());
+  EXPECT_GE(*report->oldest_pending_age_ms, 12'000);
+  ASSERT_EQ(report->queue.failures.size(), 1u);
+  EXPECT_EQ(report->queue.failures[0].key.ToString(), "ydoc:room-1");
+  EXPECT_EQ(report->queue.failures[0].last_error, "unavailable: HTTP 500");
+  ASSERT_EQ(report->next_attempt_in_ms.size(), 1u);
+  EXPECT_EQ(report->next_attempt_in_ms[0], 18'000) << "due at +30 s, read at +12 s";
+  ASSERT_EQ(report->events.size(), 1u);
+  EXPECT_EQ(report->events[0].type, "storageUpdated");
+  EXPECT_EQ(report->events[0].count, 2);
+
+  clock.Advance(60'000);
+  auto later = ReadStatus(*store.get(), *store.get(), clock.NowMs(), 10);
+  ASSERT_TRUE(later.has_value());
+  EXPECT_EQ(later->next_attempt_in_ms[0], 0) << "an attempt already due is due in 0, not less";
+}
+
+TEST(ActionsTest, TheRoomReportNeedsARoomAndSaysWhatIsPending) {
+  FakeClock clock;
+  TempSqliteStore store("actions_room", clock);
+  EXPECT_EQ(RoomReport(*store.get(), "").error().message(), "give the room's id");
+  auto unknown = RoomReport(*store.get(), "room-unknown");
+  ASSERT_TRUE(unknown.has_value()) << unknown.error().ToString();
+  EXPECT_FALSE(unknown->known);
+  EXPECT_TRUE(unknown->pending.empty());
+  ASSERT_TRUE(
+      store->MarkDirty(std::vector<store::TargetKey>{{store::TargetKind::kStorage, "room-1", ""}})
+          .has_value());
+  auto summary = RoomReport(*store.get(), "room-1");
+  ASSERT_TRUE(summary.has_value()) << summary.error().ToString();
+  ASSERT_EQ(summary->pending.size(), 1u);
+  EXPECT_EQ(summary->pending[0].key.ToString(), "storage:room-1");
+}
+
 }  // namespace
 }  // namespace lbmirror::admin

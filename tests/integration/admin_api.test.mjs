@@ -113,6 +113,9 @@ describe("the admin API", () => {
     await waitFor("the document mirrored", async () => (await documentOf(roomId)) === '{"retried":true}', 10000);
     const queue = await (await api("/api/queue")).json();
     assert.ok(!queue.failures.some((f) => f.room_id === roomId));
+    const stored = queue.webhooks.find((w) => w.type === "storageUpdated");
+    assert.ok(stored && stored.count >= 1, JSON.stringify(queue.webhooks));
+    assert.match(stored.last_received_at, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
     for (const body of [{}, { target: "planet:x" }, { failed: "yes" }]) {
       const bad = await api("/api/retry", { method: "POST", body });
       assert.equal(bad.status, 400, JSON.stringify(body));

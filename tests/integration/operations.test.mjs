@@ -264,7 +264,27 @@ describe("status", () => {
     assert.match(out, /targets failed: 1/);
     assert.match(out, new RegExp(`storage:${roomId}: \\d+ attempt\\(s\\), next in \\d+ s: .*500`));
     assert.match(out, /storageUpdated 1 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}/);
+
+    // The room, as `lbmirror room` shows it: known from its webhook's target, not yet mirrored.
+    const cli = ["--database-url", backend.databaseUrl];
+    const room = execFileSync(env.bin, ["room", roomId, ...cli], { encoding: "utf8", env: { PATH: process.env.PATH } });
+    assert.match(room, new RegExp(`^room ${roomId}: not in the mirror$`, "m"));
+    assert.match(room, /^targets waiting to be read: 1$/m);
+    assert.match(room, new RegExp(`^  storage:${roomId}: \\d+ attempt\\(s\\): .*500`, "m"));
     proxy.state.mode = "pass";
+
+    // Mirror again: every target of the room due now, read by the running serve.
+    const again = execFileSync(env.bin, ["room", roomId, "--mirror-again", ...cli], { encoding: "utf8", env: { PATH: process.env.PATH } });
+    assert.match(again, new RegExp(`^4 targets of ${roomId} are due now`, "m"));
+    await waitFor("the room mirrored", async () =>
+      (await backend.db.query("SELECT deleted_at FROM liveblocks_rooms WHERE room_id = ?", [roomId])).length === 1 &&
+      (await backend.db.query("SELECT 1 FROM liveblocks_targets WHERE scope_id = ? AND dirty_seq > done_seq", [roomId])).length === 0);
+    const mirrored = execFileSync(env.bin, ["room", roomId, ...cli], { encoding: "utf8", env: { PATH: process.env.PATH } });
+    assert.match(mirrored, new RegExp(`^room ${roomId}: live$`, "m"));
+    assert.match(mirrored, /^targets waiting to be read: 0$/m);
+    assert.match(mirrored, /^  documents 1 1 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/m);
+    assert.throws(() => execFileSync(env.bin, ["room", "", ...cli], { stdio: "pipe" }),
+      (e) => e.status === 2 && /give the room's id/.test(String(e.stderr)));
   });
 });
 
