@@ -331,7 +331,7 @@ AdminListener::~AdminListener() {
   if (thread_.joinable()) thread_.join();
 }
 
-Result<RunningAdmin> StartAdmin(const AdminSettings& settings, const OverviewSources& sources,
+Result<RunningAdmin> StartAdmin(const AdminSettings& settings, const Sources& sources,
                                 std::function<void()> notify_workers, Probes probes) {
   RunningAdmin running;
   running.sampler = std::make_unique<OverviewSampler>(

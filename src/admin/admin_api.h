@@ -68,7 +68,7 @@ struct AdminSettings {
 
 // Starts the overview's sampler and the admin listener over `sources` (which must outlive
 // them). Errors: as AdminListener::Start.
-Result<RunningAdmin> StartAdmin(const AdminSettings& settings, const OverviewSources& sources,
+Result<RunningAdmin> StartAdmin(const AdminSettings& settings, const Sources& sources,
                                 std::function<void()> notify_workers, Probes probes);
 
 }  // namespace lbmirror::admin

@@ -75,19 +75,39 @@ void RenderQueue(std::string& out, store::OperatorViews& store, const Clock& clo
           "How long the longest-waiting target has been dirty (0 when none is).", age);
   }
 }
+void RenderBudget(std::string& out, const liveblocks::RestBudget& budget) {
+  using liveblocks::Priority;
+  metrics::Describe(out, "lbmirror_rest_budget_per_second", "gauge",
+                    "The REST budget (--rest-budget), requests per second; 0 for no limit.");
+  out += Cat("lbmirror_rest_budget_per_second ", budget.per_second(), "\n");
+  metrics::Describe(out, "lbmirror_rest_budget_granted_total", "counter",
+                    "REST requests the budget let through, by priority (foreground: webhooks and "
+                    "operators; background: reconciliation passes).");
+  metrics::Describe(out, "lbmirror_rest_budget_wait_seconds_total", "counter",
+                    "Time REST requests waited for the budget, by priority.");
+  for (Priority priority : {Priority::kForeground, Priority::kBackground}) {
+    const char* label = priority == Priority::kForeground ? "foreground" : "background";
+    out += Cat("lbmirror_rest_budget_granted_total{priority=\"", label, "\"} ",
+               budget.granted(priority), "\n");
+    out += Cat("lbmirror_rest_budget_wait_seconds_total{priority=\"", label, "\"} ",
+               static_cast<double>(budget.waited_ms(priority)) / 1000.0, "\n");
+  }
+}
+
 }  // namespace
 
-std::string RenderMetrics(store::OperatorViews& store, const Clock& clock,
-                          const ServeMetrics& serve, const webhook::WebhookCounters* webhooks,
-                          const liveblocks::RestCounters& rest, const sync::EngineCounters& engine,
-                          const sync::ReconcileLoopCounters* reconcile) {
+std::string RenderMetrics(const Sources& sources) {
+  const ServeMetrics& serve = *sources.serve;
+  const liveblocks::RestCounters& rest = *sources.rest;
+  const sync::EngineCounters& engine = *sources.engine;
+  const sync::ReconcileLoopCounters* reconcile = sources.reconcile;
   std::string out;
   auto counter = [&](std::string_view name, std::string_view help, int64_t value) {
     Counter(out, name, help, value);
   };
   RenderProcess(out, serve);
-  RenderWebhooks(out, webhooks, serve);
-  RenderQueue(out, store, clock);
+  RenderWebhooks(out, sources.webhooks, serve);
+  RenderQueue(out, *sources.store, *sources.clock);
   metrics::Describe(out, "lbmirror_rest_reads_total", "counter",
                     "REST reads by final outcome (after the client's retries).");
   for (size_t i = 0; i < rest.by_outcome.size(); ++i) {
@@ -98,6 +118,9 @@ std::string RenderMetrics(store::OperatorViews& store, const Clock& clock,
   }
   counter("lbmirror_rest_requests_total", "HTTP requests sent to the REST API, retries included.",
           rest.requests.load());
+  if (const liveblocks::RestBudget* budget = sources.budget) {
+    RenderBudget(out, *budget);
+  }
   counter("lbmirror_targets_mirrored_total", "Targets read and written.", engine.completed.load());
   counter("lbmirror_target_failures_total", "Failed attempts to mirror a target.",
           engine.failed.load());

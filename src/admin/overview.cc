@@ -8,7 +8,7 @@ namespace lbmirror::admin {
 
 namespace json = boost::json;
 
-OverviewSampler::OverviewSampler(OverviewSources sources, int64_t interval_ms, size_t keep)
+OverviewSampler::OverviewSampler(Sources sources, int64_t interval_ms, size_t keep)
     : sources_(sources),
       interval_ms_(interval_ms),
       keep_(keep),

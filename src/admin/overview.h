@@ -16,21 +16,9 @@
 
 namespace lbmirror::admin {
 
-// What the overview reads; the pointers must outlive the sampler. `webhooks` is null in poll
-// mode, `reconcile` without reconciliation.
-struct OverviewSources {
-  store::Store* store = nullptr;
-  const Clock* clock = nullptr;
-  const ServeMetrics* serve = nullptr;
-  const webhook::WebhookCounters* webhooks = nullptr;
-  const liveblocks::RestCounters* rest = nullptr;
-  const sync::EngineCounters* engine = nullptr;
-  const sync::ReconcileLoopCounters* reconcile = nullptr;
-};
-
 class OverviewSampler {
  public:
-  OverviewSampler(OverviewSources sources, int64_t interval_ms, size_t keep);
+  OverviewSampler(Sources sources, int64_t interval_ms, size_t keep);
   void Start() { periodic_.Start(); }
   void Stop() { periodic_.Stop(); }
   // Takes a sample now (also what the periodic task does).
@@ -51,7 +39,7 @@ class OverviewSampler {
     int64_t repaired = 0;  // by reconciliation, since the start
   };
 
-  OverviewSources sources_;
+  Sources sources_;
   int64_t interval_ms_;
   size_t keep_;
   mutable std::mutex mutex_;

@@ -46,6 +46,13 @@ void AddApiOptions(CLI::App& command, ApiOptions& api) {
   command.add_option("--rest-timeout-ms", api.rest_timeout_ms, "total timeout of one REST request")
       ->envname("LBMIRROR_REST_TIMEOUT_MS")
       ->capture_default_str();
+  command
+      .add_option("--rest-budget", api.rest_budget,
+                  "REST requests to Liveblocks at most, per second (10/s) or minute (600/m), "
+                  "retries included, in bursts of up to one second's worth; reads for webhooks go "
+                  "first, reconciliation passes take what is left (0: no limit)")
+      ->envname("LBMIRROR_REST_BUDGET")
+      ->capture_default_str();
 }
 
 // NAME_FILE names a file holding the value of the secret NAME (a container's or Kubernetes'

@@ -26,6 +26,9 @@ std::string CheckApiOptions(const ApiOptions& api) {
     return "LIVEBLOCKS_BASE_URL must start with http:// or https://";
   }
   if (api.rest_timeout_ms < 100) return "--rest-timeout-ms must be at least 100";
+  if (auto budget = liveblocks::ParseRestBudget(api.rest_budget); !budget) {
+    return budget.error().message();
+  }
   return {};
 }
 
@@ -46,17 +49,25 @@ sync::EngineOptions EngineOptionsFor(int workers, const std::string& flow_keys, 
   return options;
 }
 
+double RestBudgetPerSecond(const ApiOptions& api) {
+  auto per_second = liveblocks::ParseRestBudget(api.rest_budget);
+  return per_second ? *per_second : 0;  // CheckApiOptions refused the others
+}
+
 liveblocks::curl::ClientOptions ClientOptionsSleepingOn(const ApiOptions& api,
-                                                        sync::Engine* const& engine) {
+                                                        sync::Engine* const& engine,
+                                                        liveblocks::RestBudget& budget) {
   liveblocks::curl::ClientOptions options = ClientOptions(api);
   options.sleep = [&engine](std::chrono::milliseconds d) { return engine->Sleep(d); };
+  options.budget = &budget;
   return options;
 }
 }  // namespace
 
 MirrorWorkers::MirrorWorkers(store::TargetQueue& queue, const ApiOptions& api, const Clock& clock,
                              int workers, const std::string& flow_keys, int64_t lease_ms)
-    : client_(ClientOptionsSleepingOn(api, engine_for_sleep_)),
+    : budget_(clock, RestBudgetPerSecond(api)),
+      client_(ClientOptionsSleepingOn(api, engine_for_sleep_, budget_)),
       engine_(queue, client_, clock, EngineOptionsFor(workers, flow_keys, lease_ms)) {
   engine_for_sleep_ = &engine_;
 }

@@ -20,7 +20,8 @@ liveblocks::curl::ClientOptions ClientOptions(const ApiOptions& api);
 int PrepareSchema(store::SchemaAdmin& store, bool no_migrate);
 
 // The REST client and the worker engine of `serve` and `backfill`, wired together: the client's
-// retry pauses end at once when the engine stops. Neither is started.
+// retry pauses and its waits for the REST budget end at once when the engine stops. Neither is
+// started.
 class MirrorWorkers {
  public:
   // `store` and `clock` must outlive this. `flow_keys`: the --flow-keys option's list.
@@ -29,9 +30,11 @@ class MirrorWorkers {
 
   liveblocks::curl::Client& client() { return client_; }
   sync::Engine& engine() { return engine_; }
+  const liveblocks::RestBudget& budget() const { return budget_; }
 
  private:
   sync::Engine* engine_for_sleep_ = nullptr;  // set once engine_ is built
+  liveblocks::RestBudget budget_;             // --rest-budget (checked by CheckApiOptions)
   liveblocks::curl::Client client_;
   sync::Engine engine_;
 };

@@ -20,6 +20,7 @@ struct ApiOptions {
   std::string secret_key;  // LIVEBLOCKS_SECRET_KEY
   std::string base_url = "https://api.liveblocks.io";
   int64_t rest_timeout_ms = 30'000;
+  std::string rest_budget = "100/s";  // liveblocks::ParseRestBudget
 };
 
 struct ServeOptions {

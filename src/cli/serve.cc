@@ -152,7 +152,7 @@ std::unique_ptr<Periodic> Pruner(store::EventLog& store, const Clock& clock, int
 
 // The admin listener, when an admin token is set (none otherwise, or on error with `code`).
 admin::RunningAdmin StartAdmin(const ServeOptions& options, const ServeConfig& config,
-                               const admin::OverviewSources& sources, sync::Engine& engine,
+                               const admin::Sources& sources, sync::Engine& engine,
                                std::function<std::string()> metrics_page, int& code) {
   if (options.admin_token.empty()) return {};
   auto running = admin::StartAdmin(
@@ -270,11 +270,11 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
         *verifier, **store, clock,
         [&engine, &clock, delay = options.coalesce_ms] { engine.Notify(clock.NowMs() + delay); });
   }
-  auto metrics_page = [&] {
-    return admin::RenderMetrics(**store, clock, serve_metrics,
-                                handler ? &handler->counters() : nullptr, client.counters(),
-                                engine.counters(), reconcile ? &reconcile->counters() : nullptr);
-  };
+  const admin::Sources sources{store->get(),       &clock,
+                               &serve_metrics,     handler ? &handler->counters() : nullptr,
+                               &client.counters(), &workers.budget(),
+                               &engine.counters(), reconcile ? &reconcile->counters() : nullptr};
+  auto metrics_page = [&sources] { return admin::RenderMetrics(sources); };
   http::HttpServer server(
       ServerOptionsFor(*config, options),
       Routes(options.webhook_path, handler.get(), **store, serve_metrics, metrics_page));
@@ -283,11 +283,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
     return 1;
   }
   LogListening(*config, options, api, server.port(), reconcile != nullptr);
-  admin::RunningAdmin admin = StartAdmin(
-      options, *config,
-      {store->get(), &clock, &serve_metrics, handler ? &handler->counters() : nullptr,
-       &client.counters(), &engine.counters(), reconcile ? &reconcile->counters() : nullptr},
-      engine, metrics_page, code);
+  admin::RunningAdmin admin = StartAdmin(options, *config, sources, engine, metrics_page, code);
   if (code != 0) return code;
   engine.Start();
   if (reconcile) reconcile->Start();

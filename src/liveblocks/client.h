@@ -37,6 +37,9 @@ class LiveblocksClient {
   virtual ~LiveblocksClient() = default;
   // GET base_url + path (path starts with "/v2/", already percent-encoded).
   virtual Result<RestResponse> Get(std::string_view path) = 0;
+  // The same for a reconciliation pass: waits behind webhook-driven reads for the REST budget
+  // (RestBudget). Clients without a budget read at once.
+  virtual Result<RestResponse> GetBackground(std::string_view path) { return Get(path); }
 };
 
 // Paths of the reads the mirror makes; ids are percent-encoded like the SDK does.

@@ -85,7 +85,7 @@ bool Reconciler::Wants(TargetKind kind) const {
 }
 
 Result<Reconciler::Page> Reconciler::ListPage(const std::string& cursor) {
-  auto response = client_.Get(liveblocks::RoomsPath(cursor, options_.page_size));
+  auto response = client_.GetBackground(liveblocks::RoomsPath(cursor, options_.page_size));
   if (!response) return response.error();
   if (response->status != 200) return ResponseError(*response, "listing rooms");
   boost::system::error_code ec;
@@ -106,7 +106,7 @@ Result<Reconciler::Page> Reconciler::ListPage(const std::string& cursor) {
 Result<std::optional<std::vector<std::string>>> Reconciler::ListThreads(
     const std::string& room_id, std::vector<std::string>* updated) {
   if (threads_unavailable_) return std::optional<std::vector<std::string>>();
-  auto response = client_.Get(liveblocks::ThreadsPath(room_id));
+  auto response = client_.GetBackground(liveblocks::ThreadsPath(room_id));
   if (!response) return response.error();
   if (response->status == 404)
     return std::optional<std::vector<std::string>>(std::vector<std::string>());
@@ -235,7 +235,7 @@ Status Reconciler::Finish(const std::string& checkpoint) {
 
 Result<bool> Reconciler::StorageDiffers(const std::string& room_id,
                                         const store::RoomContent& content) {
-  auto storage = client_.Get(liveblocks::StoragePath(room_id));
+  auto storage = client_.GetBackground(liveblocks::StoragePath(room_id));
   if (!storage) return storage.error();
   if (storage->status == 404) return content.document.has_value();
   if (storage->status != 200)
@@ -245,7 +245,7 @@ Result<bool> Reconciler::StorageDiffers(const std::string& room_id,
 
 Result<bool> Reconciler::YdocDiffers(const std::string& room_id,
                                      const store::RoomContent& content) {
-  auto ydoc = client_.Get(liveblocks::YdocBinaryPath(room_id));
+  auto ydoc = client_.GetBackground(liveblocks::YdocBinaryPath(room_id));
   if (!ydoc) return ydoc.error();
   if (ydoc->status == 404) return content.ydoc_state.has_value();
   if (ydoc->status != 200) {

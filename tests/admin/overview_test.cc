@@ -22,14 +22,9 @@ int TypeIndex(std::string_view type) {
 class OverviewTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(store_.migrated()); }
-  OverviewSources Sources(bool with_reconcile) {
-    return {store_.get(),
-            &clock_,
-            &serve_,
-            &webhooks_,
-            &rest_,
-            &engine_,
-            with_reconcile ? &reconcile_ : nullptr};
+  Sources SourcesFor(bool with_reconcile) {
+    return {store_.get(), &clock_, &serve_,  &webhooks_,
+            &rest_,       nullptr, &engine_, with_reconcile ? &reconcile_ : nullptr};
   }
   static json::object Parse(const std::string& text) { return json::parse(text).as_object(); }
 
@@ -43,7 +38,7 @@ class OverviewTest : public ::testing::Test {
 };
 
 TEST_F(OverviewTest, PointsAreRatesPerSecondBetweenSamplesByTypeAndOutcome) {
-  OverviewSampler sampler(Sources(true), 2000, 10);
+  OverviewSampler sampler(SourcesFor(true), 2000, 10);
   sampler.Sample();
   EXPECT_TRUE(Parse(sampler.Json()).at("points").as_array().empty()) << "a rate needs two samples";
   for (int i = 0; i < 8; ++i)
@@ -96,7 +91,7 @@ TEST_F(OverviewTest, PointsAreRatesPerSecondBetweenSamplesByTypeAndOutcome) {
 }
 
 TEST_F(OverviewTest, KeepsTheLastPointsAndSaysWhenReconciliationIsOff) {
-  OverviewSampler sampler(Sources(false), 1000, 3);
+  OverviewSampler sampler(SourcesFor(false), 1000, 3);
   for (int i = 0; i < 6; ++i) {
     engine_.completed += i;
     sampler.Sample();

@@ -115,10 +115,24 @@ Result<RestResponse> Client::GetOnce(const std::string& url) {
 }
 
 Result<RestResponse> Client::Get(std::string_view path) {
+  return GetWithRetries(path, Priority::kForeground);
+}
+
+Result<RestResponse> Client::GetBackground(std::string_view path) {
+  return GetWithRetries(path, Priority::kBackground);
+}
+
+Result<RestResponse> Client::GetWithRetries(std::string_view path, Priority priority) {
   static thread_local std::minstd_rand random(std::random_device{}());
   std::string url = options_.base_url + std::string(path);
   for (int attempt = 1;; ++attempt) {
+    if (options_.budget != nullptr && !options_.budget->Acquire(priority, options_.sleep)) {
+      return Unavailable("stopped while waiting for the REST budget");
+    }
     Result<RestResponse> response = GetOnce(url);
+    if (options_.budget != nullptr && response && response->status == 429) {
+      options_.budget->HoldBackground(response->retry_after_ms.value_or(1'000));
+    }
     bool retry = response ? IsRetryableStatus(response->status) : response.error().retryable();
     if (!retry || attempt >= options_.max_attempts) {
       if (!response) counters_.failures.fetch_add(1, std::memory_order_relaxed);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "liveblocks/client.h"
+#include "liveblocks/rest_budget.h"
 
 namespace lbmirror::liveblocks::curl {
 
@@ -23,6 +24,8 @@ struct ClientOptions {
   size_t max_response_bytes = 64 << 20;
   // Waits between retries; returns false when the wait was interrupted (shutdown).
   std::function<bool(std::chrono::milliseconds)> sleep;
+  // Every request sent (retries included) takes a token of this budget first; null: none.
+  RestBudget* budget = nullptr;
 };
 
 // Counters readable from any thread.
@@ -30,6 +33,7 @@ class Client final : public LiveblocksClient {
  public:
   explicit Client(ClientOptions options);
   Result<RestResponse> Get(std::string_view path) override;
+  Result<RestResponse> GetBackground(std::string_view path) override;
   const RestCounters& counters() const { return counters_; }
   void CountOutcome(const Result<RestResponse>& response);
 
@@ -37,6 +41,7 @@ class Client final : public LiveblocksClient {
   static void GlobalInit();
 
  private:
+  Result<RestResponse> GetWithRetries(std::string_view path, Priority priority);
   Result<RestResponse> GetOnce(const std::string& url);
 
   ClientOptions options_;
