@@ -168,6 +168,12 @@ void AddServeWorkOptions(CLI::App& command, ServeOptions& serve) {
       ->envname("LBMIRROR_RECONCILE_INTERVAL")
       ->capture_default_str();
   command
+      .add_option("--inbox-interval", serve.inbox_interval,
+                  "re-read the inbox of every user the mirror knows this often, for the "
+                  "notifications read or deleted since (no webhook says so; 0 = never)")
+      ->envname("LBMIRROR_INBOX_INTERVAL")
+      ->capture_default_str();
+  command
       .add_option("--poll", serve.poll,
                   "poll the REST API for changed rooms this often, for machines webhooks "
                   "cannot reach (default 5s when no webhook secret is set)")

@@ -41,6 +41,7 @@ struct ServeOptions {
   bool hard_deletes = false;
   std::string flow_keys = "flow";         // comma-separated Storage root keys holding diagrams
   std::string reconcile_interval = "5m";  // compare with the API this often ("0": never)
+  std::string inbox_interval = "24h";     // re-read every known user's inbox ("0": never)
   std::string poll;                       // poll mode interval; the default when no webhook secret
   std::string room_prefix;                // reconciliation and polling look at these rooms only
   std::string prune_events_older_than;    // delete stored webhooks older than this (hourly)

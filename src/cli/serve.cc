@@ -19,6 +19,7 @@
 #include "liveblocks/curl/curl_client.h"
 #include "store/sql/schema.h"
 #include "sync/engine.h"
+#include "sync/passes.h"
 #include "sync/reconciler.h"
 #include "webhook/signature_verifier.h"
 #include "webhook/webhook_handler.h"
@@ -52,8 +53,9 @@ size_t ConnectionCap(int requested) {
 struct ServeConfig {
   std::optional<webhook::SignatureVerifier> verifier;  // none: no webhook endpoint
   std::pair<std::string, uint16_t> address;
-  bool poll = false;        // polling instead of (or besides) webhooks
-  int64_t interval_ms = 0;  // of polling or reconciliation; 0: never
+  bool poll = false;              // polling instead of (or besides) webhooks
+  int64_t interval_ms = 0;        // of polling or reconciliation; 0: never
+  int64_t inbox_interval_ms = 0;  // of the inbox pass; 0: never
   std::optional<int64_t> prune_ms;
   int64_t admin_sample_ms = 10'000;
   int64_t ack_timeout_ms = 5'000;  // the bound of every answer
@@ -111,6 +113,11 @@ std::optional<ServeConfig> ReadServeConfig(const ApiOptions& api, const ServeOpt
   }
   if (config.poll && *interval_ms < 1'000) return fail("--poll must be at least 1s");
   config.interval_ms = *interval_ms;
+  auto inbox_ms = ParseDurationMs(options.inbox_interval);
+  if (!inbox_ms || (*inbox_ms != 0 && *inbox_ms < 1'000)) {
+    return fail("--inbox-interval must be 0 or a duration of at least 1s, such as 24h");
+  }
+  config.inbox_interval_ms = *inbox_ms;
   if (!options.prune_events_older_than.empty()) {
     config.prune_ms = ParseDurationMs(options.prune_events_older_than);
     if (!config.prune_ms || *config.prune_ms < 60'000) {
@@ -255,6 +262,10 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
     reconcile = std::make_unique<sync::ReconcileLoop>(**store, **store, client, clock, scope, loop,
                                                       [&engine] { engine.Notify(); });
   }
+  sync::Passes passes(
+      **store, **store, clock, {{"inbox", store::TargetKind::kInbox, config->inbox_interval_ms}},
+      [&engine](store::TargetKind kind) { return engine.Unsupported(kind); },
+      [&engine] { engine.Notify(); });
   admin::ServeMetrics serve_metrics;
   serve_metrics.started_ms = clock.NowMs();
   std::unique_ptr<Periodic> pruner;
@@ -287,11 +298,13 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   if (code != 0) return code;
   engine.Start();
   if (reconcile) reconcile->Start();
+  passes.Start();
   if (pruner) pruner->Start();
   server.Run();  // returns after SIGINT/SIGTERM once requests in flight are answered
   log::Info("HTTP server stopped; stopping workers");
   if (pruner) pruner->Stop();
   if (reconcile) reconcile->Stop();
+  passes.Stop();
   admin.listener.reset();  // before the sampler it reads
   admin.sampler.reset();
   engine.Stop();

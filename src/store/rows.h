@@ -112,6 +112,15 @@ struct NotificationGone {
   std::string inbox_notification_id;
 };
 
+// Every inbox notification of one user, as GET /v2/users/{userId}/inbox-notifications lists
+// them (all pages): the user's rows become these (their readAt included, which no webhook
+// reports), and rows the listing lacks are deleted, unless they were written at or after
+// `listed_at`, when the listing began (a newer read wrote them).
+struct InboxSnapshot {
+  std::string user_id;
+  std::vector<NotificationRow> notifications;
+  std::string listed_at;  // SQL timestamp
+};
 struct ActiveUser {
   int64_t connection_id = 0;
   OptionalText user_id;
@@ -147,8 +156,8 @@ struct FlowSnapshot {
   std::vector<FlowEdge> edges;
 };
 
-using RowWrite =
-    std::variant<DocumentRow, YdocRow, RoomRow, DocumentGone, YdocGone, RoomGone, ThreadSnapshot,
-                 ThreadGone, NotificationRow, NotificationGone, ActiveUsersSnapshot, FlowSnapshot>;
+using RowWrite = std::variant<DocumentRow, YdocRow, RoomRow, DocumentGone, YdocGone, RoomGone,
+                              ThreadSnapshot, ThreadGone, NotificationRow, NotificationGone,
+                              InboxSnapshot, ActiveUsersSnapshot, FlowSnapshot>;
 
 }  // namespace lbmirror::store

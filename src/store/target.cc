@@ -5,13 +5,14 @@
 namespace lbmirror::store {
 
 namespace {
-constexpr std::array<std::pair<TargetKind, std::string_view>, 6> kNames = {{
+constexpr std::array<std::pair<TargetKind, std::string_view>, 7> kNames = {{
     {TargetKind::kRoom, "room"},
     {TargetKind::kStorage, "storage"},
     {TargetKind::kYdoc, "ydoc"},
     {TargetKind::kPresence, "presence"},
     {TargetKind::kThread, "thread"},
     {TargetKind::kNotification, "notification"},
+    {TargetKind::kInbox, "inbox"},
 }};
 }  // namespace
 

@@ -9,13 +9,15 @@
 
 namespace lbmirror::store {
 
-enum class TargetKind { kRoom, kStorage, kYdoc, kPresence, kThread, kNotification };
+// kInbox is a user's whole inbox (every notification, read by a reconciliation pass); the
+// others are read because a webhook, reconciliation or an operator marked them.
+enum class TargetKind { kRoom, kStorage, kYdoc, kPresence, kThread, kNotification, kInbox };
 
 // Stable names used in the targets table and in logs ("storage", "thread", ...).
 std::string_view TargetKindName(TargetKind kind);
 std::optional<TargetKind> ParseTargetKind(std::string_view name);
 
-// scope_id is the room id for room-scoped kinds and the user id for notifications;
+// scope_id is the room id for room-scoped kinds and the user id for notifications and inboxes;
 // object_id is the thread id or inbox notification id, empty for the other kinds.
 struct TargetKey {
   TargetKind kind;

@@ -40,6 +40,13 @@ void Engine::Start() {
       WorkerLoop(i);
     });
   }
+  for (int i = 0; i < options_.background_workers; ++i) {
+    const int index = options_.workers + i;
+    threads_.emplace_back([this, index] {
+      NameThisThread(Cat("lbm-passes-", index - options_.workers));
+      BackgroundLoop(index);
+    });
+  }
   keeper_ = std::thread([this] {
     NameThisThread("lbm-leases");
     LeaseKeeperLoop();
@@ -97,12 +104,17 @@ int64_t Engine::BackoffMs(int attempts, int64_t base_ms, int64_t cap_ms, uint32_
   return bound / 2 + static_cast<int64_t>(random % static_cast<uint32_t>(bound / 2 + 1));
 }
 
+bool Engine::Unsupported(store::TargetKind kind) const {
+  return unsupported_[static_cast<size_t>(kind)].load();
+}
+
 Result<Projection> Engine::ProjectOrError(const store::TargetKey& key,
-                                          liveblocks::RestResponse response) const {
+                                          liveblocks::RestResponse response,
+                                          int64_t read_started_ms) const {
   // Projections report bad content as errors; this is the last line, so that whatever a
   // document holds, the worker lives on and the target fails with a reason.
   try {
-    return Project(key, std::move(response), options_.projection);
+    return Project(key, std::move(response), options_.projection, read_started_ms);
   } catch (const std::exception& e) {
     return Error(ErrorCode::kInternal, Cat(store::TargetKindName(key.kind), ": ", e.what()));
   }
@@ -111,9 +123,22 @@ Result<Projection> Engine::ProjectOrError(const store::TargetKey& key,
 std::optional<store::Completion> Engine::Read(const store::Claim& claim) {
   static thread_local std::minstd_rand random(std::random_device{}());
   counters_.rest_reads.fetch_add(1, std::memory_order_relaxed);
-  Result<liveblocks::RestResponse> response = client_.Get(ReadPath(claim.key));
-  Result<Projection> projection = response ? ProjectOrError(claim.key, std::move(*response))
-                                           : Result<Projection>(response.error());
+  const int64_t started = clock_.NowMs();
+  Result<liveblocks::RestResponse> response =
+      ListingOf(claim.key)         ? liveblocks::ReadAllPages(client_, *ListingOf(claim.key))
+      : IsPassKind(claim.key.kind) ? client_.GetBackground(ReadPath(claim.key))
+                                   : client_.Get(ReadPath(claim.key));
+  Result<Projection> projection = response
+                                      ? ProjectOrError(claim.key, std::move(*response), started)
+                                      : Result<Projection>(response.error());
+  if (projection && projection->unsupported) {
+    counters_.unsupported.fetch_add(1, std::memory_order_relaxed);
+    if (!unsupported_[static_cast<size_t>(claim.key.kind)].exchange(true)) {
+      log::Warn(Cat("Liveblocks answers 501 (not implemented) to ", claim.key.ToString(),
+                    ": this server does not offer ", store::TargetKindName(claim.key.kind),
+                    " reads; their passes stop until restart"));
+    }
+  }
   if (projection) {
     return store::Completion{claim, std::move(projection->writes),
                              std::move(projection->also_dirty)};
@@ -218,11 +243,35 @@ void Engine::WorkerLoop(int index) {
   }
 }
 
+void Engine::BackgroundLoop(int index) {
+  const std::string owner = Cat(options_.owner, "/", index);
+  while (!stopping_.load()) {
+    auto claims = queue_.ClaimDue(owner, PassKinds(), options_.claim_batch, options_.lease_ms);
+    if (!claims) {
+      log::Warn(Cat("pass worker: cannot claim work: ", claims.error().ToString()));
+      Sleep(std::chrono::milliseconds(1'000));
+      continue;
+    }
+    if (claims->empty()) {
+      Sleep(std::chrono::milliseconds(options_.idle_poll_ms));
+      continue;
+    }
+    {
+      std::lock_guard lock(in_flight_mutex_);
+      in_flight_[index] = *claims;
+    }
+    Process(*claims);
+    std::lock_guard lock(in_flight_mutex_);
+    in_flight_.erase(index);
+  }
+}
+
 int Engine::RunUntilIdle() {
+  std::vector<store::TargetKind> kinds = SupportedKinds();
+  kinds.insert(kinds.end(), PassKinds().begin(), PassKinds().end());
   int processed = 0;
   for (;;) {
-    auto claims =
-        queue_.ClaimDue(options_.owner, SupportedKinds(), options_.claim_batch, options_.lease_ms);
+    auto claims = queue_.ClaimDue(options_.owner, kinds, options_.claim_batch, options_.lease_ms);
     if (!claims || claims->empty()) return processed;
     Process(*claims);
     processed += static_cast<int>(claims->size());

@@ -5,6 +5,7 @@
 // are thread-safe.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -28,6 +29,10 @@ namespace lbmirror::sync {
 
 struct EngineOptions {
   int workers = 4;
+  // Workers of their own for the targets reconciliation passes mark (PassKinds), so that
+  // those reads, which wait behind webhook-driven ones for the REST budget, never hold up a
+  // worker that webhooks need.
+  int background_workers = 1;
   int64_t lease_ms = 30'000;         // a crashed worker's target is taken over after this;
                                      // live claims renew it every third of it
   int64_t idle_poll_ms = 500;        // how often idle workers look for work from elsewhere
@@ -45,6 +50,7 @@ struct EngineCounters {
   std::atomic<int64_t> failed{0};
   std::atomic<int64_t> fenced_out{0};
   std::atomic<int64_t> rest_reads{0};
+  std::atomic<int64_t> unsupported{0};  // pass targets the server does not implement (501)
   // Time of a transaction that writes the rows of one or several targets (CompleteAll).
   metrics::Histogram write_seconds;
 };
@@ -73,12 +79,17 @@ class Engine {
   int RunUntilIdle();
 
   const EngineCounters& counters() const { return counters_; }
+  // Whether the server answered 501 to a read of this pass kind (the local dev server does):
+  // passes stop marking it.
+  bool Unsupported(store::TargetKind kind) const;
 
   // The retry delay after `attempts` failed attempts (exponential with jitter, capped).
   static int64_t BackoffMs(int attempts, int64_t base_ms, int64_t cap_ms, uint32_t random);
 
  private:
   void WorkerLoop(int index);
+  // A background worker: claims pass kinds only, looking every idle poll when there are none.
+  void BackgroundLoop(int index);
   // Renews the leases of the claims in progress until the workers have stopped.
   void LeaseKeeperLoop();
   // Reads and writes claimed targets; never throws.
@@ -86,8 +97,8 @@ class Engine {
   // Reads one target and projects it; nullopt when it failed (recorded) or was given back.
   std::optional<store::Completion> Read(const store::Claim& claim);
   // Project(), with anything it might throw turned into an error of the target.
-  Result<Projection> ProjectOrError(const store::TargetKey& key,
-                                    liveblocks::RestResponse response) const;
+  Result<Projection> ProjectOrError(const store::TargetKey& key, liveblocks::RestResponse response,
+                                    int64_t read_started_ms) const;
   // Writes completed reads, together when possible.
   void Write(std::span<const store::Completion> completions);
 
@@ -107,6 +118,7 @@ class Engine {
   std::condition_variable keeper_wake_;
   bool keeper_stopping_ = false;  // guarded by in_flight_mutex_
   std::thread keeper_;
+  std::array<std::atomic<bool>, 8> unsupported_{};  // by TargetKind
 };
 
 }  // namespace lbmirror::sync

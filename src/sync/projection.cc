@@ -1,5 +1,6 @@
 #include "sync/projection.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 
@@ -82,6 +83,21 @@ std::optional<std::string> OptionalJson(const json::object& object, std::string_
   return json::serialize(*value);
 }
 
+store::NotificationRow NotificationFromJson(const std::string& user_id, const json::object& n,
+                                            std::string raw) {
+  store::NotificationRow row;
+  row.inbox_notification_id = StringField(n, "id").value_or("");
+  row.user_id = user_id;
+  row.kind = StringField(n, "kind").value_or("");
+  row.room_id = StringField(n, "roomId");
+  row.thread_id = StringField(n, "threadId");
+  row.subject_id = StringField(n, "subjectId");
+  row.notified_at = Timestamp(n, "notifiedAt");
+  row.read_at = Timestamp(n, "readAt");
+  row.data = std::move(raw);
+  return row;
+}
+
 Result<Projection> ProjectNotification(const TargetKey& target, const json::value& body,
                                        const std::string& raw) {
   const json::object* n = body.if_object();
@@ -89,17 +105,24 @@ Result<Projection> ProjectNotification(const TargetKey& target, const json::valu
   if (StringField(*n, "id") != target.object_id) {
     return Internal("notification: response id does not match the requested notification");
   }
-  store::NotificationRow row;
-  row.inbox_notification_id = target.object_id;
-  row.user_id = target.scope_id;
-  row.kind = StringField(*n, "kind").value_or("");
-  row.room_id = StringField(*n, "roomId");
-  row.thread_id = StringField(*n, "threadId");
-  row.subject_id = StringField(*n, "subjectId");
-  row.notified_at = Timestamp(*n, "notifiedAt");
-  row.read_at = Timestamp(*n, "readAt");
-  row.data = raw;
-  return Projection{{std::move(row)}, {}};
+  return Projection{{NotificationFromJson(target.scope_id, *n, raw)}, {}};
+}
+
+// A user's whole inbox ({"data": [...]}, every page of the listing).
+Result<Projection> ProjectInbox(const TargetKey& target, const json::value& body,
+                                int64_t read_started_ms) {
+  const json::object* object = body.if_object();
+  const json::value* data = object != nullptr ? object->if_contains("data") : nullptr;
+  if (data == nullptr || !data->is_array()) return Internal("inbox: response has no data array");
+  store::InboxSnapshot inbox{target.scope_id, {}, FormatSqlTimestamp(read_started_ms)};
+  for (const json::value& entry : data->as_array()) {
+    const json::object* n = entry.if_object();
+    if (n == nullptr || !StringField(*n, "id") || StringField(*n, "id")->empty()) {
+      return Internal("inbox: a notification has no id");
+    }
+    inbox.notifications.push_back(NotificationFromJson(target.scope_id, *n, json::serialize(*n)));
+  }
+  return Projection{{std::move(inbox)}, {}};
 }
 
 Result<Projection> ProjectActiveUsers(const TargetKey& target, const json::value& body) {
@@ -342,6 +365,23 @@ const std::vector<TargetKind>& SupportedKinds() {
   return kKinds;
 }
 
+const std::vector<TargetKind>& PassKinds() {
+  static const std::vector<TargetKind> kKinds = {TargetKind::kInbox};
+  return kKinds;
+}
+
+bool IsPassKind(TargetKind kind) {
+  const auto& kinds = PassKinds();
+  return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+}
+
+std::optional<liveblocks::Listing> ListingOf(const TargetKey& target) {
+  if (target.kind == TargetKind::kInbox) {
+    return liveblocks::InboxNotificationsListing(target.scope_id);
+  }
+  return std::nullopt;
+}
+
 std::string ReadPath(const TargetKey& target) {
   switch (target.kind) {
     case TargetKind::kRoom:
@@ -356,14 +396,21 @@ std::string ReadPath(const TargetKey& target) {
       return liveblocks::ThreadPath(target.scope_id, target.object_id);
     case TargetKind::kNotification:
       return liveblocks::InboxNotificationPath(target.scope_id, target.object_id);
+    case TargetKind::kInbox:
+      return ListingOf(target)->path;
   }
   LBMIRROR_CHECK(false && "unknown target kind");
   return {};
 }
 
 Result<Projection> Project(const TargetKey& target, liveblocks::RestResponse response,
-                           const ProjectionOptions& options) {
+                           const ProjectionOptions& options, int64_t read_started_ms) {
   std::string_view what = store::TargetKindName(target.kind);
+  if (response.status == 501 && IsPassKind(target.kind)) {
+    Projection unsupported;
+    unsupported.unsupported = true;
+    return unsupported;
+  }
   if (response.status == 401 || response.status == 403) {
     return Error(ErrorCode::kUnauthenticated,
                  Cat(liveblocks::DescribeErrorResponse(response),
@@ -390,6 +437,9 @@ Result<Projection> Project(const TargetKey& target, liveblocks::RestResponse res
         return Projection{{store::ThreadGone{target.scope_id, target.object_id}}, {}};
       case TargetKind::kNotification:
         return Projection{{store::NotificationGone{target.scope_id, target.object_id}}, {}};
+      case TargetKind::kInbox:  // the user is unknown: no notification is left
+        return Projection{
+            {store::InboxSnapshot{target.scope_id, {}, FormatSqlTimestamp(read_started_ms)}}, {}};
     }
   }
   if (response.status != 200) {
@@ -414,6 +464,8 @@ Result<Projection> Project(const TargetKey& target, liveblocks::RestResponse res
     }
     case TargetKind::kNotification:
       return ProjectNotification(target, *body, response.body);
+    case TargetKind::kInbox:
+      return ProjectInbox(target, *body, read_started_ms);
     case TargetKind::kPresence:
       return ProjectActiveUsers(target, *body);
   }

@@ -3,18 +3,27 @@
 #pragma once
 
 #include <boost/json/fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/result.h"
 #include "liveblocks/client.h"
+#include "liveblocks/listing.h"
 #include "store/rows.h"
 #include "store/target.h"
 
 namespace lbmirror::sync {
 
-// The target kinds this version knows how to read and project.
+// The target kinds this version reads because webhooks, reconciliation or operators mark
+// them (the workers' kinds).
 const std::vector<store::TargetKind>& SupportedKinds();
+// The kinds reconciliation passes mark (read by the background worker, at the background
+// priority of the REST budget, as listings of every page).
+const std::vector<store::TargetKind>& PassKinds();
+bool IsPassKind(store::TargetKind kind);
+// The listing a target is read from (every page), or nullopt for a single read (ReadPath).
+std::optional<liveblocks::Listing> ListingOf(const store::TargetKey& target);
 
 struct ProjectionOptions {
   // Root keys of Storage documents that hold React Flow diagrams.
@@ -27,6 +36,9 @@ std::string ReadPath(const store::TargetKey& target);
 struct Projection {
   std::vector<store::RowWrite> writes;
   std::vector<store::TargetKey> also_dirty;  // targets to re-read because of what was seen
+  // The server does not implement the endpoint of this pass kind (501, as the local dev
+  // server answers): nothing to write, and nothing to retry.
+  bool unsupported = false;
 };
 
 // 200 gives the target's rows; 404 marks them deleted. Errors: kUnauthenticated for 401/403
@@ -34,8 +46,9 @@ struct Projection {
 // that is not what the API documents or another status, kInvalidArgument for a Yjs state that
 // does not decode. A Storage document is passed through as received (its body is moved into
 // the row, never re-serialised); it is only parsed to a tree when it holds a diagram key.
+// `read_started_ms`: when the read began (a listing's rows written later are newer than it).
 Result<Projection> Project(const store::TargetKey& target, liveblocks::RestResponse response,
-                           const ProjectionOptions& options = {});
+                           const ProjectionOptions& options = {}, int64_t read_started_ms = 0);
 
 // The room row of a Room object (GET /v2/rooms/{id}, or an element of GET /v2/rooms).
 Result<store::RoomRow> RoomFromJson(const boost::json::value& room);

@@ -70,6 +70,7 @@ write("projection", "presence.bin", answer(3, JSON.stringify({ data: [{ type: "u
 write("projection", "thread.bin", answer(4, JSON.stringify(thread)));
 write("projection", "thread-deep-body.bin", answer(4, JSON.stringify(thread).replace('"version":1', `"deep":${deepArrays(2500)},"version":1`)));
 write("projection", "notification.bin", answer(5, JSON.stringify(notification)));
+write("projection", "inbox.bin", answer(6, JSON.stringify({ data: [notification, { ...notification, id: "in_2", readAt: null }] })));
 write("projection", "error.bin", answer(0, '{"error":"ROOM_NOT_FOUND","message":"Room not found"}', 4));
 
 // DATABASE_URL.

@@ -1,5 +1,6 @@
 // Fuzzes the projections of REST answers into rows (room, Storage with diagram keys, Yjs
-// state, active users, thread with comments and their text, inbox notification) and the
+// state, active users, thread with comments and their text, inbox notification, a user's whole
+// inbox as every page of its listing gives it) and the
 // description of error answers. The first byte picks the target kind, the second the HTTP
 // status; the rest is the body. Any body must give rows or an error with a reason.
 #include <cstdint>
@@ -12,20 +13,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace lbmirror;
   using store::TargetKind;
   if (size < 2) return 0;
-  static const TargetKind kKinds[] = {TargetKind::kRoom,   TargetKind::kStorage,
-                                      TargetKind::kYdoc,   TargetKind::kPresence,
-                                      TargetKind::kThread, TargetKind::kNotification};
-  static const int kStatuses[] = {200, 200, 200, 200, 404, 500, 429, 401, 400, 302};
-  TargetKind kind = kKinds[data[0] % 6];
-  int status = kStatuses[data[1] % 10];
+  static const TargetKind kKinds[] = {
+      TargetKind::kRoom,   TargetKind::kStorage,      TargetKind::kYdoc, TargetKind::kPresence,
+      TargetKind::kThread, TargetKind::kNotification, TargetKind::kInbox};
+  static const int kStatuses[] = {200, 200, 200, 200, 404, 500, 429, 401, 400, 302, 501};
+  TargetKind kind = kKinds[data[0] % 7];
+  int status = kStatuses[data[1] % 11];
   store::TargetKey target{kind, "room-1", ""};
   if (kind == TargetKind::kThread) target.object_id = "th_1";
   if (kind == TargetKind::kNotification) target = {kind, "user-1", "in_1"};
+  if (kind == TargetKind::kInbox) target = {kind, "user-1", ""};
   liveblocks::RestResponse response;
   response.status = status;
   response.body.assign(reinterpret_cast<const char*>(data) + 2, size - 2);
   static const sync::ProjectionOptions options{{"flow", "diagram"}};
-  auto projection = sync::Project(target, std::move(response), options);
+  auto projection = sync::Project(target, std::move(response), options, 1'767'225'600'000);
   if (!projection && projection.error().message().empty()) std::abort();
   return 0;
 }

@@ -61,7 +61,9 @@ describe(`backfill of ${ROOMS} rooms`, () => {
       backend.cleanup();
       const { db, prefix: p } = backend;
       const args = ["backfill", "--room-prefix", roomPrefix, "--database-url", backend.databaseUrl, "--table-prefix", p];
-      const extraEnv = { LIVEBLOCKS_BASE_URL: double.url };
+      // No REST budget: 300 rooms at the default 100 requests a second would only slow this
+      // test down (the budget's own tests are in no_webhook_data.test.mjs).
+      const extraEnv = { LIVEBLOCKS_BASE_URL: double.url, LBMIRROR_REST_BUDGET: "0" };
 
       // Interrupted while listing: pages come slowly, SIGINT after the first one.
       double.state.roomPageDelayMs = 400;

@@ -1,6 +1,6 @@
 // The row writers: every kind of row a read turns into (rooms, documents, Yjs states, threads
-// with comments and reactions, flows, notifications, active users), soft and hard deletes,
-// ids and text kept exactly, documents deeper than the JSON type holds.
+// with comments and reactions, flows, notifications and whole inboxes, active users), soft and
+// hard deletes, ids and text kept exactly, documents deeper than the JSON type holds.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -170,6 +170,53 @@ TEST_P(SqlStoreTest, NotificationsAreUpsertedAndMarkedGone) {
   EXPECT_EQ(One("SELECT read_at FROM {p}notifications"), "2026-01-01 11:00:00.000");
   COMPLETE_WITH(store_, NotificationGone{"bob", "in_1"});
   EXPECT_NE(One("SELECT deleted_at FROM {p}notifications"), "NULL");
+}
+
+TEST_P(SqlStoreTest, AUsersInboxReplacesItsNotificationsButNotThoseWrittenSinceItsListing) {
+  auto notification = [](std::string id, std::string user, OptionalText read_at) {
+    return NotificationRow{
+        id,      user, "thread", "room-1", "th_1", std::nullopt, "2026-01-01 10:00:00.000",
+        read_at, "{}"};
+  };
+  COMPLETE_WITH(store_, notification("in_read", "bob", std::nullopt));
+  COMPLETE_WITH(store_, notification("in_gone", "bob", std::nullopt));
+  COMPLETE_WITH(store_, notification("in_alice", "alice", std::nullopt));
+  clock_.Advance(1'000);
+  const std::string listed_at = FormatSqlTimestamp(clock_.NowMs());
+  clock_.Advance(1'000);
+  // Written by a newer read (a webhook's) while the listing was in flight: not in the listing.
+  COMPLETE_WITH(store_, notification("in_newer", "bob", std::nullopt));
+  clock_.Advance(1'000);
+  COMPLETE_WITH(store_, InboxSnapshot{"bob",
+                                      {notification("in_read", "bob", "2026-01-01 11:00:00.000"),
+                                       notification("in_new", "bob", std::nullopt)},
+                                      listed_at});
+  auto state = [&](const std::string& id) {
+    const std::string where =
+        Cat(" FROM {p}notifications WHERE inbox_notification_id = '", id, "'");
+    const std::string read_at = One("SELECT read_at" + where);
+    return Cat(read_at == "NULL" ? "unread" : read_at,
+               One("SELECT deleted_at" + where) == "NULL" ? " live" : " deleted");
+  };
+  EXPECT_EQ(state("in_read"), "2026-01-01 11:00:00.000 live")
+      << "its readAt, which no webhook says";
+  EXPECT_EQ(state("in_new"), "unread live") << "never announced";
+  EXPECT_EQ(state("in_gone"), "unread deleted") << "deleted in the app";
+  EXPECT_EQ(state("in_newer"), "unread live") << "newer than the listing";
+  EXPECT_EQ(state("in_alice"), "unread live") << "another user's";
+
+  auto hard = [&] {
+    SqlStoreOptions o;
+    o.table_prefix = prefix_;
+    o.pool_size = GetParam() == Dialect::kSqlite ? 1 : 4;
+    o.hard_deletes = true;
+    return std::make_unique<SqlStore>(GetParam(), factory_, o, clock_);
+  }();
+  store_.reset();
+  clock_.Advance(1'000);
+  COMPLETE_WITH(hard, InboxSnapshot{"bob", {}, FormatSqlTimestamp(clock_.NowMs())});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}notifications WHERE user_id = 'bob'"), "0");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}notifications WHERE user_id = 'alice'"), "1");
 }
 
 TEST_P(SqlStoreTest, KeepsTheBinaryYjsStateByteExact) {

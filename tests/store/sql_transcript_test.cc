@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <fstream>
 #include <mutex>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -135,12 +136,29 @@ TEST_P(SqlTranscriptTest, TheMainFlowsSendTheRecordedStatements) {
         completion.writes.push_back(YdocRow{"r1", R"({"t":"x"})", "x", "state", 1});
         completion.also_dirty.push_back(room);
         break;
+      case TargetKind::kInbox:
+        break;  // claimed below, on its own
     }
     batch.push_back(std::move(completion));
   }
   auto done = store->CompleteAll(batch);
   ASSERT_TRUE(done.has_value()) << done.error().ToString();
   EXPECT_EQ(*done, std::vector<bool>(6, true));
+
+  Section("a pass marks a user's inbox; its listing replaces the user's notifications");
+  const TargetKey inbox{TargetKind::kInbox, "u1", ""};
+  ASSERT_TRUE(store->MarkDirty(std::vector<TargetKey>{inbox}).has_value());
+  const TargetKind inbox_kind[] = {TargetKind::kInbox};
+  auto inbox_claims = Claimed(store->ClaimDue("w1", inbox_kind, 8, 60'000), 1);
+  ASSERT_EQ(inbox_claims.size(), 1u);
+  Completion listed{inbox_claims[0],
+                    {InboxSnapshot{"u1",
+                                   {{"in_2", "u1", "thread", "r1", "th_1", {}, {}, {}, "{}"}},
+                                   "2026-01-01 00:00:00.000"}},
+                    {}};
+  auto inbox_done = store->CompleteAll(std::span(&listed, 1));
+  ASSERT_TRUE(inbox_done.has_value()) << inbox_done.error().ToString();
+  EXPECT_EQ(*inbox_done, std::vector<bool>(1, true));
 
   Section("fail, then release");
   ASSERT_TRUE(*store->Record(Event("msg_4", {storage, thread})));

@@ -185,10 +185,12 @@ class CountingQueue final : public store::TargetQueue {
 
 // Three workers that look at the queue only when woken (their idle poll is ten minutes, and
 // FakeIdleWait's waits end only when woken): each wait that begins shows a worker done
-// looking, so a test can tell that nothing else happened, without sleeps.
+// looking, so a test can tell that nothing else happened, without sleeps. No background
+// worker: it looks at the queue on its own clock.
 EngineOptions WokenOnly(FakeIdleWait& wait) {
   EngineOptions options;
   options.workers = 3;
+  options.background_workers = 0;
   options.idle_poll_ms = 600'000;
   options.idle_wait = wait.AsWait();
   return options;

@@ -281,6 +281,54 @@ TEST(NotificationProjectionTest, ProjectsEachKind) {
   EXPECT_FALSE(Project(key, {200, R"({"kind":"thread","id":"other"})", {}}).has_value());
 }
 
+TEST(InboxProjectionTest, AUsersWholeInboxReplacesItsRows) {
+  store::TargetKey key{store::TargetKind::kInbox, "bob", ""};
+  ASSERT_TRUE(ListingOf(key).has_value());
+  EXPECT_EQ(ListingOf(key)->path, "/v2/users/bob/inbox-notifications");
+  EXPECT_TRUE(IsPassKind(store::TargetKind::kInbox));
+  EXPECT_FALSE(IsPassKind(store::TargetKind::kNotification));
+  const int64_t started = 1'767'225'600'000;  // 2026-01-01 00:00:00 UTC
+  auto projection = Project(
+      key,
+      {200,
+       R"({"data":[{"kind":"thread","id":"in_1","roomId":"r","threadId":"th_1","notifiedAt":"2026-01-01T10:00:00.000Z","readAt":"2026-01-01T11:00:00.000Z"},)"
+       R"({"kind":"$custom","id":"in_2","subjectId":"s","notifiedAt":"2026-01-01T09:00:00.000Z","readAt":null,"activities":[]}]})",
+       {}},
+      {}, started);
+  ASSERT_TRUE(projection.has_value()) << projection.error().ToString();
+  const auto& inbox = std::get<store::InboxSnapshot>(projection->writes.at(0));
+  EXPECT_EQ(inbox.user_id, "bob");
+  EXPECT_EQ(inbox.listed_at, "2026-01-01 00:00:00.000");
+  ASSERT_EQ(inbox.notifications.size(), 2u);
+  EXPECT_EQ(inbox.notifications[0].inbox_notification_id, "in_1");
+  EXPECT_EQ(inbox.notifications[0].user_id, "bob");
+  EXPECT_EQ(*inbox.notifications[0].read_at, "2026-01-01 11:00:00.000");
+  EXPECT_EQ(*inbox.notifications[1].subject_id, "s");
+  EXPECT_FALSE(inbox.notifications[1].read_at.has_value());
+  EXPECT_EQ(
+      inbox.notifications[1].data,
+      R"({"kind":"$custom","id":"in_2","subjectId":"s","notifiedAt":"2026-01-01T09:00:00.000Z","readAt":null,"activities":[]})");
+}
+
+TEST(InboxProjectionTest, AnUnknownUserHasNoNotificationsAndAnUnsupportedServerNoRows) {
+  store::TargetKey key{store::TargetKind::kInbox, "ghost", ""};
+  auto gone = Project(key, {404, R"({"error":"USER_NOT_FOUND"})", {}}, {}, 0);
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_TRUE(std::get<store::InboxSnapshot>(gone->writes.at(0)).notifications.empty());
+  auto unsupported = Project(key, {501, R"({"error":"Not implemented"})", {}});
+  ASSERT_TRUE(unsupported.has_value());
+  EXPECT_TRUE(unsupported->unsupported);
+  EXPECT_TRUE(unsupported->writes.empty());
+  auto single = Project({store::TargetKind::kNotification, "bob", "in_1"}, {501, "{}", {}});
+  EXPECT_FALSE(single.has_value()) << "a webhook's read answered 501 is an error to retry";
+  for (const char* body :
+       {R"({"data":[{"kind":"thread"}]})", R"({"data":[{"id":""}]})", R"({"data":{}})", R"([])"}) {
+    auto bad = Project(key, {200, body, {}});
+    ASSERT_FALSE(bad.has_value()) << body;
+    EXPECT_EQ(bad.error().code(), ErrorCode::kInternal) << body;
+  }
+}
+
 TEST(PresenceProjectionTest, ProjectsTheDevServersCapture) {
   store::TargetKey key{store::TargetKind::kPresence, "room-a", ""};
   auto projection = Project(

@@ -44,6 +44,26 @@ Result<std::vector<RoomRow>> SqlStore::LiveRooms(std::string_view prefix) {
   return out;
 }
 
+Result<std::vector<std::string>> SqlStore::KnownUsers() {
+  auto connection = pool_.Acquire();
+  if (!connection) return connection.error();
+  auto rows =
+      (*connection)
+          ->Query(Sql("SELECT user_id FROM {p}notifications"
+                      " UNION SELECT user_id FROM {p}comments WHERE user_id IS NOT NULL"
+                      " UNION SELECT user_id FROM {p}comment_reactions"
+                      " UNION SELECT user_id FROM {p}active_users WHERE user_id IS NOT NULL"
+                      " UNION SELECT user_id FROM {p}room_sessions WHERE user_id IS NOT NULL"),
+                  {});
+  if (!rows) return rows.error();
+  std::vector<std::string> out;
+  out.reserve(rows->size());
+  for (const SqlRow& row : *rows) {
+    if (row[0] && !row[0]->empty()) out.push_back(*row[0]);
+  }
+  return out;
+}
+
 Result<RoomContent> SqlStore::Content(std::string_view room_id) {
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();

@@ -205,6 +205,23 @@ Status RowWriter::Write(SqlConnection& connection, const NotificationGone& gone,
              params);
 }
 
+Status RowWriter::Write(SqlConnection& connection, const InboxSnapshot& inbox,
+                        const Context& context) const {
+  for (const NotificationRow& row : inbox.notifications) {
+    LBMIRROR_RETURN_IF_ERROR(Write(connection, row, context));
+  }
+  // What the listing lacks is gone; what was written after it began came from a newer read.
+  SqlValue params[] = {Text(context.now), Text(inbox.user_id), Text(inbox.listed_at)};
+  if (hard_deletes_) {
+    return Run(connection, Sql("DELETE FROM {p}notifications WHERE user_id = ? AND synced_at < ?"),
+               std::span(params).subspan(1));
+  }
+  return Run(connection,
+             Sql("UPDATE {p}notifications SET deleted_at = ? WHERE user_id = ?"
+                 " AND deleted_at IS NULL AND synced_at < ?"),
+             params);
+}
+
 Status RowWriter::Write(SqlConnection& connection, const ActiveUsersSnapshot& users,
                         const Context& context) const {
   return ApplyActiveUsers(connection, users, context.now, context.now_ms);

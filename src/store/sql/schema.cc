@@ -317,6 +317,9 @@ constexpr StepSpec kSchema[] = {
   {5, Step::kColumn, "documents", "deep_data", "{text} NULL", kAll,
    "documents nested deeper than the JSON type holds"},
   {5, Step::kColumn, "ydocs", "deep_data", "{text} NULL"},
+
+  {6, Step::kIndex, "notifications", "notifications_user", "user_id", kAll,
+   "inbox notifications by user, for the per-user passes"},
 };
 // clang-format on
 

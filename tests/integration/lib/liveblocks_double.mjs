@@ -2,9 +2,11 @@
 // (threads, comments, reactions and inbox notifications read with the secret key; it answers
 // 501 for those) or implements only in part (GET /v2/rooms ignores limit and startingAfter).
 // It serves threads from memory in the JSON shapes Liveblocks documents for its thread and
-// inbox notification endpoints, paginates the dev server's room list as the room listing is
-// documented, and forwards every
-// other request to the real dev server, so lbmirror sees one Liveblocks API.
+// inbox notification endpoints (a user's inbox listed 1-50 a page with startingAfter and a
+// top-level nextCursor, newest first), paginates the dev server's room list as the room
+// listing is documented, and forwards every other request to the real dev server, so lbmirror
+// sees one Liveblocks API. `state.inbox429` answers inbox listings 429 with Retry-After while
+// set; `requests` records when each request came (for rate checks).
 import http from "node:http";
 import crypto from "node:crypto";
 
@@ -25,11 +27,33 @@ export async function startLiveblocksDouble(devServerUrl) {
   const threads = new Map();        // `${roomId}\0${threadId}` -> Thread
   const notifications = new Map();  // `${userId}\0${id}` -> InboxNotification
   const key = (a, b) => `${a}\u0000${b}`;
-  const state = { roomPages: 0, roomPageDelayMs: 0 };
+  const state = { roomPages: 0, roomPageDelayMs: 0, inbox429: null };
+  const requests = [];  // {at, method, path}
 
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, "http://double");
     const auth = req.headers.authorization;
+    requests.push({ at: Date.now(), method: req.method, path: url.pathname });
+    const inboxList = req.method === "GET" && url.pathname.match(/^\/v2\/users\/([^/]+)\/inbox-notifications$/);
+    if (inboxList) {
+      if (!auth) return send(res, 401, { error: "MISSING_SECRET_KEY", message: "Missing secret key" });
+      if (auth !== `Bearer ${SECRET_KEY}`) return send(res, 403, { error: "INVALID_SECRET_KEY", message: "Invalid secret key" });
+      if (state.inbox429) {
+        res.writeHead(429, { "content-type": "application/json", "retry-after": String(state.inbox429) });
+        return res.end(JSON.stringify({ error: "TOO_MANY_REQUESTS", message: "Too many requests" }));
+      }
+      const limit = Number(url.searchParams.get("limit") ?? 50);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 50) {
+        return send(res, 422, { error: "INVALID_LIMIT", message: "limit must be between 1 and 50" });
+      }
+      const userId = decodeURIComponent(inboxList[1]);
+      const all = [...notifications.entries()].filter(([k]) => k.startsWith(key(userId, "")))
+        .map(([, n]) => n).sort((a, b) => b.notifiedAt.localeCompare(a.notifiedAt) || a.id.localeCompare(b.id));
+      const after = url.searchParams.get("startingAfter");
+      const start = after ? Number(Buffer.from(after, "base64url").toString()) : 0;
+      const next = start + limit < all.length ? Buffer.from(String(start + limit)).toString("base64url") : null;
+      return send(res, 200, { nextCursor: next, data: all.slice(start, start + limit) });
+    }
     const thread = url.pathname.match(/^\/v2\/rooms\/([^/]+)\/threads\/([^/]+)$/);
     const inbox = url.pathname.match(/^\/v2\/users\/([^/]+)\/inbox-notifications\/([^/]+)$/);
     if (req.method === "GET" && (thread || inbox)) {
@@ -95,6 +119,7 @@ export async function startLiveblocksDouble(devServerUrl) {
   return {
     url: `http://127.0.0.1:${port}`,
     state,
+    requests,
     close: () => new Promise((resolve) => server.close(resolve)),
     thread: (roomId, threadId) => structuredClone(get(roomId, threadId)),
     createThread(roomId, { userId, body, metadata = {} }) {
@@ -170,6 +195,11 @@ export async function startLiveblocksDouble(devServerUrl) {
     },
     deleteNotification(userId, id) {
       notifications.delete(key(userId, id));
+    },
+    markNotificationRead(userId, id) {
+      const n = notifications.get(key(userId, id));
+      if (!n) throw new Error(`no notification ${id}`);
+      n.readAt = now();
     },
   };
 }

@@ -189,6 +189,8 @@ ALTER TABLE {p}documents ADD COLUMN deep_data LONGTEXT NULL
 SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?
 ALTER TABLE {p}ydocs ADD COLUMN deep_data LONGTEXT NULL
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE version = version
+SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?
+INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE version = version
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
 INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at, payload) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE webhook_id = webhook_id
@@ -255,6 +257,17 @@ UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts 
 INSERT INTO {p}ydocs (room_id, data, deep_data, text, state, updated_at, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON DUPLICATE KEY UPDATE updated_at = CASE WHEN state <=> VALUES(state) AND deleted_at IS NULL THEN updated_at ELSE VALUES(updated_at) END, data = VALUES(data), deep_data = VALUES(deep_data), text = VALUES(text), state = VALUES(state), synced_at = VALUES(synced_at), deleted_at = NULL
 INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON DUPLICATE KEY UPDATE first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE VALUES(first_dirty_at) END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN VALUES(next_attempt_at) WHEN attempts > 0 THEN next_attempt_at ELSE LEAST(GREATEST(next_attempt_at, VALUES(next_attempt_at)), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
 INSERT INTO {p}documents (room_id, data, deep_data, synced_at, deleted_at) VALUES (?, ?, ?, ?, NULL) ON DUPLICATE KEY UPDATE updated_at = CASE WHEN data <=> VALUES(data) AND deep_data <=> VALUES(deep_data) AND deleted_at IS NULL THEN updated_at ELSE CURRENT_TIMESTAMP END, data = VALUES(data), deep_data = VALUES(deep_data), synced_at = VALUES(synced_at), deleted_at = NULL
+COMMIT
+-- a pass marks a user's inbox; its listing replaces the user's notifications
+BEGIN
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON DUPLICATE KEY UPDATE first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE VALUES(first_dirty_at) END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN VALUES(next_attempt_at) WHEN attempts > 0 THEN next_attempt_at ELSE LEAST(GREATEST(next_attempt_at, VALUES(next_attempt_at)), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
+COMMIT
+SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('inbox') ORDER BY next_attempt_at LIMIT ?
+UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE lease_until <= ? AND dirty_seq > done_seq AND ((kind = ? AND scope_id = ? AND object_id = ? AND fence = ?))
+BEGIN
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}notifications (inbox_notification_id, user_id, kind, room_id, thread_id, subject_id, notified_at, read_at, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON DUPLICATE KEY UPDATE user_id = VALUES(user_id), kind = VALUES(kind), room_id = VALUES(room_id), thread_id = VALUES(thread_id), subject_id = VALUES(subject_id), notified_at = VALUES(notified_at), read_at = VALUES(read_at), data = VALUES(data), synced_at = VALUES(synced_at), deleted_at = NULL
+UPDATE {p}notifications SET deleted_at = ? WHERE user_id = ? AND deleted_at IS NULL AND synced_at < ?
 COMMIT
 -- fail, then release
 BEGIN

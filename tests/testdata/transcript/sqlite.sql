@@ -177,6 +177,8 @@ ALTER TABLE {p}documents ADD COLUMN deep_data TEXT NULL
 SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?
 ALTER TABLE {p}ydocs ADD COLUMN deep_data TEXT NULL
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
+CREATE INDEX IF NOT EXISTS {p}notifications_user ON {p}notifications (user_id)
+INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
 INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at, payload) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(webhook_id) DO NOTHING
@@ -234,6 +236,17 @@ DELETE FROM {p}search WHERE kind = 'ydoc' AND object_id = ?
 INSERT INTO {p}search (kind, room_id, thread_id, object_id, text) VALUES ('ydoc', ?, '', ?, ?)
 INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN excluded.next_attempt_at WHEN attempts > 0 THEN next_attempt_at ELSE MIN(MAX(next_attempt_at, excluded.next_attempt_at), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
 INSERT INTO {p}documents (room_id, data, deep_data, synced_at, deleted_at, updated_at) VALUES (?, ?, ?, ?, NULL, ?) ON CONFLICT(room_id) DO UPDATE SET updated_at = CASE WHEN data IS excluded.data AND deep_data IS excluded.deep_data AND deleted_at IS NULL THEN updated_at ELSE excluded.updated_at END, data = excluded.data, deep_data = excluded.deep_data, synced_at = excluded.synced_at, deleted_at = NULL
+COMMIT
+-- a pass marks a user's inbox; its listing replaces the user's notifications
+BEGIN
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN excluded.next_attempt_at WHEN attempts > 0 THEN next_attempt_at ELSE MIN(MAX(next_attempt_at, excluded.next_attempt_at), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
+COMMIT
+SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('inbox') ORDER BY next_attempt_at LIMIT ?
+UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE lease_until <= ? AND dirty_seq > done_seq AND ((kind = ? AND scope_id = ? AND object_id = ? AND fence = ?))
+BEGIN
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}notifications (inbox_notification_id, user_id, kind, room_id, thread_id, subject_id, notified_at, read_at, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(inbox_notification_id) DO UPDATE SET user_id = excluded.user_id, kind = excluded.kind, room_id = excluded.room_id, thread_id = excluded.thread_id, subject_id = excluded.subject_id, notified_at = excluded.notified_at, read_at = excluded.read_at, data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL
+UPDATE {p}notifications SET deleted_at = ? WHERE user_id = ? AND deleted_at IS NULL AND synced_at < ?
 COMMIT
 -- fail, then release
 BEGIN

@@ -1,0 +1,182 @@
+// Data that changes without a webhook, mirrored by reconciliation passes, on SQLite, MariaDB and
+// Postgres: inbox notifications read or deleted in the app (no webhook says so) and those never
+// announced, for every user the mirror knows (from its rows and from rooms' usersAccesses),
+// through every page of the listing; all within --rest-budget (counted at the Liveblocks test
+// double, which every REST request passes through) while webhooks keep being mirrored; a 429
+// storm that slows the passes and loses nothing; and a server that answers 501 (the dev server)
+// leaving the mirror running. The inbox listing comes from the project's test double (the dev
+// server answers 501 for it), in the shape the Liveblocks API documents.
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import {
+  env, startMirror, sendEvent, liveblocks, storageUpdated, roomEvent, uniqueId, waitFor, backends, sleep,
+} from "./lib/harness.mjs";
+import { startLiveblocksDouble } from "./lib/liveblocks_double.mjs";
+
+const BUDGET = 20;  // --rest-budget, requests per second (bursts of up to one second's worth)
+
+// The most requests the double saw in any one-second window from `from` on.
+function busiestSecond(requests, from = 0) {
+  const times = requests.filter((r) => r.at >= from).map((r) => r.at).sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i] - times[j] >= 1000) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+const notification = (id, { readAt = null, notifiedAt = new Date().toISOString() } = {}) =>
+  ({ kind: "thread", id, roomId: "room-x", threadId: "th_x", notifiedAt, readAt });
+
+for (const backend of backends("nowh")) {
+  describe(`data no webhook announces, on ${backend.name}`, () => {
+    const { db, prefix: p } = backend;
+    let double;
+    let mirror;
+    before(async () => {
+      backend.cleanup();
+      double = await startLiveblocksDouble(env.baseUrl);
+      mirror = await startMirror({ databaseUrl: backend.databaseUrl, baseUrl: double.url,
+        extraArgs: [...backend.extraArgs, "--inbox-interval", "2s", "--rest-budget", `${BUDGET}/s`] });
+    });
+    after(async () => {
+      assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-3000));
+      await double.close();
+      backend.cleanup();
+    });
+
+    const rowsOf = (userId) => db.query(
+      `SELECT inbox_notification_id, read_at, deleted_at FROM ${p}notifications WHERE user_id = ? ORDER BY inbox_notification_id`, [userId]);
+    const notify = async (userId, n) => {
+      double.setNotification(userId, n);
+      const at = new Date().toISOString();
+      const res = await sendEvent(mirror, { type: "notification", data: { channel: "email", kind: n.kind, projectId: "p",
+        roomId: n.roomId, userId, threadId: n.threadId, inboxNotificationId: n.id, createdAt: at, triggeredAt: at } });
+      assert.equal(res.status, 200);
+    };
+
+    test("a notification read or deleted in the app, and one never announced, are followed within a pass", async () => {
+      const user = uniqueId("reader");
+      const [read, deleted, kept, silent] = ["in_read", "in_deleted", "in_kept", "in_silent"].map((s) => uniqueId(s));
+      for (const id of [read, deleted, kept]) await notify(user, notification(id));
+      await waitFor("the announced notifications", async () => (await rowsOf(user)).length === 3);
+      assert.ok((await rowsOf(user)).every((r) => r.read_at === null && r.deleted_at === null));
+
+      double.markNotificationRead(user, read);
+      double.deleteNotification(user, deleted);
+      double.setNotification(user, notification(silent));
+      const rows = await waitFor("the pass to follow the inbox", async () => {
+        const byId = Object.fromEntries((await rowsOf(user)).map((r) => [r.inbox_notification_id, r]));
+        return byId[read]?.read_at && byId[deleted]?.deleted_at && byId[silent] ? byId : null;
+      }, 20000);
+      assert.equal(rows[kept].read_at, null, "an unread one stays unread");
+      assert.equal(rows[kept].deleted_at, null);
+      assert.equal(rows[silent].deleted_at, null);
+      assert.equal(rows[read].deleted_at, null);
+      const unread = await db.query(`SELECT COUNT(*) AS n FROM ${p}notifications
+        WHERE user_id = ? AND read_at IS NULL AND deleted_at IS NULL`, [user]);
+      assert.equal(Number(unread[0].n), 2, "the report of unread notifications is right");
+    });
+
+    test("a user known only from a room's usersAccesses gets every page of a 120-notification inbox", async () => {
+      const user = uniqueId("paged");
+      const roomId = uniqueId("accesses");
+      await liveblocks.createRoom(roomId, { usersAccesses: { [user]: ["room:write"] } });
+      assert.equal((await sendEvent(mirror, roomEvent("roomCreated", roomId))).status, 200);
+      const base = Date.now();
+      const ids = Array.from({ length: 120 }, (_, i) => `in_${String(i).padStart(3, "0")}_${user}`);
+      ids.forEach((id, i) => double.setNotification(user, notification(id,
+        { notifiedAt: new Date(base - i * 1000).toISOString(), readAt: i % 2 ? new Date(base).toISOString() : null })));
+      await waitFor("all 120 notifications", async () => (await rowsOf(user)).length === 120, 30000);
+      const rows = await rowsOf(user);
+      assert.deepEqual(rows.map((r) => r.inbox_notification_id), [...ids].sort());
+      assert.equal(rows.filter((r) => r.read_at !== null).length, 60);
+      const pages = double.requests.filter((r) => r.path === `/v2/users/${encodeURIComponent(user)}/inbox-notifications`);
+      assert.ok(pages.length >= 3, `three pages of 50 were read (${pages.length} requests)`);
+    });
+
+    test("the budget is never exceeded while webhooks keep being mirrored", async () => {
+      // 200 users to read every 2 s is 100 requests a second: five times the budget.
+      const roomId = uniqueId("crowd");
+      const users = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [uniqueId(`u${i}`), ["room:write"]]));
+      await liveblocks.createRoom(roomId, { usersAccesses: users });
+      const from = Date.now();
+      assert.equal((await sendEvent(mirror, roomEvent("roomCreated", roomId))).status, 200);
+      const inboxReadsSince = (at) => double.requests.filter((r) => r.at >= at && r.path.endsWith("/inbox-notifications")).length;
+      await waitFor("the passes to be busy", async () => inboxReadsSince(from) >= 30, 15000);
+      const rooms = Array.from({ length: 10 }, () => uniqueId("busy"));
+      for (const id of rooms) {
+        await liveblocks.createRoom(id);
+        await liveblocks.setStorage(id, { id });
+      }
+      const sent = Date.now();
+      for (const id of rooms) assert.equal((await sendEvent(mirror, storageUpdated(id))).status, 200);
+      await waitFor("every webhook's document", async () =>
+        (await db.query(`SELECT COUNT(*) AS n FROM ${p}documents WHERE room_id IN (${rooms.map(() => "?").join(", ")})`, rooms))[0].n == rooms.length,
+      15000);
+      const converged = Date.now() - sent;
+      await sleep(3000);
+      const busiest = busiestSecond(double.requests, from);
+      assert.ok(busiest <= 2 * BUDGET, `at most ${BUDGET} a second plus a burst of ${BUDGET}: ${busiest}`);
+      const seconds = (Date.now() - from) / 1000;
+      const all = double.requests.filter((r) => r.at >= from).length;
+      assert.ok(all <= BUDGET * seconds + BUDGET, `${all} requests in ${seconds} s`);
+      const inboxReads = inboxReadsSince(sent);
+      assert.ok(inboxReads >= 30, `the passes went on (${inboxReads} inbox reads since the webhooks)`);
+      console.log(`# busiest second: ${busiest} requests, ${all} in ${seconds} s (budget ${BUDGET}/s); webhooks mirrored in ${converged} ms`);
+    });
+
+    test("a 429 storm slows the passes and loses nothing", async () => {
+      const user = uniqueId("storm");
+      const n = uniqueId("in_storm");
+      await notify(user, notification(n));
+      await waitFor("the notification", async () => (await rowsOf(user)).length === 1);
+      double.state.inbox429 = 1;  // Retry-After: 1 s
+      const from = Date.now();
+      double.markNotificationRead(user, n);
+      await sleep(4000);
+      const during = double.requests.filter((r) => r.at >= from && r.path.endsWith("/inbox-notifications")).length;
+      double.state.inbox429 = null;
+      // One background worker, held back a second after each 429: a handful, not a flood.
+      assert.ok(during <= 8, `inbox reads during the storm: ${during}`);
+      const [row] = await waitFor("the read notification after the storm", async () => {
+        const rows = await rowsOf(user);
+        return rows[0]?.read_at ? rows : null;
+      }, 30000);
+      assert.equal(row.deleted_at, null);
+      assert.equal(mirror.proc.exitCode, null, "serve is still running");
+    });
+  });
+}
+
+describe("a server without the inbox listing (the dev server answers 501)", () => {
+  const [backend] = backends("nowh501", { servers: false });
+  let mirror;
+  before(async () => {
+    backend.cleanup();
+    mirror = await startMirror({ databaseUrl: backend.databaseUrl, extraArgs: ["--inbox-interval", "1s"] });
+  });
+  after(async () => {
+    assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-3000));
+    backend.cleanup();
+  });
+
+  test("says so once, completes the target and goes on mirroring", async () => {
+    const user = uniqueId("unsupported");
+    const roomId = uniqueId("r501");
+    await liveblocks.createRoom(roomId, { usersAccesses: { [user]: ["room:write"] } });
+    await liveblocks.setStorage(roomId, { ok: true });
+    assert.equal((await sendEvent(mirror, roomEvent("roomCreated", roomId))).status, 200);
+    await waitFor("the 501 noticed", async () => /answers 501 \(not implemented\) to inbox:/.test(mirror.log()), 20000);
+    const [target] = await backend.db.query(
+      "SELECT dirty_seq, done_seq, last_error FROM liveblocks_targets WHERE kind = 'inbox' AND scope_id = ?", [user]);
+    assert.equal(target.dirty_seq, target.done_seq, "completed, not failing");
+    assert.equal(target.last_error, null);
+    await sleep(2500);
+    assert.equal(mirror.log().match(/answers 501 \(not implemented\)/g).length, 1, "said once");
+    assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 200);
+    await waitFor("the document still mirrored", async () =>
+      (await backend.db.query("SELECT data FROM liveblocks_documents WHERE room_id = ?", [roomId])).length === 1);
+  });
+});
