@@ -7,10 +7,11 @@
 
 namespace lbmirror::admin {
 
-Result<StatusReport> ReadStatus(store::OperatorViews& views, store::EventLog& events,
-                                int64_t now_ms, int max_failures) {
+Result<StatusReport> ReadStatus(const StatusSources& sources,
+                                const std::vector<sync::PassSpec>& specs, int64_t now_ms,
+                                int max_failures) {
   StatusReport report;
-  auto queue = views.Queue(max_failures);
+  auto queue = sources.views.Queue(max_failures);
   if (!queue) return queue.error().WithContext("cannot read the work queue");
   report.queue = std::move(*queue);
   if (report.queue.oldest_pending_ms) {
@@ -19,7 +20,15 @@ Result<StatusReport> ReadStatus(store::OperatorViews& views, store::EventLog& ev
   for (const store::FailedTarget& failure : report.queue.failures) {
     report.next_attempt_in_ms.push_back(std::max<int64_t>(0, failure.next_attempt_at_ms - now_ms));
   }
-  auto last = events.LastEvents();
+  for (const sync::PassSpec& spec : specs) {
+    auto saved = sources.mirror.Checkpoint(sync::PassCheckpoint(spec.name));
+    if (!saved) return saved.error().WithContext(Cat("cannot read the ", spec.name, " pass"));
+    auto counts = report.queue.by_kind.find(std::string(store::TargetKindName(spec.kind)));
+    report.passes.push_back(
+        {sync::ParsePassProgress(spec, *saved),
+         counts == report.queue.by_kind.end() ? store::QueueStatus::Counts{} : counts->second});
+  }
+  auto last = sources.events.LastEvents();
   if (!last) return last.error().WithContext("cannot read the stored webhooks");
   report.events = std::move(*last);
   return report;

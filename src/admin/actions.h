@@ -13,22 +13,39 @@
 #include "core/result.h"
 #include "store/store.h"
 #include "store/target.h"
+#include "sync/passes.h"
 #include "sync/replay.h"
 
 namespace lbmirror::admin {
 
-// The work queue and the stored webhooks at one moment, with the ages worked out.
+// A reconciliation pass as its checkpoint records it, with its kind's targets in the queue.
+struct PassReport {
+  sync::PassProgress progress;
+  store::QueueStatus::Counts targets;  // of its kind, pending and failed
+};
+
+// The work queue, the passes and the stored webhooks at one moment, with the ages worked out.
 struct StatusReport {
   store::QueueStatus queue;
   std::optional<int64_t> oldest_pending_age_ms;  // how long the longest-waiting target waited
   std::vector<int64_t> next_attempt_in_ms;       // per queue.failures entry, never negative
+  std::vector<PassReport> passes;                // in the order of `specs`
   std::vector<store::LastEvent> events;          // per webhook type: count, last received
 };
 
-// Reads the queue (with at most `max_failures` failures, the most recent first) and the
-// webhooks stored per type, at `now_ms`. The error says which of the two could not be read.
-Result<StatusReport> ReadStatus(store::OperatorViews& views, store::EventLog& events,
-                                int64_t now_ms, int max_failures);
+// What ReadStatus reads from.
+struct StatusSources {
+  store::OperatorViews& views;
+  store::EventLog& events;
+  store::MirrorReads& mirror;  // the passes' checkpoints
+};
+
+// Reads the queue (with at most `max_failures` failures, the most recent first), the progress
+// of the passes of `specs` and the webhooks stored per type, at `now_ms`. The error says what
+// could not be read.
+Result<StatusReport> ReadStatus(const StatusSources& sources,
+                                const std::vector<sync::PassSpec>& specs, int64_t now_ms,
+                                int max_failures);
 
 // What the mirror holds of `room_id`, table by table, with its pending targets and latest
 // comments; kInvalidArgument for an empty room id.

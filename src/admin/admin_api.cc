@@ -57,8 +57,28 @@ std::string StringMember(const json::object& object, std::string_view name) {
   return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
 }
 
+json::array PassesJson(const StatusReport& report) {
+  json::array passes;
+  for (const PassReport& pass : report.passes) {
+    const sync::PassProgress& p = pass.progress;
+    auto at = [](const std::optional<int64_t>& ms) {
+      return ms ? json::value(FormatSqlTimestamp(*ms)) : json::value(nullptr);
+    };
+    passes.push_back(json::object{{"name", p.name},
+                                  {"interval_s", p.interval_ms / 1000.0},
+                                  {"started_at", at(p.started_ms)},
+                                  {"finished_at", at(p.finished_ms)},
+                                  {"marked", p.marked},
+                                  {"unsupported", p.unsupported},
+                                  {"pending", pass.targets.pending},
+                                  {"failed", pass.targets.failed}});
+  }
+  return passes;
+}
+
 http::Response Queue(const AdminContext& context) {
-  auto report = ReadStatus(*context.store, *context.store, context.clock->NowMs(), 100);
+  auto report = ReadStatus({*context.store, *context.store, *context.store}, context.passes,
+                           context.clock->NowMs(), 100);
   if (!report) return Problem(503, report.error().ToString());
   json::array failures;
   for (size_t i = 0; i < report->queue.failures.size(); ++i) {
@@ -82,6 +102,7 @@ http::Response Queue(const AdminContext& context) {
                                     ? json::value(*report->oldest_pending_age_ms / 1000.0)
                                     : nullptr;
   out["failures"] = std::move(failures);
+  out["passes"] = PassesJson(*report);
   out["webhooks"] = std::move(webhooks);
   return Json(200, out);
 }
@@ -340,6 +361,7 @@ Result<RunningAdmin> StartAdmin(const AdminSettings& settings, const Sources& so
   context.overview = [sampler = running.sampler.get()] { return sampler->Json(); };
   context.store = sources.store;
   context.clock = sources.clock;
+  if (sources.passes != nullptr) context.passes = sources.passes->specs();
   context.token = settings.token;
   context.answer_timeout_ms = settings.answer_timeout_ms;
   context.notify_workers = std::move(notify_workers);

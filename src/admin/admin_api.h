@@ -27,6 +27,7 @@ struct AdminContext {
   std::function<void()> notify_workers;   // targets were made due
   Probes probes;                          // the main listener's, mirrored (probes.h)
   std::function<std::string()> overview;  // OverviewSampler::Json
+  std::vector<sync::PassSpec> passes;     // the reconciliation passes serve runs
 };
 
 // The admin listener's routes. The context must outlive the router.

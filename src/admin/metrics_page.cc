@@ -1,6 +1,7 @@
 #include "admin/metrics_page.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "core/text.h"
 #include "core/version.h"
@@ -57,8 +58,48 @@ void RenderWebhooks(std::string& out, const webhook::WebhookCounters* webhooks,
   ack_seconds.Render(out, "lbmirror_webhook_ack_seconds");
 }
 
-// The work queue as the database holds it now.
-void RenderQueue(std::string& out, store::OperatorViews& store, const Clock& clock) {
+// The reconciliation passes, as this process last saw them, with their kinds' targets.
+void RenderPasses(std::string& out, const sync::Passes& passes, const store::QueueStatus& queue) {
+  const std::vector<sync::PassProgress> progress = passes.Progress();
+  struct Series {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::function<double(size_t)> value;
+  };
+  auto seconds = [](const std::optional<int64_t>& ms) { return ms ? *ms / 1000.0 : 0.0; };
+  auto counts = [&](size_t i) {
+    auto found = queue.by_kind.find(std::string(store::TargetKindName(passes.specs()[i].kind)));
+    return found == queue.by_kind.end() ? store::QueueStatus::Counts{} : found->second;
+  };
+  const Series series[] = {
+      {"lbmirror_pass_last_start_timestamp_seconds", "gauge",
+       "When the latest pass started (0: never).",
+       [&](size_t i) { return seconds(progress[i].started_ms); }},
+      {"lbmirror_pass_last_finish_timestamp_seconds", "gauge",
+       "When the latest pass had marked every target (0: not yet).",
+       [&](size_t i) { return seconds(progress[i].finished_ms); }},
+      {"lbmirror_pass_targets_marked", "gauge", "Targets the latest pass marked.",
+       [&](size_t i) { return static_cast<double>(progress[i].marked); }},
+      {"lbmirror_pass_targets_pending", "gauge", "The pass's targets waiting to be read.",
+       [&](size_t i) { return static_cast<double>(counts(i).pending); }},
+      {"lbmirror_pass_targets_failed", "gauge", "The pass's targets whose last read failed.",
+       [&](size_t i) { return static_cast<double>(counts(i).failed); }},
+      {"lbmirror_pass_unsupported", "gauge",
+       "1 when Liveblocks answers 501 to the pass's reads (the server does not offer them).",
+       [&](size_t i) { return progress[i].unsupported ? 1.0 : 0.0; }},
+  };
+  for (const Series& s : series) {
+    metrics::Describe(out, s.name, s.type, s.help);
+    for (size_t i = 0; i < progress.size(); ++i) {
+      out += Cat(s.name, "{pass=\"", progress[i].name, "\"} ", s.value(i), "\n");
+    }
+  }
+}
+
+// The work queue as the database holds it now, and the passes' part of it.
+void RenderQueue(std::string& out, store::OperatorViews& store, const Clock& clock,
+                 const sync::Passes* passes) {
   auto gauge = [&](std::string_view name, std::string_view help, auto value) {
     Gauge(out, name, help, value);
   };
@@ -73,6 +114,7 @@ void RenderQueue(std::string& out, store::OperatorViews& store, const Clock& clo
                      : 0.0;
     gauge("lbmirror_oldest_pending_target_age_seconds",
           "How long the longest-waiting target has been dirty (0 when none is).", age);
+    if (passes != nullptr) RenderPasses(out, *passes, *queue);
   }
 }
 void RenderBudget(std::string& out, const liveblocks::RestBudget& budget) {
@@ -107,7 +149,7 @@ std::string RenderMetrics(const Sources& sources) {
   };
   RenderProcess(out, serve);
   RenderWebhooks(out, sources.webhooks, serve);
-  RenderQueue(out, *sources.store, *sources.clock);
+  RenderQueue(out, *sources.store, *sources.clock, sources.passes);
   metrics::Describe(out, "lbmirror_rest_reads_total", "counter",
                     "REST reads by final outcome (after the client's retries).");
   for (size_t i = 0; i < rest.by_outcome.size(); ++i) {

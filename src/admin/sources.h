@@ -1,6 +1,6 @@
 // What the admin pages read of a running `serve`: the counters of each part, and the store.
 // The pointers must outlive whatever reads them. `webhooks` is null in poll mode, `reconcile`
-// without reconciliation, `budget` without a REST budget.
+// without reconciliation, `budget` without a REST budget, `passes` without passes.
 #pragma once
 
 #include <atomic>
@@ -12,6 +12,7 @@
 #include "liveblocks/rest_budget.h"
 #include "store/store.h"
 #include "sync/engine.h"
+#include "sync/passes.h"
 #include "sync/reconciler.h"
 #include "webhook/webhook_handler.h"
 
@@ -33,6 +34,7 @@ struct Sources {
   const liveblocks::RestBudget* budget = nullptr;
   const sync::EngineCounters* engine = nullptr;
   const sync::ReconcileLoopCounters* reconcile = nullptr;
+  const sync::Passes* passes = nullptr;
 };
 
 }  // namespace lbmirror::admin

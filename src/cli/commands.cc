@@ -13,6 +13,8 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "store/sql/schema.h"
+#include "sync/passes.h"
+#include "sync/passes.h"
 #include "sync/replay.h"
 #include "yjs/document.h"
 
@@ -141,12 +143,37 @@ int RunRetry(const CommonOptions& common, const std::string& target, bool failed
   return 0;
 }
 
+namespace {
+
+void PrintPasses(const std::vector<admin::PassReport>& passes) {
+  std::cout << "passes (for data no webhook announces):\n";
+  for (const admin::PassReport& pass : passes) {
+    const sync::PassProgress& p = pass.progress;
+    std::cout << "  " << p.name << ": ";
+    if (p.unsupported) {
+      std::cout << "Liveblocks answers 501: this server does not offer it\n";
+      continue;
+    }
+    if (!p.started_ms) {
+      std::cout << "never run\n";
+      continue;
+    }
+    std::cout << "started " << FormatSqlTimestamp(*p.started_ms) << " UTC, "
+              << (p.finished_ms ? Cat("finished ", FormatSqlTimestamp(*p.finished_ms), " UTC")
+                                : std::string("marking"))
+              << ", " << p.marked << " targets marked; " << pass.targets.pending << " pending, "
+              << pass.targets.failed << " failed\n";
+  }
+}
+
+}  // namespace
+
 int RunStatus(const CommonOptions& common) {
   const Clock& clock = SystemClock::Instance();
   int code = 0;
   auto store = OpenMirror(common, clock, code);
   if (!store) return code;
-  auto report = admin::ReadStatus(*store, *store, clock.NowMs(), 20);
+  auto report = admin::ReadStatus({*store, *store, *store}, sync::PassSpecs(0), clock.NowMs(), 20);
   if (!report) {
     log::Error(report.error().ToString());
     return 1;
@@ -162,6 +189,7 @@ int RunStatus(const CommonOptions& common) {
               << " attempt(s), next in " << report->next_attempt_in_ms[i] / 1000
               << " s: " << failure.last_error << "\n";
   }
+  PrintPasses(report->passes);
   std::cout << "webhooks stored, by type (count, last received UTC):\n";
   if (report->events.empty()) std::cout << "  none yet\n";
   for (const store::LastEvent& event : report->events) {

@@ -281,10 +281,15 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
         *verifier, **store, clock,
         [&engine, &clock, delay = options.coalesce_ms] { engine.Notify(clock.NowMs() + delay); });
   }
-  const admin::Sources sources{store->get(),       &clock,
-                               &serve_metrics,     handler ? &handler->counters() : nullptr,
-                               &client.counters(), &workers.budget(),
-                               &engine.counters(), reconcile ? &reconcile->counters() : nullptr};
+  const admin::Sources sources{store->get(),
+                               &clock,
+                               &serve_metrics,
+                               handler ? &handler->counters() : nullptr,
+                               &client.counters(),
+                               &workers.budget(),
+                               &engine.counters(),
+                               reconcile ? &reconcile->counters() : nullptr,
+                               &passes};
   auto metrics_page = [&sources] { return admin::RenderMetrics(sources); };
   http::HttpServer server(
       ServerOptionsFor(*config, options),

@@ -76,6 +76,11 @@ struct QueueStatus {
   int64_t failed = 0;                        // pending targets whose last attempt failed
   std::optional<int64_t> oldest_pending_ms;  // when the longest-waiting target became dirty
   std::vector<FailedTarget> failures;        // the most recent failures first
+  struct Counts {
+    int64_t pending = 0;
+    int64_t failed = 0;
+  };
+  std::map<std::string, Counts> by_kind;  // pending and failed targets by kind name
 };
 
 // A stored webhook, as received.

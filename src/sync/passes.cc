@@ -22,12 +22,17 @@ std::optional<int64_t> IntMember(const json::object& object, std::string_view na
 
 std::string Serialize(const PassProgress& progress, const std::string& after) {
   json::object out{{"marked", progress.marked}, {"after", after}};
+  if (progress.unsupported) out["unsupported"] = true;
   out["started_ms"] = progress.started_ms ? json::value(*progress.started_ms) : nullptr;
   out["finished_ms"] = progress.finished_ms ? json::value(*progress.finished_ms) : nullptr;
   return json::serialize(out);
 }
 
 }  // namespace
+
+std::vector<PassSpec> PassSpecs(int64_t inbox_interval_ms) {
+  return {{"inbox", store::TargetKind::kInbox, inbox_interval_ms}};
+}
 
 std::string PassCheckpoint(std::string_view name) { return Cat("pass:", name); }
 
@@ -41,6 +46,8 @@ PassProgress ParsePassProgress(const PassSpec& spec, const std::optional<std::st
   progress.started_ms = IntMember(object, "started_ms");
   progress.finished_ms = IntMember(object, "finished_ms");
   progress.marked = IntMember(object, "marked").value_or(0);
+  const json::value* unsupported = object.if_contains("unsupported");
+  progress.unsupported = unsupported != nullptr && unsupported->is_bool() && unsupported->as_bool();
   return progress;
 }
 
@@ -123,6 +130,7 @@ Result<int64_t> Passes::Run(const PassSpec& spec, PassProgress& progress) {
   } else {
     progress = PassProgress{spec.name, spec.interval_ms, now, std::nullopt, 0, false};
   }
+  progress.unsupported = false;  // a restart tries again
   auto scopes = Scopes(spec);
   if (!scopes) return scopes.error();
   auto next = std::upper_bound(scopes->begin(), scopes->end(), after);

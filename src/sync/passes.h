@@ -37,6 +37,9 @@ struct PassProgress {
   bool unsupported = false;            // the server answers 501 to its reads: not marked
 };
 
+// The passes of this version, with the interval each is given (0: off).
+std::vector<PassSpec> PassSpecs(int64_t inbox_interval_ms);
+
 // The checkpoint name of a pass, and its progress as the checkpoint's value records it.
 std::string PassCheckpoint(std::string_view name);
 PassProgress ParsePassProgress(const PassSpec& spec, const std::optional<std::string>& value);
@@ -60,6 +63,7 @@ class Passes {
   void Stop();
   // The latest progress of each pass, as this process last read or wrote it.
   std::vector<PassProgress> Progress() const;
+  const std::vector<PassSpec>& specs() const { return specs_; }
 
  private:
   // The scopes a pass marks, sorted: for an inbox, every user the mirror knows.

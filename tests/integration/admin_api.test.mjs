@@ -113,6 +113,11 @@ describe("the admin API", () => {
     await waitFor("the document mirrored", async () => (await documentOf(roomId)) === '{"retried":true}', 10000);
     const queue = await (await api("/api/queue")).json();
     assert.ok(!queue.failures.some((f) => f.room_id === roomId));
+    const inbox = queue.passes.find((pass) => pass.name === "inbox");
+    assert.ok(inbox, JSON.stringify(queue.passes));
+    assert.equal(inbox.interval_s, 86400, "every 24 h by default");
+    assert.equal(inbox.unsupported, false);
+    assert.equal(typeof inbox.pending, "number");
     const stored = queue.webhooks.find((w) => w.type === "storageUpdated");
     assert.ok(stored && stored.count >= 1, JSON.stringify(queue.webhooks));
     assert.match(stored.last_received_at, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);

@@ -2,8 +2,9 @@
 // puppeteer-core, against real `lbmirror serve` on MariaDB (SQLite without it), the dev server
 // and the fault proxy. The overview draws its charts after a stream of webhooks, a failing
 // target is listed with its error and Retry now mirrors it once the fault is gone, the webhook
-// log filters by room, the room view and Mirror again work, a room id and an event type made of
-// HTML are shown as text and run nothing, and without the token nothing is rendered.
+// log filters by room, the passes are listed, the room view and Mirror again work, a room id
+// and an event type made of HTML are shown as text and run nothing, and without the token
+// nothing is rendered.
 // Screenshots of each view go to LBMIRROR_TEST_OUTPUT_DIR (a temporary folder otherwise).
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -40,7 +41,7 @@ describe("the console in Chromium", { skip: !fs.existsSync(CHROMIUM) && "needs D
     proxy = await startFaultProxy(double.url);
     mirror = await startMirror({ databaseUrl: env.mysqlUrl ?? `sqlite:${file}`, baseUrl: proxy.url,
       extraArgs: [...(env.mysqlUrl ? ["--table-prefix", prefix] : []), "--admin-listen", `127.0.0.1:${port}`,
-        "--admin-sample-interval", "1s"],
+        "--admin-sample-interval", "1s", "--inbox-interval", "2s"],
       extraEnv: { LBMIRROR_ADMIN_TOKEN: TOKEN } });
     browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless=new"] });
     page = await browser.newPage();
@@ -104,6 +105,20 @@ describe("the console in Chromium", { skip: !fs.existsSync(CHROMIUM) && "needs D
     await waitFor("the document mirrored", async () => (await documentOf(roomId)) !== undefined, 15000);
     await page.waitForFunction((target) => ![...document.querySelectorAll("#failures-body tr")]
       .some((row) => row.cells[0].textContent === target), { timeout: 15000 }, `storage:${roomId}`);
+  });
+
+  test("the passes are listed with when they ran and what they marked", async () => {
+    const user = uniqueId("console-user");
+    const n = { kind: "thread", id: uniqueId("in"), roomId: "r", threadId: "th", notifiedAt: new Date().toISOString(), readAt: null };
+    double.setNotification(user, n);
+    const at = new Date().toISOString();
+    assert.equal((await sendEvent(mirror, { type: "notification", data: { channel: "email", kind: "thread", projectId: "p",
+      roomId: "r", userId: user, threadId: "th", inboxNotificationId: n.id, createdAt: at, triggeredAt: at } })).status, 200);
+    await page.waitForFunction(() => [...document.querySelectorAll("#passes-body tr")].some((row) =>
+      row.cells[0].textContent === "inbox" && row.cells[1].textContent === "2 s" &&
+      /^\d{4}-\d\d-\d\d /.test(row.cells[3].textContent) && Number(row.cells[4].textContent) >= 1),
+    { timeout: 20000 });
+    await shot("passes");
   });
 
   test("the webhook log filters by room and shows a payload as received", async () => {

@@ -124,6 +124,14 @@ for (const backend of backends("nowh")) {
       assert.ok(all <= BUDGET * seconds + BUDGET, `${all} requests in ${seconds} s`);
       const inboxReads = inboxReadsSince(sent);
       assert.ok(inboxReads >= 30, `the passes went on (${inboxReads} inbox reads since the webhooks)`);
+      const metrics = await (await fetch(`http://127.0.0.1:${mirror.port}/metrics`)).text();
+      assert.match(metrics, new RegExp(`^lbmirror_rest_budget_per_second ${BUDGET}$`, "m"));
+      assert.match(metrics, /^lbmirror_rest_budget_granted_total\{priority="background"\} [1-9]/m);
+      assert.match(metrics, /^lbmirror_rest_budget_granted_total\{priority="foreground"\} [1-9]/m);
+      assert.match(metrics, /^lbmirror_rest_budget_wait_seconds_total\{priority="background"\} [0-9.]*[1-9]/m,
+        "the passes waited for the budget");
+      assert.match(metrics, /^lbmirror_pass_targets_marked\{pass="inbox"\} [1-9]/m);
+      assert.match(metrics, /^lbmirror_pass_last_start_timestamp_seconds\{pass="inbox"\} [1-9]/m);
       console.log(`# busiest second: ${busiest} requests, ${all} in ${seconds} s (budget ${BUDGET}/s); webhooks mirrored in ${converged} ms`);
     });
 

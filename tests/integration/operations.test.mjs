@@ -266,6 +266,8 @@ describe("status", () => {
     assert.match(out, /targets failed: 1/);
     assert.match(out, new RegExp(`storage:${roomId}: \\d+ attempt\\(s\\), next in \\d+ s: .*500`));
     assert.match(out, /storageUpdated 1 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}/);
+    assert.match(out, /^  inbox: started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC, finished .* UTC, 0 targets marked; 0 pending, 0 failed$/m,
+      "the inbox pass ran at start and found no user yet");
 
     // The room, as `lbmirror room` shows it: known from its webhook's target, not yet mirrored.
     const cli = ["--database-url", backend.databaseUrl];

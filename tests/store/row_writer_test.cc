@@ -75,13 +75,7 @@ TEST_P(SqlStoreTest, AThreadSnapshotReconcilesCommentsAndReactions) {
 }
 
 TEST_P(SqlStoreTest, HardDeletesRemoveRowsInsteadOfMarkingThem) {
-  auto hard = [&] {
-    SqlStoreOptions o;
-    o.table_prefix = prefix_;
-    o.pool_size = GetParam() == Dialect::kSqlite ? 1 : 4;
-    o.hard_deletes = true;
-    return std::make_unique<SqlStore>(GetParam(), factory_, o, clock_);
-  }();
+  auto hard = MakeStore(prefix_, 0, /*hard_deletes=*/true);
   store_.reset();
   COMPLETE_WITH(hard, Thread({{"cm_1", "one"}, {"cm_2", "two"}}, {}));
   COMPLETE_WITH(hard, Thread({{"cm_1", "one"}}, {}));
@@ -205,13 +199,7 @@ TEST_P(SqlStoreTest, AUsersInboxReplacesItsNotificationsButNotThoseWrittenSinceI
   EXPECT_EQ(state("in_newer"), "unread live") << "newer than the listing";
   EXPECT_EQ(state("in_alice"), "unread live") << "another user's";
 
-  auto hard = [&] {
-    SqlStoreOptions o;
-    o.table_prefix = prefix_;
-    o.pool_size = GetParam() == Dialect::kSqlite ? 1 : 4;
-    o.hard_deletes = true;
-    return std::make_unique<SqlStore>(GetParam(), factory_, o, clock_);
-  }();
+  auto hard = MakeStore(prefix_, 0, /*hard_deletes=*/true);
   store_.reset();
   clock_.Advance(1'000);
   COMPLETE_WITH(hard, InboxSnapshot{"bob", {}, FormatSqlTimestamp(clock_.NowMs())});

@@ -144,10 +144,12 @@ class SqlStoreTest : public ::testing::TestWithParam<Dialect> {
     }
   }
 
-  std::unique_ptr<SqlStore> MakeStore(const std::string& prefix, int64_t coalesce_ms = 0) {
+  std::unique_ptr<SqlStore> MakeStore(const std::string& prefix, int64_t coalesce_ms = 0,
+                                      bool hard_deletes = false) {
     SqlStoreOptions options;
     options.table_prefix = prefix;
     options.coalesce_ms = coalesce_ms;
+    options.hard_deletes = hard_deletes;
     options.pool_size = GetParam() == Dialect::kSqlite ? 1 : 4;
     return std::make_unique<SqlStore>(GetParam(), factory_, options, clock_);
   }

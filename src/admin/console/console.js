@@ -145,6 +145,20 @@ async function refreshFailures() {
     body.appendChild(row);
   }
   $("failures-note").textContent = queue.failures.length ? "" : "No failing target.";
+  const passes = $("passes-body");
+  passes.replaceChildren();
+  for (const pass of queue.passes) {
+    const row = document.createElement("tr");
+    row.className = "pass";
+    cell(row, pass.name);
+    cell(row, pass.interval_s ? pass.interval_s + " s" : "off");
+    cell(row, pass.unsupported ? "not offered by this server (501)" : pass.started_at ?? "never");
+    cell(row, pass.finished_at ?? (pass.started_at ? "marking" : "–"));
+    cell(row, pass.marked);
+    cell(row, pass.pending);
+    cell(row, pass.failed);
+    passes.appendChild(row);
+  }
 }
 
 async function refreshWebhooks() {

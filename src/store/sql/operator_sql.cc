@@ -1,6 +1,7 @@
 // SqlStore as OperatorViews: the queue at a glance, retrying failed targets, and everything the
 // mirror holds of one room.
 #include <algorithm>
+#include <limits>
 #include <string>
 
 #include "core/text.h"
@@ -14,15 +15,20 @@ Result<QueueStatus> SqlStore::Queue(int max_failures) {
   if (!connection) return connection.error();
   QueueStatus status;
   auto totals = (*connection)
-                    ->Query(Sql("SELECT COUNT(*), MIN(first_dirty_at),"
+                    ->Query(Sql("SELECT kind, COUNT(*), MIN(first_dirty_at),"
                                 " SUM(CASE WHEN last_error IS NULL THEN 0 ELSE 1 END)"
-                                " FROM {p}targets WHERE dirty_seq > done_seq"),
+                                " FROM {p}targets WHERE dirty_seq > done_seq GROUP BY kind"),
                             {});
   if (!totals) return totals.error();
-  if (!totals->empty()) {
-    status.pending = IntField((*totals)[0][0]);
-    if ((*totals)[0][1]) status.oldest_pending_ms = IntField((*totals)[0][1]);
-    status.failed = IntField((*totals)[0][2]);
+  for (const SqlRow& row : *totals) {
+    QueueStatus::Counts counts{IntField(row[1]), IntField(row[3])};
+    status.pending += counts.pending;
+    status.failed += counts.failed;
+    if (row[2]) {
+      status.oldest_pending_ms = std::min(
+          IntField(row[2]), status.oldest_pending_ms.value_or(std::numeric_limits<int64_t>::max()));
+    }
+    status.by_kind[row[0].value_or("")] = counts;
   }
   if (max_failures > 0 && status.failed > 0) {
     SqlValue limit[] = {static_cast<int64_t>(max_failures)};
