@@ -14,7 +14,6 @@
 #include "core/text.h"
 #include "store/sql/schema.h"
 #include "sync/passes.h"
-#include "sync/passes.h"
 #include "sync/replay.h"
 #include "yjs/document.h"
 
