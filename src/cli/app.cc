@@ -243,7 +243,10 @@ Subcommand AddBackfill(CLI::App& app, Shared& shared) {
   AddApiOptions(*command, shared.api);
   command->add_option("--room-prefix", backfill->room_prefix,
                       "only rooms whose id starts with this");
-  command->add_option("--kinds", backfill->kinds, "what to mirror of each room, comma-separated")
+  command
+      ->add_option("--kinds", backfill->kinds,
+                   "what to mirror, comma-separated: of each room (room, storage, ydoc, "
+                   "presence, thread), and the inbox of every user then known (inbox)")
       ->capture_default_str();
   command->add_flag("--restart", backfill->restart,
                     "start over instead of resuming an interrupted backfill");

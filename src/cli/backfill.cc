@@ -8,6 +8,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <thread>
 
@@ -18,6 +19,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "sync/engine.h"
+#include "sync/passes.h"
 #include "sync/reconciler.h"
 
 namespace lbmirror::cli {
@@ -64,26 +66,37 @@ class ProgressDisplay {
   int64_t start_ms_;
   int64_t last_ms_ = 0;
 };
-// The reconciliation scope of the options; nullopt, with the exit code in `code`, when wrong.
-std::optional<sync::ReconcileOptions> ReadBackfillScope(const ApiOptions& api,
-                                                        const BackfillOptions& options, int& code) {
+// What a backfill does: the room kinds it marks through the reconciler, and whether it then
+// reads the inbox of every user the mirror knows.
+struct BackfillScope {
+  sync::ReconcileOptions rooms;
+  bool inboxes = false;
+};
+
+// The scope of the options; nullopt, with the exit code in `code`, when wrong.
+std::optional<BackfillScope> ReadBackfillScope(const ApiOptions& api,
+                                               const BackfillOptions& options, int& code) {
   auto fail = [&code](const std::string& message) {
     code = ConfigError(message);
     return std::nullopt;
   };
   if (std::string problem = CheckApiOptions(api); !problem.empty()) return fail(problem);
-  sync::ReconcileOptions scope;
-  scope.room_prefix = options.room_prefix;
-  scope.kinds.clear();
+  BackfillScope scope;
+  scope.rooms.room_prefix = options.room_prefix;
+  scope.rooms.kinds.clear();
   for (const std::string& name : SplitAny(options.kinds, ", ")) {
     auto kind = store::ParseTargetKind(name);
     if (!kind || *kind == store::TargetKind::kNotification) {
       return fail(Cat("--kinds: unknown kind \"", name,
-                      "\" (choose from room, storage, ydoc, presence, thread)"));
+                      "\" (choose from room, storage, ydoc, presence, thread, inbox)"));
     }
-    scope.kinds.push_back(*kind);
+    if (*kind == store::TargetKind::kInbox) {
+      scope.inboxes = true;
+    } else {
+      scope.rooms.kinds.push_back(*kind);
+    }
   }
-  if (scope.kinds.empty()) return fail("--kinds needs at least one kind");
+  if (scope.rooms.kinds.empty() && !scope.inboxes) return fail("--kinds needs at least one kind");
   if (options.workers < 1) return fail("--workers must be at least 1");
   return scope;
 }
@@ -115,8 +128,9 @@ class InterruptWatcher {
   std::thread thread_;
 };
 
-// Waits until every target is done or failed, showing progress; returns the exit code.
-int AwaitTargets(store::Store& store, sync::Reconciler& reconciler, const std::string& checkpoint,
+// Waits until every target is done or failed, showing progress, then runs `finish` (which
+// records the stage as done); returns the exit code.
+int AwaitTargets(store::Store& store, const std::function<void()>& finish,
                  const sync::ReconcileCounts& counts, int64_t total, ProgressDisplay& display) {
   for (;;) {
     if (InterruptWatcher::Interrupted()) {
@@ -145,21 +159,47 @@ int AwaitTargets(store::Store& store, sync::Reconciler& reconciler, const std::s
               " failed targets; they are retried by `lbmirror serve`, see `lbmirror status`"));
       return 1;
     }
-    if (Status saved = reconciler.Finish(checkpoint); !saved) {
-      log::Warn(Cat("cannot record the end of the backfill: ", saved.error().ToString()));
-    }
-    log::Info(Cat("backfill done: ", counts.rooms_listed, " rooms, ", counts.targets_marked,
-                  " targets marked"));
+    finish();
     return 0;
   }
 }
 }  // namespace
 
+// After the rooms: the inbox of every user the mirror now knows, as the inbox pass reads it
+// (resuming an interrupted one).
+int BackfillInboxes(store::Store& store, sync::Engine& engine, const Clock& clock,
+                    const sync::ReconcileCounts& rooms, ProgressDisplay& display) {
+  auto before = store.Queue(0);
+  if (!before) {
+    log::Error(Cat("cannot read the work queue: ", before.error().ToString()));
+    return 1;
+  }
+  sync::Passes passes(
+      store, store, clock, sync::PassSpecs(1),
+      [&engine](store::TargetKind kind) { return engine.Unsupported(kind); },
+      [&engine] { engine.Notify(); });
+  auto marked = passes.RunDue();
+  if (!marked) {
+    log::Error(Cat("backfill of the inboxes failed: ", marked.error().ToString()));
+    return 1;
+  }
+  return AwaitTargets(
+      store,
+      [&] {
+        log::Info(engine.Unsupported(store::TargetKind::kInbox)
+                      ? std::string("inboxes: Liveblocks answers 501 (this server does not list "
+                                    "inbox notifications); skipped")
+                      : Cat("inboxes done: ", passes.Progress()[0].marked, " users"));
+      },
+      rooms, before->pending + *marked, display);
+}
+
 int RunBackfill(const CommonOptions& common, const ApiOptions& api,
                 const BackfillOptions& options) {
   int code = 0;
-  std::optional<sync::ReconcileOptions> scope = ReadBackfillScope(api, options, code);
-  if (!scope) return code;
+  std::optional<BackfillScope> backfill = ReadBackfillScope(api, options, code);
+  if (!backfill) return code;
+  const sync::ReconcileOptions* scope = &backfill->rooms;
   const Clock& clock = SystemClock::Instance();
   auto store = OpenStore(common.database_url, common.table_prefix, options.workers + 2, clock);
   if (!store) return ConfigError(store.error().ToString());
@@ -182,6 +222,7 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api,
   }
   ProgressDisplay display(clock);
   engine.Start();
+  if (scope->kinds.empty()) return BackfillInboxes(**store, engine, clock, {}, display);
   sync::ReconcileCounts listed;
   auto counts =
       reconciler.MarkAll(checkpoint, options.restart, [&](const sync::ReconcileCounts& c) {
@@ -205,8 +246,18 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api,
     log::Info(Cat(counts->rooms_gone,
                   " mirrored rooms are no longer in Liveblocks: they will be marked deleted"));
   }
-  return AwaitTargets(**store, reconciler, checkpoint, *counts,
-                      before->pending + counts->targets_marked, display);
+  code = AwaitTargets(
+      **store,
+      [&] {
+        if (Status saved = reconciler.Finish(checkpoint); !saved) {
+          log::Warn(Cat("cannot record the end of the backfill: ", saved.error().ToString()));
+        }
+        log::Info(Cat("backfill done: ", counts->rooms_listed, " rooms, ", counts->targets_marked,
+                      " targets marked"));
+      },
+      *counts, before->pending + counts->targets_marked, display);
+  if (code != 0 || !backfill->inboxes) return code;
+  return BackfillInboxes(**store, engine, clock, *counts, display);
 }
 
 }  // namespace lbmirror::cli

@@ -52,7 +52,7 @@ struct ServeOptions {
 
 struct BackfillOptions {
   std::string room_prefix;
-  std::string kinds = "room,storage,ydoc,presence,thread";
+  std::string kinds = "room,storage,ydoc,presence,thread,inbox";
   bool restart = false;
   int workers = 4;
   std::string flow_keys = "flow";

@@ -53,6 +53,9 @@ describe(`backfill of ${ROOMS} rooms`, () => {
       }
       rooms.push(roomId);
     }
+    // Known to the mirror once her threads are: the backfill then reads her inbox.
+    double.setNotification("alice", { kind: "thread", id: "in_backfilled", roomId: rooms[0], threadId: "th_x",
+      notifiedAt: new Date().toISOString(), readAt: null });
   });
   after(() => double.close());
 
@@ -82,6 +85,10 @@ describe(`backfill of ${ROOMS} rooms`, () => {
       assert.equal(resumed.code, 0, resumed.output);
       assert.match(resumed.output, /resuming an interrupted backfill after \d+ rooms/);
       assert.match(resumed.output, new RegExp(`backfill done: ${ROOMS} rooms`));
+      assert.match(resumed.output, /inboxes done: 1 users/, "alice, the author of the threads");
+      const [notification] = await db.query(`SELECT user_id, read_at FROM ${p}notifications WHERE inbox_notification_id = ?`,
+        ["in_backfilled"]);
+      assert.deepEqual({ ...notification }, { user_id: "alice", read_at: null });
       assert.ok(!resumed.output.includes("sk_localdev"), "the secret key is never printed");
 
       const differing = [];
