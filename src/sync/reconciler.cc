@@ -337,13 +337,17 @@ Result<ReconcileCounts> Reconciler::Compare(std::optional<int64_t> content_since
       if (!content) return content.error();
 
       if (it == mirrored.end()) {
-        // Not mirrored at all: its roomCreated was lost (unless its read is on the way).
+        // Not mirrored at all: its roomCreated was lost (unless its read is on the way), or
+        // the room was renamed to this id (no webhook says so). Its threads too, by the listing.
         if (!Pending(*content, TargetKind::kRoom)) {
           for (TargetKind kind : {TargetKind::kRoom, TargetKind::kStorage, TargetKind::kYdoc,
                                   TargetKind::kPresence}) {
             if (Wants(kind)) targets.push_back({kind, room_id, ""});
           }
           ++counts.repaired;
+          if (Wants(TargetKind::kThread)) {
+            LBMIRROR_RETURN_IF_ERROR(CompareThreads(room_id, *content, targets, counts));
+          }
         }
       } else if (room_differs && !Pending(*content, TargetKind::kRoom)) {
         targets.push_back({TargetKind::kRoom, room_id, ""});

@@ -4,14 +4,18 @@
 // through every page of the listing; all within --rest-budget (counted at the Liveblocks test
 // double, which every REST request passes through) while webhooks keep being mirrored; a 429
 // storm that slows the passes and loses nothing; and a server that answers 501 (the dev server)
-// leaving the mirror running. The inbox listing comes from the project's test double (the dev
-// server answers 501 for it), in the shape the Liveblocks API documents.
+// leaving the mirror running; and a room renamed (no webhook either), which reconciliation
+// turns into the new room with all it holds and the old one deleted. The inbox listing and the
+// rename come from the project's test double (the dev server answers 501 for them), in the
+// shape and with the outcome the Liveblocks API documents.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  env, startMirror, sendEvent, liveblocks, storageUpdated, roomEvent, uniqueId, waitFor, backends, sleep,
+  env, startMirror, sendEvent, liveblocks, storageUpdated, ydocUpdated, roomEvent, uniqueId, waitFor, backends, sleep,
+  tiptapUpdate, parseJsonColumn,
 } from "./lib/harness.mjs";
-import { startLiveblocksDouble } from "./lib/liveblocks_double.mjs";
+import { startLiveblocksDouble, textBody } from "./lib/liveblocks_double.mjs";
+import { threadEvent } from "./lib/checks.mjs";
 
 const BUDGET = 20;  // --rest-budget, requests per second (bursts of up to one second's worth)
 
@@ -154,6 +158,74 @@ for (const backend of backends("nowh")) {
       }, 30000);
       assert.equal(row.deleted_at, null);
       assert.equal(mirror.proc.exitCode, null, "serve is still running");
+    });
+  });
+}
+
+for (const backend of backends("rename")) {
+  describe(`a room renamed, on ${backend.name}`, () => {
+    const { db, prefix: p } = backend;
+    const roomPrefix = uniqueId("renamed") + "-";
+    let double;
+    let mirror;
+    before(async () => {
+      backend.cleanup();
+      double = await startLiveblocksDouble(env.baseUrl);
+      mirror = await startMirror({ databaseUrl: backend.databaseUrl, baseUrl: double.url,
+        extraArgs: [...backend.extraArgs, "--reconcile-interval", "1s", "--room-prefix", roomPrefix, "--inbox-interval", "0"] });
+    });
+    after(async () => {
+      assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-3000));
+      await double.close();
+      backend.cleanup();
+    });
+
+    test("reconciliation ends with the new id fully mirrored and the old one deleted", async () => {
+      const [oldId, newId] = [`${roomPrefix}old`, `${roomPrefix}new`];
+      const liveObject = (data) => ({ liveblocksType: "LiveObject", data });
+      await liveblocks.createRoom(oldId, { metadata: { title: "plans" } });
+      await liveblocks.setStorage(oldId, { title: "plans", flow: liveObject({
+        nodes: { liveblocksType: "LiveMap", data: { a: liveObject({ id: "a", position: { x: 1, y: 2 }, data: { label: "A" } }) } },
+        edges: { liveblocksType: "LiveMap", data: {} } }) });
+      await liveblocks.putYdoc(oldId, tiptapUpdate("Plans", "renamed text"));
+      const { threadId, commentId } = double.createThread(oldId, { userId: "alice", body: textBody("still here") });
+      for (const event of [roomEvent("roomCreated", oldId), storageUpdated(oldId), ydocUpdated(oldId), threadEvent("threadCreated", oldId, threadId)]) {
+        assert.equal((await sendEvent(mirror, event)).status, 200);
+      }
+      const live = async (table, roomId) => (await db.query(
+        `SELECT deleted_at FROM ${p}${table} WHERE room_id = ?`, [roomId]))[0]?.deleted_at === null;
+      await waitFor("the room mirrored", async () => (await live("documents", oldId)) && (await live("ydocs", oldId)) &&
+        (await live("threads", oldId)) && (await db.query(`SELECT 1 FROM ${p}flow_nodes WHERE room_id = ?`, [oldId])).length === 1);
+      const [before] = await db.query(`SELECT data FROM ${p}documents WHERE room_id = ?`, [oldId]);
+
+      const renamed = await fetch(`${double.url}/v2/rooms/${encodeURIComponent(oldId)}/update-room-id`, {
+        method: "POST", headers: { authorization: "Bearer sk_localdev", "content-type": "application/json" },
+        body: JSON.stringify({ newRoomId: newId }) });
+      assert.equal(renamed.status, 200);
+      assert.equal((await renamed.json()).id, newId);
+
+      await waitFor("the new id mirrored and the old one deleted", async () => {
+        // A difference throws, so that a timeout says what was left.
+        const state = {};
+        for (const table of ["rooms", "documents", "ydocs", "threads"]) {
+          state[table] = [await live(table, newId), await live(table, oldId)];
+        }
+        const wrong = Object.entries(state).filter(([, [fresh, old]]) => !fresh || old);
+        if (wrong.length) throw new Error(`live [new, old]: ${JSON.stringify(Object.fromEntries(wrong))}`);
+        return true;
+      }, 20000);
+      const [room] = await db.query(`SELECT metadata FROM ${p}rooms WHERE room_id = ?`, [newId]);
+      assert.deepEqual(parseJsonColumn(room.metadata), { title: "plans" });
+      const [document] = await db.query(`SELECT data FROM ${p}documents WHERE room_id = ?`, [newId]);
+      assert.deepEqual(parseJsonColumn(document.data), parseJsonColumn(before.data), "the same Storage");
+      const [ydoc] = await db.query(`SELECT text FROM ${p}ydocs WHERE room_id = ?`, [newId]);
+      assert.match(ydoc.text, /renamed text/);
+      const [thread] = await db.query(`SELECT room_id, deleted_at FROM ${p}threads WHERE thread_id = ?`, [threadId]);
+      assert.deepEqual({ ...thread }, { room_id: newId, deleted_at: null }, "the thread moved with its room");
+      const [comment] = await db.query(`SELECT room_id, body_text, deleted_at FROM ${p}comments WHERE comment_id = ?`, [commentId]);
+      assert.deepEqual({ ...comment }, { room_id: newId, body_text: "still here", deleted_at: null });
+      const nodes = await db.query(`SELECT room_id, node_id FROM ${p}flow_nodes WHERE room_id IN (?, ?) ORDER BY room_id`, [newId, oldId]);
+      assert.deepEqual(nodes.map((n) => [n.room_id, n.node_id]), [[newId, "a"]], "the diagram is the new room's only");
     });
   });
 }

@@ -145,6 +145,48 @@ TEST_F(ReconcilerTest, CompareMarksAndCountsOnlyWhatDiffers) {
   EXPECT_EQ(settled->targets_marked, 0);
 }
 
+TEST_F(ReconcilerTest, ARoomRenamedEndsMirroredUnderItsNewIdWithItsThreadsAndTheOldOneDeleted) {
+  options_.kinds = {TargetKind::kRoom, TargetKind::kStorage, TargetKind::kThread};
+  const std::string thread =
+      R"({"type":"thread","id":"th_1","roomId":"%s","createdAt":"2026-01-01T00:00:00.000Z",)"
+      R"("updatedAt":"2026-01-01T00:00:00.000Z","metadata":{},"resolved":false,)"
+      R"("visibility":"public","comments":[]})";
+  auto thread_of = [&](const std::string& room) {
+    std::string out = thread;
+    out.replace(out.find("%s"), 2, room);
+    return out;
+  };
+  client_.Set("/v2/rooms?limit=2", 200, R"({"nextCursor":null,"data":[)" + Room("old") + "]}");
+  client_.Set("/v2/rooms/old", 200, Room("old"));
+  client_.Set("/v2/rooms/old/storage?format=json", 200, R"({"v":1})");
+  client_.Set("/v2/rooms/old/threads", 200, "{\"data\":[" + thread_of("old") + "]}");
+  client_.Set("/v2/rooms/old/threads/th_1", 200, thread_of("old"));
+  Reconciler reconciler(*store_, *store_, client_, options_);
+  ASSERT_TRUE(reconciler.MarkAll("", false).has_value());
+  MirrorAll();
+  ASSERT_EQ(One("SELECT room_id FROM liveblocks_threads WHERE thread_id = 'th_1'"), "old");
+
+  // Renamed: no webhook; the listing has the new id, the old one answers 404.
+  client_.Set("/v2/rooms?limit=2", 200, R"({"nextCursor":null,"data":[)" + Room("new") + "]}");
+  client_.Set("/v2/rooms/new", 200, Room("new"));
+  client_.Set("/v2/rooms/new/storage?format=json", 200, R"({"v":1})");
+  client_.Set("/v2/rooms/new/threads", 200, "{\"data\":[" + thread_of("new") + "]}");
+  client_.Set("/v2/rooms/new/threads/th_1", 200, thread_of("new"));
+  client_.Set("/v2/rooms/old", 404, R"({"error":"ROOM_NOT_FOUND"})");
+  auto renamed = reconciler.Compare(std::nullopt);
+  ASSERT_TRUE(renamed.has_value()) << renamed.error().ToString();
+  EXPECT_EQ(renamed->rooms_gone, 1);
+  MirrorAll();
+  EXPECT_EQ(One("SELECT deleted_at FROM liveblocks_rooms WHERE room_id = 'new'"), "NULL");
+  EXPECT_EQ(One("SELECT data FROM liveblocks_documents WHERE room_id = 'new'"), R"({"v":1})");
+  EXPECT_NE(One("SELECT deleted_at FROM liveblocks_rooms WHERE room_id = 'old'"), "NULL");
+  EXPECT_NE(One("SELECT deleted_at FROM liveblocks_documents WHERE room_id = 'old'"), "NULL");
+  EXPECT_EQ(One("SELECT room_id || ' ' || COALESCE(deleted_at, 'live') FROM liveblocks_threads"
+                " WHERE thread_id = 'th_1'"),
+            "new live")
+      << "the thread, read under the new id";
+}
+
 TEST_F(ReconcilerTest, ContentIsComparedOnlyForRoomsConnectedToSinceThen) {
   ListThreeRooms();
   Reconciler reconciler(*store_, *store_, client_, options_);

@@ -6,7 +6,10 @@
 // top-level nextCursor, newest first), paginates the dev server's room list as the room
 // listing is documented, and forwards every other request to the real dev server, so lbmirror
 // sees one Liveblocks API. `state.inbox429` answers inbox listings 429 with Retry-After while
-// set; `requests` records when each request came (for rate checks).
+// set; `requests` records when each request came (for rate checks). A room rename
+// (POST /v2/rooms/{roomId}/update-room-id {"newRoomId"}, which the dev server answers 501) is
+// played through the dev server as Liveblocks describes its outcome: the old id is gone and
+// the new one has the same accesses, metadata, Storage, Yjs document and threads.
 import http from "node:http";
 import crypto from "node:crypto";
 
@@ -68,6 +71,16 @@ export async function startLiveblocksDouble(devServerUrl) {
       return found ? send(res, 200, found)
                    : send(res, 404, { error: "RESOURCE_NOT_FOUND", message: "Inbox notification not found" });
     }
+    const rename = req.method === "POST" && url.pathname.match(/^\/v2\/rooms\/([^/]+)\/update-room-id$/);
+    if (rename) {
+      if (auth !== `Bearer ${SECRET_KEY}`) return send(res, 403, { error: "INVALID_SECRET_KEY", message: "Invalid secret key" });
+      const chunks = [];
+      for await (const chunk of req) chunks.push(chunk);
+      const { newRoomId } = JSON.parse(Buffer.concat(chunks).toString() || "{}");
+      if (typeof newRoomId !== "string" || !newRoomId) return send(res, 422, { error: "INVALID_ROOM_ID", message: "newRoomId is required" });
+      const renamed = await renameRoom(decodeURIComponent(rename[1]), newRoomId, auth);
+      return renamed ? send(res, 200, renamed) : send(res, 404, { error: "ROOM_NOT_FOUND", message: "Room not found" });
+    }
     const roomList = req.method === "GET" && url.pathname === "/v2/rooms";
     const threadList = req.method === "GET" && url.pathname.match(/^\/v2\/rooms\/([^/]+)\/threads$/);
     if (roomList || threadList) {
@@ -102,6 +115,32 @@ export async function startLiveblocksDouble(devServerUrl) {
     res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
     res.end(Buffer.from(await upstream.arrayBuffer()));
   });
+  async function renameRoom(oldId, newId, auth) {
+    const dev = (method, path, body, type = "application/json") => fetch(devServerUrl + path,
+      { method, body, headers: { authorization: auth, ...(body ? { "content-type": type } : {}) } });
+    const from = `/v2/rooms/${encodeURIComponent(oldId)}`;
+    const to = `/v2/rooms/${encodeURIComponent(newId)}`;
+    const old = await dev("GET", from);
+    if (old.status !== 200) return null;
+    const room = await old.json();
+    const created = await dev("POST", "/v2/rooms", JSON.stringify({ id: newId, defaultAccesses: room.defaultAccesses,
+      usersAccesses: room.usersAccesses, groupsAccesses: room.groupsAccesses, metadata: room.metadata }));
+    if (created.status !== 200) throw new Error(`rename: create ${newId}: ${created.status}`);
+    const storage = await dev("GET", `${from}/storage`);
+    if (storage.status === 200) await dev("POST", `${to}/storage`, await storage.text());
+    const ydoc = await dev("GET", `${from}/ydoc-binary`);
+    const state = Buffer.from(await ydoc.arrayBuffer());
+    if (ydoc.status === 200 && state.length > 2) await dev("PUT", `${to}/ydoc`, state, "application/octet-stream");
+    await dev("DELETE", from);
+    for (const [k, t] of [...threads.entries()].filter(([, t]) => t.roomId === oldId)) {
+      threads.delete(k);
+      t.roomId = newId;
+      for (const c of t.comments) c.roomId = newId;
+      threads.set(key(newId, t.id), t);
+    }
+    return (await dev("GET", to)).json();
+  }
+
   const port = await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server.address().port)));
 
   const get = (roomId, threadId) => {
