@@ -84,12 +84,24 @@ struct ReactionRow {
   std::string room_id;
   OptionalText created_at;
 };
-// A thread as the REST API returned it: the mirror's thread, comments and reactions become
-// exactly this (comments that disappeared are deleted, reactions replaced).
+// One attachment of a comment: its metadata as the comment lists it (never a download URL).
+struct AttachmentRow {
+  std::string attachment_id;
+  std::string comment_id;
+  std::string thread_id;
+  std::string room_id;
+  std::string name;
+  std::optional<int64_t> size;  // bytes
+  OptionalText mime_type;
+};
+// A thread as the REST API returned it: the mirror's thread, comments, reactions and
+// attachments become exactly this (comments and attachments that disappeared are deleted,
+// reactions replaced).
 struct ThreadSnapshot {
   ThreadRow thread;
   std::vector<CommentRow> comments;
   std::vector<ReactionRow> reactions;
+  std::vector<AttachmentRow> attachments = {};
 };
 struct ThreadGone {
   std::string room_id;

@@ -279,6 +279,32 @@ store::FlowSnapshot ProjectFlow(const std::string& room_id, const std::string& k
   return flow;
 }
 
+namespace {
+// The attachments a comment lists ({"type":"attachment","id","name","size","mimeType"}).
+Status ProjectAttachments(const json::object& comment, const store::CommentRow& row,
+                          std::vector<store::AttachmentRow>& out) {
+  const json::value* attachments = comment.if_contains("attachments");
+  if (attachments == nullptr || attachments->is_null()) return Ok();
+  if (!attachments->is_array()) return Internal("thread: a comment's attachments are not a list");
+  for (const json::value& item : attachments->as_array()) {
+    const json::object* a = item.if_object();
+    auto id = a != nullptr ? StringField(*a, "id") : std::nullopt;
+    if (!id || id->empty()) return Internal("thread: an attachment has no id");
+    std::optional<int64_t> size;
+    if (const json::value* bytes = a->if_contains("size"); bytes != nullptr) {
+      if (bytes->is_int64()) size = bytes->as_int64();
+      if (bytes->is_uint64() && bytes->as_uint64() <= INT64_MAX) size = bytes->as_uint64();
+      if (bytes->is_double() && bytes->as_double() >= 0 && bytes->as_double() < 9e18) {
+        size = static_cast<int64_t>(bytes->as_double());
+      }
+    }
+    out.push_back({*id, row.comment_id, row.thread_id, row.room_id,
+                   StringField(*a, "name").value_or(""), size, StringField(*a, "mimeType")});
+  }
+  return Ok();
+}
+}  // namespace
+
 Result<store::ThreadSnapshot> ProjectThread(const TargetKey& target, const json::value& body) {
   const json::object* thread = body.if_object();
   if (thread == nullptr) return Internal("thread: response is not a JSON object");
@@ -312,6 +338,7 @@ Result<store::ThreadSnapshot> ProjectThread(const TargetKey& target, const json:
     }
     comment.metadata = Serialize(*c, "metadata", "{}");
     comment.attachments = Serialize(*c, "attachments", "[]");
+    LBMIRROR_RETURN_IF_ERROR(ProjectAttachments(*c, comment, snapshot.attachments));
     comment.created_at = Timestamp(*c, "createdAt");
     comment.edited_at = Timestamp(*c, "editedAt");
     comment.deleted_at = Timestamp(*c, "deletedAt");

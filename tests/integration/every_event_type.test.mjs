@@ -103,6 +103,30 @@ for (const backend of backends("ev")) {
       await expectThreadMirrored(roomId, threadId);
     });
 
+    test("comment attachments: their metadata from the comments, never a download URL", async () => {
+      const roomId = uniqueId("attach");
+      const attachment = (id, name, size, mimeType) => ({ type: "attachment", id, name, size, mimeType });
+      const [plan, sketch] = [attachment(uniqueId("at"), `plan ${UNICODE}.pdf`, 12345, "application/pdf"),
+        attachment(uniqueId("at"), "sketch.png", 678, "image/png")];
+      const { threadId, commentId } = double.createThread(roomId, { userId: "alice", body: textBody("see attached"),
+        attachments: [plan, sketch] });
+      await send(threadEvent("threadCreated", roomId, threadId));
+      const rows = () => db.query(`SELECT attachment_id, comment_id, thread_id, room_id, name, size, mime_type, deleted_at
+        FROM ${p}comment_attachments WHERE thread_id = ? ORDER BY name`, [threadId]);
+      const mirrored = await waitFor("both attachments", async () => ((await rows()).length === 2 ? rows() : null));
+      assert.deepEqual(mirrored.map((r) => [r.attachment_id, r.comment_id, r.room_id, r.name, Number(r.size), r.mime_type, r.deleted_at]),
+        [[plan.id, commentId, roomId, plan.name, 12345, "application/pdf", null],
+         [sketch.id, commentId, roomId, "sketch.png", 678, "image/png", null]]);
+      double.editComment(roomId, threadId, commentId, textBody("only the plan now"), [plan]);
+      await send(threadEvent("commentEdited", roomId, threadId, { commentId }));
+      await waitFor("the removed attachment deleted", async () =>
+        (await rows()).find((r) => r.attachment_id === sketch.id)?.deleted_at !== null);
+      assert.equal((await rows()).find((r) => r.attachment_id === plan.id).deleted_at, null);
+      double.deleteThread(roomId, threadId);
+      await send(threadEvent("threadDeleted", roomId, threadId));
+      await waitFor("the thread's attachments deleted", async () => (await rows()).every((r) => r.deleted_at !== null));
+    });
+
     test("deleting the last comment deletes the thread", async () => {
       const roomId = uniqueId("lastcomment");
       const { threadId, commentId } = double.createThread(roomId, { userId: "alice", body: textBody("only one") });

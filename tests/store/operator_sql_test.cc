@@ -38,7 +38,8 @@ TEST_P(SqlStoreTest, ARoomsSummaryCountsItsRowsAndNamesItsThreadsAndPendingTarge
     return RoomTableSummary{};
   };
   const std::string now = FormatSqlTimestamp(clock_.NowMs());
-  EXPECT_EQ(summary->tables.size(), 8u);
+  EXPECT_EQ(summary->tables.size(), 9u);
+  EXPECT_EQ(table("comment_attachments").rows, 0);
   EXPECT_EQ(table("documents").rows, 1);
   EXPECT_EQ(table("documents").live, 1);
   EXPECT_EQ(table("documents").last_synced_at, now);

@@ -74,6 +74,50 @@ TEST_P(SqlStoreTest, AThreadSnapshotReconcilesCommentsAndReactions) {
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comment_reactions"), "0");
 }
 
+TEST_P(SqlStoreTest, CommentAttachmentsFollowTheirThreadAndRoom) {
+  auto with = [](std::vector<AttachmentRow> attachments) {
+    ThreadSnapshot snapshot = Thread({{"cm_1", "see attached"}}, {});
+    snapshot.attachments = std::move(attachments);
+    return snapshot;
+  };
+  const AttachmentRow plan{"at_1",       "cm_1", "th_1",           "room-1",
+                           "plan 📐.pdf", 12345,  "application/pdf"};
+  const AttachmentRow sketch{"at_2",       "cm_1",       "th_1",      "room-1",
+                             "sketch.png", std::nullopt, std::nullopt};
+  COMPLETE_WITH(store_, with({plan, sketch}));
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comment_attachments WHERE deleted_at IS NULL"), "2");
+  EXPECT_EQ(One("SELECT name FROM {p}comment_attachments WHERE attachment_id = 'at_1'"),
+            "plan 📐.pdf");
+  EXPECT_EQ(One("SELECT size FROM {p}comment_attachments WHERE attachment_id = 'at_1'"), "12345");
+  EXPECT_EQ(One("SELECT mime_type FROM {p}comment_attachments WHERE attachment_id = 'at_2'"),
+            "NULL");
+  clock_.Advance(1'000);
+  COMPLETE_WITH(store_, with({plan}));  // the comment was edited: the sketch is gone
+  EXPECT_NE(One("SELECT deleted_at FROM {p}comment_attachments WHERE attachment_id = 'at_2'"),
+            "NULL");
+  EXPECT_EQ(One("SELECT deleted_at FROM {p}comment_attachments WHERE attachment_id = 'at_1'"),
+            "NULL");
+  clock_.Advance(1'000);
+  COMPLETE_WITH(store_, ThreadGone{"room-1", "th_1"});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comment_attachments WHERE deleted_at IS NULL"), "0");
+  clock_.Advance(1'000);
+  COMPLETE_WITH(store_, with({plan, sketch}));  // the thread again (a restored room)
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comment_attachments WHERE deleted_at IS NULL"), "2");
+  COMPLETE_WITH(store_, RoomGone{"room-1"});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comment_attachments WHERE deleted_at IS NULL"), "0");
+
+  auto hard = MakeStore(prefix_, 0, /*hard_deletes=*/true);
+  store_.reset();
+  clock_.Advance(1'000);
+  COMPLETE_WITH(hard, with({plan, sketch}));
+  clock_.Advance(1'000);
+  COMPLETE_WITH(hard, with({sketch}));
+  EXPECT_EQ(One("SELECT attachment_id FROM {p}comment_attachments"), "at_2");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comment_attachments"), "1");
+  COMPLETE_WITH(hard, RoomGone{"room-1"});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comment_attachments"), "0");
+}
+
 TEST_P(SqlStoreTest, HardDeletesRemoveRowsInsteadOfMarkingThem) {
   auto hard = MakeStore(prefix_, 0, /*hard_deletes=*/true);
   store_.reset();

@@ -247,6 +247,40 @@ TEST(ThreadProjectionTest, ProjectsTheSpecsIllustrativeThread) {
   EXPECT_EQ(snapshot.reactions[1].user_id, "carol");
 }
 
+TEST(ThreadProjectionTest, AttachmentsComeFromTheirCommentsWithoutAnyUrl) {
+  store::TargetKey key{store::TargetKind::kThread, "r", "th_1"};
+  const std::string thread =
+      R"({"type":"thread","id":"th_1","roomId":"r","metadata":{},"resolved":false,"comments":[)"
+      R"({"type":"comment","id":"cm_1","threadId":"th_1","roomId":"r","userId":"u","reactions":[],)"
+      R"("attachments":[{"type":"attachment","id":"at_1","name":"a.pdf","size":12345,"mimeType":"application/pdf"},)"
+      R"({"type":"attachment","id":"at_2","name":"b.png","size":1.5e3}]},)"
+      R"({"type":"comment","id":"cm_2","threadId":"th_1","roomId":"r","userId":"u","reactions":[],)"
+      R"("deletedAt":"2026-01-01T00:00:00.000Z"}]})";
+  auto projection = Project(key, {200, thread, {}});
+  ASSERT_TRUE(projection.has_value()) << projection.error().ToString();
+  const auto& attachments = std::get<store::ThreadSnapshot>(projection->writes.at(0)).attachments;
+  ASSERT_EQ(attachments.size(), 2u);
+  EXPECT_EQ(attachments[0].attachment_id, "at_1");
+  EXPECT_EQ(attachments[0].comment_id, "cm_1");
+  EXPECT_EQ(attachments[0].thread_id, "th_1");
+  EXPECT_EQ(attachments[0].room_id, "r");
+  EXPECT_EQ(attachments[0].name, "a.pdf");
+  EXPECT_EQ(attachments[0].size, 12345);
+  EXPECT_EQ(attachments[0].mime_type, "application/pdf");
+  EXPECT_EQ(attachments[1].size, 1500);
+  EXPECT_FALSE(attachments[1].mime_type.has_value());
+  for (const char* bad : {R"("attachments":[{"type":"attachment","name":"no id"}])",
+                          R"("attachments":{"id":"at_1"})"}) {
+    std::string body = thread;
+    const size_t from = body.find(R"("attachments":[{"type":"attachment","id":"at_1")");
+    const std::string last = R"("size":1.5e3}])";
+    body.replace(from, body.find(last) + last.size() - from, bad);
+    auto refused = Project(key, {200, body, {}});
+    ASSERT_FALSE(refused.has_value()) << bad;
+    EXPECT_NE(refused.error().message().find("attachment"), std::string::npos) << bad;
+  }
+}
+
 TEST(ThreadProjectionTest, NotFoundDeletesTheThread) {
   store::TargetKey key{store::TargetKind::kThread, "my-room", "th_abc"};
   EXPECT_EQ(ReadPath(key), "/v2/rooms/my-room/threads/th_abc");

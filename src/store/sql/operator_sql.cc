@@ -89,10 +89,12 @@ Result<RoomSummary> SqlStore::Summary(std::string_view room_id) {
   };
   // Each is looked up by an index that starts with room_id (reactions and notifications,
   // which have none, are left out).
-  static constexpr Table kTables[] = {{"rooms", true, true},       {"documents", true, true},
-                                      {"ydocs", true, true},       {"threads", true, true},
-                                      {"comments", true, true},    {"active_users", false, true},
-                                      {"flow_nodes", false, true}, {"flow_edges", false, true}};
+  static constexpr Table kTables[] = {
+      {"rooms", true, true},         {"documents", true, true},
+      {"ydocs", true, true},         {"threads", true, true},
+      {"comments", true, true},      {"comment_attachments", true, true},
+      {"active_users", false, true}, {"flow_nodes", false, true},
+      {"flow_edges", false, true}};
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
   SqlValue key[] = {room_id};

@@ -73,6 +73,9 @@ class RowWriter {
                      const std::string& now) const;
   Status DeleteThread(SqlConnection& connection, const ThreadGone& gone,
                       const std::string& now) const;
+  // A thread's attachments become those of `snapshot` (within ApplyThread).
+  Status ApplyAttachments(SqlConnection& connection, const ThreadSnapshot& snapshot,
+                          const std::string& now) const;
   Status ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSnapshot& snapshot,
                           const std::string& now, int64_t now_ms) const;
   Status ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow, const std::string& now,

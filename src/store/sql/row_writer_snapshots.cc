@@ -67,27 +67,51 @@ Status RowWriter::ApplyThread(SqlConnection& connection, const ThreadSnapshot& s
                            Text(r.thread_id),  Text(r.room_id), Optional(r.created_at)};
     LBMIRROR_RETURN_IF_ERROR(Run(connection, insert_reaction, reaction));
   }
+  LBMIRROR_RETURN_IF_ERROR(ApplyAttachments(connection, snapshot, now));
   return search_.IndexThread(connection, snapshot);
+}
+
+Status RowWriter::ApplyAttachments(SqlConnection& connection, const ThreadSnapshot& snapshot,
+                                   const std::string& now) const {
+  const std::string upsert =
+      Sql("INSERT INTO {p}comment_attachments (attachment_id, comment_id, thread_id, room_id,"
+          " name, size, mime_type, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+          " {upsert:attachment_id} comment_id = {v:comment_id}, thread_id = {v:thread_id},"
+          " room_id = {v:room_id}, name = {v:name}, size = {v:size},"
+          " mime_type = {v:mime_type}, synced_at = {v:synced_at}, deleted_at = NULL");
+  for (const AttachmentRow& a : snapshot.attachments) {
+    SqlValue row[] = {Text(a.attachment_id), Text(a.comment_id),
+                      Text(a.thread_id),     Text(a.room_id),
+                      Text(a.name),          a.size ? SqlValue(*a.size) : SqlValue(nullptr),
+                      Optional(a.mime_type), Text(now)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
+  }
+  // Attachments the thread no longer lists (their comment was edited or deleted) are gone:
+  // every one it lists was just written at `now`.
+  SqlValue params[] = {Text(now), Text(snapshot.thread.thread_id), Text(now)};
+  if (hard_deletes_) {
+    return Run(connection,
+               Sql("DELETE FROM {p}comment_attachments WHERE thread_id = ? AND synced_at < ?"),
+               std::span(params).subspan(1));
+  }
+  return Run(connection,
+             Sql("UPDATE {p}comment_attachments SET deleted_at = ? WHERE thread_id = ?"
+                 " AND deleted_at IS NULL AND synced_at < ?"),
+             params);
 }
 
 Status RowWriter::DeleteThread(SqlConnection& connection, const ThreadGone& gone,
                                const std::string& now) const {
   SqlValue key[] = {Text(gone.thread_id)};
   SqlValue stamped[] = {Text(now), Text(gone.thread_id)};
-  if (hard_deletes_) {
+  for (const char* table : {"threads", "comments", "comment_attachments"}) {
     LBMIRROR_RETURN_IF_ERROR(
-        Run(connection, Sql("DELETE FROM {p}threads WHERE thread_id = ?"), key));
-    LBMIRROR_RETURN_IF_ERROR(
-        Run(connection, Sql("DELETE FROM {p}comments WHERE thread_id = ?"), key));
-  } else {
-    LBMIRROR_RETURN_IF_ERROR(
-        Run(connection,
-            Sql("UPDATE {p}threads SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL"),
-            stamped));
-    LBMIRROR_RETURN_IF_ERROR(
-        Run(connection,
-            Sql("UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL"),
-            stamped));
+        hard_deletes_
+            ? Run(connection, Sql(Cat("DELETE FROM {p}", table, " WHERE thread_id = ?")), key)
+            : Run(connection,
+                  Sql(Cat("UPDATE {p}", table,
+                          " SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL")),
+                  stamped));
   }
   LBMIRROR_RETURN_IF_ERROR(
       Run(connection, Sql("DELETE FROM {p}comment_reactions WHERE thread_id = ?"), key));

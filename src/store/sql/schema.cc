@@ -319,7 +319,22 @@ constexpr StepSpec kSchema[] = {
   {5, Step::kColumn, "ydocs", "deep_data", "{text} NULL"},
 
   {6, Step::kIndex, "notifications", "notifications_user", "user_id", kAll,
-   "inbox notifications by user, for the per-user passes"},
+   "inbox notifications by user; comment attachments"},
+  {6, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}comment_attachments (\n"
+   "  attachment_id {id} NOT NULL,\n"
+   "  comment_id {id} NOT NULL,\n"
+   "  thread_id {id} NOT NULL,\n"
+   "  room_id {id} NOT NULL,\n"
+   "  name {text} NOT NULL,\n"
+   "  size {bigint} NULL,\n"
+   "  mime_type VARCHAR(255) NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  deleted_at {time} NULL,\n"
+   "  PRIMARY KEY (attachment_id)\n"
+   "{end}"},
+  {6, Step::kIndex, "comment_attachments", "comment_attachments_thread", "thread_id"},
+  {6, Step::kIndex, "comment_attachments", "comment_attachments_room", "room_id"},
 };
 // clang-format on
 

@@ -161,11 +161,11 @@ export async function startLiveblocksDouble(devServerUrl) {
     requests,
     close: () => new Promise((resolve) => server.close(resolve)),
     thread: (roomId, threadId) => structuredClone(get(roomId, threadId)),
-    createThread(roomId, { userId, body, metadata = {} }) {
+    createThread(roomId, { userId, body, metadata = {}, attachments = [] }) {
       const id = newId("th");
       const at = now();
       const first = { type: "comment", id: newId("cm"), threadId: id, roomId, userId, createdAt: at,
-        reactions: [], attachments: [], metadata: {}, body };
+        reactions: [], attachments: structuredClone(attachments), metadata: {}, body };
       threads.set(key(roomId, id), { type: "thread", id, roomId, createdAt: at, updatedAt: at, metadata,
         resolved: false, visibility: "public", comments: [first] });
       return { threadId: id, commentId: first.id };
@@ -178,9 +178,10 @@ export async function startLiveblocksDouble(devServerUrl) {
       touch(t);
       return c.id;
     },
-    editComment(roomId, threadId, commentId, body) {
+    editComment(roomId, threadId, commentId, body, attachments) {
       const t = get(roomId, threadId);
-      Object.assign(comment(t, commentId), { body, editedAt: now() });
+      Object.assign(comment(t, commentId), { body, editedAt: now() },
+        attachments ? { attachments: structuredClone(attachments) } : {});
       touch(t);
     },
     // A deleted comment stays listed with deletedAt and without body; deleting the last live
@@ -191,6 +192,7 @@ export async function startLiveblocksDouble(devServerUrl) {
       delete c.body;
       c.deletedAt = now();
       c.reactions = [];
+      c.attachments = [];
       touch(t);
       if (t.comments.every((x) => x.deletedAt)) threads.delete(key(roomId, threadId));
     },

@@ -190,6 +190,22 @@ SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() 
 ALTER TABLE {p}ydocs ADD COLUMN deep_data LONGTEXT NULL
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE version = version
 SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?
+CREATE TABLE IF NOT EXISTS {p}comment_attachments (
+  attachment_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  comment_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  thread_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  room_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  name LONGTEXT NOT NULL,
+  size BIGINT NULL,
+  mime_type VARCHAR(255) NULL,
+  synced_at DATETIME(3) NOT NULL,
+  deleted_at DATETIME(3) NULL,
+  PRIMARY KEY (attachment_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?
+CREATE INDEX {p}comment_attachments_thread ON {p}comment_attachments (thread_id)
+SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?
+CREATE INDEX {p}comment_attachments_room ON {p}comment_attachments (room_id)
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE version = version
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
@@ -253,6 +269,7 @@ INSERT INTO {p}comments (comment_id, thread_id, room_id, user_id, body, body_tex
 UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL AND comment_id NOT IN (?)
 DELETE FROM {p}comment_reactions WHERE thread_id = ?
 INSERT INTO {p}comment_reactions (comment_id, emoji, user_id, thread_id, room_id, created_at) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE created_at = VALUES(created_at)
+UPDATE {p}comment_attachments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL AND synced_at < ?
 UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
 INSERT INTO {p}ydocs (room_id, data, deep_data, text, state, updated_at, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON DUPLICATE KEY UPDATE updated_at = CASE WHEN state <=> VALUES(state) AND deleted_at IS NULL THEN updated_at ELSE VALUES(updated_at) END, data = VALUES(data), deep_data = VALUES(deep_data), text = VALUES(text), state = VALUES(state), synced_at = VALUES(synced_at), deleted_at = NULL
 INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON DUPLICATE KEY UPDATE first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE VALUES(first_dirty_at) END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN VALUES(next_attempt_at) WHEN attempts > 0 THEN next_attempt_at ELSE LEAST(GREATEST(next_attempt_at, VALUES(next_attempt_at)), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
@@ -294,6 +311,7 @@ UPDATE {p}documents SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}threads SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}comments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}comment_attachments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 DELETE FROM {p}comment_reactions WHERE room_id = ?
 DELETE FROM {p}active_users WHERE room_id = ?
 DELETE FROM {p}flow_nodes WHERE room_id = ?

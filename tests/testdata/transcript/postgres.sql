@@ -173,6 +173,20 @@ ALTER TABLE {p}documents ADD COLUMN IF NOT EXISTS deep_data TEXT NULL
 ALTER TABLE {p}ydocs ADD COLUMN IF NOT EXISTS deep_data TEXT NULL
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 CREATE INDEX IF NOT EXISTS {p}notifications_user ON {p}notifications (user_id)
+CREATE TABLE IF NOT EXISTS {p}comment_attachments (
+  attachment_id TEXT COLLATE "C" NOT NULL,
+  comment_id TEXT COLLATE "C" NOT NULL,
+  thread_id TEXT COLLATE "C" NOT NULL,
+  room_id TEXT COLLATE "C" NOT NULL,
+  name TEXT NOT NULL,
+  size BIGINT NULL,
+  mime_type VARCHAR(255) NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  deleted_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (attachment_id)
+)
+CREATE INDEX IF NOT EXISTS {p}comment_attachments_thread ON {p}comment_attachments (thread_id)
+CREATE INDEX IF NOT EXISTS {p}comment_attachments_room ON {p}comment_attachments (room_id)
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
@@ -222,6 +236,7 @@ INSERT INTO {p}comments (comment_id, thread_id, room_id, user_id, body, body_tex
 UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL AND comment_id NOT IN (?)
 DELETE FROM {p}comment_reactions WHERE thread_id = ?
 INSERT INTO {p}comment_reactions (comment_id, emoji, user_id, thread_id, room_id, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(comment_id, emoji, user_id) DO UPDATE SET created_at = excluded.created_at
+UPDATE {p}comment_attachments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL AND synced_at < ?
 UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
 INSERT INTO {p}ydocs (room_id, data, deep_data, text, state, updated_at, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(room_id) DO UPDATE SET updated_at = CASE WHEN {p}ydocs.state IS NOT DISTINCT FROM excluded.state AND {p}ydocs.deleted_at IS NULL THEN {p}ydocs.updated_at ELSE excluded.updated_at END, data = excluded.data, deep_data = excluded.deep_data, text = excluded.text, state = excluded.state, synced_at = excluded.synced_at, deleted_at = NULL
 INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
@@ -260,6 +275,7 @@ UPDATE {p}documents SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}threads SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}comments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}comment_attachments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 DELETE FROM {p}comment_reactions WHERE room_id = ?
 DELETE FROM {p}active_users WHERE room_id = ?
 DELETE FROM {p}flow_nodes WHERE room_id = ?

@@ -178,6 +178,20 @@ SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?
 ALTER TABLE {p}ydocs ADD COLUMN deep_data TEXT NULL
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 CREATE INDEX IF NOT EXISTS {p}notifications_user ON {p}notifications (user_id)
+CREATE TABLE IF NOT EXISTS {p}comment_attachments (
+  attachment_id TEXT NOT NULL,
+  comment_id TEXT NOT NULL,
+  thread_id TEXT NOT NULL,
+  room_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  size INTEGER NULL,
+  mime_type VARCHAR(255) NULL,
+  synced_at TEXT NOT NULL,
+  deleted_at TEXT NULL,
+  PRIMARY KEY (attachment_id)
+)
+CREATE INDEX IF NOT EXISTS {p}comment_attachments_thread ON {p}comment_attachments (thread_id)
+CREATE INDEX IF NOT EXISTS {p}comment_attachments_room ON {p}comment_attachments (room_id)
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
@@ -228,6 +242,7 @@ INSERT INTO {p}comments (comment_id, thread_id, room_id, user_id, body, body_tex
 UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL AND comment_id NOT IN (?)
 DELETE FROM {p}comment_reactions WHERE thread_id = ?
 INSERT INTO {p}comment_reactions (comment_id, emoji, user_id, thread_id, room_id, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(comment_id, emoji, user_id) DO UPDATE SET created_at = excluded.created_at
+UPDATE {p}comment_attachments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL AND synced_at < ?
 DELETE FROM {p}search WHERE kind = 'comment' AND thread_id = ?
 INSERT INTO {p}search (kind, room_id, thread_id, object_id, text) VALUES ('comment', ?, ?, ?, ?)
 UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
@@ -273,6 +288,7 @@ UPDATE {p}documents SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}threads SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}comments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}comment_attachments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 DELETE FROM {p}comment_reactions WHERE room_id = ?
 DELETE FROM {p}active_users WHERE room_id = ?
 DELETE FROM {p}flow_nodes WHERE room_id = ?
