@@ -174,6 +174,12 @@ void AddServeWorkOptions(CLI::App& command, ServeOptions& serve) {
       ->envname("LBMIRROR_INBOX_INTERVAL")
       ->capture_default_str();
   command
+      .add_option("--groups-interval", serve.groups_interval,
+                  "re-read the project's groups and their members this often (no webhook "
+                  "announces them; 0 = never)")
+      ->envname("LBMIRROR_GROUPS_INTERVAL")
+      ->capture_default_str();
+  command
       .add_option("--poll", serve.poll,
                   "poll the REST API for changed rooms this often, for machines webhooks "
                   "cannot reach (default 5s when no webhook secret is set)")

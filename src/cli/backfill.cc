@@ -67,10 +67,10 @@ class ProgressDisplay {
   int64_t last_ms_ = 0;
 };
 // What a backfill does: the room kinds it marks through the reconciler, and whether it then
-// reads the inbox of every user the mirror knows.
+// runs the passes of data no webhook announces (every known user's inbox, the groups).
 struct BackfillScope {
   sync::ReconcileOptions rooms;
-  bool inboxes = false;
+  sync::PassIntervals passes;  // 1: run once now; 0: not
 };
 
 // The scope of the options; nullopt, with the exit code in `code`, when wrong.
@@ -88,15 +88,19 @@ std::optional<BackfillScope> ReadBackfillScope(const ApiOptions& api,
     auto kind = store::ParseTargetKind(name);
     if (!kind || *kind == store::TargetKind::kNotification) {
       return fail(Cat("--kinds: unknown kind \"", name,
-                      "\" (choose from room, storage, ydoc, presence, thread, inbox)"));
+                      "\" (choose from room, storage, ydoc, presence, thread, inbox, groups)"));
     }
     if (*kind == store::TargetKind::kInbox) {
-      scope.inboxes = true;
+      scope.passes.inbox_ms = 1;
+    } else if (*kind == store::TargetKind::kGroups) {
+      scope.passes.groups_ms = 1;
     } else {
       scope.rooms.kinds.push_back(*kind);
     }
   }
-  if (scope.rooms.kinds.empty() && !scope.inboxes) return fail("--kinds needs at least one kind");
+  if (scope.rooms.kinds.empty() && scope.passes.inbox_ms == 0 && scope.passes.groups_ms == 0) {
+    return fail("--kinds needs at least one kind");
+  }
   if (options.workers < 1) return fail("--workers must be at least 1");
   return scope;
 }
@@ -165,33 +169,38 @@ int AwaitTargets(store::Store& store, const std::function<void()>& finish,
 }
 }  // namespace
 
-// After the rooms: the inbox of every user the mirror now knows, as the inbox pass reads it
-// (resuming an interrupted one).
-int BackfillInboxes(store::Store& store, sync::Engine& engine, const Clock& clock,
-                    const sync::ReconcileCounts& rooms, ProgressDisplay& display) {
+// After the rooms: the passes asked for (the inbox of every user the mirror now knows, the
+// groups), as serve runs them (resuming an interrupted one).
+int BackfillPasses(store::Store& store, sync::Engine& engine, const Clock& clock,
+                   const sync::PassIntervals& intervals, const sync::ReconcileCounts& rooms,
+                   ProgressDisplay& display) {
   auto before = store.Queue(0);
   if (!before) {
     log::Error(Cat("cannot read the work queue: ", before.error().ToString()));
     return 1;
   }
   sync::Passes passes(
-      store, store, clock, sync::PassSpecs(1),
+      store, store, clock, sync::PassSpecs(intervals),
       [&engine](store::TargetKind kind) { return engine.Unsupported(kind); },
       [&engine] { engine.Notify(); });
   auto marked = passes.RunDue();
   if (!marked) {
-    log::Error(Cat("backfill of the inboxes failed: ", marked.error().ToString()));
+    log::Error(Cat("backfill failed: ", marked.error().ToString()));
     return 1;
   }
-  return AwaitTargets(
-      store,
-      [&] {
-        log::Info(engine.Unsupported(store::TargetKind::kInbox)
-                      ? std::string("inboxes: Liveblocks answers 501 (this server does not list "
-                                    "inbox notifications); skipped")
-                      : Cat("inboxes done: ", passes.Progress()[0].marked, " users"));
-      },
-      rooms, before->pending + *marked, display);
+  auto report = [&] {
+    const std::vector<sync::PassProgress> progress = passes.Progress();
+    for (size_t i = 0; i < progress.size(); ++i) {
+      const sync::PassSpec& spec = passes.specs()[i];
+      if (spec.interval_ms == 0) continue;
+      log::Info(engine.Unsupported(spec.kind)
+                    ? Cat(spec.name,
+                          ": Liveblocks answers 501 (this server does not offer it); "
+                          "skipped")
+                    : Cat(spec.name, " done: ", progress[i].marked, " targets read"));
+    }
+  };
+  return AwaitTargets(store, report, rooms, before->pending + *marked, display);
 }
 
 int RunBackfill(const CommonOptions& common, const ApiOptions& api,
@@ -222,7 +231,9 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api,
   }
   ProgressDisplay display(clock);
   engine.Start();
-  if (scope->kinds.empty()) return BackfillInboxes(**store, engine, clock, {}, display);
+  if (scope->kinds.empty()) {
+    return BackfillPasses(**store, engine, clock, backfill->passes, {}, display);
+  }
   sync::ReconcileCounts listed;
   auto counts =
       reconciler.MarkAll(checkpoint, options.restart, [&](const sync::ReconcileCounts& c) {
@@ -256,8 +267,8 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api,
                       " targets marked"));
       },
       *counts, before->pending + counts->targets_marked, display);
-  if (code != 0 || !backfill->inboxes) return code;
-  return BackfillInboxes(**store, engine, clock, *counts, display);
+  if (code != 0 || (backfill->passes.inbox_ms == 0 && backfill->passes.groups_ms == 0)) return code;
+  return BackfillPasses(**store, engine, clock, backfill->passes, *counts, display);
 }
 
 }  // namespace lbmirror::cli

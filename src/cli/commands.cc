@@ -172,7 +172,7 @@ int RunStatus(const CommonOptions& common) {
   int code = 0;
   auto store = OpenMirror(common, clock, code);
   if (!store) return code;
-  auto report = admin::ReadStatus({*store, *store, *store}, sync::PassSpecs(0), clock.NowMs(), 20);
+  auto report = admin::ReadStatus({*store, *store, *store}, sync::PassSpecs({}), clock.NowMs(), 20);
   if (!report) {
     log::Error(report.error().ToString());
     return 1;

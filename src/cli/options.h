@@ -42,6 +42,7 @@ struct ServeOptions {
   std::string flow_keys = "flow";         // comma-separated Storage root keys holding diagrams
   std::string reconcile_interval = "5m";  // compare with the API this often ("0": never)
   std::string inbox_interval = "24h";     // re-read every known user's inbox ("0": never)
+  std::string groups_interval = "10m";    // re-read the project's groups ("0": never)
   std::string poll;                       // poll mode interval; the default when no webhook secret
   std::string room_prefix;                // reconciliation and polling look at these rooms only
   std::string prune_events_older_than;    // delete stored webhooks older than this (hourly)
@@ -52,7 +53,7 @@ struct ServeOptions {
 
 struct BackfillOptions {
   std::string room_prefix;
-  std::string kinds = "room,storage,ydoc,presence,thread,inbox";
+  std::string kinds = "room,storage,ydoc,presence,thread,inbox,groups";
   bool restart = false;
   int workers = 4;
   std::string flow_keys = "flow";

@@ -53,9 +53,9 @@ size_t ConnectionCap(int requested) {
 struct ServeConfig {
   std::optional<webhook::SignatureVerifier> verifier;  // none: no webhook endpoint
   std::pair<std::string, uint16_t> address;
-  bool poll = false;              // polling instead of (or besides) webhooks
-  int64_t interval_ms = 0;        // of polling or reconciliation; 0: never
-  int64_t inbox_interval_ms = 0;  // of the inbox pass; 0: never
+  bool poll = false;           // polling instead of (or besides) webhooks
+  int64_t interval_ms = 0;     // of polling or reconciliation; 0: never
+  sync::PassIntervals passes;  // 0: a pass never runs
   std::optional<int64_t> prune_ms;
   int64_t admin_sample_ms = 10'000;
   int64_t ack_timeout_ms = 5'000;  // the bound of every answer
@@ -113,11 +113,15 @@ std::optional<ServeConfig> ReadServeConfig(const ApiOptions& api, const ServeOpt
   }
   if (config.poll && *interval_ms < 1'000) return fail("--poll must be at least 1s");
   config.interval_ms = *interval_ms;
-  auto inbox_ms = ParseDurationMs(options.inbox_interval);
-  if (!inbox_ms || (*inbox_ms != 0 && *inbox_ms < 1'000)) {
-    return fail("--inbox-interval must be 0 or a duration of at least 1s, such as 24h");
+  for (auto [option, value, into] :
+       {std::tuple{"--inbox-interval", &options.inbox_interval, &config.passes.inbox_ms},
+        std::tuple{"--groups-interval", &options.groups_interval, &config.passes.groups_ms}}) {
+    auto ms = ParseDurationMs(*value);
+    if (!ms || (*ms != 0 && *ms < 1'000)) {
+      return fail(Cat(option, " must be 0 or a duration of at least 1s, such as 24h or 10m"));
+    }
+    *into = *ms;
   }
-  config.inbox_interval_ms = *inbox_ms;
   if (!options.prune_events_older_than.empty()) {
     config.prune_ms = ParseDurationMs(options.prune_events_older_than);
     if (!config.prune_ms || *config.prune_ms < 60'000) {
@@ -263,7 +267,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
                                                       [&engine] { engine.Notify(); });
   }
   sync::Passes passes(
-      **store, **store, clock, {{"inbox", store::TargetKind::kInbox, config->inbox_interval_ms}},
+      **store, **store, clock, sync::PassSpecs(config->passes),
       [&engine](store::TargetKind kind) { return engine.Unsupported(kind); },
       [&engine] { engine.Notify(); });
   admin::ServeMetrics serve_metrics;

@@ -133,6 +133,26 @@ struct InboxSnapshot {
   std::vector<NotificationRow> notifications;
   std::string listed_at;  // SQL timestamp
 };
+// Every group of the project, as GET /v2/groups lists them (all pages): the groups table
+// becomes these (groups it lacks are deleted, unless written at or after `listed_at`), and
+// each group's members exactly its list.
+struct GroupMember {
+  std::string user_id;
+  OptionalText added_at;
+};
+struct GroupRow {
+  std::string group_id;
+  std::string organization_id;  // organizationId, or the older tenantId
+  std::string scopes;           // JSON object, such as {"mention":true}
+  OptionalText created_at;
+  OptionalText updated_at;
+  std::string data;  // the whole group JSON
+  std::vector<GroupMember> members;
+};
+struct GroupsSnapshot {
+  std::vector<GroupRow> groups;
+  std::string listed_at;  // SQL timestamp
+};
 struct ActiveUser {
   int64_t connection_id = 0;
   OptionalText user_id;
@@ -170,6 +190,6 @@ struct FlowSnapshot {
 
 using RowWrite = std::variant<DocumentRow, YdocRow, RoomRow, DocumentGone, YdocGone, RoomGone,
                               ThreadSnapshot, ThreadGone, NotificationRow, NotificationGone,
-                              InboxSnapshot, ActiveUsersSnapshot, FlowSnapshot>;
+                              InboxSnapshot, GroupsSnapshot, ActiveUsersSnapshot, FlowSnapshot>;
 
 }  // namespace lbmirror::store

@@ -122,8 +122,8 @@ class MirrorReads {
   virtual Result<std::vector<RoomRow>> LiveRooms(std::string_view prefix) = 0;
   virtual Result<RoomContent> Content(std::string_view room_id) = 0;
   // Every user id the mirror's rows name: notification recipients, comment authors, reaction
-  // and active users, session users (no endpoint lists users; rooms' usersAccesses keys are
-  // in LiveRooms). Distinct, in no particular order.
+  // and active users, session users, group members (no endpoint lists users; rooms'
+  // usersAccesses keys are in LiveRooms). Distinct, in no particular order.
   virtual Result<std::vector<std::string>> KnownUsers() = 0;
   // Named progress records of long passes (backfill, reconciliation), JSON text.
   virtual Result<std::optional<std::string>> Checkpoint(std::string_view name) = 0;

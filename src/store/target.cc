@@ -5,7 +5,7 @@
 namespace lbmirror::store {
 
 namespace {
-constexpr std::array<std::pair<TargetKind, std::string_view>, 7> kNames = {{
+constexpr std::array<std::pair<TargetKind, std::string_view>, 8> kNames = {{
     {TargetKind::kRoom, "room"},
     {TargetKind::kStorage, "storage"},
     {TargetKind::kYdoc, "ydoc"},
@@ -13,6 +13,7 @@ constexpr std::array<std::pair<TargetKind, std::string_view>, 7> kNames = {{
     {TargetKind::kThread, "thread"},
     {TargetKind::kNotification, "notification"},
     {TargetKind::kInbox, "inbox"},
+    {TargetKind::kGroups, "groups"},
 }};
 }  // namespace
 

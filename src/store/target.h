@@ -9,9 +9,19 @@
 
 namespace lbmirror::store {
 
-// kInbox is a user's whole inbox (every notification, read by a reconciliation pass); the
-// others are read because a webhook, reconciliation or an operator marked them.
-enum class TargetKind { kRoom, kStorage, kYdoc, kPresence, kThread, kNotification, kInbox };
+// kInbox (a user's whole inbox) and kGroups (every group of the project, scope "project") are
+// read by reconciliation passes; the others because a webhook, reconciliation or an operator
+// marked them.
+enum class TargetKind {
+  kRoom,
+  kStorage,
+  kYdoc,
+  kPresence,
+  kThread,
+  kNotification,
+  kInbox,
+  kGroups
+};
 
 // Stable names used in the targets table and in logs ("storage", "thread", ...).
 std::string_view TargetKindName(TargetKind kind);

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "core/thread_name.h"
+#include "sync/pass_kinds.h"
 #include "sync/projection.h"
 
 namespace lbmirror::sync {

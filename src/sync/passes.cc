@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "core/text.h"
+#include "sync/pass_kinds.h"
 
 namespace lbmirror::sync {
 
@@ -30,8 +31,9 @@ std::string Serialize(const PassProgress& progress, const std::string& after) {
 
 }  // namespace
 
-std::vector<PassSpec> PassSpecs(int64_t inbox_interval_ms) {
-  return {{"inbox", store::TargetKind::kInbox, inbox_interval_ms}};
+std::vector<PassSpec> PassSpecs(const PassIntervals& intervals) {
+  return {{"inbox", store::TargetKind::kInbox, intervals.inbox_ms},
+          {"groups", store::TargetKind::kGroups, intervals.groups_ms}};
 }
 
 std::string PassCheckpoint(std::string_view name) { return Cat("pass:", name); }
@@ -88,6 +90,8 @@ std::vector<PassProgress> Passes::Progress() const {
 }
 
 Result<std::vector<std::string>> Passes::Scopes(const PassSpec& spec) {
+  if (spec.kind == store::TargetKind::kGroups)
+    return std::vector<std::string>{std::string(kProjectScope)};
   if (spec.kind != store::TargetKind::kInbox) {
     return Internal(Cat("no scopes for ", store::TargetKindName(spec.kind), " passes"));
   }

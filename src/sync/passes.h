@@ -1,6 +1,7 @@
 // Passes: reconciliation of the data no webhook announces. Each pass marks, at its own cadence,
-// one target per scope (today: every known user's inbox, for the readAt and the deletions of
-// inbox notifications); the background workers read them within the REST budget's leftover.
+// one target per scope (every known user's inbox, for the readAt and the deletions of inbox
+// notifications; the project's groups); the background workers read them within the REST
+// budget's leftover.
 // A pass keeps its progress in the checkpoint "pass:NAME" ({"started_ms", "after",
 // "finished_ms", "marked"}): one interrupted by a restart resumes after the last scope it
 // marked, and a finished one waits for its interval from its start, whichever process ran it.
@@ -37,8 +38,12 @@ struct PassProgress {
   bool unsupported = false;            // the server answers 501 to its reads: not marked
 };
 
-// The passes of this version, with the interval each is given (0: off).
-std::vector<PassSpec> PassSpecs(int64_t inbox_interval_ms);
+// How often each pass of this version runs (0: off).
+struct PassIntervals {
+  int64_t inbox_ms = 0;   // every known user's inbox
+  int64_t groups_ms = 0;  // the project's groups and their members
+};
+std::vector<PassSpec> PassSpecs(const PassIntervals& intervals);
 
 // The checkpoint name of a pass, and its progress as the checkpoint's value records it.
 std::string PassCheckpoint(std::string_view name);

@@ -8,6 +8,7 @@
 #include "core/limits.h"
 #include "core/text.h"
 #include "sync/comment_body.h"
+#include "sync/pass_kinds.h"
 #include "yjs/document.h"
 
 namespace lbmirror::sync {
@@ -21,14 +22,6 @@ std::string Serialize(const json::object& object, std::string_view field,
                       std::string_view fallback) {
   const json::value* value = object.if_contains(field);
   return value != nullptr ? json::serialize(*value) : std::string(fallback);
-}
-
-std::optional<std::string> Timestamp(const json::object& object, std::string_view field) {
-  const json::value* value = object.if_contains(field);
-  if (value == nullptr || !value->is_string()) return std::nullopt;
-  auto ms = ParseIsoTimestampMs(value->as_string());
-  if (!ms) return std::nullopt;
-  return FormatSqlTimestamp(*ms);
 }
 
 // What a REST answer's body may hold: JSON nested up to kMaxNestingDepth.
@@ -83,21 +76,6 @@ std::optional<std::string> OptionalJson(const json::object& object, std::string_
   return json::serialize(*value);
 }
 
-store::NotificationRow NotificationFromJson(const std::string& user_id, const json::object& n,
-                                            std::string raw) {
-  store::NotificationRow row;
-  row.inbox_notification_id = StringField(n, "id").value_or("");
-  row.user_id = user_id;
-  row.kind = StringField(n, "kind").value_or("");
-  row.room_id = StringField(n, "roomId");
-  row.thread_id = StringField(n, "threadId");
-  row.subject_id = StringField(n, "subjectId");
-  row.notified_at = Timestamp(n, "notifiedAt");
-  row.read_at = Timestamp(n, "readAt");
-  row.data = std::move(raw);
-  return row;
-}
-
 Result<Projection> ProjectNotification(const TargetKey& target, const json::value& body,
                                        const std::string& raw) {
   const json::object* n = body.if_object();
@@ -106,23 +84,6 @@ Result<Projection> ProjectNotification(const TargetKey& target, const json::valu
     return Internal("notification: response id does not match the requested notification");
   }
   return Projection{{NotificationFromJson(target.scope_id, *n, raw)}, {}};
-}
-
-// A user's whole inbox ({"data": [...]}, every page of the listing).
-Result<Projection> ProjectInbox(const TargetKey& target, const json::value& body,
-                                int64_t read_started_ms) {
-  const json::object* object = body.if_object();
-  const json::value* data = object != nullptr ? object->if_contains("data") : nullptr;
-  if (data == nullptr || !data->is_array()) return Internal("inbox: response has no data array");
-  store::InboxSnapshot inbox{target.scope_id, {}, FormatSqlTimestamp(read_started_ms)};
-  for (const json::value& entry : data->as_array()) {
-    const json::object* n = entry.if_object();
-    if (n == nullptr || !StringField(*n, "id") || StringField(*n, "id")->empty()) {
-      return Internal("inbox: a notification has no id");
-    }
-    inbox.notifications.push_back(NotificationFromJson(target.scope_id, *n, json::serialize(*n)));
-  }
-  return Projection{{std::move(inbox)}, {}};
 }
 
 Result<Projection> ProjectActiveUsers(const TargetKey& target, const json::value& body) {
@@ -166,6 +127,21 @@ void ForEachById(const json::value* collection, Visit visit) {
   }
 }
 }  // namespace
+
+store::NotificationRow NotificationFromJson(const std::string& user_id, const json::object& n,
+                                            std::string raw) {
+  store::NotificationRow row;
+  row.inbox_notification_id = StringField(n, "id").value_or("");
+  row.user_id = user_id;
+  row.kind = StringField(n, "kind").value_or("");
+  row.room_id = StringField(n, "roomId");
+  row.thread_id = StringField(n, "threadId");
+  row.subject_id = StringField(n, "subjectId");
+  row.notified_at = TimestampField(n, "notifiedAt");
+  row.read_at = TimestampField(n, "readAt");
+  row.data = std::move(raw);
+  return row;
+}
 
 namespace {
 // A boost::json parser handler that builds nothing: it validates the document (the same
@@ -319,8 +295,8 @@ Result<store::ThreadSnapshot> ProjectThread(const TargetKey& target, const json:
   const json::value* resolved = thread->if_contains("resolved");
   row.resolved = resolved != nullptr && resolved->is_bool() && resolved->as_bool();
   row.visibility = StringField(*thread, "visibility").value_or("public");
-  row.created_at = Timestamp(*thread, "createdAt");
-  row.updated_at = Timestamp(*thread, "updatedAt");
+  row.created_at = TimestampField(*thread, "createdAt");
+  row.updated_at = TimestampField(*thread, "updatedAt");
   const json::value* comments = thread->if_contains("comments");
   if (comments == nullptr || !comments->is_array()) return Internal("thread: no comments array");
   for (const json::value& item : comments->as_array()) {
@@ -339,9 +315,9 @@ Result<store::ThreadSnapshot> ProjectThread(const TargetKey& target, const json:
     comment.metadata = Serialize(*c, "metadata", "{}");
     comment.attachments = Serialize(*c, "attachments", "[]");
     LBMIRROR_RETURN_IF_ERROR(ProjectAttachments(*c, comment, snapshot.attachments));
-    comment.created_at = Timestamp(*c, "createdAt");
-    comment.edited_at = Timestamp(*c, "editedAt");
-    comment.deleted_at = Timestamp(*c, "deletedAt");
+    comment.created_at = TimestampField(*c, "createdAt");
+    comment.edited_at = TimestampField(*c, "editedAt");
+    comment.deleted_at = TimestampField(*c, "deletedAt");
     if (const json::value* reactions = c->if_contains("reactions");
         reactions && reactions->is_array()) {
       for (const json::value& r : reactions->as_array()) {
@@ -353,7 +329,7 @@ Result<store::ThreadSnapshot> ProjectThread(const TargetKey& target, const json:
           auto user = u.is_object() ? StringField(u.as_object(), "id") : std::nullopt;
           if (!user) continue;
           snapshot.reactions.push_back({comment.comment_id, *emoji, *user, row.thread_id,
-                                        row.room_id, Timestamp(*reaction, "createdAt")});
+                                        row.room_id, TimestampField(*reaction, "createdAt")});
         }
       }
     }
@@ -380,8 +356,8 @@ Result<store::RoomRow> RoomFromJson(const json::value& body) {
   row.default_accesses = Serialize(*room, "defaultAccesses", "[]");
   row.users_accesses = Serialize(*room, "usersAccesses", "{}");
   row.groups_accesses = Serialize(*room, "groupsAccesses", "{}");
-  row.created_at = Timestamp(*room, "createdAt");
-  row.last_connection_at = Timestamp(*room, "lastConnectionAt");
+  row.created_at = TimestampField(*room, "createdAt");
+  row.last_connection_at = TimestampField(*room, "lastConnectionAt");
   return row;
 }
 
@@ -390,23 +366,6 @@ const std::vector<TargetKind>& SupportedKinds() {
                                                  TargetKind::kYdoc,   TargetKind::kPresence,
                                                  TargetKind::kThread, TargetKind::kNotification};
   return kKinds;
-}
-
-const std::vector<TargetKind>& PassKinds() {
-  static const std::vector<TargetKind> kKinds = {TargetKind::kInbox};
-  return kKinds;
-}
-
-bool IsPassKind(TargetKind kind) {
-  const auto& kinds = PassKinds();
-  return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
-}
-
-std::optional<liveblocks::Listing> ListingOf(const TargetKey& target) {
-  if (target.kind == TargetKind::kInbox) {
-    return liveblocks::InboxNotificationsListing(target.scope_id);
-  }
-  return std::nullopt;
 }
 
 std::string ReadPath(const TargetKey& target) {
@@ -424,6 +383,7 @@ std::string ReadPath(const TargetKey& target) {
     case TargetKind::kNotification:
       return liveblocks::InboxNotificationPath(target.scope_id, target.object_id);
     case TargetKind::kInbox:
+    case TargetKind::kGroups:
       return ListingOf(target)->path;
   }
   LBMIRROR_CHECK(false && "unknown target kind");
@@ -464,9 +424,9 @@ Result<Projection> Project(const TargetKey& target, liveblocks::RestResponse res
         return Projection{{store::ThreadGone{target.scope_id, target.object_id}}, {}};
       case TargetKind::kNotification:
         return Projection{{store::NotificationGone{target.scope_id, target.object_id}}, {}};
-      case TargetKind::kInbox:  // the user is unknown: no notification is left
-        return Projection{
-            {store::InboxSnapshot{target.scope_id, {}, FormatSqlTimestamp(read_started_ms)}}, {}};
+      case TargetKind::kInbox:
+      case TargetKind::kGroups:
+        return ProjectPassGone(target, read_started_ms);
     }
   }
   if (response.status != 200) {
@@ -492,7 +452,8 @@ Result<Projection> Project(const TargetKey& target, liveblocks::RestResponse res
     case TargetKind::kNotification:
       return ProjectNotification(target, *body, response.body);
     case TargetKind::kInbox:
-      return ProjectInbox(target, *body, read_started_ms);
+    case TargetKind::kGroups:
+      return ProjectListing(target, *body, read_started_ms);
     case TargetKind::kPresence:
       return ProjectActiveUsers(target, *body);
   }

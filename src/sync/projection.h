@@ -9,7 +9,6 @@
 
 #include "core/result.h"
 #include "liveblocks/client.h"
-#include "liveblocks/listing.h"
 #include "store/rows.h"
 #include "store/target.h"
 
@@ -18,12 +17,7 @@ namespace lbmirror::sync {
 // The target kinds this version reads because webhooks, reconciliation or operators mark
 // them (the workers' kinds).
 const std::vector<store::TargetKind>& SupportedKinds();
-// The kinds reconciliation passes mark (read by the background worker, at the background
-// priority of the REST budget, as listings of every page).
-const std::vector<store::TargetKind>& PassKinds();
-bool IsPassKind(store::TargetKind kind);
-// The listing a target is read from (every page), or nullopt for a single read (ReadPath).
-std::optional<liveblocks::Listing> ListingOf(const store::TargetKey& target);
+// The kinds of reconciliation passes are in sync/pass_kinds.h.
 
 struct ProjectionOptions {
   // Root keys of Storage documents that hold React Flow diagrams.
@@ -49,6 +43,12 @@ struct Projection {
 // `read_started_ms`: when the read began (a listing's rows written later are newer than it).
 Result<Projection> Project(const store::TargetKey& target, liveblocks::RestResponse response,
                            const ProjectionOptions& options = {}, int64_t read_started_ms = 0);
+
+// The row of an InboxNotification object (GET …/inbox-notifications/{id}, or an element of a
+// user's inbox listing); `raw` is its JSON text, kept whole.
+store::NotificationRow NotificationFromJson(const std::string& user_id,
+                                            const boost::json::object& notification,
+                                            std::string raw);
 
 // The room row of a Room object (GET /v2/rooms/{id}, or an element of GET /v2/rooms).
 Result<store::RoomRow> RoomFromJson(const boost::json::value& room);

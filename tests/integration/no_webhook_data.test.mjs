@@ -42,7 +42,7 @@ for (const backend of backends("nowh")) {
       backend.cleanup();
       double = await startLiveblocksDouble(env.baseUrl);
       mirror = await startMirror({ databaseUrl: backend.databaseUrl, baseUrl: double.url,
-        extraArgs: [...backend.extraArgs, "--inbox-interval", "2s", "--rest-budget", `${BUDGET}/s`] });
+        extraArgs: [...backend.extraArgs, "--inbox-interval", "2s", "--groups-interval", "2s", "--rest-budget", `${BUDGET}/s`] });
     });
     after(async () => {
       assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-3000));
@@ -98,6 +98,30 @@ for (const backend of backends("nowh")) {
       assert.equal(rows.filter((r) => r.read_at !== null).length, 60);
       const pages = double.requests.filter((r) => r.path === `/v2/users/${encodeURIComponent(user)}/inbox-notifications`);
       assert.ok(pages.length >= 3, `three pages of 50 were read (${pages.length} requests)`);
+    });
+
+    test("groups and their members: from empty over two pages, a member removed and a group deleted within a pass", async () => {
+      const tag = uniqueId("grp");
+      const ids = Array.from({ length: 150 }, (_, i) => `${tag}-${String(i).padStart(3, "0")}`);
+      ids.forEach((id, i) => double.setGroup(id, [`${tag}-alice`, `${tag}-bob`], i === 7 ? { tenantId: "t-old" } : {}));
+      const live = async () => (await db.query(`SELECT group_id, organization_id, scopes, deleted_at FROM ${p}groups
+        WHERE group_id LIKE ? ORDER BY group_id`, [`${tag}-%`])).filter((g) => g.deleted_at === null);
+      await waitFor("all 150 groups", async () => (await live()).length === 150, 20000);
+      const rows = await live();
+      assert.equal(rows[7].organization_id, "t-old", "the older contract's tenantId");
+      assert.equal(rows[0].organization_id, "default");
+      assert.deepEqual(parseJsonColumn(rows[0].scopes), { mention: true });
+      const members = await db.query(`SELECT COUNT(*) AS n FROM ${p}group_members WHERE group_id LIKE ?`, [`${tag}-%`]);
+      assert.equal(Number(members[0].n), 300);
+
+      double.setGroup(ids[0], [`${tag}-alice`]);  // bob left the first group
+      double.deleteGroup(ids[1]);
+      await waitFor("the change and the deletion", async () => {
+        const [gone] = await db.query(`SELECT deleted_at FROM ${p}groups WHERE group_id = ?`, [ids[1]]);
+        const left = await db.query(`SELECT user_id FROM ${p}group_members WHERE group_id = ?`, [ids[0]]);
+        return gone.deleted_at !== null && left.length === 1 && left[0].user_id === `${tag}-alice`;
+      }, 20000);
+      assert.equal((await db.query(`SELECT 1 FROM ${p}group_members WHERE group_id = ?`, [ids[1]])).length, 0);
     });
 
     test("the budget is never exceeded while webhooks keep being mirrored", async () => {
@@ -230,12 +254,13 @@ for (const backend of backends("rename")) {
   });
 }
 
-describe("a server without the inbox listing (the dev server answers 501)", () => {
+describe("a server without the inbox and groups listings (the dev server answers 501)", () => {
   const [backend] = backends("nowh501", { servers: false });
   let mirror;
   before(async () => {
     backend.cleanup();
-    mirror = await startMirror({ databaseUrl: backend.databaseUrl, extraArgs: ["--inbox-interval", "1s"] });
+    mirror = await startMirror({ databaseUrl: backend.databaseUrl,
+      extraArgs: ["--inbox-interval", "1s", "--groups-interval", "1s"] });
   });
   after(async () => {
     assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-3000));
@@ -253,8 +278,15 @@ describe("a server without the inbox listing (the dev server answers 501)", () =
       "SELECT dirty_seq, done_seq, last_error FROM liveblocks_targets WHERE kind = 'inbox' AND scope_id = ?", [user]);
     assert.equal(target.dirty_seq, target.done_seq, "completed, not failing");
     assert.equal(target.last_error, null);
+    await waitFor("the groups' 501 noticed", async () => /answers 501 \(not implemented\) to groups:project/.test(mirror.log()));
     await sleep(2500);
-    assert.equal(mirror.log().match(/answers 501 \(not implemented\)/g).length, 1, "said once");
+    for (const kind of ["inbox", "groups"]) {
+      assert.equal(mirror.log().match(new RegExp(`answers 501 \\(not implemented\\) to ${kind}:`, "g")).length, 1,
+        `said once for ${kind}`);
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${mirror.port}/metrics`)).text();
+    assert.match(metrics, /^lbmirror_pass_unsupported\{pass="inbox"\} 1$/m);
+    assert.match(metrics, /^lbmirror_pass_unsupported\{pass="groups"\} 1$/m);
     assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 200);
     await waitFor("the document still mirrored", async () =>
       (await backend.db.query("SELECT data FROM liveblocks_documents WHERE room_id = ?", [roomId])).length === 1);

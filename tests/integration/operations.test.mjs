@@ -85,7 +85,8 @@ describe(`backfill of ${ROOMS} rooms`, () => {
       assert.equal(resumed.code, 0, resumed.output);
       assert.match(resumed.output, /resuming an interrupted backfill after \d+ rooms/);
       assert.match(resumed.output, new RegExp(`backfill done: ${ROOMS} rooms`));
-      assert.match(resumed.output, /inboxes done: 1 users/, "alice, the author of the threads");
+      assert.match(resumed.output, /inbox done: 1 targets read/, "alice, the author of the threads");
+      assert.match(resumed.output, /groups done: 1 targets read/);
       const [notification] = await db.query(`SELECT user_id, read_at FROM ${p}notifications WHERE inbox_notification_id = ?`,
         ["in_backfilled"]);
       assert.deepEqual({ ...notification }, { user_id: "alice", read_at: null });

@@ -118,6 +118,45 @@ TEST_P(SqlStoreTest, CommentAttachmentsFollowTheirThreadAndRoom) {
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}comment_attachments"), "0");
 }
 
+TEST_P(SqlStoreTest, GroupsAndTheirMembersBecomeTheListing) {
+  auto group = [](std::string id, std::vector<std::string> members) {
+    GroupRow row{id,
+                 "default",
+                 R"({"mention":true})",
+                 "2026-01-01 10:00:00.000",
+                 std::nullopt,
+                 R"({"id":")" + id + R"("})",
+                 {}};
+    for (std::string& m : members) row.members.push_back({std::move(m), std::nullopt});
+    return row;
+  };
+  auto listed = [&] { return FormatSqlTimestamp(clock_.NowMs()); };
+  COMPLETE_WITH(store_,
+                GroupsSnapshot{{group("eng", {"alice", "bob"}), group("ops", {"carl"})}, listed()});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}groups WHERE deleted_at IS NULL"), "2");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}group_members"), "3");
+  EXPECT_EQ(One("SELECT organization_id FROM {p}groups WHERE group_id = 'eng'"), "default");
+  clock_.Advance(1'000);
+  // bob left eng, ops was deleted, design is new.
+  COMPLETE_WITH(store_,
+                GroupsSnapshot{{group("eng", {"alice"}), group("design", {"dora"})}, listed()});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}group_members WHERE group_id = 'eng'"), "1");
+  EXPECT_EQ(One("SELECT user_id FROM {p}group_members WHERE group_id = 'eng'"), "alice");
+  EXPECT_NE(One("SELECT deleted_at FROM {p}groups WHERE group_id = 'ops'"), "NULL");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}group_members WHERE group_id = 'ops'"), "0");
+  EXPECT_EQ(One("SELECT deleted_at FROM {p}groups WHERE group_id = 'design'"), "NULL");
+  clock_.Advance(1'000);
+  COMPLETE_WITH(store_, GroupsSnapshot{{group("ops", {"carl"})}, listed()});
+  EXPECT_EQ(One("SELECT deleted_at FROM {p}groups WHERE group_id = 'ops'"), "NULL") << "back";
+
+  auto hard = MakeStore(prefix_, 0, /*hard_deletes=*/true);
+  store_.reset();
+  clock_.Advance(1'000);
+  COMPLETE_WITH(hard, GroupsSnapshot{{}, FormatSqlTimestamp(clock_.NowMs())});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}groups"), "0");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}group_members"), "0");
+}
+
 TEST_P(SqlStoreTest, HardDeletesRemoveRowsInsteadOfMarkingThem) {
   auto hard = MakeStore(prefix_, 0, /*hard_deletes=*/true);
   store_.reset();

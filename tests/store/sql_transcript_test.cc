@@ -137,7 +137,8 @@ TEST_P(SqlTranscriptTest, TheMainFlowsSendTheRecordedStatements) {
         completion.also_dirty.push_back(room);
         break;
       case TargetKind::kInbox:
-        break;  // claimed below, on its own
+      case TargetKind::kGroups:
+        break;  // the passes' kinds: an inbox is claimed below, on its own
     }
     batch.push_back(std::move(completion));
   }
@@ -159,6 +160,20 @@ TEST_P(SqlTranscriptTest, TheMainFlowsSendTheRecordedStatements) {
   auto inbox_done = store->CompleteAll(std::span(&listed, 1));
   ASSERT_TRUE(inbox_done.has_value()) << inbox_done.error().ToString();
   EXPECT_EQ(*inbox_done, std::vector<bool>(1, true));
+
+  Section("a pass reads the project's groups; they and their members become the listing");
+  const TargetKey groups{TargetKind::kGroups, "project", ""};
+  ASSERT_TRUE(store->MarkDirty(std::vector<TargetKey>{groups}).has_value());
+  const TargetKind groups_kind[] = {TargetKind::kGroups};
+  auto groups_claims = Claimed(store->ClaimDue("w1", groups_kind, 8, 60'000), 1);
+  ASSERT_EQ(groups_claims.size(), 1u);
+  Completion walked{
+      groups_claims[0],
+      {GroupsSnapshot{{{"eng", "default", R"({"mention":true})", {}, {}, "{}", {{"alice", {}}}}},
+                      "2026-01-01 00:00:00.000"}},
+      {}};
+  auto groups_done = store->CompleteAll(std::span(&walked, 1));
+  ASSERT_TRUE(groups_done.has_value()) << groups_done.error().ToString();
 
   Section("fail, then release");
   ASSERT_TRUE(*store->Record(Event("msg_4", {storage, thread})));

@@ -154,6 +154,19 @@ TEST_F(PassesTest, AKindTheServerDoesNotImplementAndAPassTurnedOffMarkNothing) {
   EXPECT_TRUE(queue.marked.empty());
 }
 
+TEST_F(PassesTest, TheGroupsPassMarksTheProjectsOneTarget) {
+  CountingQueue queue(*store_.get());
+  Passes passes(*store_.get(), queue, clock_, PassSpecs({0, 600'000}), {}, {});
+  EXPECT_EQ(*passes.RunDue(), 1);
+  EXPECT_EQ(queue.marked, std::vector<std::string>{"project"});
+  const auto progress = passes.Progress();
+  ASSERT_EQ(progress.size(), 2u);
+  EXPECT_EQ(progress[0].name, "inbox");
+  EXPECT_FALSE(progress[0].started_ms.has_value()) << "off";
+  EXPECT_EQ(progress[1].name, "groups");
+  EXPECT_EQ(progress[1].marked, 1);
+}
+
 TEST(PassProgressTest, ReadsItsCheckpointAndToleratesAnythingElse) {
   const PassSpec spec{"inbox", TargetKind::kInbox, 1'000};
   EXPECT_EQ(PassCheckpoint("inbox"), "pass:inbox");

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "core/limits.h"
+#include "sync/pass_kinds.h"
 
 namespace lbmirror::sync {
 namespace {
@@ -361,6 +362,46 @@ TEST(InboxProjectionTest, AnUnknownUserHasNoNotificationsAndAnUnsupportedServerN
     ASSERT_FALSE(bad.has_value()) << body;
     EXPECT_EQ(bad.error().code(), ErrorCode::kInternal) << body;
   }
+}
+
+TEST(GroupsProjectionTest, EveryGroupWithItsMembersInEitherContract) {
+  store::TargetKey key{store::TargetKind::kGroups, "project", ""};
+  ASSERT_TRUE(ListingOf(key).has_value());
+  EXPECT_EQ(ListingOf(key)->path, "/v2/groups");
+  EXPECT_EQ(ListingOf(key)->limit, 100);
+  auto projection = Project(
+      key,
+      {200,
+       R"({"data":[{"type":"group","id":"engineering","organizationId":"default",)"
+       R"("createdAt":"2026-01-01T10:00:00.000Z","updatedAt":"2026-01-02T09:00:00.000Z",)"
+       R"("scopes":{"mention":true},"members":[{"id":"alice","addedAt":"2026-01-01T10:00:00.000Z"},)"
+       R"({"id":"bob","addedAt":"2026-01-02T09:00:00.000Z"}]},)"
+       R"({"type":"group","id":"old","tenantId":"t1","scopes":{},"members":[]}]})",
+       {}},
+      {}, 1'767'225'600'000);
+  ASSERT_TRUE(projection.has_value()) << projection.error().ToString();
+  const auto& groups = std::get<store::GroupsSnapshot>(projection->writes.at(0));
+  EXPECT_EQ(groups.listed_at, "2026-01-01 00:00:00.000");
+  ASSERT_EQ(groups.groups.size(), 2u);
+  const store::GroupRow& eng = groups.groups[0];
+  EXPECT_EQ(eng.group_id, "engineering");
+  EXPECT_EQ(eng.organization_id, "default");
+  EXPECT_EQ(eng.scopes, R"({"mention":true})");
+  EXPECT_EQ(*eng.updated_at, "2026-01-02 09:00:00.000");
+  ASSERT_EQ(eng.members.size(), 2u);
+  EXPECT_EQ(eng.members[1].user_id, "bob");
+  EXPECT_EQ(*eng.members[1].added_at, "2026-01-02 09:00:00.000");
+  EXPECT_EQ(groups.groups[1].organization_id, "t1") << "tenantId, the older name";
+  EXPECT_TRUE(groups.groups[1].members.empty());
+  for (const char* body : {R"({"data":[{"type":"group","members":[]}]})",
+                           R"({"data":[{"id":"g","members":[{"addedAt":"x"}]}]})",
+                           R"({"data":[{"id":"g","members":{}}]})", R"({"groups":[]})"}) {
+    auto bad = Project(key, {200, body, {}});
+    ASSERT_FALSE(bad.has_value()) << body;
+    EXPECT_NE(bad.error().message().find("groups"), std::string::npos) << body;
+  }
+  EXPECT_FALSE(Project(key, {404, R"({"error":"NOT_FOUND"})", {}}).has_value());
+  EXPECT_TRUE(Project(key, {501, "{}", {}})->unsupported);
 }
 
 TEST(PresenceProjectionTest, ProjectsTheDevServersCapture) {

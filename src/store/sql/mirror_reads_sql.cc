@@ -53,7 +53,8 @@ Result<std::vector<std::string>> SqlStore::KnownUsers() {
                       " UNION SELECT user_id FROM {p}comments WHERE user_id IS NOT NULL"
                       " UNION SELECT user_id FROM {p}comment_reactions"
                       " UNION SELECT user_id FROM {p}active_users WHERE user_id IS NOT NULL"
-                      " UNION SELECT user_id FROM {p}room_sessions WHERE user_id IS NOT NULL"),
+                      " UNION SELECT user_id FROM {p}room_sessions WHERE user_id IS NOT NULL"
+                      " UNION SELECT user_id FROM {p}group_members"),
                   {});
   if (!rows) return rows.error();
   std::vector<std::string> out;

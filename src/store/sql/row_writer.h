@@ -65,6 +65,7 @@ class RowWriter {
   Status Write(SqlConnection& connection, const NotificationGone& row,
                const Context& context) const;
   Status Write(SqlConnection& connection, const InboxSnapshot& row, const Context& context) const;
+  Status Write(SqlConnection& connection, const GroupsSnapshot& row, const Context& context) const;
   Status Write(SqlConnection& connection, const ActiveUsersSnapshot& row,
                const Context& context) const;
   Status Write(SqlConnection& connection, const FlowSnapshot& row, const Context& context) const;

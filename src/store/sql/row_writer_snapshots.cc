@@ -118,6 +118,48 @@ Status RowWriter::DeleteThread(SqlConnection& connection, const ThreadGone& gone
   return search_.RemoveThread(connection, gone.thread_id);
 }
 
+Status RowWriter::Write(SqlConnection& connection, const GroupsSnapshot& snapshot,
+                        const Context& context) const {
+  const std::string upsert =
+      Sql("INSERT INTO {p}groups (group_id, organization_id, scopes, created_at, updated_at, data,"
+          " synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) {upsert:group_id}"
+          " organization_id = {v:organization_id}, scopes = {v:scopes},"
+          " created_at = {v:created_at}, updated_at = {v:updated_at}, data = {v:data},"
+          " synced_at = {v:synced_at}, deleted_at = NULL");
+  const std::string clear_members = Sql("DELETE FROM {p}group_members WHERE group_id = ?");
+  const std::string insert_member =
+      Sql("INSERT INTO {p}group_members (group_id, user_id, added_at, synced_at)"
+          " VALUES (?, ?, ?, ?) {upsert:group_id, user_id} added_at = {v:added_at},"
+          " synced_at = {v:synced_at}");
+  for (const GroupRow& g : snapshot.groups) {
+    SqlValue row[] = {Text(g.group_id),       Text(g.organization_id), Text(g.scopes),
+                      Optional(g.created_at), Optional(g.updated_at),  Text(g.data),
+                      Text(context.now)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
+    // A group's members are exactly its list (derived rows: no history of their own).
+    SqlValue group[] = {Text(g.group_id)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, clear_members, group));
+    for (const GroupMember& m : g.members) {
+      SqlValue member[] = {Text(g.group_id), Text(m.user_id), Optional(m.added_at),
+                           Text(context.now)};
+      LBMIRROR_RETURN_IF_ERROR(Run(connection, insert_member, member));
+    }
+  }
+  // Groups the listing lacks are gone, and their members with them.
+  SqlValue older[] = {Text(snapshot.listed_at)};
+  LBMIRROR_RETURN_IF_ERROR(Run(connection,
+                               Sql("DELETE FROM {p}group_members WHERE group_id IN (SELECT group_id"
+                                   " FROM {p}groups WHERE synced_at < ?)"),
+                               older));
+  SqlValue stamped[] = {Text(context.now), Text(snapshot.listed_at)};
+  if (hard_deletes_) {
+    return Run(connection, Sql("DELETE FROM {p}groups WHERE synced_at < ?"), older);
+  }
+  return Run(connection,
+             Sql("UPDATE {p}groups SET deleted_at = ? WHERE deleted_at IS NULL AND synced_at < ?"),
+             stamped);
+}
+
 Status RowWriter::ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSnapshot& snapshot,
                                    const std::string& now, int64_t now_ms) const {
   SqlValue room[] = {Text(snapshot.room_id)};

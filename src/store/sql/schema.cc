@@ -319,7 +319,7 @@ constexpr StepSpec kSchema[] = {
   {5, Step::kColumn, "ydocs", "deep_data", "{text} NULL"},
 
   {6, Step::kIndex, "notifications", "notifications_user", "user_id", kAll,
-   "inbox notifications by user; comment attachments"},
+   "inbox notifications by user; comment attachments; groups and their members"},
   {6, Step::kSql, "", "",
    "CREATE TABLE IF NOT EXISTS {p}comment_attachments (\n"
    "  attachment_id {id} NOT NULL,\n"
@@ -335,6 +335,27 @@ constexpr StepSpec kSchema[] = {
    "{end}"},
   {6, Step::kIndex, "comment_attachments", "comment_attachments_thread", "thread_id"},
   {6, Step::kIndex, "comment_attachments", "comment_attachments_room", "room_id"},
+  {6, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}groups (\n"
+   "  group_id {id} NOT NULL,\n"
+   "  organization_id VARCHAR(255) NOT NULL,\n"
+   "  scopes {json} NOT NULL,\n"
+   "  created_at {time} NULL,\n"
+   "  updated_at {time} NULL,\n"
+   "  data {json} NOT NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  deleted_at {time} NULL,\n"
+   "  PRIMARY KEY (group_id)\n"
+   "{end}"},
+  {6, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}group_members (\n"
+   "  group_id {id} NOT NULL,\n"
+   "  user_id {id} NOT NULL,\n"
+   "  added_at {time} NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  PRIMARY KEY (group_id, user_id)\n"
+   "{end}"},
+  {6, Step::kIndex, "group_members", "group_members_user", "user_id"},
 };
 // clang-format on
 

@@ -5,7 +5,8 @@
 // inbox notification endpoints (a user's inbox listed 1-50 a page with startingAfter and a
 // top-level nextCursor, newest first), paginates the dev server's room list as the room
 // listing is documented, and forwards every other request to the real dev server, so lbmirror
-// sees one Liveblocks API. `state.inbox429` answers inbox listings 429 with Retry-After while
+// sees one Liveblocks API. It also lists the project's groups (GET /v2/groups, 1-100 a page,
+// startingAfter). `state.inbox429` answers inbox listings 429 with Retry-After while
 // set; `requests` records when each request came (for rate checks). A room rename
 // (POST /v2/rooms/{roomId}/update-room-id {"newRoomId"}, which the dev server answers 501) is
 // played through the dev server as Liveblocks describes its outcome: the old id is gone and
@@ -29,6 +30,7 @@ export function textBody(...paragraphs) {
 export async function startLiveblocksDouble(devServerUrl) {
   const threads = new Map();        // `${roomId}\0${threadId}` -> Thread
   const notifications = new Map();  // `${userId}\0${id}` -> InboxNotification
+  const groups = new Map();         // id -> Group
   const key = (a, b) => `${a}\u0000${b}`;
   const state = { roomPages: 0, roomPageDelayMs: 0, inbox429: null };
   const requests = [];  // {at, method, path}
@@ -70,6 +72,18 @@ export async function startLiveblocksDouble(devServerUrl) {
       const found = notifications.get(key(decodeURIComponent(inbox[1]), decodeURIComponent(inbox[2])));
       return found ? send(res, 200, found)
                    : send(res, 404, { error: "RESOURCE_NOT_FOUND", message: "Inbox notification not found" });
+    }
+    if (req.method === "GET" && url.pathname === "/v2/groups") {
+      if (auth !== `Bearer ${SECRET_KEY}`) return send(res, 403, { error: "INVALID_SECRET_KEY", message: "Invalid secret key" });
+      const limit = Number(url.searchParams.get("limit") ?? 20);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+        return send(res, 422, { error: "INVALID_LIMIT", message: "limit must be between 1 and 100" });
+      }
+      const all = [...groups.values()].sort((a, b) => a.id.localeCompare(b.id));
+      const after = url.searchParams.get("startingAfter");
+      const start = after ? Number(Buffer.from(after, "base64url").toString()) : 0;
+      const next = start + limit < all.length ? Buffer.from(String(start + limit)).toString("base64url") : null;
+      return send(res, 200, { data: all.slice(start, start + limit), nextCursor: next });
     }
     const rename = req.method === "POST" && url.pathname.match(/^\/v2\/rooms\/([^/]+)\/update-room-id$/);
     if (rename) {
@@ -236,6 +250,18 @@ export async function startLiveblocksDouble(devServerUrl) {
     },
     deleteNotification(userId, id) {
       notifications.delete(key(userId, id));
+    },
+    // A group as GET /v2/groups lists it; `tenantId` instead of `organizationId` gives the older
+    // contract's shape.
+    setGroup(id, memberIds, { tenantId } = {}) {
+      const at = now();
+      const previous = groups.get(id);
+      groups.set(id, { type: "group", id, ...(tenantId ? { tenantId } : { organizationId: "default" }),
+        createdAt: previous?.createdAt ?? at, updatedAt: at, scopes: { mention: true },
+        members: memberIds.map((m) => previous?.members.find((x) => x.id === m) ?? { id: m, addedAt: at }) });
+    },
+    deleteGroup(id) {
+      groups.delete(id);
     },
     markNotificationRead(userId, id) {
       const n = notifications.get(key(userId, id));

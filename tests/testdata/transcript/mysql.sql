@@ -206,6 +206,26 @@ SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE
 CREATE INDEX {p}comment_attachments_thread ON {p}comment_attachments (thread_id)
 SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?
 CREATE INDEX {p}comment_attachments_room ON {p}comment_attachments (room_id)
+CREATE TABLE IF NOT EXISTS {p}groups (
+  group_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  organization_id VARCHAR(255) NOT NULL,
+  scopes JSON NOT NULL,
+  created_at DATETIME(3) NULL,
+  updated_at DATETIME(3) NULL,
+  data JSON NOT NULL,
+  synced_at DATETIME(3) NOT NULL,
+  deleted_at DATETIME(3) NULL,
+  PRIMARY KEY (group_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+CREATE TABLE IF NOT EXISTS {p}group_members (
+  group_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  user_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  added_at DATETIME(3) NULL,
+  synced_at DATETIME(3) NOT NULL,
+  PRIMARY KEY (group_id, user_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?
+CREATE INDEX {p}group_members_user ON {p}group_members (user_id)
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE version = version
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
@@ -285,6 +305,20 @@ BEGIN
 UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
 INSERT INTO {p}notifications (inbox_notification_id, user_id, kind, room_id, thread_id, subject_id, notified_at, read_at, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON DUPLICATE KEY UPDATE user_id = VALUES(user_id), kind = VALUES(kind), room_id = VALUES(room_id), thread_id = VALUES(thread_id), subject_id = VALUES(subject_id), notified_at = VALUES(notified_at), read_at = VALUES(read_at), data = VALUES(data), synced_at = VALUES(synced_at), deleted_at = NULL
 UPDATE {p}notifications SET deleted_at = ? WHERE user_id = ? AND deleted_at IS NULL AND synced_at < ?
+COMMIT
+-- a pass reads the project's groups; they and their members become the listing
+BEGIN
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON DUPLICATE KEY UPDATE first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE VALUES(first_dirty_at) END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN VALUES(next_attempt_at) WHEN attempts > 0 THEN next_attempt_at ELSE LEAST(GREATEST(next_attempt_at, VALUES(next_attempt_at)), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
+COMMIT
+SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('groups') ORDER BY next_attempt_at LIMIT ?
+UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE lease_until <= ? AND dirty_seq > done_seq AND ((kind = ? AND scope_id = ? AND object_id = ? AND fence = ?))
+BEGIN
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}groups (group_id, organization_id, scopes, created_at, updated_at, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON DUPLICATE KEY UPDATE organization_id = VALUES(organization_id), scopes = VALUES(scopes), created_at = VALUES(created_at), updated_at = VALUES(updated_at), data = VALUES(data), synced_at = VALUES(synced_at), deleted_at = NULL
+DELETE FROM {p}group_members WHERE group_id = ?
+INSERT INTO {p}group_members (group_id, user_id, added_at, synced_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE added_at = VALUES(added_at), synced_at = VALUES(synced_at)
+DELETE FROM {p}group_members WHERE group_id IN (SELECT group_id FROM {p}groups WHERE synced_at < ?)
+UPDATE {p}groups SET deleted_at = ? WHERE deleted_at IS NULL AND synced_at < ?
 COMMIT
 -- fail, then release
 BEGIN

@@ -187,6 +187,25 @@ CREATE TABLE IF NOT EXISTS {p}comment_attachments (
 )
 CREATE INDEX IF NOT EXISTS {p}comment_attachments_thread ON {p}comment_attachments (thread_id)
 CREATE INDEX IF NOT EXISTS {p}comment_attachments_room ON {p}comment_attachments (room_id)
+CREATE TABLE IF NOT EXISTS {p}groups (
+  group_id TEXT COLLATE "C" NOT NULL,
+  organization_id VARCHAR(255) NOT NULL,
+  scopes JSONB NOT NULL,
+  created_at TIMESTAMPTZ(3) NULL,
+  updated_at TIMESTAMPTZ(3) NULL,
+  data JSONB NOT NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  deleted_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (group_id)
+)
+CREATE TABLE IF NOT EXISTS {p}group_members (
+  group_id TEXT COLLATE "C" NOT NULL,
+  user_id TEXT COLLATE "C" NOT NULL,
+  added_at TIMESTAMPTZ(3) NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  PRIMARY KEY (group_id, user_id)
+)
+CREATE INDEX IF NOT EXISTS {p}group_members_user ON {p}group_members (user_id)
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
@@ -251,6 +270,19 @@ BEGIN
 UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
 INSERT INTO {p}notifications (inbox_notification_id, user_id, kind, room_id, thread_id, subject_id, notified_at, read_at, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(inbox_notification_id) DO UPDATE SET user_id = excluded.user_id, kind = excluded.kind, room_id = excluded.room_id, thread_id = excluded.thread_id, subject_id = excluded.subject_id, notified_at = excluded.notified_at, read_at = excluded.read_at, data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL
 UPDATE {p}notifications SET deleted_at = ? WHERE user_id = ? AND deleted_at IS NULL AND synced_at < ?
+COMMIT
+-- a pass reads the project's groups; they and their members become the listing
+BEGIN
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
+COMMIT
+WITH c AS (SELECT kind, scope_id, object_id FROM {p}targets WHERE next_attempt_at <= ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('groups') ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED), u AS (UPDATE {p}targets AS t SET fence = t.fence + 1, lease_owner = ?, lease_until = ?, attempts = t.attempts + 1 FROM c WHERE t.kind = c.kind AND t.scope_id = c.scope_id AND t.object_id = c.object_id RETURNING t.kind, t.scope_id, t.object_id, t.fence, t.dirty_seq, t.attempts) SELECT kind, scope_id, object_id, fence, dirty_seq, attempts FROM u UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, MIN(next_attempt_at) FROM {p}targets AS o WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('groups') AND NOT EXISTS (SELECT 1 FROM c WHERE c.kind = o.kind AND c.scope_id = o.scope_id AND c.object_id = o.object_id)
+BEGIN
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}groups (group_id, organization_id, scopes, created_at, updated_at, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(group_id) DO UPDATE SET organization_id = excluded.organization_id, scopes = excluded.scopes, created_at = excluded.created_at, updated_at = excluded.updated_at, data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL
+DELETE FROM {p}group_members WHERE group_id = ?
+INSERT INTO {p}group_members (group_id, user_id, added_at, synced_at) VALUES (?, ?, ?, ?) ON CONFLICT(group_id, user_id) DO UPDATE SET added_at = excluded.added_at, synced_at = excluded.synced_at
+DELETE FROM {p}group_members WHERE group_id IN (SELECT group_id FROM {p}groups WHERE synced_at < ?)
+UPDATE {p}groups SET deleted_at = ? WHERE deleted_at IS NULL AND synced_at < ?
 COMMIT
 -- fail, then release
 BEGIN

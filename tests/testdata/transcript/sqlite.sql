@@ -192,6 +192,25 @@ CREATE TABLE IF NOT EXISTS {p}comment_attachments (
 )
 CREATE INDEX IF NOT EXISTS {p}comment_attachments_thread ON {p}comment_attachments (thread_id)
 CREATE INDEX IF NOT EXISTS {p}comment_attachments_room ON {p}comment_attachments (room_id)
+CREATE TABLE IF NOT EXISTS {p}groups (
+  group_id TEXT NOT NULL,
+  organization_id VARCHAR(255) NOT NULL,
+  scopes TEXT NOT NULL,
+  created_at TEXT NULL,
+  updated_at TEXT NULL,
+  data TEXT NOT NULL,
+  synced_at TEXT NOT NULL,
+  deleted_at TEXT NULL,
+  PRIMARY KEY (group_id)
+)
+CREATE TABLE IF NOT EXISTS {p}group_members (
+  group_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  added_at TEXT NULL,
+  synced_at TEXT NOT NULL,
+  PRIMARY KEY (group_id, user_id)
+)
+CREATE INDEX IF NOT EXISTS {p}group_members_user ON {p}group_members (user_id)
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
@@ -262,6 +281,20 @@ BEGIN
 UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
 INSERT INTO {p}notifications (inbox_notification_id, user_id, kind, room_id, thread_id, subject_id, notified_at, read_at, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(inbox_notification_id) DO UPDATE SET user_id = excluded.user_id, kind = excluded.kind, room_id = excluded.room_id, thread_id = excluded.thread_id, subject_id = excluded.subject_id, notified_at = excluded.notified_at, read_at = excluded.read_at, data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL
 UPDATE {p}notifications SET deleted_at = ? WHERE user_id = ? AND deleted_at IS NULL AND synced_at < ?
+COMMIT
+-- a pass reads the project's groups; they and their members become the listing
+BEGIN
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN excluded.next_attempt_at WHEN attempts > 0 THEN next_attempt_at ELSE MIN(MAX(next_attempt_at, excluded.next_attempt_at), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
+COMMIT
+SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('groups') ORDER BY next_attempt_at LIMIT ?
+UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE lease_until <= ? AND dirty_seq > done_seq AND ((kind = ? AND scope_id = ? AND object_id = ? AND fence = ?))
+BEGIN
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}groups (group_id, organization_id, scopes, created_at, updated_at, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(group_id) DO UPDATE SET organization_id = excluded.organization_id, scopes = excluded.scopes, created_at = excluded.created_at, updated_at = excluded.updated_at, data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL
+DELETE FROM {p}group_members WHERE group_id = ?
+INSERT INTO {p}group_members (group_id, user_id, added_at, synced_at) VALUES (?, ?, ?, ?) ON CONFLICT(group_id, user_id) DO UPDATE SET added_at = excluded.added_at, synced_at = excluded.synced_at
+DELETE FROM {p}group_members WHERE group_id IN (SELECT group_id FROM {p}groups WHERE synced_at < ?)
+UPDATE {p}groups SET deleted_at = ? WHERE deleted_at IS NULL AND synced_at < ?
 COMMIT
 -- fail, then release
 BEGIN

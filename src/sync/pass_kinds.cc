@@ -1,0 +1,112 @@
+#include "sync/pass_kinds.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "core/json_fields.h"
+#include "core/text.h"
+
+namespace lbmirror::sync {
+
+namespace json = boost::json;
+using store::TargetKey;
+using store::TargetKind;
+
+namespace {
+
+// A user's whole inbox ({"data": [...]}, every page of the listing).
+Result<Projection> ProjectInbox(const TargetKey& target, const json::value& body,
+                                int64_t read_started_ms) {
+  const json::object* object = body.if_object();
+  const json::value* data = object != nullptr ? object->if_contains("data") : nullptr;
+  if (data == nullptr || !data->is_array()) return Internal("inbox: response has no data array");
+  store::InboxSnapshot inbox{target.scope_id, {}, FormatSqlTimestamp(read_started_ms)};
+  for (const json::value& entry : data->as_array()) {
+    const json::object* n = entry.if_object();
+    if (n == nullptr || !StringField(*n, "id") || StringField(*n, "id")->empty()) {
+      return Internal("inbox: a notification has no id");
+    }
+    inbox.notifications.push_back(NotificationFromJson(target.scope_id, *n, json::serialize(*n)));
+  }
+  return Projection{{std::move(inbox)}, {}};
+}
+
+// The project's groups; organizationId, or tenantId in the older contract.
+Result<Projection> ProjectGroups(const json::value& body, int64_t read_started_ms) {
+  const json::object* object = body.if_object();
+  const json::value* data = object != nullptr ? object->if_contains("data") : nullptr;
+  if (data == nullptr || !data->is_array()) return Internal("groups: response has no data array");
+  store::GroupsSnapshot snapshot{{}, FormatSqlTimestamp(read_started_ms)};
+  for (const json::value& entry : data->as_array()) {
+    const json::object* g = entry.if_object();
+    auto id = g != nullptr ? StringField(*g, "id") : std::nullopt;
+    if (!id || id->empty()) return Internal("groups: a group has no id");
+    store::GroupRow row;
+    row.group_id = *id;
+    row.organization_id =
+        StringField(*g, "organizationId").value_or(StringField(*g, "tenantId").value_or(""));
+    const json::value* scopes = g->if_contains("scopes");
+    row.scopes = scopes != nullptr && scopes->is_object() ? json::serialize(*scopes) : "{}";
+    row.created_at = TimestampField(*g, "createdAt");
+    row.updated_at = TimestampField(*g, "updatedAt");
+    row.data = json::serialize(*g);
+    if (const json::value* members = g->if_contains("members"); members != nullptr) {
+      if (!members->is_array())
+        return Internal(Cat("groups: the members of ", *id, " are not a list"));
+      for (const json::value& m : members->as_array()) {
+        auto user = m.is_object() ? StringField(m.as_object(), "id") : std::nullopt;
+        if (!user || user->empty()) return Internal(Cat("groups: a member of ", *id, " has no id"));
+        row.members.push_back({*user, TimestampField(m.as_object(), "addedAt")});
+      }
+    }
+    snapshot.groups.push_back(std::move(row));
+  }
+  return Projection{{std::move(snapshot)}, {}};
+}
+
+}  // namespace
+
+const std::vector<TargetKind>& PassKinds() {
+  static const std::vector<TargetKind> kKinds = {TargetKind::kInbox, TargetKind::kGroups};
+  return kKinds;
+}
+
+bool IsPassKind(TargetKind kind) {
+  const auto& kinds = PassKinds();
+  return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+}
+
+std::optional<liveblocks::Listing> ListingOf(const TargetKey& target) {
+  switch (target.kind) {
+    case TargetKind::kInbox:
+      return liveblocks::InboxNotificationsListing(target.scope_id);
+    case TargetKind::kGroups:
+      return liveblocks::Listing{"/v2/groups", liveblocks::Paging::kStartingAfter, 100};
+    default:
+      return std::nullopt;
+  }
+}
+
+Result<Projection> ProjectListing(const TargetKey& target, const json::value& body,
+                                  int64_t read_started_ms) {
+  switch (target.kind) {
+    case TargetKind::kInbox:
+      return ProjectInbox(target, body, read_started_ms);
+    case TargetKind::kGroups:
+      return ProjectGroups(body, read_started_ms);
+    default:
+      return Internal(Cat(store::TargetKindName(target.kind), " is not a pass kind"));
+  }
+}
+
+Result<Projection> ProjectPassGone(const TargetKey& target, int64_t read_started_ms) {
+  switch (target.kind) {
+    case TargetKind::kInbox:
+      return Projection{
+          {store::InboxSnapshot{target.scope_id, {}, FormatSqlTimestamp(read_started_ms)}}, {}};
+    default:
+      return Internal(Cat(store::TargetKindName(target.kind), ": Liveblocks answered 404"));
+  }
+}
+
+}  // namespace lbmirror::sync
