@@ -180,6 +180,12 @@ void AddServeWorkOptions(CLI::App& command, ServeOptions& serve) {
       ->envname("LBMIRROR_GROUPS_INTERVAL")
       ->capture_default_str();
   command
+      .add_option("--versions-interval", serve.versions_interval,
+                  "re-read every room's version history this often (each new version's Yjs "
+                  "document is read once; 0 = never)")
+      ->envname("LBMIRROR_VERSIONS_INTERVAL")
+      ->capture_default_str();
+  command
       .add_option("--poll", serve.poll,
                   "poll the REST API for changed rooms this often, for machines webhooks "
                   "cannot reach (default 5s when no webhook secret is set)")

@@ -86,19 +86,24 @@ std::optional<BackfillScope> ReadBackfillScope(const ApiOptions& api,
   scope.rooms.kinds.clear();
   for (const std::string& name : SplitAny(options.kinds, ", ")) {
     auto kind = store::ParseTargetKind(name);
-    if (!kind || *kind == store::TargetKind::kNotification) {
+    if (!kind || *kind == store::TargetKind::kNotification ||
+        *kind == store::TargetKind::kVersionYdoc) {
       return fail(Cat("--kinds: unknown kind \"", name,
-                      "\" (choose from room, storage, ydoc, presence, thread, inbox, groups)"));
+                      "\" (choose from room, storage, ydoc, presence, thread, inbox, groups, ",
+                      "versions)"));
     }
     if (*kind == store::TargetKind::kInbox) {
       scope.passes.inbox_ms = 1;
     } else if (*kind == store::TargetKind::kGroups) {
       scope.passes.groups_ms = 1;
+    } else if (*kind == store::TargetKind::kVersions) {
+      scope.passes.versions_ms = 1;
     } else {
       scope.rooms.kinds.push_back(*kind);
     }
   }
-  if (scope.rooms.kinds.empty() && scope.passes.inbox_ms == 0 && scope.passes.groups_ms == 0) {
+  if (scope.rooms.kinds.empty() && scope.passes.inbox_ms == 0 && scope.passes.groups_ms == 0 &&
+      scope.passes.versions_ms == 0) {
     return fail("--kinds needs at least one kind");
   }
   if (options.workers < 1) return fail("--workers must be at least 1");
@@ -267,7 +272,9 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api,
                       " targets marked"));
       },
       *counts, before->pending + counts->targets_marked, display);
-  if (code != 0 || (backfill->passes.inbox_ms == 0 && backfill->passes.groups_ms == 0)) return code;
+  if (code != 0 || (backfill->passes.inbox_ms == 0 && backfill->passes.groups_ms == 0 &&
+                    backfill->passes.versions_ms == 0))
+    return code;
   return BackfillPasses(**store, engine, clock, backfill->passes, *counts, display);
 }
 

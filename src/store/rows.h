@@ -153,6 +153,34 @@ struct GroupsSnapshot {
   std::vector<GroupRow> groups;
   std::string listed_at;  // SQL timestamp
 };
+// A room's version history, as GET /v2/rooms/{roomId}/versions lists it (all pages): the
+// room's version rows become these (those it lacks are deleted, unless written at or after
+// `listed_at`); the Yjs document of each live version not mirrored yet is marked to be read.
+struct VersionRow {
+  std::string version_id;
+  OptionalText created_at;
+  std::string authors;  // JSON array of the authors' user ids
+  std::string data;     // the whole version JSON
+};
+struct VersionsSnapshot {
+  std::string room_id;
+  std::vector<VersionRow> versions;
+  std::string listed_at;  // SQL timestamp
+};
+// One version's Yjs document (GET …/versions/{id}/yjs), decoded as for YdocRow; a version
+// never changes, so it is read once.
+struct VersionYdocRow {
+  std::string room_id;
+  std::string version_id;
+  std::string data;
+  std::string text;
+  std::string state;
+  int depth = 0;
+};
+struct VersionYdocGone {
+  std::string room_id;
+  std::string version_id;
+};
 struct ActiveUser {
   int64_t connection_id = 0;
   OptionalText user_id;
@@ -190,6 +218,7 @@ struct FlowSnapshot {
 
 using RowWrite = std::variant<DocumentRow, YdocRow, RoomRow, DocumentGone, YdocGone, RoomGone,
                               ThreadSnapshot, ThreadGone, NotificationRow, NotificationGone,
-                              InboxSnapshot, GroupsSnapshot, ActiveUsersSnapshot, FlowSnapshot>;
+                              InboxSnapshot, GroupsSnapshot, ActiveUsersSnapshot, FlowSnapshot,
+                              VersionsSnapshot, VersionYdocRow, VersionYdocGone>;
 
 }  // namespace lbmirror::store

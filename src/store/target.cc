@@ -5,7 +5,7 @@
 namespace lbmirror::store {
 
 namespace {
-constexpr std::array<std::pair<TargetKind, std::string_view>, 8> kNames = {{
+constexpr std::array<std::pair<TargetKind, std::string_view>, kTargetKindCount> kNames = {{
     {TargetKind::kRoom, "room"},
     {TargetKind::kStorage, "storage"},
     {TargetKind::kYdoc, "ydoc"},
@@ -14,6 +14,8 @@ constexpr std::array<std::pair<TargetKind, std::string_view>, 8> kNames = {{
     {TargetKind::kNotification, "notification"},
     {TargetKind::kInbox, "inbox"},
     {TargetKind::kGroups, "groups"},
+    {TargetKind::kVersions, "versions"},
+    {TargetKind::kVersionYdoc, "version_ydoc"},
 }};
 }  // namespace
 
@@ -49,7 +51,8 @@ std::optional<TargetKey> TargetKey::Parse(std::string_view text) {
   if (!kind) return std::nullopt;
   std::string_view rest = text.substr(colon + 1);
   std::string_view object;
-  if (*kind == TargetKind::kThread || *kind == TargetKind::kNotification) {
+  if (*kind == TargetKind::kThread || *kind == TargetKind::kNotification ||
+      *kind == TargetKind::kVersionYdoc) {
     size_t last = rest.rfind(':');
     if (last == std::string_view::npos) return std::nullopt;
     object = rest.substr(last + 1);

@@ -3,15 +3,16 @@
 // Plain value types, no I/O.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace lbmirror::store {
 
-// kInbox (a user's whole inbox) and kGroups (every group of the project, scope "project") are
-// read by reconciliation passes; the others because a webhook, reconciliation or an operator
-// marked them.
+// kInbox (a user's whole inbox), kGroups (every group of the project, scope "project"),
+// kVersions and kVersionYdoc are read by reconciliation passes; the others because a webhook,
+// reconciliation or an operator marked them.
 enum class TargetKind {
   kRoom,
   kStorage,
@@ -20,8 +21,12 @@ enum class TargetKind {
   kThread,
   kNotification,
   kInbox,
-  kGroups
+  kGroups,
+  kVersions,     // a room's version history (every page)
+  kVersionYdoc,  // one version's Yjs document, read once (object: the version id)
 };
+// How many kinds there are (for tables indexed by kind).
+inline constexpr size_t kTargetKindCount = static_cast<size_t>(TargetKind::kVersionYdoc) + 1;
 
 // Stable names used in the targets table and in logs ("storage", "thread", ...).
 std::string_view TargetKindName(TargetKind kind);

@@ -118,7 +118,7 @@ class Engine {
   std::condition_variable keeper_wake_;
   bool keeper_stopping_ = false;  // guarded by in_flight_mutex_
   std::thread keeper_;
-  std::array<std::atomic<bool>, 8> unsupported_{};  // by TargetKind
+  std::array<std::atomic<bool>, store::kTargetKindCount> unsupported_{};  // by TargetKind
 };
 
 }  // namespace lbmirror::sync

@@ -64,10 +64,39 @@ Result<Projection> ProjectGroups(const json::value& body, int64_t read_started_m
   return Projection{{std::move(snapshot)}, {}};
 }
 
+// A room's versions, newest first; the older contract adds "type" and "kind" (ignored) and
+// may leave "authors" out.
+Result<Projection> ProjectVersions(const TargetKey& target, const json::value& body,
+                                   int64_t read_started_ms) {
+  const json::object* object = body.if_object();
+  const json::value* data = object != nullptr ? object->if_contains("data") : nullptr;
+  if (data == nullptr || !data->is_array()) return Internal("versions: response has no data array");
+  store::VersionsSnapshot snapshot{target.scope_id, {}, FormatSqlTimestamp(read_started_ms)};
+  for (const json::value& entry : data->as_array()) {
+    const json::object* v = entry.if_object();
+    auto id = v != nullptr ? StringField(*v, "id") : std::nullopt;
+    if (!id || id->empty()) return Internal("versions: a version has no id");
+    json::array authors;
+    if (const json::value* list = v->if_contains("authors"); list != nullptr && !list->is_null()) {
+      if (!list->is_array())
+        return Internal(Cat("versions: the authors of ", *id, " are not a list"));
+      for (const json::value& a : list->as_array()) {
+        auto user = a.is_object() ? StringField(a.as_object(), "id") : std::nullopt;
+        if (!user) return Internal(Cat("versions: an author of ", *id, " has no id"));
+        authors.push_back(json::value(*user));
+      }
+    }
+    snapshot.versions.push_back(
+        {*id, TimestampField(*v, "createdAt"), json::serialize(authors), json::serialize(*v)});
+  }
+  return Projection{{std::move(snapshot)}, {}};
+}
+
 }  // namespace
 
 const std::vector<TargetKind>& PassKinds() {
-  static const std::vector<TargetKind> kKinds = {TargetKind::kInbox, TargetKind::kGroups};
+  static const std::vector<TargetKind> kKinds = {TargetKind::kInbox, TargetKind::kGroups,
+                                                 TargetKind::kVersions, TargetKind::kVersionYdoc};
   return kKinds;
 }
 
@@ -82,6 +111,9 @@ std::optional<liveblocks::Listing> ListingOf(const TargetKey& target) {
       return liveblocks::InboxNotificationsListing(target.scope_id);
     case TargetKind::kGroups:
       return liveblocks::Listing{"/v2/groups", liveblocks::Paging::kStartingAfter, 100};
+    case TargetKind::kVersions:
+      return liveblocks::Listing{liveblocks::RoomPath(target.scope_id) + "/versions",
+                                 liveblocks::Paging::kCursor, 100};
     default:
       return std::nullopt;
   }
@@ -94,9 +126,21 @@ Result<Projection> ProjectListing(const TargetKey& target, const json::value& bo
       return ProjectInbox(target, body, read_started_ms);
     case TargetKind::kGroups:
       return ProjectGroups(body, read_started_ms);
+    case TargetKind::kVersions:
+      return ProjectVersions(target, body, read_started_ms);
     default:
       return Internal(Cat(store::TargetKindName(target.kind), " is not a pass kind"));
   }
+}
+
+Result<Projection> ProjectVersionYdoc(const TargetKey& target,
+                                      const liveblocks::RestResponse& response) {
+  auto row = DecodeYdoc(target.scope_id, response.body, "version Yjs document");
+  if (!row) return row.error();
+  return Projection{
+      {store::VersionYdocRow{target.scope_id, target.object_id, std::move(row->data),
+                             std::move(row->text), std::move(row->state), row->depth}},
+      {}};
 }
 
 Result<Projection> ProjectPassGone(const TargetKey& target, int64_t read_started_ms) {
@@ -104,6 +148,12 @@ Result<Projection> ProjectPassGone(const TargetKey& target, int64_t read_started
     case TargetKind::kInbox:
       return Projection{
           {store::InboxSnapshot{target.scope_id, {}, FormatSqlTimestamp(read_started_ms)}}, {}};
+    case TargetKind::kVersions:  // the room is gone: so are its versions; the room is re-read
+      return Projection{
+          {store::VersionsSnapshot{target.scope_id, {}, FormatSqlTimestamp(read_started_ms)}},
+          {{TargetKind::kRoom, target.scope_id, ""}}};
+    case TargetKind::kVersionYdoc:
+      return Projection{{store::VersionYdocGone{target.scope_id, target.object_id}}, {}};
     default:
       return Internal(Cat(store::TargetKindName(target.kind), ": Liveblocks answered 404"));
   }

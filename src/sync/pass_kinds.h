@@ -25,7 +25,11 @@ std::optional<liveblocks::Listing> ListingOf(const store::TargetKey& target);
 // is wrong with an item; they fail the target, never the pass.
 Result<Projection> ProjectListing(const store::TargetKey& target, const boost::json::value& body,
                                   int64_t read_started_ms);
-// A 404 to a pass kind's listing: nothing is left (an unknown user has no notifications).
+// One version's Yjs document (a binary update) as its row.
+Result<Projection> ProjectVersionYdoc(const store::TargetKey& target,
+                                      const liveblocks::RestResponse& response);
+// A 404 to a pass kind's read: nothing is left (an unknown user has no notifications, a
+// room gone has no versions, a version gone no content).
 Result<Projection> ProjectPassGone(const store::TargetKey& target, int64_t read_started_ms);
 
 }  // namespace lbmirror::sync

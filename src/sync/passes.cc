@@ -33,7 +33,8 @@ std::string Serialize(const PassProgress& progress, const std::string& after) {
 
 std::vector<PassSpec> PassSpecs(const PassIntervals& intervals) {
   return {{"inbox", store::TargetKind::kInbox, intervals.inbox_ms},
-          {"groups", store::TargetKind::kGroups, intervals.groups_ms}};
+          {"groups", store::TargetKind::kGroups, intervals.groups_ms},
+          {"versions", store::TargetKind::kVersions, intervals.versions_ms}};
 }
 
 std::string PassCheckpoint(std::string_view name) { return Cat("pass:", name); }
@@ -92,6 +93,14 @@ std::vector<PassProgress> Passes::Progress() const {
 Result<std::vector<std::string>> Passes::Scopes(const PassSpec& spec) {
   if (spec.kind == store::TargetKind::kGroups)
     return std::vector<std::string>{std::string(kProjectScope)};
+  if (spec.kind == store::TargetKind::kVersions) {
+    auto rooms = mirror_.LiveRooms("");
+    if (!rooms) return rooms.error();
+    std::vector<std::string> ids;
+    for (const store::RoomRow& room : *rooms) ids.push_back(room.room_id);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
   if (spec.kind != store::TargetKind::kInbox) {
     return Internal(Cat("no scopes for ", store::TargetKindName(spec.kind), " passes"));
   }

@@ -40,8 +40,9 @@ struct PassProgress {
 
 // How often each pass of this version runs (0: off).
 struct PassIntervals {
-  int64_t inbox_ms = 0;   // every known user's inbox
-  int64_t groups_ms = 0;  // the project's groups and their members
+  int64_t inbox_ms = 0;     // every known user's inbox
+  int64_t groups_ms = 0;    // the project's groups and their members
+  int64_t versions_ms = 0;  // every live room's version history
 };
 std::vector<PassSpec> PassSpecs(const PassIntervals& intervals);
 

@@ -59,15 +59,9 @@ Result<Projection> ProjectRoom(const TargetKey& target, const json::value& body)
 // The binary state is the truth (the JSON view of GET /ydoc is lossy); the decoder gives the
 // exact JSON and the text. A state that does not decode fails the target with the reason.
 Result<Projection> ProjectYdoc(const TargetKey& target, const liveblocks::RestResponse& response) {
-  auto document = yjs::Document::Decode(response.body);
-  auto view = document ? document->ToJson() : Result<json::value>(document.error());
-  auto text = view ? document->Text() : Result<std::string>(view.error());
-  if (!text) return Error(text.error().code(), Cat("ydoc-binary: ", text.error().message()));
-  std::string data = json::serialize(*view);
-  int depth = JsonDepth(data);
-  return Projection{
-      {store::YdocRow{target.scope_id, std::move(data), std::move(*text), response.body, depth}},
-      {}};
+  auto row = DecodeYdoc(target.scope_id, response.body, "ydoc-binary");
+  if (!row) return row.error();
+  return Projection{{std::move(*row)}, {}};
 }
 
 std::optional<std::string> OptionalJson(const json::object& object, std::string_view field) {
@@ -281,6 +275,17 @@ Status ProjectAttachments(const json::object& comment, const store::CommentRow& 
 }
 }  // namespace
 
+Result<store::YdocRow> DecodeYdoc(const std::string& room_id, const std::string& state,
+                                  std::string_view what) {
+  auto document = yjs::Document::Decode(state);
+  auto view = document ? document->ToJson() : Result<json::value>(document.error());
+  auto text = view ? document->Text() : Result<std::string>(view.error());
+  if (!text) return Error(text.error().code(), Cat(what, ": ", text.error().message()));
+  std::string data = json::serialize(*view);
+  int depth = JsonDepth(data);
+  return store::YdocRow{room_id, std::move(data), std::move(*text), state, depth};
+}
+
 Result<store::ThreadSnapshot> ProjectThread(const TargetKey& target, const json::value& body) {
   const json::object* thread = body.if_object();
   if (thread == nullptr) return Internal("thread: response is not a JSON object");
@@ -384,7 +389,11 @@ std::string ReadPath(const TargetKey& target) {
       return liveblocks::InboxNotificationPath(target.scope_id, target.object_id);
     case TargetKind::kInbox:
     case TargetKind::kGroups:
+    case TargetKind::kVersions:
       return ListingOf(target)->path;
+    case TargetKind::kVersionYdoc:
+      return liveblocks::RoomPath(target.scope_id) + "/versions/" +
+             EncodeUriComponent(target.object_id) + "/yjs";
   }
   LBMIRROR_CHECK(false && "unknown target kind");
   return {};
@@ -426,6 +435,8 @@ Result<Projection> Project(const TargetKey& target, liveblocks::RestResponse res
         return Projection{{store::NotificationGone{target.scope_id, target.object_id}}, {}};
       case TargetKind::kInbox:
       case TargetKind::kGroups:
+      case TargetKind::kVersions:
+      case TargetKind::kVersionYdoc:
         return ProjectPassGone(target, read_started_ms);
     }
   }
@@ -434,6 +445,7 @@ Result<Projection> Project(const TargetKey& target, liveblocks::RestResponse res
                  false, response.status);
   }
   if (target.kind == TargetKind::kYdoc) return ProjectYdoc(target, response);
+  if (target.kind == TargetKind::kVersionYdoc) return ProjectVersionYdoc(target, response);
   if (target.kind == TargetKind::kStorage)
     return ProjectStorage(target, std::move(response), options);
   auto body = ParseBody(response, what);
@@ -453,7 +465,10 @@ Result<Projection> Project(const TargetKey& target, liveblocks::RestResponse res
       return ProjectNotification(target, *body, response.body);
     case TargetKind::kInbox:
     case TargetKind::kGroups:
+    case TargetKind::kVersions:
       return ProjectListing(target, *body, read_started_ms);
+    case TargetKind::kVersionYdoc:
+      break;  // handled above
     case TargetKind::kPresence:
       return ProjectActiveUsers(target, *body);
   }

@@ -53,6 +53,11 @@ store::NotificationRow NotificationFromJson(const std::string& user_id,
 // The room row of a Room object (GET /v2/rooms/{id}, or an element of GET /v2/rooms).
 Result<store::RoomRow> RoomFromJson(const boost::json::value& room);
 
+// A Yjs document's binary state (one update) decoded: its exact JSON, its text and the state
+// itself. Errors name `what` and the byte where the update stopped making sense.
+Result<store::YdocRow> DecodeYdoc(const std::string& room_id, const std::string& state,
+                                  std::string_view what);
+
 // The rows of one thread as GET /v2/rooms/{room}/threads/{thread} returns it.
 Result<store::ThreadSnapshot> ProjectThread(const store::TargetKey& target,
                                             const boost::json::value& thread);

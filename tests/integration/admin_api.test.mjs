@@ -32,7 +32,7 @@ describe("the admin API", () => {
     admin = `http://127.0.0.1:${port}`;
     proxy = await startFaultProxy();
     mirror = await startMirror({ databaseUrl: `sqlite:${file}`, baseUrl: proxy.url,
-      extraArgs: ["--admin-listen", `127.0.0.1:${port}`, "--admin-sample-interval", "1s"],
+      extraArgs: ["--admin-listen", `127.0.0.1:${port}`, "--admin-sample-interval", "1s", "--inbox-interval", "24h"],
       extraEnv: { LBMIRROR_ADMIN_TOKEN: TOKEN } });
   });
   after(async () => {
@@ -115,7 +115,8 @@ describe("the admin API", () => {
     assert.ok(!queue.failures.some((f) => f.room_id === roomId));
     const inbox = queue.passes.find((pass) => pass.name === "inbox");
     assert.ok(inbox, JSON.stringify(queue.passes));
-    assert.equal(inbox.interval_s, 86400, "every 24 h by default");
+    assert.equal(inbox.interval_s, 86400, "every 24 h");
+    assert.equal(queue.passes.find((pass) => pass.name === "groups").interval_s, 0, "off");
     assert.equal(inbox.unsupported, false);
     assert.equal(typeof inbox.pending, "number");
     const stored = queue.webhooks.find((w) => w.type === "storageUpdated");

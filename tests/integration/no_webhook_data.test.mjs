@@ -42,7 +42,7 @@ for (const backend of backends("nowh")) {
       backend.cleanup();
       double = await startLiveblocksDouble(env.baseUrl);
       mirror = await startMirror({ databaseUrl: backend.databaseUrl, baseUrl: double.url,
-        extraArgs: [...backend.extraArgs, "--inbox-interval", "2s", "--groups-interval", "2s", "--rest-budget", `${BUDGET}/s`] });
+        extraArgs: [...backend.extraArgs, "--inbox-interval", "2s", "--groups-interval", "2s", "--versions-interval", "2s", "--rest-budget", `${BUDGET}/s`] });
     });
     after(async () => {
       assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-3000));
@@ -122,6 +122,43 @@ for (const backend of backends("nowh")) {
         return gone.deleted_at !== null && left.length === 1 && left[0].user_id === `${tag}-alice`;
       }, 20000);
       assert.equal((await db.query(`SELECT 1 FROM ${p}group_members WHERE group_id = ?`, [ids[1]])).length, 0);
+    });
+
+    test("version history: each version with its Yjs document, read once; a deleted one followed", async () => {
+      const roomId = uniqueId("versioned");
+      await liveblocks.createRoom(roomId);
+      await liveblocks.putYdoc(roomId, tiptapUpdate("Draft", "first words"));
+      const first = await double.createVersion(roomId, { authors: ["alice", "bob"] });
+      await liveblocks.putYdoc(roomId, tiptapUpdate("Draft", "second words"));
+      const second = await double.createVersion(roomId, { legacy: true });
+      assert.equal((await sendEvent(mirror, roomEvent("roomCreated", roomId))).status, 200);
+      const versions = () => db.query(`SELECT v.version_id, v.authors, v.deleted_at, y.text, y.deleted_at AS content_deleted_at
+        FROM ${p}room_versions v LEFT JOIN ${p}room_version_ydocs y ON y.room_id = v.room_id AND y.version_id = v.version_id
+        WHERE v.room_id = ? ORDER BY v.created_at`, [roomId]);
+      const rows = await waitFor("both versions with their content", async () => {
+        const found = await versions();
+        return found.length === 2 && found.every((v) => v.text !== null) ? found : null;
+      }, 20000);
+      assert.deepEqual(rows.map((v) => [v.version_id, parseJsonColumn(v.authors), v.deleted_at]),
+        [[first, ["alice", "bob"], null], [second, [], null]], "authors, or none in the older shape");
+      assert.match(rows[0].text, /first words/);
+      assert.match(rows[1].text, /second words/);
+      const [state] = await db.query(`SELECT hex(state) AS state FROM ${p}room_version_ydocs WHERE version_id = ?`, [first]);
+      assert.ok(String(state.state).length > 10, "the binary state is kept");
+
+      await sleep(5000);  // two more passes: the history is listed again, the content is not read again
+      for (const id of [first, second]) {
+        const reads = double.requests.filter((r) => r.path === `/v2/rooms/${encodeURIComponent(roomId)}/versions/${id}/yjs`).length;
+        assert.equal(reads, 1, `the Yjs document of ${id} was read once`);
+      }
+      assert.ok(double.requests.filter((r) => r.path === `/v2/rooms/${encodeURIComponent(roomId)}/versions`).length >= 3);
+
+      double.deleteVersion(roomId, first);
+      await waitFor("the deleted version followed", async () => {
+        const [v] = (await versions()).filter((x) => x.version_id === first);
+        return v.deleted_at !== null && v.content_deleted_at !== null;
+      }, 20000);
+      assert.equal((await versions()).find((x) => x.version_id === second).deleted_at, null);
     });
 
     test("the budget is never exceeded while webhooks keep being mirrored", async () => {

@@ -254,7 +254,8 @@ describe("status", () => {
   before(async () => {
     backend.cleanup();
     proxy = await startFaultProxy();
-    mirror = await startMirror({ databaseUrl: backend.databaseUrl, baseUrl: proxy.url, extraArgs: ["--reconcile-interval", "0"] });
+    mirror = await startMirror({ databaseUrl: backend.databaseUrl, baseUrl: proxy.url,
+      extraArgs: ["--reconcile-interval", "0", "--inbox-interval", "1h"] });
   });
   after(async () => {
     assert.equal((await mirror.stop()).code, 0);
@@ -276,6 +277,7 @@ describe("status", () => {
     assert.match(out, /storageUpdated 1 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}/);
     assert.match(out, /^  inbox: started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC, finished .* UTC, 0 targets marked; 0 pending, 0 failed$/m,
       "the inbox pass ran at start and found no user yet");
+    assert.match(out, /^  groups: never run$/m, "off (the harness turns the passes off unless asked)");
 
     // The room, as `lbmirror room` shows it: known from its webhook's target, not yet mirrored.
     const cli = ["--database-url", backend.databaseUrl];

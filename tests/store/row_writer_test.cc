@@ -157,6 +157,44 @@ TEST_P(SqlStoreTest, GroupsAndTheirMembersBecomeTheListing) {
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}group_members"), "0");
 }
 
+TEST_P(SqlStoreTest, AVersionHistoryIsKeptAndEachNewVersionsContentIsReadOnce) {
+  auto version = [](std::string id) {
+    return VersionRow{id, "2026-01-01 10:00:00.000", R"(["alice"])", R"({"id":")" + id + R"("})"};
+  };
+  auto listed = [&] { return FormatSqlTimestamp(clock_.NowMs()); };
+  const TargetKind content_kind[] = {TargetKind::kVersionYdoc};
+  auto claim_content = [&] {
+    auto claims = store_->ClaimDue("w", content_kind, 10, 60'000);
+    EXPECT_TRUE(claims.has_value());
+    return claims ? *claims : std::vector<Claim>{};
+  };
+  COMPLETE_WITH(store_, VersionsSnapshot{"room-1", {version("vh_2"), version("vh_1")}, listed()});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}room_versions WHERE deleted_at IS NULL"), "2");
+  EXPECT_EQ(One("SELECT authors FROM {p}room_versions WHERE version_id = 'vh_1'"), R"(["alice"])");
+  auto to_read = claim_content();
+  ASSERT_EQ(to_read.size(), 2u) << "each new version's content is marked to be read";
+  for (const Claim& claim : to_read) {
+    RowWrite row = VersionYdocRow{"room-1", claim.key.object_id,        R"({"t":"x"})",
+                                  "x",      std::string("\x01\x00", 2), 1};
+    ASSERT_TRUE(*store_->Complete(claim, std::span(&row, 1), {}));
+  }
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}room_version_ydocs WHERE deleted_at IS NULL"), "2");
+  EXPECT_EQ(One("SELECT text FROM {p}room_version_ydocs WHERE version_id = 'vh_2'"), "x");
+
+  clock_.Advance(1'000);
+  COMPLETE_WITH(store_, VersionsSnapshot{"room-1", {version("vh_3"), version("vh_2")}, listed()});
+  auto again = claim_content();
+  ASSERT_EQ(again.size(), 1u) << "only the new version: a version never changes";
+  EXPECT_EQ(again[0].key.object_id, "vh_3");
+  EXPECT_NE(One("SELECT deleted_at FROM {p}room_versions WHERE version_id = 'vh_1'"), "NULL");
+  EXPECT_NE(One("SELECT deleted_at FROM {p}room_version_ydocs WHERE version_id = 'vh_1'"), "NULL");
+  RowWrite gone = VersionYdocGone{"room-1", "vh_3"};
+  ASSERT_TRUE(*store_->Complete(again[0], std::span(&gone, 1), {}));
+  COMPLETE_WITH(store_, RoomGone{"room-1"});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}room_versions WHERE deleted_at IS NULL"), "0");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}room_version_ydocs WHERE deleted_at IS NULL"), "0");
+}
+
 TEST_P(SqlStoreTest, HardDeletesRemoveRowsInsteadOfMarkingThem) {
   auto hard = MakeStore(prefix_, 0, /*hard_deletes=*/true);
   store_.reset();

@@ -138,6 +138,8 @@ TEST_P(SqlTranscriptTest, TheMainFlowsSendTheRecordedStatements) {
         break;
       case TargetKind::kInbox:
       case TargetKind::kGroups:
+      case TargetKind::kVersions:
+      case TargetKind::kVersionYdoc:
         break;  // the passes' kinds: an inbox is claimed below, on its own
     }
     batch.push_back(std::move(completion));
@@ -174,6 +176,19 @@ TEST_P(SqlTranscriptTest, TheMainFlowsSendTheRecordedStatements) {
       {}};
   auto groups_done = store->CompleteAll(std::span(&walked, 1));
   ASSERT_TRUE(groups_done.has_value()) << groups_done.error().ToString();
+
+  Section("a pass reads a room's version history; new versions' content is marked to be read");
+  const TargetKey history{TargetKind::kVersions, "r1", ""};
+  ASSERT_TRUE(store->MarkDirty(std::vector<TargetKey>{history}).has_value());
+  const TargetKind versions_kind[] = {TargetKind::kVersions};
+  auto history_claims = Claimed(store->ClaimDue("w1", versions_kind, 8, 60'000), 1);
+  ASSERT_EQ(history_claims.size(), 1u);
+  Completion history_read{
+      history_claims[0],
+      {VersionsSnapshot{"r1", {{"vh_1", {}, "[]", "{}"}}, "2026-01-01 00:00:00.000"}},
+      {}};
+  auto history_done = store->CompleteAll(std::span(&history_read, 1));
+  ASSERT_TRUE(history_done.has_value()) << history_done.error().ToString();
 
   Section("fail, then release");
   ASSERT_TRUE(*store->Record(Event("msg_4", {storage, thread})));

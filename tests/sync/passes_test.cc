@@ -160,11 +160,21 @@ TEST_F(PassesTest, TheGroupsPassMarksTheProjectsOneTarget) {
   EXPECT_EQ(*passes.RunDue(), 1);
   EXPECT_EQ(queue.marked, std::vector<std::string>{"project"});
   const auto progress = passes.Progress();
-  ASSERT_EQ(progress.size(), 2u);
+  ASSERT_EQ(progress.size(), 3u);
   EXPECT_EQ(progress[0].name, "inbox");
   EXPECT_FALSE(progress[0].started_ms.has_value()) << "off";
   EXPECT_EQ(progress[1].name, "groups");
   EXPECT_EQ(progress[1].marked, 1);
+}
+
+TEST_F(PassesTest, TheVersionsPassMarksEveryLiveRoom) {
+  Write({TargetKind::kRoom, "r-b", ""}, store::RoomRow{"r-b", "", "{}", "[]", "{}", "{}", {}, {}});
+  Write({TargetKind::kRoom, "r-a", ""}, store::RoomRow{"r-a", "", "{}", "[]", "{}", "{}", {}, {}});
+  Write({TargetKind::kRoom, "r-gone", ""}, store::RoomGone{"r-gone"});
+  CountingQueue queue(*store_.get());
+  Passes passes(*store_.get(), queue, clock_, PassSpecs({0, 0, 3'600'000}), {}, {});
+  EXPECT_EQ(*passes.RunDue(), 2);
+  EXPECT_EQ(queue.marked, (std::vector<std::string>{"r-a", "r-b"})) << "not the deleted room";
 }
 
 TEST(PassProgressTest, ReadsItsCheckpointAndToleratesAnythingElse) {

@@ -404,6 +404,60 @@ TEST(GroupsProjectionTest, EveryGroupWithItsMembersInEitherContract) {
   EXPECT_TRUE(Project(key, {501, "{}", {}})->unsupported);
 }
 
+TEST(VersionsProjectionTest, TheHistoryInEitherContractAndEachVersionsYjsDocument) {
+  store::TargetKey key{store::TargetKind::kVersions, "my room", ""};
+  ASSERT_TRUE(ListingOf(key).has_value());
+  EXPECT_EQ(ListingOf(key)->path, "/v2/rooms/my%20room/versions");
+  EXPECT_EQ(ListingOf(key)->paging, liveblocks::Paging::kCursor);
+  auto projection = Project(
+      key,
+      {200,
+       R"({"data":[{"id":"vh_2","createdAt":"2024-10-15T10:30:00.000Z","authors":[{"id":"user-123"},{"id":"user-456"}]},)"
+       R"({"type":"historyVersion","id":"vh_1","createdAt":"2024-10-14T10:30:00.000Z","kind":"yjs"}],)"
+       R"("nextCursor":null})",
+       {}},
+      {}, 1'767'225'600'000);
+  ASSERT_TRUE(projection.has_value()) << projection.error().ToString();
+  const auto& history = std::get<store::VersionsSnapshot>(projection->writes.at(0));
+  EXPECT_EQ(history.room_id, "my room");
+  ASSERT_EQ(history.versions.size(), 2u);
+  EXPECT_EQ(history.versions[0].version_id, "vh_2");
+  EXPECT_EQ(*history.versions[0].created_at, "2024-10-15 10:30:00.000");
+  EXPECT_EQ(history.versions[0].authors, R"(["user-123","user-456"])");
+  EXPECT_EQ(history.versions[1].authors, "[]") << "the older contract may leave authors out";
+  for (const char* body : {R"({"data":[{"createdAt":"2024-10-15T10:30:00.000Z"}]})",
+                           R"({"data":[{"id":"vh_1","authors":"alice"}]})",
+                           R"({"data":[{"id":"vh_1","authors":[{"name":"x"}]}]})"}) {
+    auto bad = Project(key, {200, body, {}});
+    ASSERT_FALSE(bad.has_value()) << body;
+    EXPECT_NE(bad.error().message().find("versions"), std::string::npos) << body;
+  }
+  auto gone = Project(key, {404, R"({"error":"ROOM_NOT_FOUND"})", {}}, {}, 0);
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_TRUE(std::get<store::VersionsSnapshot>(gone->writes.at(0)).versions.empty());
+  ASSERT_EQ(gone->also_dirty.size(), 1u);
+  EXPECT_EQ(gone->also_dirty[0].ToString(), "room:my room");
+
+  store::TargetKey content{store::TargetKind::kVersionYdoc, "my room", "vh_2"};
+  EXPECT_EQ(store::TargetKey::Parse(content.ToString()), content);
+  EXPECT_EQ(ReadPath(content), "/v2/rooms/my%20room/versions/vh_2/yjs");
+  EXPECT_FALSE(ListingOf(content).has_value()) << "one read";
+  EXPECT_TRUE(IsPassKind(content.kind));
+  const std::string empty_update("\x00\x00", 2);  // no structs, no deletions
+  auto decoded = Project(content, {200, empty_update, {}});
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().ToString();
+  const auto& row = std::get<store::VersionYdocRow>(decoded->writes.at(0));
+  EXPECT_EQ(row.version_id, "vh_2");
+  EXPECT_EQ(row.data, "{}");
+  EXPECT_EQ(row.state, empty_update);
+  auto malformed = Project(content, {200, "\x05", {}});
+  ASSERT_FALSE(malformed.has_value());
+  EXPECT_NE(malformed.error().message().find("version Yjs document"), std::string::npos);
+  auto deleted = Project(content, {404, "{}", {}});
+  ASSERT_TRUE(deleted.has_value());
+  EXPECT_EQ(std::get<store::VersionYdocGone>(deleted->writes.at(0)).version_id, "vh_2");
+}
+
 TEST(PresenceProjectionTest, ProjectsTheDevServersCapture) {
   store::TargetKey key{store::TargetKind::kPresence, "room-a", ""};
   auto projection = Project(

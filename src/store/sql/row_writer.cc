@@ -237,15 +237,16 @@ Status RowWriter::DeleteRoom(SqlConnection& connection, const std::string& room_
   SqlValue key[] = {Text(room_id)};
   SqlValue stamped[] = {Text(now), Text(room_id)};
   if (hard_deletes_) {
-    for (const char* table :
-         {"rooms", "documents", "ydocs", "threads", "comments", "comment_attachments"}) {
+    for (const char* table : {"rooms", "documents", "ydocs", "threads", "comments",
+                              "comment_attachments", "room_versions", "room_version_ydocs"}) {
       LBMIRROR_RETURN_IF_ERROR(
           Run(connection, Sql(std::string("DELETE FROM {p}") + table + " WHERE room_id = ?"), key));
     }
   } else {
     SqlValue room[] = {Text(room_id), Text(now), Text(now)};
     LBMIRROR_RETURN_IF_ERROR(Run(connection, room_gone_, room));
-    for (const char* table : {"documents", "ydocs", "threads", "comments", "comment_attachments"}) {
+    for (const char* table : {"documents", "ydocs", "threads", "comments", "comment_attachments",
+                              "room_versions", "room_version_ydocs"}) {
       LBMIRROR_RETURN_IF_ERROR(
           Run(connection,
               Sql(std::string("UPDATE {p}") + table +

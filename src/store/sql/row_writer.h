@@ -66,6 +66,10 @@ class RowWriter {
                const Context& context) const;
   Status Write(SqlConnection& connection, const InboxSnapshot& row, const Context& context) const;
   Status Write(SqlConnection& connection, const GroupsSnapshot& row, const Context& context) const;
+  Status Write(SqlConnection& connection, const VersionsSnapshot& row,
+               const Context& context) const;
+  Status Write(SqlConnection& connection, const VersionYdocRow& row, const Context& context) const;
+  Status Write(SqlConnection& connection, const VersionYdocGone& row, const Context& context) const;
   Status Write(SqlConnection& connection, const ActiveUsersSnapshot& row,
                const Context& context) const;
   Status Write(SqlConnection& connection, const FlowSnapshot& row, const Context& context) const;

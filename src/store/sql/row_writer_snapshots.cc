@@ -160,6 +160,77 @@ Status RowWriter::Write(SqlConnection& connection, const GroupsSnapshot& snapsho
              stamped);
 }
 
+Status RowWriter::Write(SqlConnection& connection, const VersionsSnapshot& snapshot,
+                        const Context& context) const {
+  const std::string upsert =
+      Sql("INSERT INTO {p}room_versions (room_id, version_id, created_at, authors, data,"
+          " synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, NULL) {upsert:room_id, version_id}"
+          " created_at = {v:created_at}, authors = {v:authors}, data = {v:data},"
+          " synced_at = {v:synced_at}, deleted_at = NULL");
+  for (const VersionRow& v : snapshot.versions) {
+    SqlValue row[] = {Text(snapshot.room_id), Text(v.version_id), Optional(v.created_at),
+                      Text(v.authors),        Text(v.data),       Text(context.now)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
+  }
+  // Versions deleted (anywhere in the history) are the ones a complete listing lacks.
+  SqlValue stamped[] = {Text(context.now), Text(snapshot.room_id), Text(snapshot.listed_at)};
+  for (const char* table : {"room_versions", "room_version_ydocs"}) {
+    const std::string where = " WHERE room_id = ? AND synced_at < ?";
+    LBMIRROR_RETURN_IF_ERROR(hard_deletes_
+                                 ? Run(connection, Sql(Cat("DELETE FROM {p}", table, where)),
+                                       std::span(stamped).subspan(1))
+                                 : Run(connection,
+                                       Sql(Cat("UPDATE {p}", table, " SET deleted_at = ?", where,
+                                               " AND deleted_at IS NULL")),
+                                       stamped));
+  }
+  // A version never changes: its Yjs document is read once, when first listed.
+  SqlValue room[] = {Text(snapshot.room_id)};
+  auto unread = connection.Query(
+      Sql("SELECT v.version_id FROM {p}room_versions v LEFT JOIN {p}room_version_ydocs y"
+          " ON y.room_id = v.room_id AND y.version_id = v.version_id"
+          " WHERE v.room_id = ? AND v.deleted_at IS NULL AND y.version_id IS NULL"),
+      room);
+  if (!unread) return unread.error();
+  for (const SqlRow& row : *unread) {
+    LBMIRROR_RETURN_IF_ERROR(
+        marks_.Mark(connection, {TargetKind::kVersionYdoc, snapshot.room_id, row[0].value_or("")},
+                    context.now_ms));
+  }
+  return Ok();
+}
+
+Status RowWriter::Write(SqlConnection& connection, const VersionYdocRow& ydoc,
+                        const Context& context) const {
+  bool deep = TooDeepForJson(ydoc.depth);
+  SqlValue params[] = {Text(ydoc.room_id),
+                       Text(ydoc.version_id),
+                       deep ? kJsonNull : Text(ydoc.data),
+                       deep ? Text(ydoc.data) : SqlValue(nullptr),
+                       Text(ydoc.text),
+                       Blob{ydoc.state},
+                       Text(context.now)};
+  return Run(connection,
+             Sql("INSERT INTO {p}room_version_ydocs (room_id, version_id, data, deep_data, text,"
+                 " state, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)"
+                 " {upsert:room_id, version_id} data = {v:data}, deep_data = {v:deep_data},"
+                 " text = {v:text}, state = {v:state}, synced_at = {v:synced_at},"
+                 " deleted_at = NULL"),
+             params);
+}
+
+Status RowWriter::Write(SqlConnection& connection, const VersionYdocGone& gone,
+                        const Context& context) const {
+  SqlValue params[] = {Text(context.now), Text(gone.room_id), Text(gone.version_id)};
+  return Run(connection,
+             Sql(hard_deletes_ ? "DELETE FROM {p}room_version_ydocs WHERE room_id = ? AND"
+                                 " version_id = ?"
+                               : "UPDATE {p}room_version_ydocs SET deleted_at = ? WHERE room_id ="
+                                 " ? AND version_id = ? AND deleted_at IS NULL"),
+             hard_deletes_ ? std::span<const SqlValue>(params).subspan(1)
+                           : std::span<const SqlValue>(params));
+}
+
 Status RowWriter::ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSnapshot& snapshot,
                                    const std::string& now, int64_t now_ms) const {
   SqlValue room[] = {Text(snapshot.room_id)};

@@ -18,6 +18,7 @@ struct Types {
   std::string emoji;  // a reaction emoji in a primary key
   std::string key;    // a Storage key in a primary key
   std::string real;
+  std::string blob;  // bytes
 };
 
 Types TypesFor(Dialect dialect) {
@@ -30,7 +31,8 @@ Types TypesFor(Dialect dialect) {
             ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
             "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
             "VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
-            "DOUBLE"};
+            "DOUBLE",
+            "LONGBLOB"};
   }
   if (dialect == Dialect::kPostgres) {
     // Ids compare as bytes (COLLATE "C"), as utf8mb4_bin does on MySQL: the same order of
@@ -43,9 +45,10 @@ Types TypesFor(Dialect dialect) {
             ")",
             "TEXT COLLATE \"C\"",
             "TEXT COLLATE \"C\"",
-            "DOUBLE PRECISION"};
+            "DOUBLE PRECISION",
+            "BYTEA"};
   }
-  return {"TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", ")", "TEXT", "TEXT", "REAL"};
+  return {"TEXT", "TEXT", "TEXT", "TEXT", "INTEGER", ")", "TEXT", "TEXT", "REAL", "BLOB"};
 }
 
 std::string Render(std::string sql, const Types& t, const std::string& prefix) {
@@ -58,6 +61,7 @@ std::string Render(std::string sql, const Types& t, const std::string& prefix) {
   sql = ReplaceAll(sql, "{end}", t.table_end);
   sql = ReplaceAll(sql, "{emoji}", t.emoji);
   sql = ReplaceAll(sql, "{key}", t.key);
+  sql = ReplaceAll(sql, "{blob}", t.blob);
   sql = ReplaceAll(sql, "{double}", t.real);
   return sql;
 }
@@ -319,7 +323,7 @@ constexpr StepSpec kSchema[] = {
   {5, Step::kColumn, "ydocs", "deep_data", "{text} NULL"},
 
   {6, Step::kIndex, "notifications", "notifications_user", "user_id", kAll,
-   "inbox notifications by user; comment attachments; groups and their members"},
+   "inbox notifications by user; comment attachments; groups and their members; versions"},
   {6, Step::kSql, "", "",
    "CREATE TABLE IF NOT EXISTS {p}comment_attachments (\n"
    "  attachment_id {id} NOT NULL,\n"
@@ -356,6 +360,29 @@ constexpr StepSpec kSchema[] = {
    "  PRIMARY KEY (group_id, user_id)\n"
    "{end}"},
   {6, Step::kIndex, "group_members", "group_members_user", "user_id"},
+  {6, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}room_versions (\n"
+   "  room_id {id} NOT NULL,\n"
+   "  version_id {id} NOT NULL,\n"
+   "  created_at {time} NULL,\n"
+   "  authors {json} NOT NULL,\n"
+   "  data {json} NOT NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  deleted_at {time} NULL,\n"
+   "  PRIMARY KEY (room_id, version_id)\n"
+   "{end}"},
+  {6, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}room_version_ydocs (\n"
+   "  room_id {id} NOT NULL,\n"
+   "  version_id {id} NOT NULL,\n"
+   "  data {json} NOT NULL,\n"
+   "  deep_data {text} NULL,\n"
+   "  text {text} NOT NULL,\n"
+   "  state {blob} NOT NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  deleted_at {time} NULL,\n"
+   "  PRIMARY KEY (room_id, version_id)\n"
+   "{end}"},
 };
 // clang-format on
 

@@ -6,7 +6,9 @@
 // top-level nextCursor, newest first), paginates the dev server's room list as the room
 // listing is documented, and forwards every other request to the real dev server, so lbmirror
 // sees one Liveblocks API. It also lists the project's groups (GET /v2/groups, 1-100 a page,
-// startingAfter). `state.inbox429` answers inbox listings 429 with Retry-After while
+// startingAfter) and the version history of rooms given one (GET /v2/rooms/{roomId}/versions,
+// 1-100 a page, cursor; GET …/versions/{id}/yjs). `state.inbox429` answers inbox listings 429
+// with Retry-After while
 // set; `requests` records when each request came (for rate checks). A room rename
 // (POST /v2/rooms/{roomId}/update-room-id {"newRoomId"}, which the dev server answers 501) is
 // played through the dev server as Liveblocks describes its outcome: the old id is gone and
@@ -31,6 +33,7 @@ export async function startLiveblocksDouble(devServerUrl) {
   const threads = new Map();        // `${roomId}\0${threadId}` -> Thread
   const notifications = new Map();  // `${userId}\0${id}` -> InboxNotification
   const groups = new Map();         // id -> Group
+  const versions = new Map();       // roomId -> [{id, createdAt, authors, yjs}], newest first
   const key = (a, b) => `${a}\u0000${b}`;
   const state = { roomPages: 0, roomPageDelayMs: 0, inbox429: null };
   const requests = [];  // {at, method, path}
@@ -84,6 +87,30 @@ export async function startLiveblocksDouble(devServerUrl) {
       const start = after ? Number(Buffer.from(after, "base64url").toString()) : 0;
       const next = start + limit < all.length ? Buffer.from(String(start + limit)).toString("base64url") : null;
       return send(res, 200, { data: all.slice(start, start + limit), nextCursor: next });
+    }
+    const versionList = req.method === "GET" && url.pathname.match(/^\/v2\/rooms\/([^/]+)\/versions$/);
+    const versionYjs = req.method === "GET" && url.pathname.match(/^\/v2\/rooms\/([^/]+)\/versions\/([^/]+)\/yjs$/);
+    if (versionList || versionYjs) {
+      if (auth !== `Bearer ${SECRET_KEY}`) return send(res, 403, { error: "INVALID_SECRET_KEY", message: "Invalid secret key" });
+      const roomId = decodeURIComponent((versionList ?? versionYjs)[1]);
+      const exists = (await fetch(`${devServerUrl}/v2/rooms/${encodeURIComponent(roomId)}`, { headers: { authorization: auth } })).status === 200;
+      if (!exists) return send(res, 404, { error: "ROOM_NOT_FOUND", message: `Room with id "${roomId}" not found.` });
+      const room = versions.get(roomId) ?? [];
+      if (versionYjs) {
+        const version = room.find((v) => v.id === decodeURIComponent(versionYjs[2]));
+        if (!version) return send(res, 404, { error: "VERSION_NOT_FOUND", message: "Version not found" });
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        return res.end(version.yjs);
+      }
+      const limit = Number(url.searchParams.get("limit") ?? 20);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+        return send(res, 422, { error: "INVALID_LIMIT", message: "limit must be between 1 and 100" });
+      }
+      const start = url.searchParams.get("cursor") ? Number(Buffer.from(url.searchParams.get("cursor"), "base64").toString()) : 0;
+      const next = start + limit < room.length ? Buffer.from(String(start + limit)).toString("base64") : null;
+      // Newest first; the older contract's items carry "type" and "kind" as well.
+      const items = room.slice(start, start + limit).map(({ yjs, legacy, ...v }) => legacy ? { type: "historyVersion", kind: "yjs", ...v } : v);
+      return send(res, 200, { data: items, nextCursor: next });
     }
     const rename = req.method === "POST" && url.pathname.match(/^\/v2\/rooms\/([^/]+)\/update-room-id$/);
     if (rename) {
@@ -262,6 +289,21 @@ export async function startLiveblocksDouble(devServerUrl) {
     },
     deleteGroup(id) {
       groups.delete(id);
+    },
+    // A version of a room: a snapshot of its Yjs document as the dev server holds it now
+    // (as POST /v2/rooms/{roomId}/versions makes one); `legacy` lists it in the older shape.
+    async createVersion(roomId, { authors = [], legacy = false } = {}) {
+      const res = await fetch(`${devServerUrl}/v2/rooms/${encodeURIComponent(roomId)}/ydoc-binary`,
+        { headers: { authorization: `Bearer ${SECRET_KEY}` } });
+      if (res.status !== 200) throw new Error(`version of ${roomId}: ydoc-binary answered ${res.status}`);
+      const version = { id: newId("vh"), createdAt: now(), authors: authors.map((id) => ({ id })),
+        yjs: Buffer.from(await res.arrayBuffer()), legacy };
+      if (legacy && !authors.length) delete version.authors;
+      versions.set(roomId, [version, ...(versions.get(roomId) ?? [])]);
+      return version.id;
+    },
+    deleteVersion(roomId, id) {
+      versions.set(roomId, (versions.get(roomId) ?? []).filter((v) => v.id !== id));
     },
     markNotificationRead(userId, id) {
       const n = notifications.get(key(userId, id));

@@ -206,6 +206,27 @@ CREATE TABLE IF NOT EXISTS {p}group_members (
   PRIMARY KEY (group_id, user_id)
 )
 CREATE INDEX IF NOT EXISTS {p}group_members_user ON {p}group_members (user_id)
+CREATE TABLE IF NOT EXISTS {p}room_versions (
+  room_id TEXT COLLATE "C" NOT NULL,
+  version_id TEXT COLLATE "C" NOT NULL,
+  created_at TIMESTAMPTZ(3) NULL,
+  authors JSONB NOT NULL,
+  data JSONB NOT NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  deleted_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (room_id, version_id)
+)
+CREATE TABLE IF NOT EXISTS {p}room_version_ydocs (
+  room_id TEXT COLLATE "C" NOT NULL,
+  version_id TEXT COLLATE "C" NOT NULL,
+  data JSONB NOT NULL,
+  deep_data TEXT NULL,
+  text TEXT NOT NULL,
+  state BYTEA NOT NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  deleted_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (room_id, version_id)
+)
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
@@ -284,6 +305,19 @@ INSERT INTO {p}group_members (group_id, user_id, added_at, synced_at) VALUES (?,
 DELETE FROM {p}group_members WHERE group_id IN (SELECT group_id FROM {p}groups WHERE synced_at < ?)
 UPDATE {p}groups SET deleted_at = ? WHERE deleted_at IS NULL AND synced_at < ?
 COMMIT
+-- a pass reads a room's version history; new versions' content is marked to be read
+BEGIN
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
+COMMIT
+WITH c AS (SELECT kind, scope_id, object_id FROM {p}targets WHERE next_attempt_at <= ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('versions') ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED), u AS (UPDATE {p}targets AS t SET fence = t.fence + 1, lease_owner = ?, lease_until = ?, attempts = t.attempts + 1 FROM c WHERE t.kind = c.kind AND t.scope_id = c.scope_id AND t.object_id = c.object_id RETURNING t.kind, t.scope_id, t.object_id, t.fence, t.dirty_seq, t.attempts) SELECT kind, scope_id, object_id, fence, dirty_seq, attempts FROM u UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, MIN(next_attempt_at) FROM {p}targets AS o WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('versions') AND NOT EXISTS (SELECT 1 FROM c WHERE c.kind = o.kind AND c.scope_id = o.scope_id AND c.object_id = o.object_id)
+BEGIN
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}room_versions (room_id, version_id, created_at, authors, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(room_id, version_id) DO UPDATE SET created_at = excluded.created_at, authors = excluded.authors, data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL
+UPDATE {p}room_versions SET deleted_at = ? WHERE room_id = ? AND synced_at < ? AND deleted_at IS NULL
+UPDATE {p}room_version_ydocs SET deleted_at = ? WHERE room_id = ? AND synced_at < ? AND deleted_at IS NULL
+SELECT v.version_id FROM {p}room_versions v LEFT JOIN {p}room_version_ydocs y ON y.room_id = v.room_id AND y.version_id = v.version_id WHERE v.room_id = ? AND v.deleted_at IS NULL AND y.version_id IS NULL
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
+COMMIT
 -- fail, then release
 BEGIN
 INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at, payload) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(webhook_id) DO NOTHING
@@ -308,6 +342,8 @@ UPDATE {p}ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}threads SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}comments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}comment_attachments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}room_versions SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}room_version_ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 DELETE FROM {p}comment_reactions WHERE room_id = ?
 DELETE FROM {p}active_users WHERE room_id = ?
 DELETE FROM {p}flow_nodes WHERE room_id = ?

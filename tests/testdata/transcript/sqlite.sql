@@ -211,6 +211,27 @@ CREATE TABLE IF NOT EXISTS {p}group_members (
   PRIMARY KEY (group_id, user_id)
 )
 CREATE INDEX IF NOT EXISTS {p}group_members_user ON {p}group_members (user_id)
+CREATE TABLE IF NOT EXISTS {p}room_versions (
+  room_id TEXT NOT NULL,
+  version_id TEXT NOT NULL,
+  created_at TEXT NULL,
+  authors TEXT NOT NULL,
+  data TEXT NOT NULL,
+  synced_at TEXT NOT NULL,
+  deleted_at TEXT NULL,
+  PRIMARY KEY (room_id, version_id)
+)
+CREATE TABLE IF NOT EXISTS {p}room_version_ydocs (
+  room_id TEXT NOT NULL,
+  version_id TEXT NOT NULL,
+  data TEXT NOT NULL,
+  deep_data TEXT NULL,
+  text TEXT NOT NULL,
+  state BLOB NOT NULL,
+  synced_at TEXT NOT NULL,
+  deleted_at TEXT NULL,
+  PRIMARY KEY (room_id, version_id)
+)
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
@@ -296,6 +317,20 @@ INSERT INTO {p}group_members (group_id, user_id, added_at, synced_at) VALUES (?,
 DELETE FROM {p}group_members WHERE group_id IN (SELECT group_id FROM {p}groups WHERE synced_at < ?)
 UPDATE {p}groups SET deleted_at = ? WHERE deleted_at IS NULL AND synced_at < ?
 COMMIT
+-- a pass reads a room's version history; new versions' content is marked to be read
+BEGIN
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN excluded.next_attempt_at WHEN attempts > 0 THEN next_attempt_at ELSE MIN(MAX(next_attempt_at, excluded.next_attempt_at), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
+COMMIT
+SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('versions') ORDER BY next_attempt_at LIMIT ?
+UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE lease_until <= ? AND dirty_seq > done_seq AND ((kind = ? AND scope_id = ? AND object_id = ? AND fence = ?))
+BEGIN
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}room_versions (room_id, version_id, created_at, authors, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(room_id, version_id) DO UPDATE SET created_at = excluded.created_at, authors = excluded.authors, data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL
+UPDATE {p}room_versions SET deleted_at = ? WHERE room_id = ? AND synced_at < ? AND deleted_at IS NULL
+UPDATE {p}room_version_ydocs SET deleted_at = ? WHERE room_id = ? AND synced_at < ? AND deleted_at IS NULL
+SELECT v.version_id FROM {p}room_versions v LEFT JOIN {p}room_version_ydocs y ON y.room_id = v.room_id AND y.version_id = v.version_id WHERE v.room_id = ? AND v.deleted_at IS NULL AND y.version_id IS NULL
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN excluded.next_attempt_at WHEN attempts > 0 THEN next_attempt_at ELSE MIN(MAX(next_attempt_at, excluded.next_attempt_at), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
+COMMIT
 -- fail, then release
 BEGIN
 INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at, payload) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(webhook_id) DO NOTHING
@@ -322,6 +357,8 @@ UPDATE {p}ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}threads SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}comments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}comment_attachments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}room_versions SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}room_version_ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 DELETE FROM {p}comment_reactions WHERE room_id = ?
 DELETE FROM {p}active_users WHERE room_id = ?
 DELETE FROM {p}flow_nodes WHERE room_id = ?
