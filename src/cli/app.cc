@@ -78,6 +78,28 @@ std::string LoadSecretFiles() {
   return "";
 }
 
+// serve: the reconciliation passes of data no webhook announces.
+void AddServePassOptions(CLI::App& command, ServeOptions& serve) {
+  command
+      .add_option("--inbox-interval", serve.inbox_interval,
+                  "re-read the inbox of every user the mirror knows this often, for the "
+                  "notifications read or deleted since (no webhook says so; 0 = never)")
+      ->envname("LBMIRROR_INBOX_INTERVAL")
+      ->capture_default_str();
+  command
+      .add_option("--groups-interval", serve.groups_interval,
+                  "re-read the project's groups and their members this often (no webhook "
+                  "announces them; 0 = never)")
+      ->envname("LBMIRROR_GROUPS_INTERVAL")
+      ->capture_default_str();
+  command
+      .add_option("--versions-interval", serve.versions_interval,
+                  "re-read every room's version history this often (each new version's Yjs "
+                  "document is read once; 0 = never)")
+      ->envname("LBMIRROR_VERSIONS_INTERVAL")
+      ->capture_default_str();
+}
+
 // serve: where and how webhooks and probes are received.
 void AddServeHttpOptions(CLI::App& command, ServeOptions& serve, ApiOptions& api) {
   command.add_option("--listen", serve.listen, "HOST:PORT to listen on")
@@ -168,24 +190,6 @@ void AddServeWorkOptions(CLI::App& command, ServeOptions& serve) {
       ->envname("LBMIRROR_RECONCILE_INTERVAL")
       ->capture_default_str();
   command
-      .add_option("--inbox-interval", serve.inbox_interval,
-                  "re-read the inbox of every user the mirror knows this often, for the "
-                  "notifications read or deleted since (no webhook says so; 0 = never)")
-      ->envname("LBMIRROR_INBOX_INTERVAL")
-      ->capture_default_str();
-  command
-      .add_option("--groups-interval", serve.groups_interval,
-                  "re-read the project's groups and their members this often (no webhook "
-                  "announces them; 0 = never)")
-      ->envname("LBMIRROR_GROUPS_INTERVAL")
-      ->capture_default_str();
-  command
-      .add_option("--versions-interval", serve.versions_interval,
-                  "re-read every room's version history this often (each new version's Yjs "
-                  "document is read once; 0 = never)")
-      ->envname("LBMIRROR_VERSIONS_INTERVAL")
-      ->capture_default_str();
-  command
       .add_option("--poll", serve.poll,
                   "poll the REST API for changed rooms this often, for machines webhooks "
                   "cannot reach (default 5s when no webhook secret is set)")
@@ -243,6 +247,7 @@ Subcommand AddServe(CLI::App& app, Shared& shared) {
   AddCommonOptions(*command, shared.common);
   AddServeHttpOptions(*command, *serve, shared.api);
   AddServeWorkOptions(*command, *serve);
+  AddServePassOptions(*command, *serve);
   AddServeAdminOptions(*command, *serve);
   return {command, [&shared, serve] { return RunServe(shared.common, shared.api, *serve); }};
 }

@@ -234,6 +234,22 @@ void LogStopped(const webhook::WebhookHandler* handler, const sync::Engine& engi
   log::Info(Cat("stopped: ", webhooks, "targets mirrored ", engine.counters().completed.load(),
                 ", failed attempts ", engine.counters().failed.load()));
 }
+// The reconciliation (or polling) loop of the options; null when it is off.
+std::unique_ptr<sync::ReconcileLoop> ReconcileLoopFor(const ServeConfig& config,
+                                                      const ServeOptions& options,
+                                                      store::Store& store,
+                                                      liveblocks::LiveblocksClient& client,
+                                                      const Clock& clock, sync::Engine& engine) {
+  if (config.interval_ms <= 0) return nullptr;
+  sync::ReconcileLoopOptions loop;
+  loop.interval_ms = config.interval_ms;
+  loop.poll = config.poll;
+  sync::ReconcileOptions scope;
+  scope.room_prefix = options.room_prefix;
+  return std::make_unique<sync::ReconcileLoop>(store, store, client, clock, scope, loop,
+                                               [&engine] { engine.Notify(); });
+}
+
 }  // namespace
 
 int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOptions& options) {
@@ -241,8 +257,6 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   std::optional<ServeConfig> config = ReadServeConfig(api, options, code);
   if (!config) return code;
   const std::optional<webhook::SignatureVerifier>& verifier = config->verifier;
-  const bool poll = config->poll;
-  const int64_t interval_ms = config->interval_ms;
 
   const Clock& clock = SystemClock::Instance();
   auto store = OpenStore(common.database_url, common.table_prefix,
@@ -258,16 +272,8 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   liveblocks::curl::Client& client = workers.client();
   sync::Engine& engine = workers.engine();
 
-  std::unique_ptr<sync::ReconcileLoop> reconcile;
-  if (interval_ms > 0) {
-    sync::ReconcileLoopOptions loop;
-    loop.interval_ms = interval_ms;
-    loop.poll = poll;
-    sync::ReconcileOptions scope;
-    scope.room_prefix = options.room_prefix;
-    reconcile = std::make_unique<sync::ReconcileLoop>(**store, **store, client, clock, scope, loop,
-                                                      [&engine] { engine.Notify(); });
-  }
+  std::unique_ptr<sync::ReconcileLoop> reconcile =
+      ReconcileLoopFor(*config, options, **store, client, clock, engine);
   sync::Passes passes(
       **store, **store, clock, sync::PassSpecs(config->passes),
       [&engine](store::TargetKind kind) { return engine.Unsupported(kind); },
