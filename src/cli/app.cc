@@ -98,6 +98,12 @@ void AddServePassOptions(CLI::App& command, ServeOptions& serve) {
                   "document is read once; 0 = never)")
       ->envname("LBMIRROR_VERSIONS_INTERVAL")
       ->capture_default_str();
+  command
+      .add_option("--settings-interval", serve.settings_interval,
+                  "re-read the notification settings and room subscription settings of every "
+                  "user the mirror knows this often (0 = never)")
+      ->envname("LBMIRROR_SETTINGS_INTERVAL")
+      ->capture_default_str();
 }
 
 // serve: where and how webhooks and probes are received.
@@ -263,7 +269,9 @@ Subcommand AddBackfill(CLI::App& app, Shared& shared) {
   command
       ->add_option("--kinds", backfill->kinds,
                    "what to mirror, comma-separated: of each room (room, storage, ydoc, "
-                   "presence, thread), and the inbox of every user then known (inbox)")
+                   "presence, thread), then the passes: the inbox and settings of every user "
+                   "then known (inbox, notification_settings, room_subscription_settings), "
+                   "the groups (groups) and every room's versions (versions)")
       ->capture_default_str();
   command->add_flag("--restart", backfill->restart,
                     "start over instead of resuming an interrupted backfill");

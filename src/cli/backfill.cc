@@ -90,7 +90,7 @@ std::optional<BackfillScope> ReadBackfillScope(const ApiOptions& api,
         *kind == store::TargetKind::kVersionYdoc) {
       return fail(Cat("--kinds: unknown kind \"", name,
                       "\" (choose from room, storage, ydoc, presence, thread, inbox, groups, ",
-                      "versions)"));
+                      "versions, notification_settings, room_subscription_settings)"));
     }
     if (*kind == store::TargetKind::kInbox) {
       scope.passes.inbox_ms = 1;
@@ -98,12 +98,15 @@ std::optional<BackfillScope> ReadBackfillScope(const ApiOptions& api,
       scope.passes.groups_ms = 1;
     } else if (*kind == store::TargetKind::kVersions) {
       scope.passes.versions_ms = 1;
+    } else if (*kind == store::TargetKind::kNotificationSettings ||
+               *kind == store::TargetKind::kRoomSubscriptionSettings) {
+      scope.passes.settings_ms = 1;
     } else {
       scope.rooms.kinds.push_back(*kind);
     }
   }
   if (scope.rooms.kinds.empty() && scope.passes.inbox_ms == 0 && scope.passes.groups_ms == 0 &&
-      scope.passes.versions_ms == 0) {
+      scope.passes.versions_ms == 0 && scope.passes.settings_ms == 0) {
     return fail("--kinds needs at least one kind");
   }
   if (options.workers < 1) return fail("--workers must be at least 1");
@@ -273,7 +276,7 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api,
       },
       *counts, before->pending + counts->targets_marked, display);
   if (code != 0 || (backfill->passes.inbox_ms == 0 && backfill->passes.groups_ms == 0 &&
-                    backfill->passes.versions_ms == 0))
+                    backfill->passes.versions_ms == 0 && backfill->passes.settings_ms == 0))
     return code;
   return BackfillPasses(**store, engine, clock, backfill->passes, *counts, display);
 }

@@ -44,6 +44,7 @@ struct ServeOptions {
   std::string inbox_interval = "24h";     // re-read every known user's inbox ("0": never)
   std::string groups_interval = "10m";    // re-read the project's groups ("0": never)
   std::string versions_interval = "24h";  // re-read every room's version history ("0": never)
+  std::string settings_interval = "24h";  // re-read every known user's settings ("0": never)
   std::string poll;                       // poll mode interval; the default when no webhook secret
   std::string room_prefix;                // reconciliation and polling look at these rooms only
   std::string prune_events_older_than;    // delete stored webhooks older than this (hourly)
@@ -54,7 +55,9 @@ struct ServeOptions {
 
 struct BackfillOptions {
   std::string room_prefix;
-  std::string kinds = "room,storage,ydoc,presence,thread,inbox,groups,versions";
+  std::string kinds =
+      "room,storage,ydoc,presence,thread,inbox,groups,versions,notification_settings,"
+      "room_subscription_settings";
   bool restart = false;
   int workers = 4;
   std::string flow_keys = "flow";

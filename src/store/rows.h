@@ -181,6 +181,29 @@ struct VersionYdocGone {
   std::string room_id;
   std::string version_id;
 };
+// A user's notification settings (GET /v2/users/{userId}/notification-settings): per channel
+// (email, slack, teams, webPush; each optional), per notification kind, on or off.
+struct NotificationSettingsRow {
+  std::string user_id;
+  std::string settings;  // the whole JSON object
+};
+// The user has none (404): the row is deleted.
+struct NotificationSettingsGone {
+  std::string user_id;
+};
+// A user's subscription settings in every room, as GET …/room-subscription-settings lists
+// them (all pages): the user's rows become these (rows it lacks are deleted, unless written at
+// or after `listed_at`).
+struct RoomSubscriptionSetting {
+  std::string room_id;
+  std::string threads;        // "all", "replies_and_mentions" or "none"
+  std::string text_mentions;  // "mine" or "none"
+};
+struct RoomSubscriptionSettingsSnapshot {
+  std::string user_id;
+  std::vector<RoomSubscriptionSetting> settings;
+  std::string listed_at;  // SQL timestamp
+};
 struct ActiveUser {
   int64_t connection_id = 0;
   OptionalText user_id;
@@ -216,9 +239,11 @@ struct FlowSnapshot {
   std::vector<FlowEdge> edges;
 };
 
-using RowWrite = std::variant<DocumentRow, YdocRow, RoomRow, DocumentGone, YdocGone, RoomGone,
-                              ThreadSnapshot, ThreadGone, NotificationRow, NotificationGone,
-                              InboxSnapshot, GroupsSnapshot, ActiveUsersSnapshot, FlowSnapshot,
-                              VersionsSnapshot, VersionYdocRow, VersionYdocGone>;
+using RowWrite =
+    std::variant<DocumentRow, YdocRow, RoomRow, DocumentGone, YdocGone, RoomGone, ThreadSnapshot,
+                 ThreadGone, NotificationRow, NotificationGone, InboxSnapshot, GroupsSnapshot,
+                 ActiveUsersSnapshot, FlowSnapshot, VersionsSnapshot, VersionYdocRow,
+                 VersionYdocGone, NotificationSettingsRow, NotificationSettingsGone,
+                 RoomSubscriptionSettingsSnapshot>;
 
 }  // namespace lbmirror::store

@@ -16,6 +16,8 @@ constexpr std::array<std::pair<TargetKind, std::string_view>, kTargetKindCount> 
     {TargetKind::kGroups, "groups"},
     {TargetKind::kVersions, "versions"},
     {TargetKind::kVersionYdoc, "version_ydoc"},
+    {TargetKind::kNotificationSettings, "notification_settings"},
+    {TargetKind::kRoomSubscriptionSettings, "room_subscription_settings"},
 }};
 }  // namespace
 

@@ -22,11 +22,14 @@ enum class TargetKind {
   kNotification,
   kInbox,
   kGroups,
-  kVersions,     // a room's version history (every page)
-  kVersionYdoc,  // one version's Yjs document, read once (object: the version id)
+  kVersions,                 // a room's version history (every page)
+  kVersionYdoc,              // one version's Yjs document, read once (object: the version id)
+  kNotificationSettings,     // a user's notification settings (project-wide channels)
+  kRoomSubscriptionSettings  // a user's subscription settings in every room (every page)
 };
 // How many kinds there are (for tables indexed by kind).
-inline constexpr size_t kTargetKindCount = static_cast<size_t>(TargetKind::kVersionYdoc) + 1;
+inline constexpr size_t kTargetKindCount =
+    static_cast<size_t>(TargetKind::kRoomSubscriptionSettings) + 1;
 
 // Stable names used in the targets table and in logs ("storage", "thread", ...).
 std::string_view TargetKindName(TargetKind kind);

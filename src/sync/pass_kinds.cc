@@ -92,11 +92,41 @@ Result<Projection> ProjectVersions(const TargetKey& target, const json::value& b
   return Projection{{std::move(snapshot)}, {}};
 }
 
+// A user's subscription settings in each room: threads and textMentions, each a known value.
+Result<Projection> ProjectRoomSubscriptionSettings(const TargetKey& target, const json::value& body,
+                                                   int64_t read_started_ms) {
+  const json::object* object = body.if_object();
+  const json::value* data = object != nullptr ? object->if_contains("data") : nullptr;
+  if (data == nullptr || !data->is_array()) {
+    return Internal("room subscription settings: response has no data array");
+  }
+  store::RoomSubscriptionSettingsSnapshot snapshot{
+      target.scope_id, {}, FormatSqlTimestamp(read_started_ms)};
+  for (const json::value& entry : data->as_array()) {
+    const json::object* s = entry.if_object();
+    auto room = s != nullptr ? StringField(*s, "roomId") : std::nullopt;
+    if (!room || room->empty())
+      return Internal("room subscription settings: an entry has no roomId");
+    auto threads = StringField(*s, "threads");
+    auto mentions = StringField(*s, "textMentions");
+    if (!threads || !mentions) {
+      return Internal(Cat("room subscription settings of ", *room,
+                          ": threads and textMentions must be strings"));
+    }
+    snapshot.settings.push_back({*room, *threads, *mentions});
+  }
+  return Projection{{std::move(snapshot)}, {}};
+}
+
 }  // namespace
 
 const std::vector<TargetKind>& PassKinds() {
-  static const std::vector<TargetKind> kKinds = {TargetKind::kInbox, TargetKind::kGroups,
-                                                 TargetKind::kVersions, TargetKind::kVersionYdoc};
+  static const std::vector<TargetKind> kKinds = {TargetKind::kInbox,
+                                                 TargetKind::kGroups,
+                                                 TargetKind::kVersions,
+                                                 TargetKind::kVersionYdoc,
+                                                 TargetKind::kNotificationSettings,
+                                                 TargetKind::kRoomSubscriptionSettings};
   return kKinds;
 }
 
@@ -114,6 +144,10 @@ std::optional<liveblocks::Listing> ListingOf(const TargetKey& target) {
     case TargetKind::kVersions:
       return liveblocks::Listing{liveblocks::RoomPath(target.scope_id) + "/versions",
                                  liveblocks::Paging::kCursor, 100};
+    case TargetKind::kRoomSubscriptionSettings:
+      return liveblocks::Listing{
+          "/v2/users/" + EncodeUriComponent(target.scope_id) + "/room-subscription-settings",
+          liveblocks::Paging::kStartingAfter, 50};
     default:
       return std::nullopt;
   }
@@ -128,9 +162,23 @@ Result<Projection> ProjectListing(const TargetKey& target, const json::value& bo
       return ProjectGroups(body, read_started_ms);
     case TargetKind::kVersions:
       return ProjectVersions(target, body, read_started_ms);
+    case TargetKind::kRoomSubscriptionSettings:
+      return ProjectRoomSubscriptionSettings(target, body, read_started_ms);
     default:
       return Internal(Cat(store::TargetKindName(target.kind), " is not a pass kind"));
   }
+}
+
+Result<Projection> ProjectNotificationSettings(const TargetKey& target, const json::value& body) {
+  const json::object* settings = body.if_object();
+  if (settings == nullptr) return Internal("notification settings: response is not an object");
+  for (const auto& channel : *settings) {
+    if (!channel.value().is_object()) {
+      return Internal(
+          Cat("notification settings: channel ", std::string(channel.key()), " is not an object"));
+    }
+  }
+  return Projection{{store::NotificationSettingsRow{target.scope_id, json::serialize(body)}}, {}};
 }
 
 Result<Projection> ProjectVersionYdoc(const TargetKey& target,
@@ -154,6 +202,12 @@ Result<Projection> ProjectPassGone(const TargetKey& target, int64_t read_started
           {{TargetKind::kRoom, target.scope_id, ""}}};
     case TargetKind::kVersionYdoc:
       return Projection{{store::VersionYdocGone{target.scope_id, target.object_id}}, {}};
+    case TargetKind::kNotificationSettings:  // a user without settings (or unknown)
+      return Projection{{store::NotificationSettingsGone{target.scope_id}}, {}};
+    case TargetKind::kRoomSubscriptionSettings:
+      return Projection{{store::RoomSubscriptionSettingsSnapshot{
+                            target.scope_id, {}, FormatSqlTimestamp(read_started_ms)}},
+                        {}};
     default:
       return Internal(Cat(store::TargetKindName(target.kind), ": Liveblocks answered 404"));
   }

@@ -25,6 +25,9 @@ std::optional<liveblocks::Listing> ListingOf(const store::TargetKey& target);
 // is wrong with an item; they fail the target, never the pass.
 Result<Projection> ProjectListing(const store::TargetKey& target, const boost::json::value& body,
                                   int64_t read_started_ms);
+// A user's notification settings (one JSON object of channels) as their row.
+Result<Projection> ProjectNotificationSettings(const store::TargetKey& target,
+                                               const boost::json::value& body);
 // One version's Yjs document (a binary update) as its row.
 Result<Projection> ProjectVersionYdoc(const store::TargetKey& target,
                                       const liveblocks::RestResponse& response);

@@ -32,9 +32,13 @@ std::string Serialize(const PassProgress& progress, const std::string& after) {
 }  // namespace
 
 std::vector<PassSpec> PassSpecs(const PassIntervals& intervals) {
-  return {{"inbox", store::TargetKind::kInbox, intervals.inbox_ms},
-          {"groups", store::TargetKind::kGroups, intervals.groups_ms},
-          {"versions", store::TargetKind::kVersions, intervals.versions_ms}};
+  return {
+      {"inbox", store::TargetKind::kInbox, intervals.inbox_ms},
+      {"groups", store::TargetKind::kGroups, intervals.groups_ms},
+      {"versions", store::TargetKind::kVersions, intervals.versions_ms},
+      {"notification_settings", store::TargetKind::kNotificationSettings, intervals.settings_ms},
+      {"room_subscription_settings", store::TargetKind::kRoomSubscriptionSettings,
+       intervals.settings_ms}};
 }
 
 std::string PassCheckpoint(std::string_view name) { return Cat("pass:", name); }
@@ -101,7 +105,9 @@ Result<std::vector<std::string>> Passes::Scopes(const PassSpec& spec) {
     std::sort(ids.begin(), ids.end());
     return ids;
   }
-  if (spec.kind != store::TargetKind::kInbox) {
+  if (spec.kind != store::TargetKind::kInbox &&
+      spec.kind != store::TargetKind::kNotificationSettings &&
+      spec.kind != store::TargetKind::kRoomSubscriptionSettings) {
     return Internal(Cat("no scopes for ", store::TargetKindName(spec.kind), " passes"));
   }
   auto users = mirror_.KnownUsers();

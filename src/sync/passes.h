@@ -43,6 +43,7 @@ struct PassIntervals {
   int64_t inbox_ms = 0;     // every known user's inbox
   int64_t groups_ms = 0;    // the project's groups and their members
   int64_t versions_ms = 0;  // every live room's version history
+  int64_t settings_ms = 0;  // every known user's notification and room subscription settings
 };
 std::vector<PassSpec> PassSpecs(const PassIntervals& intervals);
 

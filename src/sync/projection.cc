@@ -394,6 +394,10 @@ std::string ReadPath(const TargetKey& target) {
     case TargetKind::kVersionYdoc:
       return liveblocks::RoomPath(target.scope_id) + "/versions/" +
              EncodeUriComponent(target.object_id) + "/yjs";
+    case TargetKind::kNotificationSettings:
+      return "/v2/users/" + EncodeUriComponent(target.scope_id) + "/notification-settings";
+    case TargetKind::kRoomSubscriptionSettings:
+      return ListingOf(target)->path;
   }
   LBMIRROR_CHECK(false && "unknown target kind");
   return {};
@@ -437,6 +441,8 @@ Result<Projection> Project(const TargetKey& target, liveblocks::RestResponse res
       case TargetKind::kGroups:
       case TargetKind::kVersions:
       case TargetKind::kVersionYdoc:
+      case TargetKind::kNotificationSettings:
+      case TargetKind::kRoomSubscriptionSettings:
         return ProjectPassGone(target, read_started_ms);
     }
   }
@@ -466,7 +472,10 @@ Result<Projection> Project(const TargetKey& target, liveblocks::RestResponse res
     case TargetKind::kInbox:
     case TargetKind::kGroups:
     case TargetKind::kVersions:
+    case TargetKind::kRoomSubscriptionSettings:
       return ProjectListing(target, *body, read_started_ms);
+    case TargetKind::kNotificationSettings:
+      return ProjectNotificationSettings(target, *body);
     case TargetKind::kVersionYdoc:
       break;  // handled above
     case TargetKind::kPresence:

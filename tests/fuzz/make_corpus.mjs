@@ -41,7 +41,8 @@ write("webhook", "deep.txt", request(`{"type":"storageUpdated","data":{"roomId":
 write("webhook", "wide.txt", request(`{"type":"storageUpdated","data":${wideObject(5000).replace("{", '{"roomId":"r",')}}`));
 write("webhook", "headers.txt", "\n\nv1,a v1,b v2,c v1,\n{}");
 
-// REST answers: kind byte (room, storage, ydoc, presence, thread, notification), status byte
+// REST answers: kind byte (room, storage, ydoc, presence, thread, notification, inbox, groups,
+// versions, version_ydoc, notification_settings, room_subscription_settings), status byte
 // (0 is 200), body.
 const answer = (kind, body, status = 0) => Buffer.concat([Buffer.from([kind, status]), Buffer.from(body)]);
 const room = { type: "room", id: "room-1", organizationId: "org", createdAt: "2026-01-01T00:00:00.000Z",
@@ -71,6 +72,16 @@ write("projection", "thread.bin", answer(4, JSON.stringify(thread)));
 write("projection", "thread-deep-body.bin", answer(4, JSON.stringify(thread).replace('"version":1', `"deep":${deepArrays(2500)},"version":1`)));
 write("projection", "notification.bin", answer(5, JSON.stringify(notification)));
 write("projection", "inbox.bin", answer(6, JSON.stringify({ data: [notification, { ...notification, id: "in_2", readAt: null }] })));
+write("projection", "groups.bin", answer(7, JSON.stringify({ data: [{ type: "group", id: "eng", organizationId: "default",
+  createdAt: "2026-01-01T10:00:00.000Z", updatedAt: "2026-01-01T10:00:00.000Z", scopes: { mention: true },
+  members: [{ id: "alice", addedAt: "2026-01-01T10:00:00.000Z" }] }], nextCursor: null })));
+write("projection", "versions.bin", answer(8, JSON.stringify({ data: [{ id: "vh_1", createdAt: "2024-10-15T10:30:00.000Z",
+  authors: [{ id: "user-123" }] }, { type: "historyVersion", id: "vh_0", kind: "yjs" }], nextCursor: null })));
+write("projection", "version-ydoc.bin", answer(9, tiptapUpdate("Version", "text of a version")));
+write("projection", "notification-settings.bin", answer(10, JSON.stringify({ email: { thread: true, textMention: false,
+  $custom: true }, webPush: { thread: false } })));
+write("projection", "room-subscription-settings.bin", answer(11, JSON.stringify({ data: [{ threads: "all",
+  textMentions: "mine", roomId: "room-1" }], meta: { nextCursor: null } })));
 write("projection", "error.bin", answer(0, '{"error":"ROOM_NOT_FOUND","message":"Room not found"}', 4));
 
 // DATABASE_URL.

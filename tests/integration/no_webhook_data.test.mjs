@@ -42,7 +42,8 @@ for (const backend of backends("nowh")) {
       backend.cleanup();
       double = await startLiveblocksDouble(env.baseUrl);
       mirror = await startMirror({ databaseUrl: backend.databaseUrl, baseUrl: double.url,
-        extraArgs: [...backend.extraArgs, "--inbox-interval", "2s", "--groups-interval", "2s", "--versions-interval", "2s", "--rest-budget", `${BUDGET}/s`] });
+        extraArgs: [...backend.extraArgs, "--inbox-interval", "2s", "--groups-interval", "2s", "--versions-interval", "2s", "--settings-interval", "2s",
+          "--rest-budget", `${BUDGET}/s`] });
     });
     after(async () => {
       assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-3000));
@@ -159,6 +160,35 @@ for (const backend of backends("nowh")) {
         return v.deleted_at !== null && v.content_deleted_at !== null;
       }, 20000);
       assert.equal((await versions()).find((x) => x.version_id === second).deleted_at, null);
+    });
+
+    test("users' notification and room subscription settings, in both cursor places, followed within a pass", async () => {
+      const [alice, bob] = [uniqueId("settings-a"), uniqueId("settings-b")];
+      const roomId = uniqueId("settings-room");
+      await liveblocks.createRoom(roomId, { usersAccesses: { [alice]: ["room:write"], [bob]: ["room:write"] } });
+      const rooms = Object.fromEntries(Array.from({ length: 60 }, (_, i) =>
+        [`${roomId}-${String(i).padStart(2, "0")}`, { threads: "all", textMentions: "mine" }]));
+      double.setUserSettings(alice, { channels: { email: { thread: true, textMention: false } }, rooms });
+      double.setUserSettings(bob, { channels: {}, rooms: { [roomId]: { threads: "none", textMentions: "none" } }, metaCursor: true });
+      assert.equal((await sendEvent(mirror, roomEvent("roomCreated", roomId))).status, 200);
+      const subscriptions = (user) => db.query(`SELECT room_id, threads, text_mentions FROM ${p}room_subscription_settings
+        WHERE user_id = ? AND deleted_at IS NULL ORDER BY room_id`, [user]);
+      await waitFor("both users' settings", async () => (await subscriptions(alice)).length === 60 &&
+        (await subscriptions(bob)).length === 1, 20000);
+      const [channels] = await db.query(`SELECT settings FROM ${p}notification_settings WHERE user_id = ?`, [alice]);
+      assert.deepEqual(parseJsonColumn(channels.settings), { email: { thread: true, textMention: false } });
+      assert.deepEqual({ ...(await subscriptions(bob))[0] }, { room_id: roomId, threads: "none", text_mentions: "none" });
+
+      delete rooms[`${roomId}-00`];
+      rooms[`${roomId}-01`] = { threads: "replies_and_mentions", textMentions: "none" };
+      double.setUserSettings(alice, { channels: { email: { thread: false, textMention: false } }, rooms });
+      double.deleteUserSettings(bob);
+      await waitFor("the changes followed", async () => {
+        const a = await subscriptions(alice);
+        const [c] = await db.query(`SELECT settings, deleted_at FROM ${p}notification_settings WHERE user_id = ?`, [bob]);
+        return a.length === 59 && a[0].threads === "replies_and_mentions" && c?.deleted_at !== null &&
+          (await subscriptions(bob)).length === 0;
+      }, 20000);
     });
 
     test("the budget is never exceeded while webhooks keep being mirrored", async () => {

@@ -195,6 +195,33 @@ TEST_P(SqlStoreTest, AVersionHistoryIsKeptAndEachNewVersionsContentIsReadOnce) {
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}room_version_ydocs WHERE deleted_at IS NULL"), "0");
 }
 
+TEST_P(SqlStoreTest, AUsersSettingsAreKeptAndFollowTheirListing) {
+  COMPLETE_WITH(store_, NotificationSettingsRow{"alice", R"({"email":{"thread":true}})"});
+  COMPLETE_WITH(store_, NotificationSettingsRow{"alice", R"({"email":{"thread":false}})"});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}notification_settings"), "1");
+  EXPECT_NE(One("SELECT settings FROM {p}notification_settings").find("false"), std::string::npos);
+  COMPLETE_WITH(store_, NotificationSettingsGone{"alice"});
+  EXPECT_NE(One("SELECT deleted_at FROM {p}notification_settings"), "NULL");
+
+  auto listed = [&] { return FormatSqlTimestamp(clock_.NowMs()); };
+  COMPLETE_WITH(store_, RoomSubscriptionSettingsSnapshot{
+                            "alice", {{"r1", "all", "mine"}, {"r2", "none", "none"}}, listed()});
+  COMPLETE_WITH(store_, RoomSubscriptionSettingsSnapshot{
+                            "bob", {{"r1", "replies_and_mentions", "mine"}}, listed()});
+  clock_.Advance(1'000);
+  COMPLETE_WITH(store_, RoomSubscriptionSettingsSnapshot{
+                            "alice", {{"r1", "replies_and_mentions", "none"}}, listed()});
+  EXPECT_EQ(One("SELECT threads FROM {p}room_subscription_settings WHERE user_id = 'alice'"
+                " AND room_id = 'r1'"),
+            "replies_and_mentions");
+  EXPECT_NE(One("SELECT deleted_at FROM {p}room_subscription_settings WHERE user_id = 'alice'"
+                " AND room_id = 'r2'"),
+            "NULL");
+  EXPECT_EQ(One("SELECT deleted_at FROM {p}room_subscription_settings WHERE user_id = 'bob'"),
+            "NULL")
+      << "another user's";
+}
+
 TEST_P(SqlStoreTest, HardDeletesRemoveRowsInsteadOfMarkingThem) {
   auto hard = MakeStore(prefix_, 0, /*hard_deletes=*/true);
   store_.reset();

@@ -140,6 +140,8 @@ TEST_P(SqlTranscriptTest, TheMainFlowsSendTheRecordedStatements) {
       case TargetKind::kGroups:
       case TargetKind::kVersions:
       case TargetKind::kVersionYdoc:
+      case TargetKind::kNotificationSettings:
+      case TargetKind::kRoomSubscriptionSettings:
         break;  // the passes' kinds: an inbox is claimed below, on its own
     }
     batch.push_back(std::move(completion));

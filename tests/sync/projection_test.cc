@@ -458,6 +458,46 @@ TEST(VersionsProjectionTest, TheHistoryInEitherContractAndEachVersionsYjsDocumen
   EXPECT_EQ(std::get<store::VersionYdocGone>(deleted->writes.at(0)).version_id, "vh_2");
 }
 
+TEST(SettingsProjectionTest, AUsersNotificationAndRoomSubscriptionSettings) {
+  store::TargetKey channels{store::TargetKind::kNotificationSettings, "alice", ""};
+  EXPECT_EQ(ReadPath(channels), "/v2/users/alice/notification-settings");
+  EXPECT_FALSE(ListingOf(channels).has_value());
+  const std::string example =
+      R"({"email":{"thread":true,"textMention":false,"$customNotification":true},)"
+      R"("slack":{"thread":true,"textMention":true,"$customNotification":false}})";
+  auto settings = Project(channels, {200, example, {}});
+  ASSERT_TRUE(settings.has_value()) << settings.error().ToString();
+  const auto& row = std::get<store::NotificationSettingsRow>(settings->writes.at(0));
+  EXPECT_EQ(row.user_id, "alice");
+  EXPECT_EQ(row.settings, example);
+  EXPECT_TRUE(Project(channels, {200, "{}", {}}).has_value()) << "every channel is optional";
+  EXPECT_FALSE(Project(channels, {200, R"({"email":true})", {}}).has_value());
+  auto none = Project(channels, {404, R"({"error":"USER_NOT_FOUND"})", {}});
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(std::get<store::NotificationSettingsGone>(none->writes.at(0)).user_id, "alice");
+
+  store::TargetKey rooms{store::TargetKind::kRoomSubscriptionSettings, "alice", ""};
+  ASSERT_TRUE(ListingOf(rooms).has_value());
+  EXPECT_EQ(ListingOf(rooms)->path, "/v2/users/alice/room-subscription-settings");
+  EXPECT_EQ(ListingOf(rooms)->limit, 50);
+  auto listed = Project(
+      rooms,
+      {200, R"({"data":[{"threads":"all","textMentions":"mine","roomId":"my-room-id"}]})", {}}, {},
+      1'767'225'600'000);
+  ASSERT_TRUE(listed.has_value()) << listed.error().ToString();
+  const auto& snapshot = std::get<store::RoomSubscriptionSettingsSnapshot>(listed->writes.at(0));
+  ASSERT_EQ(snapshot.settings.size(), 1u);
+  EXPECT_EQ(snapshot.settings[0].room_id, "my-room-id");
+  EXPECT_EQ(snapshot.settings[0].threads, "all");
+  EXPECT_EQ(snapshot.settings[0].text_mentions, "mine");
+  for (const char* body : {R"({"data":[{"threads":"all","textMentions":"mine"}]})",
+                           R"({"data":[{"roomId":"r","threads":1,"textMentions":"mine"}]})"}) {
+    auto bad = Project(rooms, {200, body, {}});
+    ASSERT_FALSE(bad.has_value()) << body;
+    EXPECT_NE(bad.error().message().find("room subscription settings"), std::string::npos);
+  }
+}
+
 TEST(PresenceProjectionTest, ProjectsTheDevServersCapture) {
   store::TargetKey key{store::TargetKind::kPresence, "room-a", ""};
   auto projection = Project(

@@ -70,6 +70,12 @@ class RowWriter {
                const Context& context) const;
   Status Write(SqlConnection& connection, const VersionYdocRow& row, const Context& context) const;
   Status Write(SqlConnection& connection, const VersionYdocGone& row, const Context& context) const;
+  Status Write(SqlConnection& connection, const NotificationSettingsRow& row,
+               const Context& context) const;
+  Status Write(SqlConnection& connection, const NotificationSettingsGone& row,
+               const Context& context) const;
+  Status Write(SqlConnection& connection, const RoomSubscriptionSettingsSnapshot& row,
+               const Context& context) const;
   Status Write(SqlConnection& connection, const ActiveUsersSnapshot& row,
                const Context& context) const;
   Status Write(SqlConnection& connection, const FlowSnapshot& row, const Context& context) const;

@@ -231,6 +231,53 @@ Status RowWriter::Write(SqlConnection& connection, const VersionYdocGone& gone,
                            : std::span<const SqlValue>(params));
 }
 
+Status RowWriter::Write(SqlConnection& connection, const NotificationSettingsRow& row,
+                        const Context& context) const {
+  SqlValue params[] = {Text(row.user_id), Text(row.settings), Text(context.now)};
+  return Run(connection,
+             Sql("INSERT INTO {p}notification_settings (user_id, settings, synced_at, deleted_at)"
+                 " VALUES (?, ?, ?, NULL) {upsert:user_id} settings = {v:settings},"
+                 " synced_at = {v:synced_at}, deleted_at = NULL"),
+             params);
+}
+
+Status RowWriter::Write(SqlConnection& connection, const NotificationSettingsGone& gone,
+                        const Context& context) const {
+  SqlValue params[] = {Text(context.now), Text(gone.user_id)};
+  if (hard_deletes_) {
+    return Run(connection, Sql("DELETE FROM {p}notification_settings WHERE user_id = ?"),
+               std::span(params).subspan(1));
+  }
+  return Run(connection,
+             Sql("UPDATE {p}notification_settings SET deleted_at = ? WHERE user_id = ?"
+                 " AND deleted_at IS NULL"),
+             params);
+}
+
+Status RowWriter::Write(SqlConnection& connection, const RoomSubscriptionSettingsSnapshot& snapshot,
+                        const Context& context) const {
+  const std::string upsert =
+      Sql("INSERT INTO {p}room_subscription_settings (room_id, user_id, threads, text_mentions,"
+          " synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, NULL) {upsert:room_id, user_id}"
+          " threads = {v:threads}, text_mentions = {v:text_mentions},"
+          " synced_at = {v:synced_at}, deleted_at = NULL");
+  for (const RoomSubscriptionSetting& s : snapshot.settings) {
+    SqlValue row[] = {Text(s.room_id), Text(snapshot.user_id), Text(s.threads),
+                      Text(s.text_mentions), Text(context.now)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
+  }
+  SqlValue stamped[] = {Text(context.now), Text(snapshot.user_id), Text(snapshot.listed_at)};
+  if (hard_deletes_) {
+    return Run(connection,
+               Sql("DELETE FROM {p}room_subscription_settings WHERE user_id = ? AND synced_at < ?"),
+               std::span(stamped).subspan(1));
+  }
+  return Run(connection,
+             Sql("UPDATE {p}room_subscription_settings SET deleted_at = ? WHERE user_id = ?"
+                 " AND synced_at < ? AND deleted_at IS NULL"),
+             stamped);
+}
+
 Status RowWriter::ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSnapshot& snapshot,
                                    const std::string& now, int64_t now_ms) const {
   SqlValue room[] = {Text(snapshot.room_id)};

@@ -323,7 +323,8 @@ constexpr StepSpec kSchema[] = {
   {5, Step::kColumn, "ydocs", "deep_data", "{text} NULL"},
 
   {6, Step::kIndex, "notifications", "notifications_user", "user_id", kAll,
-   "inbox notifications by user; comment attachments; groups and their members; versions"},
+   "inbox notifications by user; comment attachments; groups and their members; versions;"
+   " users' settings"},
   {6, Step::kSql, "", "",
    "CREATE TABLE IF NOT EXISTS {p}comment_attachments (\n"
    "  attachment_id {id} NOT NULL,\n"
@@ -383,6 +384,25 @@ constexpr StepSpec kSchema[] = {
    "  deleted_at {time} NULL,\n"
    "  PRIMARY KEY (room_id, version_id)\n"
    "{end}"},
+  {6, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}notification_settings (\n"
+   "  user_id {id} NOT NULL,\n"
+   "  settings {json} NOT NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  deleted_at {time} NULL,\n"
+   "  PRIMARY KEY (user_id)\n"
+   "{end}"},
+  {6, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}room_subscription_settings (\n"
+   "  room_id {id} NOT NULL,\n"
+   "  user_id {id} NOT NULL,\n"
+   "  threads VARCHAR(64) NOT NULL,\n"
+   "  text_mentions VARCHAR(64) NOT NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  deleted_at {time} NULL,\n"
+   "  PRIMARY KEY (room_id, user_id)\n"
+   "{end}"},
+  {6, Step::kIndex, "room_subscription_settings", "room_subscription_settings_user", "user_id"},
 };
 // clang-format on
 

@@ -7,7 +7,8 @@
 // listing is documented, and forwards every other request to the real dev server, so lbmirror
 // sees one Liveblocks API. It also lists the project's groups (GET /v2/groups, 1-100 a page,
 // startingAfter) and the version history of rooms given one (GET /v2/rooms/{roomId}/versions,
-// 1-100 a page, cursor; GET …/versions/{id}/yjs). `state.inbox429` answers inbox listings 429
+// 1-100 a page, cursor; GET …/versions/{id}/yjs) and users' settings
+// (GET /v2/users/{userId}/notification-settings and …/room-subscription-settings, 1-50 a page). `state.inbox429` answers inbox listings 429
 // with Retry-After while
 // set; `requests` records when each request came (for rate checks). A room rename
 // (POST /v2/rooms/{roomId}/update-room-id {"newRoomId"}, which the dev server answers 501) is
@@ -34,6 +35,7 @@ export async function startLiveblocksDouble(devServerUrl) {
   const notifications = new Map();  // `${userId}\0${id}` -> InboxNotification
   const groups = new Map();         // id -> Group
   const versions = new Map();       // roomId -> [{id, createdAt, authors, yjs}], newest first
+  const userSettings = new Map();   // userId -> {channels, rooms: {roomId: {threads, textMentions}}, metaCursor}
   const key = (a, b) => `${a}\u0000${b}`;
   const state = { roomPages: 0, roomPageDelayMs: 0, inbox429: null };
   const requests = [];  // {at, method, path}
@@ -111,6 +113,26 @@ export async function startLiveblocksDouble(devServerUrl) {
       // Newest first; the older contract's items carry "type" and "kind" as well.
       const items = room.slice(start, start + limit).map(({ yjs, legacy, ...v }) => legacy ? { type: "historyVersion", kind: "yjs", ...v } : v);
       return send(res, 200, { data: items, nextCursor: next });
+    }
+    const notificationSettings = req.method === "GET" && url.pathname.match(/^\/v2\/users\/([^/]+)\/notification-settings$/);
+    const roomSettings = req.method === "GET" && url.pathname.match(/^\/v2\/users\/([^/]+)\/room-subscription-settings$/);
+    if (notificationSettings || roomSettings) {
+      if (auth !== `Bearer ${SECRET_KEY}`) return send(res, 403, { error: "INVALID_SECRET_KEY", message: "Invalid secret key" });
+      const userId = decodeURIComponent((notificationSettings ?? roomSettings)[1]);
+      const settings = userSettings.get(userId);
+      if (!settings) return send(res, 404, { error: "USER_NOT_FOUND", message: "User not found" });
+      if (notificationSettings) return send(res, 200, settings.channels);
+      const limit = Number(url.searchParams.get("limit") ?? 50);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 50) {
+        return send(res, 422, { error: "INVALID_LIMIT", message: "limit must be between 1 and 50" });
+      }
+      const rooms = Object.entries(settings.rooms).sort(([a], [b]) => a.localeCompare(b))
+        .map(([roomId, s]) => ({ ...s, roomId }));
+      const start = url.searchParams.get("startingAfter") ? Number(Buffer.from(url.searchParams.get("startingAfter"), "base64url").toString()) : 0;
+      const next = start + limit < rooms.length ? Buffer.from(String(start + limit)).toString("base64url") : null;
+      // Both documented places of the cursor: the top level, or under "meta" (the older shape).
+      const page = rooms.slice(start, start + limit);
+      return send(res, 200, settings.metaCursor ? { data: page, meta: { nextCursor: next } } : { nextCursor: next, data: page });
     }
     const rename = req.method === "POST" && url.pathname.match(/^\/v2\/rooms\/([^/]+)\/update-room-id$/);
     if (rename) {
@@ -289,6 +311,14 @@ export async function startLiveblocksDouble(devServerUrl) {
     },
     deleteGroup(id) {
       groups.delete(id);
+    },
+    // A user's notification settings (channels) and room subscription settings (by room);
+    // `metaCursor` pages the latter with the cursor under "meta".
+    setUserSettings(userId, { channels = {}, rooms = {}, metaCursor = false } = {}) {
+      userSettings.set(userId, structuredClone({ channels, rooms, metaCursor }));
+    },
+    deleteUserSettings(userId) {
+      userSettings.delete(userId);
     },
     // A version of a room: a snapshot of its Yjs document as the dev server holds it now
     // (as POST /v2/rooms/{roomId}/versions makes one); `legacy` lists it in the older shape.
