@@ -270,7 +270,7 @@ Subcommand AddBackfill(CLI::App& app, Shared& shared) {
       ->add_option("--kinds", backfill->kinds,
                    "what to mirror, comma-separated: of each room (room, storage, ydoc, "
                    "presence, thread), then the passes: the inbox and settings of every user "
-                   "then known (inbox, notification_settings, room_subscription_settings), "
+                   "then known (inbox, user_settings, room_settings), "
                    "the groups (groups) and every room's versions (versions)")
       ->capture_default_str();
   command->add_flag("--restart", backfill->restart,

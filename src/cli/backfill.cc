@@ -90,7 +90,7 @@ std::optional<BackfillScope> ReadBackfillScope(const ApiOptions& api,
         *kind == store::TargetKind::kVersionYdoc) {
       return fail(Cat("--kinds: unknown kind \"", name,
                       "\" (choose from room, storage, ydoc, presence, thread, inbox, groups, ",
-                      "versions, notification_settings, room_subscription_settings)"));
+                      "versions, user_settings, room_settings)"));
     }
     if (*kind == store::TargetKind::kInbox) {
       scope.passes.inbox_ms = 1;

@@ -56,8 +56,7 @@ struct ServeOptions {
 struct BackfillOptions {
   std::string room_prefix;
   std::string kinds =
-      "room,storage,ydoc,presence,thread,inbox,groups,versions,notification_settings,"
-      "room_subscription_settings";
+      "room,storage,ydoc,presence,thread,inbox,groups,versions,user_settings,room_settings";
   bool restart = false;
   int workers = 4;
   std::string flow_keys = "flow";

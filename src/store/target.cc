@@ -16,8 +16,8 @@ constexpr std::array<std::pair<TargetKind, std::string_view>, kTargetKindCount> 
     {TargetKind::kGroups, "groups"},
     {TargetKind::kVersions, "versions"},
     {TargetKind::kVersionYdoc, "version_ydoc"},
-    {TargetKind::kNotificationSettings, "notification_settings"},
-    {TargetKind::kRoomSubscriptionSettings, "room_subscription_settings"},
+    {TargetKind::kNotificationSettings, "user_settings"},
+    {TargetKind::kRoomSubscriptionSettings, "room_settings"},
 }};
 }  // namespace
 

@@ -160,7 +160,7 @@ TEST_F(PassesTest, TheGroupsPassMarksTheProjectsOneTarget) {
   EXPECT_EQ(*passes.RunDue(), 1);
   EXPECT_EQ(queue.marked, std::vector<std::string>{"project"});
   const auto progress = passes.Progress();
-  ASSERT_EQ(progress.size(), 3u);
+  ASSERT_EQ(progress.size(), 5u);
   EXPECT_EQ(progress[0].name, "inbox");
   EXPECT_FALSE(progress[0].started_ms.has_value()) << "off";
   EXPECT_EQ(progress[1].name, "groups");
@@ -194,3 +194,20 @@ TEST(PassProgressTest, ReadsItsCheckpointAndToleratesAnythingElse) {
 
 }  // namespace
 }  // namespace lbmirror::sync
+
+namespace lbmirror::store {
+namespace {
+
+// The targets table keeps a kind's name in VARCHAR(16) (schema migration 1).
+TEST(TargetKindTest, EveryKindHasANameThatFitsTheTargetsTableAndParsesBack) {
+  for (size_t i = 0; i < kTargetKindCount; ++i) {
+    const auto kind = static_cast<TargetKind>(i);
+    const std::string_view name = TargetKindName(kind);
+    EXPECT_NE(name, "unknown") << i;
+    EXPECT_LE(name.size(), 16u) << name;
+    EXPECT_EQ(ParseTargetKind(name), kind) << name;
+  }
+}
+
+}  // namespace
+}  // namespace lbmirror::store

@@ -247,6 +247,24 @@ CREATE TABLE IF NOT EXISTS {p}room_version_ydocs (
   deleted_at DATETIME(3) NULL,
   PRIMARY KEY (room_id, version_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+CREATE TABLE IF NOT EXISTS {p}notification_settings (
+  user_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  settings JSON NOT NULL,
+  synced_at DATETIME(3) NOT NULL,
+  deleted_at DATETIME(3) NULL,
+  PRIMARY KEY (user_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+CREATE TABLE IF NOT EXISTS {p}room_subscription_settings (
+  room_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  user_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  threads VARCHAR(64) NOT NULL,
+  text_mentions VARCHAR(64) NOT NULL,
+  synced_at DATETIME(3) NOT NULL,
+  deleted_at DATETIME(3) NULL,
+  PRIMARY KEY (room_id, user_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?
+CREATE INDEX {p}room_subscription_settings_user ON {p}room_subscription_settings (user_id)
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE version = version
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN

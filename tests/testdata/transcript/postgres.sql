@@ -227,6 +227,23 @@ CREATE TABLE IF NOT EXISTS {p}room_version_ydocs (
   deleted_at TIMESTAMPTZ(3) NULL,
   PRIMARY KEY (room_id, version_id)
 )
+CREATE TABLE IF NOT EXISTS {p}notification_settings (
+  user_id TEXT COLLATE "C" NOT NULL,
+  settings JSONB NOT NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  deleted_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (user_id)
+)
+CREATE TABLE IF NOT EXISTS {p}room_subscription_settings (
+  room_id TEXT COLLATE "C" NOT NULL,
+  user_id TEXT COLLATE "C" NOT NULL,
+  threads VARCHAR(64) NOT NULL,
+  text_mentions VARCHAR(64) NOT NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  deleted_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (room_id, user_id)
+)
+CREATE INDEX IF NOT EXISTS {p}room_subscription_settings_user ON {p}room_subscription_settings (user_id)
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
