@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "core/limits.h"
 #include "core/text.h"
 
 namespace lbmirror::liveblocks {
@@ -49,7 +50,9 @@ Result<RestResponse> ReadAllPages(LiveblocksClient& client, const Listing& listi
     if (!response) return response.error();
     if (response->status != 200) return response;
     boost::system::error_code ec;
-    json::value body = json::parse(response->body, ec);
+    json::parse_options options;
+    options.max_depth = kMaxNestingDepth;  // as deep as any other REST answer may be
+    json::value body = json::parse(response->body, ec, {}, options);
     const json::object* object = ec ? nullptr : body.if_object();
     const json::value* data = object != nullptr ? object->if_contains("data") : nullptr;
     if (data == nullptr || !data->is_array()) {

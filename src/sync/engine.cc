@@ -125,10 +125,11 @@ std::optional<store::Completion> Engine::Read(const store::Claim& claim) {
   static thread_local std::minstd_rand random(std::random_device{}());
   counters_.rest_reads.fetch_add(1, std::memory_order_relaxed);
   const int64_t started = clock_.NowMs();
-  Result<liveblocks::RestResponse> response =
-      ListingOf(claim.key)         ? liveblocks::ReadAllPages(client_, *ListingOf(claim.key))
-      : IsPassKind(claim.key.kind) ? client_.GetBackground(ReadPath(claim.key))
-                                   : client_.Get(ReadPath(claim.key));
+  const std::optional<liveblocks::Listing> listing = ListingOf(claim.key);
+  Result<liveblocks::RestResponse> response = listing ? liveblocks::ReadAllPages(client_, *listing)
+                                              : IsPassKind(claim.key.kind)
+                                                  ? client_.GetBackground(ReadPath(claim.key))
+                                                  : client_.Get(ReadPath(claim.key));
   Result<Projection> projection = response
                                       ? ProjectOrError(claim.key, std::move(*response), started)
                                       : Result<Projection>(response.error());
@@ -197,6 +198,16 @@ void Engine::Write(std::span<const store::Completion> completions) {
   }
 }
 
+void Engine::ProcessInFlight(int index, const std::vector<store::Claim>& claims) {
+  {
+    std::lock_guard lock(in_flight_mutex_);
+    in_flight_[index] = claims;
+  }
+  Process(claims);
+  std::lock_guard lock(in_flight_mutex_);
+  in_flight_.erase(index);
+}
+
 void Engine::Process(std::span<const store::Claim> claims) {
   // Each target is read in turn; the rows of all are written in one transaction. Claims not
   // read yet when the engine stops are given back.
@@ -234,13 +245,7 @@ void Engine::WorkerLoop(int index) {
     // Busy now: an idle worker takes over watching the queue when more is pending and no idle
     // worker looks by its due time (with nothing more pending, the next webhook notifies).
     if (next_due) Notify(*next_due);
-    {
-      std::lock_guard lock(in_flight_mutex_);
-      in_flight_[index] = *claims;
-    }
-    Process(*claims);
-    std::lock_guard lock(in_flight_mutex_);
-    in_flight_.erase(index);
+    ProcessInFlight(index, *claims);
   }
 }
 
@@ -257,13 +262,7 @@ void Engine::BackgroundLoop(int index) {
       Sleep(std::chrono::milliseconds(options_.idle_poll_ms));
       continue;
     }
-    {
-      std::lock_guard lock(in_flight_mutex_);
-      in_flight_[index] = *claims;
-    }
-    Process(*claims);
-    std::lock_guard lock(in_flight_mutex_);
-    in_flight_.erase(index);
+    ProcessInFlight(index, *claims);
   }
 }
 

@@ -94,6 +94,8 @@ class Engine {
   void LeaseKeeperLoop();
   // Reads and writes claimed targets; never throws.
   void Process(std::span<const store::Claim> claims);
+  // Process, with the claims held in flight for the lease keeper meanwhile.
+  void ProcessInFlight(int index, const std::vector<store::Claim>& claims);
   // Reads one target and projects it; nullopt when it failed (recorded) or was given back.
   std::optional<store::Completion> Read(const store::Claim& claim);
   // Project(), with anything it might throw turned into an error of the target.

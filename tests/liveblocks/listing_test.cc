@@ -15,7 +15,9 @@ namespace json = boost::json;
 
 std::vector<std::string> Ids(const RestResponse& response) {
   std::vector<std::string> ids;
-  const json::value body = json::parse(response.body);
+  json::parse_options deep;
+  deep.max_depth = 1'000;
+  const json::value body = json::parse(response.body, {}, deep);
   for (const json::value& item : body.at("data").as_array()) {
     ids.emplace_back(item.at("id").as_string());
   }
@@ -60,6 +62,17 @@ TEST(ListingTest, AnAnswerThatIsNot200IsReturnedAsItCame) {
   auto network = ReadAllPages(client, listing);
   ASSERT_FALSE(network.has_value());
   EXPECT_TRUE(network.error().retryable());
+}
+
+TEST(ListingTest, ItemsNestedAsDeepAsAnyRestAnswerPass) {
+  FakeLiveblocksClient client;
+  const Listing listing = InboxNotificationsListing("u");
+  const std::string deep = std::string(100, '[') + std::string(100, ']');
+  client.Set(listing.path + "?limit=50", 200,
+             R"({"nextCursor":null,"data":[{"id":"a","activities":)" + deep + "}]}");
+  auto all = ReadAllPages(client, listing);
+  ASSERT_TRUE(all.has_value()) << all.error().ToString();
+  EXPECT_EQ(Ids(*all), std::vector<std::string>{"a"});
 }
 
 TEST(ListingTest, ABrokenListingIsAnErrorNamingThePage) {
