@@ -104,6 +104,17 @@ void AddServePassOptions(CLI::App& command, ServeOptions& serve) {
                   "user the mirror knows this often (0 = never)")
       ->envname("LBMIRROR_SETTINGS_INTERVAL")
       ->capture_default_str();
+  command
+      .add_option("--subscriptions-interval", serve.subscriptions_interval,
+                  "re-read who follows each thread this often, besides after each of its "
+                  "webhooks (0 = only then)")
+      ->envname("LBMIRROR_SUBSCRIPTIONS_INTERVAL")
+      ->capture_default_str();
+  command
+      .add_option("--feeds-interval", serve.feeds_interval,
+                  "re-read every room's feeds and each feed's messages this often (0 = never)")
+      ->envname("LBMIRROR_FEEDS_INTERVAL")
+      ->capture_default_str();
 }
 
 // serve: where and how webhooks and probes are received.
@@ -271,7 +282,8 @@ Subcommand AddBackfill(CLI::App& app, Shared& shared) {
                    "what to mirror, comma-separated: of each room (room, storage, ydoc, "
                    "presence, thread), then the passes: the inbox and settings of every user "
                    "then known (inbox, user_settings, room_settings), "
-                   "the groups (groups) and every room's versions (versions)")
+                   "the groups (groups), every room's versions (versions) and feeds (feeds), "
+                   "every thread's subscriptions (thread_subs)")
       ->capture_default_str();
   command->add_flag("--restart", backfill->restart,
                     "start over instead of resuming an interrupted backfill");

@@ -90,7 +90,7 @@ std::optional<BackfillScope> ReadBackfillScope(const ApiOptions& api,
         *kind == store::TargetKind::kVersionYdoc) {
       return fail(Cat("--kinds: unknown kind \"", name,
                       "\" (choose from room, storage, ydoc, presence, thread, inbox, groups, ",
-                      "versions, user_settings, room_settings)"));
+                      "versions, user_settings, room_settings, thread_subs, feeds)"));
     }
     if (*kind == store::TargetKind::kInbox) {
       scope.passes.inbox_ms = 1;
@@ -101,12 +101,17 @@ std::optional<BackfillScope> ReadBackfillScope(const ApiOptions& api,
     } else if (*kind == store::TargetKind::kNotificationSettings ||
                *kind == store::TargetKind::kRoomSubscriptionSettings) {
       scope.passes.settings_ms = 1;
+    } else if (*kind == store::TargetKind::kThreadSubscriptions) {
+      scope.passes.subscriptions_ms = 1;
+    } else if (*kind == store::TargetKind::kFeeds) {
+      scope.passes.feeds_ms = 1;
+    } else if (*kind == store::TargetKind::kFeedMessages) {
+      return fail("--kinds: feed_messages are read with their feeds (feeds)");
     } else {
       scope.rooms.kinds.push_back(*kind);
     }
   }
-  if (scope.rooms.kinds.empty() && scope.passes.inbox_ms == 0 && scope.passes.groups_ms == 0 &&
-      scope.passes.versions_ms == 0 && scope.passes.settings_ms == 0) {
+  if (scope.rooms.kinds.empty() && !scope.passes.Any()) {
     return fail("--kinds needs at least one kind");
   }
   if (options.workers < 1) return fail("--workers must be at least 1");
@@ -275,9 +280,7 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api,
                       " targets marked"));
       },
       *counts, before->pending + counts->targets_marked, display);
-  if (code != 0 || (backfill->passes.inbox_ms == 0 && backfill->passes.groups_ms == 0 &&
-                    backfill->passes.versions_ms == 0 && backfill->passes.settings_ms == 0))
-    return code;
+  if (code != 0 || !backfill->passes.Any()) return code;
   return BackfillPasses(**store, engine, clock, backfill->passes, *counts, display);
 }
 

@@ -39,15 +39,17 @@ struct ServeOptions {
   std::string ack_timeout = "5s";    // a webhook not stored by then is answered 503
   bool no_migrate = false;
   bool hard_deletes = false;
-  std::string flow_keys = "flow";         // comma-separated Storage root keys holding diagrams
-  std::string reconcile_interval = "5m";  // compare with the API this often ("0": never)
-  std::string inbox_interval = "24h";     // re-read every known user's inbox ("0": never)
-  std::string groups_interval = "10m";    // re-read the project's groups ("0": never)
-  std::string versions_interval = "24h";  // re-read every room's version history ("0": never)
-  std::string settings_interval = "24h";  // re-read every known user's settings ("0": never)
-  std::string poll;                       // poll mode interval; the default when no webhook secret
-  std::string room_prefix;                // reconciliation and polling look at these rooms only
-  std::string prune_events_older_than;    // delete stored webhooks older than this (hourly)
+  std::string flow_keys = "flow";             // comma-separated Storage root keys holding diagrams
+  std::string reconcile_interval = "5m";      // compare with the API this often ("0": never)
+  std::string inbox_interval = "24h";         // re-read every known user's inbox ("0": never)
+  std::string groups_interval = "10m";        // re-read the project's groups ("0": never)
+  std::string versions_interval = "24h";      // re-read every room's version history ("0": never)
+  std::string settings_interval = "24h";      // re-read every known user's settings ("0": never)
+  std::string subscriptions_interval = "7d";  // re-read every thread's subscriptions ("0": never)
+  std::string feeds_interval = "24h";         // re-read every room's feeds ("0": never)
+  std::string poll;                     // poll mode interval; the default when no webhook secret
+  std::string room_prefix;              // reconciliation and polling look at these rooms only
+  std::string prune_events_older_than;  // delete stored webhooks older than this (hourly)
   std::string admin_listen = "127.0.0.1:9090";  // the admin listener's address
   std::string admin_token;                      // LBMIRROR_ADMIN_TOKEN; none: no admin listener
   std::string admin_sample_interval = "10s";    // the overview's sampling interval
@@ -56,7 +58,8 @@ struct ServeOptions {
 struct BackfillOptions {
   std::string room_prefix;
   std::string kinds =
-      "room,storage,ydoc,presence,thread,inbox,groups,versions,user_settings,room_settings";
+      "room,storage,ydoc,presence,thread,inbox,groups,versions,user_settings,room_settings,"
+      "thread_subs,feeds";
   bool restart = false;
   int workers = 4;
   std::string flow_keys = "flow";

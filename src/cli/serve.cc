@@ -117,8 +117,10 @@ std::optional<ServeConfig> ReadServeConfig(const ApiOptions& api, const ServeOpt
        {std::tuple{"--inbox-interval", &options.inbox_interval, &config.passes.inbox_ms},
         std::tuple{"--groups-interval", &options.groups_interval, &config.passes.groups_ms},
         std::tuple{"--versions-interval", &options.versions_interval, &config.passes.versions_ms},
-        std::tuple{"--settings-interval", &options.settings_interval,
-                   &config.passes.settings_ms}}) {
+        std::tuple{"--settings-interval", &options.settings_interval, &config.passes.settings_ms},
+        std::tuple{"--subscriptions-interval", &options.subscriptions_interval,
+                   &config.passes.subscriptions_ms},
+        std::tuple{"--feeds-interval", &options.feeds_interval, &config.passes.feeds_ms}}) {
     auto ms = ParseDurationMs(*value);
     if (!ms || (*ms != 0 && *ms < 1'000)) {
       return fail(Cat(option, " must be 0 or a duration of at least 1s, such as 24h or 10m"));

@@ -19,6 +19,7 @@ struct RestResponse {
   int status = 0;
   std::string body;
   std::optional<int64_t> retry_after_ms;  // from a Retry-After header, if any
+  bool dummy = false;  // an X-LB-Warn header calls the body a dummy response (the dev server)
 };
 
 // What a client counts of its REST requests (for /metrics and the console); read from any

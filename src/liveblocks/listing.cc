@@ -48,7 +48,7 @@ Result<RestResponse> ReadAllPages(LiveblocksClient& client, const Listing& listi
     }
     auto response = client.GetBackground(PagePath(listing, cursor));
     if (!response) return response.error();
-    if (response->status != 200) return response;
+    if (response->status != 200 || response->dummy) return response;
     boost::system::error_code ec;
     json::parse_options options;
     options.max_depth = kMaxNestingDepth;  // as deep as any other REST answer may be

@@ -204,6 +204,48 @@ struct RoomSubscriptionSettingsSnapshot {
   std::vector<RoomSubscriptionSetting> settings;
   std::string listed_at;  // SQL timestamp
 };
+// Who follows a thread (GET …/threads/{threadId}/subscriptions, one page): the thread's rows
+// become these (those it lacks are deleted, unless written at or after `listed_at`); a thread
+// gone (404) has none.
+struct ThreadSubscription {
+  std::string user_id;
+  std::string kind;  // "thread" for this endpoint
+  OptionalText created_at;
+};
+struct ThreadSubscriptionsSnapshot {
+  std::string room_id;
+  std::string thread_id;
+  std::vector<ThreadSubscription> subscriptions;
+  std::string listed_at;  // SQL timestamp
+};
+// A room's feeds (GET /v2/rooms/{roomId}/feeds, all pages), timestamps in ms since the epoch
+// as Liveblocks gives them: the room's feed rows become these (as for versions); a feed gone
+// takes its messages with it; each listed feed's messages are marked to be read.
+struct FeedRow {
+  std::string feed_id;
+  std::string metadata;  // JSON object
+  std::optional<int64_t> created_at_ms;
+  std::optional<int64_t> updated_at_ms;
+  std::string data;  // the whole feed JSON
+};
+struct FeedsSnapshot {
+  std::string room_id;
+  std::vector<FeedRow> feeds;
+  std::string listed_at;  // SQL timestamp
+};
+// One feed's messages (GET …/feeds/{feedId}/messages, all pages), replaced as for feeds.
+struct FeedMessageRow {
+  std::string message_id;
+  std::string data;  // the message's customer-defined data, JSON
+  std::optional<int64_t> created_at_ms;
+  std::optional<int64_t> updated_at_ms;
+};
+struct FeedMessagesSnapshot {
+  std::string room_id;
+  std::string feed_id;
+  std::vector<FeedMessageRow> messages;
+  std::string listed_at;  // SQL timestamp
+};
 struct ActiveUser {
   int64_t connection_id = 0;
   OptionalText user_id;
@@ -244,6 +286,7 @@ using RowWrite =
                  ThreadGone, NotificationRow, NotificationGone, InboxSnapshot, GroupsSnapshot,
                  ActiveUsersSnapshot, FlowSnapshot, VersionsSnapshot, VersionYdocRow,
                  VersionYdocGone, NotificationSettingsRow, NotificationSettingsGone,
-                 RoomSubscriptionSettingsSnapshot>;
+                 RoomSubscriptionSettingsSnapshot, ThreadSubscriptionsSnapshot, FeedsSnapshot,
+                 FeedMessagesSnapshot>;
 
 }  // namespace lbmirror::store

@@ -122,9 +122,11 @@ class MirrorReads {
   virtual Result<std::vector<RoomRow>> LiveRooms(std::string_view prefix) = 0;
   virtual Result<RoomContent> Content(std::string_view room_id) = 0;
   // Every user id the mirror's rows name: notification recipients, comment authors, reaction
-  // and active users, session users, group members (no endpoint lists users; rooms'
-  // usersAccesses keys are in LiveRooms). Distinct, in no particular order.
+  // and active users, session users, group members, thread subscribers (no endpoint lists users;
+  // rooms' usersAccesses keys are in LiveRooms). Distinct, in no particular order.
   virtual Result<std::vector<std::string>> KnownUsers() = 0;
+  // Every live thread whose room is not deleted, as (room id, thread id), in no particular order.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> LiveThreads() = 0;
   // Named progress records of long passes (backfill, reconciliation), JSON text.
   virtual Result<std::optional<std::string>> Checkpoint(std::string_view name) = 0;
   virtual Status SetCheckpoint(std::string_view name, std::string_view value) = 0;

@@ -18,6 +18,9 @@ constexpr std::array<std::pair<TargetKind, std::string_view>, kTargetKindCount> 
     {TargetKind::kVersionYdoc, "version_ydoc"},
     {TargetKind::kNotificationSettings, "user_settings"},
     {TargetKind::kRoomSubscriptionSettings, "room_settings"},
+    {TargetKind::kThreadSubscriptions, "thread_subs"},
+    {TargetKind::kFeeds, "feeds"},
+    {TargetKind::kFeedMessages, "feed_messages"},
 }};
 }  // namespace
 

@@ -123,6 +123,11 @@ Result<Projection> Engine::ProjectOrError(const store::TargetKey& key,
 
 std::optional<store::Completion> Engine::Read(const store::Claim& claim) {
   static thread_local std::minstd_rand random(std::random_device{}());
+  if (IsPassKind(claim.key.kind) && Unsupported(claim.key.kind)) {
+    // Known not to be offered by this server (until restart): nothing to read.
+    counters_.unsupported.fetch_add(1, std::memory_order_relaxed);
+    return store::Completion{claim, {}, {}};
+  }
   counters_.rest_reads.fetch_add(1, std::memory_order_relaxed);
   const int64_t started = clock_.NowMs();
   const std::optional<liveblocks::Listing> listing = ListingOf(claim.key);
@@ -130,15 +135,17 @@ std::optional<store::Completion> Engine::Read(const store::Claim& claim) {
                                               : IsPassKind(claim.key.kind)
                                                   ? client_.GetBackground(ReadPath(claim.key))
                                                   : client_.Get(ReadPath(claim.key));
+  const bool dummy = response && response->dummy;
   Result<Projection> projection = response
                                       ? ProjectOrError(claim.key, std::move(*response), started)
                                       : Result<Projection>(response.error());
   if (projection && projection->unsupported) {
     counters_.unsupported.fetch_add(1, std::memory_order_relaxed);
     if (!unsupported_[static_cast<size_t>(claim.key.kind)].exchange(true)) {
-      log::Warn(Cat("Liveblocks answers 501 (not implemented) to ", claim.key.ToString(),
-                    ": this server does not offer ", store::TargetKindName(claim.key.kind),
-                    " reads; their passes stop until restart"));
+      log::Warn(
+          Cat("Liveblocks answers ", dummy ? "with a dummy response" : "501 (not implemented)",
+              " to ", claim.key.ToString(), ": this server does not offer ",
+              store::TargetKindName(claim.key.kind), " reads; their passes stop until restart"));
     }
   }
   if (projection) {

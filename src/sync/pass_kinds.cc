@@ -14,14 +14,22 @@ using store::TargetKind;
 
 namespace {
 
+// The data array of a listing (or of the one-page subscriptions answer).
+Result<const json::array*> DataArray(const json::value& body, std::string_view what) {
+  const json::object* object = body.if_object();
+  const json::value* data = object != nullptr ? object->if_contains("data") : nullptr;
+  if (data == nullptr || !data->is_array())
+    return Internal(Cat(what, ": response has no data array"));
+  return &data->as_array();
+}
+
 // A user's whole inbox ({"data": [...]}, every page of the listing).
 Result<Projection> ProjectInbox(const TargetKey& target, const json::value& body,
                                 int64_t read_started_ms) {
-  const json::object* object = body.if_object();
-  const json::value* data = object != nullptr ? object->if_contains("data") : nullptr;
-  if (data == nullptr || !data->is_array()) return Internal("inbox: response has no data array");
+  auto data = DataArray(body, "inbox");
+  if (!data) return data.error();
   store::InboxSnapshot inbox{target.scope_id, {}, FormatSqlTimestamp(read_started_ms)};
-  for (const json::value& entry : data->as_array()) {
+  for (const json::value& entry : **data) {
     const json::object* n = entry.if_object();
     if (n == nullptr || !StringField(*n, "id") || StringField(*n, "id")->empty()) {
       return Internal("inbox: a notification has no id");
@@ -33,11 +41,10 @@ Result<Projection> ProjectInbox(const TargetKey& target, const json::value& body
 
 // The project's groups; organizationId, or tenantId in the older contract.
 Result<Projection> ProjectGroups(const json::value& body, int64_t read_started_ms) {
-  const json::object* object = body.if_object();
-  const json::value* data = object != nullptr ? object->if_contains("data") : nullptr;
-  if (data == nullptr || !data->is_array()) return Internal("groups: response has no data array");
+  auto data = DataArray(body, "groups");
+  if (!data) return data.error();
   store::GroupsSnapshot snapshot{{}, FormatSqlTimestamp(read_started_ms)};
-  for (const json::value& entry : data->as_array()) {
+  for (const json::value& entry : **data) {
     const json::object* g = entry.if_object();
     auto id = g != nullptr ? StringField(*g, "id") : std::nullopt;
     if (!id || id->empty()) return Internal("groups: a group has no id");
@@ -68,11 +75,10 @@ Result<Projection> ProjectGroups(const json::value& body, int64_t read_started_m
 // may leave "authors" out.
 Result<Projection> ProjectVersions(const TargetKey& target, const json::value& body,
                                    int64_t read_started_ms) {
-  const json::object* object = body.if_object();
-  const json::value* data = object != nullptr ? object->if_contains("data") : nullptr;
-  if (data == nullptr || !data->is_array()) return Internal("versions: response has no data array");
+  auto data = DataArray(body, "versions");
+  if (!data) return data.error();
   store::VersionsSnapshot snapshot{target.scope_id, {}, FormatSqlTimestamp(read_started_ms)};
-  for (const json::value& entry : data->as_array()) {
+  for (const json::value& entry : **data) {
     const json::object* v = entry.if_object();
     auto id = v != nullptr ? StringField(*v, "id") : std::nullopt;
     if (!id || id->empty()) return Internal("versions: a version has no id");
@@ -95,14 +101,11 @@ Result<Projection> ProjectVersions(const TargetKey& target, const json::value& b
 // A user's subscription settings in each room: threads and textMentions, each a known value.
 Result<Projection> ProjectRoomSubscriptionSettings(const TargetKey& target, const json::value& body,
                                                    int64_t read_started_ms) {
-  const json::object* object = body.if_object();
-  const json::value* data = object != nullptr ? object->if_contains("data") : nullptr;
-  if (data == nullptr || !data->is_array()) {
-    return Internal("room subscription settings: response has no data array");
-  }
+  auto data = DataArray(body, "room subscription settings");
+  if (!data) return data.error();
   store::RoomSubscriptionSettingsSnapshot snapshot{
       target.scope_id, {}, FormatSqlTimestamp(read_started_ms)};
-  for (const json::value& entry : data->as_array()) {
+  for (const json::value& entry : **data) {
     const json::object* s = entry.if_object();
     auto room = s != nullptr ? StringField(*s, "roomId") : std::nullopt;
     if (!room || room->empty())
@@ -118,6 +121,64 @@ Result<Projection> ProjectRoomSubscriptionSettings(const TargetKey& target, cons
   return Projection{{std::move(snapshot)}, {}};
 }
 
+// Who follows a thread (one page: the endpoint is not paginated).
+Result<Projection> ProjectThreadSubscriptions(const TargetKey& target, const json::value& body,
+                                              int64_t read_started_ms) {
+  auto data = DataArray(body, "thread subscriptions");
+  if (!data) return data.error();
+  store::ThreadSubscriptionsSnapshot snapshot{
+      target.scope_id, target.object_id, {}, FormatSqlTimestamp(read_started_ms)};
+  for (const json::value& entry : **data) {
+    const json::object* s = entry.if_object();
+    auto user = s != nullptr ? StringField(*s, "userId") : std::nullopt;
+    if (!user || user->empty()) return Internal("thread subscriptions: an entry has no userId");
+    snapshot.subscriptions.push_back(
+        {*user, StringField(*s, "kind").value_or("thread"), TimestampField(*s, "createdAt")});
+  }
+  return Projection{{std::move(snapshot)}, {}};
+}
+
+// A room's feeds; createdAt and updatedAt are numbers (ms since the epoch).
+Result<Projection> ProjectFeeds(const TargetKey& target, const json::value& body,
+                                int64_t read_started_ms) {
+  auto data = DataArray(body, "feeds");
+  if (!data) return data.error();
+  store::FeedsSnapshot snapshot{target.scope_id, {}, FormatSqlTimestamp(read_started_ms)};
+  for (const json::value& entry : **data) {
+    const json::object* f = entry.if_object();
+    auto id = f != nullptr ? StringField(*f, "feedId") : std::nullopt;
+    if (!id || id->empty()) return Internal("feeds: a feed has no feedId");
+    const json::value* metadata = f->if_contains("metadata");
+    if (metadata != nullptr && !metadata->is_object() && !metadata->is_null()) {
+      return Internal(Cat("feeds: the metadata of ", *id, " is not an object"));
+    }
+    snapshot.feeds.push_back(
+        {*id,
+         metadata != nullptr && metadata->is_object() ? json::serialize(*metadata)
+                                                      : std::string("{}"),
+         MillisField(*f, "createdAt"), MillisField(*f, "updatedAt"), json::serialize(*f)});
+  }
+  return Projection{{std::move(snapshot)}, {}};
+}
+
+// One feed's messages: id, customer-defined data, times in ms.
+Result<Projection> ProjectFeedMessages(const TargetKey& target, const json::value& body,
+                                       int64_t read_started_ms) {
+  auto data = DataArray(body, "feed messages");
+  if (!data) return data.error();
+  store::FeedMessagesSnapshot snapshot{
+      target.scope_id, target.object_id, {}, FormatSqlTimestamp(read_started_ms)};
+  for (const json::value& entry : **data) {
+    const json::object* m = entry.if_object();
+    auto id = m != nullptr ? StringField(*m, "id") : std::nullopt;
+    if (!id || id->empty()) return Internal("feed messages: a message has no id");
+    const json::value* content = m->if_contains("data");
+    snapshot.messages.push_back({*id, content != nullptr ? json::serialize(*content) : "null",
+                                 MillisField(*m, "createdAt"), MillisField(*m, "updatedAt")});
+  }
+  return Projection{{std::move(snapshot)}, {}};
+}
+
 }  // namespace
 
 const std::vector<TargetKind>& PassKinds() {
@@ -126,7 +187,10 @@ const std::vector<TargetKind>& PassKinds() {
                                                  TargetKind::kVersions,
                                                  TargetKind::kVersionYdoc,
                                                  TargetKind::kNotificationSettings,
-                                                 TargetKind::kRoomSubscriptionSettings};
+                                                 TargetKind::kRoomSubscriptionSettings,
+                                                 TargetKind::kThreadSubscriptions,
+                                                 TargetKind::kFeeds,
+                                                 TargetKind::kFeedMessages};
   return kKinds;
 }
 
@@ -148,6 +212,13 @@ std::optional<liveblocks::Listing> ListingOf(const TargetKey& target) {
       return liveblocks::Listing{
           "/v2/users/" + EncodeUriComponent(target.scope_id) + "/room-subscription-settings",
           liveblocks::Paging::kStartingAfter, 50};
+    case TargetKind::kFeeds:
+      return liveblocks::Listing{liveblocks::RoomPath(target.scope_id) + "/feeds",
+                                 liveblocks::Paging::kCursor, 20};
+    case TargetKind::kFeedMessages:
+      return liveblocks::Listing{liveblocks::RoomPath(target.scope_id) + "/feeds/" +
+                                     EncodeUriComponent(target.object_id) + "/messages",
+                                 liveblocks::Paging::kCursor, 20};
     default:
       return std::nullopt;
   }
@@ -164,6 +235,12 @@ Result<Projection> ProjectListing(const TargetKey& target, const json::value& bo
       return ProjectVersions(target, body, read_started_ms);
     case TargetKind::kRoomSubscriptionSettings:
       return ProjectRoomSubscriptionSettings(target, body, read_started_ms);
+    case TargetKind::kThreadSubscriptions:
+      return ProjectThreadSubscriptions(target, body, read_started_ms);
+    case TargetKind::kFeeds:
+      return ProjectFeeds(target, body, read_started_ms);
+    case TargetKind::kFeedMessages:
+      return ProjectFeedMessages(target, body, read_started_ms);
     default:
       return Internal(Cat(store::TargetKindName(target.kind), " is not a pass kind"));
   }
@@ -208,6 +285,20 @@ Result<Projection> ProjectPassGone(const TargetKey& target, int64_t read_started
       return Projection{{store::RoomSubscriptionSettingsSnapshot{
                             target.scope_id, {}, FormatSqlTimestamp(read_started_ms)}},
                         {}};
+    case TargetKind::kThreadSubscriptions:  // the thread is gone: so are its subscriptions
+      return Projection{
+          {store::ThreadSubscriptionsSnapshot{
+              target.scope_id, target.object_id, {}, FormatSqlTimestamp(read_started_ms)}},
+          {}};
+    case TargetKind::kFeeds:  // the room is gone: so are its feeds; the room is re-read
+      return Projection{
+          {store::FeedsSnapshot{target.scope_id, {}, FormatSqlTimestamp(read_started_ms)}},
+          {{TargetKind::kRoom, target.scope_id, ""}}};
+    case TargetKind::kFeedMessages:
+      return Projection{
+          {store::FeedMessagesSnapshot{
+              target.scope_id, target.object_id, {}, FormatSqlTimestamp(read_started_ms)}},
+          {}};
     default:
       return Internal(Cat(store::TargetKindName(target.kind), ": Liveblocks answered 404"));
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <memory>
+#include <tuple>
 
 #include "core/log.h"
 #include "core/text.h"
@@ -21,8 +22,9 @@ std::optional<int64_t> IntMember(const json::object& object, std::string_view na
   return value != nullptr && value->is_int64() ? std::optional(value->as_int64()) : std::nullopt;
 }
 
-std::string Serialize(const PassProgress& progress, const std::string& after) {
-  json::object out{{"marked", progress.marked}, {"after", after}};
+std::string Serialize(const PassProgress& progress, const store::TargetKey* after) {
+  json::object out{{"marked", progress.marked}, {"after", after ? after->scope_id : ""}};
+  if (after != nullptr && !after->object_id.empty()) out["after_object"] = after->object_id;
   if (progress.unsupported) out["unsupported"] = true;
   out["started_ms"] = progress.started_ms ? json::value(*progress.started_ms) : nullptr;
   out["finished_ms"] = progress.finished_ms ? json::value(*progress.finished_ms) : nullptr;
@@ -38,7 +40,9 @@ std::vector<PassSpec> PassSpecs(const PassIntervals& intervals) {
       {"versions", store::TargetKind::kVersions, intervals.versions_ms},
       {"notification_settings", store::TargetKind::kNotificationSettings, intervals.settings_ms},
       {"room_subscription_settings", store::TargetKind::kRoomSubscriptionSettings,
-       intervals.settings_ms}};
+       intervals.settings_ms},
+      {"thread_subscriptions", store::TargetKind::kThreadSubscriptions, intervals.subscriptions_ms},
+      {"feeds", store::TargetKind::kFeeds, intervals.feeds_ms}};
 }
 
 std::string PassCheckpoint(std::string_view name) { return Cat("pass:", name); }
@@ -94,16 +98,30 @@ std::vector<PassProgress> Passes::Progress() const {
   return progress_;
 }
 
-Result<std::vector<std::string>> Passes::Scopes(const PassSpec& spec) {
-  if (spec.kind == store::TargetKind::kGroups)
-    return std::vector<std::string>{std::string(kProjectScope)};
-  if (spec.kind == store::TargetKind::kVersions) {
-    auto rooms = mirror_.LiveRooms("");
-    if (!rooms) return rooms.error();
+Result<std::vector<store::TargetKey>> Passes::Targets(const PassSpec& spec) {
+  std::vector<store::TargetKey> targets;
+  auto each = [&](std::vector<std::string> scopes) {
+    std::sort(scopes.begin(), scopes.end());
+    scopes.erase(std::unique(scopes.begin(), scopes.end()), scopes.end());
+    for (std::string& scope : scopes) targets.push_back({spec.kind, std::move(scope), ""});
+    return targets;
+  };
+  if (spec.kind == store::TargetKind::kGroups) return each({std::string(kProjectScope)});
+  if (spec.kind == store::TargetKind::kThreadSubscriptions) {
+    auto threads = mirror_.LiveThreads();
+    if (!threads) return threads.error();
+    for (auto& [room, thread] : *threads) targets.push_back({spec.kind, room, thread});
+    std::sort(targets.begin(), targets.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.scope_id, a.object_id) < std::tie(b.scope_id, b.object_id);
+    });
+    return targets;
+  }
+  auto rooms = mirror_.LiveRooms("");
+  if (!rooms) return rooms.error();
+  if (spec.kind == store::TargetKind::kVersions || spec.kind == store::TargetKind::kFeeds) {
     std::vector<std::string> ids;
     for (const store::RoomRow& room : *rooms) ids.push_back(room.room_id);
-    std::sort(ids.begin(), ids.end());
-    return ids;
+    return each(std::move(ids));
   }
   if (spec.kind != store::TargetKind::kInbox &&
       spec.kind != store::TargetKind::kNotificationSettings &&
@@ -113,17 +131,13 @@ Result<std::vector<std::string>> Passes::Scopes(const PassSpec& spec) {
   auto users = mirror_.KnownUsers();
   if (!users) return users.error();
   // Users given access to a room by id are known too, whether or not they wrote anything.
-  auto rooms = mirror_.LiveRooms("");
-  if (!rooms) return rooms.error();
   for (const store::RoomRow& room : *rooms) {
     boost::system::error_code ec;
     json::value accesses = json::parse(room.users_accesses, ec);
     if (ec || !accesses.is_object()) continue;
     for (const auto& entry : accesses.as_object()) users->emplace_back(entry.key());
   }
-  std::sort(users->begin(), users->end());
-  users->erase(std::unique(users->begin(), users->end()), users->end());
-  return users;
+  return each(std::move(*users));
 }
 
 Result<int64_t> Passes::Run(const PassSpec& spec, PassProgress& progress) {
@@ -137,38 +151,42 @@ Result<int64_t> Passes::Run(const PassSpec& spec, PassProgress& progress) {
       (!running && progress.started_ms && now - *progress.started_ms < spec.interval_ms)) {
     return int64_t{0};
   }
-  std::string after;
+  store::TargetKey after{spec.kind, "", ""};
   if (running) {
     boost::system::error_code ec;
     json::value value = json::parse(saved->value_or("{}"), ec);
-    const json::value* at =
-        !ec && value.is_object() ? value.as_object().if_contains("after") : nullptr;
-    if (at != nullptr && at->is_string()) after = std::string(at->as_string());
-    log::Info(Cat("pass ", spec.name, ": resuming after \"", after, "\" (", progress.marked,
-                  " targets marked so far)"));
+    const json::object* object = !ec ? value.if_object() : nullptr;
+    for (auto [field, into] :
+         {std::pair{"after", &after.scope_id}, std::pair{"after_object", &after.object_id}}) {
+      const json::value* at = object != nullptr ? object->if_contains(field) : nullptr;
+      if (at != nullptr && at->is_string()) *into = std::string(at->as_string());
+    }
+    log::Info(Cat("pass ", spec.name, ": resuming after \"", after.ToString(), "\" (",
+                  progress.marked, " targets marked so far)"));
   } else {
     progress = PassProgress{spec.name, spec.interval_ms, now, std::nullopt, 0, false};
   }
   progress.unsupported = false;  // a restart tries again
-  auto scopes = Scopes(spec);
-  if (!scopes) return scopes.error();
-  auto next = std::upper_bound(scopes->begin(), scopes->end(), after);
+  auto targets = Targets(spec);
+  if (!targets) return targets.error();
+  auto next =
+      std::upper_bound(targets->begin(), targets->end(), after, [](const auto& a, const auto& b) {
+        return std::tie(a.scope_id, a.object_id) < std::tie(b.scope_id, b.object_id);
+      });
   int64_t marked = 0;
-  while (next != scopes->end()) {
+  while (next != targets->end()) {
     std::vector<store::TargetKey> batch;
-    for (; next != scopes->end() && batch.size() < kBatch; ++next) {
-      batch.push_back({spec.kind, *next, ""});
-    }
+    for (; next != targets->end() && batch.size() < kBatch; ++next) batch.push_back(*next);
     LBMIRROR_RETURN_IF_ERROR(queue_.MarkDirty(batch));
     marked += static_cast<int64_t>(batch.size());
     progress.marked += static_cast<int64_t>(batch.size());
-    LBMIRROR_RETURN_IF_ERROR(mirror_.SetCheckpoint(PassCheckpoint(spec.name),
-                                                   Serialize(progress, batch.back().scope_id)));
+    LBMIRROR_RETURN_IF_ERROR(
+        mirror_.SetCheckpoint(PassCheckpoint(spec.name), Serialize(progress, &batch.back())));
     if (marked_) marked_();
   }
   progress.finished_ms = clock_.NowMs();
   LBMIRROR_RETURN_IF_ERROR(
-      mirror_.SetCheckpoint(PassCheckpoint(spec.name), Serialize(progress, "")));
+      mirror_.SetCheckpoint(PassCheckpoint(spec.name), Serialize(progress, nullptr)));
   log::Info(Cat("pass ", spec.name, ": marked ", progress.marked, " ",
                 store::TargetKindName(spec.kind), " targets"));
   return marked;

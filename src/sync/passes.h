@@ -2,10 +2,10 @@
 // one target per scope (every known user's inbox, for the readAt and the deletions of inbox
 // notifications; the project's groups); the background workers read them within the REST
 // budget's leftover.
-// A pass keeps its progress in the checkpoint "pass:NAME" ({"started_ms", "after",
-// "finished_ms", "marked"}): one interrupted by a restart resumes after the last scope it
-// marked, and a finished one waits for its interval from its start, whichever process ran it.
-// RunDue is not thread-safe (one caller: the loop, or a test).
+// A pass keeps its progress in the checkpoint "pass:NAME" ({"started_ms", "after" and, for
+// kinds with objects, "after_object", "finished_ms", "marked"}): one interrupted by a restart
+// resumes after the last scope it marked, and a finished one waits for its interval from its start,
+// whichever process ran it. RunDue is not thread-safe (one caller: the loop, or a test).
 #pragma once
 
 #include <cstdint>
@@ -40,10 +40,17 @@ struct PassProgress {
 
 // How often each pass of this version runs (0: off).
 struct PassIntervals {
-  int64_t inbox_ms = 0;     // every known user's inbox
-  int64_t groups_ms = 0;    // the project's groups and their members
-  int64_t versions_ms = 0;  // every live room's version history
-  int64_t settings_ms = 0;  // every known user's notification and room subscription settings
+  int64_t inbox_ms = 0;          // every known user's inbox
+  int64_t groups_ms = 0;         // the project's groups and their members
+  int64_t versions_ms = 0;       // every live room's version history
+  int64_t settings_ms = 0;       // every known user's notification and room subscription settings
+  int64_t subscriptions_ms = 0;  // every live thread's subscriptions
+  int64_t feeds_ms = 0;          // every live room's feeds (and then each feed's messages)
+
+  bool Any() const {
+    return inbox_ms > 0 || groups_ms > 0 || versions_ms > 0 || settings_ms > 0 ||
+           subscriptions_ms > 0 || feeds_ms > 0;
+  }
 };
 std::vector<PassSpec> PassSpecs(const PassIntervals& intervals);
 
@@ -73,8 +80,9 @@ class Passes {
   const std::vector<PassSpec>& specs() const { return specs_; }
 
  private:
-  // The scopes a pass marks, sorted: for an inbox, every user the mirror knows.
-  Result<std::vector<std::string>> Scopes(const PassSpec& spec);
+  // The targets a pass marks, in (scope, object) order: for an inbox, one per user the mirror
+  // knows; for thread subscriptions, one per live thread.
+  Result<std::vector<store::TargetKey>> Targets(const PassSpec& spec);
   Result<int64_t> Run(const PassSpec& spec, PassProgress& progress);
 
   store::MirrorReads& mirror_;

@@ -397,16 +397,57 @@ std::string ReadPath(const TargetKey& target) {
     case TargetKind::kNotificationSettings:
       return "/v2/users/" + EncodeUriComponent(target.scope_id) + "/notification-settings";
     case TargetKind::kRoomSubscriptionSettings:
+    case TargetKind::kFeeds:
+    case TargetKind::kFeedMessages:
       return ListingOf(target)->path;
+    case TargetKind::kThreadSubscriptions:
+      return liveblocks::ThreadPath(target.scope_id, target.object_id) + "/subscriptions";
   }
   LBMIRROR_CHECK(false && "unknown target kind");
   return {};
 }
 
+namespace {
+
+// A 404: what the target read no longer exists.
+Result<Projection> ProjectGone(const TargetKey& target, int64_t read_started_ms) {
+  switch (target.kind) {
+    case TargetKind::kRoom:
+      return Projection{{store::RoomGone{target.scope_id}}, {}};
+    case TargetKind::kStorage:
+      return Projection{{store::DocumentGone{target.scope_id}},
+                        {{TargetKind::kRoom, target.scope_id, ""}}};
+    case TargetKind::kYdoc:
+      return Projection{{store::YdocGone{target.scope_id}},
+                        {{TargetKind::kRoom, target.scope_id, ""}}};
+    case TargetKind::kPresence:
+      return Projection{{store::ActiveUsersSnapshot{target.scope_id, {}}},
+                        {{TargetKind::kRoom, target.scope_id, ""}}};
+    case TargetKind::kThread:
+      return Projection{{store::ThreadGone{target.scope_id, target.object_id}}, {}};
+    case TargetKind::kNotification:
+      return Projection{{store::NotificationGone{target.scope_id, target.object_id}}, {}};
+    case TargetKind::kInbox:
+    case TargetKind::kGroups:
+    case TargetKind::kVersions:
+    case TargetKind::kVersionYdoc:
+    case TargetKind::kNotificationSettings:
+    case TargetKind::kRoomSubscriptionSettings:
+    case TargetKind::kThreadSubscriptions:
+    case TargetKind::kFeeds:
+    case TargetKind::kFeedMessages:
+      return ProjectPassGone(target, read_started_ms);
+  }
+  return Internal(Cat(store::TargetKindName(target.kind), ": Liveblocks answered 404"));
+}
+
+}  // namespace
+
 Result<Projection> Project(const TargetKey& target, liveblocks::RestResponse response,
                            const ProjectionOptions& options, int64_t read_started_ms) {
   std::string_view what = store::TargetKindName(target.kind);
-  if (response.status == 501 && IsPassKind(target.kind)) {
+  // 501, or a stand-in the server itself calls a dummy (the dev server's feeds): not offered.
+  if ((response.status == 501 || response.dummy) && IsPassKind(target.kind)) {
     Projection unsupported;
     unsupported.unsupported = true;
     return unsupported;
@@ -420,32 +461,7 @@ Result<Projection> Project(const TargetKey& target, liveblocks::RestResponse res
   if (response.status == 429 || response.status >= 500) {
     return Unavailable(liveblocks::DescribeErrorResponse(response), response.status);
   }
-  if (response.status == 404) {
-    switch (target.kind) {
-      case TargetKind::kRoom:
-        return Projection{{store::RoomGone{target.scope_id}}, {}};
-      case TargetKind::kStorage:
-        return Projection{{store::DocumentGone{target.scope_id}},
-                          {{TargetKind::kRoom, target.scope_id, ""}}};
-      case TargetKind::kYdoc:
-        return Projection{{store::YdocGone{target.scope_id}},
-                          {{TargetKind::kRoom, target.scope_id, ""}}};
-      case TargetKind::kPresence:
-        return Projection{{store::ActiveUsersSnapshot{target.scope_id, {}}},
-                          {{TargetKind::kRoom, target.scope_id, ""}}};
-      case TargetKind::kThread:
-        return Projection{{store::ThreadGone{target.scope_id, target.object_id}}, {}};
-      case TargetKind::kNotification:
-        return Projection{{store::NotificationGone{target.scope_id, target.object_id}}, {}};
-      case TargetKind::kInbox:
-      case TargetKind::kGroups:
-      case TargetKind::kVersions:
-      case TargetKind::kVersionYdoc:
-      case TargetKind::kNotificationSettings:
-      case TargetKind::kRoomSubscriptionSettings:
-        return ProjectPassGone(target, read_started_ms);
-    }
-  }
+  if (response.status == 404) return ProjectGone(target, read_started_ms);
   if (response.status != 200) {
     return Error(ErrorCode::kInternal, Cat(what, ": ", liveblocks::DescribeErrorResponse(response)),
                  false, response.status);
@@ -473,6 +489,9 @@ Result<Projection> Project(const TargetKey& target, liveblocks::RestResponse res
     case TargetKind::kGroups:
     case TargetKind::kVersions:
     case TargetKind::kRoomSubscriptionSettings:
+    case TargetKind::kThreadSubscriptions:
+    case TargetKind::kFeeds:
+    case TargetKind::kFeedMessages:
       return ProjectListing(target, *body, read_started_ms);
     case TargetKind::kNotificationSettings:
       return ProjectNotificationSettings(target, *body);

@@ -82,6 +82,8 @@ Status FillKnown(const json::object& data, Event& event) {
     if (!thread) return thread.error();
     event.thread_id = *thread;
     event.targets.push_back({TargetKind::kThread, event.room_id, event.thread_id});
+    // No webhook announces (un)subscribing; a thread's activity is the likely moment.
+    event.targets.push_back({TargetKind::kThreadSubscriptions, event.room_id, event.thread_id});
   } else if (type == "storageUpdated") {
     event.targets.push_back({TargetKind::kStorage, event.room_id, ""});
   } else if (type == "ydocUpdated") {

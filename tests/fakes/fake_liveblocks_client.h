@@ -25,9 +25,9 @@ class FakeLiveblocksClient final : public LiveblocksClient {
     if (it == responses_.end()) return RestResponse{404, R"({"error":"ROOM_NOT_FOUND"})", {}};
     return it->second;
   }
-  void Set(const std::string& path, int status, const std::string& body) {
+  void Set(const std::string& path, int status, const std::string& body, bool dummy = false) {
     std::lock_guard lock(mutex_);
-    responses_[path] = RestResponse{status, body, {}};
+    responses_[path] = RestResponse{status, body, {}, dummy};
   }
   // The next `count` calls fail with `status` (0 = a network error).
   void FailNext(int count, int status) {

@@ -42,8 +42,8 @@ write("webhook", "wide.txt", request(`{"type":"storageUpdated","data":${wideObje
 write("webhook", "headers.txt", "\n\nv1,a v1,b v2,c v1,\n{}");
 
 // REST answers: kind byte (room, storage, ydoc, presence, thread, notification, inbox, groups,
-// versions, version_ydoc, notification_settings, room_subscription_settings), status byte
-// (0 is 200), body.
+// versions, version_ydoc, notification_settings, room_subscription_settings, thread_subs, feeds,
+// feed_messages), status byte (0 is 200; its high bit: a dummy answer), body.
 const answer = (kind, body, status = 0) => Buffer.concat([Buffer.from([kind, status]), Buffer.from(body)]);
 const room = { type: "room", id: "room-1", organizationId: "org", createdAt: "2026-01-01T00:00:00.000Z",
   lastConnectionAt: "2026-01-02T00:00:00.000Z", metadata: { color: "blue", tags: ["a", "b"] },
@@ -82,6 +82,14 @@ write("projection", "notification-settings.bin", answer(10, JSON.stringify({ ema
   $custom: true }, webPush: { thread: false } })));
 write("projection", "room-subscription-settings.bin", answer(11, JSON.stringify({ data: [{ threads: "all",
   textMentions: "mine", roomId: "room-1" }], meta: { nextCursor: null } })));
+write("projection", "thread-subscriptions.bin", answer(12, JSON.stringify({ data: [{ kind: "thread",
+  subjectId: "th_1", createdAt: "2022-07-13T14:32:50.697Z", userId: "alice" }] })));
+write("projection", "feeds.bin", answer(13, JSON.stringify({ nextCursor: null, data: [{ feedId: "feed-1",
+  metadata: { type: "chat", tags: ["a"] }, createdAt: 1660000988137, updatedAt: 1660000988137 }] })));
+write("projection", "feeds-dummy.bin", answer(13, JSON.stringify({ feeds: [{ feedId: "123",
+  metadata: { title: "Test Feed" }, timestamp: 1795917921574 }], nextCursor: null }), 0x80));
+write("projection", "feed-messages.bin", answer(14, JSON.stringify({ data: [{ id: "msg_1",
+  data: { type: "text", content: "Hello" }, createdAt: 1660000988137, updatedAt: 1.660000988137e12 }] })));
 write("projection", "error.bin", answer(0, '{"error":"ROOM_NOT_FOUND","message":"Room not found"}', 4));
 
 // DATABASE_URL.

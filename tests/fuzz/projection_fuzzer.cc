@@ -28,12 +28,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                       TargetKind::kVersions,
                                       TargetKind::kVersionYdoc,
                                       TargetKind::kNotificationSettings,
-                                      TargetKind::kRoomSubscriptionSettings};
+                                      TargetKind::kRoomSubscriptionSettings,
+                                      TargetKind::kThreadSubscriptions,
+                                      TargetKind::kFeeds,
+                                      TargetKind::kFeedMessages};
   static const int kStatuses[] = {200, 200, 200, 200, 404, 500, 429, 401, 400, 302, 501};
   TargetKind kind = kKinds[data[0] % std::size(kKinds)];
   int status = kStatuses[data[1] % 11];
   store::TargetKey target{kind, "room-1", ""};
-  if (kind == TargetKind::kThread) target.object_id = "th_1";
+  if (kind == TargetKind::kThread || kind == TargetKind::kThreadSubscriptions) {
+    target.object_id = "th_1";
+  }
+  if (kind == TargetKind::kFeedMessages) target.object_id = "feed-1";
   if (kind == TargetKind::kNotification) target = {kind, "user-1", "in_1"};
   if (kind == TargetKind::kInbox || kind == TargetKind::kNotificationSettings ||
       kind == TargetKind::kRoomSubscriptionSettings) {
@@ -43,6 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (kind == TargetKind::kVersionYdoc) target.object_id = "vh_1";
   liveblocks::RestResponse response;
   response.status = status;
+  response.dummy = (data[1] & 0x80) != 0;  // the server calls the answer a dummy
   response.body.assign(reinterpret_cast<const char*>(data) + 2, size - 2);
   static const sync::ProjectionOptions options{{"flow", "diagram"}};
   auto projection = sync::Project(target, std::move(response), options, 1'767'225'600'000);

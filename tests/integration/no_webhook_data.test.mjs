@@ -1,13 +1,15 @@
 // Data that changes without a webhook, mirrored by reconciliation passes, on SQLite, MariaDB and
 // Postgres: inbox notifications read or deleted in the app (no webhook says so) and those never
 // announced, for every user the mirror knows (from its rows and from rooms' usersAccesses),
-// through every page of the listing; all within --rest-budget (counted at the Liveblocks test
-// double, which every REST request passes through) while webhooks keep being mirrored; a 429
-// storm that slows the passes and loses nothing; and a server that answers 501 (the dev server)
-// leaving the mirror running; and a room renamed (no webhook either), which reconciliation
-// turns into the new room with all it holds and the old one deleted. The inbox listing and the
-// rename come from the project's test double (the dev server answers 501 for them), in the
-// shape and with the outcome the Liveblocks API documents.
+// through every page of the listing; groups, version history, users' settings, who follows a
+// thread, feeds and their messages, each from empty, changed and deleted; all within
+// --rest-budget (counted at the Liveblocks test double, which every REST request passes
+// through) while webhooks keep being mirrored; a 429 storm that slows the passes and loses
+// nothing; a server that answers 501, or dummies (the dev server), leaving the mirror running;
+// and a room renamed (no webhook either), which reconciliation turns into the new room with all
+// it holds and the old one deleted. These endpoints come from the project's test double (the
+// dev server answers 501 or dummies for them), in the shapes and with the outcomes the
+// Liveblocks API documents.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -41,9 +43,10 @@ for (const backend of backends("nowh")) {
     before(async () => {
       backend.cleanup();
       double = await startLiveblocksDouble(env.baseUrl);
+      double.state.feeds = true;
       mirror = await startMirror({ databaseUrl: backend.databaseUrl, baseUrl: double.url,
         extraArgs: [...backend.extraArgs, "--inbox-interval", "2s", "--groups-interval", "2s", "--versions-interval", "2s", "--settings-interval", "2s",
-          "--rest-budget", `${BUDGET}/s`] });
+          "--subscriptions-interval", "2s", "--feeds-interval", "2s", "--rest-budget", `${BUDGET}/s`] });
     });
     after(async () => {
       assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-3000));
@@ -191,6 +194,60 @@ for (const backend of backends("nowh")) {
       }, 20000);
     });
 
+    test("thread subscriptions: read after each of the thread's webhooks and by the pass; an unsubscribe and a deleted thread followed", async () => {
+      const roomId = uniqueId("followed");
+      await liveblocks.createRoom(roomId);
+      const { threadId } = double.createThread(roomId, { userId: "alice", body: textBody("follow me") });
+      double.subscribe(roomId, threadId, "alice");
+      double.subscribe(roomId, threadId, "bob");
+      assert.equal((await sendEvent(mirror, threadEvent("threadCreated", roomId, threadId, { createdBy: "alice" }))).status, 200);
+      const followers = () => db.query(`SELECT user_id, kind, room_id, deleted_at FROM ${p}thread_subscriptions
+        WHERE thread_id = ? ORDER BY user_id`, [threadId]);
+      const live = async () => (await followers()).filter((f) => f.deleted_at === null).map((f) => f.user_id);
+      await waitFor("both followers", async () => (await live()).length === 2, 20000);
+      assert.deepEqual((await followers()).map((f) => [f.user_id, f.kind, f.room_id]),
+        [["alice", "thread", roomId], ["bob", "thread", roomId]]);
+      // No webhook says bob unsubscribed and carol subscribed: the pass finds out.
+      double.unsubscribe(roomId, threadId, "bob");
+      double.subscribe(roomId, threadId, "carol");
+      await waitFor("the changes followed by the pass", async () => (await live()).join() === "alice,carol", 20000);
+      double.deleteThread(roomId, threadId);
+      assert.equal((await sendEvent(mirror, threadEvent("threadDeleted", roomId, threadId))).status, 200);
+      await waitFor("a deleted thread's followers gone", async () => (await live()).length === 0, 20000);
+    });
+
+    test("feeds and their messages, in both contracts, times in ms: an edit, a deletion and a deleted feed followed within a pass", async () => {
+      const [roomId, other] = [uniqueId("feeds"), uniqueId("feeds-sdk")];
+      for (const id of [roomId, other]) await liveblocks.createRoom(id);
+      double.setFeed(roomId, "chat", { type: "chat", name: "General" });
+      for (let i = 0; i < 25; i++) double.setFeedMessage(roomId, "chat", `m${String(i).padStart(2, "0")}`, { content: `hello ${i}` });
+      double.setFeed(roomId, "log", { type: "log" });
+      double.setFeedMessage(roomId, "log", "l1", { content: "started" });
+      double.setFeed(other, "news", { tags: ["a", "b"] }, { sdkShape: true });
+      double.setFeedMessage(other, "news", "n1", { content: "one" });
+      for (const id of [roomId, other]) assert.equal((await sendEvent(mirror, roomEvent("roomCreated", id))).status, 200);
+      const messages = (room) => db.query(`SELECT feed_id, message_id, data, created_at_ms, updated_at_ms FROM ${p}feed_messages
+        WHERE room_id = ? AND deleted_at IS NULL ORDER BY feed_id, message_id`, [room]);
+      await waitFor("every feed's messages, over two pages", async () =>
+        (await messages(roomId)).length === 26 && (await messages(other)).length === 1, 20000);
+      const [chat] = await db.query(`SELECT metadata, created_at_ms, updated_at_ms FROM ${p}feeds WHERE room_id = ? AND feed_id = 'chat'`, [roomId]);
+      assert.deepEqual(parseJsonColumn(chat.metadata), { type: "chat", name: "General" });
+      assert.ok(Math.abs(Number(chat.created_at_ms) - Date.now()) < 60000, `a time in ms: ${chat.created_at_ms}`);
+      const [news] = await db.query(`SELECT metadata FROM ${p}feeds WHERE room_id = ?`, [other]);
+      assert.deepEqual(parseJsonColumn(news.metadata), { tags: ["a", "b"] });
+      assert.deepEqual(parseJsonColumn((await messages(roomId))[0].data), { content: "hello 0" });
+
+      double.setFeedMessage(roomId, "chat", "m00", { content: "edited" });
+      double.deleteFeedMessage(roomId, "chat", "m01");
+      double.deleteFeed(roomId, "log");
+      await waitFor("the edit and both deletions followed", async () => {
+        const rows = await messages(roomId);
+        return rows.length === 24 && JSON.stringify(parseJsonColumn(rows[0].data)) === JSON.stringify({ content: "edited" });
+      }, 20000);
+      const [log] = await db.query(`SELECT deleted_at FROM ${p}feeds WHERE room_id = ? AND feed_id = 'log'`, [roomId]);
+      assert.notEqual(log.deleted_at, null);
+    });
+
     // Before the budget test, whose 200 users make a whole cycle of the passes last ~30 s.
     test("a 429 storm slows the passes and loses nothing", async () => {
       const user = uniqueId("storm");
@@ -322,13 +379,13 @@ for (const backend of backends("rename")) {
   });
 }
 
-describe("a server without the inbox and groups listings (the dev server answers 501)", () => {
+describe("a server without the inbox and groups listings (the dev server answers 501) and with dummy feeds", () => {
   const [backend] = backends("nowh501", { servers: false });
   let mirror;
   before(async () => {
     backend.cleanup();
     mirror = await startMirror({ databaseUrl: backend.databaseUrl,
-      extraArgs: ["--inbox-interval", "1s", "--groups-interval", "1s"] });
+      extraArgs: ["--inbox-interval", "1s", "--groups-interval", "1s", "--feeds-interval", "1s"] });
   });
   after(async () => {
     assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-3000));
@@ -352,7 +409,13 @@ describe("a server without the inbox and groups listings (the dev server answers
       assert.equal(mirror.log().match(new RegExp(`answers 501 \\(not implemented\\) to ${kind}:`, "g")).length, 1,
         `said once for ${kind}`);
     }
+    // The dev server's feeds answer 200 with fixed data it calls a dummy: not offered, no rows.
+    await waitFor("the feeds' dummy noticed", async () => /answers with a dummy response to feeds:/.test(mirror.log()));
+    await sleep(2500);
+    assert.equal(mirror.log().match(/answers with a dummy response to feeds:/g).length, 1, "said once for feeds");
+    assert.equal((await backend.db.query("SELECT COUNT(*) AS n FROM liveblocks_feeds"))[0].n, 0);
     const metrics = await (await fetch(`http://127.0.0.1:${mirror.port}/metrics`)).text();
+    assert.match(metrics, /^lbmirror_pass_unsupported\{pass="feeds"\} 1$/m);
     assert.match(metrics, /^lbmirror_pass_unsupported\{pass="inbox"\} 1$/m);
     assert.match(metrics, /^lbmirror_pass_unsupported\{pass="groups"\} 1$/m);
     assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 200);

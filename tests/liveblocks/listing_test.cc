@@ -64,6 +64,17 @@ TEST(ListingTest, AnAnswerThatIsNot200IsReturnedAsItCame) {
   EXPECT_TRUE(network.error().retryable());
 }
 
+TEST(ListingTest, AResponseTheServerCallsADummyIsReturnedAsItCame) {
+  FakeLiveblocksClient client;
+  Listing listing{"/v2/rooms/r/feeds", Paging::kCursor, 20};
+  const std::string dummy = R"({"feeds":[{"feedId":"123"}],"nextCursor":null})";
+  client.Set("/v2/rooms/r/feeds?limit=20", 200, dummy, true);
+  auto all = ReadAllPages(client, listing);
+  ASSERT_TRUE(all.has_value()) << all.error().ToString();
+  EXPECT_TRUE(all->dummy);
+  EXPECT_EQ(all->body, dummy);
+}
+
 TEST(ListingTest, ItemsNestedAsDeepAsAnyRestAnswerPass) {
   FakeLiveblocksClient client;
   const Listing listing = InboxNotificationsListing("u");

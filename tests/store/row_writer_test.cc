@@ -195,6 +195,85 @@ TEST_P(SqlStoreTest, AVersionHistoryIsKeptAndEachNewVersionsContentIsReadOnce) {
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}room_version_ydocs WHERE deleted_at IS NULL"), "0");
 }
 
+TEST_P(SqlStoreTest, AThreadsFollowersFollowTheirListingAndGoWithTheThreadAndTheRoom) {
+  auto listed = [&] { return FormatSqlTimestamp(clock_.NowMs()); };
+  auto live = [&](std::string_view where) {
+    return One(Cat("SELECT COUNT(*) FROM {p}thread_subscriptions WHERE deleted_at IS NULL", where));
+  };
+  COMPLETE_WITH(store_, ThreadSubscriptionsSnapshot{
+                            "room-1",
+                            "th_1",
+                            {{"alice", "thread", "2026-01-01 10:00:00.000"}, {"bob", "thread", {}}},
+                            listed()});
+  COMPLETE_WITH(store_,
+                ThreadSubscriptionsSnapshot{"room-1", "th_2", {{"alice", "thread", {}}}, listed()});
+  EXPECT_EQ(live(""), "3");
+  EXPECT_EQ(One("SELECT created_at FROM {p}thread_subscriptions WHERE user_id = 'alice' AND"
+                " thread_id = 'th_1'"),
+            "2026-01-01 10:00:00.000");
+  clock_.Advance(1'000);
+  // bob unsubscribed (no webhook says so): the next listing lacks him.
+  COMPLETE_WITH(store_,
+                ThreadSubscriptionsSnapshot{"room-1", "th_1", {{"alice", "thread", {}}}, listed()});
+  EXPECT_EQ(live(" AND thread_id = 'th_1'"), "1");
+  EXPECT_NE(One("SELECT deleted_at FROM {p}thread_subscriptions WHERE user_id = 'bob'"), "NULL");
+  // A listing begun before a newer read's write leaves that write alone.
+  COMPLETE_WITH(store_,
+                ThreadSubscriptionsSnapshot{"room-1", "th_2", {}, "2000-01-01 00:00:00.000"});
+  EXPECT_EQ(live(" AND thread_id = 'th_2'"), "1");
+  COMPLETE_WITH(store_, ThreadGone{"room-1", "th_1"});
+  EXPECT_EQ(live(" AND thread_id = 'th_1'"), "0") << "a thread deleted takes its followers";
+  COMPLETE_WITH(store_, RoomGone{"room-1"});
+  EXPECT_EQ(live(""), "0") << "so does a room deleted";
+}
+
+TEST_P(SqlStoreTest, FeedsAndTheirMessagesFollowTheirListings) {
+  auto listed = [&] { return FormatSqlTimestamp(clock_.NowMs()); };
+  const TargetKind messages_kind[] = {TargetKind::kFeedMessages};
+  auto claim_messages = [&] {
+    auto claims = store_->ClaimDue("w", messages_kind, 10, 60'000);
+    EXPECT_TRUE(claims.has_value());
+    return claims ? *claims : std::vector<Claim>{};
+  };
+  auto feed = [](std::string id, int64_t updated) {
+    return FeedRow{id, R"({"type":"chat"})", 1660000988137, updated, R"({"feedId":")" + id + "\"}"};
+  };
+  auto message = [](std::string id, std::string text) {
+    return FeedMessageRow{id, R"({"content":")" + text + "\"}", 1660000988137, 1660000988137};
+  };
+  COMPLETE_WITH(store_, FeedsSnapshot{"room-1", {feed("f1", 1), feed("f2", 1)}, listed()});
+  EXPECT_EQ(One("SELECT updated_at_ms FROM {p}feeds WHERE feed_id = 'f2'"), "1");
+  EXPECT_EQ(One("SELECT created_at_ms FROM {p}feeds WHERE feed_id = 'f1'"), "1660000988137");
+  auto to_read = claim_messages();
+  ASSERT_EQ(to_read.size(), 2u) << "each listed feed's messages are marked to be read";
+  for (const Claim& claim : to_read) {
+    RowWrite rows = FeedMessagesSnapshot{
+        "room-1", claim.key.object_id, {message("m1", "hi"), message("m2", "yo")}, listed()};
+    ASSERT_TRUE(*store_->Complete(claim, std::span(&rows, 1), {}));
+  }
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}feed_messages WHERE deleted_at IS NULL"), "4");
+  clock_.Advance(1'000);
+  // In f1, m1 edited and m2 deleted; f2 deleted.
+  COMPLETE_WITH(store_, FeedsSnapshot{"room-1", {feed("f1", 2)}, listed()});
+  EXPECT_NE(One("SELECT deleted_at FROM {p}feeds WHERE feed_id = 'f2'"), "NULL");
+  EXPECT_EQ(
+      One("SELECT COUNT(*) FROM {p}feed_messages WHERE feed_id = 'f2' AND deleted_at IS NULL"), "0")
+      << "a feed gone takes its messages";
+  auto again = claim_messages();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].key.object_id, "f1");
+  RowWrite edited = FeedMessagesSnapshot{"room-1", "f1", {message("m1", "edited")}, listed()};
+  ASSERT_TRUE(*store_->Complete(again[0], std::span(&edited, 1), {}));
+  ExpectJson("SELECT data FROM {p}feed_messages WHERE feed_id = 'f1' AND message_id = 'm1'",
+             R"({"content":"edited"})");
+  EXPECT_NE(One("SELECT deleted_at FROM {p}feed_messages WHERE feed_id = 'f1' AND"
+                " message_id = 'm2'"),
+            "NULL");
+  COMPLETE_WITH(store_, RoomGone{"room-1"});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}feeds WHERE deleted_at IS NULL"), "0");
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}feed_messages WHERE deleted_at IS NULL"), "0");
+}
+
 TEST_P(SqlStoreTest, AUsersSettingsAreKeptAndFollowTheirListing) {
   COMPLETE_WITH(store_, NotificationSettingsRow{"alice", R"({"email":{"thread":true}})"});
   COMPLETE_WITH(store_, NotificationSettingsRow{"alice", R"({"email":{"thread":false}})"});

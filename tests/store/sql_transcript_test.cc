@@ -142,6 +142,9 @@ TEST_P(SqlTranscriptTest, TheMainFlowsSendTheRecordedStatements) {
       case TargetKind::kVersionYdoc:
       case TargetKind::kNotificationSettings:
       case TargetKind::kRoomSubscriptionSettings:
+      case TargetKind::kThreadSubscriptions:
+      case TargetKind::kFeeds:
+      case TargetKind::kFeedMessages:
         break;  // the passes' kinds: an inbox is claimed below, on its own
     }
     batch.push_back(std::move(completion));
@@ -191,6 +194,34 @@ TEST_P(SqlTranscriptTest, TheMainFlowsSendTheRecordedStatements) {
       {}};
   auto history_done = store->CompleteAll(std::span(&history_read, 1));
   ASSERT_TRUE(history_done.has_value()) << history_done.error().ToString();
+
+  Section("a pass reads a room's feeds (each feed's messages marked) and a thread's followers");
+  const TargetKey feeds{TargetKind::kFeeds, "r1", ""},
+      followers{TargetKind::kThreadSubscriptions, "r1", "th_1"};
+  ASSERT_TRUE(store->MarkDirty(std::vector<TargetKey>{feeds, followers}).has_value());
+  const TargetKind feed_kinds[] = {TargetKind::kFeeds, TargetKind::kThreadSubscriptions};
+  auto feed_claims = Claimed(store->ClaimDue("w1", feed_kinds, 8, 60'000), 2);
+  ASSERT_EQ(feed_claims.size(), 2u);
+  std::vector<Completion> feed_reads;
+  feed_reads.push_back(
+      {feed_claims[0],
+       {FeedsSnapshot{"r1", {{"f1", "{}", 1, 2, "{}"}}, "2026-01-01 00:00:00.000"}},
+       {}});
+  feed_reads.push_back({feed_claims[1],
+                        {ThreadSubscriptionsSnapshot{
+                            "r1", "th_1", {{"alice", "thread", {}}}, "2026-01-01 00:00:00.000"}},
+                        {}});
+  auto feeds_done = store->CompleteAll(feed_reads);
+  ASSERT_TRUE(feeds_done.has_value()) << feeds_done.error().ToString();
+  const TargetKind messages_kind[] = {TargetKind::kFeedMessages};
+  auto message_claims = Claimed(store->ClaimDue("w1", messages_kind, 8, 60'000), 1);
+  ASSERT_EQ(message_claims.size(), 1u);
+  Completion messages_read{
+      message_claims[0],
+      {FeedMessagesSnapshot{"r1", "f1", {{"m1", R"({"t":1})", 1, 1}}, "2026-01-01 00:00:00.000"}},
+      {}};
+  auto messages_done = store->CompleteAll(std::span(&messages_read, 1));
+  ASSERT_TRUE(messages_done.has_value()) << messages_done.error().ToString();
 
   Section("fail, then release");
   ASSERT_TRUE(*store->Record(Event("msg_4", {storage, thread})));

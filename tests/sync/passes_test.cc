@@ -28,7 +28,10 @@ class CountingQueue final : public store::TargetQueue {
   }
   Status MarkDirty(std::span<const store::TargetKey> targets) override {
     if (++calls_ == fail_call_) return Unavailable("the database went away");
-    for (const store::TargetKey& key : targets) marked.push_back(key.scope_id);
+    for (const store::TargetKey& key : targets) {
+      marked.push_back(key.scope_id);
+      keys.push_back(key.ToString());
+    }
     return inner_.MarkDirty(targets);
   }
   Result<bool> Complete(const store::Claim& claim, std::span<const store::RowWrite> writes,
@@ -47,7 +50,8 @@ class CountingQueue final : public store::TargetQueue {
   Status Release(const store::Claim& claim) override { return inner_.Release(claim); }
 
   void FailCall(int n) { fail_call_ = n; }
-  std::vector<std::string> marked;
+  std::vector<std::string> marked;  // scope ids
+  std::vector<std::string> keys;    // whole keys
 
  private:
   store::TargetQueue& inner_;
@@ -160,7 +164,7 @@ TEST_F(PassesTest, TheGroupsPassMarksTheProjectsOneTarget) {
   EXPECT_EQ(*passes.RunDue(), 1);
   EXPECT_EQ(queue.marked, std::vector<std::string>{"project"});
   const auto progress = passes.Progress();
-  ASSERT_EQ(progress.size(), 5u);
+  ASSERT_EQ(progress.size(), 7u);
   EXPECT_EQ(progress[0].name, "inbox");
   EXPECT_FALSE(progress[0].started_ms.has_value()) << "off";
   EXPECT_EQ(progress[1].name, "groups");
@@ -175,6 +179,43 @@ TEST_F(PassesTest, TheVersionsPassMarksEveryLiveRoom) {
   Passes passes(*store_.get(), queue, clock_, PassSpecs({0, 0, 3'600'000}), {}, {});
   EXPECT_EQ(*passes.RunDue(), 2);
   EXPECT_EQ(queue.marked, (std::vector<std::string>{"r-a", "r-b"})) << "not the deleted room";
+}
+
+TEST_F(PassesTest, TheSubscriptionsPassMarksEveryLiveThreadAndResumesAfterOne) {
+  auto thread = [](std::string room, std::string id) {
+    return store::ThreadSnapshot{{id, room, "{}", false, "public", {}, {}}, {}, {}};
+  };
+  for (const char* room : {"r-b", "r-a", "r-gone"}) {
+    Write({TargetKind::kRoom, room, ""}, store::RoomRow{room, "", "{}", "[]", "{}", "{}", {}, {}});
+  }
+  Write({TargetKind::kThread, "r-b", "th_3"}, thread("r-b", "th_3"));
+  Write({TargetKind::kThread, "r-a", "th_2"}, thread("r-a", "th_2"));
+  Write({TargetKind::kThread, "r-a", "th_1"}, thread("r-a", "th_1"));
+  Write({TargetKind::kThread, "r-a", "th_0"}, store::ThreadGone{"r-a", "th_0"});
+  Write({TargetKind::kThread, "r-gone", "th_9"}, thread("r-gone", "th_9"));
+  Write({TargetKind::kRoom, "r-gone", ""}, store::RoomGone{"r-gone"});
+  PassIntervals intervals;
+  intervals.subscriptions_ms = 7 * 86'400'000LL;
+  CountingQueue queue(*store_.get());
+  {
+    Passes passes(*store_.get(), queue, clock_, PassSpecs(intervals), {}, {});
+    EXPECT_EQ(*passes.RunDue(), 3);
+  }
+  EXPECT_EQ(queue.keys, (std::vector<std::string>{"thread_subs:r-a:th_1", "thread_subs:r-a:th_2",
+                                                  "thread_subs:r-b:th_3"}))
+      << "every live thread of a live room, in (room, thread) order";
+  // A pass interrupted after (r-a, th_1) goes on with the next thread of the same room.
+  ASSERT_TRUE(store_
+                  ->SetCheckpoint("pass:thread_subscriptions",
+                                  R"({"started_ms":1,"finished_ms":null,"marked":1,)"
+                                  R"("after":"r-a","after_object":"th_1"})")
+                  .has_value());
+  queue.keys.clear();
+  Passes resumed(*store_.get(), queue, clock_, PassSpecs(intervals), {}, {});
+  EXPECT_EQ(*resumed.RunDue(), 2);
+  EXPECT_EQ(queue.keys, (std::vector<std::string>{"thread_subs:r-a:th_2", "thread_subs:r-b:th_3"}));
+  EXPECT_EQ(resumed.Progress()[5].name, "thread_subscriptions");
+  EXPECT_EQ(resumed.Progress()[5].marked, 3);
 }
 
 TEST(PassProgressTest, ReadsItsCheckpointAndToleratesAnythingElse) {

@@ -545,3 +545,118 @@ TEST(FlowProjectionTest, StorageProjectsEveryConfiguredKey) {
 
 }  // namespace
 }  // namespace lbmirror::sync
+
+namespace lbmirror::sync {
+namespace {
+
+TEST(ThreadSubscriptionsProjectionTest, WhoFollowsAThreadAndAThreadGone) {
+  store::TargetKey followers{store::TargetKind::kThreadSubscriptions, "my room", "th_abc123"};
+  EXPECT_EQ(ReadPath(followers), "/v2/rooms/my%20room/threads/th_abc123/subscriptions");
+  EXPECT_FALSE(ListingOf(followers).has_value()) << "the endpoint is not paginated";
+  // The example of the contract, verbatim.
+  auto read = Project(
+      followers,
+      {200,
+       R"({"data":[{"kind":"thread","subjectId":"th_abc123","createdAt":"2022-07-13T14:32:50.697Z","userId":"alice"}]})",
+       {}},
+      {}, 1'767'225'600'000);
+  ASSERT_TRUE(read.has_value()) << read.error().ToString();
+  const auto& snapshot = std::get<store::ThreadSubscriptionsSnapshot>(read->writes.at(0));
+  EXPECT_EQ(snapshot.room_id, "my room");
+  EXPECT_EQ(snapshot.thread_id, "th_abc123");
+  EXPECT_EQ(snapshot.listed_at, "2026-01-01 00:00:00.000");
+  ASSERT_EQ(snapshot.subscriptions.size(), 1u);
+  EXPECT_EQ(snapshot.subscriptions[0].user_id, "alice");
+  EXPECT_EQ(snapshot.subscriptions[0].kind, "thread");
+  EXPECT_EQ(snapshot.subscriptions[0].created_at, "2022-07-13 14:32:50.697");
+  auto gone = Project(followers, {404, R"({"error":"THREAD_NOT_FOUND"})", {}}, {}, 0);
+  ASSERT_TRUE(gone.has_value());
+  EXPECT_TRUE(
+      std::get<store::ThreadSubscriptionsSnapshot>(gone->writes.at(0)).subscriptions.empty());
+  for (const char* body : {R"({"subscriptions":[]})", R"({"data":[{"kind":"thread"}]})"}) {
+    auto bad = Project(followers, {200, body, {}});
+    ASSERT_FALSE(bad.has_value()) << body;
+    EXPECT_NE(bad.error().message().find("thread subscriptions"), std::string::npos);
+  }
+}
+
+TEST(FeedsProjectionTest, FeedsAndMessagesInBothContractsWithTimesInMilliseconds) {
+  store::TargetKey feeds{store::TargetKind::kFeeds, "room-a", ""};
+  ASSERT_TRUE(ListingOf(feeds).has_value());
+  EXPECT_EQ(ListingOf(feeds)->path, "/v2/rooms/room-a/feeds");
+  EXPECT_EQ(ListingOf(feeds)->paging, liveblocks::Paging::kCursor);
+  // The Python client's shape (with nextCursor), then the Node SDK's ({data} only).
+  for (
+      const char* body :
+      {R"({"nextCursor":null,"data":[{"feedId":"my-feed-id","metadata":{"type":"chat","name":"General Discussion"},"createdAt":1660000988137,"updatedAt":1660000988138}]})",
+       R"({"data":[{"feedId":"my-feed-id","metadata":{"type":"chat","name":"General Discussion"},"createdAt":1660000988137,"updatedAt":1660000988138}]})"}) {
+    auto read = Project(feeds, {200, body, {}}, {}, 0);
+    ASSERT_TRUE(read.has_value()) << read.error().ToString();
+    const auto& snapshot = std::get<store::FeedsSnapshot>(read->writes.at(0));
+    ASSERT_EQ(snapshot.feeds.size(), 1u);
+    EXPECT_EQ(snapshot.feeds[0].feed_id, "my-feed-id");
+    EXPECT_EQ(snapshot.feeds[0].metadata, R"({"type":"chat","name":"General Discussion"})");
+    EXPECT_EQ(snapshot.feeds[0].created_at_ms, 1660000988137);
+    EXPECT_EQ(snapshot.feeds[0].updated_at_ms, 1660000988138);
+  }
+  auto no_times =
+      Project(feeds, {200, R"({"data":[{"feedId":"f","createdAt":"2022-01-01"}]})", {}});
+  ASSERT_TRUE(no_times.has_value());
+  const auto& bare = std::get<store::FeedsSnapshot>(no_times->writes.at(0)).feeds.at(0);
+  EXPECT_FALSE(bare.created_at_ms.has_value()) << "a time that is not a number is absent";
+  EXPECT_EQ(bare.metadata, "{}");
+  auto room_gone = Project(feeds, {404, R"({"error":"ROOM_NOT_FOUND"})", {}}, {}, 0);
+  ASSERT_TRUE(room_gone.has_value());
+  EXPECT_TRUE(std::get<store::FeedsSnapshot>(room_gone->writes.at(0)).feeds.empty());
+  EXPECT_EQ(room_gone->also_dirty.at(0).kind, store::TargetKind::kRoom);
+  for (const char* body :
+       {R"({"data":[{"metadata":{}}]})", R"({"data":[{"feedId":"f","metadata":[1]}]})"}) {
+    EXPECT_FALSE(Project(feeds, {200, body, {}}).has_value()) << body;
+  }
+
+  store::TargetKey messages{store::TargetKind::kFeedMessages, "room-a", "my feed"};
+  ASSERT_TRUE(ListingOf(messages).has_value());
+  EXPECT_EQ(ListingOf(messages)->path, "/v2/rooms/room-a/feeds/my%20feed/messages");
+  auto read = Project(
+      messages,
+      {200,
+       R"({"nextCursor":null,"data":[{"id":"msg_xyz789","data":{"type":"text","content":"Hello, world!"},"createdAt":1660000988137,"updatedAt":1660000988137}]})",
+       {}},
+      {}, 0);
+  ASSERT_TRUE(read.has_value()) << read.error().ToString();
+  const auto& listed = std::get<store::FeedMessagesSnapshot>(read->writes.at(0));
+  EXPECT_EQ(listed.feed_id, "my feed");
+  ASSERT_EQ(listed.messages.size(), 1u);
+  EXPECT_EQ(listed.messages[0].message_id, "msg_xyz789");
+  EXPECT_EQ(listed.messages[0].data, R"({"type":"text","content":"Hello, world!"})");
+  EXPECT_EQ(listed.messages[0].created_at_ms, 1660000988137);
+  EXPECT_FALSE(Project(messages, {200, R"({"data":[{"data":1}]})", {}}).has_value());
+  auto feed_gone = Project(messages, {404, "{}", {}}, {}, 0);
+  ASSERT_TRUE(feed_gone.has_value());
+  EXPECT_TRUE(std::get<store::FeedMessagesSnapshot>(feed_gone->writes.at(0)).messages.empty());
+}
+
+// The dev server answers the feeds routes with fixed data under other names, and says so in
+// an X-LB-Warn header: that is "not offered", never rows (nor an error, retried forever).
+TEST(FeedsProjectionTest, TheDevServersDummyResponsesAreNotOffered) {
+  store::TargetKey feeds{store::TargetKind::kFeeds, "room-a", ""};
+  liveblocks::RestResponse dummy{
+      200,
+      R"({"feeds":[{"feedId":"123","metadata":{"title":"Test Feed"},"timestamp":1795917921574}],"nextCursor":null})",
+      {},
+      true};
+  auto read = Project(feeds, dummy);
+  ASSERT_TRUE(read.has_value()) << read.error().ToString();
+  EXPECT_TRUE(read->unsupported);
+  EXPECT_TRUE(read->writes.empty());
+  dummy.dummy = false;  // the same body without the header is a shape we do not know
+  auto unknown = Project(feeds, dummy);
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message().find("feeds: response has no data array"), std::string::npos);
+  // A webhook kind answered by a dummy is not a pass kind: its body is read as usual.
+  auto room = Project({store::TargetKind::kRoom, "room-a", ""}, {200, "[]", {}, true});
+  EXPECT_FALSE(room.has_value()) << "[] is read as a room, and is not one";
+}
+
+}  // namespace
+}  // namespace lbmirror::sync

@@ -8,6 +8,7 @@
 #include "core/text.h"
 #include "fakes/fake_clock.h"
 #include "fakes/temp_sqlite_store.h"
+#include "sync/pass_kinds.h"
 #include "sync/projection.h"
 
 namespace lbmirror::sync {
@@ -36,7 +37,9 @@ class ReplayTest : public ::testing::Test {
 
   // The due targets, as a worker would claim them.
   std::vector<std::string> Dirty() {
-    auto claims = store_->ClaimDue("w", SupportedKinds(), 100, 60'000);
+    std::vector<store::TargetKind> kinds = SupportedKinds();
+    kinds.insert(kinds.end(), PassKinds().begin(), PassKinds().end());
+    auto claims = store_->ClaimDue("w", kinds, 100, 60'000);
     EXPECT_TRUE(claims.has_value());
     std::vector<std::string> out;
     for (const store::Claim& claim : claims ? *claims : std::vector<store::Claim>{}) {
@@ -75,10 +78,11 @@ TEST_F(ReplayTest, ARangeMarksExactlyTheTargetsOfTheWebhooksInIt) {
   auto counts = Replay(*store_.get(), *store_.get(), options);
   ASSERT_TRUE(counts.has_value()) << counts.error().ToString();
   EXPECT_EQ(counts->webhooks, 5);
-  EXPECT_EQ(counts->targets, 2);
+  EXPECT_EQ(counts->targets, 3);  // a thread's webhook: the thread and its subscriptions
   EXPECT_EQ(counts->without_targets, 1);
   EXPECT_EQ(counts->unreadable, 1);
-  EXPECT_EQ(Dirty(), (std::vector<std::string>{"storage:inside", "thread:inside:th_1"}));
+  EXPECT_EQ(Dirty(), (std::vector<std::string>{"storage:inside", "thread:inside:th_1",
+                                               "thread_subs:inside:th_1"}));
 }
 
 TEST_F(ReplayTest, TypeAndRoomNarrowTheReplayAndManyPagesAreAllReplayed) {

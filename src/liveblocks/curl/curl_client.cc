@@ -26,6 +26,7 @@ struct Transfer {
   size_t limit;
   bool too_large = false;
   std::optional<int64_t> retry_after_ms;
+  bool dummy = false;
 };
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
@@ -51,6 +52,11 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
       size_t length = std::stoull(value);
       if (length <= transfer->limit) transfer->body.reserve(length);
     }
+  }
+  // The dev server answers some routes with fixed stand-in data, and says so.
+  if (line.size() > 10 && ToLower(line.substr(0, 10)) == "x-lb-warn:" &&
+      ToLower(line.substr(10)).find("dummy") != std::string::npos) {
+    transfer->dummy = true;
   }
   if (line.size() > 12 && ToLower(line.substr(0, 12)) == "retry-after:") {
     std::string value(Trim(line.substr(12)));
@@ -111,7 +117,8 @@ Result<RestResponse> Client::GetOnce(const std::string& url) {
   }
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  return RestResponse{static_cast<int>(status), std::move(transfer.body), transfer.retry_after_ms};
+  return RestResponse{static_cast<int>(status), std::move(transfer.body), transfer.retry_after_ms,
+                      transfer.dummy};
 }
 
 Result<RestResponse> Client::Get(std::string_view path) {

@@ -54,7 +54,8 @@ Result<std::vector<std::string>> SqlStore::KnownUsers() {
                       " UNION SELECT user_id FROM {p}comment_reactions"
                       " UNION SELECT user_id FROM {p}active_users WHERE user_id IS NOT NULL"
                       " UNION SELECT user_id FROM {p}room_sessions WHERE user_id IS NOT NULL"
-                      " UNION SELECT user_id FROM {p}group_members"),
+                      " UNION SELECT user_id FROM {p}group_members"
+                      " UNION SELECT user_id FROM {p}thread_subscriptions"),
                   {});
   if (!rows) return rows.error();
   std::vector<std::string> out;
@@ -62,6 +63,21 @@ Result<std::vector<std::string>> SqlStore::KnownUsers() {
   for (const SqlRow& row : *rows) {
     if (row[0] && !row[0]->empty()) out.push_back(*row[0]);
   }
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> SqlStore::LiveThreads() {
+  auto connection = pool_.Acquire();
+  if (!connection) return connection.error();
+  auto rows = (*connection)
+                  ->Query(Sql("SELECT t.room_id, t.thread_id FROM {p}threads t"
+                              " WHERE t.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM {p}rooms r"
+                              " WHERE r.room_id = t.room_id AND r.deleted_at IS NOT NULL)"),
+                          {});
+  if (!rows) return rows.error();
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(rows->size());
+  for (const SqlRow& row : *rows) out.emplace_back(row[0].value_or(""), row[1].value_or(""));
   return out;
 }
 

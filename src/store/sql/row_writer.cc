@@ -194,15 +194,8 @@ Status RowWriter::Write(SqlConnection& connection, const NotificationRow& n,
 
 Status RowWriter::Write(SqlConnection& connection, const NotificationGone& gone,
                         const Context& context) const {
-  SqlValue params[] = {Text(context.now), Text(gone.inbox_notification_id)};
-  if (hard_deletes_) {
-    return Run(connection, Sql("DELETE FROM {p}notifications WHERE inbox_notification_id = ?"),
-               std::span(params).subspan(1));
-  }
-  return Run(connection,
-             Sql("UPDATE {p}notifications SET deleted_at = ? WHERE inbox_notification_id = ?"
-                 " AND deleted_at IS NULL"),
-             params);
+  SqlValue key[] = {Text(gone.inbox_notification_id)};
+  return Retire(connection, "notifications", "inbox_notification_id = ?", key, context.now);
 }
 
 Status RowWriter::Write(SqlConnection& connection, const InboxSnapshot& inbox,
@@ -211,15 +204,8 @@ Status RowWriter::Write(SqlConnection& connection, const InboxSnapshot& inbox,
     LBMIRROR_RETURN_IF_ERROR(Write(connection, row, context));
   }
   // What the listing lacks is gone; what was written after it began came from a newer read.
-  SqlValue params[] = {Text(context.now), Text(inbox.user_id), Text(inbox.listed_at)};
-  if (hard_deletes_) {
-    return Run(connection, Sql("DELETE FROM {p}notifications WHERE user_id = ? AND synced_at < ?"),
-               std::span(params).subspan(1));
-  }
-  return Run(connection,
-             Sql("UPDATE {p}notifications SET deleted_at = ? WHERE user_id = ?"
-                 " AND deleted_at IS NULL AND synced_at < ?"),
-             params);
+  SqlValue listed[] = {Text(inbox.user_id), Text(inbox.listed_at)};
+  return Retire(connection, "notifications", "user_id = ? AND synced_at < ?", listed, context.now);
 }
 
 Status RowWriter::Write(SqlConnection& connection, const ActiveUsersSnapshot& users,
@@ -235,24 +221,16 @@ Status RowWriter::Write(SqlConnection& connection, const FlowSnapshot& flow,
 Status RowWriter::DeleteRoom(SqlConnection& connection, const std::string& room_id,
                              const std::string& now, int64_t now_ms) const {
   SqlValue key[] = {Text(room_id)};
-  SqlValue stamped[] = {Text(now), Text(room_id)};
   if (hard_deletes_) {
-    for (const char* table : {"rooms", "documents", "ydocs", "threads", "comments",
-                              "comment_attachments", "room_versions", "room_version_ydocs"}) {
-      LBMIRROR_RETURN_IF_ERROR(
-          Run(connection, Sql(std::string("DELETE FROM {p}") + table + " WHERE room_id = ?"), key));
-    }
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, Sql("DELETE FROM {p}rooms WHERE room_id = ?"), key));
   } else {
     SqlValue room[] = {Text(room_id), Text(now), Text(now)};
     LBMIRROR_RETURN_IF_ERROR(Run(connection, room_gone_, room));
-    for (const char* table : {"documents", "ydocs", "threads", "comments", "comment_attachments",
-                              "room_versions", "room_version_ydocs"}) {
-      LBMIRROR_RETURN_IF_ERROR(
-          Run(connection,
-              Sql(std::string("UPDATE {p}") + table +
-                  " SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL"),
-              stamped));
-    }
+  }
+  for (const char* table :
+       {"documents", "ydocs", "threads", "comments", "comment_attachments", "thread_subscriptions",
+        "room_versions", "room_version_ydocs", "feeds", "feed_messages"}) {
+    LBMIRROR_RETURN_IF_ERROR(Retire(connection, table, "room_id = ?", key, now));
   }
   // Derived rows hold no history of their own: they go in both modes.
   for (const char* table : {"comment_reactions", "active_users", "flow_nodes", "flow_edges"}) {

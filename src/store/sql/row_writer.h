@@ -76,6 +76,11 @@ class RowWriter {
                const Context& context) const;
   Status Write(SqlConnection& connection, const RoomSubscriptionSettingsSnapshot& row,
                const Context& context) const;
+  Status Write(SqlConnection& connection, const ThreadSubscriptionsSnapshot& row,
+               const Context& context) const;
+  Status Write(SqlConnection& connection, const FeedsSnapshot& row, const Context& context) const;
+  Status Write(SqlConnection& connection, const FeedMessagesSnapshot& row,
+               const Context& context) const;
   Status Write(SqlConnection& connection, const ActiveUsersSnapshot& row,
                const Context& context) const;
   Status Write(SqlConnection& connection, const FlowSnapshot& row, const Context& context) const;
@@ -94,6 +99,10 @@ class RowWriter {
   // A room's rows are marked deleted (or deleted), and reads of its content in flight fenced.
   Status DeleteRoom(SqlConnection& connection, const std::string& room_id, const std::string& now,
                     int64_t now_ms) const;
+  // The rows of `table` that `where` picks (with `params`) are gone: deleted with
+  // --hard-deletes, else those not marked yet get deleted_at = now.
+  Status Retire(SqlConnection& connection, std::string_view table, std::string_view where,
+                std::span<const SqlValue> params, const std::string& now) const;
   // Whether a JSON value of this depth (or this JSON text) is too deep for a JSON column.
   bool TooDeepForJson(int depth) const;
   bool TooDeepForJson(const std::string& json) const;

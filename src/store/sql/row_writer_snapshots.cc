@@ -88,30 +88,15 @@ Status RowWriter::ApplyAttachments(SqlConnection& connection, const ThreadSnapsh
   }
   // Attachments the thread no longer lists (their comment was edited or deleted) are gone:
   // every one it lists was just written at `now`.
-  SqlValue params[] = {Text(now), Text(snapshot.thread.thread_id), Text(now)};
-  if (hard_deletes_) {
-    return Run(connection,
-               Sql("DELETE FROM {p}comment_attachments WHERE thread_id = ? AND synced_at < ?"),
-               std::span(params).subspan(1));
-  }
-  return Run(connection,
-             Sql("UPDATE {p}comment_attachments SET deleted_at = ? WHERE thread_id = ?"
-                 " AND deleted_at IS NULL AND synced_at < ?"),
-             params);
+  SqlValue listed[] = {Text(snapshot.thread.thread_id), Text(now)};
+  return Retire(connection, "comment_attachments", "thread_id = ? AND synced_at < ?", listed, now);
 }
 
 Status RowWriter::DeleteThread(SqlConnection& connection, const ThreadGone& gone,
                                const std::string& now) const {
   SqlValue key[] = {Text(gone.thread_id)};
-  SqlValue stamped[] = {Text(now), Text(gone.thread_id)};
-  for (const char* table : {"threads", "comments", "comment_attachments"}) {
-    LBMIRROR_RETURN_IF_ERROR(
-        hard_deletes_
-            ? Run(connection, Sql(Cat("DELETE FROM {p}", table, " WHERE thread_id = ?")), key)
-            : Run(connection,
-                  Sql(Cat("UPDATE {p}", table,
-                          " SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL")),
-                  stamped));
+  for (const char* table : {"threads", "comments", "comment_attachments", "thread_subscriptions"}) {
+    LBMIRROR_RETURN_IF_ERROR(Retire(connection, table, "thread_id = ?", key, now));
   }
   LBMIRROR_RETURN_IF_ERROR(
       Run(connection, Sql("DELETE FROM {p}comment_reactions WHERE thread_id = ?"), key));
@@ -151,13 +136,7 @@ Status RowWriter::Write(SqlConnection& connection, const GroupsSnapshot& snapsho
                                Sql("DELETE FROM {p}group_members WHERE group_id IN (SELECT group_id"
                                    " FROM {p}groups WHERE synced_at < ?)"),
                                older));
-  SqlValue stamped[] = {Text(context.now), Text(snapshot.listed_at)};
-  if (hard_deletes_) {
-    return Run(connection, Sql("DELETE FROM {p}groups WHERE synced_at < ?"), older);
-  }
-  return Run(connection,
-             Sql("UPDATE {p}groups SET deleted_at = ? WHERE deleted_at IS NULL AND synced_at < ?"),
-             stamped);
+  return Retire(connection, "groups", "synced_at < ?", older, context.now);
 }
 
 Status RowWriter::Write(SqlConnection& connection, const VersionsSnapshot& snapshot,
@@ -173,16 +152,10 @@ Status RowWriter::Write(SqlConnection& connection, const VersionsSnapshot& snaps
     LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
   }
   // Versions deleted (anywhere in the history) are the ones a complete listing lacks.
-  SqlValue stamped[] = {Text(context.now), Text(snapshot.room_id), Text(snapshot.listed_at)};
+  SqlValue listed[] = {Text(snapshot.room_id), Text(snapshot.listed_at)};
   for (const char* table : {"room_versions", "room_version_ydocs"}) {
-    const std::string where = " WHERE room_id = ? AND synced_at < ?";
-    LBMIRROR_RETURN_IF_ERROR(hard_deletes_
-                                 ? Run(connection, Sql(Cat("DELETE FROM {p}", table, where)),
-                                       std::span(stamped).subspan(1))
-                                 : Run(connection,
-                                       Sql(Cat("UPDATE {p}", table, " SET deleted_at = ?", where,
-                                               " AND deleted_at IS NULL")),
-                                       stamped));
+    LBMIRROR_RETURN_IF_ERROR(
+        Retire(connection, table, "room_id = ? AND synced_at < ?", listed, context.now));
   }
   // A version never changes: its Yjs document is read once, when first listed.
   SqlValue room[] = {Text(snapshot.room_id)};
@@ -221,14 +194,9 @@ Status RowWriter::Write(SqlConnection& connection, const VersionYdocRow& ydoc,
 
 Status RowWriter::Write(SqlConnection& connection, const VersionYdocGone& gone,
                         const Context& context) const {
-  SqlValue params[] = {Text(context.now), Text(gone.room_id), Text(gone.version_id)};
-  return Run(connection,
-             Sql(hard_deletes_ ? "DELETE FROM {p}room_version_ydocs WHERE room_id = ? AND"
-                                 " version_id = ?"
-                               : "UPDATE {p}room_version_ydocs SET deleted_at = ? WHERE room_id ="
-                                 " ? AND version_id = ? AND deleted_at IS NULL"),
-             hard_deletes_ ? std::span<const SqlValue>(params).subspan(1)
-                           : std::span<const SqlValue>(params));
+  SqlValue key[] = {Text(gone.room_id), Text(gone.version_id)};
+  return Retire(connection, "room_version_ydocs", "room_id = ? AND version_id = ?", key,
+                context.now);
 }
 
 Status RowWriter::Write(SqlConnection& connection, const NotificationSettingsRow& row,
@@ -243,15 +211,8 @@ Status RowWriter::Write(SqlConnection& connection, const NotificationSettingsRow
 
 Status RowWriter::Write(SqlConnection& connection, const NotificationSettingsGone& gone,
                         const Context& context) const {
-  SqlValue params[] = {Text(context.now), Text(gone.user_id)};
-  if (hard_deletes_) {
-    return Run(connection, Sql("DELETE FROM {p}notification_settings WHERE user_id = ?"),
-               std::span(params).subspan(1));
-  }
-  return Run(connection,
-             Sql("UPDATE {p}notification_settings SET deleted_at = ? WHERE user_id = ?"
-                 " AND deleted_at IS NULL"),
-             params);
+  SqlValue key[] = {Text(gone.user_id)};
+  return Retire(connection, "notification_settings", "user_id = ?", key, context.now);
 }
 
 Status RowWriter::Write(SqlConnection& connection, const RoomSubscriptionSettingsSnapshot& snapshot,
@@ -266,16 +227,90 @@ Status RowWriter::Write(SqlConnection& connection, const RoomSubscriptionSetting
                       Text(s.text_mentions), Text(context.now)};
     LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
   }
-  SqlValue stamped[] = {Text(context.now), Text(snapshot.user_id), Text(snapshot.listed_at)};
-  if (hard_deletes_) {
-    return Run(connection,
-               Sql("DELETE FROM {p}room_subscription_settings WHERE user_id = ? AND synced_at < ?"),
-               std::span(stamped).subspan(1));
+  SqlValue listed[] = {Text(snapshot.user_id), Text(snapshot.listed_at)};
+  return Retire(connection, "room_subscription_settings", "user_id = ? AND synced_at < ?", listed,
+                context.now);
+}
+
+Status RowWriter::Retire(SqlConnection& connection, std::string_view table, std::string_view where,
+                         std::span<const SqlValue> params, const std::string& now) const {
+  if (hard_deletes_)
+    return Run(connection, Sql(Cat("DELETE FROM {p}", table, " WHERE ", where)), params);
+  std::vector<SqlValue> stamped = {Text(now)};
+  stamped.insert(stamped.end(), params.begin(), params.end());
+  return Run(
+      connection,
+      Sql(Cat("UPDATE {p}", table, " SET deleted_at = ? WHERE ", where, " AND deleted_at IS NULL")),
+      stamped);
+}
+
+Status RowWriter::Write(SqlConnection& connection, const ThreadSubscriptionsSnapshot& snapshot,
+                        const Context& context) const {
+  const std::string upsert =
+      Sql("INSERT INTO {p}thread_subscriptions (thread_id, user_id, room_id, kind, created_at,"
+          " synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, NULL) {upsert:thread_id, user_id}"
+          " room_id = {v:room_id}, kind = {v:kind}, created_at = {v:created_at},"
+          " synced_at = {v:synced_at}, deleted_at = NULL");
+  for (const ThreadSubscription& s : snapshot.subscriptions) {
+    SqlValue row[] = {Text(snapshot.thread_id), Text(s.user_id),
+                      Text(snapshot.room_id),   Text(s.kind),
+                      Optional(s.created_at),   Text(context.now)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
   }
-  return Run(connection,
-             Sql("UPDATE {p}room_subscription_settings SET deleted_at = ? WHERE user_id = ?"
-                 " AND synced_at < ? AND deleted_at IS NULL"),
-             stamped);
+  SqlValue listed[] = {Text(snapshot.thread_id), Text(snapshot.listed_at)};
+  return Retire(connection, "thread_subscriptions", "thread_id = ? AND synced_at < ?", listed,
+                context.now);
+}
+
+Status RowWriter::Write(SqlConnection& connection, const FeedsSnapshot& snapshot,
+                        const Context& context) const {
+  const std::string upsert =
+      Sql("INSERT INTO {p}feeds (room_id, feed_id, metadata, created_at_ms, updated_at_ms, data,"
+          " synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) {upsert:room_id, feed_id}"
+          " metadata = {v:metadata}, created_at_ms = {v:created_at_ms},"
+          " updated_at_ms = {v:updated_at_ms}, data = {v:data}, synced_at = {v:synced_at},"
+          " deleted_at = NULL");
+  for (const FeedRow& f : snapshot.feeds) {
+    SqlValue row[] = {Text(snapshot.room_id),
+                      Text(f.feed_id),
+                      Text(f.metadata),
+                      OptionalInt(f.created_at_ms),
+                      OptionalInt(f.updated_at_ms),
+                      Text(f.data),
+                      Text(context.now)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
+    // A feed's messages are read after each listing of its room's feeds.
+    LBMIRROR_RETURN_IF_ERROR(marks_.Mark(
+        connection, {TargetKind::kFeedMessages, snapshot.room_id, f.feed_id}, context.now_ms));
+  }
+  SqlValue listed[] = {Text(snapshot.room_id), Text(snapshot.listed_at)};
+  LBMIRROR_RETURN_IF_ERROR(
+      Retire(connection, "feeds", "room_id = ? AND synced_at < ?", listed, context.now));
+  // A feed gone takes its messages with it.
+  SqlValue room[] = {Text(snapshot.room_id), Text(snapshot.room_id)};
+  return Retire(connection, "feed_messages",
+                "room_id = ? AND feed_id NOT IN (SELECT feed_id FROM {p}feeds WHERE room_id = ?"
+                " AND deleted_at IS NULL)",
+                room, context.now);
+}
+
+Status RowWriter::Write(SqlConnection& connection, const FeedMessagesSnapshot& snapshot,
+                        const Context& context) const {
+  const std::string upsert = Sql(
+      "INSERT INTO {p}feed_messages (room_id, feed_id, message_id, data, created_at_ms,"
+      " updated_at_ms, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)"
+      " {upsert:room_id, feed_id, message_id} data = {v:data}, created_at_ms = {v:created_at_ms},"
+      " updated_at_ms = {v:updated_at_ms}, synced_at = {v:synced_at}, deleted_at = NULL");
+  for (const FeedMessageRow& m : snapshot.messages) {
+    SqlValue row[] = {
+        Text(snapshot.room_id), Text(snapshot.feed_id),       Text(m.message_id),
+        Text(m.data),           OptionalInt(m.created_at_ms), OptionalInt(m.updated_at_ms),
+        Text(context.now)};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
+  }
+  SqlValue listed[] = {Text(snapshot.room_id), Text(snapshot.feed_id), Text(snapshot.listed_at)};
+  return Retire(connection, "feed_messages", "room_id = ? AND feed_id = ? AND synced_at < ?",
+                listed, context.now);
 }
 
 Status RowWriter::ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSnapshot& snapshot,

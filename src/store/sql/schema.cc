@@ -323,8 +323,7 @@ constexpr StepSpec kSchema[] = {
   {5, Step::kColumn, "ydocs", "deep_data", "{text} NULL"},
 
   {6, Step::kIndex, "notifications", "notifications_user", "user_id", kAll,
-   "inbox notifications by user; comment attachments; groups and their members; versions;"
-   " users' settings"},
+   "inbox notifications by user; comment attachments; groups and their members; versions"},
   {6, Step::kSql, "", "",
    "CREATE TABLE IF NOT EXISTS {p}comment_attachments (\n"
    "  attachment_id {id} NOT NULL,\n"
@@ -384,15 +383,16 @@ constexpr StepSpec kSchema[] = {
    "  deleted_at {time} NULL,\n"
    "  PRIMARY KEY (room_id, version_id)\n"
    "{end}"},
-  {6, Step::kSql, "", "",
+  {7, Step::kSql, "", "",
    "CREATE TABLE IF NOT EXISTS {p}notification_settings (\n"
    "  user_id {id} NOT NULL,\n"
    "  settings {json} NOT NULL,\n"
    "  synced_at {time} NOT NULL,\n"
    "  deleted_at {time} NULL,\n"
    "  PRIMARY KEY (user_id)\n"
-   "{end}"},
-  {6, Step::kSql, "", "",
+   "{end}", kAll, "users' notification and room subscription settings; thread subscriptions;"
+   " feeds and their messages"},
+  {7, Step::kSql, "", "",
    "CREATE TABLE IF NOT EXISTS {p}room_subscription_settings (\n"
    "  room_id {id} NOT NULL,\n"
    "  user_id {id} NOT NULL,\n"
@@ -402,7 +402,44 @@ constexpr StepSpec kSchema[] = {
    "  deleted_at {time} NULL,\n"
    "  PRIMARY KEY (room_id, user_id)\n"
    "{end}"},
-  {6, Step::kIndex, "room_subscription_settings", "room_subscription_settings_user", "user_id"},
+  {7, Step::kIndex, "room_subscription_settings", "room_subscription_settings_user", "user_id"},
+  {7, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}thread_subscriptions (\n"
+   "  thread_id {id} NOT NULL,\n"
+   "  user_id {id} NOT NULL,\n"
+   "  room_id {id} NOT NULL,\n"
+   "  kind VARCHAR(64) NOT NULL,\n"
+   "  created_at {time} NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  deleted_at {time} NULL,\n"
+   "  PRIMARY KEY (thread_id, user_id)\n"
+   "{end}"},
+  {7, Step::kIndex, "thread_subscriptions", "thread_subscriptions_room", "room_id"},
+  {7, Step::kIndex, "thread_subscriptions", "thread_subscriptions_user", "user_id"},
+  {7, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}feeds (\n"
+   "  room_id {id} NOT NULL,\n"
+   "  feed_id {id} NOT NULL,\n"
+   "  metadata {json} NOT NULL,\n"
+   "  created_at_ms {bigint} NULL,\n"
+   "  updated_at_ms {bigint} NULL,\n"
+   "  data {json} NOT NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  deleted_at {time} NULL,\n"
+   "  PRIMARY KEY (room_id, feed_id)\n"
+   "{end}"},
+  {7, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}feed_messages (\n"
+   "  room_id {id} NOT NULL,\n"
+   "  feed_id {id} NOT NULL,\n"
+   "  message_id {id} NOT NULL,\n"
+   "  data {json} NOT NULL,\n"
+   "  created_at_ms {bigint} NULL,\n"
+   "  updated_at_ms {bigint} NULL,\n"
+   "  synced_at {time} NOT NULL,\n"
+   "  deleted_at {time} NULL,\n"
+   "  PRIMARY KEY (room_id, feed_id, message_id)\n"
+   "{end}"},
 };
 // clang-format on
 

@@ -21,6 +21,9 @@ inline SqlValue Text(const std::string& text) { return std::string_view(text); }
 inline SqlValue Optional(const std::optional<std::string>& text) {
   return text ? SqlValue(std::string_view(*text)) : SqlValue(nullptr);
 }
+inline SqlValue OptionalInt(std::optional<int64_t> value) {
+  return value ? SqlValue(*value) : SqlValue(nullptr);
+}
 inline SqlValue OrNull(const std::string& text) {
   return text.empty() ? SqlValue(nullptr) : SqlValue(std::string_view(text));
 }

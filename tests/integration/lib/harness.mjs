@@ -88,7 +88,8 @@ export async function startMirror({ databaseUrl, baseUrl = env.baseUrl, secret =
   // of them, so it is off unless a test asks for it; so are the passes of data no webhook
   // announces (their reads would count among a test's).
   const reconcile = extraArgs.some((a) => a === "--reconcile-interval" || a === "--poll") ? [] : ["--reconcile-interval", "0"];
-  const passes = ["--inbox-interval", "--groups-interval", "--versions-interval"]
+  const passes = ["--inbox-interval", "--groups-interval", "--versions-interval", "--settings-interval",
+    "--subscriptions-interval", "--feeds-interval"]
     .filter((option) => !extraArgs.includes(option)).flatMap((option) => [option, "0"]);
   const command = [...wrapper, env.bin, "serve", "--listen", `127.0.0.1:${port}`, ...reconcile, ...passes, ...extraArgs];
   const proc = spawn(command[0], command.slice(1), {

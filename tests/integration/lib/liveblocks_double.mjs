@@ -8,9 +8,13 @@
 // sees one Liveblocks API. It also lists the project's groups (GET /v2/groups, 1-100 a page,
 // startingAfter) and the version history of rooms given one (GET /v2/rooms/{roomId}/versions,
 // 1-100 a page, cursor; GET …/versions/{id}/yjs) and users' settings
-// (GET /v2/users/{userId}/notification-settings and …/room-subscription-settings, 1-50 a page). `state.inbox429` answers inbox listings 429
-// with Retry-After while
-// set; `requests` records when each request came (for rate checks). A room rename
+// (GET /v2/users/{userId}/notification-settings and …/room-subscription-settings, 1-50 a
+// page), who follows each of its threads (GET …/threads/{threadId}/subscriptions, one page)
+// and, once `state.feeds` is set, rooms' feeds and their messages (GET /v2/rooms/{roomId}/feeds
+// and …/feeds/{feedId}/messages, 1-100 a page, cursor and a top-level nextCursor, or all in one
+// {data} for a room set with `sdkShape`; times in ms); until then those go to the dev server,
+// which answers them with its dummies. `state.inbox429` answers inbox listings 429 with
+// Retry-After while set; `requests` records when each request came (for rate checks). A room rename
 // (POST /v2/rooms/{roomId}/update-room-id {"newRoomId"}, which the dev server answers 501) is
 // played through the dev server as Liveblocks describes its outcome: the old id is gone and
 // the new one has the same accesses, metadata, Storage, Yjs document and threads.
@@ -36,8 +40,18 @@ export async function startLiveblocksDouble(devServerUrl) {
   const groups = new Map();         // id -> Group
   const versions = new Map();       // roomId -> [{id, createdAt, authors, yjs}], newest first
   const userSettings = new Map();   // userId -> {channels, rooms: {roomId: {threads, textMentions}}, metaCursor}
+  const followers = new Map();      // `${roomId}\0${threadId}` -> Map(userId -> createdAt)
+  const feeds = new Map();          // roomId -> {sdkShape, feeds: Map(feedId -> {feed, messages: Map(id -> message)})}
   const key = (a, b) => `${a}\u0000${b}`;
-  const state = { roomPages: 0, roomPageDelayMs: 0, inbox429: null };
+  const state = { roomPages: 0, roomPageDelayMs: 0, inbox429: null, feeds: false };
+  // One page of `items` at the request's cursor and limit (1-100, default 20).
+  const cursorPage = (url, items) => {
+    const limit = Number(url.searchParams.get("limit") ?? 20);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) return null;
+    const start = url.searchParams.get("cursor") ? Number(Buffer.from(url.searchParams.get("cursor"), "base64").toString()) : 0;
+    const next = start + limit < items.length ? Buffer.from(String(start + limit)).toString("base64") : null;
+    return { nextCursor: next, data: items.slice(start, start + limit) };
+  };
   const requests = [];  // {at, method, path}
 
   const server = http.createServer(async (req, res) => {
@@ -133,6 +147,35 @@ export async function startLiveblocksDouble(devServerUrl) {
       // Both documented places of the cursor: the top level, or under "meta" (the older shape).
       const page = rooms.slice(start, start + limit);
       return send(res, 200, settings.metaCursor ? { data: page, meta: { nextCursor: next } } : { nextCursor: next, data: page });
+    }
+    const subscriptions = req.method === "GET" && url.pathname.match(/^\/v2\/rooms\/([^/]+)\/threads\/([^/]+)\/subscriptions$/);
+    if (subscriptions) {
+      if (auth !== `Bearer ${SECRET_KEY}`) return send(res, 403, { error: "INVALID_SECRET_KEY", message: "Invalid secret key" });
+      const [roomId, threadId] = [decodeURIComponent(subscriptions[1]), decodeURIComponent(subscriptions[2])];
+      if (!threads.has(key(roomId, threadId))) return send(res, 404, { error: "THREAD_NOT_FOUND", message: "Thread not found" });
+      const data = [...(followers.get(key(roomId, threadId)) ?? new Map())]
+        .map(([userId, createdAt]) => ({ kind: "thread", subjectId: threadId, createdAt, userId }));
+      return send(res, 200, { data });
+    }
+    const feedList = req.method === "GET" && url.pathname.match(/^\/v2\/rooms\/([^/]+)\/feeds$/);
+    const messageList = req.method === "GET" && url.pathname.match(/^\/v2\/rooms\/([^/]+)\/feeds\/([^/]+)\/messages$/);
+    if (state.feeds && (feedList || messageList)) {
+      if (auth !== `Bearer ${SECRET_KEY}`) return send(res, 403, { error: "INVALID_SECRET_KEY", message: "Invalid secret key" });
+      const roomId = decodeURIComponent((feedList ?? messageList)[1]);
+      const exists = (await fetch(`${devServerUrl}/v2/rooms/${encodeURIComponent(roomId)}`, { headers: { authorization: auth } })).status === 200;
+      if (!exists) return send(res, 404, { error: "ROOM_NOT_FOUND", message: `Room with id "${roomId}" not found.` });
+      const room = feeds.get(roomId) ?? { sdkShape: false, feeds: new Map() };
+      let items;
+      if (feedList) {
+        items = [...room.feeds.values()].map(({ feed }) => feed);
+      } else {
+        const feed = room.feeds.get(decodeURIComponent(messageList[2]));
+        if (!feed) return send(res, 404, { error: "FEED_NOT_FOUND", message: "Feed not found" });
+        items = [...feed.messages.values()];
+      }
+      if (room.sdkShape) return send(res, 200, { data: items });
+      const page = cursorPage(url, items);
+      return page ? send(res, 200, page) : send(res, 422, { error: "INVALID_LIMIT", message: "limit must be between 1 and 100" });
     }
     const rename = req.method === "POST" && url.pathname.match(/^\/v2\/rooms\/([^/]+)\/update-room-id$/);
     if (rename) {
@@ -334,6 +377,36 @@ export async function startLiveblocksDouble(devServerUrl) {
     },
     deleteVersion(roomId, id) {
       versions.set(roomId, (versions.get(roomId) ?? []).filter((v) => v.id !== id));
+    },
+    subscribe(roomId, threadId, userId) {
+      if (!followers.has(key(roomId, threadId))) followers.set(key(roomId, threadId), new Map());
+      followers.get(key(roomId, threadId)).set(userId, now());
+    },
+    unsubscribe(roomId, threadId, userId) {
+      followers.get(key(roomId, threadId))?.delete(userId);
+    },
+    // A feed (created, or its metadata changed) as the feeds endpoints give it: times in ms.
+    // `sdkShape` lists the room's feeds and messages as {data} alone, with no cursor.
+    setFeed(roomId, feedId, metadata = {}, { sdkShape } = {}) {
+      if (!feeds.has(roomId)) feeds.set(roomId, { sdkShape: false, feeds: new Map() });
+      const room = feeds.get(roomId);
+      if (sdkShape !== undefined) room.sdkShape = sdkShape;
+      const at = Date.now();
+      const previous = room.feeds.get(feedId);
+      room.feeds.set(feedId, { feed: { feedId, metadata, createdAt: previous?.feed.createdAt ?? at, updatedAt: at },
+        messages: previous?.messages ?? new Map() });
+    },
+    deleteFeed(roomId, feedId) {
+      feeds.get(roomId)?.feeds.delete(feedId);
+    },
+    // A message posted or edited (`id` given again), or deleted.
+    setFeedMessage(roomId, feedId, id, data) {
+      const feed = feeds.get(roomId).feeds.get(feedId);
+      const at = Date.now();
+      feed.messages.set(id, { id, data, createdAt: feed.messages.get(id)?.createdAt ?? at, updatedAt: at });
+    },
+    deleteFeedMessage(roomId, feedId, id) {
+      feeds.get(roomId).feeds.get(feedId).messages.delete(id);
     },
     markNotificationRead(userId, id) {
       const n = notifications.get(key(userId, id));

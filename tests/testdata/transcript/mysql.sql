@@ -247,6 +247,7 @@ CREATE TABLE IF NOT EXISTS {p}room_version_ydocs (
   deleted_at DATETIME(3) NULL,
   PRIMARY KEY (room_id, version_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE version = version
 CREATE TABLE IF NOT EXISTS {p}notification_settings (
   user_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
   settings JSON NOT NULL,
@@ -265,6 +266,42 @@ CREATE TABLE IF NOT EXISTS {p}room_subscription_settings (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?
 CREATE INDEX {p}room_subscription_settings_user ON {p}room_subscription_settings (user_id)
+CREATE TABLE IF NOT EXISTS {p}thread_subscriptions (
+  thread_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  user_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  room_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  kind VARCHAR(64) NOT NULL,
+  created_at DATETIME(3) NULL,
+  synced_at DATETIME(3) NOT NULL,
+  deleted_at DATETIME(3) NULL,
+  PRIMARY KEY (thread_id, user_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?
+CREATE INDEX {p}thread_subscriptions_room ON {p}thread_subscriptions (room_id)
+SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?
+CREATE INDEX {p}thread_subscriptions_user ON {p}thread_subscriptions (user_id)
+CREATE TABLE IF NOT EXISTS {p}feeds (
+  room_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  feed_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  metadata JSON NOT NULL,
+  created_at_ms BIGINT NULL,
+  updated_at_ms BIGINT NULL,
+  data JSON NOT NULL,
+  synced_at DATETIME(3) NOT NULL,
+  deleted_at DATETIME(3) NULL,
+  PRIMARY KEY (room_id, feed_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+CREATE TABLE IF NOT EXISTS {p}feed_messages (
+  room_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  feed_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  message_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  data JSON NOT NULL,
+  created_at_ms BIGINT NULL,
+  updated_at_ms BIGINT NULL,
+  synced_at DATETIME(3) NOT NULL,
+  deleted_at DATETIME(3) NULL,
+  PRIMARY KEY (room_id, feed_id, message_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE version = version
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
@@ -328,7 +365,7 @@ INSERT INTO {p}comments (comment_id, thread_id, room_id, user_id, body, body_tex
 UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL AND comment_id NOT IN (?)
 DELETE FROM {p}comment_reactions WHERE thread_id = ?
 INSERT INTO {p}comment_reactions (comment_id, emoji, user_id, thread_id, room_id, created_at) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE created_at = VALUES(created_at)
-UPDATE {p}comment_attachments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL AND synced_at < ?
+UPDATE {p}comment_attachments SET deleted_at = ? WHERE thread_id = ? AND synced_at < ? AND deleted_at IS NULL
 UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
 INSERT INTO {p}ydocs (room_id, data, deep_data, text, state, updated_at, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON DUPLICATE KEY UPDATE updated_at = CASE WHEN state <=> VALUES(state) AND deleted_at IS NULL THEN updated_at ELSE VALUES(updated_at) END, data = VALUES(data), deep_data = VALUES(deep_data), text = VALUES(text), state = VALUES(state), synced_at = VALUES(synced_at), deleted_at = NULL
 INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON DUPLICATE KEY UPDATE first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE VALUES(first_dirty_at) END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN VALUES(next_attempt_at) WHEN attempts > 0 THEN next_attempt_at ELSE LEAST(GREATEST(next_attempt_at, VALUES(next_attempt_at)), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
@@ -343,7 +380,7 @@ UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?, attem
 BEGIN
 UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
 INSERT INTO {p}notifications (inbox_notification_id, user_id, kind, room_id, thread_id, subject_id, notified_at, read_at, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON DUPLICATE KEY UPDATE user_id = VALUES(user_id), kind = VALUES(kind), room_id = VALUES(room_id), thread_id = VALUES(thread_id), subject_id = VALUES(subject_id), notified_at = VALUES(notified_at), read_at = VALUES(read_at), data = VALUES(data), synced_at = VALUES(synced_at), deleted_at = NULL
-UPDATE {p}notifications SET deleted_at = ? WHERE user_id = ? AND deleted_at IS NULL AND synced_at < ?
+UPDATE {p}notifications SET deleted_at = ? WHERE user_id = ? AND synced_at < ? AND deleted_at IS NULL
 COMMIT
 -- a pass reads the project's groups; they and their members become the listing
 BEGIN
@@ -357,7 +394,7 @@ INSERT INTO {p}groups (group_id, organization_id, scopes, created_at, updated_at
 DELETE FROM {p}group_members WHERE group_id = ?
 INSERT INTO {p}group_members (group_id, user_id, added_at, synced_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE added_at = VALUES(added_at), synced_at = VALUES(synced_at)
 DELETE FROM {p}group_members WHERE group_id IN (SELECT group_id FROM {p}groups WHERE synced_at < ?)
-UPDATE {p}groups SET deleted_at = ? WHERE deleted_at IS NULL AND synced_at < ?
+UPDATE {p}groups SET deleted_at = ? WHERE synced_at < ? AND deleted_at IS NULL
 COMMIT
 -- a pass reads a room's version history; new versions' content is marked to be read
 BEGIN
@@ -372,6 +409,30 @@ UPDATE {p}room_versions SET deleted_at = ? WHERE room_id = ? AND synced_at < ? A
 UPDATE {p}room_version_ydocs SET deleted_at = ? WHERE room_id = ? AND synced_at < ? AND deleted_at IS NULL
 SELECT v.version_id FROM {p}room_versions v LEFT JOIN {p}room_version_ydocs y ON y.room_id = v.room_id AND y.version_id = v.version_id WHERE v.room_id = ? AND v.deleted_at IS NULL AND y.version_id IS NULL
 INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON DUPLICATE KEY UPDATE first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE VALUES(first_dirty_at) END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN VALUES(next_attempt_at) WHEN attempts > 0 THEN next_attempt_at ELSE LEAST(GREATEST(next_attempt_at, VALUES(next_attempt_at)), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
+COMMIT
+-- a pass reads a room's feeds (each feed's messages marked) and a thread's followers
+BEGIN
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON DUPLICATE KEY UPDATE first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE VALUES(first_dirty_at) END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN VALUES(next_attempt_at) WHEN attempts > 0 THEN next_attempt_at ELSE LEAST(GREATEST(next_attempt_at, VALUES(next_attempt_at)), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON DUPLICATE KEY UPDATE first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE VALUES(first_dirty_at) END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN VALUES(next_attempt_at) WHEN attempts > 0 THEN next_attempt_at ELSE LEAST(GREATEST(next_attempt_at, VALUES(next_attempt_at)), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
+COMMIT
+SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('feeds', 'thread_subs') ORDER BY next_attempt_at LIMIT ?
+UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE lease_until <= ? AND dirty_seq > done_seq AND ((kind = ? AND scope_id = ? AND object_id = ? AND fence = ?) OR (kind = ? AND scope_id = ? AND object_id = ? AND fence = ?))
+BEGIN
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}feeds (room_id, feed_id, metadata, created_at_ms, updated_at_ms, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON DUPLICATE KEY UPDATE metadata = VALUES(metadata), created_at_ms = VALUES(created_at_ms), updated_at_ms = VALUES(updated_at_ms), data = VALUES(data), synced_at = VALUES(synced_at), deleted_at = NULL
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON DUPLICATE KEY UPDATE first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE VALUES(first_dirty_at) END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN VALUES(next_attempt_at) WHEN attempts > 0 THEN next_attempt_at ELSE LEAST(GREATEST(next_attempt_at, VALUES(next_attempt_at)), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
+UPDATE {p}feeds SET deleted_at = ? WHERE room_id = ? AND synced_at < ? AND deleted_at IS NULL
+UPDATE {p}feed_messages SET deleted_at = ? WHERE room_id = ? AND feed_id NOT IN (SELECT feed_id FROM {p}feeds WHERE room_id = ? AND deleted_at IS NULL) AND deleted_at IS NULL
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}thread_subscriptions (thread_id, user_id, room_id, kind, created_at, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, NULL) ON DUPLICATE KEY UPDATE room_id = VALUES(room_id), kind = VALUES(kind), created_at = VALUES(created_at), synced_at = VALUES(synced_at), deleted_at = NULL
+UPDATE {p}thread_subscriptions SET deleted_at = ? WHERE thread_id = ? AND synced_at < ? AND deleted_at IS NULL
+COMMIT
+SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('feed_messages') ORDER BY next_attempt_at LIMIT ?
+UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE lease_until <= ? AND dirty_seq > done_seq AND ((kind = ? AND scope_id = ? AND object_id = ? AND fence = ?))
+BEGIN
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}feed_messages (room_id, feed_id, message_id, data, created_at_ms, updated_at_ms, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON DUPLICATE KEY UPDATE data = VALUES(data), created_at_ms = VALUES(created_at_ms), updated_at_ms = VALUES(updated_at_ms), synced_at = VALUES(synced_at), deleted_at = NULL
+UPDATE {p}feed_messages SET deleted_at = ? WHERE room_id = ? AND feed_id = ? AND synced_at < ? AND deleted_at IS NULL
 COMMIT
 -- fail, then release
 BEGIN
@@ -399,8 +460,11 @@ UPDATE {p}ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}threads SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}comments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}comment_attachments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}thread_subscriptions SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}room_versions SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}room_version_ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}feeds SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}feed_messages SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 DELETE FROM {p}comment_reactions WHERE room_id = ?
 DELETE FROM {p}active_users WHERE room_id = ?
 DELETE FROM {p}flow_nodes WHERE room_id = ?

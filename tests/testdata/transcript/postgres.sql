@@ -227,6 +227,7 @@ CREATE TABLE IF NOT EXISTS {p}room_version_ydocs (
   deleted_at TIMESTAMPTZ(3) NULL,
   PRIMARY KEY (room_id, version_id)
 )
+INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 CREATE TABLE IF NOT EXISTS {p}notification_settings (
   user_id TEXT COLLATE "C" NOT NULL,
   settings JSONB NOT NULL,
@@ -244,6 +245,40 @@ CREATE TABLE IF NOT EXISTS {p}room_subscription_settings (
   PRIMARY KEY (room_id, user_id)
 )
 CREATE INDEX IF NOT EXISTS {p}room_subscription_settings_user ON {p}room_subscription_settings (user_id)
+CREATE TABLE IF NOT EXISTS {p}thread_subscriptions (
+  thread_id TEXT COLLATE "C" NOT NULL,
+  user_id TEXT COLLATE "C" NOT NULL,
+  room_id TEXT COLLATE "C" NOT NULL,
+  kind VARCHAR(64) NOT NULL,
+  created_at TIMESTAMPTZ(3) NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  deleted_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (thread_id, user_id)
+)
+CREATE INDEX IF NOT EXISTS {p}thread_subscriptions_room ON {p}thread_subscriptions (room_id)
+CREATE INDEX IF NOT EXISTS {p}thread_subscriptions_user ON {p}thread_subscriptions (user_id)
+CREATE TABLE IF NOT EXISTS {p}feeds (
+  room_id TEXT COLLATE "C" NOT NULL,
+  feed_id TEXT COLLATE "C" NOT NULL,
+  metadata JSONB NOT NULL,
+  created_at_ms BIGINT NULL,
+  updated_at_ms BIGINT NULL,
+  data JSONB NOT NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  deleted_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (room_id, feed_id)
+)
+CREATE TABLE IF NOT EXISTS {p}feed_messages (
+  room_id TEXT COLLATE "C" NOT NULL,
+  feed_id TEXT COLLATE "C" NOT NULL,
+  message_id TEXT COLLATE "C" NOT NULL,
+  data JSONB NOT NULL,
+  created_at_ms BIGINT NULL,
+  updated_at_ms BIGINT NULL,
+  synced_at TIMESTAMPTZ(3) NOT NULL,
+  deleted_at TIMESTAMPTZ(3) NULL,
+  PRIMARY KEY (room_id, feed_id, message_id)
+)
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
@@ -293,7 +328,7 @@ INSERT INTO {p}comments (comment_id, thread_id, room_id, user_id, body, body_tex
 UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL AND comment_id NOT IN (?)
 DELETE FROM {p}comment_reactions WHERE thread_id = ?
 INSERT INTO {p}comment_reactions (comment_id, emoji, user_id, thread_id, room_id, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(comment_id, emoji, user_id) DO UPDATE SET created_at = excluded.created_at
-UPDATE {p}comment_attachments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL AND synced_at < ?
+UPDATE {p}comment_attachments SET deleted_at = ? WHERE thread_id = ? AND synced_at < ? AND deleted_at IS NULL
 UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
 INSERT INTO {p}ydocs (room_id, data, deep_data, text, state, updated_at, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(room_id) DO UPDATE SET updated_at = CASE WHEN {p}ydocs.state IS NOT DISTINCT FROM excluded.state AND {p}ydocs.deleted_at IS NULL THEN {p}ydocs.updated_at ELSE excluded.updated_at END, data = excluded.data, deep_data = excluded.deep_data, text = excluded.text, state = excluded.state, synced_at = excluded.synced_at, deleted_at = NULL
 INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
@@ -307,7 +342,7 @@ WITH c AS (SELECT kind, scope_id, object_id FROM {p}targets WHERE next_attempt_a
 BEGIN
 UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
 INSERT INTO {p}notifications (inbox_notification_id, user_id, kind, room_id, thread_id, subject_id, notified_at, read_at, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(inbox_notification_id) DO UPDATE SET user_id = excluded.user_id, kind = excluded.kind, room_id = excluded.room_id, thread_id = excluded.thread_id, subject_id = excluded.subject_id, notified_at = excluded.notified_at, read_at = excluded.read_at, data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL
-UPDATE {p}notifications SET deleted_at = ? WHERE user_id = ? AND deleted_at IS NULL AND synced_at < ?
+UPDATE {p}notifications SET deleted_at = ? WHERE user_id = ? AND synced_at < ? AND deleted_at IS NULL
 COMMIT
 -- a pass reads the project's groups; they and their members become the listing
 BEGIN
@@ -320,7 +355,7 @@ INSERT INTO {p}groups (group_id, organization_id, scopes, created_at, updated_at
 DELETE FROM {p}group_members WHERE group_id = ?
 INSERT INTO {p}group_members (group_id, user_id, added_at, synced_at) VALUES (?, ?, ?, ?) ON CONFLICT(group_id, user_id) DO UPDATE SET added_at = excluded.added_at, synced_at = excluded.synced_at
 DELETE FROM {p}group_members WHERE group_id IN (SELECT group_id FROM {p}groups WHERE synced_at < ?)
-UPDATE {p}groups SET deleted_at = ? WHERE deleted_at IS NULL AND synced_at < ?
+UPDATE {p}groups SET deleted_at = ? WHERE synced_at < ? AND deleted_at IS NULL
 COMMIT
 -- a pass reads a room's version history; new versions' content is marked to be read
 BEGIN
@@ -334,6 +369,28 @@ UPDATE {p}room_versions SET deleted_at = ? WHERE room_id = ? AND synced_at < ? A
 UPDATE {p}room_version_ydocs SET deleted_at = ? WHERE room_id = ? AND synced_at < ? AND deleted_at IS NULL
 SELECT v.version_id FROM {p}room_versions v LEFT JOIN {p}room_version_ydocs y ON y.room_id = v.room_id AND y.version_id = v.version_id WHERE v.room_id = ? AND v.deleted_at IS NULL AND y.version_id IS NULL
 INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
+COMMIT
+-- a pass reads a room's feeds (each feed's messages marked) and a thread's followers
+BEGIN
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
+COMMIT
+WITH c AS (SELECT kind, scope_id, object_id FROM {p}targets WHERE next_attempt_at <= ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('feeds', 'thread_subs') ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED), u AS (UPDATE {p}targets AS t SET fence = t.fence + 1, lease_owner = ?, lease_until = ?, attempts = t.attempts + 1 FROM c WHERE t.kind = c.kind AND t.scope_id = c.scope_id AND t.object_id = c.object_id RETURNING t.kind, t.scope_id, t.object_id, t.fence, t.dirty_seq, t.attempts) SELECT kind, scope_id, object_id, fence, dirty_seq, attempts FROM u UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, MIN(next_attempt_at) FROM {p}targets AS o WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('feeds', 'thread_subs') AND NOT EXISTS (SELECT 1 FROM c WHERE c.kind = o.kind AND c.scope_id = o.scope_id AND c.object_id = o.object_id)
+BEGIN
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}feeds (room_id, feed_id, metadata, created_at_ms, updated_at_ms, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(room_id, feed_id) DO UPDATE SET metadata = excluded.metadata, created_at_ms = excluded.created_at_ms, updated_at_ms = excluded.updated_at_ms, data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN {p}targets.dirty_seq <= {p}targets.done_seq THEN excluded.next_attempt_at WHEN {p}targets.attempts > 0 THEN {p}targets.next_attempt_at ELSE LEAST(GREATEST({p}targets.next_attempt_at, excluded.next_attempt_at), {p}targets.first_dirty_at + 1) END, attempts = CASE WHEN {p}targets.dirty_seq > {p}targets.done_seq THEN {p}targets.attempts ELSE 0 END, dirty_seq = {p}targets.dirty_seq + 1
+UPDATE {p}feeds SET deleted_at = ? WHERE room_id = ? AND synced_at < ? AND deleted_at IS NULL
+UPDATE {p}feed_messages SET deleted_at = ? WHERE room_id = ? AND feed_id NOT IN (SELECT feed_id FROM {p}feeds WHERE room_id = ? AND deleted_at IS NULL) AND deleted_at IS NULL
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}thread_subscriptions (thread_id, user_id, room_id, kind, created_at, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(thread_id, user_id) DO UPDATE SET room_id = excluded.room_id, kind = excluded.kind, created_at = excluded.created_at, synced_at = excluded.synced_at, deleted_at = NULL
+UPDATE {p}thread_subscriptions SET deleted_at = ? WHERE thread_id = ? AND synced_at < ? AND deleted_at IS NULL
+COMMIT
+WITH c AS (SELECT kind, scope_id, object_id FROM {p}targets WHERE next_attempt_at <= ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('feed_messages') ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED), u AS (UPDATE {p}targets AS t SET fence = t.fence + 1, lease_owner = ?, lease_until = ?, attempts = t.attempts + 1 FROM c WHERE t.kind = c.kind AND t.scope_id = c.scope_id AND t.object_id = c.object_id RETURNING t.kind, t.scope_id, t.object_id, t.fence, t.dirty_seq, t.attempts) SELECT kind, scope_id, object_id, fence, dirty_seq, attempts FROM u UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, MIN(next_attempt_at) FROM {p}targets AS o WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('feed_messages') AND NOT EXISTS (SELECT 1 FROM c WHERE c.kind = o.kind AND c.scope_id = o.scope_id AND c.object_id = o.object_id)
+BEGIN
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN CAST(? AS BIGINT) ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}feed_messages (room_id, feed_id, message_id, data, created_at_ms, updated_at_ms, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(room_id, feed_id, message_id) DO UPDATE SET data = excluded.data, created_at_ms = excluded.created_at_ms, updated_at_ms = excluded.updated_at_ms, synced_at = excluded.synced_at, deleted_at = NULL
+UPDATE {p}feed_messages SET deleted_at = ? WHERE room_id = ? AND feed_id = ? AND synced_at < ? AND deleted_at IS NULL
 COMMIT
 -- fail, then release
 BEGIN
@@ -359,8 +416,11 @@ UPDATE {p}ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}threads SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}comments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}comment_attachments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}thread_subscriptions SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}room_versions SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}room_version_ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}feeds SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}feed_messages SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 DELETE FROM {p}comment_reactions WHERE room_id = ?
 DELETE FROM {p}active_users WHERE room_id = ?
 DELETE FROM {p}flow_nodes WHERE room_id = ?

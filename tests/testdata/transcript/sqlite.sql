@@ -232,6 +232,7 @@ CREATE TABLE IF NOT EXISTS {p}room_version_ydocs (
   deleted_at TEXT NULL,
   PRIMARY KEY (room_id, version_id)
 )
+INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 CREATE TABLE IF NOT EXISTS {p}notification_settings (
   user_id TEXT NOT NULL,
   settings TEXT NOT NULL,
@@ -249,6 +250,40 @@ CREATE TABLE IF NOT EXISTS {p}room_subscription_settings (
   PRIMARY KEY (room_id, user_id)
 )
 CREATE INDEX IF NOT EXISTS {p}room_subscription_settings_user ON {p}room_subscription_settings (user_id)
+CREATE TABLE IF NOT EXISTS {p}thread_subscriptions (
+  thread_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  room_id TEXT NOT NULL,
+  kind VARCHAR(64) NOT NULL,
+  created_at TEXT NULL,
+  synced_at TEXT NOT NULL,
+  deleted_at TEXT NULL,
+  PRIMARY KEY (thread_id, user_id)
+)
+CREATE INDEX IF NOT EXISTS {p}thread_subscriptions_room ON {p}thread_subscriptions (room_id)
+CREATE INDEX IF NOT EXISTS {p}thread_subscriptions_user ON {p}thread_subscriptions (user_id)
+CREATE TABLE IF NOT EXISTS {p}feeds (
+  room_id TEXT NOT NULL,
+  feed_id TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  created_at_ms INTEGER NULL,
+  updated_at_ms INTEGER NULL,
+  data TEXT NOT NULL,
+  synced_at TEXT NOT NULL,
+  deleted_at TEXT NULL,
+  PRIMARY KEY (room_id, feed_id)
+)
+CREATE TABLE IF NOT EXISTS {p}feed_messages (
+  room_id TEXT NOT NULL,
+  feed_id TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  data TEXT NOT NULL,
+  created_at_ms INTEGER NULL,
+  updated_at_ms INTEGER NULL,
+  synced_at TEXT NOT NULL,
+  deleted_at TEXT NULL,
+  PRIMARY KEY (room_id, feed_id, message_id)
+)
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
@@ -299,7 +334,7 @@ INSERT INTO {p}comments (comment_id, thread_id, room_id, user_id, body, body_tex
 UPDATE {p}comments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL AND comment_id NOT IN (?)
 DELETE FROM {p}comment_reactions WHERE thread_id = ?
 INSERT INTO {p}comment_reactions (comment_id, emoji, user_id, thread_id, room_id, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(comment_id, emoji, user_id) DO UPDATE SET created_at = excluded.created_at
-UPDATE {p}comment_attachments SET deleted_at = ? WHERE thread_id = ? AND deleted_at IS NULL AND synced_at < ?
+UPDATE {p}comment_attachments SET deleted_at = ? WHERE thread_id = ? AND synced_at < ? AND deleted_at IS NULL
 DELETE FROM {p}search WHERE kind = 'comment' AND thread_id = ?
 INSERT INTO {p}search (kind, room_id, thread_id, object_id, text) VALUES ('comment', ?, ?, ?, ?)
 UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
@@ -318,7 +353,7 @@ UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?, attem
 BEGIN
 UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
 INSERT INTO {p}notifications (inbox_notification_id, user_id, kind, room_id, thread_id, subject_id, notified_at, read_at, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(inbox_notification_id) DO UPDATE SET user_id = excluded.user_id, kind = excluded.kind, room_id = excluded.room_id, thread_id = excluded.thread_id, subject_id = excluded.subject_id, notified_at = excluded.notified_at, read_at = excluded.read_at, data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL
-UPDATE {p}notifications SET deleted_at = ? WHERE user_id = ? AND deleted_at IS NULL AND synced_at < ?
+UPDATE {p}notifications SET deleted_at = ? WHERE user_id = ? AND synced_at < ? AND deleted_at IS NULL
 COMMIT
 -- a pass reads the project's groups; they and their members become the listing
 BEGIN
@@ -332,7 +367,7 @@ INSERT INTO {p}groups (group_id, organization_id, scopes, created_at, updated_at
 DELETE FROM {p}group_members WHERE group_id = ?
 INSERT INTO {p}group_members (group_id, user_id, added_at, synced_at) VALUES (?, ?, ?, ?) ON CONFLICT(group_id, user_id) DO UPDATE SET added_at = excluded.added_at, synced_at = excluded.synced_at
 DELETE FROM {p}group_members WHERE group_id IN (SELECT group_id FROM {p}groups WHERE synced_at < ?)
-UPDATE {p}groups SET deleted_at = ? WHERE deleted_at IS NULL AND synced_at < ?
+UPDATE {p}groups SET deleted_at = ? WHERE synced_at < ? AND deleted_at IS NULL
 COMMIT
 -- a pass reads a room's version history; new versions' content is marked to be read
 BEGIN
@@ -347,6 +382,30 @@ UPDATE {p}room_versions SET deleted_at = ? WHERE room_id = ? AND synced_at < ? A
 UPDATE {p}room_version_ydocs SET deleted_at = ? WHERE room_id = ? AND synced_at < ? AND deleted_at IS NULL
 SELECT v.version_id FROM {p}room_versions v LEFT JOIN {p}room_version_ydocs y ON y.room_id = v.room_id AND y.version_id = v.version_id WHERE v.room_id = ? AND v.deleted_at IS NULL AND y.version_id IS NULL
 INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN excluded.next_attempt_at WHEN attempts > 0 THEN next_attempt_at ELSE MIN(MAX(next_attempt_at, excluded.next_attempt_at), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
+COMMIT
+-- a pass reads a room's feeds (each feed's messages marked) and a thread's followers
+BEGIN
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN excluded.next_attempt_at WHEN attempts > 0 THEN next_attempt_at ELSE MIN(MAX(next_attempt_at, excluded.next_attempt_at), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN excluded.next_attempt_at WHEN attempts > 0 THEN next_attempt_at ELSE MIN(MAX(next_attempt_at, excluded.next_attempt_at), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
+COMMIT
+SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('feeds', 'thread_subs') ORDER BY next_attempt_at LIMIT ?
+UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE lease_until <= ? AND dirty_seq > done_seq AND ((kind = ? AND scope_id = ? AND object_id = ? AND fence = ?) OR (kind = ? AND scope_id = ? AND object_id = ? AND fence = ?))
+BEGIN
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}feeds (room_id, feed_id, metadata, created_at_ms, updated_at_ms, data, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(room_id, feed_id) DO UPDATE SET metadata = excluded.metadata, created_at_ms = excluded.created_at_ms, updated_at_ms = excluded.updated_at_ms, data = excluded.data, synced_at = excluded.synced_at, deleted_at = NULL
+INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at, first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) ON CONFLICT(kind, scope_id, object_id) DO UPDATE SET first_dirty_at = CASE WHEN dirty_seq > done_seq THEN first_dirty_at ELSE excluded.first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq <= done_seq THEN excluded.next_attempt_at WHEN attempts > 0 THEN next_attempt_at ELSE MIN(MAX(next_attempt_at, excluded.next_attempt_at), first_dirty_at + 1) END, attempts = CASE WHEN dirty_seq > done_seq THEN attempts ELSE 0 END, dirty_seq = dirty_seq + 1
+UPDATE {p}feeds SET deleted_at = ? WHERE room_id = ? AND synced_at < ? AND deleted_at IS NULL
+UPDATE {p}feed_messages SET deleted_at = ? WHERE room_id = ? AND feed_id NOT IN (SELECT feed_id FROM {p}feeds WHERE room_id = ? AND deleted_at IS NULL) AND deleted_at IS NULL
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}thread_subscriptions (thread_id, user_id, room_id, kind, created_at, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(thread_id, user_id) DO UPDATE SET room_id = excluded.room_id, kind = excluded.kind, created_at = excluded.created_at, synced_at = excluded.synced_at, deleted_at = NULL
+UPDATE {p}thread_subscriptions SET deleted_at = ? WHERE thread_id = ? AND synced_at < ? AND deleted_at IS NULL
+COMMIT
+SELECT kind, scope_id, object_id, fence, dirty_seq, attempts, next_attempt_at FROM {p}targets WHERE next_attempt_at < ? AND lease_until <= ? AND dirty_seq > done_seq AND kind IN ('feed_messages') ORDER BY next_attempt_at LIMIT ?
+UPDATE {p}targets SET fence = fence + 1, lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE lease_until <= ? AND dirty_seq > done_seq AND ((kind = ? AND scope_id = ? AND object_id = ? AND fence = ?))
+BEGIN
+UPDATE {p}targets SET done_seq = ?, lease_owner = '', lease_until = 0, attempts = 0, last_error = NULL, last_success_at = ?, first_dirty_at = CASE WHEN dirty_seq > ? THEN ? ELSE first_dirty_at END, next_attempt_at = CASE WHEN dirty_seq > ? THEN ? ELSE ? END WHERE kind = ? AND scope_id = ? AND object_id = ? AND fence = ? AND lease_until > 0
+INSERT INTO {p}feed_messages (room_id, feed_id, message_id, data, created_at_ms, updated_at_ms, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT(room_id, feed_id, message_id) DO UPDATE SET data = excluded.data, created_at_ms = excluded.created_at_ms, updated_at_ms = excluded.updated_at_ms, synced_at = excluded.synced_at, deleted_at = NULL
+UPDATE {p}feed_messages SET deleted_at = ? WHERE room_id = ? AND feed_id = ? AND synced_at < ? AND deleted_at IS NULL
 COMMIT
 -- fail, then release
 BEGIN
@@ -374,8 +433,11 @@ UPDATE {p}ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}threads SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}comments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}comment_attachments SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}thread_subscriptions SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}room_versions SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 UPDATE {p}room_version_ydocs SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}feeds SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
+UPDATE {p}feed_messages SET deleted_at = ? WHERE room_id = ? AND deleted_at IS NULL
 DELETE FROM {p}comment_reactions WHERE room_id = ?
 DELETE FROM {p}active_users WHERE room_id = ?
 DELETE FROM {p}flow_nodes WHERE room_id = ?
