@@ -115,6 +115,13 @@ void AddServePassOptions(CLI::App& command, ServeOptions& serve) {
                   "re-read every room's feeds and each feed's messages this often (0 = never)")
       ->envname("LBMIRROR_FEEDS_INTERVAL")
       ->capture_default_str();
+  command
+      .add_option("--after-edit-delay", serve.after_edit_delay,
+                  "read a room's version history and feeds this long after its Storage or Yjs "
+                  "document changed, once for the edits meanwhile, besides their passes "
+                  "(0 = only the passes)")
+      ->envname("LBMIRROR_AFTER_EDIT_DELAY")
+      ->capture_default_str();
 }
 
 // serve: where and how webhooks and probes are received.

@@ -47,9 +47,10 @@ struct ServeOptions {
   std::string settings_interval = "24h";      // re-read every known user's settings ("0": never)
   std::string subscriptions_interval = "7d";  // re-read every thread's subscriptions ("0": never)
   std::string feeds_interval = "24h";         // re-read every room's feeds ("0": never)
-  std::string poll;                     // poll mode interval; the default when no webhook secret
-  std::string room_prefix;              // reconciliation and polling look at these rooms only
-  std::string prune_events_older_than;  // delete stored webhooks older than this (hourly)
+  std::string after_edit_delay = "15m";  // a room edited: its versions and feeds read after this
+  std::string poll;                      // poll mode interval; the default when no webhook secret
+  std::string room_prefix;               // reconciliation and polling look at these rooms only
+  std::string prune_events_older_than;   // delete stored webhooks older than this (hourly)
   std::string admin_listen = "127.0.0.1:9090";  // the admin listener's address
   std::string admin_token;                      // LBMIRROR_ADMIN_TOKEN; none: no admin listener
   std::string admin_sample_interval = "10s";    // the overview's sampling interval

@@ -56,6 +56,7 @@ struct ServeConfig {
   bool poll = false;           // polling instead of (or besides) webhooks
   int64_t interval_ms = 0;     // of polling or reconciliation; 0: never
   sync::PassIntervals passes;  // 0: a pass never runs
+  int64_t after_edit_ms = 0;   // versions and feeds of a room read this long after its edits
   std::optional<int64_t> prune_ms;
   int64_t admin_sample_ms = 10'000;
   int64_t ack_timeout_ms = 5'000;  // the bound of every answer
@@ -120,7 +121,8 @@ std::optional<ServeConfig> ReadServeConfig(const ApiOptions& api, const ServeOpt
         std::tuple{"--settings-interval", &options.settings_interval, &config.passes.settings_ms},
         std::tuple{"--subscriptions-interval", &options.subscriptions_interval,
                    &config.passes.subscriptions_ms},
-        std::tuple{"--feeds-interval", &options.feeds_interval, &config.passes.feeds_ms}}) {
+        std::tuple{"--feeds-interval", &options.feeds_interval, &config.passes.feeds_ms},
+        std::tuple{"--after-edit-delay", &options.after_edit_delay, &config.after_edit_ms}}) {
     auto ms = ParseDurationMs(*value);
     if (!ms || (*ms != 0 && *ms < 1'000)) {
       return fail(Cat(option, " must be 0 or a duration of at least 1s, such as 24h or 10m"));
@@ -253,6 +255,15 @@ std::unique_ptr<sync::ReconcileLoop> ReconcileLoopFor(const ServeConfig& config,
                                                [&engine] { engine.Notify(); });
 }
 
+// A room just edited: its version history and feeds are read soon after, besides their passes
+// (only the kinds whose pass is on).
+store::sql::AfterEdit AfterEditOf(const ServeConfig& config) {
+  store::sql::AfterEdit after_edit{config.after_edit_ms, {}};
+  if (config.passes.versions_ms > 0) after_edit.kinds.push_back(store::TargetKind::kVersions);
+  if (config.passes.feeds_ms > 0) after_edit.kinds.push_back(store::TargetKind::kFeeds);
+  return after_edit;
+}
+
 }  // namespace
 
 int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOptions& options) {
@@ -264,7 +275,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   const Clock& clock = SystemClock::Instance();
   auto store = OpenStore(common.database_url, common.table_prefix,
                          options.http_threads + options.workers + 3, clock, options.hard_deletes,
-                         options.coalesce_ms);
+                         options.coalesce_ms, AfterEditOf(*config));
   if (!store) return ConfigError(store.error().ToString());
   if ((code = PrepareSchema(**store, options.no_migrate)) != 0) return code;
   if (Status warm = (*store)->WarmUp(); !warm) {

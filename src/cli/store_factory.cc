@@ -16,7 +16,8 @@ namespace lbmirror::cli {
 Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
                                                 const std::string& table_prefix, int pool_size,
                                                 const Clock& clock, bool hard_deletes,
-                                                int64_t coalesce_ms) {
+                                                int64_t coalesce_ms,
+                                                store::sql::AfterEdit after_edit) {
   if (!store::sql::IsValidTablePrefix(table_prefix)) {
     return InvalidArgument("--table-prefix may hold only letters, digits and '_' (at most 32)");
   }
@@ -28,6 +29,7 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
   options.table_prefix = table_prefix;
   options.hard_deletes = hard_deletes;
   options.coalesce_ms = coalesce_ms;
+  options.after_edit = std::move(after_edit);
   if (config->backend == store::DatabaseConfig::Backend::kSqlite) {
     options.pool_size = 1;
     std::string path = config->sqlite_path;

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "store/sql/row_writer.h"
 #include "store/store.h"
 
 namespace lbmirror::cli {
@@ -15,6 +16,7 @@ namespace lbmirror::cli {
 Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
                                                 const std::string& table_prefix, int pool_size,
                                                 const Clock& clock, bool hard_deletes = false,
-                                                int64_t coalesce_ms = 0);
+                                                int64_t coalesce_ms = 0,
+                                                store::sql::AfterEdit after_edit = {});
 
 }  // namespace lbmirror::cli

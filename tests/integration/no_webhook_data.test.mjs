@@ -379,6 +379,46 @@ for (const backend of backends("rename")) {
   });
 }
 
+for (const backend of backends("hot")) {
+  describe(`a room's version history and feeds read soon after its edits, on ${backend.name}`, () => {
+    const { db, prefix: p } = backend;
+    let double;
+    let mirror;
+    before(async () => {
+      backend.cleanup();
+      double = await startLiveblocksDouble(env.baseUrl);
+      double.state.feeds = true;
+      // The daily passes run once at start, before the room exists; then only the edit's reads.
+      mirror = await startMirror({ databaseUrl: backend.databaseUrl, baseUrl: double.url,
+        extraArgs: [...backend.extraArgs, "--versions-interval", "24h", "--feeds-interval", "24h", "--after-edit-delay", "2s"] });
+    });
+    after(async () => {
+      assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-3000));
+      await double.close();
+      backend.cleanup();
+    });
+
+    test("a Storage edit has the room's versions and feeds read after --after-edit-delay, once for a burst", async () => {
+      const roomId = uniqueId("hot");
+      await liveblocks.createRoom(roomId);
+      await liveblocks.putYdoc(roomId, tiptapUpdate("Draft", "hot words"));
+      const version = await double.createVersion(roomId, { authors: ["alice"] });
+      double.setFeed(roomId, "chat", { type: "chat" });
+      double.setFeedMessage(roomId, "chat", "m1", { content: "hi" });
+      await liveblocks.setStorage(roomId, { edited: 1 });
+      const sent = Date.now();
+      for (let i = 0; i < 3; i++) assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 200);
+      await waitFor("the version and the feed's message", async () =>
+        (await db.query(`SELECT version_id FROM ${p}room_versions WHERE room_id = ?`, [roomId])).length === 1 &&
+        (await db.query(`SELECT message_id FROM ${p}feed_messages WHERE room_id = ?`, [roomId])).length === 1, 15000);
+      assert.equal((await db.query(`SELECT version_id FROM ${p}room_versions WHERE room_id = ?`, [roomId]))[0].version_id, version);
+      const listings = double.requests.filter((r) => r.path === `/v2/rooms/${encodeURIComponent(roomId)}/versions`);
+      assert.equal(listings.length, 1, "one read for the burst of webhooks");
+      assert.ok(listings[0].at - sent >= 1900, `read ${listings[0].at - sent} ms after the edit, not before the delay`);
+    });
+  });
+}
+
 describe("a server without the inbox and groups listings (the dev server answers 501) and with dummy feeds", () => {
   const [backend] = backends("nowh501", { servers: false });
   let mirror;

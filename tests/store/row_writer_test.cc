@@ -274,6 +274,42 @@ TEST_P(SqlStoreTest, FeedsAndTheirMessagesFollowTheirListings) {
   EXPECT_EQ(One("SELECT COUNT(*) FROM {p}feed_messages WHERE deleted_at IS NULL"), "0");
 }
 
+// A room's Storage or Yjs read marks its versions and feeds to be read after the delay, once
+// for the activity of that while: later reads neither postpone nor hasten it; once read, the
+// next activity schedules them again.
+TEST_P(SqlStoreTest, ARoomsEditsHaveItsVersionsAndFeedsReadOnceAfterTheDelay) {
+  SqlStoreOptions options;
+  options.table_prefix = prefix_;
+  options.pool_size = GetParam() == Dialect::kSqlite ? 1 : 4;
+  options.after_edit = {900'000, {TargetKind::kVersions, TargetKind::kFeeds}};
+  auto store = std::make_unique<SqlStore>(GetParam(), factory_, options, clock_);
+  const int64_t first = clock_.NowMs();
+  COMPLETE_WITH(store, DocumentRow{"room-1", R"({"a":1})", 1});
+  auto due = [&](std::string_view kind) {
+    return One(Cat("SELECT next_attempt_at FROM {p}targets WHERE kind = '", kind,
+                   "' AND scope_id = 'room-1' AND dirty_seq > done_seq"));
+  };
+  EXPECT_EQ(due("versions"), std::to_string(first + 900'000));
+  EXPECT_EQ(due("feeds"), std::to_string(first + 900'000));
+  clock_.Advance(60'000);
+  COMPLETE_WITH(store, YdocRow{"room-1", R"({"t":"x"})", "x", "state", 1});
+  EXPECT_EQ(due("versions"), std::to_string(first + 900'000)) << "not postponed by more edits";
+  const TargetKind versions[] = {TargetKind::kVersions};
+  clock_.Advance(900'000);
+  auto claims = store->ClaimDue("w", versions, 10, 60'000);
+  ASSERT_TRUE(claims.has_value() && claims->size() == 1u);
+  RowWrite listed = VersionsSnapshot{"room-1", {}, FormatSqlTimestamp(clock_.NowMs())};
+  ASSERT_TRUE(*store->Complete((*claims)[0], std::span(&listed, 1), {}));
+  EXPECT_EQ(due("versions"), "<no row>");
+  COMPLETE_WITH(store, DocumentRow{"room-1", R"({"a":2})", 1});
+  EXPECT_EQ(due("versions"), std::to_string(clock_.NowMs() + 900'000)) << "the next activity";
+  // Without the option (the default), nothing is marked.
+  COMPLETE_WITH(store_, DocumentRow{"room-2", R"({"a":1})", 1});
+  EXPECT_EQ(One("SELECT COUNT(*) FROM {p}targets WHERE scope_id = 'room-2' AND kind IN"
+                " ('versions', 'feeds')"),
+            "0");
+}
+
 TEST_P(SqlStoreTest, AUsersSettingsAreKeptAndFollowTheirListing) {
   COMPLETE_WITH(store_, NotificationSettingsRow{"alice", R"({"email":{"thread":true}})"});
   COMPLETE_WITH(store_, NotificationSettingsRow{"alice", R"({"email":{"thread":false}})"});

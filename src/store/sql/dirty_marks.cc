@@ -29,6 +29,17 @@ DirtyMarks::DirtyMarks(Dialect dialect, const std::string& prefix, int64_t max_w
           " attempts = CASE WHEN {old:dirty_seq} > {old:done_seq} THEN {old:attempts} ELSE 0"
           " END, dirty_seq = {old:dirty_seq} + 1",
       max_rows);
+  // dirty_seq bumped last, as above; a target already dirty keeps its times and attempts.
+  mark_unless_pending_ = RenderSql(
+      "INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at,"
+      " first_dirty_at) VALUES (?, ?, ?, 1, 0, ?, ?) {upsert:kind, scope_id, object_id}"
+      " first_dirty_at = CASE WHEN {old:dirty_seq} > {old:done_seq} THEN {old:first_dirty_at}"
+      " ELSE {v:first_dirty_at} END,"
+      " next_attempt_at = CASE WHEN {old:dirty_seq} > {old:done_seq} THEN {old:next_attempt_at}"
+      " ELSE {v:next_attempt_at} END,"
+      " attempts = CASE WHEN {old:dirty_seq} > {old:done_seq} THEN {old:attempts} ELSE 0 END,"
+      " dirty_seq = {old:dirty_seq} + 1",
+      dialect, prefix);
   // The room's other targets that are claimed: fenced out, given back and dirty again
   // (dirty_seq bumped last: MySQL assigns left to right).
   fence_room_reads_ = RenderSql(
@@ -65,6 +76,13 @@ Status DirtyMarks::Mark(SqlConnection& connection, const TargetKey& key, int64_t
   SqlValue params[] = {TargetKindName(key.kind), std::string_view(key.scope_id),
                        std::string_view(key.object_id), now_ms + delay_ms, now_ms};
   return Run(connection, Many(1), params);
+}
+
+Status DirtyMarks::MarkUnlessPending(SqlConnection& connection, const TargetKey& key,
+                                     int64_t now_ms, int64_t delay_ms) const {
+  SqlValue params[] = {TargetKindName(key.kind), std::string_view(key.scope_id),
+                       std::string_view(key.object_id), now_ms + delay_ms, now_ms};
+  return Run(connection, mark_unless_pending_, params);
 }
 
 Status DirtyMarks::FenceRoomReads(SqlConnection& connection, const std::string& room_id,

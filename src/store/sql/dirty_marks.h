@@ -23,6 +23,10 @@ class DirtyMarks {
   // Marks `key` dirty, due `delay_ms` after `now_ms` (see the statement for the rules).
   Status Mark(SqlConnection& connection, const TargetKey& key, int64_t now_ms,
               int64_t delay_ms = 0) const;
+  // Marks `key` dirty, due `delay_ms` after `now_ms`, unless it is dirty already (then its
+  // schedule stands: a later call neither postpones nor hastens it).
+  Status MarkUnlessPending(SqlConnection& connection, const TargetKey& key, int64_t now_ms,
+                           int64_t delay_ms) const;
   // The statement marking `rows` targets at once (5 parameters a target: kind, scope, object,
   // due time, time it became dirty). REQUIRES: 1 <= rows <= max_rows.
   const std::string& Many(size_t rows) const { return many_.at(rows); }
@@ -40,6 +44,7 @@ class DirtyMarks {
  private:
   std::vector<std::string> many_;
   std::string fence_room_reads_;
+  std::string mark_unless_pending_;
   std::string mark_revived_[2];  // soft deletes, hard deletes
 };
 

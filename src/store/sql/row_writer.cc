@@ -11,13 +11,14 @@
 namespace lbmirror::store::sql {
 
 RowWriter::RowWriter(Dialect dialect, const std::string& prefix, bool hard_deletes, size_t max_rows,
-                     const SearchIndex& search, const DirtyMarks& marks)
+                     const SearchIndex& search, const DirtyMarks& marks, AfterEdit after_edit)
     : dialect_(dialect),
       prefix_(prefix),
       hard_deletes_(hard_deletes),
       max_rows_(max_rows),
       search_(search),
       marks_(marks),
+      after_edit_(std::move(after_edit)),
       json_depth_limit_(dialect == Dialect::kMysql ? -1 : 0) {
   auto render = [&](const std::string& sql) { return RenderSql(sql, dialect, prefix); };
   // updated_at moves only when the content changes; synced_at on every successful read.
@@ -102,8 +103,19 @@ Status RowWriter::Apply(SqlConnection& connection, const RowWrite& write,
   return std::visit([&](const auto& row) { return Write(connection, row, context); }, write);
 }
 
-Status RowWriter::Write(SqlConnection&, const DocumentRow& document, const Context& context) const {
+Status RowWriter::Write(SqlConnection& connection, const DocumentRow& document,
+                        const Context& context) const {
   context.documents->push_back(&document);  // written with the batch's other documents
+  return MarkAfterEdit(connection, document.room_id, context.now_ms);
+}
+
+Status RowWriter::MarkAfterEdit(SqlConnection& connection, const std::string& room_id,
+                                int64_t now_ms) const {
+  if (after_edit_.delay_ms <= 0) return Ok();
+  for (TargetKind kind : after_edit_.kinds) {
+    LBMIRROR_RETURN_IF_ERROR(
+        marks_.MarkUnlessPending(connection, {kind, room_id, ""}, now_ms, after_edit_.delay_ms));
+  }
   return Ok();
 }
 
@@ -118,6 +130,7 @@ Status RowWriter::Write(SqlConnection& connection, const YdocRow& ydoc,
                        Text(context.now),
                        Text(context.now)};
   LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert_ydoc_, params));
+  LBMIRROR_RETURN_IF_ERROR(MarkAfterEdit(connection, ydoc.room_id, context.now_ms));
   return search_.IndexDocument(connection, ydoc.room_id, ydoc.text);
 }
 

@@ -22,6 +22,13 @@
 
 namespace lbmirror::store::sql {
 
+// What a room's Storage or Yjs read marks, to be read `delay_ms` later (once for a burst:
+// MarkUnlessPending); no kinds or no delay: nothing.
+struct AfterEdit {
+  int64_t delay_ms = 0;
+  std::vector<TargetKind> kinds;
+};
+
 class RowWriter {
  public:
   // (room_id, storage_key) of React Flow diagrams.
@@ -36,7 +43,7 @@ class RowWriter {
 
   // `search` and `marks` must outlive this. `max_rows`: the most rows one statement writes.
   RowWriter(Dialect dialect, const std::string& prefix, bool hard_deletes, size_t max_rows,
-            const SearchIndex& search, const DirtyMarks& marks);
+            const SearchIndex& search, const DirtyMarks& marks, AfterEdit after_edit = {});
 
   // Writes one row write (a Storage document is only added to context.documents).
   Status Apply(SqlConnection& connection, const RowWrite& write, const Context& context) const;
@@ -99,6 +106,8 @@ class RowWriter {
   // A room's rows are marked deleted (or deleted), and reads of its content in flight fenced.
   Status DeleteRoom(SqlConnection& connection, const std::string& room_id, const std::string& now,
                     int64_t now_ms) const;
+  // Marks the room's after_edit_ kinds (a Storage or Yjs document of it was read).
+  Status MarkAfterEdit(SqlConnection& connection, const std::string& room_id, int64_t now_ms) const;
   // The rows of `table` that `where` picks (with `params`) are gone: deleted with
   // --hard-deletes, else those not marked yet get deleted_at = now.
   Status Retire(SqlConnection& connection, std::string_view table, std::string_view where,
@@ -114,6 +123,7 @@ class RowWriter {
   size_t max_rows_;
   const SearchIndex& search_;
   const DirtyMarks& marks_;
+  AfterEdit after_edit_;
   // How deep a document the JSON columns hold: 0 for no limit (SQLite: text columns), -1
   // while not probed yet (MySQL).
   std::atomic<int> json_depth_limit_;

@@ -40,6 +40,10 @@ struct SqlStoreOptions {
   // first records whatever is queued; the others join only while more than one group waits,
   // since a second transaction in flight splits the groups and costs the database a commit.
   int record_committers = 2;
+  // A room whose Storage or Yjs document was read (it changed, or was connected to) has
+  // these targets of its own (versions, feeds) read this long after, once for the activity
+  // that began meanwhile (0: not at all; then only their passes read them).
+  sql::AfterEdit after_edit = {};
 };
 
 class SqlStore final : public Store {
