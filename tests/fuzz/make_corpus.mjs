@@ -90,6 +90,8 @@ write("projection", "feeds-dummy.bin", answer(13, JSON.stringify({ feeds: [{ fee
   metadata: { title: "Test Feed" }, timestamp: 1795917921574 }], nextCursor: null }), 0x80));
 write("projection", "feed-messages.bin", answer(14, JSON.stringify({ data: [{ id: "msg_1",
   data: { type: "text", content: "Hello" }, createdAt: 1660000988137, updatedAt: 1.660000988137e12 }] })));
+write("projection", "inbox-two-pages.bin", answer(6, JSON.stringify({ nextCursor: "c1", data: [notification] }) + "\x1e" +
+  JSON.stringify({ data: [{ ...notification, id: "in_2" }], meta: { nextCursor: null } })));
 write("projection", "error.bin", answer(0, '{"error":"ROOM_NOT_FOUND","message":"Room not found"}', 4));
 
 // DATABASE_URL.

@@ -379,6 +379,52 @@ for (const backend of backends("rename")) {
   });
 }
 
+for (const backend of backends("resume")) {
+  describe(`a pass interrupted by a restart, on ${backend.name}`, () => {
+    const { db, prefix: p } = backend;
+    let double;
+    before(async () => {
+      backend.cleanup();
+      double = await startLiveblocksDouble(env.baseUrl);
+    });
+    after(async () => {
+      await double.close();
+      backend.cleanup();
+    });
+
+    test("resumes after the last user it marked, and then waits for its interval", async () => {
+      const base = uniqueId("resume");
+      const users = ["a", "b", "c", "d"].map((x) => `${base}-${x}`);
+      const roomId = uniqueId("resume-room");
+      await liveblocks.createRoom(roomId, { usersAccesses: Object.fromEntries(users.map((u) => [u, ["room:write"]])) });
+      const args = [...backend.extraArgs, "--inbox-interval", "24h"];
+      let mirror = await startMirror({ databaseUrl: backend.databaseUrl, baseUrl: double.url, extraArgs: args });
+      assert.equal((await sendEvent(mirror, roomEvent("roomCreated", roomId))).status, 200);
+      await waitFor("the room", async () => (await db.query(`SELECT room_id FROM ${p}rooms WHERE room_id = ?`, [roomId])).length === 1);
+      assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-3000));
+      // What a pass stopped after marking its second user leaves behind.
+      const value = JSON.stringify({ marked: 2, after: users[1], started_ms: Date.now() - 1000, finished_ms: null });
+      await db.query(`DELETE FROM ${p}checkpoints WHERE name = 'pass:inbox'`);
+      await db.query(`INSERT INTO ${p}checkpoints (name, value, updated_at) VALUES ('pass:inbox', ?, ?)`, [value, Date.now()]);
+      const from = Date.now();
+      mirror = await startMirror({ databaseUrl: backend.databaseUrl, baseUrl: double.url, extraArgs: args });
+      try {
+        const readsOf = (user) => double.requests.filter((r) => r.at >= from && r.path === `/v2/users/${user}/inbox-notifications`).length;
+        await waitFor("the users after the last one marked read", async () => readsOf(users[2]) === 1 && readsOf(users[3]) === 1, 15000);
+        assert.match(mirror.log(), new RegExp(`pass inbox: resuming after "inbox:${users[1]}" \\(2 targets marked so far\\)`));
+        await sleep(1500);
+        assert.deepEqual(users.map(readsOf), [0, 0, 1, 1], "the first two not again, the last two once");
+        const [checkpoint] = await db.query(`SELECT value FROM ${p}checkpoints WHERE name = 'pass:inbox'`);
+        const progress = parseJsonColumn(checkpoint.value);
+        assert.equal(progress.marked, 4);
+        assert.ok(progress.finished_ms > 0, "finished");
+      } finally {
+        assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-3000));
+      }
+    });
+  });
+}
+
 for (const backend of backends("hot")) {
   describe(`a room's version history and feeds read soon after its edits, on ${backend.name}`, () => {
     const { db, prefix: p } = backend;
