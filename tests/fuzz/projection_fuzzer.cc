@@ -7,9 +7,9 @@
 // the body. A kind read as a listing reads the body as its pages, split at each 0x1e byte, in
 // turn (ReadAllPages: cursors, data arrays), then projects what the walk gives. Any body must
 // give rows or an error with a reason.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
-#include <algorithm>
 #include <iterator>
 #include <string>
 #include <vector>
