@@ -11,6 +11,9 @@
 //                      [--database mariadb|postgres|both] (default mariadb)
 //                      [--console on] (lbmirror with its admin listener and console sampling
 //                      every second)
+//                      [--passes on] (lbmirror with the versions and feeds passes on, as by
+//                      default: each document read also marks the room's versions and feeds
+//                      to be read after --after-edit-delay; otherwise every pass is off)
 import { spawn, execFile } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -224,6 +227,7 @@ async function startLbmirror(database, baseUrl, prefix) {
     extraArgs: ["--table-prefix", prefix, ...(args["http-threads"] ? ["--http-threads", args["http-threads"]] : []),
       ...(args["coalesce-ms"] ? ["--coalesce-ms", args["coalesce-ms"]] : []),
       ...(args.workers ? ["--workers", args.workers] : []),
+      ...(args.passes === "on" ? ["--versions-interval", "24h", "--feeds-interval", "24h"] : []),
       ...(withConsole ? ["--admin-listen", `127.0.0.1:${adminPort}`, "--admin-sample-interval", "1s"] : [])],
     extraEnv: { LBMIRROR_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn", ...(withConsole ? { LBMIRROR_ADMIN_TOKEN: token } : {}) } });
   const poller = withConsole ? setInterval(() => {

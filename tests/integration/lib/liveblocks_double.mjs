@@ -218,7 +218,9 @@ export async function startLiveblocksDouble(devServerUrl) {
         .filter(([, v]) => v !== undefined)),
       body: chunks.length ? Buffer.concat(chunks) : undefined,
     });
-    res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
+    // X-LB-Warn too: the dev server says with it which answers are dummies.
+    res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json",
+      ...(upstream.headers.get("x-lb-warn") ? { "x-lb-warn": upstream.headers.get("x-lb-warn") } : {}) });
     res.end(Buffer.from(await upstream.arrayBuffer()));
   });
   async function renameRoom(oldId, newId, auth) {
