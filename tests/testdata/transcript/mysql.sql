@@ -303,6 +303,25 @@ CREATE TABLE IF NOT EXISTS {p}feed_messages (
   PRIMARY KEY (room_id, feed_id, message_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE version = version
+CREATE TABLE IF NOT EXISTS {p}changes (
+  change_id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  position BIGINT NULL,
+  committed_at BIGINT NOT NULL,
+  kind VARCHAR(32) NOT NULL,
+  op VARCHAR(8) NOT NULL,
+  room_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
+  entity_key LONGTEXT NOT NULL,
+  cause JSON NOT NULL,
+  payload JSON NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?
+CREATE INDEX {p}changes_position ON {p}changes (position)
+CREATE TABLE IF NOT EXISTS {p}change_sequence (
+  id INTEGER NOT NULL,
+  last_position BIGINT NOT NULL,
+  PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE version = version
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
 INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at, payload) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE webhook_id = webhook_id

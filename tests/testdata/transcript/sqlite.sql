@@ -285,6 +285,24 @@ CREATE TABLE IF NOT EXISTS {p}feed_messages (
   PRIMARY KEY (room_id, feed_id, message_id)
 )
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
+CREATE TABLE IF NOT EXISTS {p}changes (
+  change_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  position INTEGER NULL,
+  committed_at INTEGER NOT NULL,
+  kind VARCHAR(32) NOT NULL,
+  op VARCHAR(8) NOT NULL,
+  room_id TEXT NULL,
+  entity_key TEXT NOT NULL,
+  cause TEXT NOT NULL,
+  payload TEXT NOT NULL
+)
+CREATE INDEX IF NOT EXISTS {p}changes_position ON {p}changes (position)
+CREATE TABLE IF NOT EXISTS {p}change_sequence (
+  id INTEGER NOT NULL,
+  last_position INTEGER NOT NULL,
+  PRIMARY KEY (id)
+)
+INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 -- record a webhook with two targets, then its redelivery from another replica
 BEGIN
 INSERT INTO {p}events (webhook_id, type, room_id, webhook_timestamp, received_at, payload) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(webhook_id) DO NOTHING

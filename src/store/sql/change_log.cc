@@ -1,0 +1,69 @@
+#include "store/sql/change_log.h"
+
+#include "store/sql/values.h"
+
+namespace lbmirror::store::sql {
+
+ChangeLog::ChangeLog(Dialect dialect, const std::string& prefix) {
+  auto render = [&](const std::string& sql) { return RenderSql(sql, dialect, prefix); };
+  append_ = render(
+      "INSERT INTO {p}changes (committed_at, kind, op, room_id, entity_key, cause, payload)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?)");
+  // The lock every sequencer takes first (the row is made on first use): on MySQL an upsert
+  // locks the row, and the plain reads after it see every change committed before.
+  lock_ = render(
+      "INSERT INTO {p}change_sequence (id, last_position) VALUES (1, 0) {upsert:id}"
+      " last_position = {old:last_position}");
+  last_ = render("SELECT last_position FROM {p}change_sequence WHERE id = 1");
+  unsequenced_ =
+      render("SELECT change_id FROM {p}changes WHERE position IS NULL ORDER BY change_id LIMIT ?");
+  place_ = render("UPDATE {p}changes SET position = ? WHERE change_id = ?");
+  advance_ = render("UPDATE {p}change_sequence SET last_position = ? WHERE id = 1");
+  read_ = render(
+      "SELECT position, committed_at, kind, op, room_id, entity_key, {text:cause},"
+      " {text:payload} FROM {p}changes WHERE position > ? ORDER BY position LIMIT ?");
+}
+
+Status ChangeLog::Append(SqlConnection& connection, const ChangeRow& change) const {
+  SqlValue params[] = {change.committed_at_ms,      std::string_view(change.kind),
+                       std::string_view(change.op), Optional(change.room_id),
+                       Text(change.entity_key),     Text(change.cause),
+                       Text(change.payload)};
+  return Run(connection, append_, params);
+}
+
+Result<int64_t> ChangeLog::Sequence(SqlConnection& connection, int limit) const {
+  LBMIRROR_RETURN_IF_ERROR(Run(connection, lock_, {}));
+  auto last = connection.Query(last_, {});
+  if (!last) return last.error();
+  if (last->empty() || !(*last)[0][0]) return Internal("change_sequence has no row");
+  int64_t position = std::stoll(*(*last)[0][0]);
+  SqlValue bound[] = {int64_t{limit}};
+  auto ids = connection.Query(unsequenced_, bound);
+  if (!ids) return ids.error();
+  for (const SqlRow& row : *ids) {
+    SqlValue place[] = {++position, std::stoll(row[0].value_or("0"))};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, place_, place));
+  }
+  if (!ids->empty()) {
+    SqlValue advance[] = {position};
+    LBMIRROR_RETURN_IF_ERROR(Run(connection, advance_, advance));
+  }
+  return static_cast<int64_t>(ids->size());
+}
+
+Result<std::vector<ChangeRow>> ChangeLog::Read(SqlConnection& connection, int64_t after,
+                                               int limit) const {
+  SqlValue params[] = {after, int64_t{limit}};
+  auto rows = connection.Query(read_, params);
+  if (!rows) return rows.error();
+  std::vector<ChangeRow> out;
+  for (const SqlRow& row : *rows) {
+    out.push_back({std::stoll(row[0].value_or("0")), std::stoll(row[1].value_or("0")),
+                   row[2].value_or(""), row[3].value_or(""), row[4], row[5].value_or(""),
+                   row[6].value_or("null"), row[7].value_or("null")});
+  }
+  return out;
+}
+
+}  // namespace lbmirror::store::sql

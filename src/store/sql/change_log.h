@@ -1,0 +1,50 @@
+// The change feed's table: changes are appended in the transaction of the rows they describe,
+// without a position; Sequence gives the committed ones positions, in order, in a transaction
+// of its own that first locks the one row of change_sequence. Positions therefore become
+// visible in increasing order, and a transaction that commits late gets a position after every
+// one already visible: a reader that has read everything up to N never later finds a change at
+// or below N (ordering by the auto-incremented change_id would: an id is taken at insert, not at
+// commit). Works alike on SQLite (one writer), MySQL/PlanetScale (a row lock, no advisory
+// locks) and Postgres, with any number of replicas sequencing: they take turns on the lock.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "store/sql/dialect.h"
+#include "store/sql/sql_connection.h"
+
+namespace lbmirror::store::sql {
+
+struct ChangeRow {
+  std::optional<int64_t> position;  // set by Sequence
+  int64_t committed_at_ms = 0;
+  std::string kind;  // "document", "thread", "comment", ...
+  std::string op;    // "insert", "update" or "delete"
+  std::optional<std::string> room_id;
+  std::string entity_key;
+  std::string cause;    // JSON
+  std::string payload;  // JSON
+};
+
+class ChangeLog {
+ public:
+  ChangeLog(Dialect dialect, const std::string& prefix);
+
+  // Appends `change` (its position is ignored) within the caller's transaction.
+  Status Append(SqlConnection& connection, const ChangeRow& change) const;
+  // Within a transaction of its own on `connection` (the caller's Begin/Commit): gives up to
+  // `limit` committed changes without a position the next positions, in change_id order;
+  // returns how many.
+  Result<int64_t> Sequence(SqlConnection& connection, int limit) const;
+  // Up to `limit` changes with a position after `after`, in position order.
+  Result<std::vector<ChangeRow>> Read(SqlConnection& connection, int64_t after, int limit) const;
+
+ private:
+  std::string append_, lock_, last_, unsequenced_, place_, advance_, read_;
+};
+
+}  // namespace lbmirror::store::sql

@@ -1,0 +1,102 @@
+// The change feed's positions (sql/change_log.h), on SQLite, MySQL/MariaDB and Postgres: given
+// only to committed changes, in order, by the sequencer; and a transaction that commits after a
+// later one was sequenced and read gets a position after it, never one a reader has passed.
+#include "store/sql/change_log.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/text.h"
+#include "store/sql_store_fixture.h"
+
+namespace lbmirror::store::sql {
+namespace {
+
+class ChangeLogTest : public SqlStoreTest {
+ protected:
+  ChangeRow Change(std::string key) {
+    return {std::nullopt,   clock_.NowMs(),         "document", "update", "room-1",
+            std::move(key), R"({"reason":"test"})", "{}"};
+  }
+  std::unique_ptr<SqlConnection> Connect() {
+    auto connection = factory_();
+    EXPECT_TRUE(connection.has_value());
+    return connection ? std::move(*connection) : nullptr;
+  }
+  // One sequencing transaction on its own connection; how many changes it placed.
+  int64_t Sequence(const ChangeLog& log) {
+    auto connection = Connect();
+    EXPECT_TRUE(connection->Begin().has_value());
+    auto placed = log.Sequence(*connection, 100);
+    EXPECT_TRUE(placed.has_value()) << placed.error().ToString();
+    EXPECT_TRUE(connection->Commit().has_value());
+    return placed ? *placed : -1;
+  }
+  // The (position, entity key) of the changes after `after`.
+  std::vector<std::pair<int64_t, std::string>> ReadAfter(const ChangeLog& log, int64_t after) {
+    auto connection = Connect();
+    auto changes = log.Read(*connection, after, 100);
+    EXPECT_TRUE(changes.has_value()) << changes.error().ToString();
+    std::vector<std::pair<int64_t, std::string>> out;
+    for (const ChangeRow& c : changes ? *changes : std::vector<ChangeRow>{}) {
+      out.emplace_back(c.position.value_or(-1), c.entity_key);
+    }
+    return out;
+  }
+};
+
+TEST_P(ChangeLogTest, CommittedChangesGetPositionsInOrderOnceSequenced) {
+  ChangeLog log(GetParam(), prefix_);
+  auto writer = Connect();
+  ASSERT_TRUE(writer->Begin().has_value());
+  for (const char* key : {"a", "b", "c"}) ASSERT_TRUE(log.Append(*writer, Change(key)).has_value());
+  ASSERT_TRUE(writer->Commit().has_value());
+  EXPECT_TRUE(ReadAfter(log, 0).empty()) << "no position before the sequencer runs";
+  EXPECT_EQ(Sequence(log), 3);
+  EXPECT_EQ(ReadAfter(log, 0),
+            (std::vector<std::pair<int64_t, std::string>>{{1, "a"}, {2, "b"}, {3, "c"}}));
+  EXPECT_EQ(Sequence(log), 0) << "nothing left to place";
+  EXPECT_EQ(ReadAfter(log, 2), (std::vector<std::pair<int64_t, std::string>>{{3, "c"}}));
+  auto reader = Connect();
+  auto all = log.Read(*reader, 0, 1);
+  ASSERT_TRUE(all.has_value());
+  ASSERT_EQ(all->size(), 1u) << "the limit";
+  ExpectSameJson((*all)[0].cause, R"({"reason":"test"})", "cause");
+}
+
+// The classic gap: X takes a change_id, then Y takes a larger one and commits; a reader that
+// followed change_ids would read Y, move past it, and never see X once X commits.
+TEST_P(ChangeLogTest, AChangeCommittedLateGetsAPositionAfterEveryOneAlreadyRead) {
+  if (GetParam() == Dialect::kSqlite) {
+    GTEST_SKIP() << "SQLite has one writer: two write transactions cannot overlap";
+  }
+  ChangeLog log(GetParam(), prefix_);
+  auto early = Connect();
+  ASSERT_TRUE(early->Begin().has_value());
+  ASSERT_TRUE(log.Append(*early, Change("x, begun first")).has_value());
+  auto late = Connect();
+  ASSERT_TRUE(late->Begin().has_value());
+  ASSERT_TRUE(log.Append(*late, Change("y, committed first")).has_value());
+  ASSERT_TRUE(late->Commit().has_value());
+  EXPECT_EQ(Sequence(log), 1) << "only what is committed";
+  EXPECT_EQ(ReadAfter(log, 0),
+            (std::vector<std::pair<int64_t, std::string>>{{1, "y, committed first"}}));
+  ASSERT_TRUE(early->Commit().has_value());
+  EXPECT_EQ(Sequence(log), 1);
+  EXPECT_EQ(ReadAfter(log, 1),
+            (std::vector<std::pair<int64_t, std::string>>{{2, "x, begun first"}}))
+      << "the reader at 1 finds the late change after it";
+  EXPECT_LT(
+      std::stoll(One("SELECT change_id FROM {p}changes WHERE entity_key = 'x, begun first'")),
+      std::stoll(One("SELECT change_id FROM {p}changes WHERE entity_key = 'y, committed first'")))
+      << "by change_id, x would have come before y: a reader past y would have missed it";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ChangeLogTest,
+                         ::testing::Values(Dialect::kSqlite, Dialect::kMysql, Dialect::kPostgres),
+                         BackendName);
+
+}  // namespace
+}  // namespace lbmirror::store::sql
