@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <string>
 #include <vector>
 
+#include "core/json_patch.h"
 #include "core/text.h"
 #include "store/sql_store_fixture.h"
 
@@ -97,6 +99,47 @@ TEST_P(ChangeLogTest, AChangeCommittedLateGetsAPositionAfterEveryOneAlreadyRead)
 INSTANTIATE_TEST_SUITE_P(Backends, ChangeLogTest,
                          ::testing::Values(Dialect::kSqlite, Dialect::kMysql, Dialect::kPostgres),
                          BackendName);
+
+}  // namespace
+}  // namespace lbmirror::store::sql
+
+namespace lbmirror::store::sql {
+namespace {
+
+// With the feed on, a Storage read that changes the document appends one change whose JSON
+// Patch turns the mirrored document into the new one; a read that changes nothing appends none.
+TEST_P(SqlStoreTest, AStorageReadAppendsItsChangeAsAJsonPatchAndAnUnchangedOneNone) {
+  SqlStoreOptions options;
+  options.table_prefix = prefix_;
+  options.pool_size = GetParam() == Dialect::kSqlite ? 1 : 4;
+  options.change_feed = true;
+  auto store = std::make_unique<SqlStore>(GetParam(), factory_, options, clock_);
+  const std::string v1 = R"({"title":"a","items":[1,2],"meta":{"x/y":true}})";
+  const std::string v2 = R"({"title":"b","items":[1,2,3],"meta":{}})";
+  COMPLETE_WITH(store, DocumentRow{"room-1", v1, 3});
+  COMPLETE_WITH(store, DocumentRow{"room-1", v1, 3});  // read again, unchanged
+  COMPLETE_WITH(store, DocumentRow{"room-1", v2, 2});
+  auto placed = store->SequenceChanges(100);
+  ASSERT_TRUE(placed.has_value()) << placed.error().ToString();
+  EXPECT_EQ(*placed, 2) << "the unchanged read appended nothing";
+  auto changes = store->ReadChanges(0, 100);
+  ASSERT_TRUE(changes.has_value()) << changes.error().ToString();
+  ASSERT_EQ(changes->size(), 2u);
+  EXPECT_EQ((*changes)[0].op, "insert");
+  EXPECT_EQ((*changes)[1].op, "update");
+  EXPECT_EQ((*changes)[1].kind, "document");
+  EXPECT_EQ((*changes)[1].room_id, "room-1");
+  EXPECT_EQ((*changes)[1].position, 2);
+  namespace json = boost::json;
+  json::value document = nullptr;
+  for (const ChangeRow& change : *changes) {
+    const json::value payload = json::parse(change.payload);
+    auto applied = JsonPatchApply(document, payload.at("patch").as_array());
+    ASSERT_TRUE(applied.has_value()) << applied.error().ToString();
+    document = std::move(*applied);
+  }
+  EXPECT_EQ(document, json::parse(v2)) << "the patches replayed give the mirrored document";
+}
 
 }  // namespace
 }  // namespace lbmirror::store::sql

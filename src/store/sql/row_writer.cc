@@ -1,8 +1,12 @@
 #include "store/sql/row_writer.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
+#include <map>
 #include <variant>
 
+#include "core/json_patch.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "store/sql/dialect.h"
@@ -80,10 +84,33 @@ std::string RowWriter::Sql(std::string_view text) const {
 
 Status RowWriter::UpsertDocuments(SqlConnection& connection,
                                   std::span<const DocumentRow* const> documents,
-                                  const std::string& now) const {
+                                  const std::string& now, int64_t now_ms) const {
   std::vector<SqlValue> params;
   for (size_t begin = 0; begin < documents.size(); begin += max_rows_) {
     size_t end = std::min(documents.size(), begin + max_rows_);
+    if (changes_ != nullptr) {
+      // What the mirror holds of these rooms, before the upsert replaces it.
+      std::vector<SqlValue> rooms;
+      std::string marks;
+      for (size_t i = begin; i < end; ++i) {
+        rooms.push_back(Text(documents[i]->room_id));
+        marks += marks.empty() ? "?" : ", ?";
+      }
+      auto held = connection.Query(
+          Sql("SELECT room_id, COALESCE(deep_data, {text:data}) FROM {p}documents WHERE"
+              " deleted_at IS NULL AND room_id IN (" +
+              marks + ")"),
+          rooms);
+      if (!held) return held.error();
+      std::map<std::string, std::string> previous;
+      for (const SqlRow& row : *held) previous[row[0].value_or("")] = row[1].value_or("null");
+      for (size_t i = begin; i < end; ++i) {
+        auto it = previous.find(documents[i]->room_id);
+        LBMIRROR_RETURN_IF_ERROR(AppendDocumentChange(
+            connection, *documents[i],
+            it == previous.end() ? std::nullopt : std::optional(it->second), now_ms));
+      }
+    }
     params.clear();
     for (size_t i = begin; i < end; ++i) {
       const DocumentRow& document = *documents[i];
@@ -95,6 +122,35 @@ Status RowWriter::UpsertDocuments(SqlConnection& connection,
     LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert_documents_.at(end - begin), params));
   }
   return Ok();
+}
+
+Status RowWriter::AppendDocumentChange(SqlConnection& connection, const DocumentRow& document,
+                                       const std::optional<std::string>& previous,
+                                       int64_t now_ms) const {
+  // Past this, a change says only that the document changed, and how big it is now.
+  constexpr size_t kMaxPatchBytes = 64 * 1024;
+  namespace json = boost::json;
+  json::parse_options deep;
+  deep.max_depth = kMaxNestingDepth;
+  boost::system::error_code ec;
+  const json::value now = json::parse(document.data, ec, {}, deep);
+  if (ec) return Internal(Cat("the document of ", document.room_id, " is not JSON"));
+  json::object payload;
+  std::string op = "insert";
+  if (previous) {
+    const json::value before = json::parse(*previous, ec, {}, deep);
+    if (!ec && before == now) return Ok();  // read again, unchanged: no change
+    op = "update";
+    if (!ec) payload["patch"] = JsonDiff(before, now);
+  } else {
+    payload["patch"] = JsonDiff(nullptr, now);
+  }
+  std::string text = json::serialize(payload);
+  if (text.size() > kMaxPatchBytes || !payload.contains("patch")) {
+    text = json::serialize(json::object{{"changed", true}, {"bytes", document.data.size()}});
+  }
+  return changes_->Append(connection, {std::nullopt, now_ms, "document", op, document.room_id,
+                                       document.room_id, R"({"reason":"read"})", text});
 }
 
 Status RowWriter::Apply(SqlConnection& connection, const RowWrite& write,

@@ -15,6 +15,7 @@
 
 #include "core/result.h"
 #include "store/rows.h"
+#include "store/sql/change_log.h"
 #include "store/sql/dirty_marks.h"
 #include "store/sql/search_index.h"
 #include "store/sql/sql_connection.h"
@@ -49,13 +50,17 @@ class RowWriter {
   Status Apply(SqlConnection& connection, const RowWrite& write, const Context& context) const;
   // Upserts Storage documents, as many as a statement takes at a time.
   Status UpsertDocuments(SqlConnection& connection, std::span<const DocumentRow* const> documents,
-                         const std::string& now) const;
+                         const std::string& now, int64_t now_ms) const;
   // Those of the completions' diagrams that have rows (one query for all).
   Result<FlowKeys> DiagramsWithRows(SqlConnection& connection,
                                     std::span<const Completion> completions) const;
 
   // MySQL: learns, once, how deep a document the JSON columns take (a bisection with
   // JSON_VALID on `connection`). Does nothing after the first success, and on SQLite.
+  // Turns the change feed on: every write that changes a row appends its change to `changes`
+  // (which must outlive this). So far Storage documents only.
+  void RecordChanges(const ChangeLog* changes) { changes_ = changes; }
+
   bool NeedsJsonDepthProbe() const { return json_depth_limit_.load() < 0; }
   Status ProbeJsonDepthLimit(SqlConnection& connection);
 
@@ -106,6 +111,11 @@ class RowWriter {
   // A room's rows are marked deleted (or deleted), and reads of its content in flight fenced.
   Status DeleteRoom(SqlConnection& connection, const std::string& room_id, const std::string& now,
                     int64_t now_ms) const;
+  // With the change feed on: the change a Storage document's write makes (none when it is
+  // the value the mirror holds), appended in the same transaction. `previous` is the mirrored
+  // document (nullopt: none, or deleted).
+  Status AppendDocumentChange(SqlConnection& connection, const DocumentRow& document,
+                              const std::optional<std::string>& previous, int64_t now_ms) const;
   // Marks the room's after_edit_ kinds (a Storage or Yjs document of it was read).
   Status MarkAfterEdit(SqlConnection& connection, const std::string& room_id, int64_t now_ms) const;
   // The rows of `table` that `where` picks (with `params`) are gone: deleted with
@@ -124,6 +134,7 @@ class RowWriter {
   const SearchIndex& search_;
   const DirtyMarks& marks_;
   AfterEdit after_edit_;
+  const ChangeLog* changes_ = nullptr;  // the change feed; null: off
   // How deep a document the JSON columns hold: 0 for no limit (SQLite: text columns), -1
   // while not probed yet (MySQL).
   std::atomic<int> json_depth_limit_;

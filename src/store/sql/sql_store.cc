@@ -21,6 +21,7 @@ SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions o
       search_(dialect, options_.table_prefix),
       marks_(dialect, options_.table_prefix, std::max<int64_t>(options_.coalesce_ms * 5, 1),
              kMaxRecordBatch),
+      change_log_(dialect, options_.table_prefix),
       writer_(dialect, options_.table_prefix, options_.hard_deletes, kMaxRecordBatch, search_,
               marks_, options_.after_edit),
       queue_(dialect, options_.table_prefix, options_.coalesce_ms, kMaxRecordBatch),
@@ -36,6 +37,7 @@ SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions o
           },
           std::max(1, options_.record_committers)) {
   LBMIRROR_CHECK(IsValidTablePrefix(options_.table_prefix));
+  if (options_.change_feed) writer_.RecordChanges(&change_log_);
   // SQLite has one writer: a second committer would only wait for it.
   committer_ = std::make_unique<sql::GroupCommitter>(
       dialect_ != Dialect::kSqlite ? options_.record_committers : 1, kMaxRecordBatch,
@@ -165,7 +167,7 @@ Result<std::vector<bool>> SqlStore::CompleteAll(std::span<const Completion> comp
       }
       done[i] = *completed;
     }
-    auto written = writer_.UpsertDocuments(connection, documents, context.now);
+    auto written = writer_.UpsertDocuments(connection, documents, context.now, context.now_ms);
     if (!written) return written.error().WithContext("writing Storage documents");
     return Ok();
   });
@@ -228,6 +230,23 @@ Status SqlStore::Ping() {
   auto rows = (*connection)->Query("SELECT 1", {});
   if (!rows) return rows.error();
   return Ok();
+}
+
+Result<int64_t> SqlStore::SequenceChanges(int limit) {
+  int64_t placed = 0;
+  LBMIRROR_RETURN_IF_ERROR(Transact([&](SqlConnection& connection) -> Status {
+    auto done = change_log_.Sequence(connection, limit);
+    if (!done) return done.error();
+    placed = *done;
+    return Ok();
+  }));
+  return placed;
+}
+
+Result<std::vector<sql::ChangeRow>> SqlStore::ReadChanges(int64_t after, int limit) {
+  auto connection = pool_.Acquire();
+  if (!connection) return connection.error();
+  return change_log_.Read(**connection, after, limit);
 }
 
 }  // namespace lbmirror::store::sql

@@ -44,6 +44,9 @@ struct SqlStoreOptions {
   // these targets of its own (versions, feeds) read this long after, once for the activity
   // that began meanwhile (0: not at all; then only their passes read them).
   sql::AfterEdit after_edit = {};
+  // The change feed: each completion that changes rows appends their changes (so far Storage
+  // documents), which SequenceChanges then gives positions.
+  bool change_feed = false;
 };
 
 class SqlStore final : public Store {
@@ -89,6 +92,11 @@ class SqlStore final : public Store {
   Result<RoomSummary> Summary(std::string_view room_id) override;
   Result<int64_t> PruneEvents(int64_t before_ms) override;
 
+  // The change feed (sql/change_log.h): one sequencing transaction (up to `limit` changes
+  // placed), and the changes after a position.
+  Result<int64_t> SequenceChanges(int limit);
+  Result<std::vector<sql::ChangeRow>> ReadChanges(int64_t after, int limit);
+
  private:
   // Records the webhooks of one group commit: one transaction when they are several (with a
   // fall back to one transaction each if it is refused, so one bad event fails alone).
@@ -116,6 +124,7 @@ class SqlStore final : public Store {
   sql::Migrator migrator_;
   sql::SearchIndex search_;
   sql::DirtyMarks marks_;
+  sql::ChangeLog change_log_;
   sql::RowWriter writer_;
   sql::QueueSql queue_;
   sql::InboxSql inbox_;
