@@ -116,6 +116,11 @@ void AddServePassOptions(CLI::App& command, ServeOptions& serve) {
       ->envname("LBMIRROR_FEEDS_INTERVAL")
       ->capture_default_str();
   command
+      .add_flag("--change-feed", serve.change_feed,
+                "record the changes the mirror makes in liveblocks_changes, in order (so far "
+                "Storage documents; read them with lbmirror changes)")
+      ->envname("LBMIRROR_CHANGE_FEED");
+  command
       .add_option("--after-edit-delay", serve.after_edit_delay,
                   "read a room's version history and feeds this long after its Storage or Yjs "
                   "document changed, once for the edits meanwhile, besides their passes "
@@ -383,6 +388,18 @@ Subcommand AddSearch(CLI::App& app, Shared& shared) {
   return {command, [&shared, query, limit] { return RunSearch(shared.common, *query, *limit); }};
 }
 
+Subcommand AddChanges(CLI::App& app, Shared& shared) {
+  auto after = std::make_shared<int64_t>(0);
+  auto follow = std::make_shared<bool>(false);
+  CLI::App* command = app.add_subcommand(
+      "changes", "the change feed as JSON lines, in position order, from after a position");
+  AddCommonOptions(*command, shared.common);
+  command->add_option("--after", *after, "the last position already read (0: from the start)")
+      ->capture_default_str();
+  command->add_flag("--follow", *follow, "keep printing changes as they come, until stopped");
+  return {command, [&shared, after, follow] { return RunChanges(shared.common, *after, *follow); }};
+}
+
 // `ydoc export` and `ydoc decode`.
 std::vector<Subcommand> AddYdoc(CLI::App& app, Shared& shared) {
   CLI::App* ydoc = app.add_subcommand("ydoc", "Yjs documents in the mirror");
@@ -431,10 +448,11 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", Cat("lbmirror ", Version(), " (commit ", Commit(), ")"));
   Shared shared;
-  std::vector<Subcommand> subcommands = {
-      AddServe(app, shared),  AddBackfill(app, shared), AddStatus(app, shared),
-      AddRoom(app, shared),   AddRetry(app, shared),    AddPrune(app, shared),
-      AddReplay(app, shared), AddMigrate(app, shared),  AddSearch(app, shared)};
+  std::vector<Subcommand> subcommands = {AddServe(app, shared),  AddBackfill(app, shared),
+                                         AddStatus(app, shared), AddRoom(app, shared),
+                                         AddRetry(app, shared),  AddPrune(app, shared),
+                                         AddReplay(app, shared), AddMigrate(app, shared),
+                                         AddSearch(app, shared), AddChanges(app, shared)};
   for (Subcommand& ydoc : AddYdoc(app, shared)) subcommands.push_back(std::move(ydoc));
   subcommands.push_back(AddHealthcheck(app));
   try {

@@ -3,8 +3,10 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "admin/actions.h"
 #include "cli/common.h"
@@ -109,6 +111,47 @@ int RunSearch(const CommonOptions& common, const std::string& query, int limit) 
   }
   if (hits->empty()) std::cout << "no matches for \"" << query << "\"\n";
   return 0;
+}
+
+int RunChanges(const CommonOptions& common, int64_t after, bool follow) {
+  namespace json = boost::json;
+  int code = 0;
+  auto store = OpenMirror(common, SystemClock::Instance(), code);
+  if (!store) return code;
+  auto as_json = [](const std::string& text) {
+    boost::system::error_code ec;
+    json::value value = json::parse(text, ec);
+    return ec ? json::value(text) : value;
+  };
+  for (;;) {
+    // Any process may give committed changes their positions: so the feed moves on even when
+    // no serve does it.
+    if (auto placed = store->SequenceChanges(1000); !placed) {
+      log::Error(placed.error().ToString());
+      return 1;
+    }
+    auto changes = store->ReadChanges(after, 1000);
+    if (!changes) {
+      log::Error(changes.error().ToString());
+      return 1;
+    }
+    for (const store::Change& change : *changes) {
+      json::object line{{"position", change.position.value_or(0)},
+                        {"committed_at_ms", change.committed_at_ms},
+                        {"kind", change.kind},
+                        {"op", change.op},
+                        {"room_id", change.room_id ? json::value(*change.room_id) : nullptr},
+                        {"key", change.entity_key},
+                        {"cause", as_json(change.cause)},
+                        {"payload", as_json(change.payload)}};
+      std::cout << json::serialize(line) << "\n";
+      after = change.position.value_or(after);
+    }
+    std::cout.flush();
+    if (!changes->empty()) continue;
+    if (!follow) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
 }
 
 int RunMigrate(const CommonOptions& common, bool print_only) {

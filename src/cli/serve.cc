@@ -264,6 +264,16 @@ store::sql::AfterEdit AfterEditOf(const ServeConfig& config) {
   return after_edit;
 }
 
+// With --change-feed: gives committed changes their positions a few times a second.
+std::unique_ptr<Periodic> SequencerFor(const ServeOptions& options, store::ChangeFeed& feed) {
+  if (!options.change_feed) return nullptr;
+  return std::make_unique<Periodic>(250, [&feed] {
+    if (auto placed = feed.SequenceChanges(1000); !placed) {
+      log::Warn(Cat("change feed: ", placed.error().ToString(), "; trying again"));
+    }
+  });
+}
+
 }  // namespace
 
 int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOptions& options) {
@@ -275,7 +285,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   const Clock& clock = SystemClock::Instance();
   auto store = OpenStore(common.database_url, common.table_prefix,
                          options.http_threads + options.workers + 3, clock, options.hard_deletes,
-                         options.coalesce_ms, AfterEditOf(*config));
+                         options.coalesce_ms, AfterEditOf(*config), options.change_feed);
   if (!store) return ConfigError(store.error().ToString());
   if ((code = PrepareSchema(**store, options.no_migrate)) != 0) return code;
   if (Status warm = (*store)->WarmUp(); !warm) {
@@ -330,10 +340,13 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   engine.Start();
   if (reconcile) reconcile->Start();
   passes.Start();
+  std::unique_ptr<Periodic> sequencer = SequencerFor(options, **store);
+  if (sequencer) sequencer->Start();
   if (pruner) pruner->Start();
   server.Run();  // returns after SIGINT/SIGTERM once requests in flight are answered
   log::Info("HTTP server stopped; stopping workers");
   if (pruner) pruner->Stop();
+  if (sequencer) sequencer->Stop();
   if (reconcile) reconcile->Stop();
   passes.Stop();
   admin.listener.reset();  // before the sampler it reads

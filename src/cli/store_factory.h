@@ -17,6 +17,7 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
                                                 const std::string& table_prefix, int pool_size,
                                                 const Clock& clock, bool hard_deletes = false,
                                                 int64_t coalesce_ms = 0,
-                                                store::sql::AfterEdit after_edit = {});
+                                                store::sql::AfterEdit after_edit = {},
+                                                bool change_feed = false);
 
 }  // namespace lbmirror::cli

@@ -184,12 +184,36 @@ class SchemaAdmin {
 };
 
 // Every role at once: what the command line opens and wires.
+// One change the mirror made, as the change feed keeps it (sql/change_log.h).
+struct Change {
+  std::optional<int64_t> position;  // none until the sequencer gives it one
+  int64_t committed_at_ms = 0;
+  std::string kind;  // "document", "thread", "comment", ...
+  std::string op;    // "insert", "update" or "delete"
+  std::optional<std::string> room_id;
+  std::string entity_key;
+  std::string cause;    // JSON
+  std::string payload;  // JSON
+};
+
+// The change feed: positions given to committed changes, and the changes after a position.
+// Any process may sequence; they take turns.
+class ChangeFeed {
+ public:
+  virtual ~ChangeFeed() = default;
+  // One sequencing transaction: up to `limit` committed changes get the next positions.
+  virtual Result<int64_t> SequenceChanges(int limit) = 0;
+  // Up to `limit` changes after position `after`, in position order.
+  virtual Result<std::vector<Change>> ReadChanges(int64_t after, int limit) = 0;
+};
+
 class Store : public Inbox,
               public TargetQueue,
               public MirrorReads,
               public EventLog,
               public OperatorViews,
               public DocumentReads,
-              public SchemaAdmin {};
+              public SchemaAdmin,
+              public ChangeFeed {};
 
 }  // namespace lbmirror::store

@@ -16,19 +16,11 @@
 #include "core/result.h"
 #include "store/sql/dialect.h"
 #include "store/sql/sql_connection.h"
+#include "store/store.h"
 
 namespace lbmirror::store::sql {
 
-struct ChangeRow {
-  std::optional<int64_t> position;  // set by Sequence
-  int64_t committed_at_ms = 0;
-  std::string kind;  // "document", "thread", "comment", ...
-  std::string op;    // "insert", "update" or "delete"
-  std::optional<std::string> room_id;
-  std::string entity_key;
-  std::string cause;    // JSON
-  std::string payload;  // JSON
-};
+using ChangeRow = Change;
 
 class ChangeLog {
  public:

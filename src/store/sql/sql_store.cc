@@ -243,7 +243,7 @@ Result<int64_t> SqlStore::SequenceChanges(int limit) {
   return placed;
 }
 
-Result<std::vector<sql::ChangeRow>> SqlStore::ReadChanges(int64_t after, int limit) {
+Result<std::vector<Change>> SqlStore::ReadChanges(int64_t after, int limit) {
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
   return change_log_.Read(**connection, after, limit);

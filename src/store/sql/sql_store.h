@@ -94,8 +94,8 @@ class SqlStore final : public Store {
 
   // The change feed (sql/change_log.h): one sequencing transaction (up to `limit` changes
   // placed), and the changes after a position.
-  Result<int64_t> SequenceChanges(int limit);
-  Result<std::vector<sql::ChangeRow>> ReadChanges(int64_t after, int limit);
+  Result<int64_t> SequenceChanges(int limit) override;
+  Result<std::vector<Change>> ReadChanges(int64_t after, int limit) override;
 
  private:
   // Records the webhooks of one group commit: one transaction when they are several (with a
