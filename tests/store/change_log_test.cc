@@ -106,9 +106,10 @@ INSTANTIATE_TEST_SUITE_P(Backends, ChangeLogTest,
 namespace lbmirror::store::sql {
 namespace {
 
-// With the feed on, a Storage read that changes the document appends one change whose JSON
-// Patch turns the mirrored document into the new one; a read that changes nothing appends none.
-TEST_P(SqlStoreTest, AStorageReadAppendsItsChangeAsAJsonPatchAndAnUnchangedOneNone) {
+// With the feed on, a Storage or Yjs read that changes the document appends one change (for
+// Storage, a JSON Patch from the mirrored document), a deletion one "delete"; a read or a
+// deletion that changes nothing appends none. Replaying the Storage patches gives the document.
+TEST_P(SqlStoreTest, DocumentReadsAndDeletionsAppendTheirChangesAndUnchangedOnesNone) {
   SqlStoreOptions options;
   options.table_prefix = prefix_;
   options.pool_size = GetParam() == Dialect::kSqlite ? 1 : 4;
@@ -119,17 +120,25 @@ TEST_P(SqlStoreTest, AStorageReadAppendsItsChangeAsAJsonPatchAndAnUnchangedOneNo
   COMPLETE_WITH(store, DocumentRow{"room-1", v1, 3});
   COMPLETE_WITH(store, DocumentRow{"room-1", v1, 3});  // read again, unchanged
   COMPLETE_WITH(store, DocumentRow{"room-1", v2, 2});
+  COMPLETE_WITH(store, YdocRow{"room-1", R"({"t":"x"})", "x", "state", 1});
+  COMPLETE_WITH(store, YdocRow{"room-1", R"({"t":"x"})", "x", "state", 1});  // unchanged
+  COMPLETE_WITH(store, DocumentGone{"room-1"});
+  COMPLETE_WITH(store, DocumentGone{"room-1"});  // already deleted: no change
   auto placed = store->SequenceChanges(100);
   ASSERT_TRUE(placed.has_value()) << placed.error().ToString();
-  EXPECT_EQ(*placed, 2) << "the unchanged read appended nothing";
+  EXPECT_EQ(*placed, 4) << "the unchanged reads and the second deletion appended nothing";
   auto changes = store->ReadChanges(0, 100);
   ASSERT_TRUE(changes.has_value()) << changes.error().ToString();
-  ASSERT_EQ(changes->size(), 2u);
-  EXPECT_EQ((*changes)[0].op, "insert");
-  EXPECT_EQ((*changes)[1].op, "update");
-  EXPECT_EQ((*changes)[1].kind, "document");
+  ASSERT_EQ(changes->size(), 4u);
+  std::vector<std::pair<std::string, std::string>> ops;
+  for (const ChangeRow& c : *changes) ops.emplace_back(c.kind, c.op);
+  EXPECT_EQ(ops, (std::vector<std::pair<std::string, std::string>>{{"document", "insert"},
+                                                                   {"document", "update"},
+                                                                   {"ydoc", "insert"},
+                                                                   {"document", "delete"}}));
   EXPECT_EQ((*changes)[1].room_id, "room-1");
   EXPECT_EQ((*changes)[1].position, 2);
+  changes->resize(2);  // the Storage document's
   namespace json = boost::json;
   json::value document = nullptr;
   for (const ChangeRow& change : *changes) {

@@ -106,8 +106,8 @@ Status RowWriter::UpsertDocuments(SqlConnection& connection,
       for (const SqlRow& row : *held) previous[row[0].value_or("")] = row[1].value_or("null");
       for (size_t i = begin; i < end; ++i) {
         auto it = previous.find(documents[i]->room_id);
-        LBMIRROR_RETURN_IF_ERROR(AppendDocumentChange(
-            connection, *documents[i],
+        LBMIRROR_RETURN_IF_ERROR(AppendValueChange(
+            connection, "document", documents[i]->room_id, documents[i]->data,
             it == previous.end() ? std::nullopt : std::optional(it->second), now_ms));
       }
     }
@@ -124,17 +124,18 @@ Status RowWriter::UpsertDocuments(SqlConnection& connection,
   return Ok();
 }
 
-Status RowWriter::AppendDocumentChange(SqlConnection& connection, const DocumentRow& document,
-                                       const std::optional<std::string>& previous,
-                                       int64_t now_ms) const {
+Status RowWriter::AppendValueChange(SqlConnection& connection, std::string_view kind,
+                                    const std::string& room_id, const std::string& data,
+                                    const std::optional<std::string>& previous,
+                                    int64_t now_ms) const {
   // Past this, a change says only that the document changed, and how big it is now.
   constexpr size_t kMaxPatchBytes = 64 * 1024;
   namespace json = boost::json;
   json::parse_options deep;
   deep.max_depth = kMaxNestingDepth;
   boost::system::error_code ec;
-  const json::value now = json::parse(document.data, ec, {}, deep);
-  if (ec) return Internal(Cat("the document of ", document.room_id, " is not JSON"));
+  const json::value now = json::parse(data, ec, {}, deep);
+  if (ec) return Internal(Cat("the ", kind, " of ", room_id, " is not JSON"));
   json::object payload;
   std::string op = "insert";
   if (previous) {
@@ -147,10 +148,29 @@ Status RowWriter::AppendDocumentChange(SqlConnection& connection, const Document
   }
   std::string text = json::serialize(payload);
   if (text.size() > kMaxPatchBytes || !payload.contains("patch")) {
-    text = json::serialize(json::object{{"changed", true}, {"bytes", document.data.size()}});
+    text = json::serialize(json::object{{"changed", true}, {"bytes", data.size()}});
   }
-  return changes_->Append(connection, {std::nullopt, now_ms, "document", op, document.room_id,
-                                       document.room_id, R"({"reason":"read"})", text});
+  return changes_->Append(connection, {std::nullopt, now_ms, std::string(kind), op, room_id,
+                                       room_id, R"({"reason":"read"})", text});
+}
+
+Result<std::optional<std::string>> RowWriter::LiveValue(SqlConnection& connection,
+                                                        std::string_view table,
+                                                        const std::string& room_id) const {
+  SqlValue key[] = {Text(room_id)};
+  auto rows = connection.Query(Sql(Cat("SELECT COALESCE(deep_data, {text:data}) FROM {p}", table,
+                                       " WHERE room_id = ? AND deleted_at IS NULL")),
+                               key);
+  if (!rows) return rows.error();
+  if (rows->empty()) return std::optional<std::string>();
+  return std::optional<std::string>((*rows)[0][0].value_or("null"));
+}
+
+Status RowWriter::AppendDeleted(SqlConnection& connection, std::string_view kind,
+                                const std::string& room_id, int64_t changed, int64_t now_ms) const {
+  if (changes_ == nullptr || changed == 0) return Ok();
+  return changes_->Append(connection, {std::nullopt, now_ms, std::string(kind), "delete", room_id,
+                                       room_id, R"({"reason":"read"})", "{}"});
 }
 
 Status RowWriter::Apply(SqlConnection& connection, const RowWrite& write,
@@ -177,6 +197,12 @@ Status RowWriter::MarkAfterEdit(SqlConnection& connection, const std::string& ro
 
 Status RowWriter::Write(SqlConnection& connection, const YdocRow& ydoc,
                         const Context& context) const {
+  if (changes_ != nullptr) {
+    auto previous = LiveValue(connection, "ydocs", ydoc.room_id);
+    if (!previous) return previous.error();
+    LBMIRROR_RETURN_IF_ERROR(
+        AppendValueChange(connection, "ydoc", ydoc.room_id, ydoc.data, *previous, context.now_ms));
+  }
   bool deep = TooDeepForJson(ydoc.depth);
   SqlValue params[] = {Text(ydoc.room_id),
                        deep ? kJsonNull : Text(ydoc.data),
@@ -206,20 +232,23 @@ Status RowWriter::Write(SqlConnection& connection, const RoomRow& room,
 Status RowWriter::Write(SqlConnection& connection, const DocumentGone& gone,
                         const Context& context) const {
   SqlValue params[] = {Text(context.now), Text(gone.room_id)};
-  if (hard_deletes_) {
-    return Run(connection, Sql("DELETE FROM {p}documents WHERE room_id = ?"),
-               std::span(params).subspan(1));
-  }
-  return Run(connection, document_gone_, params);
+  auto changed = hard_deletes_
+                     ? connection.Execute(Sql("DELETE FROM {p}documents WHERE room_id = ?"),
+                                          std::span(params).subspan(1))
+                     : connection.Execute(document_gone_, params);
+  if (!changed) return changed.error();
+  return AppendDeleted(connection, "document", gone.room_id, *changed, context.now_ms);
 }
 
 Status RowWriter::Write(SqlConnection& connection, const YdocGone& gone,
                         const Context& context) const {
   SqlValue params[] = {Text(context.now), Text(gone.room_id)};
-  LBMIRROR_RETURN_IF_ERROR(hard_deletes_
-                               ? Run(connection, Sql("DELETE FROM {p}ydocs WHERE room_id = ?"),
-                                     std::span(params).subspan(1))
-                               : Run(connection, ydoc_gone_, params));
+  auto changed = hard_deletes_ ? connection.Execute(Sql("DELETE FROM {p}ydocs WHERE room_id = ?"),
+                                                    std::span(params).subspan(1))
+                               : connection.Execute(ydoc_gone_, params);
+  if (!changed) return changed.error();
+  LBMIRROR_RETURN_IF_ERROR(
+      AppendDeleted(connection, "ydoc", gone.room_id, *changed, context.now_ms));
   return search_.RemoveDocument(connection, gone.room_id);
 }
 

@@ -111,11 +111,19 @@ class RowWriter {
   // A room's rows are marked deleted (or deleted), and reads of its content in flight fenced.
   Status DeleteRoom(SqlConnection& connection, const std::string& room_id, const std::string& now,
                     int64_t now_ms) const;
-  // With the change feed on: the change a Storage document's write makes (none when it is
-  // the value the mirror holds), appended in the same transaction. `previous` is the mirrored
-  // document (nullopt: none, or deleted).
-  Status AppendDocumentChange(SqlConnection& connection, const DocumentRow& document,
-                              const std::optional<std::string>& previous, int64_t now_ms) const;
+  // With the change feed on: the change writing a room's Storage or Yjs document (`kind`
+  // "document" or "ydoc") as `data` makes (none when it is the value the mirror holds),
+  // appended in the same transaction. `previous` is the mirrored value (nullopt: none, or
+  // deleted).
+  Status AppendValueChange(SqlConnection& connection, std::string_view kind,
+                           const std::string& room_id, const std::string& data,
+                           const std::optional<std::string>& previous, int64_t now_ms) const;
+  // The live value of `table`'s row of a room (the JSON, deep or not), if any.
+  Result<std::optional<std::string>> LiveValue(SqlConnection& connection, std::string_view table,
+                                               const std::string& room_id) const;
+  // A deletion that changed `changed` rows: a "delete" change when it changed one.
+  Status AppendDeleted(SqlConnection& connection, std::string_view kind, const std::string& room_id,
+                       int64_t changed, int64_t now_ms) const;
   // Marks the room's after_edit_ kinds (a Storage or Yjs document of it was read).
   Status MarkAfterEdit(SqlConnection& connection, const std::string& room_id, int64_t now_ms) const;
   // The rows of `table` that `where` picks (with `params`) are gone: deleted with
