@@ -121,6 +121,12 @@ void AddServePassOptions(CLI::App& command, ServeOptions& serve) {
                 "Storage documents; read them with lbmirror changes)")
       ->envname("LBMIRROR_CHANGE_FEED");
   command
+      .add_option("--changes-retention", serve.changes_retention,
+                  "with --change-feed: delete changes older than this (a position before them "
+                  "then gets an error saying where the kept ones start; 0 = keep all)")
+      ->envname("LBMIRROR_CHANGES_RETENTION")
+      ->capture_default_str();
+  command
       .add_option("--after-edit-delay", serve.after_edit_delay,
                   "read a room's version history and feeds this long after its Storage or Yjs "
                   "document changed, once for the edits meanwhile, besides their passes "

@@ -133,7 +133,7 @@ int RunChanges(const CommonOptions& common, int64_t after, bool follow) {
     auto changes = store->ReadChanges(after, 1000);
     if (!changes) {
       log::Error(changes.error().ToString());
-      return 1;
+      return changes.error().code() == ErrorCode::kInvalidArgument ? 2 : 1;
     }
     for (const store::Change& change : *changes) {
       json::object line{{"position", change.position.value_or(0)},

@@ -56,7 +56,9 @@ struct ServeConfig {
   bool poll = false;           // polling instead of (or besides) webhooks
   int64_t interval_ms = 0;     // of polling or reconciliation; 0: never
   sync::PassIntervals passes;  // 0: a pass never runs
-  int64_t after_edit_ms = 0;   // versions and feeds of a room read this long after its edits
+  int64_t after_edit_ms = 0;
+  int64_t changes_retention_ms = 0;  // with --change-feed (0: keep every change)   // versions and
+                                     // feeds of a room read this long after its edits
   std::optional<int64_t> prune_ms;
   int64_t admin_sample_ms = 10'000;
   int64_t ack_timeout_ms = 5'000;  // the bound of every answer
@@ -122,7 +124,9 @@ std::optional<ServeConfig> ReadServeConfig(const ApiOptions& api, const ServeOpt
         std::tuple{"--subscriptions-interval", &options.subscriptions_interval,
                    &config.passes.subscriptions_ms},
         std::tuple{"--feeds-interval", &options.feeds_interval, &config.passes.feeds_ms},
-        std::tuple{"--after-edit-delay", &options.after_edit_delay, &config.after_edit_ms}}) {
+        std::tuple{"--after-edit-delay", &options.after_edit_delay, &config.after_edit_ms},
+        std::tuple{"--changes-retention", &options.changes_retention,
+                   &config.changes_retention_ms}}) {
     auto ms = ParseDurationMs(*value);
     if (!ms || (*ms != 0 && *ms < 1'000)) {
       return fail(Cat(option, " must be 0 or a duration of at least 1s, such as 24h or 10m"));
@@ -264,12 +268,28 @@ store::sql::AfterEdit AfterEditOf(const ServeConfig& config) {
   return after_edit;
 }
 
-// With --change-feed: gives committed changes their positions a few times a second.
-std::unique_ptr<Periodic> SequencerFor(const ServeOptions& options, store::ChangeFeed& feed) {
+// With --change-feed: gives committed changes their positions a few times a second, and once
+// a minute deletes those older than --changes-retention, 10,000 at a time.
+std::unique_ptr<Periodic> SequencerFor(const ServeOptions& options, const ServeConfig& config,
+                                       store::ChangeFeed& feed, const Clock& clock) {
   if (!options.change_feed) return nullptr;
-  return std::make_unique<Periodic>(250, [&feed] {
+  const int64_t retention_ms = config.changes_retention_ms;
+  auto next_prune = std::make_shared<int64_t>(0);
+  return std::make_unique<Periodic>(250, [&feed, &clock, retention_ms, next_prune] {
     if (auto placed = feed.SequenceChanges(1000); !placed) {
       log::Warn(Cat("change feed: ", placed.error().ToString(), "; trying again"));
+    }
+    const int64_t now = clock.NowMs();
+    if (retention_ms == 0 || now < *next_prune) return;
+    *next_prune = now + 60'000;
+    for (;;) {
+      auto pruned = feed.PruneChanges(now - retention_ms, 10'000);
+      if (!pruned) {
+        log::Warn(Cat("change feed: pruning: ", pruned.error().ToString()));
+        return;
+      }
+      if (*pruned > 0) log::Info(Cat("change feed: pruned ", *pruned, " changes"));
+      if (*pruned < 10'000) return;
     }
   });
 }
@@ -340,7 +360,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   engine.Start();
   if (reconcile) reconcile->Start();
   passes.Start();
-  std::unique_ptr<Periodic> sequencer = SequencerFor(options, **store);
+  std::unique_ptr<Periodic> sequencer = SequencerFor(options, *config, **store, clock);
   if (sequencer) sequencer->Start();
   if (pruner) pruner->Start();
   server.Run();  // returns after SIGINT/SIGTERM once requests in flight are answered

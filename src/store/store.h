@@ -204,7 +204,10 @@ class ChangeFeed {
   // One sequencing transaction: up to `limit` committed changes get the next positions.
   virtual Result<int64_t> SequenceChanges(int limit) = 0;
   // Up to `limit` changes after position `after`, in position order.
+  // A position retention has pruned past is an error (kInvalidArgument) naming where to start.
   virtual Result<std::vector<Change>> ReadChanges(int64_t after, int limit) = 0;
+  // Deletes up to `limit` of the oldest changes committed before `before_ms`; how many.
+  virtual Result<int64_t> PruneChanges(int64_t before_ms, int limit) = 0;
 };
 
 class Store : public Inbox,

@@ -96,6 +96,41 @@ TEST_P(ChangeLogTest, AChangeCommittedLateGetsAPositionAfterEveryOneAlreadyRead)
       << "by change_id, x would have come before y: a reader past y would have missed it";
 }
 
+TEST_P(ChangeLogTest, RetentionPrunesTheOldestInBatchesAndAStalePositionSaysWhereToStart) {
+  ChangeLog log(GetParam(), prefix_);
+  auto writer = Connect();
+  const int64_t t0 = clock_.NowMs();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(writer->Begin().has_value());
+    ChangeRow change = Change(Cat("c", i));
+    change.committed_at_ms = t0 + i * 1000;
+    ASSERT_TRUE(log.Append(*writer, change).has_value());
+    ASSERT_TRUE(writer->Commit().has_value());
+  }
+  EXPECT_EQ(Sequence(log), 5);
+  auto prune = [&](int64_t before_ms, int limit) {
+    EXPECT_TRUE(writer->Begin().has_value());
+    auto pruned = log.Prune(*writer, before_ms, limit);
+    EXPECT_TRUE(pruned.has_value()) << pruned.error().ToString();
+    EXPECT_TRUE(writer->Commit().has_value());
+    return pruned ? *pruned : -1;
+  };
+  EXPECT_EQ(prune(t0 + 2500, 100), 3) << "committed before the cut";
+  EXPECT_EQ(prune(t0 + 2500, 100), 0);
+  auto stale = log.Read(*writer, 1, 10);
+  ASSERT_FALSE(stale.has_value());
+  EXPECT_EQ(stale.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(stale.error().message().find("position 1 is older than the changes kept (they start "
+                                         "after 3)"),
+            std::string::npos)
+      << stale.error().message();
+  EXPECT_EQ(ReadAfter(log, 3),
+            (std::vector<std::pair<int64_t, std::string>>{{4, "c3"}, {5, "c4"}}));
+  EXPECT_EQ(prune(t0 + 10'000, 1), 1) << "one batch of one";
+  EXPECT_FALSE(log.Read(*writer, 3, 10).has_value());
+  EXPECT_EQ(ReadAfter(log, 4), (std::vector<std::pair<int64_t, std::string>>{{5, "c4"}}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ChangeLogTest,
                          ::testing::Values(Dialect::kSqlite, Dialect::kMysql, Dialect::kPostgres),
                          BackendName);

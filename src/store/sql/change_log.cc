@@ -1,5 +1,6 @@
 #include "store/sql/change_log.h"
 
+#include "core/text.h"
 #include "store/sql/values.h"
 
 namespace lbmirror::store::sql {
@@ -19,6 +20,14 @@ ChangeLog::ChangeLog(Dialect dialect, const std::string& prefix) {
       render("SELECT change_id FROM {p}changes WHERE position IS NULL ORDER BY change_id LIMIT ?");
   place_ = render("UPDATE {p}changes SET position = ? WHERE change_id = ?");
   advance_ = render("UPDATE {p}change_sequence SET last_position = ? WHERE id = 1");
+  pruned_ = render("SELECT pruned_through FROM {p}change_sequence WHERE id = 1");
+  // The newest position among the oldest `limit` old enough (a derived table: MySQL takes no
+  // LIMIT in an IN subquery).
+  cutoff_ = render(
+      "SELECT MAX(position) FROM (SELECT position FROM {p}changes WHERE position IS NOT NULL"
+      " AND committed_at < ? ORDER BY position LIMIT ?) oldest");
+  prune_ = render("DELETE FROM {p}changes WHERE position IS NOT NULL AND position <= ?");
+  mark_pruned_ = render("UPDATE {p}change_sequence SET pruned_through = ? WHERE id = 1");
   read_ = render(
       "SELECT position, committed_at, kind, op, room_id, entity_key, {text:cause},"
       " {text:payload} FROM {p}changes WHERE position > ? ORDER BY position LIMIT ?");
@@ -52,8 +61,30 @@ Result<int64_t> ChangeLog::Sequence(SqlConnection& connection, int limit) const 
   return static_cast<int64_t>(ids->size());
 }
 
+Result<int64_t> ChangeLog::Prune(SqlConnection& connection, int64_t before_ms, int limit) const {
+  LBMIRROR_RETURN_IF_ERROR(Run(connection, lock_, {}));
+  SqlValue params[] = {before_ms, int64_t{limit}};
+  auto cutoff = connection.Query(cutoff_, params);
+  if (!cutoff) return cutoff.error();
+  if (cutoff->empty() || !(*cutoff)[0][0]) return int64_t{0};
+  const int64_t through = std::stoll(*(*cutoff)[0][0]);
+  SqlValue bound[] = {through};
+  auto deleted = connection.Execute(prune_, bound);
+  if (!deleted) return deleted.error();
+  LBMIRROR_RETURN_IF_ERROR(Run(connection, mark_pruned_, bound));
+  return *deleted;
+}
+
 Result<std::vector<ChangeRow>> ChangeLog::Read(SqlConnection& connection, int64_t after,
                                                int limit) const {
+  auto pruned = connection.Query(pruned_, {});
+  if (!pruned) return pruned.error();
+  const int64_t through = pruned->empty() ? 0 : std::stoll((*pruned)[0][0].value_or("0"));
+  if (after < through) {
+    return InvalidArgument(Cat("position ", after,
+                               " is older than the changes kept (they start after ", through,
+                               "): read the tables again, then the changes after ", through));
+  }
   SqlValue params[] = {after, int64_t{limit}};
   auto rows = connection.Query(read_, params);
   if (!rows) return rows.error();

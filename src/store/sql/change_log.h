@@ -32,11 +32,16 @@ class ChangeLog {
   // `limit` committed changes without a position the next positions, in change_id order;
   // returns how many.
   Result<int64_t> Sequence(SqlConnection& connection, int limit) const;
-  // Up to `limit` changes with a position after `after`, in position order.
+  // Up to `limit` changes with a position after `after`, in position order. A position the
+  // retention has pruned past is an error (kInvalidArgument) naming where the kept ones start.
   Result<std::vector<ChangeRow>> Read(SqlConnection& connection, int64_t after, int limit) const;
+  // Within a transaction of its own: deletes up to `limit` changes, the oldest by position, of
+  // those committed before `before_ms`; returns how many.
+  Result<int64_t> Prune(SqlConnection& connection, int64_t before_ms, int limit) const;
 
  private:
-  std::string append_, lock_, last_, unsequenced_, place_, advance_, read_;
+  std::string append_, lock_, last_, unsequenced_, place_, advance_, read_, pruned_, cutoff_,
+      prune_, mark_pruned_;
 };
 
 }  // namespace lbmirror::store::sql

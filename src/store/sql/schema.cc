@@ -474,6 +474,7 @@ constexpr StepSpec kSchema[] = {
    "CREATE TABLE IF NOT EXISTS {p}change_sequence (\n"
    "  id INTEGER NOT NULL,\n"
    "  last_position {bigint} NOT NULL,\n"
+   "  pruned_through {bigint} NOT NULL DEFAULT 0,\n"
    "  PRIMARY KEY (id)\n"
    "{end}"},
 };

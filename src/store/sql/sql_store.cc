@@ -249,4 +249,15 @@ Result<std::vector<Change>> SqlStore::ReadChanges(int64_t after, int limit) {
   return change_log_.Read(**connection, after, limit);
 }
 
+Result<int64_t> SqlStore::PruneChanges(int64_t before_ms, int limit) {
+  int64_t pruned = 0;
+  LBMIRROR_RETURN_IF_ERROR(Transact([&](SqlConnection& connection) -> Status {
+    auto done = change_log_.Prune(connection, before_ms, limit);
+    if (!done) return done.error();
+    pruned = *done;
+    return Ok();
+  }));
+  return pruned;
+}
+
 }  // namespace lbmirror::store::sql

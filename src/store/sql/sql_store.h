@@ -96,6 +96,7 @@ class SqlStore final : public Store {
   // placed), and the changes after a position.
   Result<int64_t> SequenceChanges(int limit) override;
   Result<std::vector<Change>> ReadChanges(int64_t after, int limit) override;
+  Result<int64_t> PruneChanges(int64_t before_ms, int limit) override;
 
  private:
   // Records the webhooks of one group commit: one transaction when they are several (with a

@@ -319,6 +319,7 @@ CREATE INDEX {p}changes_position ON {p}changes (position)
 CREATE TABLE IF NOT EXISTS {p}change_sequence (
   id INTEGER NOT NULL,
   last_position BIGINT NOT NULL,
+  pruned_through BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE version = version

@@ -300,6 +300,7 @@ CREATE INDEX IF NOT EXISTS {p}changes_position ON {p}changes (position)
 CREATE TABLE IF NOT EXISTS {p}change_sequence (
   id INTEGER NOT NULL,
   last_position INTEGER NOT NULL,
+  pruned_through INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
 )
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
