@@ -1,7 +1,10 @@
 #include "store/sql/change_log.h"
 
+#include <boost/json.hpp>
+
 #include "core/text.h"
 #include "store/sql/values.h"
+#include "webhook/event.h"
 
 namespace lbmirror::store::sql {
 
@@ -28,6 +31,16 @@ ChangeLog::ChangeLog(Dialect dialect, const std::string& prefix) {
       " AND committed_at < ? ORDER BY position LIMIT ?) oldest");
   prune_ = render("DELETE FROM {p}changes WHERE position IS NOT NULL AND position <= ?");
   mark_pruned_ = render("UPDATE {p}change_sequence SET pruned_through = ? WHERE id = 1");
+  first_dirty_ = render(
+      "SELECT first_dirty_at FROM {p}targets WHERE kind = ? AND scope_id = ? AND object_id = ?");
+  // The webhooks a target's read may answer: its room's (or, for a user's notification, every
+  // notification's) since the target became due; those that do not mark it are left out.
+  room_events_ = render(
+      "SELECT webhook_id, {text:payload} FROM {p}events WHERE room_id = ? AND received_at >= ?"
+      " ORDER BY received_at, webhook_id LIMIT 200");
+  user_events_ = render(
+      "SELECT webhook_id, {text:payload} FROM {p}events WHERE type = 'notification'"
+      " AND received_at >= ? ORDER BY received_at, webhook_id LIMIT 200");
   read_ = render(
       "SELECT position, committed_at, kind, op, room_id, entity_key, {text:cause},"
       " {text:payload} FROM {p}changes WHERE position > ? ORDER BY position LIMIT ?");
@@ -95,6 +108,45 @@ Result<std::vector<ChangeRow>> ChangeLog::Read(SqlConnection& connection, int64_
                    row[6].value_or("null"), row[7].value_or("null")});
   }
   return out;
+}
+
+Result<std::string> ChangeLog::Cause(SqlConnection& connection, const Claim& claim,
+                                     std::string_view reason) const {
+  constexpr size_t kMaxWebhooks = 20;
+  namespace json = boost::json;
+  const TargetKey& key = claim.key;
+  SqlValue target[] = {TargetKindName(key.kind), std::string_view(key.scope_id),
+                       std::string_view(key.object_id)};
+  auto due = connection.Query(first_dirty_, target);
+  if (!due) return due.error();
+  json::array webhooks;
+  if (!due->empty()) {
+    const std::string since = FormatSqlTimestamp(IntField((*due)[0][0]));
+    const bool by_user = key.kind == TargetKind::kNotification;
+    SqlValue room[] = {std::string_view(key.scope_id), Text(since)};
+    SqlValue user[] = {Text(since)};
+    auto events =
+        by_user ? connection.Query(user_events_, user) : connection.Query(room_events_, room);
+    if (!events) return events.error();
+    for (const SqlRow& row : *events) {
+      auto event = webhook::ParseEvent(row[1].value_or(""));
+      if (!event ||
+          std::find(event->targets.begin(), event->targets.end(), key) == event->targets.end()) {
+        continue;
+      }
+      webhooks.emplace_back(row[0].value_or(""));
+      if (webhooks.size() == kMaxWebhooks) break;
+    }
+  }
+  json::object cause;
+  if (webhooks.empty()) {
+    cause["reason"] = reason;
+  } else {
+    cause["reason"] = "webhook";
+    cause["webhooks"] = std::move(webhooks);
+  }
+  if (claim.attempts > 1) cause["attempt"] = claim.attempts;
+  return json::serialize(cause);
 }
 
 }  // namespace lbmirror::store::sql

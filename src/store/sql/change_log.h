@@ -17,6 +17,7 @@
 #include "store/sql/dialect.h"
 #include "store/sql/sql_connection.h"
 #include "store/store.h"
+#include "store/target_queue.h"
 
 namespace lbmirror::store::sql {
 
@@ -38,10 +39,16 @@ class ChangeLog {
   // Within a transaction of its own: deletes up to `limit` changes, the oldest by position, of
   // those committed before `before_ms`; returns how many.
   Result<int64_t> Prune(SqlConnection& connection, int64_t before_ms, int limit) const;
+  // Why the read that `claim` made happened, as a change's cause (JSON): the stored webhooks
+  // that marked its target since it last became due ({"reason":"webhook","webhooks":[ids]},
+  // oldest first, at most 20), else `reason` ("reconciliation", "backfill"); with "attempt"
+  // when the read was retried. Within the completion's transaction (the target row is locked).
+  Result<std::string> Cause(SqlConnection& connection, const Claim& claim,
+                            std::string_view reason) const;
 
  private:
   std::string append_, lock_, last_, unsequenced_, place_, advance_, read_, pruned_, cutoff_,
-      prune_, mark_pruned_;
+      prune_, mark_pruned_, first_dirty_, room_events_, user_events_;
 };
 
 }  // namespace lbmirror::store::sql

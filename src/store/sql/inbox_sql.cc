@@ -1,8 +1,10 @@
 #include "store/sql/inbox_sql.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
 
 #include "core/text.h"
+#include "store/sql/row_changes.h"
 #include "store/sql/transactor.h"
 #include "store/sql/values.h"
 
@@ -162,8 +164,30 @@ Status InboxSql::RecordMany(SqlConnection& connection, std::span<const InboxEven
   }
   for (size_t i = 0; i < events.size(); ++i) {
     if (stored[i] && events[i]->session) {
-      LBMIRROR_RETURN_IF_ERROR(ApplySession(connection, *events[i]->session));
+      LBMIRROR_RETURN_IF_ERROR(ApplySessionChange(connection, *events[i]->session, *events[i]));
     }
+  }
+  return Ok();
+}
+
+Status InboxSql::ApplySessionChange(SqlConnection& connection, const SessionChange& change,
+                                    const InboxEvent& event) const {
+  if (changes_ == nullptr) return ApplySession(connection, change);
+  const ChangeTable& table = *ChangeTableFor("room_sessions");
+  SqlValue scope[] = {Text(change.room_id), change.connection_id};
+  constexpr std::string_view kWhere = "room_id = ? AND connection_id = ?";
+  auto before = ReadImage(connection, dialect_, prefix_, table, kWhere, scope);
+  if (!before) return before.error();
+  LBMIRROR_RETURN_IF_ERROR(ApplySession(connection, change));
+  auto after = ReadImage(connection, dialect_, prefix_, table, kWhere, scope);
+  if (!after) return after.error();
+  namespace json = boost::json;
+  const std::string cause = json::serialize(json::object{
+      {"reason", "webhook"}, {"webhooks", json::array{json::string(event.webhook_id)}}});
+  for (Change& made : DiffImages(table, *before, *after)) {
+    made.committed_at_ms = event.received_at_ms;
+    made.cause = cause;
+    LBMIRROR_RETURN_IF_ERROR(changes_->Append(connection, made));
   }
   return Ok();
 }

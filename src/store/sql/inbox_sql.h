@@ -12,6 +12,7 @@
 
 #include "core/result.h"
 #include "store/inbox.h"
+#include "store/sql/change_log.h"
 #include "store/sql/dirty_marks.h"
 #include "store/sql/sql_connection.h"
 
@@ -31,6 +32,10 @@ class InboxSql {
   // Opens `connections` connections of `pool` at once and prepares the group statements of
   // up to 16 webhooks on each (MySQL).
   Status WarmUp(ConnectionPool& pool, int connections) const;
+  // Turns the change feed on for presence sessions (`changes` must outlive this): a webhook
+  // that opens or closes one appends its change in its own transaction (where the session row
+  // is written).
+  void RecordChanges(const ChangeLog* changes) { changes_ = changes; }
 
  private:
   // Inserts the events not stored yet and marks their targets; without `look_first` every id
@@ -39,6 +44,9 @@ class InboxSql {
                     std::vector<bool>& stored, bool look_first) const;
   // A userEntered/userLeft payload's row in room_sessions.
   Status ApplySession(SqlConnection& connection, const SessionChange& change) const;
+  // ApplySession, and with the change feed on the change it made, caused by `event`.
+  Status ApplySessionChange(SqlConnection& connection, const SessionChange& change,
+                            const InboxEvent& event) const;
   std::string Sql(std::string_view text) const;
 
   Dialect dialect_;
@@ -46,6 +54,7 @@ class InboxSql {
   int64_t coalesce_ms_;
   size_t max_rows_;
   const DirtyMarks& marks_;
+  const ChangeLog* changes_ = nullptr;
   std::vector<std::string> select_events_, insert_events_;  // by number of webhooks
 };
 

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "store/sql/dialect.h"
+#include "store/sql/row_changes.h"
 #include "store/sql/values.h"
 
 namespace lbmirror::store::sql {
@@ -83,8 +84,8 @@ std::string RowWriter::Sql(std::string_view text) const {
 }
 
 Status RowWriter::UpsertDocuments(SqlConnection& connection,
-                                  std::span<const DocumentRow* const> documents,
-                                  const std::string& now, int64_t now_ms) const {
+                                  std::span<const PendingDocument> documents,
+                                  const Context& context) const {
   std::vector<SqlValue> params;
   for (size_t begin = 0; begin < documents.size(); begin += max_rows_) {
     size_t end = std::min(documents.size(), begin + max_rows_);
@@ -93,7 +94,7 @@ Status RowWriter::UpsertDocuments(SqlConnection& connection,
       std::vector<SqlValue> rooms;
       std::string marks;
       for (size_t i = begin; i < end; ++i) {
-        rooms.push_back(Text(documents[i]->room_id));
+        rooms.push_back(Text(documents[i].first->room_id));
         marks += marks.empty() ? "?" : ", ?";
       }
       auto held = connection.Query(
@@ -105,19 +106,23 @@ Status RowWriter::UpsertDocuments(SqlConnection& connection,
       std::map<std::string, std::string> previous;
       for (const SqlRow& row : *held) previous[row[0].value_or("")] = row[1].value_or("null");
       for (size_t i = begin; i < end; ++i) {
-        auto it = previous.find(documents[i]->room_id);
+        const DocumentRow& document = *documents[i].first;
+        Context mine = context;
+        mine.claim = documents[i].second;
+        auto it = previous.find(document.room_id);
         LBMIRROR_RETURN_IF_ERROR(AppendValueChange(
-            connection, "document", documents[i]->room_id, documents[i]->data,
-            it == previous.end() ? std::nullopt : std::optional(it->second), now_ms));
+            connection, "document", document.room_id, document.data,
+            it == previous.end() ? std::nullopt : std::optional(it->second), mine));
       }
     }
     params.clear();
     for (size_t i = begin; i < end; ++i) {
-      const DocumentRow& document = *documents[i];
+      const DocumentRow& document = *documents[i].first;
       bool deep = TooDeepForJson(document.depth);
-      params.insert(params.end(), {Text(document.room_id), deep ? kJsonNull : Text(document.data),
-                                   deep ? Text(document.data) : SqlValue(nullptr), Text(now)});
-      if (dialect_ != Dialect::kMysql) params.push_back(Text(now));
+      params.insert(params.end(),
+                    {Text(document.room_id), deep ? kJsonNull : Text(document.data),
+                     deep ? Text(document.data) : SqlValue(nullptr), Text(context.now)});
+      if (dialect_ != Dialect::kMysql) params.push_back(Text(context.now));
     }
     LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert_documents_.at(end - begin), params));
   }
@@ -127,7 +132,7 @@ Status RowWriter::UpsertDocuments(SqlConnection& connection,
 Status RowWriter::AppendValueChange(SqlConnection& connection, std::string_view kind,
                                     const std::string& room_id, const std::string& data,
                                     const std::optional<std::string>& previous,
-                                    int64_t now_ms) const {
+                                    const Context& context) const {
   // Past this, a change says only that the document changed, and how big it is now.
   constexpr size_t kMaxPatchBytes = 64 * 1024;
   namespace json = boost::json;
@@ -150,8 +155,57 @@ Status RowWriter::AppendValueChange(SqlConnection& connection, std::string_view 
   if (text.size() > kMaxPatchBytes || !payload.contains("patch")) {
     text = json::serialize(json::object{{"changed", true}, {"bytes", data.size()}});
   }
-  return changes_->Append(connection, {std::nullopt, now_ms, std::string(kind), op, room_id,
-                                       room_id, R"({"reason":"read"})", text});
+  std::vector<Change> change(1);
+  change[0].kind = std::string(kind);
+  change[0].op = op;
+  change[0].room_id = room_id;
+  change[0].entity_key = JsonPointerToken(room_id);
+  change[0].payload = std::move(text);
+  return AppendChanges(connection, context, std::move(change));
+}
+
+Status RowWriter::AppendChanges(SqlConnection& connection, const Context& context,
+                                std::vector<Change> changes) const {
+  if (changes.empty()) return Ok();
+  std::string cause = Cat(R"({"reason":")", reason_, R"("})");
+  if (context.claim != nullptr && context.causes != nullptr) {
+    auto it = context.causes->find(context.claim);
+    if (it == context.causes->end()) {
+      auto made = changes_->Cause(connection, *context.claim, reason_);
+      if (!made) return made.error();
+      it = context.causes->emplace(context.claim, std::move(*made)).first;
+    }
+    cause = it->second;
+  }
+  for (Change& change : changes) {
+    change.committed_at_ms = context.now_ms;
+    change.cause = cause;
+    LBMIRROR_RETURN_IF_ERROR(changes_->Append(connection, change));
+  }
+  return Ok();
+}
+
+Status RowWriter::Tracked(SqlConnection& connection, const Context& context,
+                          std::initializer_list<std::string_view> tables, std::string_view where,
+                          std::span<const SqlValue> params,
+                          const std::function<Status()>& write) const {
+  if (changes_ == nullptr) return write();
+  std::vector<std::pair<const ChangeTable*, TableImage>> before;
+  for (std::string_view name : tables) {
+    const ChangeTable* table = ChangeTableFor(name);
+    if (table == nullptr) return Internal(Cat("the change feed does not describe ", name));
+    auto image = ReadImage(connection, dialect_, prefix_, *table, where, params);
+    if (!image) return image.error();
+    before.emplace_back(table, std::move(*image));
+  }
+  LBMIRROR_RETURN_IF_ERROR(write());
+  std::vector<Change> changes;
+  for (const auto& [table, image] : before) {
+    auto after = ReadImage(connection, dialect_, prefix_, *table, where, params);
+    if (!after) return after.error();
+    for (Change& change : DiffImages(*table, image, *after)) changes.push_back(std::move(change));
+  }
+  return AppendChanges(connection, context, std::move(changes));
 }
 
 Result<std::optional<std::string>> RowWriter::LiveValue(SqlConnection& connection,
@@ -167,10 +221,17 @@ Result<std::optional<std::string>> RowWriter::LiveValue(SqlConnection& connectio
 }
 
 Status RowWriter::AppendDeleted(SqlConnection& connection, std::string_view kind,
-                                const std::string& room_id, int64_t changed, int64_t now_ms) const {
+                                const std::string& room_id, int64_t changed,
+                                const Context& context) const {
   if (changes_ == nullptr || changed == 0) return Ok();
-  return changes_->Append(connection, {std::nullopt, now_ms, std::string(kind), "delete", room_id,
-                                       room_id, R"({"reason":"read"})", "{}"});
+  std::vector<Change> change(1);
+  change[0].kind = std::string(kind);
+  change[0].op = "delete";
+  change[0].room_id = room_id;
+  change[0].entity_key = JsonPointerToken(room_id);
+  change[0].payload = boost::json::serialize(
+      boost::json::object{{"previous", boost::json::object{{"room_id", room_id}}}});
+  return AppendChanges(connection, context, std::move(change));
 }
 
 Status RowWriter::Apply(SqlConnection& connection, const RowWrite& write,
@@ -181,7 +242,7 @@ Status RowWriter::Apply(SqlConnection& connection, const RowWrite& write,
 
 Status RowWriter::Write(SqlConnection& connection, const DocumentRow& document,
                         const Context& context) const {
-  context.documents->push_back(&document);  // written with the batch's other documents
+  context.documents->emplace_back(&document, context.claim);  // with the batch's others
   return MarkAfterEdit(connection, document.room_id, context.now_ms);
 }
 
@@ -201,7 +262,7 @@ Status RowWriter::Write(SqlConnection& connection, const YdocRow& ydoc,
     auto previous = LiveValue(connection, "ydocs", ydoc.room_id);
     if (!previous) return previous.error();
     LBMIRROR_RETURN_IF_ERROR(
-        AppendValueChange(connection, "ydoc", ydoc.room_id, ydoc.data, *previous, context.now_ms));
+        AppendValueChange(connection, "ydoc", ydoc.room_id, ydoc.data, *previous, context));
   }
   bool deep = TooDeepForJson(ydoc.depth);
   SqlValue params[] = {Text(ydoc.room_id),
@@ -226,7 +287,9 @@ Status RowWriter::Write(SqlConnection& connection, const RoomRow& room,
   // have marked it deleted after it was mirrored).
   LBMIRROR_RETURN_IF_ERROR(
       marks_.MarkRevivedRoomContent(connection, room.room_id, context.now_ms, hard_deletes_));
-  return Run(connection, upsert_room_, params);
+  SqlValue key[] = {Text(room.room_id)};
+  return Tracked(connection, context, {"rooms"}, "room_id = ?", key,
+                 [&] { return Run(connection, upsert_room_, params); });
 }
 
 Status RowWriter::Write(SqlConnection& connection, const DocumentGone& gone,
@@ -237,7 +300,7 @@ Status RowWriter::Write(SqlConnection& connection, const DocumentGone& gone,
                                           std::span(params).subspan(1))
                      : connection.Execute(document_gone_, params);
   if (!changed) return changed.error();
-  return AppendDeleted(connection, "document", gone.room_id, *changed, context.now_ms);
+  return AppendDeleted(connection, "document", gone.room_id, *changed, context);
 }
 
 Status RowWriter::Write(SqlConnection& connection, const YdocGone& gone,
@@ -247,28 +310,47 @@ Status RowWriter::Write(SqlConnection& connection, const YdocGone& gone,
                                                     std::span(params).subspan(1))
                                : connection.Execute(ydoc_gone_, params);
   if (!changed) return changed.error();
-  LBMIRROR_RETURN_IF_ERROR(
-      AppendDeleted(connection, "ydoc", gone.room_id, *changed, context.now_ms));
+  LBMIRROR_RETURN_IF_ERROR(AppendDeleted(connection, "ydoc", gone.room_id, *changed, context));
   return search_.RemoveDocument(connection, gone.room_id);
 }
 
 Status RowWriter::Write(SqlConnection& connection, const RoomGone& gone,
                         const Context& context) const {
-  return DeleteRoom(connection, gone.room_id, context.now, context.now_ms);
+  SqlValue key[] = {Text(gone.room_id)};
+  return Tracked(connection, context,
+                 {"rooms", "documents", "ydocs", "threads", "comments", "comment_attachments",
+                  "thread_subscriptions", "room_versions", "room_version_ydocs", "feeds",
+                  "feed_messages", "comment_reactions", "active_users", "flow_nodes", "flow_edges"},
+                 "room_id = ?", key,
+                 [&] { return DeleteRoom(connection, gone.room_id, context.now, context.now_ms); });
 }
 
 Status RowWriter::Write(SqlConnection& connection, const ThreadSnapshot& thread,
                         const Context& context) const {
-  return ApplyThread(connection, thread, context.now);
+  SqlValue key[] = {Text(thread.thread.thread_id)};
+  return Tracked(
+      connection, context, {"threads", "comments", "comment_reactions", "comment_attachments"},
+      "thread_id = ?", key, [&] { return ApplyThread(connection, thread, context.now); });
 }
 
 Status RowWriter::Write(SqlConnection& connection, const ThreadGone& gone,
                         const Context& context) const {
-  return DeleteThread(connection, gone, context.now);
+  SqlValue key[] = {Text(gone.thread_id)};
+  return Tracked(
+      connection, context,
+      {"threads", "comments", "comment_reactions", "comment_attachments", "thread_subscriptions"},
+      "thread_id = ?", key, [&] { return DeleteThread(connection, gone, context.now); });
 }
 
 Status RowWriter::Write(SqlConnection& connection, const NotificationRow& n,
                         const Context& context) const {
+  SqlValue key[] = {Text(n.inbox_notification_id)};
+  return Tracked(connection, context, {"notifications"}, "inbox_notification_id = ?", key,
+                 [&] { return UpsertNotification(connection, n, context.now); });
+}
+
+Status RowWriter::UpsertNotification(SqlConnection& connection, const NotificationRow& n,
+                                     const std::string& now) const {
   SqlValue params[] = {Text(n.inbox_notification_id),
                        Text(n.user_id),
                        Text(n.kind),
@@ -278,7 +360,7 @@ Status RowWriter::Write(SqlConnection& connection, const NotificationRow& n,
                        Optional(n.notified_at),
                        Optional(n.read_at),
                        Text(n.data),
-                       Text(context.now)};
+                       Text(now)};
   return Run(connection,
              Sql("INSERT INTO {p}notifications (inbox_notification_id, user_id, kind, room_id,"
                  " thread_id, subject_id, notified_at, read_at, data, synced_at, deleted_at)"
@@ -293,27 +375,44 @@ Status RowWriter::Write(SqlConnection& connection, const NotificationRow& n,
 Status RowWriter::Write(SqlConnection& connection, const NotificationGone& gone,
                         const Context& context) const {
   SqlValue key[] = {Text(gone.inbox_notification_id)};
-  return Retire(connection, "notifications", "inbox_notification_id = ?", key, context.now);
+  return Tracked(connection, context, {"notifications"}, "inbox_notification_id = ?", key, [&] {
+    return Retire(connection, "notifications", "inbox_notification_id = ?", key, context.now);
+  });
 }
 
 Status RowWriter::Write(SqlConnection& connection, const InboxSnapshot& inbox,
                         const Context& context) const {
-  for (const NotificationRow& row : inbox.notifications) {
-    LBMIRROR_RETURN_IF_ERROR(Write(connection, row, context));
-  }
-  // What the listing lacks is gone; what was written after it began came from a newer read.
-  SqlValue listed[] = {Text(inbox.user_id), Text(inbox.listed_at)};
-  return Retire(connection, "notifications", "user_id = ? AND synced_at < ?", listed, context.now);
+  SqlValue user[] = {Text(inbox.user_id)};
+  return Tracked(connection, context, {"notifications"}, "user_id = ?", user, [&]() -> Status {
+    for (const NotificationRow& row : inbox.notifications) {
+      LBMIRROR_RETURN_IF_ERROR(UpsertNotification(connection, row, context.now));
+    }
+    // What the listing lacks is gone; what was written after it began came from a newer read.
+    SqlValue listed[] = {Text(inbox.user_id), Text(inbox.listed_at)};
+    return Retire(connection, "notifications", "user_id = ? AND synced_at < ?", listed,
+                  context.now);
+  });
 }
 
 Status RowWriter::Write(SqlConnection& connection, const ActiveUsersSnapshot& users,
                         const Context& context) const {
-  return ApplyActiveUsers(connection, users, context.now, context.now_ms);
+  SqlValue key[] = {Text(users.room_id)};
+  return Tracked(connection, context, {"active_users"}, "room_id = ?", key,
+                 [&] { return ApplyActiveUsers(connection, users, context.now, context.now_ms); });
 }
 
 Status RowWriter::Write(SqlConnection& connection, const FlowSnapshot& flow,
                         const Context& context) const {
-  return ApplyFlow(connection, flow, context.now, context.diagrams);
+  // A document without the diagram, whose diagram has no rows, costs no statement.
+  bool empty = flow.nodes.empty() && flow.edges.empty();
+  if (empty && context.diagrams != nullptr &&
+      !context.diagrams->contains({flow.room_id, flow.storage_key})) {
+    return Ok();
+  }
+  SqlValue key[] = {Text(flow.room_id), Text(flow.storage_key)};
+  return Tracked(connection, context, {"flow_nodes", "flow_edges"},
+                 "room_id = ? AND storage_key = ?", key,
+                 [&] { return ApplyFlow(connection, flow, context.now); });
 }
 
 Status RowWriter::DeleteRoom(SqlConnection& connection, const std::string& room_id,

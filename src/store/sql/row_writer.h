@@ -7,6 +7,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <map>
 #include <set>
 #include <span>
 #include <string>
@@ -34,12 +37,17 @@ class RowWriter {
  public:
   // (room_id, storage_key) of React Flow diagrams.
   using FlowKeys = std::set<std::pair<std::string, std::string>>;
+  // A Storage document to upsert, and the claim whose read it is.
+  using PendingDocument = std::pair<const DocumentRow*, const Claim*>;
   // What every write of one completion transaction shares.
   struct Context {
     int64_t now_ms;
-    std::string now;           // now_ms as a SQL timestamp
-    const FlowKeys* diagrams;  // the batch's diagrams that have rows (null: unknown)
-    std::vector<const DocumentRow*>* documents;  // Storage documents, upserted together last
+    std::string now;                          // now_ms as a SQL timestamp
+    const FlowKeys* diagrams;                 // the batch's diagrams that have rows (null: unknown)
+    std::vector<PendingDocument>* documents;  // Storage documents, upserted together last
+    const Claim* claim = nullptr;             // the completion being written (null: none)
+    // With the change feed: the causes worked out in this transaction, by claim.
+    std::map<const Claim*, std::string>* causes = nullptr;
   };
 
   // `search` and `marks` must outlive this. `max_rows`: the most rows one statement writes.
@@ -49,18 +57,21 @@ class RowWriter {
   // Writes one row write (a Storage document is only added to context.documents).
   Status Apply(SqlConnection& connection, const RowWrite& write, const Context& context) const;
   // Upserts Storage documents, as many as a statement takes at a time.
-  Status UpsertDocuments(SqlConnection& connection, std::span<const DocumentRow* const> documents,
-                         const std::string& now, int64_t now_ms) const;
+  Status UpsertDocuments(SqlConnection& connection, std::span<const PendingDocument> documents,
+                         const Context& context) const;
   // Those of the completions' diagrams that have rows (one query for all).
   Result<FlowKeys> DiagramsWithRows(SqlConnection& connection,
                                     std::span<const Completion> completions) const;
 
+  // Turns the change feed on: every write that changes a row appends its change to `changes`
+  // (which must outlive this); a read no stored webhook explains has the cause `reason`.
+  void RecordChanges(const ChangeLog* changes, std::string reason) {
+    changes_ = changes;
+    reason_ = std::move(reason);
+  }
+
   // MySQL: learns, once, how deep a document the JSON columns take (a bisection with
   // JSON_VALID on `connection`). Does nothing after the first success, and on SQLite.
-  // Turns the change feed on: every write that changes a row appends its change to `changes`
-  // (which must outlive this). So far Storage documents only.
-  void RecordChanges(const ChangeLog* changes) { changes_ = changes; }
-
   bool NeedsJsonDepthProbe() const { return json_depth_limit_.load() < 0; }
   Status ProbeJsonDepthLimit(SqlConnection& connection);
 
@@ -97,6 +108,8 @@ class RowWriter {
                const Context& context) const;
   Status Write(SqlConnection& connection, const FlowSnapshot& row, const Context& context) const;
 
+  Status UpsertNotification(SqlConnection& connection, const NotificationRow& row,
+                            const std::string& now) const;
   Status ApplyThread(SqlConnection& connection, const ThreadSnapshot& snapshot,
                      const std::string& now) const;
   Status DeleteThread(SqlConnection& connection, const ThreadGone& gone,
@@ -106,8 +119,8 @@ class RowWriter {
                           const std::string& now) const;
   Status ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSnapshot& snapshot,
                           const std::string& now, int64_t now_ms) const;
-  Status ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow, const std::string& now,
-                   const FlowKeys* diagrams) const;
+  Status ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow,
+                   const std::string& now) const;
   // A room's rows are marked deleted (or deleted), and reads of its content in flight fenced.
   Status DeleteRoom(SqlConnection& connection, const std::string& room_id, const std::string& now,
                     int64_t now_ms) const;
@@ -117,13 +130,22 @@ class RowWriter {
   // deleted).
   Status AppendValueChange(SqlConnection& connection, std::string_view kind,
                            const std::string& room_id, const std::string& data,
-                           const std::optional<std::string>& previous, int64_t now_ms) const;
+                           const std::optional<std::string>& previous,
+                           const Context& context) const;
+  // Runs `write`; with the change feed on, appends the changes it made to the rows of `tables`
+  // that `where` (with `params`) picks, from images read before and after it.
+  Status Tracked(SqlConnection& connection, const Context& context,
+                 std::initializer_list<std::string_view> tables, std::string_view where,
+                 std::span<const SqlValue> params, const std::function<Status()>& write) const;
+  // Appends `changes` (their time and cause are the completion's).
+  Status AppendChanges(SqlConnection& connection, const Context& context,
+                       std::vector<Change> changes) const;
   // The live value of `table`'s row of a room (the JSON, deep or not), if any.
   Result<std::optional<std::string>> LiveValue(SqlConnection& connection, std::string_view table,
                                                const std::string& room_id) const;
   // A deletion that changed `changed` rows: a "delete" change when it changed one.
   Status AppendDeleted(SqlConnection& connection, std::string_view kind, const std::string& room_id,
-                       int64_t changed, int64_t now_ms) const;
+                       int64_t changed, const Context& context) const;
   // Marks the room's after_edit_ kinds (a Storage or Yjs document of it was read).
   Status MarkAfterEdit(SqlConnection& connection, const std::string& room_id, int64_t now_ms) const;
   // The rows of `table` that `where` picks (with `params`) are gone: deleted with
@@ -143,6 +165,7 @@ class RowWriter {
   const DirtyMarks& marks_;
   AfterEdit after_edit_;
   const ChangeLog* changes_ = nullptr;  // the change feed; null: off
+  std::string reason_;                  // the cause of reads no webhook explains
   // How deep a document the JSON columns hold: 0 for no limit (SQLite: text columns), -1
   // while not probed yet (MySQL).
   std::atomic<int> json_depth_limit_;

@@ -105,131 +105,162 @@ Status RowWriter::DeleteThread(SqlConnection& connection, const ThreadGone& gone
 
 Status RowWriter::Write(SqlConnection& connection, const GroupsSnapshot& snapshot,
                         const Context& context) const {
-  const std::string upsert =
-      Sql("INSERT INTO {p}groups (group_id, organization_id, scopes, created_at, updated_at, data,"
-          " synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) {upsert:group_id}"
-          " organization_id = {v:organization_id}, scopes = {v:scopes},"
-          " created_at = {v:created_at}, updated_at = {v:updated_at}, data = {v:data},"
-          " synced_at = {v:synced_at}, deleted_at = NULL");
-  const std::string clear_members = Sql("DELETE FROM {p}group_members WHERE group_id = ?");
-  const std::string insert_member =
-      Sql("INSERT INTO {p}group_members (group_id, user_id, added_at, synced_at)"
-          " VALUES (?, ?, ?, ?) {upsert:group_id, user_id} added_at = {v:added_at},"
-          " synced_at = {v:synced_at}");
-  for (const GroupRow& g : snapshot.groups) {
-    SqlValue row[] = {Text(g.group_id),       Text(g.organization_id), Text(g.scopes),
-                      Optional(g.created_at), Optional(g.updated_at),  Text(g.data),
-                      Text(context.now)};
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
-    // A group's members are exactly its list (derived rows: no history of their own).
-    SqlValue group[] = {Text(g.group_id)};
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, clear_members, group));
-    for (const GroupMember& m : g.members) {
-      SqlValue member[] = {Text(g.group_id), Text(m.user_id), Optional(m.added_at),
-                           Text(context.now)};
-      LBMIRROR_RETURN_IF_ERROR(Run(connection, insert_member, member));
+  return Tracked(connection, context, {"groups", "group_members"}, "1 = 1", {}, [&]() -> Status {
+    const std::string upsert = Sql(
+        "INSERT INTO {p}groups (group_id, organization_id, scopes, created_at, updated_at, data,"
+        " synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) {upsert:group_id}"
+        " organization_id = {v:organization_id}, scopes = {v:scopes},"
+        " created_at = {v:created_at}, updated_at = {v:updated_at}, data = {v:data},"
+        " synced_at = {v:synced_at}, deleted_at = NULL");
+    const std::string clear_members = Sql("DELETE FROM {p}group_members WHERE group_id = ?");
+    const std::string insert_member =
+        Sql("INSERT INTO {p}group_members (group_id, user_id, added_at, synced_at)"
+            " VALUES (?, ?, ?, ?) {upsert:group_id, user_id} added_at = {v:added_at},"
+            " synced_at = {v:synced_at}");
+    for (const GroupRow& g : snapshot.groups) {
+      SqlValue row[] = {Text(g.group_id),       Text(g.organization_id), Text(g.scopes),
+                        Optional(g.created_at), Optional(g.updated_at),  Text(g.data),
+                        Text(context.now)};
+      LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
+      // A group's members are exactly its list (derived rows: no history of their own).
+      SqlValue group[] = {Text(g.group_id)};
+      LBMIRROR_RETURN_IF_ERROR(Run(connection, clear_members, group));
+      for (const GroupMember& m : g.members) {
+        SqlValue member[] = {Text(g.group_id), Text(m.user_id), Optional(m.added_at),
+                             Text(context.now)};
+        LBMIRROR_RETURN_IF_ERROR(Run(connection, insert_member, member));
+      }
     }
-  }
-  // Groups the listing lacks are gone, and their members with them.
-  SqlValue older[] = {Text(snapshot.listed_at)};
-  LBMIRROR_RETURN_IF_ERROR(Run(connection,
-                               Sql("DELETE FROM {p}group_members WHERE group_id IN (SELECT group_id"
-                                   " FROM {p}groups WHERE synced_at < ?)"),
-                               older));
-  return Retire(connection, "groups", "synced_at < ?", older, context.now);
+    // Groups the listing lacks are gone, and their members with them.
+    SqlValue older[] = {Text(snapshot.listed_at)};
+    LBMIRROR_RETURN_IF_ERROR(
+        Run(connection,
+            Sql("DELETE FROM {p}group_members WHERE group_id IN (SELECT group_id"
+                " FROM {p}groups WHERE synced_at < ?)"),
+            older));
+    return Retire(connection, "groups", "synced_at < ?", older, context.now);
+  });
 }
 
 Status RowWriter::Write(SqlConnection& connection, const VersionsSnapshot& snapshot,
                         const Context& context) const {
-  const std::string upsert =
-      Sql("INSERT INTO {p}room_versions (room_id, version_id, created_at, authors, data,"
-          " synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, NULL) {upsert:room_id, version_id}"
-          " created_at = {v:created_at}, authors = {v:authors}, data = {v:data},"
-          " synced_at = {v:synced_at}, deleted_at = NULL");
-  for (const VersionRow& v : snapshot.versions) {
-    SqlValue row[] = {Text(snapshot.room_id), Text(v.version_id), Optional(v.created_at),
-                      Text(v.authors),        Text(v.data),       Text(context.now)};
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
-  }
-  // Versions deleted (anywhere in the history) are the ones a complete listing lacks.
-  SqlValue listed[] = {Text(snapshot.room_id), Text(snapshot.listed_at)};
-  for (const char* table : {"room_versions", "room_version_ydocs"}) {
-    LBMIRROR_RETURN_IF_ERROR(
-        Retire(connection, table, "room_id = ? AND synced_at < ?", listed, context.now));
-  }
-  // A version never changes: its Yjs document is read once, when first listed.
-  SqlValue room[] = {Text(snapshot.room_id)};
-  auto unread = connection.Query(
-      Sql("SELECT v.version_id FROM {p}room_versions v LEFT JOIN {p}room_version_ydocs y"
-          " ON y.room_id = v.room_id AND y.version_id = v.version_id"
-          " WHERE v.room_id = ? AND v.deleted_at IS NULL AND y.version_id IS NULL"),
-      room);
-  if (!unread) return unread.error();
-  for (const SqlRow& row : *unread) {
-    LBMIRROR_RETURN_IF_ERROR(
-        marks_.Mark(connection, {TargetKind::kVersionYdoc, snapshot.room_id, row[0].value_or("")},
-                    context.now_ms));
-  }
-  return Ok();
+  SqlValue scope[] = {Text(snapshot.room_id)};
+  return Tracked(
+      connection, context, {"room_versions", "room_version_ydocs"}, "room_id = ?", scope,
+      [&]() -> Status {
+        const std::string upsert = Sql(
+            "INSERT INTO {p}room_versions (room_id, version_id, created_at, authors, data,"
+            " synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, NULL) {upsert:room_id, version_id}"
+            " created_at = {v:created_at}, authors = {v:authors}, data = {v:data},"
+            " synced_at = {v:synced_at}, deleted_at = NULL");
+        for (const VersionRow& v : snapshot.versions) {
+          SqlValue row[] = {Text(snapshot.room_id), Text(v.version_id), Optional(v.created_at),
+                            Text(v.authors),        Text(v.data),       Text(context.now)};
+          LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
+        }
+        // Versions deleted (anywhere in the history) are the ones a complete listing lacks.
+        SqlValue listed[] = {Text(snapshot.room_id), Text(snapshot.listed_at)};
+        for (const char* table : {"room_versions", "room_version_ydocs"}) {
+          LBMIRROR_RETURN_IF_ERROR(
+              Retire(connection, table, "room_id = ? AND synced_at < ?", listed, context.now));
+        }
+        // A version never changes: its Yjs document is read once, when first listed.
+        SqlValue room[] = {Text(snapshot.room_id)};
+        auto unread = connection.Query(
+            Sql("SELECT v.version_id FROM {p}room_versions v LEFT JOIN {p}room_version_ydocs y"
+                " ON y.room_id = v.room_id AND y.version_id = v.version_id"
+                " WHERE v.room_id = ? AND v.deleted_at IS NULL AND y.version_id IS NULL"),
+            room);
+        if (!unread) return unread.error();
+        for (const SqlRow& row : *unread) {
+          LBMIRROR_RETURN_IF_ERROR(marks_.Mark(
+              connection, {TargetKind::kVersionYdoc, snapshot.room_id, row[0].value_or("")},
+              context.now_ms));
+        }
+        return Ok();
+      });
 }
 
 Status RowWriter::Write(SqlConnection& connection, const VersionYdocRow& ydoc,
                         const Context& context) const {
-  bool deep = TooDeepForJson(ydoc.depth);
-  SqlValue params[] = {Text(ydoc.room_id),
-                       Text(ydoc.version_id),
-                       deep ? kJsonNull : Text(ydoc.data),
-                       deep ? Text(ydoc.data) : SqlValue(nullptr),
-                       Text(ydoc.text),
-                       Blob{ydoc.state},
-                       Text(context.now)};
-  return Run(connection,
-             Sql("INSERT INTO {p}room_version_ydocs (room_id, version_id, data, deep_data, text,"
-                 " state, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)"
-                 " {upsert:room_id, version_id} data = {v:data}, deep_data = {v:deep_data},"
-                 " text = {v:text}, state = {v:state}, synced_at = {v:synced_at},"
-                 " deleted_at = NULL"),
-             params);
+  SqlValue scope[] = {Text(ydoc.room_id), Text(ydoc.version_id)};
+  return Tracked(
+      connection, context, {"room_version_ydocs"}, "room_id = ? AND version_id = ?", scope,
+      [&]() -> Status {
+        bool deep = TooDeepForJson(ydoc.depth);
+        SqlValue params[] = {Text(ydoc.room_id),
+                             Text(ydoc.version_id),
+                             deep ? kJsonNull : Text(ydoc.data),
+                             deep ? Text(ydoc.data) : SqlValue(nullptr),
+                             Text(ydoc.text),
+                             Blob{ydoc.state},
+                             Text(context.now)};
+        return Run(
+            connection,
+            Sql("INSERT INTO {p}room_version_ydocs (room_id, version_id, data, deep_data, text,"
+                " state, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)"
+                " {upsert:room_id, version_id} data = {v:data}, deep_data = {v:deep_data},"
+                " text = {v:text}, state = {v:state}, synced_at = {v:synced_at},"
+                " deleted_at = NULL"),
+            params);
+      });
 }
 
 Status RowWriter::Write(SqlConnection& connection, const VersionYdocGone& gone,
                         const Context& context) const {
-  SqlValue key[] = {Text(gone.room_id), Text(gone.version_id)};
-  return Retire(connection, "room_version_ydocs", "room_id = ? AND version_id = ?", key,
-                context.now);
+  SqlValue scope[] = {Text(gone.room_id), Text(gone.version_id)};
+  return Tracked(connection, context, {"room_version_ydocs"}, "room_id = ? AND version_id = ?",
+                 scope, [&]() -> Status {
+                   SqlValue key[] = {Text(gone.room_id), Text(gone.version_id)};
+                   return Retire(connection, "room_version_ydocs", "room_id = ? AND version_id = ?",
+                                 key, context.now);
+                 });
 }
 
 Status RowWriter::Write(SqlConnection& connection, const NotificationSettingsRow& row,
                         const Context& context) const {
-  SqlValue params[] = {Text(row.user_id), Text(row.settings), Text(context.now)};
-  return Run(connection,
-             Sql("INSERT INTO {p}notification_settings (user_id, settings, synced_at, deleted_at)"
-                 " VALUES (?, ?, ?, NULL) {upsert:user_id} settings = {v:settings},"
-                 " synced_at = {v:synced_at}, deleted_at = NULL"),
-             params);
+  SqlValue scope[] = {Text(row.user_id)};
+  return Tracked(
+      connection, context, {"notification_settings"}, "user_id = ?", scope, [&]() -> Status {
+        SqlValue params[] = {Text(row.user_id), Text(row.settings), Text(context.now)};
+        return Run(
+            connection,
+            Sql("INSERT INTO {p}notification_settings (user_id, settings, synced_at, deleted_at)"
+                " VALUES (?, ?, ?, NULL) {upsert:user_id} settings = {v:settings},"
+                " synced_at = {v:synced_at}, deleted_at = NULL"),
+            params);
+      });
 }
 
 Status RowWriter::Write(SqlConnection& connection, const NotificationSettingsGone& gone,
                         const Context& context) const {
-  SqlValue key[] = {Text(gone.user_id)};
-  return Retire(connection, "notification_settings", "user_id = ?", key, context.now);
+  SqlValue scope[] = {Text(gone.user_id)};
+  return Tracked(
+      connection, context, {"notification_settings"}, "user_id = ?", scope, [&]() -> Status {
+        SqlValue key[] = {Text(gone.user_id)};
+        return Retire(connection, "notification_settings", "user_id = ?", key, context.now);
+      });
 }
 
 Status RowWriter::Write(SqlConnection& connection, const RoomSubscriptionSettingsSnapshot& snapshot,
                         const Context& context) const {
-  const std::string upsert =
-      Sql("INSERT INTO {p}room_subscription_settings (room_id, user_id, threads, text_mentions,"
-          " synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, NULL) {upsert:room_id, user_id}"
-          " threads = {v:threads}, text_mentions = {v:text_mentions},"
-          " synced_at = {v:synced_at}, deleted_at = NULL");
-  for (const RoomSubscriptionSetting& s : snapshot.settings) {
-    SqlValue row[] = {Text(s.room_id), Text(snapshot.user_id), Text(s.threads),
-                      Text(s.text_mentions), Text(context.now)};
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
-  }
-  SqlValue listed[] = {Text(snapshot.user_id), Text(snapshot.listed_at)};
-  return Retire(connection, "room_subscription_settings", "user_id = ? AND synced_at < ?", listed,
-                context.now);
+  SqlValue scope[] = {Text(snapshot.user_id)};
+  return Tracked(
+      connection, context, {"room_subscription_settings"}, "user_id = ?", scope, [&]() -> Status {
+        const std::string upsert = Sql(
+            "INSERT INTO {p}room_subscription_settings (room_id, user_id, threads, text_mentions,"
+            " synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, NULL) {upsert:room_id, user_id}"
+            " threads = {v:threads}, text_mentions = {v:text_mentions},"
+            " synced_at = {v:synced_at}, deleted_at = NULL");
+        for (const RoomSubscriptionSetting& s : snapshot.settings) {
+          SqlValue row[] = {Text(s.room_id), Text(snapshot.user_id), Text(s.threads),
+                            Text(s.text_mentions), Text(context.now)};
+          LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
+        }
+        SqlValue listed[] = {Text(snapshot.user_id), Text(snapshot.listed_at)};
+        return Retire(connection, "room_subscription_settings", "user_id = ? AND synced_at < ?",
+                      listed, context.now);
+      });
 }
 
 Status RowWriter::Retire(SqlConnection& connection, std::string_view table, std::string_view where,
@@ -246,71 +277,88 @@ Status RowWriter::Retire(SqlConnection& connection, std::string_view table, std:
 
 Status RowWriter::Write(SqlConnection& connection, const ThreadSubscriptionsSnapshot& snapshot,
                         const Context& context) const {
-  const std::string upsert =
-      Sql("INSERT INTO {p}thread_subscriptions (thread_id, user_id, room_id, kind, created_at,"
-          " synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, NULL) {upsert:thread_id, user_id}"
-          " room_id = {v:room_id}, kind = {v:kind}, created_at = {v:created_at},"
-          " synced_at = {v:synced_at}, deleted_at = NULL");
-  for (const ThreadSubscription& s : snapshot.subscriptions) {
-    SqlValue row[] = {Text(snapshot.thread_id), Text(s.user_id),
-                      Text(snapshot.room_id),   Text(s.kind),
-                      Optional(s.created_at),   Text(context.now)};
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
-  }
-  SqlValue listed[] = {Text(snapshot.thread_id), Text(snapshot.listed_at)};
-  return Retire(connection, "thread_subscriptions", "thread_id = ? AND synced_at < ?", listed,
-                context.now);
+  SqlValue scope[] = {Text(snapshot.thread_id)};
+  return Tracked(
+      connection, context, {"thread_subscriptions"}, "thread_id = ?", scope, [&]() -> Status {
+        const std::string upsert = Sql(
+            "INSERT INTO {p}thread_subscriptions (thread_id, user_id, room_id, kind, created_at,"
+            " synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, NULL) {upsert:thread_id, user_id}"
+            " room_id = {v:room_id}, kind = {v:kind}, created_at = {v:created_at},"
+            " synced_at = {v:synced_at}, deleted_at = NULL");
+        for (const ThreadSubscription& s : snapshot.subscriptions) {
+          SqlValue row[] = {Text(snapshot.thread_id), Text(s.user_id),
+                            Text(snapshot.room_id),   Text(s.kind),
+                            Optional(s.created_at),   Text(context.now)};
+          LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
+        }
+        SqlValue listed[] = {Text(snapshot.thread_id), Text(snapshot.listed_at)};
+        return Retire(connection, "thread_subscriptions", "thread_id = ? AND synced_at < ?", listed,
+                      context.now);
+      });
 }
 
 Status RowWriter::Write(SqlConnection& connection, const FeedsSnapshot& snapshot,
                         const Context& context) const {
-  const std::string upsert =
-      Sql("INSERT INTO {p}feeds (room_id, feed_id, metadata, created_at_ms, updated_at_ms, data,"
-          " synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) {upsert:room_id, feed_id}"
-          " metadata = {v:metadata}, created_at_ms = {v:created_at_ms},"
-          " updated_at_ms = {v:updated_at_ms}, data = {v:data}, synced_at = {v:synced_at},"
-          " deleted_at = NULL");
-  for (const FeedRow& f : snapshot.feeds) {
-    SqlValue row[] = {Text(snapshot.room_id),
-                      Text(f.feed_id),
-                      Text(f.metadata),
-                      OptionalInt(f.created_at_ms),
-                      OptionalInt(f.updated_at_ms),
-                      Text(f.data),
-                      Text(context.now)};
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
-    // A feed's messages are read after each listing of its room's feeds.
-    LBMIRROR_RETURN_IF_ERROR(marks_.Mark(
-        connection, {TargetKind::kFeedMessages, snapshot.room_id, f.feed_id}, context.now_ms));
-  }
-  SqlValue listed[] = {Text(snapshot.room_id), Text(snapshot.listed_at)};
-  LBMIRROR_RETURN_IF_ERROR(
-      Retire(connection, "feeds", "room_id = ? AND synced_at < ?", listed, context.now));
-  // A feed gone takes its messages with it.
-  SqlValue room[] = {Text(snapshot.room_id), Text(snapshot.room_id)};
-  return Retire(connection, "feed_messages",
-                "room_id = ? AND feed_id NOT IN (SELECT feed_id FROM {p}feeds WHERE room_id = ?"
-                " AND deleted_at IS NULL)",
-                room, context.now);
+  SqlValue scope[] = {Text(snapshot.room_id)};
+  return Tracked(
+      connection, context, {"feeds", "feed_messages"}, "room_id = ?", scope, [&]() -> Status {
+        const std::string upsert = Sql(
+            "INSERT INTO {p}feeds (room_id, feed_id, metadata, created_at_ms, updated_at_ms, data,"
+            " synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) {upsert:room_id, feed_id}"
+            " metadata = {v:metadata}, created_at_ms = {v:created_at_ms},"
+            " updated_at_ms = {v:updated_at_ms}, data = {v:data}, synced_at = {v:synced_at},"
+            " deleted_at = NULL");
+        for (const FeedRow& f : snapshot.feeds) {
+          SqlValue row[] = {Text(snapshot.room_id),
+                            Text(f.feed_id),
+                            Text(f.metadata),
+                            OptionalInt(f.created_at_ms),
+                            OptionalInt(f.updated_at_ms),
+                            Text(f.data),
+                            Text(context.now)};
+          LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
+          // A feed's messages are read after each listing of its room's feeds.
+          LBMIRROR_RETURN_IF_ERROR(
+              marks_.Mark(connection, {TargetKind::kFeedMessages, snapshot.room_id, f.feed_id},
+                          context.now_ms));
+        }
+        SqlValue listed[] = {Text(snapshot.room_id), Text(snapshot.listed_at)};
+        LBMIRROR_RETURN_IF_ERROR(
+            Retire(connection, "feeds", "room_id = ? AND synced_at < ?", listed, context.now));
+        // A feed gone takes its messages with it.
+        SqlValue room[] = {Text(snapshot.room_id), Text(snapshot.room_id)};
+        return Retire(
+            connection, "feed_messages",
+            "room_id = ? AND feed_id NOT IN (SELECT feed_id FROM {p}feeds WHERE room_id = ?"
+            " AND deleted_at IS NULL)",
+            room, context.now);
+      });
 }
 
 Status RowWriter::Write(SqlConnection& connection, const FeedMessagesSnapshot& snapshot,
                         const Context& context) const {
-  const std::string upsert = Sql(
-      "INSERT INTO {p}feed_messages (room_id, feed_id, message_id, data, created_at_ms,"
-      " updated_at_ms, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)"
-      " {upsert:room_id, feed_id, message_id} data = {v:data}, created_at_ms = {v:created_at_ms},"
-      " updated_at_ms = {v:updated_at_ms}, synced_at = {v:synced_at}, deleted_at = NULL");
-  for (const FeedMessageRow& m : snapshot.messages) {
-    SqlValue row[] = {
-        Text(snapshot.room_id), Text(snapshot.feed_id),       Text(m.message_id),
-        Text(m.data),           OptionalInt(m.created_at_ms), OptionalInt(m.updated_at_ms),
-        Text(context.now)};
-    LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
-  }
-  SqlValue listed[] = {Text(snapshot.room_id), Text(snapshot.feed_id), Text(snapshot.listed_at)};
-  return Retire(connection, "feed_messages", "room_id = ? AND feed_id = ? AND synced_at < ?",
-                listed, context.now);
+  SqlValue scope[] = {Text(snapshot.room_id), Text(snapshot.feed_id)};
+  return Tracked(
+      connection, context, {"feed_messages"}, "room_id = ? AND feed_id = ?", scope,
+      [&]() -> Status {
+        const std::string upsert =
+            Sql("INSERT INTO {p}feed_messages (room_id, feed_id, message_id, data, created_at_ms,"
+                " updated_at_ms, synced_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)"
+                " {upsert:room_id, feed_id, message_id} data = {v:data}, created_at_ms = "
+                "{v:created_at_ms},"
+                " updated_at_ms = {v:updated_at_ms}, synced_at = {v:synced_at}, deleted_at = NULL");
+        for (const FeedMessageRow& m : snapshot.messages) {
+          SqlValue row[] = {
+              Text(snapshot.room_id), Text(snapshot.feed_id),       Text(m.message_id),
+              Text(m.data),           OptionalInt(m.created_at_ms), OptionalInt(m.updated_at_ms),
+              Text(context.now)};
+          LBMIRROR_RETURN_IF_ERROR(Run(connection, upsert, row));
+        }
+        SqlValue listed[] = {Text(snapshot.room_id), Text(snapshot.feed_id),
+                             Text(snapshot.listed_at)};
+        return Retire(connection, "feed_messages", "room_id = ? AND feed_id = ? AND synced_at < ?",
+                      listed, context.now);
+      });
 }
 
 Status RowWriter::ApplyActiveUsers(SqlConnection& connection, const ActiveUsersSnapshot& snapshot,
@@ -345,13 +393,8 @@ Status RowWriter::ApplyActiveUsers(SqlConnection& connection, const ActiveUsersS
 }
 
 Status RowWriter::ApplyFlow(SqlConnection& connection, const FlowSnapshot& flow,
-                            const std::string& now, const FlowKeys* diagrams) const {
-  // Replaced whole: the old rows go, the snapshot's rows come in (64 to a statement). A
-  // document without the diagram, whose diagram has no rows, costs no statement.
-  bool empty = flow.nodes.empty() && flow.edges.empty();
-  if (empty && diagrams != nullptr && !diagrams->contains({flow.room_id, flow.storage_key})) {
-    return Ok();
-  }
+                            const std::string& now) const {
+  // Replaced whole: the old rows go, the snapshot's rows come in (64 to a statement).
   SqlValue key[] = {Text(flow.room_id), Text(flow.storage_key)};
   LBMIRROR_RETURN_IF_ERROR(
       Run(connection, Sql("DELETE FROM {p}flow_nodes WHERE room_id = ? AND storage_key = ?"), key));

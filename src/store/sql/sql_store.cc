@@ -1,6 +1,7 @@
 #include "store/sql/sql_store.h"
 
 #include <algorithm>
+#include <map>
 
 #include "core/log.h"
 #include "core/text.h"
@@ -37,7 +38,10 @@ SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions o
           },
           std::max(1, options_.record_committers)) {
   LBMIRROR_CHECK(IsValidTablePrefix(options_.table_prefix));
-  if (options_.change_feed) writer_.RecordChanges(&change_log_);
+  if (options_.change_feed) {
+    writer_.RecordChanges(&change_log_, options_.change_reason);
+    inbox_.RecordChanges(&change_log_);
+  }
   // SQLite has one writer: a second committer would only wait for it.
   committer_ = std::make_unique<sql::GroupCommitter>(
       dialect_ != Dialect::kSqlite ? options_.record_committers : 1, kMaxRecordBatch,
@@ -118,8 +122,10 @@ Result<bool> SqlStore::CompleteOne(SqlConnection& connection, const Completion& 
                   ": already written by an earlier attempt whose commit reply was lost"));
     return true;
   }
+  sql::RowWriter::Context mine = context;
+  mine.claim = &completion.claim;
   for (const RowWrite& write : completion.writes) {
-    LBMIRROR_RETURN_IF_ERROR(writer_.Apply(connection, write, context));
+    LBMIRROR_RETURN_IF_ERROR(writer_.Apply(connection, write, mine));
   }
   for (const TargetKey& key : completion.also_dirty) {
     LBMIRROR_RETURN_IF_ERROR(MarkDirty(connection, key, now));
@@ -157,8 +163,10 @@ Result<std::vector<bool>> SqlStore::CompleteAll(std::span<const Completion> comp
     if (!diagrams) return diagrams.error();
     // The Storage documents of all go in one statement, after the other writes (a room
     // deleted in the same batch is marked first, as before: "room" sorts before "storage").
-    std::vector<const DocumentRow*> documents;
-    const sql::RowWriter::Context context{now, FormatSqlTimestamp(now), &*diagrams, &documents};
+    std::vector<sql::RowWriter::PendingDocument> documents;
+    std::map<const Claim*, std::string> causes;  // with the change feed
+    const sql::RowWriter::Context context{
+        now, FormatSqlTimestamp(now), &*diagrams, &documents, nullptr, &causes};
     for (size_t i : order) {
       const Completion& completion = completions[i];
       auto completed = CompleteOne(connection, completion, context);
@@ -167,7 +175,7 @@ Result<std::vector<bool>> SqlStore::CompleteAll(std::span<const Completion> comp
       }
       done[i] = *completed;
     }
-    auto written = writer_.UpsertDocuments(connection, documents, context.now, context.now_ms);
+    auto written = writer_.UpsertDocuments(connection, documents, context);
     if (!written) return written.error().WithContext("writing Storage documents");
     return Ok();
   });

@@ -44,9 +44,11 @@ struct SqlStoreOptions {
   // these targets of its own (versions, feeds) read this long after, once for the activity
   // that began meanwhile (0: not at all; then only their passes read them).
   sql::AfterEdit after_edit = {};
-  // The change feed: each completion that changes rows appends their changes (so far Storage
-  // documents), which SequenceChanges then gives positions.
+  // The change feed: each completion that changes rows appends their changes, which
+  // SequenceChanges then gives positions; a read no stored webhook explains has the cause
+  // `change_reason`.
   bool change_feed = false;
+  std::string change_reason = "reconciliation";
 };
 
 class SqlStore final : public Store {
