@@ -1,6 +1,7 @@
 #include "admin/actions.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <vector>
 
 #include "core/text.h"
@@ -88,6 +89,40 @@ Result<int64_t> MirrorAgain(store::OperatorViews& views, store::TargetQueue& que
   }
   LBMIRROR_RETURN_IF_ERROR(queue.MarkDirty(targets));
   return static_cast<int64_t>(targets.size());
+}
+
+Result<store::ChangeFilter> CheckChangeFilter(std::string_view kinds, std::string_view room_prefix,
+                                              std::string_view prefix) {
+  store::ChangeFilter filter;
+  filter.room_prefix = std::string(room_prefix);
+  const auto& known = store::ChangeKinds();
+  for (const std::string& kind : SplitAny(kinds, ", ")) {
+    if (std::find(known.begin(), known.end(), kind) == known.end()) {
+      std::string names;
+      for (std::string_view name : known) names += names.empty() ? name : Cat(", ", name);
+      return InvalidArgument(Cat(prefix, "kind: ", kind, " is not a kind of change (", names, ")"));
+    }
+    filter.kinds.push_back(kind);
+  }
+  return filter;
+}
+
+std::string ChangeJson(const store::Change& change) {
+  namespace json = boost::json;
+  auto as_json = [](const std::string& text) {
+    boost::system::error_code ec;
+    json::value value = json::parse(text, ec);
+    return ec ? json::value(text) : value;
+  };
+  json::object line{{"position", change.position.value_or(0)},
+                    {"committed_at_ms", change.committed_at_ms},
+                    {"kind", change.kind},
+                    {"op", change.op},
+                    {"room_id", change.room_id ? json::value(*change.room_id) : nullptr},
+                    {"key", change.entity_key},
+                    {"cause", as_json(change.cause)},
+                    {"payload", as_json(change.payload)}};
+  return json::serialize(line);
 }
 
 }  // namespace lbmirror::admin

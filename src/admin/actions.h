@@ -77,4 +77,13 @@ Result<std::optional<store::TargetKey>> CheckRetry(std::string_view target, bool
 Result<int64_t> MirrorAgain(store::OperatorViews& views, store::TargetQueue& queue,
                             std::string_view room_id);
 
+// The change filter an operator gives: `kinds` a comma-separated list of ChangeKinds() (empty:
+// all), `room_prefix` as is. kInvalidArgument names a kind that is not one.
+Result<store::ChangeFilter> CheckChangeFilter(std::string_view kinds, std::string_view room_prefix,
+                                              std::string_view prefix);
+
+// One change as the command line prints it and the admin API and forwarding send it:
+// {"position","committed_at_ms","kind","op","room_id","key","cause","payload"}.
+std::string ChangeJson(const store::Change& change);
+
 }  // namespace lbmirror::admin

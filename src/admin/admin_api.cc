@@ -41,6 +41,13 @@ std::string QueryParam(std::string_view query, std::string_view name) {
   return {};
 }
 
+// A whole decimal number, all of `text`.
+template <typename T>
+bool ParseInt(std::string_view text, T* value) {
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *value);
+  return error == std::errc() && end == text.data() + text.size();
+}
+
 // The request's JSON object body, or nullopt (answered with `problem`).
 std::optional<json::object> BodyObject(const http::Request& request, http::Response& problem) {
   boost::system::error_code ec;
@@ -115,8 +122,7 @@ http::Response Events(const AdminContext& context, const http::Request& request)
   filter.limit = 50;
   if (std::string limit = QueryParam(request.query, "limit"); !limit.empty()) {
     int value = 0;
-    auto [end, error] = std::from_chars(limit.data(), limit.data() + limit.size(), value);
-    if (error != std::errc() || end != limit.data() + limit.size() || value < 1 || value > 500) {
+    if (!ParseInt(limit, &value) || value < 1 || value > 500) {
       return Problem(400, "limit must be a whole number from 1 to 500");
     }
     filter.limit = value;
@@ -278,20 +284,87 @@ http::Response Console(const AdminContext& context, const http::Request& request
   return response;
 }
 
+// The answer to a request without the token (401), or nullopt when it carries it.
+std::optional<http::Response> Denied(const AdminContext& context, const http::Request& request) {
+  auto authorization = request.SingleHeader("authorization");
+  const std::string_view scheme = "Bearer ";
+  if (!authorization || !StartsWith(*authorization, scheme) ||
+      !ConstantTimeEquals(authorization->substr(scheme.size()), context.token)) {
+    http::Response response = Problem(401, "the admin token is missing or wrong");
+    response.headers.emplace("WWW-Authenticate", "Bearer");
+    return response;
+  }
+  return std::nullopt;
+}
+
 // `handler`, for requests that carry the token; 401 for the others.
 http::Handler Guarded(const AdminContext& context,
                       std::function<http::Response(const http::Request&)> handler) {
   return [&context, handler = std::move(handler)](const http::Request& request) {
-    auto authorization = request.SingleHeader("authorization");
-    const std::string_view scheme = "Bearer ";
-    if (!authorization || !StartsWith(*authorization, scheme) ||
-        !ConstantTimeEquals(authorization->substr(scheme.size()), context.token)) {
-      http::Response response = Problem(401, "the admin token is missing or wrong");
-      response.headers.emplace("WWW-Authenticate", "Bearer");
-      return response;
-    }
+    if (auto denied = Denied(context, request)) return *denied;
     return handler(request);
   };
+}
+
+// The longest a long poll of the change feed waits, and how many changes one answer holds.
+constexpr int64_t kMaxChangesWaitMs = 60'000;
+constexpr int kMaxChangesLimit = 1000;
+
+// GET /api/changes?after=POS&limit=N&wait=30s&kind=K,K&room_prefix=P: {"changes":[...],
+// "next":POS}, at once when there are changes after POS, else when one comes or `wait` ends.
+void Changes(const AdminContext& context, const http::Request& request, http::Responder respond) {
+  if (context.changes == nullptr) {
+    respond(Problem(404, "the change feed is off: start serve with --change-feed"));
+    return;
+  }
+  int64_t after = 0;
+  int limit = 100;
+  std::string text = QueryParam(request.query, "after");
+  if (!text.empty() && (!ParseInt(text, &after) || after < 0)) {
+    respond(Problem(400, "after must be a position (a whole number, 0 or more)"));
+    return;
+  }
+  text = QueryParam(request.query, "limit");
+  if (!text.empty() && (!ParseInt(text, &limit) || limit < 1 || limit > kMaxChangesLimit)) {
+    respond(Problem(400, Cat("limit must be a whole number from 1 to ", kMaxChangesLimit)));
+    return;
+  }
+  int64_t wait_ms = 0;
+  text = QueryParam(request.query, "wait");
+  if (!text.empty()) {
+    auto parsed = ParseDurationMs(text);
+    if (!parsed || *parsed > kMaxChangesWaitMs) {
+      respond(Problem(400, "wait must be a duration of at most 60s (such as 30s)"));
+      return;
+    }
+    wait_ms = *parsed;
+  }
+  auto filter = CheckChangeFilter(QueryParam(request.query, "kind"),
+                                  QueryParam(request.query, "room_prefix"), "");
+  if (!filter) {
+    respond(Problem(400, filter.error().message()));
+    return;
+  }
+  context.changes->Wait(after, limit, std::move(*filter), wait_ms,
+                        [after, respond](Result<std::vector<store::Change>> changes) {
+                          if (!changes) {
+                            // A position retention pruned past: gone, with where the kept changes
+                            // start.
+                            const bool stale =
+                                changes.error().code() == ErrorCode::kInvalidArgument;
+                            respond(Problem(stale ? 410 : 503, changes.error().message()));
+                            return;
+                          }
+                          std::string body = "{\"changes\":[";
+                          int64_t next = after;
+                          for (size_t i = 0; i < changes->size(); ++i) {
+                            if (i > 0) body += ",";
+                            body += ChangeJson((*changes)[i]);
+                            next = (*changes)[i].position.value_or(next);
+                          }
+                          body += Cat("],\"next\":", next, "}");
+                          respond(http::Response::Json(200, body));
+                        });
 }
 }  // namespace
 
@@ -320,6 +393,13 @@ http::Router AdminRoutes(const AdminContext& context) {
   router.AddBlocking("GET", "/api/room", Guarded(context, [&context](const http::Request& request) {
                        return Room(context, request);
                      }));
+  router.AddAsync(
+      "GET", "/api/changes",
+      [&context](const http::Request& request, http::Responder respond) {
+        if (auto denied = Denied(context, request)) return respond(std::move(*denied));
+        Changes(context, request, std::move(respond));
+      },
+      {}, std::chrono::milliseconds(kMaxChangesWaitMs + 15'000));
   router.AddBlocking("POST", "/api/mirror",
                      Guarded(context, [&context](const http::Request& request) {
                        return MirrorAgain(context, request);
@@ -366,6 +446,10 @@ Result<RunningAdmin> StartAdmin(const AdminSettings& settings, const Sources& so
   context.answer_timeout_ms = settings.answer_timeout_ms;
   context.notify_workers = std::move(notify_workers);
   context.probes = std::move(probes);
+  if (settings.change_feed) {
+    running.changes = std::make_unique<ChangePoller>(*sources.store, *sources.clock);
+    context.changes = running.changes.get();
+  }
   auto listener = AdminListener::Start(settings.listen, std::move(context));
   if (!listener) return listener.error();
   log::Info(Cat("admin API on ", settings.listen, " (port ", (*listener)->port(),

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "admin/change_poller.h"
 #include "admin/overview.h"
 #include "admin/probes.h"
 #include "core/clock.h"
@@ -28,6 +29,7 @@ struct AdminContext {
   Probes probes;                          // the main listener's, mirrored (probes.h)
   std::function<std::string()> overview;  // OverviewSampler::Json
   std::vector<sync::PassSpec> passes;     // the reconciliation passes serve runs
+  ChangePoller* changes = nullptr;        // the change feed's long poll (null: feed off)
 };
 
 // The admin listener's routes. The context must outlive the router.
@@ -56,6 +58,7 @@ class AdminListener {
 
 // The admin listener and the overview's sampler it serves, running while they live.
 struct RunningAdmin {
+  std::unique_ptr<ChangePoller> changes;  // with the change feed; Stop() it before the listener
   std::unique_ptr<OverviewSampler> sampler;
   std::unique_ptr<AdminListener> listener;  // destroyed first: nothing reads the sampler then
 };
@@ -65,6 +68,7 @@ struct AdminSettings {
   std::string token;           // the bearer token /api/ requires
   int64_t sample_ms = 10'000;  // the overview's sampling interval (an hour of samples is kept)
   int64_t answer_timeout_ms = 5'000;
+  bool change_feed = false;  // serve the change feed's long poll (GET /api/changes)
 };
 
 // Starts the overview's sampler and the admin listener over `sources` (which must outlive

@@ -117,8 +117,8 @@ void AddServePassOptions(CLI::App& command, ServeOptions& serve) {
       ->capture_default_str();
   command
       .add_flag("--change-feed", serve.change_feed,
-                "record the changes the mirror makes in liveblocks_changes, in order (so far "
-                "Storage documents; read them with lbmirror changes)")
+                "record every change the mirror makes in liveblocks_changes, in order (read them "
+                "with lbmirror changes or GET /api/changes)")
       ->envname("LBMIRROR_CHANGE_FEED");
   command
       .add_option("--changes-retention", serve.changes_retention,
@@ -305,6 +305,11 @@ Subcommand AddBackfill(CLI::App& app, Shared& shared) {
       ->capture_default_str();
   command->add_flag("--restart", backfill->restart,
                     "start over instead of resuming an interrupted backfill");
+  command
+      ->add_flag("--change-feed", backfill->change_feed,
+                 "record the changes it makes in the change feed, as serve --change-feed "
+                 "does (their cause: backfill)")
+      ->envname("LBMIRROR_CHANGE_FEED");
   command->add_option("--workers", backfill->workers, "workers reading the REST API")
       ->envname("LBMIRROR_WORKERS")
       ->capture_default_str();
@@ -395,15 +400,19 @@ Subcommand AddSearch(CLI::App& app, Shared& shared) {
 }
 
 Subcommand AddChanges(CLI::App& app, Shared& shared) {
-  auto after = std::make_shared<int64_t>(0);
-  auto follow = std::make_shared<bool>(false);
+  auto args = std::make_shared<ChangesArgs>();
   CLI::App* command = app.add_subcommand(
       "changes", "the change feed as JSON lines, in position order, from after a position");
   AddCommonOptions(*command, shared.common);
-  command->add_option("--after", *after, "the last position already read (0: from the start)")
+  command->add_option("--after", args->after, "the last position already read (0: from the start)")
       ->capture_default_str();
-  command->add_flag("--follow", *follow, "keep printing changes as they come, until stopped");
-  return {command, [&shared, after, follow] { return RunChanges(shared.common, *after, *follow); }};
+  command->add_flag("--follow", args->follow, "keep printing changes as they come, until stopped");
+  command->add_option("--kind", args->kinds,
+                      "only these kinds of change, comma-separated (room, document, ydoc, thread, "
+                      "comment, reaction, notification, ...)");
+  command->add_option("--room-prefix", args->room_prefix,
+                      "only changes of rooms whose id starts with this");
+  return {command, [&shared, args] { return RunChanges(shared.common, *args); }};
 }
 
 // `ydoc export` and `ydoc decode`.

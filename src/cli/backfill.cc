@@ -223,7 +223,9 @@ int RunBackfill(const CommonOptions& common, const ApiOptions& api,
   if (!backfill) return code;
   const sync::ReconcileOptions* scope = &backfill->rooms;
   const Clock& clock = SystemClock::Instance();
-  auto store = OpenStore(common.database_url, common.table_prefix, options.workers + 2, clock);
+  auto store = OpenStore(common.database_url, common.table_prefix, options.workers + 2, clock,
+                         /*hard_deletes=*/false, /*coalesce_ms=*/0, {},
+                         options.change_feed ? "backfill" : "");
   if (!store) return ConfigError(store.error().ToString());
   if ((code = PrepareSchema(**store, false)) != 0) return code;
 

@@ -113,16 +113,13 @@ int RunSearch(const CommonOptions& common, const std::string& query, int limit) 
   return 0;
 }
 
-int RunChanges(const CommonOptions& common, int64_t after, bool follow) {
-  namespace json = boost::json;
+int RunChanges(const CommonOptions& common, const ChangesArgs& args) {
+  auto filter = admin::CheckChangeFilter(args.kinds, args.room_prefix, "--");
+  if (!filter) return ConfigError(filter.error().message());
   int code = 0;
   auto store = OpenMirror(common, SystemClock::Instance(), code);
   if (!store) return code;
-  auto as_json = [](const std::string& text) {
-    boost::system::error_code ec;
-    json::value value = json::parse(text, ec);
-    return ec ? json::value(text) : value;
-  };
+  int64_t after = args.after;
   for (;;) {
     // Any process may give committed changes their positions: so the feed moves on even when
     // no serve does it.
@@ -130,26 +127,18 @@ int RunChanges(const CommonOptions& common, int64_t after, bool follow) {
       log::Error(placed.error().ToString());
       return 1;
     }
-    auto changes = store->ReadChanges(after, 1000);
+    auto changes = store->ReadChanges(after, 1000, *filter);
     if (!changes) {
       log::Error(changes.error().ToString());
       return changes.error().code() == ErrorCode::kInvalidArgument ? 2 : 1;
     }
     for (const store::Change& change : *changes) {
-      json::object line{{"position", change.position.value_or(0)},
-                        {"committed_at_ms", change.committed_at_ms},
-                        {"kind", change.kind},
-                        {"op", change.op},
-                        {"room_id", change.room_id ? json::value(*change.room_id) : nullptr},
-                        {"key", change.entity_key},
-                        {"cause", as_json(change.cause)},
-                        {"payload", as_json(change.payload)}};
-      std::cout << json::serialize(line) << "\n";
+      std::cout << admin::ChangeJson(change) << "\n";
       after = change.position.value_or(after);
     }
     std::cout.flush();
     if (!changes->empty()) continue;
-    if (!follow) return 0;
+    if (!args.follow) return 0;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
 }

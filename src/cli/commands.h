@@ -32,8 +32,9 @@ int RunYdocExport(const CommonOptions& common, const std::string& room_id);
 int RunYdocDecode(const std::vector<std::string>& files);
 // Prints matching comments and documents, one per line: kind, room, thread/comment, snippet.
 int RunSearch(const CommonOptions& common, const std::string& query, int limit);
-// The change feed after position `after`, one JSON object a line; with `follow`, forever.
-int RunChanges(const CommonOptions& common, int64_t after, bool follow);
+// The change feed after position `args.after`, filtered, one JSON object a line; with
+// `args.follow`, forever. Exit 2 for a bad filter or a position retention pruned past.
+int RunChanges(const CommonOptions& common, const ChangesArgs& args);
 // GETs `path` of the serve listening at `listen` (0.0.0.0 and :: reached on loopback): 0 when it
 // answers 200, 1 otherwise (the reason on standard error), 2 for a bad address or path.
 int RunHealthcheck(const std::string& listen, const std::string& path, int timeout_ms);

@@ -67,6 +67,15 @@ struct BackfillOptions {
   bool restart = false;
   int workers = 4;
   std::string flow_keys = "flow";
+  bool change_feed = false;  // record its changes in the change feed (cause "backfill")
+};
+
+// lbmirror changes.
+struct ChangesArgs {
+  int64_t after = 0;        // the last position already read
+  bool follow = false;      // keep printing changes as they come
+  std::string kinds;        // comma-separated kinds (empty: all)
+  std::string room_prefix;  // rooms whose id starts with this (empty: all)
 };
 
 // `lbmirror replay`: which stored webhooks to replay.

@@ -178,7 +178,8 @@ admin::RunningAdmin StartAdmin(const ServeOptions& options, const ServeConfig& c
                                std::function<std::string()> metrics_page, int& code) {
   if (options.admin_token.empty()) return {};
   auto running = admin::StartAdmin(
-      {options.admin_listen, options.admin_token, config.admin_sample_ms, config.ack_timeout_ms},
+      {options.admin_listen, options.admin_token, config.admin_sample_ms, config.ack_timeout_ms,
+       options.change_feed},
       sources, [&engine] { engine.Notify(); },
       {sources.store, store::sql::LatestSchemaVersion(), std::move(metrics_page)});
   if (!running) {
@@ -305,7 +306,8 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   const Clock& clock = SystemClock::Instance();
   auto store = OpenStore(common.database_url, common.table_prefix,
                          options.http_threads + options.workers + 3, clock, options.hard_deletes,
-                         options.coalesce_ms, AfterEditOf(*config), options.change_feed);
+                         options.coalesce_ms, AfterEditOf(*config),
+                         options.change_feed ? "reconciliation" : "");
   if (!store) return ConfigError(store.error().ToString());
   if ((code = PrepareSchema(**store, options.no_migrate)) != 0) return code;
   if (Status warm = (*store)->WarmUp(); !warm) {
@@ -369,7 +371,8 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   if (sequencer) sequencer->Stop();
   if (reconcile) reconcile->Stop();
   passes.Stop();
-  admin.listener.reset();  // before the sampler it reads
+  if (admin.changes) admin.changes->Stop();  // long polls answered: the listener stops at once
+  admin.listener.reset();                    // before the sampler it reads
   admin.sampler.reset();
   engine.Stop();
   LogStopped(handler.get(), engine);

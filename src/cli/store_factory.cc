@@ -18,7 +18,7 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
                                                 const Clock& clock, bool hard_deletes,
                                                 int64_t coalesce_ms,
                                                 store::sql::AfterEdit after_edit,
-                                                bool change_feed) {
+                                                const std::string& change_reason) {
   if (!store::sql::IsValidTablePrefix(table_prefix)) {
     return InvalidArgument("--table-prefix may hold only letters, digits and '_' (at most 32)");
   }
@@ -31,7 +31,8 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
   options.hard_deletes = hard_deletes;
   options.coalesce_ms = coalesce_ms;
   options.after_edit = std::move(after_edit);
-  options.change_feed = change_feed;
+  options.change_feed = !change_reason.empty();
+  if (options.change_feed) options.change_reason = change_reason;
   if (config->backend == store::DatabaseConfig::Backend::kSqlite) {
     options.pool_size = 1;
     std::string path = config->sqlite_path;

@@ -13,11 +13,13 @@
 namespace lbmirror::cli {
 
 // `pool_size` is the number of MySQL connections (SQLite always uses one writer connection).
+// `change_reason`: with the change feed on, the cause of reads no stored webhook explains
+// ("reconciliation", "backfill"); empty: the feed off.
 Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
                                                 const std::string& table_prefix, int pool_size,
                                                 const Clock& clock, bool hard_deletes = false,
                                                 int64_t coalesce_ms = 0,
                                                 store::sql::AfterEdit after_edit = {},
-                                                bool change_feed = false);
+                                                const std::string& change_reason = "");
 
 }  // namespace lbmirror::cli

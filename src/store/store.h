@@ -183,7 +183,6 @@ class SchemaAdmin {
   virtual Status Ping() = 0;
 };
 
-// Every role at once: what the command line opens and wires.
 // One change the mirror made, as the change feed keeps it (sql/change_log.h).
 struct Change {
   std::optional<int64_t> position;  // none until the sequencer gives it one
@@ -196,6 +195,15 @@ struct Change {
   std::string payload;  // JSON
 };
 
+// Which changes a reader wants: kinds among ChangeKinds() (none: all), and rooms whose id
+// starts with `room_prefix` (empty: all, changes without a room included).
+struct ChangeFilter {
+  std::vector<std::string> kinds;
+  std::string room_prefix;
+};
+// The kinds of change the feed holds ("room", "document", "comment", ...).
+const std::vector<std::string_view>& ChangeKinds();
+
 // The change feed: positions given to committed changes, and the changes after a position.
 // Any process may sequence; they take turns.
 class ChangeFeed {
@@ -203,13 +211,16 @@ class ChangeFeed {
   virtual ~ChangeFeed() = default;
   // One sequencing transaction: up to `limit` committed changes get the next positions.
   virtual Result<int64_t> SequenceChanges(int limit) = 0;
-  // Up to `limit` changes after position `after`, in position order.
-  // A position retention has pruned past is an error (kInvalidArgument) naming where to start.
-  virtual Result<std::vector<Change>> ReadChanges(int64_t after, int limit) = 0;
+  // Up to `limit` changes after position `after` that `filter` lets through, in position
+  // order. A position retention has pruned past is an error (kInvalidArgument) naming where
+  // to start.
+  virtual Result<std::vector<Change>> ReadChanges(int64_t after, int limit,
+                                                  const ChangeFilter& filter) = 0;
   // Deletes up to `limit` of the oldest changes committed before `before_ms`; how many.
   virtual Result<int64_t> PruneChanges(int64_t before_ms, int limit) = 0;
 };
 
+// Every role at once: what the command line opens and wires.
 class Store : public Inbox,
               public TargetQueue,
               public MirrorReads,

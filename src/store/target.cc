@@ -2,7 +2,34 @@
 
 #include <array>
 
+#include "store/store.h"
+
 namespace lbmirror::store {
+
+const std::vector<std::string_view>& ChangeKinds() {
+  static const std::vector<std::string_view> kKinds = {"room",
+                                                       "document",
+                                                       "ydoc",
+                                                       "flow_node",
+                                                       "flow_edge",
+                                                       "thread",
+                                                       "comment",
+                                                       "reaction",
+                                                       "attachment",
+                                                       "notification",
+                                                       "active_user",
+                                                       "session",
+                                                       "group",
+                                                       "group_member",
+                                                       "version",
+                                                       "version_ydoc",
+                                                       "notification_settings",
+                                                       "room_subscription_settings",
+                                                       "thread_subscription",
+                                                       "feed",
+                                                       "feed_message"};
+  return kKinds;
+}
 
 namespace {
 constexpr std::array<std::pair<TargetKind, std::string_view>, kTargetKindCount> kNames = {{

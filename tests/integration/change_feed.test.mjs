@@ -1,12 +1,18 @@
-// The change feed (work in progress: Storage documents so far), on SQLite, MariaDB and
-// Postgres: lbmirror serve --change-feed records each Storage change, and none for a re-read
-// that changes nothing; lbmirror changes prints them in position order from after a position,
-// and --follow keeps printing new ones. The JSON Patches replayed give the mirrored document.
+// The change feed, on SQLite, MariaDB and Postgres: lbmirror serve --change-feed records each
+// change the mirror makes, and none for a re-read that changes nothing; lbmirror changes prints
+// them in position order from after a position, filtered by kind and room, and --follow keeps
+// printing new ones; GET /api/changes answers the same, waiting for the next change. The JSON
+// Patches replayed give the mirrored document; a change's cause names its webhook. Threads come
+// from the project's test double (the dev server lacks them), the rest from the dev server.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { isDeepStrictEqual } from "node:util";
-import { env, startMirror, sendEvent, liveblocks, storageUpdated, uniqueId, waitFor, backends, parseJsonColumn } from "./lib/harness.mjs";
+import { env, startMirror, sendEvent, liveblocks, storageUpdated, uniqueId, waitFor, backends, parseJsonColumn, freePort } from "./lib/harness.mjs";
+import { startLiveblocksDouble, textBody } from "./lib/liveblocks_double.mjs";
+import { threadEvent } from "./lib/checks.mjs";
+
+const TOKEN = "admin-token-for-the-feed-tests-0123456789";
 
 function changes(backend, args) {
   const proc = spawn(env.bin, ["changes", ...args, ...backend.extraArgs], {
@@ -40,12 +46,22 @@ function applyPatch(doc, patch) {
 for (const backend of backends("feed")) {
   describe(`the change feed, on ${backend.name}`, () => {
     let mirror;
+    let double;
+    let admin;
+    const api = (query, token = TOKEN) => fetch(`${admin}/api/changes?${query}`,
+      { headers: token ? { authorization: `Bearer ${token}` } : {} });
     before(async () => {
       backend.cleanup();
-      mirror = await startMirror({ databaseUrl: backend.databaseUrl, extraArgs: [...backend.extraArgs, "--change-feed"] });
+      double = await startLiveblocksDouble(env.baseUrl);
+      const port = await freePort();
+      admin = `http://127.0.0.1:${port}`;
+      mirror = await startMirror({ databaseUrl: backend.databaseUrl, baseUrl: double.url,
+        extraArgs: [...backend.extraArgs, "--change-feed", "--admin-listen", `127.0.0.1:${port}`],
+        extraEnv: { LBMIRROR_ADMIN_TOKEN: TOKEN } });
     });
     after(async () => {
       assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-3000));
+      await double.close();
       backend.cleanup();
     });
 
@@ -84,6 +100,72 @@ for (const backend of backends("feed")) {
       } finally {
         follower.proc.kill("SIGTERM");
       }
+    });
+
+    test("thread changes name their webhooks, filtered by kind and by room", async () => {
+      const roomId = uniqueId("feedth");
+      await liveblocks.createRoom(roomId);
+      const { threadId, commentId } = double.createThread(roomId, { userId: "alice", body: textBody("hello") });
+      const created = uniqueId("msg_created");
+      assert.equal((await sendEvent(mirror, threadEvent("threadCreated", roomId, threadId), { id: created })).status, 200);
+      const count = async (table) => (await backend.db.query(
+        `SELECT COUNT(*) AS n FROM ${backend.prefix}${table} WHERE thread_id = ?`, [threadId]))[0].n;
+      await waitFor("the comment mirrored", async () => Number(await count("comments")) === 1, 15000);
+      double.addReaction(roomId, threadId, commentId, "👍", "bob");
+      const reacted = uniqueId("msg_reacted");
+      assert.equal((await sendEvent(mirror, threadEvent("commentReactionAdded", roomId, threadId,
+        { commentId, emoji: "👍" }), { id: reacted })).status, 200);
+      await waitFor("the reaction mirrored", async () => Number(await count("comment_reactions")) === 1, 15000);
+
+      const mine = changes(backend, ["--kind", "thread,comment,reaction", "--room-prefix", roomId]);
+      assert.equal(await mine.done, 0, mine.err);
+      const lines = mine.lines();
+      // (A reaction moves the thread's updatedAt: the thread changes too.)
+      assert.deepEqual(lines.map((c) => [c.kind, c.op, c.key]), [["thread", "insert", threadId],
+        ["comment", "insert", commentId], ["thread", "update", threadId], ["reaction", "insert", `${commentId}/👍/bob`]]);
+      assert.ok(lines.every((c) => c.room_id === roomId));
+      assert.deepEqual(lines[0].cause, { reason: "webhook", webhooks: [created] });
+      assert.deepEqual(lines[3].cause, { reason: "webhook", webhooks: [reacted] });
+      assert.equal(lines[1].payload.row.body_text, "hello");
+      assert.deepEqual(Object.keys(lines[2].payload.previous), ["updated_at"]);
+      assert.equal(lines[2].payload.row.updated_at, double.thread(roomId, threadId).updatedAt);
+      assert.equal(lines[3].payload.row.user_id, "bob");
+
+      const others = changes(backend, ["--kind", "document", "--room-prefix", roomId]);
+      assert.equal(await others.done, 0, others.err);
+      assert.deepEqual(others.lines(), [], "no document changed in that room");
+      const wrong = changes(backend, ["--kind", "threads"]);
+      assert.equal(await wrong.done, 2);
+      assert.match(wrong.err, /--kind: threads is not a kind of change/);
+    });
+
+    test("GET /api/changes resumes from a position and waits for the next change", async () => {
+      assert.equal((await api("after=0", null)).status, 401);
+      assert.equal((await api("after=0&wait=5m")).status, 400);
+      assert.equal((await api("after=-1")).status, 400);
+      assert.equal((await api("after=0&kind=nope")).status, 400);
+      const first = await (await api("after=0&limit=1")).json();
+      assert.equal(first.changes.length, 1);
+      assert.equal(first.next, first.changes[0].position);
+      const rest = await (await api(`after=${first.next}&limit=1000`)).json();
+      assert.ok(rest.changes.every((c) => c.position > first.next));
+      assert.ok(rest.changes.length > 0, "the earlier tests left more than one change");
+
+      const roomId = uniqueId("feedpoll");
+      const waiting = api(`after=${rest.next}&wait=30s&room_prefix=${encodeURIComponent(roomId)}`);
+      const started = Date.now();
+      await liveblocks.createRoom(roomId);
+      await liveblocks.setStorage(roomId, { polled: true });
+      assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 200);
+      const answer = await waiting;
+      assert.equal(answer.status, 200);
+      const body = await answer.json();
+      assert.ok(Date.now() - started < 25000, "answered when the change came, not at the deadline");
+      assert.deepEqual(body.changes.map((c) => [c.kind, c.op, c.room_id]), [["document", "insert", roomId]]);
+      assert.equal(body.next, body.changes[0].position);
+
+      const quiet = await (await api(`after=${body.next + 1000000}&wait=1s`)).json();
+      assert.deepEqual(quiet, { changes: [], next: body.next + 1000000 }, "nothing after: empty at the deadline");
     });
   });
 }

@@ -162,7 +162,7 @@ TEST_P(SqlStoreTest, DocumentReadsAndDeletionsAppendTheirChangesAndUnchangedOnes
   auto placed = store->SequenceChanges(100);
   ASSERT_TRUE(placed.has_value()) << placed.error().ToString();
   EXPECT_EQ(*placed, 4) << "the unchanged reads and the second deletion appended nothing";
-  auto changes = store->ReadChanges(0, 100);
+  auto changes = store->ReadChanges(0, 100, {});
   ASSERT_TRUE(changes.has_value()) << changes.error().ToString();
   ASSERT_EQ(changes->size(), 4u);
   std::vector<std::pair<std::string, std::string>> ops;

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <string>
 #include <tuple>
@@ -52,7 +53,7 @@ class RowChangesTest : public SqlStoreTest {
   std::vector<Change> Next() {
     auto placed = feed_->SequenceChanges(1000);
     EXPECT_TRUE(placed.has_value()) << placed.error().ToString();
-    auto changes = feed_->ReadChanges(read_, 1000);
+    auto changes = feed_->ReadChanges(read_, 1000, {});
     EXPECT_TRUE(changes.has_value()) << changes.error().ToString();
     if (!changes) return {};
     if (!changes->empty()) read_ = *changes->back().position;
@@ -274,6 +275,37 @@ TEST_P(RowChangesTest, ACauseNamesTheWebhooksThatMarkedTheTarget) {
 INSTANTIATE_TEST_SUITE_P(Backends, RowChangesTest,
                          ::testing::Values(Dialect::kSqlite, Dialect::kMysql, Dialect::kPostgres),
                          BackendName);
+
+TEST(ChangeTablesTest, EveryKindTheTablesMakeIsOneReadersCanAskFor) {
+  for (std::string_view table : {"rooms",
+                                 "documents",
+                                 "ydocs",
+                                 "threads",
+                                 "comments",
+                                 "comment_reactions",
+                                 "comment_attachments",
+                                 "notifications",
+                                 "active_users",
+                                 "room_sessions",
+                                 "flow_nodes",
+                                 "flow_edges",
+                                 "groups",
+                                 "group_members",
+                                 "room_versions",
+                                 "room_version_ydocs",
+                                 "notification_settings",
+                                 "room_subscription_settings",
+                                 "thread_subscriptions",
+                                 "feeds",
+                                 "feed_messages"}) {
+    const ChangeTable* described = ChangeTableFor(table);
+    ASSERT_NE(described, nullptr) << table;
+    EXPECT_NE(std::find(ChangeKinds().begin(), ChangeKinds().end(), described->kind),
+              ChangeKinds().end())
+        << described->kind;
+  }
+  EXPECT_EQ(ChangeKinds().size(), 21u);
+}
 
 TEST(FeedTimestampTest, WritesEveryBackendsTimestampsAsIsoUtc) {
   EXPECT_EQ(FeedTimestamp("2026-05-01 10:00:00.123"), "2026-05-01T10:00:00.123Z");

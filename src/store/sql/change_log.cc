@@ -88,8 +88,8 @@ Result<int64_t> ChangeLog::Prune(SqlConnection& connection, int64_t before_ms, i
   return *deleted;
 }
 
-Result<std::vector<ChangeRow>> ChangeLog::Read(SqlConnection& connection, int64_t after,
-                                               int limit) const {
+Result<std::vector<ChangeRow>> ChangeLog::Read(SqlConnection& connection, int64_t after, int limit,
+                                               const ChangeFilter& filter) const {
   auto pruned = connection.Query(pruned_, {});
   if (!pruned) return pruned.error();
   const int64_t through = pruned->empty() ? 0 : std::stoll((*pruned)[0][0].value_or("0"));
@@ -98,8 +98,31 @@ Result<std::vector<ChangeRow>> ChangeLog::Read(SqlConnection& connection, int64_
                                " is older than the changes kept (they start after ", through,
                                "): read the tables again, then the changes after ", through));
   }
-  SqlValue params[] = {after, int64_t{limit}};
-  auto rows = connection.Query(read_, params);
+  std::vector<SqlValue> params = {after};
+  std::string sql = read_;
+  if (!filter.kinds.empty() || !filter.room_prefix.empty()) {
+    // Filtered on the server: a prefix compared as characters, exactly (LIKE would need
+    // escaping, and ignores case on SQLite).
+    std::string where = "WHERE position > ?";
+    if (!filter.kinds.empty()) {
+      where += " AND kind IN (";
+      for (size_t i = 0; i < filter.kinds.size(); ++i) {
+        where += i == 0 ? "?" : ", ?";
+        params.emplace_back(std::string_view(filter.kinds[i]));
+      }
+      where += ")";
+    }
+    if (!filter.room_prefix.empty()) {
+      int64_t characters = 0;
+      for (unsigned char c : filter.room_prefix) characters += (c & 0xC0) != 0x80;
+      where += " AND SUBSTR(room_id, 1, ?) = ?";
+      params.emplace_back(characters);
+      params.emplace_back(std::string_view(filter.room_prefix));
+    }
+    sql = ReplaceAll(sql, "WHERE position > ?", where);
+  }
+  params.emplace_back(int64_t{limit});
+  auto rows = connection.Query(sql, params);
   if (!rows) return rows.error();
   std::vector<ChangeRow> out;
   for (const SqlRow& row : *rows) {

@@ -35,7 +35,8 @@ class ChangeLog {
   Result<int64_t> Sequence(SqlConnection& connection, int limit) const;
   // Up to `limit` changes with a position after `after`, in position order. A position the
   // retention has pruned past is an error (kInvalidArgument) naming where the kept ones start.
-  Result<std::vector<ChangeRow>> Read(SqlConnection& connection, int64_t after, int limit) const;
+  Result<std::vector<ChangeRow>> Read(SqlConnection& connection, int64_t after, int limit,
+                                      const ChangeFilter& filter = {}) const;
   // Within a transaction of its own: deletes up to `limit` changes, the oldest by position, of
   // those committed before `before_ms`; returns how many.
   Result<int64_t> Prune(SqlConnection& connection, int64_t before_ms, int limit) const;

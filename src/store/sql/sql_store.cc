@@ -251,10 +251,11 @@ Result<int64_t> SqlStore::SequenceChanges(int limit) {
   return placed;
 }
 
-Result<std::vector<Change>> SqlStore::ReadChanges(int64_t after, int limit) {
+Result<std::vector<Change>> SqlStore::ReadChanges(int64_t after, int limit,
+                                                  const ChangeFilter& filter) {
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
-  return change_log_.Read(**connection, after, limit);
+  return change_log_.Read(**connection, after, limit, filter);
 }
 
 Result<int64_t> SqlStore::PruneChanges(int64_t before_ms, int limit) {

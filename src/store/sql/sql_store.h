@@ -97,7 +97,8 @@ class SqlStore final : public Store {
   // The change feed (sql/change_log.h): one sequencing transaction (up to `limit` changes
   // placed), and the changes after a position.
   Result<int64_t> SequenceChanges(int limit) override;
-  Result<std::vector<Change>> ReadChanges(int64_t after, int limit) override;
+  Result<std::vector<Change>> ReadChanges(int64_t after, int limit,
+                                          const ChangeFilter& filter) override;
   Result<int64_t> PruneChanges(int64_t before_ms, int limit) override;
 
  private:
