@@ -312,7 +312,8 @@ constexpr int kMaxChangesLimit = 1000;
 
 // GET /api/changes?after=POS&limit=N&wait=30s&kind=K,K&room_prefix=P: {"changes":[...],
 // "next":POS}, at once when there are changes after POS, else when one comes or `wait` ends.
-void Changes(const AdminContext& context, const http::Request& request, http::Responder respond) {
+void Changes(const AdminContext& context, const http::Request& request,
+             const http::Responder& respond) {
   if (context.changes == nullptr) {
     respond(Problem(404, "the change feed is off: start serve with --change-feed"));
     return;
@@ -395,9 +396,9 @@ http::Router AdminRoutes(const AdminContext& context) {
                      }));
   router.AddAsync(
       "GET", "/api/changes",
-      [&context](const http::Request& request, http::Responder respond) {
+      [&context](const http::Request& request, const http::Responder& respond) {
         if (auto denied = Denied(context, request)) return respond(std::move(*denied));
-        Changes(context, request, std::move(respond));
+        Changes(context, request, respond);
       },
       {}, std::chrono::milliseconds(kMaxChangesWaitMs + 15'000));
   router.AddBlocking("POST", "/api/mirror",
@@ -430,6 +431,12 @@ Result<std::unique_ptr<AdminListener>> AdminListener::Start(const std::string& a
 AdminListener::~AdminListener() {
   if (server_) server_->Stop();
   if (thread_.joinable()) thread_.join();
+}
+
+void RunningAdmin::Stop() {
+  if (changes) changes->Stop();
+  listener.reset();
+  sampler.reset();
 }
 
 Result<RunningAdmin> StartAdmin(const AdminSettings& settings, const Sources& sources,

@@ -58,9 +58,12 @@ class AdminListener {
 
 // The admin listener and the overview's sampler it serves, running while they live.
 struct RunningAdmin {
-  std::unique_ptr<ChangePoller> changes;  // with the change feed; Stop() it before the listener
+  std::unique_ptr<ChangePoller> changes;  // with the change feed
   std::unique_ptr<OverviewSampler> sampler;
   std::unique_ptr<AdminListener> listener;  // destroyed first: nothing reads the sampler then
+  // Answers the long polls (so the listener stops at once), stops the listener, then the
+  // sampler it reads.
+  void Stop();
 };
 
 struct AdminSettings {

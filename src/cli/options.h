@@ -47,9 +47,8 @@ struct ServeOptions {
   std::string settings_interval = "24h";      // re-read every known user's settings ("0": never)
   std::string subscriptions_interval = "7d";  // re-read every thread's subscriptions ("0": never)
   std::string feeds_interval = "24h";         // re-read every room's feeds ("0": never)
-  bool change_feed = false;
-  std::string changes_retention = "7d";  // changes older than this are pruned  // record every
-                                         // change the mirror makes (so far: Storage documents)
+  bool change_feed = false;                   // record every change the mirror makes
+  std::string changes_retention = "7d";       // with the feed: changes older than this are pruned
   std::string after_edit_delay = "15m";  // a room edited: its versions and feeds read after this
   std::string poll;                      // poll mode interval; the default when no webhook secret
   std::string room_prefix;               // reconciliation and polling look at these rooms only

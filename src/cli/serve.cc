@@ -53,12 +53,11 @@ size_t ConnectionCap(int requested) {
 struct ServeConfig {
   std::optional<webhook::SignatureVerifier> verifier;  // none: no webhook endpoint
   std::pair<std::string, uint16_t> address;
-  bool poll = false;           // polling instead of (or besides) webhooks
-  int64_t interval_ms = 0;     // of polling or reconciliation; 0: never
-  sync::PassIntervals passes;  // 0: a pass never runs
-  int64_t after_edit_ms = 0;
-  int64_t changes_retention_ms = 0;  // with --change-feed (0: keep every change)   // versions and
-                                     // feeds of a room read this long after its edits
+  bool poll = false;                 // polling instead of (or besides) webhooks
+  int64_t interval_ms = 0;           // of polling or reconciliation; 0: never
+  sync::PassIntervals passes;        // 0: a pass never runs
+  int64_t after_edit_ms = 0;         // versions and feeds of a room read this long after its edits
+  int64_t changes_retention_ms = 0;  // with --change-feed (0: keep every change)
   std::optional<int64_t> prune_ms;
   int64_t admin_sample_ms = 10'000;
   int64_t ack_timeout_ms = 5'000;  // the bound of every answer
@@ -371,9 +370,7 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   if (sequencer) sequencer->Stop();
   if (reconcile) reconcile->Stop();
   passes.Stop();
-  if (admin.changes) admin.changes->Stop();  // long polls answered: the listener stops at once
-  admin.listener.reset();                    // before the sampler it reads
-  admin.sampler.reset();
+  admin.Stop();
   engine.Stop();
   LogStopped(handler.get(), engine);
   return 0;

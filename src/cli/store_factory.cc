@@ -10,6 +10,7 @@
 #include "store/sql/schema.h"
 #include "store/sql/sql_store.h"
 #include "store/sqlite/sqlite_connection.h"
+#include "webhook/event.h"
 
 namespace lbmirror::cli {
 
@@ -32,6 +33,10 @@ Result<std::unique_ptr<store::Store>> OpenStore(const std::string& database_url,
   options.coalesce_ms = coalesce_ms;
   options.after_edit = std::move(after_edit);
   options.change_feed = !change_reason.empty();
+  options.event_targets = [](std::string_view payload) {
+    auto event = webhook::ParseEvent(payload);
+    return event ? std::move(event->targets) : std::vector<store::TargetKey>{};
+  };
   if (options.change_feed) options.change_reason = change_reason;
   if (config->backend == store::DatabaseConfig::Backend::kSqlite) {
     options.pool_size = 1;

@@ -15,6 +15,7 @@
 
 #include "core/text.h"
 #include "store/sql_store_fixture.h"
+#include "webhook/event.h"
 
 namespace lbmirror::store::sql {
 namespace {
@@ -31,6 +32,10 @@ class RowChangesTest : public SqlStoreTest {
     options.table_prefix = prefix_;
     options.pool_size = GetParam() == Dialect::kSqlite ? 1 : 4;
     options.change_feed = true;
+    options.event_targets = [](std::string_view payload) {
+      auto event = webhook::ParseEvent(payload);
+      return event ? event->targets : std::vector<TargetKey>{};
+    };
     feed_ = std::make_unique<SqlStore>(GetParam(), factory_, options, clock_);
   }
   void TearDown() override {
@@ -240,6 +245,9 @@ TEST_P(RowChangesTest, ACauseNamesTheWebhooksThatMarkedTheTarget) {
   InboxEvent event = Event("msg_storage_1", {kStorage});
   event.payload = R"({"type":"storageUpdated","data":{"roomId":"room-1"}})";
   ASSERT_TRUE(*feed_->Record(event));
+  InboxEvent ydoc = Event("msg_ydoc_same_room", {{TargetKind::kYdoc, "room-1", ""}});
+  ydoc.payload = R"({"type":"ydocUpdated","data":{"roomId":"room-1"}})";
+  ASSERT_TRUE(*feed_->Record(ydoc));
   InboxEvent other = Event("msg_other_room", {{TargetKind::kStorage, "room-2", ""}});
   other.room_id = "room-2";
   ASSERT_TRUE(*feed_->Record(other));

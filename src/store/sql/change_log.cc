@@ -4,11 +4,11 @@
 
 #include "core/text.h"
 #include "store/sql/values.h"
-#include "webhook/event.h"
 
 namespace lbmirror::store::sql {
 
-ChangeLog::ChangeLog(Dialect dialect, const std::string& prefix) {
+ChangeLog::ChangeLog(Dialect dialect, const std::string& prefix, EventTargets event_targets)
+    : event_targets_(std::move(event_targets)) {
   auto render = [&](const std::string& sql) { return RenderSql(sql, dialect, prefix); };
   append_ = render(
       "INSERT INTO {p}changes (committed_at, kind, op, room_id, entity_key, cause, payload)"
@@ -152,10 +152,9 @@ Result<std::string> ChangeLog::Cause(SqlConnection& connection, const Claim& cla
         by_user ? connection.Query(user_events_, user) : connection.Query(room_events_, room);
     if (!events) return events.error();
     for (const SqlRow& row : *events) {
-      auto event = webhook::ParseEvent(row[1].value_or(""));
-      if (!event ||
-          std::find(event->targets.begin(), event->targets.end(), key) == event->targets.end()) {
-        continue;
+      if (event_targets_) {
+        const std::vector<TargetKey> marked = event_targets_(row[1].value_or(""));
+        if (std::find(marked.begin(), marked.end(), key) == marked.end()) continue;
       }
       webhooks.emplace_back(row[0].value_or(""));
       if (webhooks.size() == kMaxWebhooks) break;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,9 +24,14 @@ namespace lbmirror::store::sql {
 
 using ChangeRow = Change;
 
+// The targets a stored webhook's payload marks (what the webhook layer's parser finds), for
+// telling which webhooks caused a read. Given by the layer that parses webhooks; without it,
+// every webhook of the target's room counts.
+using EventTargets = std::function<std::vector<TargetKey>(std::string_view payload)>;
+
 class ChangeLog {
  public:
-  ChangeLog(Dialect dialect, const std::string& prefix);
+  ChangeLog(Dialect dialect, const std::string& prefix, EventTargets event_targets = {});
 
   // Appends `change` (its position is ignored) within the caller's transaction.
   Status Append(SqlConnection& connection, const ChangeRow& change) const;
@@ -50,6 +56,7 @@ class ChangeLog {
  private:
   std::string append_, lock_, last_, unsequenced_, place_, advance_, read_, pruned_, cutoff_,
       prune_, mark_pruned_, first_dirty_, room_events_, user_events_;
+  EventTargets event_targets_;
 };
 
 }  // namespace lbmirror::store::sql

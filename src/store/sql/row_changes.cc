@@ -249,7 +249,7 @@ std::optional<std::string> RoomOf(const ChangeTable& table, const SqlRow& row) {
 }
 
 Change MakeChange(const ChangeTable& table, std::string_view op, const std::string& key,
-                  const SqlRow& row, json::object payload) {
+                  const SqlRow& row, const json::object& payload) {
   Change change;
   change.kind = std::string(table.kind);
   change.op = std::string(op);

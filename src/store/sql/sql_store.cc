@@ -22,7 +22,7 @@ SqlStore::SqlStore(Dialect dialect, ConnectionFactory factory, SqlStoreOptions o
       search_(dialect, options_.table_prefix),
       marks_(dialect, options_.table_prefix, std::max<int64_t>(options_.coalesce_ms * 5, 1),
              kMaxRecordBatch),
-      change_log_(dialect, options_.table_prefix),
+      change_log_(dialect, options_.table_prefix, options_.event_targets),
       writer_(dialect, options_.table_prefix, options_.hard_deletes, kMaxRecordBatch, search_,
               marks_, options_.after_edit),
       queue_(dialect, options_.table_prefix, options_.coalesce_ms, kMaxRecordBatch),

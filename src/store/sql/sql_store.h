@@ -49,6 +49,7 @@ struct SqlStoreOptions {
   // `change_reason`.
   bool change_feed = false;
   std::string change_reason = "reconciliation";
+  sql::EventTargets event_targets = {};  // which webhooks marked a target (ChangeLog::Cause)
 };
 
 class SqlStore final : public Store {
