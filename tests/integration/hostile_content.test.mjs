@@ -291,7 +291,7 @@ describe("replicas starting together on a fresh database", () => {
           assert.equal(migrated.code, 0, `round ${round}: migrate: ${migrated.stderr}`);
           const p = server ? prefix : "liveblocks_";
           const versions = await db.query(`SELECT version FROM ${p}schema_migrations ORDER BY version`);
-          assert.deepEqual(versions.map((v) => Number(v.version)), [1, 2, 3, 4, 5, 6, 7], `round ${round}`);
+          assert.deepEqual(versions.map((v) => Number(v.version)), [1, 2, 3, 4, 5, 6, 7, 8], `round ${round}`);
         } finally {
           for (const proc of procs) proc.kill("SIGTERM");
           await Promise.all(procs.map((proc) => (proc.exitCode !== null ? null : new Promise((r) => proc.on("exit", r)))));
