@@ -127,6 +127,13 @@ void AddServePassOptions(CLI::App& command, ServeOptions& serve) {
       ->envname("LBMIRROR_CHANGES_RETENTION")
       ->capture_default_str();
   command
+      .add_option("--forward-config", serve.forward_config,
+                  "with --change-feed: a JSON file of endpoints to POST changes to, each "
+                  "[{\"name\",\"url\",\"secret\":\"whsec_…\",\"kinds\",\"room_prefix\"}] "
+                  "(signed per Standard Webhooks)")
+      ->envname("LBMIRROR_FORWARD_CONFIG")
+      ->capture_default_str();
+  command
       .add_option("--after-edit-delay", serve.after_edit_delay,
                   "read a room's version history and feeds this long after its Storage or Yjs "
                   "document changed, once for the edits meanwhile, besides their passes "

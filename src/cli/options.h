@@ -49,6 +49,7 @@ struct ServeOptions {
   std::string feeds_interval = "24h";         // re-read every room's feeds ("0": never)
   bool change_feed = false;                   // record every change the mirror makes
   std::string changes_retention = "7d";       // with the feed: changes older than this are pruned
+  std::string forward_config;                 // a JSON file of endpoints to forward changes to
   std::string after_edit_delay = "15m";  // a room edited: its versions and feeds read after this
   std::string poll;                      // poll mode interval; the default when no webhook secret
   std::string room_prefix;               // reconciliation and polling look at these rooms only

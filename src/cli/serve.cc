@@ -2,7 +2,9 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <fstream>
 #include <functional>
+#include <sstream>
 
 #include "admin/admin_api.h"
 #include "admin/metrics_page.h"
@@ -15,6 +17,9 @@
 #include "core/log.h"
 #include "core/periodic.h"
 #include "core/text.h"
+#include "forward/curl_post.h"
+#include "forward/endpoints.h"
+#include "forward/forwarder.h"
 #include "http/server.h"
 #include "liveblocks/curl/curl_client.h"
 #include "store/sql/schema.h"
@@ -58,6 +63,7 @@ struct ServeConfig {
   sync::PassIntervals passes;        // 0: a pass never runs
   int64_t after_edit_ms = 0;         // versions and feeds of a room read this long after its edits
   int64_t changes_retention_ms = 0;  // with --change-feed (0: keep every change)
+  std::vector<forward::Endpoint> endpoints;  // --forward-config
   std::optional<int64_t> prune_ms;
   int64_t admin_sample_ms = 10'000;
   int64_t ack_timeout_ms = 5'000;  // the bound of every answer
@@ -131,6 +137,16 @@ std::optional<ServeConfig> ReadServeConfig(const ApiOptions& api, const ServeOpt
       return fail(Cat(option, " must be 0 or a duration of at least 1s, such as 24h or 10m"));
     }
     *into = *ms;
+  }
+  if (!options.forward_config.empty()) {
+    if (!options.change_feed) return fail("--forward-config needs --change-feed");
+    std::ifstream file(options.forward_config);
+    std::stringstream text;
+    text << file.rdbuf();
+    if (!file) return fail(Cat("--forward-config: cannot read ", options.forward_config));
+    auto endpoints = forward::ParseEndpoints(text.str());
+    if (!endpoints) return fail(Cat("--forward-config: ", endpoints.error().message()));
+    config.endpoints = std::move(*endpoints);
   }
   if (!options.prune_events_older_than.empty()) {
     config.prune_ms = ParseDurationMs(options.prune_events_older_than);
@@ -270,9 +286,8 @@ store::sql::AfterEdit AfterEditOf(const ServeConfig& config) {
 
 // With --change-feed: gives committed changes their positions a few times a second, and once
 // a minute deletes those older than --changes-retention, 10,000 at a time.
-std::unique_ptr<Periodic> SequencerFor(const ServeOptions& options, const ServeConfig& config,
-                                       store::ChangeFeed& feed, const Clock& clock) {
-  if (!options.change_feed) return nullptr;
+std::unique_ptr<Periodic> Sequencer(const ServeConfig& config, store::ChangeFeed& feed,
+                                    const Clock& clock) {
   const int64_t retention_ms = config.changes_retention_ms;
   auto next_prune = std::make_shared<int64_t>(0);
   return std::make_unique<Periodic>(250, [&feed, &clock, retention_ms, next_prune] {
@@ -292,6 +307,33 @@ std::unique_ptr<Periodic> SequencerFor(const ServeOptions& options, const ServeC
       if (*pruned < 10'000) return;
     }
   });
+}
+
+// What serve runs for the change feed: the sequencer, and the forwarder when endpoints are
+// configured.
+struct FeedTasks {
+  std::unique_ptr<Periodic> sequencer;
+  std::unique_ptr<forward::Forwarder> forwarder;
+  void Start() {
+    if (sequencer) sequencer->Start();
+    if (forwarder) forwarder->Start();
+  }
+  void Stop() {
+    if (forwarder) forwarder->Stop();
+    if (sequencer) sequencer->Stop();
+  }
+};
+
+FeedTasks FeedTasksFor(const ServeOptions& options, const ServeConfig& config,
+                       store::ChangeFeed& feed, const Clock& clock) {
+  FeedTasks tasks;
+  if (!options.change_feed) return tasks;
+  tasks.sequencer = Sequencer(config, feed, clock);
+  if (!config.endpoints.empty()) {
+    tasks.forwarder = std::make_unique<forward::Forwarder>(
+        config.endpoints, feed, clock, forward::CurlPost, forward::ForwarderOptions{});
+  }
+  return tasks;
 }
 
 }  // namespace
@@ -361,13 +403,13 @@ int RunServe(const CommonOptions& common, const ApiOptions& api, const ServeOpti
   engine.Start();
   if (reconcile) reconcile->Start();
   passes.Start();
-  std::unique_ptr<Periodic> sequencer = SequencerFor(options, *config, **store, clock);
-  if (sequencer) sequencer->Start();
+  FeedTasks feed = FeedTasksFor(options, *config, **store, clock);
+  feed.Start();
   if (pruner) pruner->Start();
   server.Run();  // returns after SIGINT/SIGTERM once requests in flight are answered
   log::Info("HTTP server stopped; stopping workers");
   if (pruner) pruner->Stop();
-  if (sequencer) sequencer->Stop();
+  feed.Stop();
   if (reconcile) reconcile->Stop();
   passes.Stop();
   admin.Stop();

@@ -204,6 +204,30 @@ struct ChangeFilter {
 // The kinds of change the feed holds ("room", "document", "comment", ...).
 const std::vector<std::string_view>& ChangeKinds();
 
+// One round of an endpoint's delivery (ChangeFeed::SaveCursor).
+struct CursorUpdate {
+  int64_t position = 0;
+  int64_t delivered = 0;
+  std::optional<std::string> error;
+  int64_t next_attempt_at_ms = 0;
+};
+// An endpoint's cursor as stored.
+struct CursorState {
+  std::string endpoint;
+  int64_t position = 0;
+  std::string lease_owner;
+  int64_t lease_until_ms = 0;
+  int failures = 0;  // in a row
+  int64_t next_attempt_at_ms = 0;
+  std::optional<std::string> last_error;
+  int64_t delivered = 0;  // in all
+  int64_t updated_at_ms = 0;
+};
+struct ForwardingStatus {
+  int64_t head = 0;  // the newest position given
+  std::vector<CursorState> cursors;
+};
+
 // The change feed: positions given to committed changes, and the changes after a position.
 // Any process may sequence; they take turns.
 class ChangeFeed {
@@ -218,6 +242,24 @@ class ChangeFeed {
                                                   const ChangeFilter& filter) = 0;
   // Deletes up to `limit` of the oldest changes committed before `before_ms`; how many.
   virtual Result<int64_t> PruneChanges(int64_t before_ms, int limit) = 0;
+
+  // Forwarding's cursors, one per endpoint, shared by the replicas: one at a time holds an
+  // endpoint's lease and delivers its changes.
+  // The cursor of `endpoint` leased to `owner` until now + `lease_ms` when it is free (or
+  // already `owner`'s) and due; a cursor seen for the first time starts at the newest position
+  // given. Its position, or nullopt when another replica holds it or it is not due.
+  virtual Result<std::optional<int64_t>> LeaseCursor(std::string_view endpoint,
+                                                     std::string_view owner, int64_t lease_ms) = 0;
+  // What one round of delivery did, saved while `owner` holds the lease: the cursor moves to
+  // `position` (never back), `delivered` more changes were delivered; with `error`, one more
+  // failure in a row and the next attempt at `next_attempt_at`, else the failures cleared.
+  // False when the lease was lost.
+  virtual Result<bool> SaveCursor(std::string_view endpoint, std::string_view owner,
+                                  const CursorUpdate& update) = 0;
+  // Every endpoint's cursor, and the newest position given (for the lag).
+  virtual Result<ForwardingStatus> Forwarding() = 0;
+  // Makes a failing endpoint's next attempt due now; false when there is no such endpoint.
+  virtual Result<bool> RetryCursor(std::string_view endpoint) = 0;
 };
 
 // Every role at once: what the command line opens and wires.

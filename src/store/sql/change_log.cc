@@ -41,6 +41,26 @@ ChangeLog::ChangeLog(Dialect dialect, const std::string& prefix, EventTargets ev
   user_events_ = render(
       "SELECT webhook_id, {text:payload} FROM {p}events WHERE type = 'notification'"
       " AND received_at >= ? ORDER BY received_at, webhook_id LIMIT 200");
+  cursor_create_ = render(
+      "INSERT INTO {p}change_cursors (endpoint, position) VALUES (?, ?) {upsert:endpoint}"
+      " position = {old:position}");
+  cursor_lease_ = render(
+      "UPDATE {p}change_cursors SET lease_owner = ?, lease_until = ? WHERE endpoint = ?"
+      " AND (lease_owner = ? OR lease_until <= ?) AND next_attempt_at <= ?");
+  cursor_read_ = render(
+      "SELECT position, lease_owner, lease_until, next_attempt_at FROM {p}change_cursors"
+      " WHERE endpoint = ?");
+  // A lost lease saves nothing; the position never goes back; a success keeps the last error
+  // (for the operator) but clears the failures.
+  cursor_save_ = render(
+      "UPDATE {p}change_cursors SET position = {greatest}(position, ?), delivered = delivered + ?,"
+      " failures = CASE WHEN ? = 1 THEN failures + 1 ELSE 0 END,"
+      " last_error = COALESCE(?, last_error), next_attempt_at = ?, updated_at = ?"
+      " WHERE endpoint = ? AND lease_owner = ? AND lease_until >= ?");
+  cursor_all_ = render(
+      "SELECT endpoint, position, lease_owner, lease_until, failures, next_attempt_at, last_error,"
+      " delivered, updated_at FROM {p}change_cursors ORDER BY endpoint");
+  cursor_retry_ = render("UPDATE {p}change_cursors SET next_attempt_at = 0 WHERE endpoint = ?");
   read_ = render(
       "SELECT position, committed_at, kind, op, room_id, entity_key, {text:cause},"
       " {text:payload} FROM {p}changes WHERE position > ? ORDER BY position LIMIT ?");
@@ -131,6 +151,69 @@ Result<std::vector<ChangeRow>> ChangeLog::Read(SqlConnection& connection, int64_
                    row[6].value_or("null"), row[7].value_or("null")});
   }
   return out;
+}
+
+Result<std::optional<int64_t>> ChangeLog::LeaseCursor(SqlConnection& connection,
+                                                      std::string_view endpoint,
+                                                      std::string_view owner, int64_t now_ms,
+                                                      int64_t lease_ms) const {
+  auto head = connection.Query(last_, {});
+  if (!head) return head.error();
+  SqlValue create[] = {endpoint, head->empty() ? int64_t{0} : IntField((*head)[0][0])};
+  LBMIRROR_RETURN_IF_ERROR(Run(connection, cursor_create_, create));
+  const int64_t until = now_ms + lease_ms;
+  SqlValue lease[] = {owner, until, endpoint, owner, now_ms, now_ms};
+  LBMIRROR_RETURN_IF_ERROR(Run(connection, cursor_lease_, lease));
+  // Read back rather than trusting the count (MySQL counts only rows that changed).
+  SqlValue key[] = {endpoint};
+  auto row = connection.Query(cursor_read_, key);
+  if (!row) return row.error();
+  if (row->empty() || (*row)[0][1].value_or("") != owner || IntField((*row)[0][2]) != until ||
+      IntField((*row)[0][3]) > now_ms) {
+    return std::optional<int64_t>();
+  }
+  return std::optional<int64_t>(IntField((*row)[0][0]));
+}
+
+Result<bool> ChangeLog::SaveCursor(SqlConnection& connection, std::string_view endpoint,
+                                   std::string_view owner, const CursorUpdate& update,
+                                   int64_t now_ms) const {
+  SqlValue params[] = {update.position,
+                       update.delivered,
+                       int64_t{update.error ? 1 : 0},
+                       Optional(update.error),
+                       update.next_attempt_at_ms,
+                       now_ms,
+                       endpoint,
+                       owner,
+                       now_ms};
+  auto saved = connection.Execute(cursor_save_, params);
+  if (!saved) return saved.error();
+  return *saved > 0;
+}
+
+Result<ForwardingStatus> ChangeLog::Forwarding(SqlConnection& connection) const {
+  ForwardingStatus status;
+  auto head = connection.Query(last_, {});
+  if (!head) return head.error();
+  status.head = head->empty() ? 0 : IntField((*head)[0][0]);
+  auto rows = connection.Query(cursor_all_, {});
+  if (!rows) return rows.error();
+  for (const SqlRow& row : *rows) {
+    status.cursors.push_back({row[0].value_or(""), IntField(row[1]), row[2].value_or(""),
+                              IntField(row[3]), static_cast<int>(IntField(row[4])),
+                              IntField(row[5]), row[6], IntField(row[7]), IntField(row[8])});
+  }
+  return status;
+}
+
+Result<bool> ChangeLog::RetryCursor(SqlConnection& connection, std::string_view endpoint) const {
+  SqlValue key[] = {endpoint};
+  auto row = connection.Query(cursor_read_, key);
+  if (!row) return row.error();
+  if (row->empty()) return false;
+  LBMIRROR_RETURN_IF_ERROR(Run(connection, cursor_retry_, key));
+  return true;
 }
 
 Result<std::string> ChangeLog::Cause(SqlConnection& connection, const Claim& claim,

@@ -46,6 +46,15 @@ class ChangeLog {
   // Within a transaction of its own: deletes up to `limit` changes, the oldest by position, of
   // those committed before `before_ms`; returns how many.
   Result<int64_t> Prune(SqlConnection& connection, int64_t before_ms, int limit) const;
+  // Forwarding's cursors (ChangeFeed's LeaseCursor, SaveCursor, Forwarding, RetryCursor), each
+  // in the caller's transaction.
+  Result<std::optional<int64_t>> LeaseCursor(SqlConnection& connection, std::string_view endpoint,
+                                             std::string_view owner, int64_t now_ms,
+                                             int64_t lease_ms) const;
+  Result<bool> SaveCursor(SqlConnection& connection, std::string_view endpoint,
+                          std::string_view owner, const CursorUpdate& update, int64_t now_ms) const;
+  Result<ForwardingStatus> Forwarding(SqlConnection& connection) const;
+  Result<bool> RetryCursor(SqlConnection& connection, std::string_view endpoint) const;
   // Why the read that `claim` made happened, as a change's cause (JSON): the stored webhooks
   // that marked its target since it last became due ({"reason":"webhook","webhooks":[ids]},
   // oldest first, at most 20), else `reason` ("reconciliation", "backfill"); with "attempt"
@@ -56,6 +65,7 @@ class ChangeLog {
  private:
   std::string append_, lock_, last_, unsequenced_, place_, advance_, read_, pruned_, cutoff_,
       prune_, mark_pruned_, first_dirty_, room_events_, user_events_;
+  std::string cursor_create_, cursor_lease_, cursor_read_, cursor_save_, cursor_all_, cursor_retry_;
   EventTargets event_targets_;
 };
 

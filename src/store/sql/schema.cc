@@ -477,6 +477,20 @@ constexpr StepSpec kSchema[] = {
    "  pruned_through {bigint} NOT NULL DEFAULT 0,\n"
    "  PRIMARY KEY (id)\n"
    "{end}"},
+  // Forwarding: each endpoint's position, leased by one replica at a time.
+  {8, Step::kSql, "", "",
+   "CREATE TABLE IF NOT EXISTS {p}change_cursors (\n"
+   "  endpoint VARCHAR(255) NOT NULL,\n"
+   "  position {bigint} NOT NULL,\n"
+   "  lease_owner VARCHAR(128) NOT NULL DEFAULT '',\n"
+   "  lease_until {bigint} NOT NULL DEFAULT 0,\n"
+   "  failures INT NOT NULL DEFAULT 0,\n"
+   "  next_attempt_at {bigint} NOT NULL DEFAULT 0,\n"
+   "  last_error {text} NULL,\n"
+   "  delivered {bigint} NOT NULL DEFAULT 0,\n"
+   "  updated_at {bigint} NOT NULL DEFAULT 0,\n"
+   "  PRIMARY KEY (endpoint)\n"
+   "{end}"},
 };
 // clang-format on
 

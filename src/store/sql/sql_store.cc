@@ -269,4 +269,45 @@ Result<int64_t> SqlStore::PruneChanges(int64_t before_ms, int limit) {
   return pruned;
 }
 
+Result<std::optional<int64_t>> SqlStore::LeaseCursor(std::string_view endpoint,
+                                                     std::string_view owner, int64_t lease_ms) {
+  std::optional<int64_t> position;
+  LBMIRROR_RETURN_IF_ERROR(Transact([&](SqlConnection& connection) -> Status {
+    auto leased = change_log_.LeaseCursor(connection, endpoint, owner, clock_.NowMs(), lease_ms);
+    if (!leased) return leased.error();
+    position = *leased;
+    return Ok();
+  }));
+  return position;
+}
+
+Result<bool> SqlStore::SaveCursor(std::string_view endpoint, std::string_view owner,
+                                  const CursorUpdate& update) {
+  bool saved = false;
+  LBMIRROR_RETURN_IF_ERROR(Transact([&](SqlConnection& connection) -> Status {
+    auto done = change_log_.SaveCursor(connection, endpoint, owner, update, clock_.NowMs());
+    if (!done) return done.error();
+    saved = *done;
+    return Ok();
+  }));
+  return saved;
+}
+
+Result<ForwardingStatus> SqlStore::Forwarding() {
+  auto connection = pool_.Acquire();
+  if (!connection) return connection.error();
+  return change_log_.Forwarding(**connection);
+}
+
+Result<bool> SqlStore::RetryCursor(std::string_view endpoint) {
+  bool found = false;
+  LBMIRROR_RETURN_IF_ERROR(Transact([&](SqlConnection& connection) -> Status {
+    auto done = change_log_.RetryCursor(connection, endpoint);
+    if (!done) return done.error();
+    found = *done;
+    return Ok();
+  }));
+  return found;
+}
+
 }  // namespace lbmirror::store::sql
