@@ -27,6 +27,7 @@ declare -A allowed=(
   [webhook]="core http store webhook"
   [sync]="core liveblocks store sync webhook yjs"
   [admin]="admin core http liveblocks store sync webhook"
+  [forward]="admin core forward store webhook"
 )
 while IFS= read -r file; do
   layer=$(cut -d/ -f2 <<< "$file")

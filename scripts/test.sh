@@ -19,7 +19,7 @@
 #   LBMIRROR_TEST_SANITIZE=0 scripts/test.sh  skips the AddressSanitizer and ThreadSanitizer passes
 #   LBMIRROR_SKIP_IMAGE=1 scripts/test.sh     skips building the image and the suites that run it
 #                                            (a developer's shortcut; ignored when CI is set)
-#   LBMIRROR_FUZZ_SECONDS=N (default 30; 0 skips) fuzzes each parser for N seconds after
+#   LBMIRROR_FUZZ_SECONDS=N (default 20; 0 skips) fuzzes each parser for N seconds after
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 started=$SECONDS
@@ -88,14 +88,15 @@ if [ "${LBMIRROR_TEST_SANITIZE:-1}" != 0 ]; then
   phase "building the unit tests with ThreadSanitizer (build-tsan/)"
   (cd "$root" && cmake --preset tsan > /dev/null)
   cmake --build "$root/build-tsan" --target lbmirror_core_tests lbmirror_yjs_tests lbmirror_webhook_tests \
-    lbmirror_store_tests lbmirror_sync_tests lbmirror_net_tests lbmirror_admin_tests
+    lbmirror_store_tests lbmirror_sync_tests lbmirror_net_tests lbmirror_admin_tests \
+    lbmirror_forward_tests
   phase "unit tests under ThreadSanitizer (build-tsan/)"
   (cd "$root/build-tsan" && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     ctest --output-on-failure -j2 -L unit)
 fi
-if [ "${LBMIRROR_FUZZ_SECONDS:-30}" != 0 ]; then
+if [ "${LBMIRROR_FUZZ_SECONDS:-20}" != 0 ]; then
   phase "fuzzing every parser of outside input (build-fuzz/)"
-  "$root/scripts/fuzz.sh" "${LBMIRROR_FUZZ_SECONDS:-30}"
+  "$root/scripts/fuzz.sh" "${LBMIRROR_FUZZ_SECONDS:-20}"
 fi
 phase ""
 echo "== all phases: $((SECONDS - started)) s"

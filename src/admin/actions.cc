@@ -32,6 +32,13 @@ Result<StatusReport> ReadStatus(const StatusSources& sources,
   auto last = sources.events.LastEvents();
   if (!last) return last.error().WithContext("cannot read the stored webhooks");
   report.events = std::move(*last);
+  auto forwarding = sources.feed.Forwarding();
+  if (!forwarding) return forwarding.error().WithContext("cannot read forwarding's cursors");
+  for (store::CursorState& cursor : forwarding->cursors) {
+    const int64_t lag = std::max<int64_t>(0, forwarding->head - cursor.position);
+    const int64_t wait = std::max<int64_t>(0, cursor.next_attempt_at_ms - now_ms);
+    report.forwarding.push_back({std::move(cursor), lag, wait});
+  }
   return report;
 }
 

@@ -31,6 +31,13 @@ struct StatusReport {
   std::vector<int64_t> next_attempt_in_ms;       // per queue.failures entry, never negative
   std::vector<PassReport> passes;                // in the order of `specs`
   std::vector<store::LastEvent> events;          // per webhook type: count, last received
+  // Forwarding's endpoints: their cursors, each with its lag and when it tries again.
+  struct Endpoint {
+    store::CursorState cursor;
+    int64_t lag = 0;                 // changes given a position that it has not passed
+    int64_t next_attempt_in_ms = 0;  // never negative
+  };
+  std::vector<Endpoint> forwarding;
 };
 
 // What ReadStatus reads from.
@@ -38,6 +45,7 @@ struct StatusSources {
   store::OperatorViews& views;
   store::EventLog& events;
   store::MirrorReads& mirror;  // the passes' checkpoints
+  store::ChangeFeed& feed;     // forwarding's cursors
 };
 
 // Reads the queue (with at most `max_failures` failures, the most recent first), the progress

@@ -64,6 +64,22 @@ std::string StringMember(const json::object& object, std::string_view name) {
   return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
 }
 
+json::array ForwardingJson(const StatusReport& report) {
+  json::array endpoints;
+  for (const StatusReport::Endpoint& e : report.forwarding) {
+    endpoints.push_back(json::object{
+        {"endpoint", e.cursor.endpoint},
+        {"position", e.cursor.position},
+        {"lag", e.lag},
+        {"delivered", e.cursor.delivered},
+        {"failures", e.cursor.failures},
+        {"next_attempt_in_s", e.next_attempt_in_ms / 1000.0},
+        {"last_error", e.cursor.last_error ? json::value(*e.cursor.last_error) : nullptr},
+        {"leased_by", e.cursor.lease_owner}});
+  }
+  return endpoints;
+}
+
 json::array PassesJson(const StatusReport& report) {
   json::array passes;
   for (const PassReport& pass : report.passes) {
@@ -84,8 +100,8 @@ json::array PassesJson(const StatusReport& report) {
 }
 
 http::Response Queue(const AdminContext& context) {
-  auto report = ReadStatus({*context.store, *context.store, *context.store}, context.passes,
-                           context.clock->NowMs(), 100);
+  auto report = ReadStatus({*context.store, *context.store, *context.store, *context.store},
+                           context.passes, context.clock->NowMs(), 100);
   if (!report) return Problem(503, report.error().ToString());
   json::array failures;
   for (size_t i = 0; i < report->queue.failures.size(); ++i) {
@@ -111,6 +127,7 @@ http::Response Queue(const AdminContext& context) {
   out["failures"] = std::move(failures);
   out["passes"] = PassesJson(*report);
   out["webhooks"] = std::move(webhooks);
+  out["forwarding"] = ForwardingJson(*report);
   return Json(200, out);
 }
 
@@ -182,6 +199,22 @@ http::Response Replay(const AdminContext& context, const http::Request& request)
                                 {"unreadable", counts->unreadable}});
 }
 
+// POST /api/forward/retry {"endpoint":NAME}: the failing endpoint tries again now.
+http::Response RetryForwarding(const AdminContext& context, const http::Request& request) {
+  http::Response problem;
+  auto body = BodyObject(request, problem);
+  if (!body) return problem;
+  const std::string endpoint = StringMember(*body, "endpoint");
+  if (endpoint.empty()) return Problem(400, "give the endpoint: {\"endpoint\":\"NAME\"}");
+  auto found = context.store->RetryCursor(endpoint);
+  if (!found) return Problem(503, found.error().ToString());
+  if (!*found) return Problem(404, Cat("no forwarding endpoint is named ", endpoint));
+  return Json(200, json::object{{"endpoint", endpoint}, {"retrying", true}});
+}
+
+// How many of a room's latest changes its view lists (the change feed's audit trail).
+constexpr int kRoomChanges = 20;
+
 http::Response Room(const AdminContext& context, const http::Request& request) {
   std::string room_id = QueryParam(request.query, "id");
   if (room_id.empty()) return Problem(400, "give the room's id: /api/room?id=ROOM");
@@ -217,6 +250,11 @@ http::Response Room(const AdminContext& context, const http::Request& request) {
   out["threads"] = std::move(threads);
   out["latest_comments"] = std::move(comments);
   out["pending"] = std::move(pending);
+  auto changes = context.store->RoomChanges(room_id, kRoomChanges);
+  if (!changes) return Problem(503, changes.error().ToString());
+  json::array trail;
+  for (const store::Change& change : *changes) trail.push_back(json::parse(ChangeJson(change)));
+  out["changes"] = std::move(trail);
   return Json(200, out);
 }
 
@@ -401,6 +439,10 @@ http::Router AdminRoutes(const AdminContext& context) {
         Changes(context, request, respond);
       },
       {}, std::chrono::milliseconds(kMaxChangesWaitMs + 15'000));
+  router.AddBlocking("POST", "/api/forward/retry",
+                     Guarded(context, [&context](const http::Request& request) {
+                       return RetryForwarding(context, request);
+                     }));
   router.AddBlocking("POST", "/api/mirror",
                      Guarded(context, [&context](const http::Request& request) {
                        return MirrorAgain(context, request);

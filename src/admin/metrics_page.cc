@@ -117,6 +117,42 @@ void RenderQueue(std::string& out, store::OperatorViews& store, const Clock& clo
     if (passes != nullptr) RenderPasses(out, *passes, *queue);
   }
 }
+
+// Forwarding's endpoints, as their cursors in the database say (shared by the replicas).
+void RenderForwarding(std::string& out, store::ChangeFeed& feed, const Clock& clock) {
+  auto status = feed.Forwarding();
+  if (!status || status->cursors.empty()) return;
+  struct Series {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::function<double(const store::CursorState&)> value;
+  };
+  const Series series[] = {
+      {"lbmirror_forward_position", "gauge", "The last position the endpoint has passed.",
+       [](const store::CursorState& c) { return static_cast<double>(c.position); }},
+      {"lbmirror_forward_lag", "gauge",
+       "Changes given a position that the endpoint has not passed yet.",
+       [&](const store::CursorState& c) {
+         return static_cast<double>(std::max<int64_t>(0, status->head - c.position));
+       }},
+      {"lbmirror_forward_delivered_total", "counter", "Changes delivered to the endpoint.",
+       [](const store::CursorState& c) { return static_cast<double>(c.delivered); }},
+      {"lbmirror_forward_failures", "gauge", "Failed rounds in a row (0: delivering).",
+       [](const store::CursorState& c) { return static_cast<double>(c.failures); }},
+      {"lbmirror_forward_next_attempt_seconds", "gauge",
+       "Seconds until a failing endpoint's next attempt (0: due).",
+       [&](const store::CursorState& c) {
+         return std::max<int64_t>(0, c.next_attempt_at_ms - clock.NowMs()) / 1000.0;
+       }},
+  };
+  for (const Series& s : series) {
+    metrics::Describe(out, s.name, s.type, s.help);
+    for (const store::CursorState& c : status->cursors) {
+      out += Cat(s.name, "{endpoint=\"", c.endpoint, "\"} ", s.value(c), "\n");
+    }
+  }
+}
 void RenderBudget(std::string& out, const liveblocks::RestBudget& budget) {
   using liveblocks::Priority;
   metrics::Describe(out, "lbmirror_rest_budget_per_second", "gauge",
@@ -150,6 +186,7 @@ std::string RenderMetrics(const Sources& sources) {
   RenderProcess(out, serve);
   RenderWebhooks(out, sources.webhooks, serve);
   RenderQueue(out, *sources.store, *sources.clock, sources.passes);
+  RenderForwarding(out, *sources.store, *sources.clock);
   metrics::Describe(out, "lbmirror_rest_reads_total", "counter",
                     "REST reads by final outcome (after the client's retries).");
   for (size_t i = 0; i < rest.by_outcome.size(); ++i) {

@@ -197,6 +197,21 @@ void PrintPasses(const std::vector<admin::PassReport>& passes) {
   }
 }
 
+void PrintForwarding(const std::vector<admin::StatusReport::Endpoint>& endpoints) {
+  if (endpoints.empty()) return;
+  std::cout << "forwarding the change feed (position, lag, delivered):\n";
+  for (const admin::StatusReport::Endpoint& e : endpoints) {
+    std::cout << "  " << e.cursor.endpoint << ": position " << e.cursor.position << ", " << e.lag
+              << " behind, " << e.cursor.delivered << " delivered";
+    if (e.cursor.failures > 0) {
+      std::cout << "; " << e.cursor.failures << " failure(s) in a row, next attempt in "
+                << e.next_attempt_in_ms / 1000 << " s";
+    }
+    if (e.cursor.last_error) std::cout << "; last error: " << *e.cursor.last_error;
+    std::cout << "\n";
+  }
+}
+
 }  // namespace
 
 int RunStatus(const CommonOptions& common) {
@@ -204,7 +219,8 @@ int RunStatus(const CommonOptions& common) {
   int code = 0;
   auto store = OpenMirror(common, clock, code);
   if (!store) return code;
-  auto report = admin::ReadStatus({*store, *store, *store}, sync::PassSpecs({}), clock.NowMs(), 20);
+  auto report =
+      admin::ReadStatus({*store, *store, *store, *store}, sync::PassSpecs({}), clock.NowMs(), 20);
   if (!report) {
     log::Error(report.error().ToString());
     return 1;
@@ -226,6 +242,7 @@ int RunStatus(const CommonOptions& common) {
   for (const store::LastEvent& event : report->events) {
     std::cout << "  " << event.type << " " << event.count << " " << event.last_received_at << "\n";
   }
+  PrintForwarding(report->forwarding);
   std::cout.flush();
   return std::cout ? 0 : 1;
 }

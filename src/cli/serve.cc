@@ -69,6 +69,19 @@ struct ServeConfig {
   int64_t ack_timeout_ms = 5'000;  // the bound of every answer
 };
 
+// The endpoints of --forward-config (none without it).
+Result<std::vector<forward::Endpoint>> ReadEndpoints(const ServeOptions& options) {
+  if (options.forward_config.empty()) return std::vector<forward::Endpoint>{};
+  if (!options.change_feed) return InvalidArgument("--forward-config needs --change-feed");
+  std::ifstream file(options.forward_config);
+  std::stringstream text;
+  text << file.rdbuf();
+  if (!file) return InvalidArgument(Cat("--forward-config: cannot read ", options.forward_config));
+  auto endpoints = forward::ParseEndpoints(text.str());
+  if (!endpoints) return InvalidArgument(Cat("--forward-config: ", endpoints.error().message()));
+  return endpoints;
+}
+
 // The options checked; nullopt, with the exit code in `code`, when one is wrong.
 std::optional<ServeConfig> ReadServeConfig(const ApiOptions& api, const ServeOptions& options,
                                            int& code) {
@@ -138,16 +151,9 @@ std::optional<ServeConfig> ReadServeConfig(const ApiOptions& api, const ServeOpt
     }
     *into = *ms;
   }
-  if (!options.forward_config.empty()) {
-    if (!options.change_feed) return fail("--forward-config needs --change-feed");
-    std::ifstream file(options.forward_config);
-    std::stringstream text;
-    text << file.rdbuf();
-    if (!file) return fail(Cat("--forward-config: cannot read ", options.forward_config));
-    auto endpoints = forward::ParseEndpoints(text.str());
-    if (!endpoints) return fail(Cat("--forward-config: ", endpoints.error().message()));
-    config.endpoints = std::move(*endpoints);
-  }
+  auto endpoints = ReadEndpoints(options);
+  if (!endpoints) return fail(endpoints.error().message());
+  config.endpoints = std::move(*endpoints);
   if (!options.prune_events_older_than.empty()) {
     config.prune_ms = ParseDurationMs(options.prune_events_older_than);
     if (!config.prune_ms || *config.prune_ms < 60'000) {

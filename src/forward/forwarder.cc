@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -52,8 +53,15 @@ void Forwarder::Start() {
 
 void Forwarder::Stop() {
   stopping_.store(true);
+  if (loops_.empty()) return;
   for (auto& loop : loops_) loop->Stop();
   loops_.clear();
+  for (const Endpoint& endpoint : endpoints_) {
+    if (Status released = feed_.ReleaseCursor(endpoint.name, options_.owner); !released) {
+      log::Warn(Cat("forwarding to ", endpoint.name,
+                    ": giving the lease back: ", released.error().ToString()));
+    }
+  }
 }
 
 Result<int> Forwarder::Round(const Endpoint& endpoint) {
@@ -115,6 +123,9 @@ std::vector<bool> Forwarder::Deliver(const Endpoint& endpoint,
   std::vector<char> delivered(changes.size(), 0);
   std::mutex mutex;  // guards `next` and `error`
   size_t next = 0;
+  // No POST starts after the round's time: the lease outlasts the round.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.round_ms);
   auto work = [&] {
     for (;;) {
       const std::vector<size_t>* room = nullptr;
@@ -124,7 +135,7 @@ std::vector<bool> Forwarder::Deliver(const Endpoint& endpoint,
         room = queue[next++];
       }
       for (size_t i : *room) {
-        if (stopping_.load()) return;
+        if (stopping_.load() || std::chrono::steady_clock::now() > deadline) return;
         auto status = PostOne(endpoint, changes[i]);
         if (status && *status >= 200 && *status < 300) {
           delivered[i] = 1;

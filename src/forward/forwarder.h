@@ -6,7 +6,9 @@
 // position order (a room's first failure stops its round), rooms in parallel, then moves the
 // cursor past the longest run of delivered changes; so each change is delivered at least once,
 // and, once deduplicated by webhook-id, each room's in order. A failing endpoint waits, with
-// exponential backoff (0.5 s doubling to at most 10 s), and holds no other back. Thread-safe.
+// exponential backoff (0.5 s doubling to at most 10 s), and holds no other back. A replica that
+// stops gives its endpoints back; one that dies holds them until its lease ends (20 s).
+// Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -31,8 +33,11 @@ using Post = std::function<Result<int>(const std::string& url, const Headers& he
                                        const std::string& body)>;
 
 struct ForwarderOptions {
-  std::string owner;                // this replica's name in the cursors' leases (empty: host:pid)
-  int64_t lease_ms = 30'000;        // how long a replica keeps an endpoint it does not renew
+  std::string owner;  // this replica's name in the cursors' leases (empty: host:pid)
+  // How long a replica keeps an endpoint it does not renew (one that dies, say): above the
+  // longest round, which starts no POST after round_ms (each takes at most 10 s).
+  int64_t lease_ms = 20'000;
+  int64_t round_ms = 5'000;
   int64_t idle_ms = 250;            // between rounds when there was nothing to deliver
   int batch = 200;                  // changes a round reads
   int parallel_rooms = 8;           // rooms delivered at once, per endpoint
@@ -50,7 +55,8 @@ class Forwarder {
   Forwarder& operator=(const Forwarder&) = delete;
 
   void Start();
-  void Stop();  // the round in flight finishes first
+  // The round in flight finishes first (its POSTs under way); the leases are given back.
+  void Stop();
 
   // One round for `endpoint` (what each endpoint's thread runs): how many changes it read (0:
   // nothing to do, not leased here or not due).

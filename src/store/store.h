@@ -240,6 +240,9 @@ class ChangeFeed {
   // to start.
   virtual Result<std::vector<Change>> ReadChanges(int64_t after, int limit,
                                                   const ChangeFilter& filter) = 0;
+  // The latest `limit` changes of a room, newest first (those not sequenced yet included, without
+  // a position): the room's audit trail.
+  virtual Result<std::vector<Change>> RoomChanges(std::string_view room_id, int limit) = 0;
   // Deletes up to `limit` of the oldest changes committed before `before_ms`; how many.
   virtual Result<int64_t> PruneChanges(int64_t before_ms, int limit) = 0;
 
@@ -258,6 +261,9 @@ class ChangeFeed {
                                   const CursorUpdate& update) = 0;
   // Every endpoint's cursor, and the newest position given (for the lag).
   virtual Result<ForwardingStatus> Forwarding() = 0;
+  // Gives `owner`'s lease of `endpoint` back (a replica stopping), so that another takes it
+  // over at once.
+  virtual Status ReleaseCursor(std::string_view endpoint, std::string_view owner) = 0;
   // Makes a failing endpoint's next attempt due now; false when there is no such endpoint.
   virtual Result<bool> RetryCursor(std::string_view endpoint) = 0;
 };

@@ -108,7 +108,8 @@ TEST(ActionsTest, StatusWorksOutTheAgesAtNowAndListsTheWebhooksPerType) {
   ASSERT_TRUE(store->Fail((*claims)[0], "unavailable: HTTP 500", received + 30'000).has_value());
 
   clock.Advance(12'000);
-  auto report = ReadStatus({*store.get(), *store.get(), *store.get()}, {}, clock.NowMs(), 10);
+  auto report =
+      ReadStatus({*store.get(), *store.get(), *store.get(), *store.get()}, {}, clock.NowMs(), 10);
   ASSERT_TRUE(report.has_value()) << report.error().ToString();
   EXPECT_EQ(report->queue.pending, 2);
   EXPECT_EQ(report->queue.failed, 1);
@@ -124,7 +125,8 @@ TEST(ActionsTest, StatusWorksOutTheAgesAtNowAndListsTheWebhooksPerType) {
   EXPECT_EQ(report->events[0].count, 2);
 
   clock.Advance(60'000);
-  auto later = ReadStatus({*store.get(), *store.get(), *store.get()}, {}, clock.NowMs(), 10);
+  auto later =
+      ReadStatus({*store.get(), *store.get(), *store.get(), *store.get()}, {}, clock.NowMs(), 10);
   ASSERT_TRUE(later.has_value());
   EXPECT_EQ(later->next_attempt_in_ms[0], 0) << "an attempt already due is due in 0, not less";
 }

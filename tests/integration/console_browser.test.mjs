@@ -32,7 +32,11 @@ describe("the console in Chromium", { skip: !fs.existsSync(CHROMIUM) && "needs D
   const documentOf = async (roomId) => (await db.query(`SELECT data FROM ${p}documents WHERE room_id = ?`, [roomId]))[0]?.data;
   const shot = (name) => page.screenshot({ path: path.join(output, `console-${name}.png`), fullPage: true });
 
+  // An endpoint nothing listens on: it fails, and waits longer after each failure.
+  const forwardConfig = path.join(os.tmpdir(), `lbmirror-console-forward-${process.pid}.json`);
   before(async () => {
+    fs.writeFileSync(forwardConfig, JSON.stringify([{ name: "unreachable", url: "http://127.0.0.1:9/changes",
+      secret: "whsec_" + Buffer.from("console-forwarding-secret-0001").toString("base64") }]));
     fs.mkdirSync(output, { recursive: true });
     console.log(`# screenshots in ${output}`);
     const port = await freePort();
@@ -41,7 +45,7 @@ describe("the console in Chromium", { skip: !fs.existsSync(CHROMIUM) && "needs D
     proxy = await startFaultProxy(double.url);
     mirror = await startMirror({ databaseUrl: env.mysqlUrl ?? `sqlite:${file}`, baseUrl: proxy.url,
       extraArgs: [...(env.mysqlUrl ? ["--table-prefix", prefix] : []), "--admin-listen", `127.0.0.1:${port}`,
-        "--admin-sample-interval", "1s", "--inbox-interval", "2s"],
+        "--admin-sample-interval", "1s", "--inbox-interval", "2s", "--change-feed", "--forward-config", forwardConfig],
       extraEnv: { LBMIRROR_ADMIN_TOKEN: TOKEN } });
     browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless=new"] });
     page = await browser.newPage();
@@ -54,6 +58,7 @@ describe("the console in Chromium", { skip: !fs.existsSync(CHROMIUM) && "needs D
     await proxy.close();
     await double.close();
     ["", "-wal", "-shm"].forEach((s) => fs.rmSync(file + s, { force: true }));
+    fs.rmSync(forwardConfig, { force: true });
   });
 
   test("without the token, or with another, the page answers 401 and renders nothing", async () => {
@@ -177,5 +182,35 @@ describe("the console in Chromium", { skip: !fs.existsSync(CHROMIUM) && "needs D
     await page.click("#mirror-again");
     await page.waitForFunction(() => /marked to be read again/.test(document.querySelector("#status").textContent), { timeout: 10000 });
     await waitFor("the second version", async () => parseJsonColumn(await documentOf(roomId))?.v === 2, 15000);
+    // The room's changes, newest first: among them its document's, the read Mirror again made
+    // (with the room's row, read then too), then the webhook's.
+    await page.click("#room-form button[type=submit]");
+    await page.waitForFunction(() => [...document.querySelectorAll("#room-changes tr")]
+      .filter((r) => r.cells[1].textContent === "document").length === 2, { timeout: 10000 });
+    const all = await page.$$eval("#room-changes tr", (rows) => rows.slice(1).map((r) => [...r.cells].map((c) => c.textContent)));
+    assert.ok(all.some((c) => c[1] === "room" && c[4] === "reconciliation"), JSON.stringify(all));
+    const changes = all.filter((c) => c[1] === "document");
+    assert.match(changes[0][0], / update$/);
+    assert.match(changes[1][0], / insert$/);
+    assert.deepEqual(changes.map((c) => [c[1], c[2], c[4].split(" ")[0]]),
+      [["document", roomId, "reconciliation"], ["document", roomId, "webhook"]]);
+    await shot("room-changes");
+  });
+
+  test("the forwarding panel shows a failing endpoint, and Retry now tries it again at once", async () => {
+    // Once its backoff reached 10 s, and 7 s or more are left of it: an attempt within 4 s of
+    // the click is the click's.
+    await page.waitForFunction(() => [...document.querySelectorAll("#forwarding-body tr")].some((row) =>
+      row.cells[0].textContent === "unreachable" && Number(row.cells[4].textContent) >= 6 &&
+      Number(row.cells[5].textContent.replace(/[^0-9]/g, "")) >= 7 &&
+      /POST failed/.test(row.cells[6].textContent)), { timeout: 60000, polling: 100 });
+    await shot("forwarding");
+    const failures = async () => Number(await page.$$eval("#forwarding-body tr", (rows) =>
+      rows.find((r) => r.cells[0].textContent === "unreachable").cells[4].textContent));
+    const before = await failures();
+    await page.$$eval("#forwarding-body tr", (rows) =>
+      rows.find((r) => r.cells[0].textContent === "unreachable").querySelector("button.retry").click());
+    await page.waitForFunction(() => /retrying unreachable/.test(document.querySelector("#status").textContent), { timeout: 10000 });
+    await waitFor("another attempt, at once", async () => (await failures()) > before, 4000);
   });
 });

@@ -121,6 +121,43 @@ async function refreshOverview() {
   }
 }
 
+function refreshForwarding(endpoints) {
+  const body = $("forwarding-body");
+  body.replaceChildren();
+  for (const e of endpoints) {
+    const row = document.createElement("tr");
+    cell(row, e.endpoint);
+    cell(row, e.position);
+    cell(row, e.lag);
+    cell(row, e.delivered);
+    cell(row, e.failures);
+    cell(row, e.failures ? "in " + Math.round(e.next_attempt_in_s) + " s" : "–");
+    cell(row, e.last_error ?? "", "error");
+    const button = document.createElement("button");
+    button.textContent = "Retry now";
+    button.className = "retry";
+    button.disabled = e.failures === 0;
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await api("/api/forward/retry", { endpoint: e.endpoint });
+        status("retrying " + e.endpoint);
+      } catch (x) { status("retry failed: " + x.message); }
+    });
+    cell(row, "").replaceChildren(button);
+    body.appendChild(row);
+  }
+  $("forwarding-note").textContent = endpoints.length ? "" : "No endpoint (serve --forward-config).";
+}
+
+// What a change says changed, in a few words.
+function changeSummary(c) {
+  if (c.payload.patch) return c.payload.patch.length + " patch operation(s)";
+  if (c.payload.changed) return "changed (" + c.payload.bytes + " bytes)";
+  if (c.op === "update") return Object.keys(c.payload.previous ?? {}).join(", ");
+  return "";
+}
+
 async function refreshFailures() {
   const queue = await api("/api/queue");
   const body = $("failures-body");
@@ -145,6 +182,7 @@ async function refreshFailures() {
     body.appendChild(row);
   }
   $("failures-note").textContent = queue.failures.length ? "" : "No failing target.";
+  refreshForwarding(queue.forwarding);
   const passes = $("passes-body");
   passes.replaceChildren();
   for (const pass of queue.passes) {
@@ -197,6 +235,11 @@ async function showRoom() {
     comments.id = "room-comments";
     view.appendChild(comments);
   }
+  const changes = textTable(["changes, newest first", "kind", "key", "what", "why"],
+    room.changes.map((c) => [new Date(c.committed_at_ms).toISOString() + " " + c.op, c.kind, c.key,
+      changeSummary(c), c.cause.reason + (c.cause.webhooks ? " " + c.cause.webhooks.join(" ") : "")]));
+  changes.id = "room-changes";
+  view.appendChild(changes);
   const pending = document.createElement("p");
   pending.textContent = room.pending.length ? "pending: " + room.pending.map((p) => p.target).join(", ") : "nothing pending";
   view.appendChild(pending);

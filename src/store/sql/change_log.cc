@@ -7,6 +7,20 @@
 
 namespace lbmirror::store::sql {
 
+namespace {
+// A change as read_ and room_changes_ select it (a position is NULL until sequenced).
+ChangeRow ToChange(const SqlRow& row) {
+  return {row[0] ? std::optional<int64_t>(IntField(row[0])) : std::nullopt,
+          IntField(row[1]),
+          row[2].value_or(""),
+          row[3].value_or(""),
+          row[4],
+          row[5].value_or(""),
+          row[6].value_or("null"),
+          row[7].value_or("null")};
+}
+}  // namespace
+
 ChangeLog::ChangeLog(Dialect dialect, const std::string& prefix, EventTargets event_targets)
     : event_targets_(std::move(event_targets)) {
   auto render = [&](const std::string& sql) { return RenderSql(sql, dialect, prefix); };
@@ -60,7 +74,13 @@ ChangeLog::ChangeLog(Dialect dialect, const std::string& prefix, EventTargets ev
   cursor_all_ = render(
       "SELECT endpoint, position, lease_owner, lease_until, failures, next_attempt_at, last_error,"
       " delivered, updated_at FROM {p}change_cursors ORDER BY endpoint");
+  cursor_release_ = render(
+      "UPDATE {p}change_cursors SET lease_owner = '', lease_until = 0 WHERE endpoint = ?"
+      " AND lease_owner = ?");
   cursor_retry_ = render("UPDATE {p}change_cursors SET next_attempt_at = 0 WHERE endpoint = ?");
+  room_changes_ = render(
+      "SELECT position, committed_at, kind, op, room_id, entity_key, {text:cause},"
+      " {text:payload} FROM {p}changes WHERE room_id = ? ORDER BY change_id DESC LIMIT ?");
   read_ = render(
       "SELECT position, committed_at, kind, op, room_id, entity_key, {text:cause},"
       " {text:payload} FROM {p}changes WHERE position > ? ORDER BY position LIMIT ?");
@@ -145,11 +165,17 @@ Result<std::vector<ChangeRow>> ChangeLog::Read(SqlConnection& connection, int64_
   auto rows = connection.Query(sql, params);
   if (!rows) return rows.error();
   std::vector<ChangeRow> out;
-  for (const SqlRow& row : *rows) {
-    out.push_back({std::stoll(row[0].value_or("0")), std::stoll(row[1].value_or("0")),
-                   row[2].value_or(""), row[3].value_or(""), row[4], row[5].value_or(""),
-                   row[6].value_or("null"), row[7].value_or("null")});
-  }
+  for (const SqlRow& row : *rows) out.push_back(ToChange(row));
+  return out;
+}
+
+Result<std::vector<ChangeRow>> ChangeLog::RoomChanges(SqlConnection& connection,
+                                                      std::string_view room_id, int limit) const {
+  SqlValue params[] = {room_id, int64_t{limit}};
+  auto rows = connection.Query(room_changes_, params);
+  if (!rows) return rows.error();
+  std::vector<ChangeRow> out;
+  for (const SqlRow& row : *rows) out.push_back(ToChange(row));
   return out;
 }
 
@@ -205,6 +231,12 @@ Result<ForwardingStatus> ChangeLog::Forwarding(SqlConnection& connection) const 
                               IntField(row[5]), row[6], IntField(row[7]), IntField(row[8])});
   }
   return status;
+}
+
+Status ChangeLog::ReleaseCursor(SqlConnection& connection, std::string_view endpoint,
+                                std::string_view owner) const {
+  SqlValue key[] = {endpoint, owner};
+  return Run(connection, cursor_release_, key);
 }
 
 Result<bool> ChangeLog::RetryCursor(SqlConnection& connection, std::string_view endpoint) const {

@@ -43,6 +43,9 @@ class ChangeLog {
   // retention has pruned past is an error (kInvalidArgument) naming where the kept ones start.
   Result<std::vector<ChangeRow>> Read(SqlConnection& connection, int64_t after, int limit,
                                       const ChangeFilter& filter = {}) const;
+  // The latest `limit` changes of a room, newest first.
+  Result<std::vector<ChangeRow>> RoomChanges(SqlConnection& connection, std::string_view room_id,
+                                             int limit) const;
   // Within a transaction of its own: deletes up to `limit` changes, the oldest by position, of
   // those committed before `before_ms`; returns how many.
   Result<int64_t> Prune(SqlConnection& connection, int64_t before_ms, int limit) const;
@@ -55,6 +58,8 @@ class ChangeLog {
                           std::string_view owner, const CursorUpdate& update, int64_t now_ms) const;
   Result<ForwardingStatus> Forwarding(SqlConnection& connection) const;
   Result<bool> RetryCursor(SqlConnection& connection, std::string_view endpoint) const;
+  Status ReleaseCursor(SqlConnection& connection, std::string_view endpoint,
+                       std::string_view owner) const;
   // Why the read that `claim` made happened, as a change's cause (JSON): the stored webhooks
   // that marked its target since it last became due ({"reason":"webhook","webhooks":[ids]},
   // oldest first, at most 20), else `reason` ("reconciliation", "backfill"); with "attempt"
@@ -65,7 +70,8 @@ class ChangeLog {
  private:
   std::string append_, lock_, last_, unsequenced_, place_, advance_, read_, pruned_, cutoff_,
       prune_, mark_pruned_, first_dirty_, room_events_, user_events_;
-  std::string cursor_create_, cursor_lease_, cursor_read_, cursor_save_, cursor_all_, cursor_retry_;
+  std::string cursor_create_, cursor_lease_, cursor_read_, cursor_save_, cursor_all_, cursor_retry_,
+      room_changes_, cursor_release_;
   EventTargets event_targets_;
 };
 

@@ -397,7 +397,8 @@ Status RowWriter::Write(SqlConnection& connection, const InboxSnapshot& inbox,
 Status RowWriter::Write(SqlConnection& connection, const ActiveUsersSnapshot& users,
                         const Context& context) const {
   SqlValue key[] = {Text(users.room_id)};
-  return Tracked(connection, context, {"active_users"}, "room_id = ?", key,
+  // (The room's row too: presence read before the room makes it, with only its count.)
+  return Tracked(connection, context, {"active_users", "rooms"}, "room_id = ?", key,
                  [&] { return ApplyActiveUsers(connection, users, context.now, context.now_ms); });
 }
 

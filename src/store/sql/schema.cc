@@ -470,6 +470,7 @@ constexpr StepSpec kSchema[] = {
    "  payload {json} NOT NULL\n"
    "{end}", kAll, "the change feed"},
   {8, Step::kIndex, "changes", "changes_position", "position"},
+  {8, Step::kIndex, "changes", "changes_room", "room_id, change_id"},
   {8, Step::kSql, "", "",
    "CREATE TABLE IF NOT EXISTS {p}change_sequence (\n"
    "  id INTEGER NOT NULL,\n"

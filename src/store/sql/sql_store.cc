@@ -258,6 +258,12 @@ Result<std::vector<Change>> SqlStore::ReadChanges(int64_t after, int limit,
   return change_log_.Read(**connection, after, limit, filter);
 }
 
+Result<std::vector<Change>> SqlStore::RoomChanges(std::string_view room_id, int limit) {
+  auto connection = pool_.Acquire();
+  if (!connection) return connection.error();
+  return change_log_.RoomChanges(**connection, room_id, limit);
+}
+
 Result<int64_t> SqlStore::PruneChanges(int64_t before_ms, int limit) {
   int64_t pruned = 0;
   LBMIRROR_RETURN_IF_ERROR(Transact([&](SqlConnection& connection) -> Status {
@@ -297,6 +303,12 @@ Result<ForwardingStatus> SqlStore::Forwarding() {
   auto connection = pool_.Acquire();
   if (!connection) return connection.error();
   return change_log_.Forwarding(**connection);
+}
+
+Status SqlStore::ReleaseCursor(std::string_view endpoint, std::string_view owner) {
+  return Transact([&](SqlConnection& connection) {
+    return change_log_.ReleaseCursor(connection, endpoint, owner);
+  });
 }
 
 Result<bool> SqlStore::RetryCursor(std::string_view endpoint) {

@@ -101,12 +101,14 @@ class SqlStore final : public Store {
   Result<std::vector<Change>> ReadChanges(int64_t after, int limit,
                                           const ChangeFilter& filter) override;
   Result<int64_t> PruneChanges(int64_t before_ms, int limit) override;
+  Result<std::vector<Change>> RoomChanges(std::string_view room_id, int limit) override;
   Result<std::optional<int64_t>> LeaseCursor(std::string_view endpoint, std::string_view owner,
                                              int64_t lease_ms) override;
   Result<bool> SaveCursor(std::string_view endpoint, std::string_view owner,
                           const CursorUpdate& update) override;
   Result<ForwardingStatus> Forwarding() override;
   Result<bool> RetryCursor(std::string_view endpoint) override;
+  Status ReleaseCursor(std::string_view endpoint, std::string_view owner) override;
 
  private:
   // Records the webhooks of one group commit: one transaction when they are several (with a
