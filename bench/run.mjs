@@ -4,6 +4,7 @@
 // repetitions; medians reported.
 // Run through bench/run.sh, which starts the services and sets the environment.
 //   node bench/run.mjs [--reps 3] [--scenarios burst,spread,duplicates,large1mb,large10mb,mixed,steady,stream]
+//                      (and editing: the stream while the rooms keep changing, for the change feed)
 //                      [--rate 400] (webhooks/s of the steady scenario)
 //                      [--concurrency 16] [--http-threads N] [--coalesce-ms N] [--workers N]
 //                      (lbmirror's own defaults unless given)
@@ -14,6 +15,10 @@
 //                      [--passes on] (lbmirror with the versions and feeds passes on, as by
 //                      default: each document read also marks the room's versions and feeds
 //                      to be read after --after-edit-delay; otherwise every pass is off)
+//                      [--systems lbmirror,lbmirror-feed] (lbmirror-feed: lbmirror with
+//                      --change-feed, forwarding every change to a receiver on loopback; its
+//                      figures add the changes forwarded, the most the receiver was behind, and
+//                      how long after the mirror converged the last change arrived)
 import { spawn, execFile } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -126,6 +131,14 @@ const scenarios = {
     const rooms = await prepareRooms("steady", 50, 2000);
     return { rooms, rate: STEADY_RATE, events: () => Array.from({ length: 20 }, () => rooms.map(storageUpdated)).flat() };
   },
+  // 1,000 webhooks/s for 5 s while the rooms' Storage keeps changing (ten rooms edited every
+  // ~20 ms), so that most reads make a change: the change feed's load. The mirror must end
+  // equal to the last values.
+  async editing() {
+    const rooms = await prepareRooms("editing", 50, 2000);
+    return { rooms, edits: true, rate: 1000,
+      events: () => Array.from({ length: 100 }, () => rooms.map(storageUpdated)).flat() };
+  },
   // Capacity: a longer stream with twice the requests in flight (32; the others 16). With
   // each request answered only once durable, the rate is bounded by requests in flight over
   // the commit time; more in flight share each commit.
@@ -217,7 +230,26 @@ async function startBaseline(database, baseUrl, table) {
     stop: () => new Promise((resolve) => { proc.on("exit", resolve); proc.kill("SIGTERM"); }) };
 }
 
-async function startLbmirror(database, baseUrl, prefix) {
+// The receiver of lbmirror-feed's forwarding: counts what arrives (every change once, unless a
+// round was retried), without verifying (the suites do).
+async function startReceiver() {
+  const state = { received: 0, positions: new Set() };
+  const server = (await import("node:http")).createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => { body += d; });
+    req.on("end", () => {
+      state.received++;
+      state.positions.add(JSON.parse(body).position);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  state.url = `http://127.0.0.1:${server.address().port}/changes`;
+  state.close = () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); });
+  return state;
+}
+
+async function startLbmirror(database, baseUrl, prefix, { feed = null } = {}) {
   // With --console on: the admin listener samples every second, and an open console (the
   // page's requests, every second here) reads the overview, the queue and the webhook log.
   const withConsole = args.console === "on";
@@ -228,7 +260,8 @@ async function startLbmirror(database, baseUrl, prefix) {
       ...(args["coalesce-ms"] ? ["--coalesce-ms", args["coalesce-ms"]] : []),
       ...(args.workers ? ["--workers", args.workers] : []),
       ...(args.passes === "on" ? ["--versions-interval", "24h", "--feeds-interval", "24h"] : []),
-      ...(withConsole ? ["--admin-listen", `127.0.0.1:${adminPort}`, "--admin-sample-interval", "1s"] : [])],
+      ...(withConsole ? ["--admin-listen", `127.0.0.1:${adminPort}`, "--admin-sample-interval", "1s"] : []),
+      ...(feed ? ["--change-feed", "--forward-config", feed] : [])],
     extraEnv: { LBMIRROR_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn", ...(withConsole ? { LBMIRROR_ADMIN_TOKEN: token } : {}) } });
   const poller = withConsole ? setInterval(() => {
     for (const route of ["/api/overview", "/api/queue", "/api/events?limit=50"]) {
@@ -245,8 +278,16 @@ async function run(database, system, scenarioName, setup, index) {
   const prefix = `bench${process.pid % 10000}_${index}_`;
   const table = `${prefix}documents`;
   const proxy = await startCountingProxy(env.baseUrl);
+  let receiver = null;
+  let feed = null;
+  if (system === "lbmirror-feed") {
+    receiver = await startReceiver();
+    feed = path.join(work, `${prefix}forward.json`);
+    fs.writeFileSync(feed, JSON.stringify([{ name: "bench", url: receiver.url,
+      secret: "whsec_" + Buffer.from("bench-forwarding-secret-000001").toString("base64") }]));
+  }
   const server = system === "baseline" ? await startBaseline(database, proxy.url, table)
-    : await startLbmirror(database, proxy.url, prefix);
+    : await startLbmirror(database, proxy.url, prefix, { feed });
   await sleep(300);
   const idle = procStat(server.pid);
   const truth = new Map();
@@ -260,6 +301,15 @@ async function run(database, system, scenarioName, setup, index) {
   }
   const file = path.join(work, `${prefix}requests.jsonl`);
   fs.writeFileSync(file, lines.join("\n") + "\n");
+  // While the load runs, the rooms' Storage keeps changing (the editing scenario).
+  let editing = setup.edits;
+  const editor = (async () => {
+    for (let n = 0; editing; n++) {
+      await Promise.all(setup.rooms.slice(0, 10).map((id, i) =>
+        liveblocks.setStorage(setup.rooms[(n * 10 + i) % setup.rooms.length], { edit: n, pad: "x".repeat(1500) })));
+      await sleep(20);
+    }
+  })();
   const readsBefore = proxy.state.reads;
   const writesBefore = await database.writes();
   const before = procStat(server.pid);
@@ -270,6 +320,15 @@ async function run(database, system, scenarioName, setup, index) {
     { encoding: "utf8" },
     (error, stdout) => (error && !stdout ? reject(error) : resolve(stdout)))));
   const loadEnd = Date.now();
+  editing = false;
+  await editor;
+  if (setup.edits) for (const id of setup.rooms) truth.set(id, (await liveblocks.storage(id)).json);
+  // The most changes the receiver was behind, sampled while the mirror catches up.
+  let behindMax = 0;
+  const sampleBehind = receiver ? setInterval(async () => {
+    const [{ n }] = await db.query(`SELECT COUNT(*) AS n FROM ${prefix}changes WHERE position IS NOT NULL`);
+    behindMax = Math.max(behindMax, Number(n) - receiver.positions.size);
+  }, 250) : null;
   if (load.ok !== lines.length) console.error(`${system} ${scenarioName}: ${JSON.stringify(load)}`);
   // The checker must not load the machine (nor this process, which also proxies the REST
   // reads) while the mirror catches up: each look asks the database for a checksum of every
@@ -304,12 +363,24 @@ async function run(database, system, scenarioName, setup, index) {
   convergedAt.sort((a, b) => a - b);
   const convergedMs = convergedAt[convergedAt.length - 1];
   const convergedP99Ms = convergedAt[Math.min(convergedAt.length - 1, Math.ceil(0.99 * convergedAt.length) - 1)];
+  const runSeconds = (Date.now() - loadEnd) / 1000 + load.seconds;
+  let forwardDoneMs = null;
+  let forwarded = null;
+  if (receiver) {
+    const [{ n }] = await db.query(`SELECT COUNT(*) AS n FROM ${prefix}changes`);
+    const convergedAtMs = Date.now();
+    await waitFor("every change forwarded", async () => receiver.positions.size >= Number(n), 60000, 20);
+    forwardDoneMs = Date.now() - convergedAtMs;
+    forwarded = receiver.positions.size;
+    clearInterval(sampleBehind);
+  }
   const all = await select([...truth.keys()]);
   if (all.length !== truth.size || !all.every(equal)) throw new Error(`${system} ${scenarioName}: a room changed after it equalled the REST API`);
   const after = procStat(server.pid);
   const databaseAfter = database.cpuSeconds();
   const webhooks = lines.length;
   await server.stop();
+  if (receiver) await receiver.close();
   const writesAfter = await database.writes();
   const figures = {
     database: database.name, system, scenario: scenarioName, concurrency: setup.concurrency ?? CONCURRENCY, webhooks, acked: load.ok, failed: load.other + load.errors,
@@ -320,6 +391,8 @@ async function run(database, system, scenarioName, setup, index) {
     cpu_s_per_1000: ((after.cpuSeconds - before.cpuSeconds) / webhooks) * 1000,
     db_cpu_s_per_1000: ((databaseAfter - databaseBefore) / webhooks) * 1000,
     peak_rss_mib: after.peakMiB, idle_rss_mib: idle.rssMiB,
+    targets_per_s: (proxy.state.reads - readsBefore) / runSeconds,
+    forwarded, forward_behind_max: receiver ? behindMax : null, forward_done_ms: forwardDoneMs,
   };
   await proxy.close();
   fs.rmSync(file, { force: true });
@@ -333,7 +406,7 @@ const median = (values) => {
   return sorted[Math.floor(sorted.length / 2)];
 };
 const KEYS = ["acks_per_s", "p50_ms", "p99_ms", "converged_ms", "converged_p99_ms", "rest_reads_per_webhook",
-  "db_writes_per_webhook", "cpu_s_per_1000", "db_cpu_s_per_1000", "peak_rss_mib", "idle_rss_mib"];
+  "db_writes_per_webhook", "cpu_s_per_1000", "db_cpu_s_per_1000", "peak_rss_mib", "idle_rss_mib", "targets_per_s"];
 
 // The load generator's own ceiling on this machine: the burst's requests sent to a path of
 // lbmirror that answers 405 at once (no verification, no database). If a system's acks/s
@@ -367,7 +440,7 @@ for (const databaseName of chosen === "both" ? ["mariadb", "postgres"] : [chosen
   for (const name of SCENARIOS) {
     const setup = await scenarios[name]();
     for (let rep = 0; rep < REPS; rep++) {
-      const order = rep % 2 === 0 ? ["baseline", "lbmirror"] : ["lbmirror", "baseline"];
+      const order = rep % 2 === 0 ? ["baseline", "lbmirror", "lbmirror-feed"] : ["lbmirror-feed", "lbmirror", "baseline"];
       for (const system of order.filter((s) => SYSTEMS.includes(s))) {
         const figures = await run(database, system, name, setup, ++index);
         runs.push({ ...figures, rep });
@@ -389,6 +462,16 @@ for (const databaseName of chosen === "both" ? ["mariadb", "postgres"] : [chosen
     rows.push(row);
   }
   summary.push(...rows);
+  if (SYSTEMS.includes("lbmirror-feed")) {
+    // The change feed's cost: lbmirror with and without it, alternated, medians.
+    const feedRows = ["| scenario | lbmirror acks/s | with feed | ratio | lbmirror targets/s | with feed | ratio | changes forwarded | receiver behind at most | last change arrived ms after convergence |", "|---|---|---|---|---|---|---|---|---|---|"];
+    for (const name of SCENARIOS) {
+      const of = (system, key) => median(runs.filter((r) => r.scenario === name && r.system === system).map((r) => r[key]));
+      const [a, af, t, tf] = [of("lbmirror", "acks_per_s"), of("lbmirror-feed", "acks_per_s"), of("lbmirror", "targets_per_s"), of("lbmirror-feed", "targets_per_s")];
+      feedRows.push(`| ${name} | ${fmt(a, 0)} | ${fmt(af, 0)} | ${fmt(af / a, 2)} | ${fmt(t, 0)} | ${fmt(tf, 0)} | ${fmt(tf / t, 2)} | ${fmt(of("lbmirror-feed", "forwarded"), 0)} | ${fmt(of("lbmirror-feed", "forward_behind_max"), 0)} | ${fmt(of("lbmirror-feed", "forward_done_ms"), 0)} |`);
+    }
+    console.log(`${database.name}, the change feed on and off:\n\n${feedRows.join("\n")}\n`);
+  }
 
   const header = `| scenario | system | acks/s | p50 ms | p99 ms | converged ms (all rooms) | converged ms (p99 of rooms) | REST reads/webhook | DB ${database.writesLabel}/webhook | CPU s/1000 | ${database.name} CPU s/1000 | peak RSS MiB |`;
   const out = [`${database.name}:`, "", header, "|---|---|---|---|---|---|---|---|---|---|---|---|"];
