@@ -119,6 +119,7 @@ std::vector<bool> Forwarder::Deliver(const Endpoint& endpoint,
   std::map<std::string, std::vector<size_t>> rooms;
   for (size_t i = 0; i < changes.size(); ++i) rooms[changes[i].room_id.value_or("")].push_back(i);
   std::vector<const std::vector<size_t>*> queue;
+  queue.reserve(rooms.size());
   for (const auto& [room, indexes] : rooms) queue.push_back(&indexes);
   std::vector<char> delivered(changes.size(), 0);
   std::mutex mutex;  // guards `next` and `error`

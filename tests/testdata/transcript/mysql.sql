@@ -316,11 +316,25 @@ CREATE TABLE IF NOT EXISTS {p}changes (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?
 CREATE INDEX {p}changes_position ON {p}changes (position)
+SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?
+CREATE INDEX {p}changes_room ON {p}changes (room_id, change_id)
 CREATE TABLE IF NOT EXISTS {p}change_sequence (
   id INTEGER NOT NULL,
   last_position BIGINT NOT NULL,
   pruned_through BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
+CREATE TABLE IF NOT EXISTS {p}change_cursors (
+  endpoint VARCHAR(255) NOT NULL,
+  position BIGINT NOT NULL,
+  lease_owner VARCHAR(128) NOT NULL DEFAULT '',
+  lease_until BIGINT NOT NULL DEFAULT 0,
+  failures INT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL DEFAULT 0,
+  last_error LONGTEXT NULL,
+  delivered BIGINT NOT NULL DEFAULT 0,
+  updated_at BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (endpoint)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE version = version
 -- record a webhook with two targets, then its redelivery from another replica

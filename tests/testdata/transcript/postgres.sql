@@ -292,11 +292,24 @@ CREATE TABLE IF NOT EXISTS {p}changes (
   payload JSONB NOT NULL
 )
 CREATE INDEX IF NOT EXISTS {p}changes_position ON {p}changes (position)
+CREATE INDEX IF NOT EXISTS {p}changes_room ON {p}changes (room_id, change_id)
 CREATE TABLE IF NOT EXISTS {p}change_sequence (
   id INTEGER NOT NULL,
   last_position BIGINT NOT NULL,
   pruned_through BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
+)
+CREATE TABLE IF NOT EXISTS {p}change_cursors (
+  endpoint VARCHAR(255) NOT NULL,
+  position BIGINT NOT NULL,
+  lease_owner VARCHAR(128) NOT NULL DEFAULT '',
+  lease_until BIGINT NOT NULL DEFAULT 0,
+  failures INT NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT NOT NULL DEFAULT 0,
+  last_error TEXT NULL,
+  delivered BIGINT NOT NULL DEFAULT 0,
+  updated_at BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (endpoint)
 )
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 -- record a webhook with two targets, then its redelivery from another replica

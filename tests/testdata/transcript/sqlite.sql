@@ -297,11 +297,24 @@ CREATE TABLE IF NOT EXISTS {p}changes (
   payload TEXT NOT NULL
 )
 CREATE INDEX IF NOT EXISTS {p}changes_position ON {p}changes (position)
+CREATE INDEX IF NOT EXISTS {p}changes_room ON {p}changes (room_id, change_id)
 CREATE TABLE IF NOT EXISTS {p}change_sequence (
   id INTEGER NOT NULL,
   last_position INTEGER NOT NULL,
   pruned_through INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (id)
+)
+CREATE TABLE IF NOT EXISTS {p}change_cursors (
+  endpoint VARCHAR(255) NOT NULL,
+  position INTEGER NOT NULL,
+  lease_owner VARCHAR(128) NOT NULL DEFAULT '',
+  lease_until INTEGER NOT NULL DEFAULT 0,
+  failures INT NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NULL,
+  delivered INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (endpoint)
 )
 INSERT INTO {p}schema_migrations (version, description, applied_at) VALUES (?, ?, ?) ON CONFLICT(version) DO NOTHING
 -- record a webhook with two targets, then its redelivery from another replica
