@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <vector>
 
+#include "core/limits.h"
 #include "core/text.h"
 
 namespace lbmirror::admin {
@@ -116,9 +117,12 @@ Result<store::ChangeFilter> CheckChangeFilter(std::string_view kinds, std::strin
 
 std::string ChangeJson(const store::Change& change) {
   namespace json = boost::json;
+  // As deep as the documents the mirror keeps (a patch holds a document's values).
   auto as_json = [](const std::string& text) {
+    json::parse_options deep;
+    deep.max_depth = kMaxNestingDepth;
     boost::system::error_code ec;
-    json::value value = json::parse(text, ec);
+    json::value value = json::parse(text, ec, {}, deep);
     return ec ? json::value(text) : value;
   };
   json::object line{{"position", change.position.value_or(0)},

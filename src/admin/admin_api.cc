@@ -8,6 +8,7 @@
 
 #include "admin/actions.h"
 #include "admin/console_page.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "store/target.h"
@@ -253,7 +254,11 @@ http::Response Room(const AdminContext& context, const http::Request& request) {
   auto changes = context.store->RoomChanges(room_id, kRoomChanges);
   if (!changes) return Problem(503, changes.error().ToString());
   json::array trail;
-  for (const store::Change& change : *changes) trail.push_back(json::parse(ChangeJson(change)));
+  json::parse_options deep;  // a change is as deep as its document
+  deep.max_depth = kMaxNestingDepth + 8;
+  for (const store::Change& change : *changes) {
+    trail.push_back(json::parse(ChangeJson(change), {}, deep));
+  }
   out["changes"] = std::move(trail);
   return Json(200, out);
 }
