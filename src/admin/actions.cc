@@ -95,7 +95,7 @@ Result<int64_t> MirrorAgain(store::OperatorViews& views, store::TargetQueue& que
   for (const std::string& thread : summary->live_threads) {
     targets.push_back({store::TargetKind::kThread, std::string(room_id), thread});
   }
-  LBMIRROR_RETURN_IF_ERROR(queue.MarkDirty(targets));
+  LBMIRROR_RETURN_IF_ERROR(queue.MarkDirty(targets, "mirror_again"));
   return static_cast<int64_t>(targets.size());
 }
 

@@ -177,7 +177,7 @@ Result<int64_t> Passes::Run(const PassSpec& spec, PassProgress& progress) {
   while (next != targets->end()) {
     std::vector<store::TargetKey> batch;
     for (; next != targets->end() && batch.size() < kBatch; ++next) batch.push_back(*next);
-    LBMIRROR_RETURN_IF_ERROR(queue_.MarkDirty(batch));
+    LBMIRROR_RETURN_IF_ERROR(queue_.MarkDirty(batch, ""));
     marked += static_cast<int64_t>(batch.size());
     progress.marked += static_cast<int64_t>(batch.size());
     LBMIRROR_RETURN_IF_ERROR(

@@ -155,7 +155,7 @@ Result<int64_t> Reconciler::MarkGoneRooms(const std::vector<std::string>& listed
   for (const store::RoomRow& row : *mirrored) {
     if (!present.contains(row.room_id)) targets.push_back({TargetKind::kRoom, row.room_id, ""});
   }
-  LBMIRROR_RETURN_IF_ERROR(queue_.MarkDirty(targets));
+  LBMIRROR_RETURN_IF_ERROR(queue_.MarkDirty(targets, ""));
   return static_cast<int64_t>(targets.size());
 }
 
@@ -205,7 +205,7 @@ Result<ReconcileCounts> Reconciler::MarkAll(const std::string& checkpoint, bool 
       }
       listed.push_back(std::move(room_id));
     }
-    LBMIRROR_RETURN_IF_ERROR(queue_.MarkDirty(targets));
+    LBMIRROR_RETURN_IF_ERROR(queue_.MarkDirty(targets, ""));
     counts.targets_marked += static_cast<int64_t>(targets.size());
     ++counts.pages;
     cursor = page->next_cursor;
@@ -358,7 +358,7 @@ Result<ReconcileCounts> Reconciler::Compare(std::optional<int64_t> content_since
         ++counts.rooms_checked;
         LBMIRROR_RETURN_IF_ERROR(CompareContent(room_id, *content, targets, counts));
       }
-      LBMIRROR_RETURN_IF_ERROR(queue_.MarkDirty(targets));
+      LBMIRROR_RETURN_IF_ERROR(queue_.MarkDirty(targets, ""));
       counts.targets_marked += static_cast<int64_t>(targets.size());
     }
     ++counts.pages;

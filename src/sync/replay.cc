@@ -46,7 +46,7 @@ Result<ReplayCounts> Replay(store::EventLog& events, store::TargetQueue& queue,
       }
     }
     if (!targets.empty()) {
-      Status status = queue.MarkDirty(targets);
+      Status status = queue.MarkDirty(targets, "replay");
       if (!status) return status.error().WithContext("marking targets dirty");
     }
     if (static_cast<int>(page->size()) < kPageSize) break;

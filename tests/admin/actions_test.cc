@@ -66,7 +66,8 @@ TEST(ActionsTest, MirrorAgainMarksTheRoomsTargetsAndEachLiveThread) {
       store::ThreadSnapshot{{"th_1", "room-1", "{}", false, "public", {}, {}}, {}, {}};
   ASSERT_TRUE(
       store
-          ->MarkDirty(std::vector<store::TargetKey>{{store::TargetKind::kThread, "room-1", "th_1"}})
+          ->MarkDirty(std::vector<store::TargetKey>{{store::TargetKind::kThread, "room-1", "th_1"}},
+                      "")
           .has_value());
   const store::TargetKind thread_kind[] = {store::TargetKind::kThread};
   auto claims = store->ClaimDue("w", thread_kind, 10, 60'000);
@@ -140,7 +141,9 @@ TEST(ActionsTest, TheRoomReportNeedsARoomAndSaysWhatIsPending) {
   EXPECT_FALSE(unknown->known);
   EXPECT_TRUE(unknown->pending.empty());
   ASSERT_TRUE(
-      store->MarkDirty(std::vector<store::TargetKey>{{store::TargetKind::kStorage, "room-1", ""}})
+      store
+          ->MarkDirty(std::vector<store::TargetKey>{{store::TargetKind::kStorage, "room-1", ""}},
+                      "")
           .has_value());
   auto summary = RoomReport(*store.get(), "room-1");
   ASSERT_TRUE(summary.has_value()) << summary.error().ToString();

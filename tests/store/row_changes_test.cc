@@ -300,6 +300,26 @@ TEST_P(RowChangesTest, ADocumentTooDeepForTheJsonTypeStillCompletesWithItsChange
   }
 }
 
+// A read no stored webhook explains names why it was marked: an operator's replay or mirror
+// again; a reconciliation's mark clears that.
+TEST_P(RowChangesTest, ACauseWithoutAWebhookNamesTheOperatorsReasonUntilReconciliationMarksIt) {
+  auto read = [&](std::string_view reason, const std::string& data) {
+    ASSERT_TRUE(feed_->MarkDirty(std::vector<TargetKey>{kStorage}, reason).has_value());
+    auto claims = feed_->ClaimDue("w", kAllKinds, 10, 60'000);
+    ASSERT_TRUE(claims.has_value() && claims->size() == 1u);
+    std::vector<RowWrite> writes = {DocumentRow{"room-1", data, 1}};
+    ASSERT_TRUE(*feed_->Complete((*claims)[0], writes, {}));
+  };
+  read("replay", R"({"a":1})");
+  read("mirror_again", R"({"a":2})");
+  read("", R"({"a":3})");
+  std::vector<std::string> reasons;
+  for (const Change& change : Next()) {
+    reasons.emplace_back(json::parse(change.cause).at("reason").as_string());
+  }
+  EXPECT_EQ(reasons, (std::vector<std::string>{"replay", "mirror_again", "reconciliation"}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, RowChangesTest,
                          ::testing::Values(Dialect::kSqlite, Dialect::kMysql, Dialect::kPostgres),
                          BackendName);

@@ -155,7 +155,7 @@ TEST_P(SqlTranscriptTest, TheMainFlowsSendTheRecordedStatements) {
 
   Section("a pass marks a user's inbox; its listing replaces the user's notifications");
   const TargetKey inbox{TargetKind::kInbox, "u1", ""};
-  ASSERT_TRUE(store->MarkDirty(std::vector<TargetKey>{inbox}).has_value());
+  ASSERT_TRUE(store->MarkDirty(std::vector<TargetKey>{inbox}, "").has_value());
   const TargetKind inbox_kind[] = {TargetKind::kInbox};
   auto inbox_claims = Claimed(store->ClaimDue("w1", inbox_kind, 8, 60'000), 1);
   ASSERT_EQ(inbox_claims.size(), 1u);
@@ -170,7 +170,7 @@ TEST_P(SqlTranscriptTest, TheMainFlowsSendTheRecordedStatements) {
 
   Section("a pass reads the project's groups; they and their members become the listing");
   const TargetKey groups{TargetKind::kGroups, "project", ""};
-  ASSERT_TRUE(store->MarkDirty(std::vector<TargetKey>{groups}).has_value());
+  ASSERT_TRUE(store->MarkDirty(std::vector<TargetKey>{groups}, "").has_value());
   const TargetKind groups_kind[] = {TargetKind::kGroups};
   auto groups_claims = Claimed(store->ClaimDue("w1", groups_kind, 8, 60'000), 1);
   ASSERT_EQ(groups_claims.size(), 1u);
@@ -184,7 +184,7 @@ TEST_P(SqlTranscriptTest, TheMainFlowsSendTheRecordedStatements) {
 
   Section("a pass reads a room's version history; new versions' content is marked to be read");
   const TargetKey history{TargetKind::kVersions, "r1", ""};
-  ASSERT_TRUE(store->MarkDirty(std::vector<TargetKey>{history}).has_value());
+  ASSERT_TRUE(store->MarkDirty(std::vector<TargetKey>{history}, "").has_value());
   const TargetKind versions_kind[] = {TargetKind::kVersions};
   auto history_claims = Claimed(store->ClaimDue("w1", versions_kind, 8, 60'000), 1);
   ASSERT_EQ(history_claims.size(), 1u);
@@ -198,7 +198,7 @@ TEST_P(SqlTranscriptTest, TheMainFlowsSendTheRecordedStatements) {
   Section("a pass reads a room's feeds (each feed's messages marked) and a thread's followers");
   const TargetKey feeds{TargetKind::kFeeds, "r1", ""},
       followers{TargetKind::kThreadSubscriptions, "r1", "th_1"};
-  ASSERT_TRUE(store->MarkDirty(std::vector<TargetKey>{feeds, followers}).has_value());
+  ASSERT_TRUE(store->MarkDirty(std::vector<TargetKey>{feeds, followers}, "").has_value());
   const TargetKind feed_kinds[] = {TargetKind::kFeeds, TargetKind::kThreadSubscriptions};
   auto feed_claims = Claimed(store->ClaimDue("w1", feed_kinds, 8, 60'000), 2);
   ASSERT_EQ(feed_claims.size(), 2u);

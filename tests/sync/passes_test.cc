@@ -26,13 +26,13 @@ class CountingQueue final : public store::TargetQueue {
                                              std::optional<int64_t>* next_due_ms) override {
     return inner_.ClaimDue(owner, kinds, limit, lease_ms, next_due_ms);
   }
-  Status MarkDirty(std::span<const store::TargetKey> targets) override {
+  Status MarkDirty(std::span<const store::TargetKey> targets, std::string_view) override {
     if (++calls_ == fail_call_) return Unavailable("the database went away");
     for (const store::TargetKey& key : targets) {
       marked.push_back(key.scope_id);
       keys.push_back(key.ToString());
     }
-    return inner_.MarkDirty(targets);
+    return inner_.MarkDirty(targets, "");
   }
   Result<bool> Complete(const store::Claim& claim, std::span<const store::RowWrite> writes,
                         std::span<const store::TargetKey> also_dirty) override {
@@ -65,7 +65,7 @@ class PassesTest : public ::testing::Test {
 
   // Writes rows as a completed read of `key` would.
   void Write(const store::TargetKey& key, store::RowWrite row) {
-    ASSERT_TRUE(store_->MarkDirty(std::span(&key, 1)).has_value());
+    ASSERT_TRUE(store_->MarkDirty(std::span(&key, 1), "").has_value());
     const TargetKind kinds[] = {key.kind};
     auto claims = store_->ClaimDue("t", kinds, 1, 60'000);
     ASSERT_TRUE(claims.has_value() && claims->size() == 1u);

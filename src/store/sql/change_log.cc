@@ -46,7 +46,8 @@ ChangeLog::ChangeLog(Dialect dialect, const std::string& prefix, EventTargets ev
   prune_ = render("DELETE FROM {p}changes WHERE position IS NOT NULL AND position <= ?");
   mark_pruned_ = render("UPDATE {p}change_sequence SET pruned_through = ? WHERE id = 1");
   first_dirty_ = render(
-      "SELECT first_dirty_at FROM {p}targets WHERE kind = ? AND scope_id = ? AND object_id = ?");
+      "SELECT first_dirty_at, marked_by FROM {p}targets WHERE kind = ? AND scope_id = ?"
+      " AND object_id = ?");
   // The webhooks a target's read may answer: its room's (or, for a user's notification, every
   // notification's) since the target became due; those that do not mark it are left out.
   room_events_ = render(
@@ -258,7 +259,9 @@ Result<std::string> ChangeLog::Cause(SqlConnection& connection, const Claim& cla
   auto due = connection.Query(first_dirty_, target);
   if (!due) return due.error();
   json::array webhooks;
+  std::string marked_by;
   if (!due->empty()) {
+    marked_by = (*due)[0][1].value_or("");
     const std::string since = FormatSqlTimestamp(IntField((*due)[0][0]));
     const bool by_user = key.kind == TargetKind::kNotification;
     SqlValue room[] = {std::string_view(key.scope_id), Text(since)};
@@ -277,7 +280,7 @@ Result<std::string> ChangeLog::Cause(SqlConnection& connection, const Claim& cla
   }
   json::object cause;
   if (webhooks.empty()) {
-    cause["reason"] = reason;
+    cause["reason"] = marked_by.empty() ? reason : std::string_view(marked_by);
   } else {
     cause["reason"] = "webhook";
     cause["webhooks"] = std::move(webhooks);

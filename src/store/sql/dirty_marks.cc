@@ -12,23 +12,32 @@ DirtyMarks::DirtyMarks(Dialect dialect, const std::string& prefix, int64_t max_w
   // one in a retry backoff (attempts > 0) keeps its schedule. MySQL evaluates assignments
   // left to right, so dirty_seq is bumped last and every CASE sees the old values, as
   // SQLite does (first_dirty_at is only changed for clean targets).
-  many_ = ManyRowStatements(
-      dialect, prefix,
-      "INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq,"
-      " next_attempt_at, first_dirty_at) VALUES ",
-      "(?, ?, ?, 1, 0, ?, ?)",
-      " {upsert:kind, scope_id, object_id}"
+  const std::string schedule =
       " first_dirty_at = CASE WHEN {old:dirty_seq} > {old:done_seq} THEN {old:first_dirty_at}"
       " ELSE {v:first_dirty_at} END,"
       " next_attempt_at = CASE WHEN {old:dirty_seq} <= {old:done_seq} THEN {v:next_attempt_at}"
       " WHEN {old:attempts} > 0 THEN {old:next_attempt_at}"
       " ELSE {least}({greatest}({old:next_attempt_at}, {v:next_attempt_at}),"
       " {old:first_dirty_at} + " +
-          std::to_string(max_wait_ms) +
-          ") END,"
-          " attempts = CASE WHEN {old:dirty_seq} > {old:done_seq} THEN {old:attempts} ELSE 0"
-          " END, dirty_seq = {old:dirty_seq} + 1",
+      std::to_string(max_wait_ms) +
+      ") END,"
+      " attempts = CASE WHEN {old:dirty_seq} > {old:done_seq} THEN {old:attempts} ELSE 0"
+      " END,";
+  many_ = ManyRowStatements(
+      dialect, prefix,
+      "INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq,"
+      " next_attempt_at, first_dirty_at) VALUES ",
+      "(?, ?, ?, 1, 0, ?, ?)",
+      " {upsert:kind, scope_id, object_id}" + schedule + " dirty_seq = {old:dirty_seq} + 1",
       max_rows);
+  // The same for one target marked by the mark's reason (MarkBy), which the ingest path's
+  // statement above leaves as it is.
+  mark_by_ = RenderSql(
+      "INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at,"
+      " first_dirty_at, marked_by) VALUES (?, ?, ?, 1, 0, ?, ?, ?)"
+      " {upsert:kind, scope_id, object_id}" +
+          schedule + " marked_by = {v:marked_by}, dirty_seq = {old:dirty_seq} + 1",
+      dialect, prefix);
   // dirty_seq bumped last, as above; a target already dirty keeps its times and attempts.
   mark_unless_pending_ = RenderSql(
       "INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at,"
@@ -76,6 +85,17 @@ Status DirtyMarks::Mark(SqlConnection& connection, const TargetKey& key, int64_t
   SqlValue params[] = {TargetKindName(key.kind), std::string_view(key.scope_id),
                        std::string_view(key.object_id), now_ms + delay_ms, now_ms};
   return Run(connection, Many(1), params);
+}
+
+Status DirtyMarks::MarkBy(SqlConnection& connection, const TargetKey& key, int64_t now_ms,
+                          std::string_view reason) const {
+  SqlValue params[] = {TargetKindName(key.kind),
+                       std::string_view(key.scope_id),
+                       std::string_view(key.object_id),
+                       now_ms,
+                       now_ms,
+                       reason};
+  return Run(connection, mark_by_, params);
 }
 
 Status DirtyMarks::MarkUnlessPending(SqlConnection& connection, const TargetKey& key,

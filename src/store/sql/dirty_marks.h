@@ -23,6 +23,11 @@ class DirtyMarks {
   // Marks `key` dirty, due `delay_ms` after `now_ms` (see the statement for the rules).
   Status Mark(SqlConnection& connection, const TargetKey& key, int64_t now_ms,
               int64_t delay_ms = 0) const;
+  // Mark (due now), recording why (targets.marked_by: "replay", "mirror_again"; "" for a
+  // reconciliation's or a pass's mark), which a change's cause names when no stored webhook
+  // explains the read (ChangeLog::Cause).
+  Status MarkBy(SqlConnection& connection, const TargetKey& key, int64_t now_ms,
+                std::string_view reason) const;
   // Marks `key` dirty, due `delay_ms` after `now_ms`, unless it is dirty already (then its
   // schedule stands: a later call neither postpones nor hastens it).
   Status MarkUnlessPending(SqlConnection& connection, const TargetKey& key, int64_t now_ms,
@@ -44,7 +49,7 @@ class DirtyMarks {
  private:
   std::vector<std::string> many_;
   std::string fence_room_reads_;
-  std::string mark_unless_pending_;
+  std::string mark_unless_pending_, mark_by_;
   std::string mark_revived_[2];  // soft deletes, hard deletes
 };
 

@@ -118,11 +118,13 @@ Result<RoomContent> SqlStore::Content(std::string_view room_id) {
   return content;
 }
 
-Status SqlStore::MarkDirty(std::span<const TargetKey> targets) {
+Status SqlStore::MarkDirty(std::span<const TargetKey> targets, std::string_view reason) {
   if (targets.empty()) return Ok();
   int64_t now = clock_.NowMs();
   return Transact([&](SqlConnection& connection) -> Status {
-    for (const TargetKey& key : targets) LBMIRROR_RETURN_IF_ERROR(MarkDirty(connection, key, now));
+    for (const TargetKey& key : targets) {
+      LBMIRROR_RETURN_IF_ERROR(marks_.MarkBy(connection, key, now, reason));
+    }
     return Ok();
   });
 }

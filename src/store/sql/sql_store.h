@@ -85,7 +85,7 @@ class SqlStore final : public Store {
   Result<RoomContent> Content(std::string_view room_id) override;
   Result<std::vector<std::string>> KnownUsers() override;
   Result<std::vector<std::pair<std::string, std::string>>> LiveThreads() override;
-  Status MarkDirty(std::span<const TargetKey> targets) override;
+  Status MarkDirty(std::span<const TargetKey> targets, std::string_view reason) override;
   Result<std::optional<std::string>> Checkpoint(std::string_view name) override;
   Status SetCheckpoint(std::string_view name, std::string_view value) override;
   Result<QueueStatus> Queue(int max_failures) override;
