@@ -44,7 +44,7 @@ class RowChangesTest : public SqlStoreTest {
   }
   // Marks room-1's room target, claims everything due and completes the room target with
   // `writes` (the others, marked by earlier writes, with none).
-  void Mirror(std::vector<RowWrite> writes) {
+  void Mirror(const std::vector<RowWrite>& writes) {
     clock_.Advance(1000);
     ASSERT_TRUE(*feed_->Record(Event(Cat("msg_w", ++writes_seq_), {kRoom})));
     auto claims = feed_->ClaimDue("w", kAllKinds, 50, 60'000);
@@ -300,8 +300,8 @@ TEST_P(RowChangesTest, ADocumentTooDeepForTheJsonTypeStillCompletesWithItsChange
   }
 }
 
-// A read no stored webhook explains names why it was marked: an operator's replay or mirror
-// again; a reconciliation's mark clears that.
+// A read no stored webhook explains names why it was marked: an operator's replay, mirror
+// again or retry; a reconciliation's mark clears that.
 TEST_P(RowChangesTest, ACauseWithoutAWebhookNamesTheOperatorsReasonUntilReconciliationMarksIt) {
   auto read = [&](std::string_view reason, const std::string& data) {
     ASSERT_TRUE(feed_->MarkDirty(std::vector<TargetKey>{kStorage}, reason).has_value());
@@ -313,11 +313,29 @@ TEST_P(RowChangesTest, ACauseWithoutAWebhookNamesTheOperatorsReasonUntilReconcil
   read("replay", R"({"a":1})");
   read("mirror_again", R"({"a":2})");
   read("", R"({"a":3})");
-  std::vector<std::string> reasons;
-  for (const Change& change : Next()) {
-    reasons.emplace_back(json::parse(change.cause).at("reason").as_string());
-  }
-  EXPECT_EQ(reasons, (std::vector<std::string>{"replay", "mirror_again", "reconciliation"}));
+  // An operator's retry of a target that is not pending reads it again...
+  ASSERT_EQ(*feed_->RetryNow(kStorage), 1);
+  auto claims = feed_->ClaimDue("w", kAllKinds, 10, 60'000);
+  ASSERT_TRUE(claims.has_value() && claims->size() == 1u);
+  std::vector<RowWrite> writes = {DocumentRow{"room-1", R"({"a":4})", 1}};
+  ASSERT_TRUE(*feed_->Complete((*claims)[0], writes, {}));
+  // ...and of a failed one hastens its next attempt, which says which attempt it is.
+  ASSERT_TRUE(feed_->MarkDirty(std::vector<TargetKey>{kStorage}, "").has_value());
+  claims = feed_->ClaimDue("w", kAllKinds, 10, 60'000);
+  ASSERT_TRUE(claims.has_value() && claims->size() == 1u);
+  ASSERT_TRUE(feed_->Fail((*claims)[0], "HTTP 500", clock_.NowMs() + 3'600'000).has_value());
+  ASSERT_EQ(*feed_->RetryNow(std::nullopt), 1);
+  claims = feed_->ClaimDue("w", kAllKinds, 10, 60'000);
+  ASSERT_TRUE(claims.has_value() && claims->size() == 1u);
+  writes = {DocumentRow{"room-1", R"({"a":5})", 1}};
+  ASSERT_TRUE(*feed_->Complete((*claims)[0], writes, {}));
+  std::vector<json::value> causes;
+  for (const Change& change : Next()) causes.push_back(json::parse(change.cause));
+  EXPECT_EQ(causes,
+            (std::vector<json::value>{
+                json::parse(R"({"reason":"replay"})"), json::parse(R"({"reason":"mirror_again"})"),
+                json::parse(R"({"reason":"reconciliation"})"), json::parse(R"({"reason":"retry"})"),
+                json::parse(R"({"reason":"retry","attempt":2})")}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RowChangesTest,

@@ -12,6 +12,10 @@ DirtyMarks::DirtyMarks(Dialect dialect, const std::string& prefix, int64_t max_w
   // one in a retry backoff (attempts > 0) keeps its schedule. MySQL evaluates assignments
   // left to right, so dirty_seq is bumped last and every CASE sees the old values, as
   // SQLite does (first_dirty_at is only changed for clean targets).
+  // A clean target marked by a webhook or a pass forgets an operator's earlier reason; one
+  // still pending keeps it (the change feed names it when no stored webhook explains the read).
+  const std::string clears_reason =
+      " marked_by = CASE WHEN {old:dirty_seq} > {old:done_seq} THEN {old:marked_by} ELSE '' END,";
   const std::string schedule =
       " first_dirty_at = CASE WHEN {old:dirty_seq} > {old:done_seq} THEN {old:first_dirty_at}"
       " ELSE {v:first_dirty_at} END,"
@@ -23,15 +27,15 @@ DirtyMarks::DirtyMarks(Dialect dialect, const std::string& prefix, int64_t max_w
       ") END,"
       " attempts = CASE WHEN {old:dirty_seq} > {old:done_seq} THEN {old:attempts} ELSE 0"
       " END,";
-  many_ = ManyRowStatements(
-      dialect, prefix,
-      "INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq,"
-      " next_attempt_at, first_dirty_at) VALUES ",
-      "(?, ?, ?, 1, 0, ?, ?)",
-      " {upsert:kind, scope_id, object_id}" + schedule + " dirty_seq = {old:dirty_seq} + 1",
-      max_rows);
-  // The same for one target marked by the mark's reason (MarkBy), which the ingest path's
-  // statement above leaves as it is.
+  many_ =
+      ManyRowStatements(dialect, prefix,
+                        "INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq,"
+                        " next_attempt_at, first_dirty_at) VALUES ",
+                        "(?, ?, ?, 1, 0, ?, ?)",
+                        " {upsert:kind, scope_id, object_id}" + schedule + clears_reason +
+                            " dirty_seq = {old:dirty_seq} + 1",
+                        max_rows);
+  // The same for one target marked by the mark's reason (MarkBy).
   mark_by_ = RenderSql(
       "INSERT INTO {p}targets (kind, scope_id, object_id, dirty_seq, done_seq, next_attempt_at,"
       " first_dirty_at, marked_by) VALUES (?, ?, ?, 1, 0, ?, ?, ?)"
@@ -46,8 +50,8 @@ DirtyMarks::DirtyMarks(Dialect dialect, const std::string& prefix, int64_t max_w
       " ELSE {v:first_dirty_at} END,"
       " next_attempt_at = CASE WHEN {old:dirty_seq} > {old:done_seq} THEN {old:next_attempt_at}"
       " ELSE {v:next_attempt_at} END,"
-      " attempts = CASE WHEN {old:dirty_seq} > {old:done_seq} THEN {old:attempts} ELSE 0 END,"
-      " dirty_seq = {old:dirty_seq} + 1",
+      " attempts = CASE WHEN {old:dirty_seq} > {old:done_seq} THEN {old:attempts} ELSE 0 END," +
+          clears_reason + " dirty_seq = {old:dirty_seq} + 1",
       dialect, prefix);
   // The room's other targets that are claimed: fenced out, given back and dirty again
   // (dirty_seq bumped last: MySQL assigns left to right).

@@ -57,10 +57,11 @@ Result<int64_t> SqlStore::RetryNow(const std::optional<TargetKey>& target) {
   Status status = Transact([&](SqlConnection& connection) -> Status {
     if (!target) {
       SqlValue params[] = {now};
-      auto rows = connection.Execute(
-          Sql("UPDATE {p}targets SET next_attempt_at = ? WHERE dirty_seq > done_seq"
-              " AND last_error IS NOT NULL"),
-          params);
+      auto rows =
+          connection.Execute(Sql("UPDATE {p}targets SET next_attempt_at = ?, marked_by = 'retry'"
+                                 " WHERE dirty_seq > done_seq"
+                                 " AND last_error IS NOT NULL"),
+                             params);
       if (!rows) return rows.error();
       changed = *rows;
       return Ok();
@@ -68,13 +69,13 @@ Result<int64_t> SqlStore::RetryNow(const std::optional<TargetKey>& target) {
     SqlValue params[] = {now, TargetKindName(target->kind), std::string_view(target->scope_id),
                          std::string_view(target->object_id)};
     auto rows = connection.Execute(
-        Sql("UPDATE {p}targets SET next_attempt_at = ? WHERE kind = ? AND scope_id = ?"
-            " AND object_id = ? AND dirty_seq > done_seq"),
+        Sql("UPDATE {p}targets SET next_attempt_at = ?, marked_by = 'retry' WHERE kind = ?"
+            " AND scope_id = ? AND object_id = ? AND dirty_seq > done_seq"),
         params);
     if (!rows) return rows.error();
     changed = 1;
     if (*rows > 0) return Ok();
-    return MarkDirty(connection, *target, now);  // not pending: read it again
+    return marks_.MarkBy(connection, *target, now, "retry");  // not pending: read it again
   });
   if (!status) return status.error();
   return changed;
