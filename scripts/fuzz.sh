@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes every parser of outside input with libFuzzer (clang, AddressSanitizer,
 # UndefinedBehaviorSanitizer): the Yjs decoder (yjs), webhook headers and bodies (webhook),
-# the projections of REST answers (projection) and DATABASE_URL (database_url), each for
+# the projections of REST answers (projection), DATABASE_URL (database_url) and the change
+# feed's JSON Patch between two versions of a Storage document (json_patch), each for
 # SECONDS (default 30), starting from the seeds of tests/fuzz/make_corpus.mjs (documents made
 # by npm yjs, Liveblocks' shapes, very deep and very wide JSON). A crash leaves its input in
 # build-fuzz/artifacts/ and exits non-zero.
@@ -12,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-30}
 shift || true
 fuzzers=("$@")
-[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(yjs webhook projection database_url)
+[ ${#fuzzers[@]} -gt 0 ] || fuzzers=(yjs webhook projection database_url json_patch)
 (cd "$root" && cmake --preset fuzz > /dev/null)
 cmake --build "$root/build-fuzz" --target $(printf 'lbmirror_%s_fuzzer ' "${fuzzers[@]}")
 corpus="$root/build-fuzz/corpus"

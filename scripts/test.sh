@@ -19,7 +19,7 @@
 #   LBMIRROR_TEST_SANITIZE=0 scripts/test.sh  skips the AddressSanitizer and ThreadSanitizer passes
 #   LBMIRROR_SKIP_IMAGE=1 scripts/test.sh     skips building the image and the suites that run it
 #                                            (a developer's shortcut; ignored when CI is set)
-#   LBMIRROR_FUZZ_SECONDS=N (default 20; 0 skips) fuzzes each parser for N seconds after
+#   LBMIRROR_FUZZ_SECONDS=N (default 16; 0 skips) fuzzes each parser for N seconds after
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 started=$SECONDS
@@ -94,9 +94,9 @@ if [ "${LBMIRROR_TEST_SANITIZE:-1}" != 0 ]; then
   (cd "$root/build-tsan" && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     ctest --output-on-failure -j2 -L unit)
 fi
-if [ "${LBMIRROR_FUZZ_SECONDS:-20}" != 0 ]; then
+if [ "${LBMIRROR_FUZZ_SECONDS:-16}" != 0 ]; then
   phase "fuzzing every parser of outside input (build-fuzz/)"
-  "$root/scripts/fuzz.sh" "${LBMIRROR_FUZZ_SECONDS:-20}"
+  "$root/scripts/fuzz.sh" "${LBMIRROR_FUZZ_SECONDS:-16}"
 fi
 phase ""
 echo "== all phases: $((SECONDS - started)) s"

@@ -117,10 +117,11 @@ Result<store::ChangeFilter> CheckChangeFilter(std::string_view kinds, std::strin
 
 std::string ChangeJson(const store::Change& change) {
   namespace json = boost::json;
-  // As deep as the documents the mirror keeps (a patch holds a document's values).
+  // As deep as the documents the mirror keeps, and the three levels of a patch that holds one
+  // ({"patch":[{"value":…}]}).
   auto as_json = [](const std::string& text) {
     json::parse_options deep;
-    deep.max_depth = kMaxNestingDepth;
+    deep.max_depth = kMaxNestingDepth + 3;
     boost::system::error_code ec;
     json::value value = json::parse(text, ec, {}, deep);
     return ec ? json::value(text) : value;

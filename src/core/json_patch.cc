@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 #include <charconv>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/text.h"
@@ -17,46 +19,55 @@ json::object Operation(std::string_view op, const std::string& path) {
   return json::object{{"op", op}, {"path", path}};
 }
 
-void Diff(const json::value& from, const json::value& to, const std::string& path,
-          json::array& out) {
-  if (from == to) return;
+// Walks both values once, `path` (a buffer shared by the whole walk) naming where it stands:
+// linear in their size, whatever their depth.
+void Diff(const json::value& from, const json::value& to, std::string& path, json::array& out) {
+  const size_t length = path.size();
+  auto at = [&](auto token) -> std::string& {
+    path.resize(length);
+    path += '/';
+    if constexpr (std::is_same_v<decltype(token), size_t>) {
+      path += std::to_string(token);
+    } else {
+      path += JsonPointerToken(token);
+    }
+    return path;
+  };
   if (from.is_object() && to.is_object()) {
     const json::object& a = from.as_object();
     const json::object& b = to.as_object();
     for (const auto& member : a) {
-      const std::string at = path + "/" + JsonPointerToken(member.key());
       if (const json::value* now = b.if_contains(member.key())) {
-        Diff(member.value(), *now, at, out);
+        Diff(member.value(), *now, at(member.key()), out);
       } else {
-        out.push_back(Operation("remove", at));
+        out.push_back(Operation("remove", at(member.key())));
       }
     }
     for (const auto& member : b) {
       if (a.contains(member.key())) continue;
-      json::object add = Operation("add", path + "/" + JsonPointerToken(member.key()));
+      json::object add = Operation("add", at(member.key()));
       add["value"] = member.value();
       out.push_back(std::move(add));
     }
-    return;
-  }
-  if (from.is_array() && to.is_array()) {
+  } else if (from.is_array() && to.is_array()) {
     const json::array& a = from.as_array();
     const json::array& b = to.as_array();
     const size_t common = std::min(a.size(), b.size());
-    for (size_t i = 0; i < common; ++i) Diff(a[i], b[i], Cat(path, "/", i), out);
+    for (size_t i = 0; i < common; ++i) Diff(a[i], b[i], at(i), out);
     for (size_t i = common; i < b.size(); ++i) {
-      json::object add = Operation("add", Cat(path, "/", i));
+      json::object add = Operation("add", at(i));
       add["value"] = b[i];
       out.push_back(std::move(add));
     }
     // The last first, so that each index is still the element meant.
-    for (size_t i = a.size(); i > common; --i)
-      out.push_back(Operation("remove", Cat(path, "/", i - 1)));
-    return;
+    for (size_t i = a.size(); i > common; --i) out.push_back(Operation("remove", at(i - 1)));
+  } else if (!JsonEqual(from, to)) {
+    path.resize(length);
+    json::object replace = Operation("replace", path);
+    replace["value"] = to;
+    out.push_back(std::move(replace));
   }
-  json::object replace = Operation("replace", path);
-  replace["value"] = to;
-  out.push_back(std::move(replace));
+  path.resize(length);
 }
 
 // The reference tokens of a JSON Pointer, unescaped; nullopt when it is not one.
@@ -110,7 +121,7 @@ Status ApplyOne(json::value& document, std::string_view op, const std::vector<st
         return InvalidArgument("test: the path does not exist");
       }
     }
-    return *at == *value ? Ok() : Status(InvalidArgument("test: the value differs"));
+    return JsonEqual(*at, *value) ? Ok() : Status(InvalidArgument("test: the value differs"));
   }
   if (path.empty()) {  // the whole document
     if (op == "remove") return InvalidArgument("remove: cannot remove the whole document");
@@ -175,9 +186,34 @@ std::string JsonPointerToken(std::string_view key) {
   return token;
 }
 
+bool JsonEqual(const json::value& a, const json::value& b) {
+  if (a.is_object() && b.is_object()) {
+    const json::object& x = a.as_object();
+    const json::object& y = b.as_object();
+    if (x.size() != y.size()) return false;
+    for (const json::key_value_pair& member : x) {
+      const json::value* other = y.if_contains(member.key());
+      if (other == nullptr || !JsonEqual(member.value(), *other)) return false;
+    }
+    return true;
+  }
+  if (a.is_array() && b.is_array()) {
+    const json::array& x = a.as_array();
+    const json::array& y = b.as_array();
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (!JsonEqual(x[i], y[i])) return false;
+    }
+    return true;
+  }
+  if (a.is_structured() || b.is_structured()) return false;
+  return a == b;  // numbers of different kinds compare by value
+}
+
 json::array JsonDiff(const json::value& from, const json::value& to) {
   json::array out;
-  Diff(from, to, "", out);
+  std::string path;
+  Diff(from, to, path, out);
   return out;
 }
 

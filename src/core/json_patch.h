@@ -17,6 +17,11 @@
 namespace lbmirror {
 inline namespace core {
 
+// Whether `a` and `b` are the same JSON value. Unlike boost::json's operator== (which, in
+// Boost 1.81, copies each member of an object it compares: quadratic in the depth, and cubic
+// when a diff compares at every level), it copies nothing: linear in their size.
+bool JsonEqual(const boost::json::value& a, const boost::json::value& b);
+
 // The operations that turn `from` into `to`; empty when they are equal.
 boost::json::array JsonDiff(const boost::json::value& from, const boost::json::value& to);
 

@@ -1,5 +1,6 @@
-// JsonDiff and JsonPatchApply: the examples of RFC 6902 and 6901, pointers escaped, and random
-// documents, each changed at random: applying the diff to the first gives the second.
+// JsonDiff, JsonPatchApply and JsonEqual: the examples of RFC 6902 and 6901, pointers escaped,
+// random documents, each changed at random (applying the diff to the first gives the second;
+// JsonEqual agrees with boost::json's ==), and documents as deep as the mirror keeps.
 #include "core/json_patch.h"
 
 #include <gtest/gtest.h>
@@ -182,9 +183,48 @@ TEST(JsonPatchTest, TheDiffOfRandomDocumentsAppliedToTheFirstGivesTheSecond) {
                                      << ": " << applied.error().ToString();
     ASSERT_EQ(*applied, to) << json::serialize(from) << " with " << json::serialize(patch);
     EXPECT_EQ(patch.empty(), from == to);
+    EXPECT_EQ(JsonEqual(from, to), from == to)
+        << json::serialize(from) << " vs " << json::serialize(to);
     changed += from == to ? 0 : 1;
   }
   EXPECT_GT(changed, 2500) << "most pairs differ";
+}
+
+TEST(JsonPatchTest, EqualityIgnoresMemberOrderAndComparesNumbersByValue) {
+  EXPECT_TRUE(JsonEqual(Parse(R"({"a":1,"b":[2,{"c":3}]})"), Parse(R"({"b":[2,{"c":3}],"a":1})")));
+  EXPECT_TRUE(JsonEqual(Parse("1"), json::value(std::uint64_t{1})));
+  EXPECT_FALSE(JsonEqual(Parse("1"), Parse("1.5")));
+  EXPECT_FALSE(JsonEqual(Parse(R"({"a":1})"), Parse(R"({"a":1,"b":2})")));
+  EXPECT_FALSE(JsonEqual(Parse(R"({"a":1})"), Parse(R"({"b":1})")));
+  EXPECT_FALSE(JsonEqual(Parse("[1,2]"), Parse("[2,1]")));
+  EXPECT_FALSE(JsonEqual(Parse("[]"), Parse("{}")));
+  EXPECT_FALSE(JsonEqual(Parse("null"), Parse("[]")));
+}
+
+// The deepest document the mirror keeps, changed at its bottom: one operation there (the walk
+// is linear in the documents' size: comparing at every level, as before, took minutes).
+TEST(JsonPatchTest, DocumentsAsDeepAsTheMirrorKeepsGiveTheOperationAtTheirBottom) {
+  constexpr int kDepth = 1998;
+  auto nested = [](const std::string& bottom) {
+    std::string text;
+    for (int i = 0; i < kDepth; ++i) text += R"({"a":)";
+    return text + bottom + std::string(kDepth, '}');
+  };
+  json::parse_options deep;
+  deep.max_depth = kDepth + 2;
+  const json::value from = json::parse(nested("1"), {}, deep);
+  const json::value to = json::parse(nested(R"({"b":[2]})"), {}, deep);
+  const json::array patch = JsonDiff(from, to);
+  ASSERT_EQ(patch.size(), 1u);
+  std::string path;
+  for (int i = 0; i < kDepth; ++i) path += "/a";
+  EXPECT_EQ(patch[0],
+            (json::object{{"op", "replace"}, {"path", path}, {"value", Parse(R"({"b":[2]})")}}));
+  auto applied = JsonPatchApply(from, patch);
+  ASSERT_TRUE(applied.has_value());
+  EXPECT_TRUE(JsonEqual(*applied, to));
+  EXPECT_FALSE(JsonEqual(from, to));
+  EXPECT_TRUE(JsonDiff(to, to).empty());
 }
 
 }  // namespace

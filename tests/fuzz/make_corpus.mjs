@@ -1,7 +1,9 @@
 // Writes the fuzzers' seed corpora, one folder each under DIR: for the Yjs decoder, random
 // multi-client documents, one document per editor layout and maps nested past the depth
 // limit (made by npm yjs); for the webhook, projection and DATABASE_URL fuzzers, the shapes
-// Liveblocks sends and answers, plus very deep and very wide JSON.
+// Liveblocks sends and answers, plus very deep and very wide JSON; for the JSON Patch fuzzer,
+// pairs of Storage documents (an edit, a diagram's node moved, arrays grown and shrunk, deep
+// and wide ones).
 //   node tests/fuzz/make_corpus.mjs DIR [COUNT]
 import fs from "node:fs";
 import path from "node:path";
@@ -102,3 +104,18 @@ for (const [i, url] of [
   'mysql://u:pw@host/db?ssl={"rejectUnauthorized":true}&sslaccept=strict',
   "mysql://[::1]:3306/db", "mysql://u@h/", "postgres://u:p@h/db",
 ].entries()) write("database_url", `url-${i}.txt`, url);
+
+// Two versions of a Storage document, split at a 0x1e byte.
+const pair = (before, after) => `${before}\x1e${after}`;
+const moved = JSON.parse(JSON.stringify(storage));
+moved.flow.nodes.n1.position = { x: 40, y: 2 };
+moved.flow.edges.push({ id: "e2", source: "n2", target: "n1", data: { "a/b": "~" } });
+write("json_patch", "node-moved.txt", pair(JSON.stringify(storage), JSON.stringify(moved)));
+write("json_patch", "first-read.txt", pair("", JSON.stringify(storage)));
+write("json_patch", "unchanged.txt", pair(JSON.stringify(storage), JSON.stringify(storage)));
+write("json_patch", "array-shrunk.txt", pair("[1,[2,3],{\"a\":[4,5,6]},7]", "[1,[3],{\"a\":[]}]"));
+write("json_patch", "kinds-change.txt", pair('{"a":1,"b":"x","c":null,"d":[],"e":{}}', '{"a":1.5,"b":["x"],"c":{},"d":{},"f":true}'));
+write("json_patch", "deep.txt", pair(deepObjects(1990), deepObjects(1995)));
+write("json_patch", "deep-arrays.txt", pair(deepArrays(1999), deepArrays(2000)));
+write("json_patch", "wide.txt", pair(wideObject(3000), wideObject(2990)));
+write("json_patch", "wide-array.txt", pair(wideArray(2000), wideArray(2100)));

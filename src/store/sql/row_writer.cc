@@ -145,7 +145,7 @@ Status RowWriter::AppendValueChange(SqlConnection& connection, std::string_view 
   std::string op = "insert";
   if (previous) {
     const json::value before = json::parse(*previous, ec, {}, deep);
-    if (!ec && before == now) return Ok();  // read again, unchanged: no change
+    if (!ec && JsonEqual(before, now)) return Ok();  // read again, unchanged: no change
     op = "update";
     if (!ec) payload["patch"] = JsonDiff(before, now);
   } else {
