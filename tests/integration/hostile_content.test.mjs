@@ -1,5 +1,6 @@
 // Hostile and extreme content and deployments, on SQLite, MariaDB and Postgres: documents nested
-// deeper than a JSON column holds, a Yjs state past lbmirror's depth limit (the service stays
+// deeper than a JSON column holds (with the change feed on: a deep document's change at its
+// bottom is a one-operation patch, at once), a Yjs state past lbmirror's depth limit (the service stays
 // up, the target fails with its reason, `lbmirror retry` mirrors it once the cause is gone), a
 // room deleted while reads of its content are in flight, replicas migrating a fresh database
 // at the same instant, and more idle connections than the process has file descriptors.
@@ -9,6 +10,7 @@ import { spawn, execFile, execFileSync } from "node:child_process";
 import net from "node:net";
 import fs from "node:fs";
 import os from "node:os";
+import { isDeepStrictEqual } from "node:util";
 import path from "node:path";
 import {
   env, startMirror, sendEvent, storageUpdated, ydocUpdated, roomEvent, liveblocks, uniqueId,
@@ -41,7 +43,8 @@ for (const backend of backends("hostile")) {
     let mirror;
     before(async () => {
       backend.cleanup();
-      mirror = await startMirror({ databaseUrl: backend.databaseUrl, extraArgs: backend.extraArgs });
+      // With the change feed on: each read of a document also diffs it with the one it replaces.
+      mirror = await startMirror({ databaseUrl: backend.databaseUrl, extraArgs: [...backend.extraArgs, "--change-feed"] });
     });
     after(async () => {
       assert.equal((await mirror.stop()).code, 0, mirror.log().slice(-2000));
@@ -76,6 +79,38 @@ for (const backend of backends("hostile")) {
         assert.equal(row.deep_data !== null, deep, `depth ${depth}: deep_data used only past the JSON type's limit`);
         if (deep) assert.equal(parseJsonColumn(row.data), null);
       }
+    });
+
+    test("a 1,000-level document changed at its bottom is mirrored with its change at once", async () => {
+      const roomId = uniqueId("deep-change");
+      await liveblocks.createRoom(roomId);
+      await liveblocks.setStorage(roomId, nestedObject(1000));
+      assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 200);
+      const before = (await liveblocks.storage(roomId)).json;
+      await waitFor("the first version", () => mirrored("documents", roomId));
+      const changed = nestedObject(1000);
+      let bottom = changed;
+      let path = "";
+      for (; bottom.child; bottom = bottom.child) path += "/child";
+      bottom.leaf = "🌳";
+      await liveblocks.setStorage(roomId, changed);
+      assert.equal((await sendEvent(mirror, storageUpdated(roomId))).status, 200);
+      const want = (await liveblocks.storage(roomId)).json;
+      // The diff walks both documents once (comparing at every level took minutes here).
+      await waitFor("the second version", async () => {
+        const row = await mirrored("documents", roomId);
+        return isDeepStrictEqual(documentOf(row), want);
+      });
+      const changes = await db.query(
+        `SELECT op, payload FROM ${t("changes")} WHERE room_id = ? AND kind = 'document' ORDER BY change_id`, [roomId]);
+      assert.deepEqual(changes.map((c) => c.op), ["insert", "update"]);
+      // The first holds the whole document: on MariaDB, deeper than its JSON type takes, it says
+      // only that the document changed. The second's patch is shallow everywhere.
+      const first = parseJsonColumn(changes[0].payload);
+      if (backend.name === "MariaDB") assert.equal(first.too_deep, true);
+      else assert.deepEqual(first.patch, [{ op: "replace", path: "", value: before }]);
+      const { patch } = parseJsonColumn(changes[1].payload);
+      assert.deepEqual(patch, [{ op: "replace", path: `${path}/leaf`, value: "🌳" }]);
     });
 
     test("Yjs documents nested 600 and 1,000 levels deep are mirrored exactly", async () => {
