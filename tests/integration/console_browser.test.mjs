@@ -183,17 +183,17 @@ describe("the console in Chromium", { skip: !fs.existsSync(CHROMIUM) && "needs D
     await page.waitForFunction(() => /marked to be read again/.test(document.querySelector("#status").textContent), { timeout: 10000 });
     await waitFor("the second version", async () => parseJsonColumn(await documentOf(roomId))?.v === 2, 15000);
     // The room's changes, newest first: among them its document's, the read Mirror again made
-    // (with the room's row, read then too), then the webhook's.
+    // (with the room's row, read then too), named as its cause, then the webhook's.
     await page.click("#room-form button[type=submit]");
     await page.waitForFunction(() => [...document.querySelectorAll("#room-changes tr")]
       .filter((r) => r.cells[1].textContent === "document").length === 2, { timeout: 10000 });
     const all = await page.$$eval("#room-changes tr", (rows) => rows.slice(1).map((r) => [...r.cells].map((c) => c.textContent)));
-    assert.ok(all.some((c) => c[1] === "room" && c[4] === "reconciliation"), JSON.stringify(all));
+    assert.ok(all.some((c) => c[1] === "room" && c[4] === "mirror_again"), JSON.stringify(all));
     const changes = all.filter((c) => c[1] === "document");
     assert.match(changes[0][0], / update$/);
     assert.match(changes[1][0], / insert$/);
     assert.deepEqual(changes.map((c) => [c[1], c[2], c[4].split(" ")[0]]),
-      [["document", roomId, "reconciliation"], ["document", roomId, "webhook"]]);
+      [["document", roomId, "mirror_again"], ["document", roomId, "webhook"]]);
     await shot("room-changes");
   });
 
