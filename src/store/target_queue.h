@@ -44,8 +44,9 @@ class TargetQueue {
                                               std::optional<int64_t>* next_due_ms = nullptr) = 0;
 
   // Marks targets dirty (due now unless already pending), in one transaction. `reason` says
-  // why, when an operator asked ("replay", "mirror_again"; "" for reconciliation and passes):
-  // the change feed names it as the cause of the read when no stored webhook explains it.
+  // why, when an operator asked ("replay", "mirror_again"; RetryNow sets "retry"; "" for
+  // reconciliation and passes): the change feed names it as the cause of the read when no
+  // stored webhook explains it.
   virtual Status MarkDirty(std::span<const TargetKey> targets, std::string_view reason) = 0;
   // In one transaction: checks that the claim is still in flight (it holds its fencing token
   // and its lease was not given back), applies the row writes, marks `also_dirty` targets,

@@ -62,9 +62,9 @@ class ChangeLog {
                        std::string_view owner) const;
   // Why the read that `claim` made happened, as a change's cause (JSON): the stored webhooks
   // that marked its target since it last became due ({"reason":"webhook","webhooks":[ids]},
-  // oldest first, at most 20), else why an operator marked it ("replay", "mirror_again"), else
-  // `reason` ("reconciliation", "backfill"); with "attempt"
-  // when the read was retried. Within the completion's transaction (the target row is locked).
+  // oldest first, at most 20), else why an operator marked it ("replay", "mirror_again",
+  // "retry"), else `reason` ("reconciliation", "backfill"); with "attempt" when the read was
+  // retried. Within the completion's transaction (the target row is locked).
   Result<std::string> Cause(SqlConnection& connection, const Claim& claim,
                             std::string_view reason) const;
 

@@ -23,7 +23,7 @@ class DirtyMarks {
   // Marks `key` dirty, due `delay_ms` after `now_ms` (see the statement for the rules).
   Status Mark(SqlConnection& connection, const TargetKey& key, int64_t now_ms,
               int64_t delay_ms = 0) const;
-  // Mark (due now), recording why (targets.marked_by: "replay", "mirror_again"; "" for a
+  // Mark (due now), recording why (targets.marked_by: "replay", "mirror_again", "retry"; "" for a
   // reconciliation's or a pass's mark), which a change's cause names when no stored webhook
   // explains the read (ChangeLog::Cause).
   Status MarkBy(SqlConnection& connection, const TargetKey& key, int64_t now_ms,

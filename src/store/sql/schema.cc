@@ -470,7 +470,7 @@ constexpr StepSpec kSchema[] = {
    "  payload {json} NOT NULL\n"
    "{end}", kAll, "the change feed"},
   {8, Step::kIndex, "changes", "changes_position", "position"},
-  // Why a target was last marked other than by a webhook (replay, mirror again): the cause.
+  // Why an operator last marked a target (replay, mirror_again, retry): the change's cause.
   {8, Step::kColumn, "targets", "marked_by", "VARCHAR(16) NOT NULL DEFAULT ''"},
   {8, Step::kIndex, "changes", "changes_room", "room_id, change_id"},
   {8, Step::kSql, "", "",
