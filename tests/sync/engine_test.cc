@@ -173,8 +173,8 @@ class CountingQueue final : public store::TargetQueue {
     return queue_.Renew(claim, lease_ms);
   }
   Status Release(const store::Claim& claim) override { return queue_.Release(claim); }
-  Status MarkDirty(std::span<const store::TargetKey> targets, std::string_view) override {
-    return queue_.MarkDirty(targets, "");
+  Status MarkDirty(std::span<const store::TargetKey> targets, std::string_view reason) override {
+    return queue_.MarkDirty(targets, reason);
   }
 
   std::atomic<int> claims{0};

@@ -26,13 +26,13 @@ class CountingQueue final : public store::TargetQueue {
                                              std::optional<int64_t>* next_due_ms) override {
     return inner_.ClaimDue(owner, kinds, limit, lease_ms, next_due_ms);
   }
-  Status MarkDirty(std::span<const store::TargetKey> targets, std::string_view) override {
+  Status MarkDirty(std::span<const store::TargetKey> targets, std::string_view reason) override {
     if (++calls_ == fail_call_) return Unavailable("the database went away");
     for (const store::TargetKey& key : targets) {
       marked.push_back(key.scope_id);
       keys.push_back(key.ToString());
     }
-    return inner_.MarkDirty(targets, "");
+    return inner_.MarkDirty(targets, reason);
   }
   Result<bool> Complete(const store::Claim& claim, std::span<const store::RowWrite> writes,
                         std::span<const store::TargetKey> also_dirty) override {
