@@ -176,9 +176,12 @@ for (const backend of backends("nowh")) {
       assert.equal((await sendEvent(mirror, roomEvent("roomCreated", roomId))).status, 200);
       const subscriptions = (user) => db.query(`SELECT room_id, threads, text_mentions FROM ${p}room_subscription_settings
         WHERE user_id = ? AND deleted_at IS NULL ORDER BY room_id`, [user]);
+      // Each user's channels and room subscriptions are two targets, read in either order.
+      const channelsOf = async (user) =>
+        (await db.query(`SELECT settings FROM ${p}notification_settings WHERE user_id = ?`, [user]))[0];
       await waitFor("both users' settings", async () => (await subscriptions(alice)).length === 60 &&
-        (await subscriptions(bob)).length === 1, 20000);
-      const [channels] = await db.query(`SELECT settings FROM ${p}notification_settings WHERE user_id = ?`, [alice]);
+        (await subscriptions(bob)).length === 1 && (await channelsOf(alice)) !== undefined, 20000);
+      const channels = await channelsOf(alice);
       assert.deepEqual(parseJsonColumn(channels.settings), { email: { thread: true, textMention: false } });
       assert.deepEqual({ ...(await subscriptions(bob))[0] }, { room_id: roomId, threads: "none", text_mentions: "none" });
 
